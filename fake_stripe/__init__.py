@@ -1,0 +1,19 @@
+"""fake-stripe: a stateful, offline fake of Stripe's Financial Connections relink surface."""
+
+from .app import create_app
+from .errors import (
+    APIError,
+    AuthenticationError,
+    IdempotencyError,
+    InvalidRequestError,
+    StripeError,
+)
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "IdempotencyError",
+    "InvalidRequestError",
+    "StripeError",
+    "create_app",
+]

@@ -1,0 +1,164 @@
+"""The `fake-stripe` command: `serve` (and the subcommands other modules add)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import logging
+import secrets
+import signal
+import socket
+import sys
+from collections.abc import Callable, Generator
+from typing import Any
+
+from .wire import DEFAULT_API_VERSION
+
+DEFAULT_PORT = 12180
+
+log = logging.getLogger("fake_stripe")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket, host: str) -> str:
+    port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    token = args.control_token
+    if not _is_loopback(args.host):
+        log.warning(
+            "fake-stripe is bound to %s, which is not a loopback address: anyone who can reach "
+            "it can read and change its data. The /_fake/ routes need --control-token.",
+            args.host,
+        )
+        if token is None:
+            token = secrets.token_urlsafe(32)  # nobody knows it: /_fake/ is closed
+    app = create_app(
+        db=args.db,
+        seed=args.seed,
+        api_version=args.api_version,
+        strict=args.strict,
+        control_token=token,
+    )
+    sock = bind_socket(args.host, args.port)
+    print(f"fake-stripe listening on {url_of(sock, args.host)}", flush=True)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop" if _has("uvloop") else "asyncio",
+        http="httptools" if _has("httptools") else "h11",
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
+    server = _Server(config)
+    server.run(sockets=[sock])
+    return 0
+
+
+class _Server:
+    """uvicorn's server, stopping on SIGINT/SIGTERM with exit status 0 (no re-raised signal)."""
+
+    def __new__(cls, config: Any) -> Any:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Generator[None, None, None]:
+                previous = {
+                    sig: signal.signal(sig, lambda *_: setattr(self, "should_exit", True))
+                    for sig in (signal.SIGINT, signal.SIGTERM)
+                }
+                try:
+                    yield
+                finally:
+                    for sig, handler in previous.items():
+                        signal.signal(sig, handler)
+
+        return Server(config)
+
+
+def _has(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+SUBCOMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}  # type: ignore[type-arg]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fake-stripe",
+        description="A stateful, offline fake of Stripe's Financial Connections relink surface.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the fake Stripe server")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default {DEFAULT_PORT}; 0 picks a free port and prints the URL)",
+    )
+    s.add_argument("--seed", type=int, default=None, help="seed for reproducible IDs and data")
+    s.add_argument("--db", default=None, help="SQLite file (default: in memory)")
+    s.add_argument(
+        "--api-version",
+        default=DEFAULT_API_VERSION,
+        help=f"version used when a request sends no Stripe-Version (default {DEFAULT_API_VERSION})",
+    )
+    s.add_argument(
+        "--strict",
+        action="store_true",
+        help="validate every response against the recorded Stripe spec "
+        "(violations go to the log and an X-Fake-Stripe-Violations header)",
+    )
+    s.add_argument("--control-token", default=None, help="token the /_fake/ routes require")
+    s.set_defaults(func=serve)
+    for add in SUBCOMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from . import commands  # noqa: F401  (registers the other subcommands)
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Registers the subcommands that live outside `cli.py` (scenarios, listen, trigger, coverage)."""

@@ -1,0 +1,59 @@
+"""The official `stripe` SDK pointed at the fake: over a URL, or in-process with no socket.
+
+`stripe` is imported lazily: it is a test extra, not a dependency of the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from starlette.types import ASGIApp
+
+from .inprocess import InProcessTransport
+
+IN_PROCESS_BASE = "http://fake-stripe.local"
+
+
+def http_client(app: ASGIApp) -> Any:
+    """A `stripe.HTTPClient` that sends the SDK's requests straight into `app`."""
+    import stripe
+
+    class ASGIHTTPClient(stripe.HTTPClient):  # type: ignore[misc]
+        name = "fake-stripe-asgi"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._httpx = httpx.Client(transport=InProcessTransport(app), timeout=60)
+
+        def request(
+            self,
+            method: str,
+            url: str,
+            headers: Mapping[str, str],
+            post_data: Any = None,
+        ) -> tuple[bytes, int, Mapping[str, str]]:
+            resp = self._httpx.request(
+                method,
+                url,
+                headers=dict(headers),
+                content=post_data if post_data else None,
+            )
+            return resp.content, resp.status_code, resp.headers
+
+        def close(self) -> None:
+            self._httpx.close()
+
+    return ASGIHTTPClient()
+
+
+def stripe_client(target: str | ASGIApp, key: str, **kwargs: Any) -> Any:
+    """`stripe.StripeClient` for a base URL (`http://127.0.0.1:12180`) or an ASGI app."""
+    import stripe
+
+    if isinstance(target, str):
+        return stripe.StripeClient(key, base_addresses={"api": target}, **kwargs)
+    return stripe.StripeClient(
+        key, base_addresses={"api": IN_PROCESS_BASE}, http_client=http_client(target), **kwargs
+    )

@@ -1,0 +1,109 @@
+"""One tenant's world: typed access to its objects, its ID stream and its clock.
+
+IDs come from one seedable source: `prefix + base62(sha256(seed:tenant:n))`, with the counter n
+kept in the tenant's metadata, so the same seed and the same requests give the same IDs, and a
+restarted SQLite store never reissues one. The clock is real time plus an offset the tenant can
+advance (`/v1/test_helpers/clock/advance`), or a frozen instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from .objects import StripeObject, model_for
+from .store import Backend
+
+M = TypeVar("M", bound=StripeObject)
+
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+# Stripe's usual id lengths after the prefix.
+ID_LENGTHS = {"cus": 14, "evt": 24, "req": 14, "we": 24, "whsec": 32, "seti": 24, "pm": 24}
+
+
+def tenant_of(key: str) -> str:
+    """`sk_test_abc` / `rk_test_abc` / `pk_test_abc` -> `abc`."""
+    return key.split("_", 2)[2]
+
+
+class Tenant:
+    def __init__(self, backend: Backend, name: str, seed: int, frozen_at: int | None) -> None:
+        self.backend = backend
+        self.name = name
+        self.seed = seed
+        self._frozen_at = frozen_at
+
+    # ---- ids ---------------------------------------------------------------------------------
+    def new_id(self, prefix: str, length: int | None = None) -> str:
+        n = int(self.backend.meta_get(self.name, "id_counter") or 0) + 1
+        self.backend.meta_set(self.name, "id_counter", str(n))
+        digest = hashlib.sha256(f"{self.seed}:{self.name}:{n}".encode()).digest()
+        num = int.from_bytes(digest, "big")
+        chars = []
+        for _ in range(length or ID_LENGTHS.get(prefix, 24)):
+            num, r = divmod(num, 62)
+            chars.append(_B62[r])
+        return f"{prefix}_{''.join(chars)}"
+
+    def random_int(self, label: str, modulo: int) -> int:
+        """A seed-deterministic number for `label` (used to seed Faker per object)."""
+        digest = hashlib.sha256(f"{self.seed}:{self.name}:{label}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") % modulo
+
+    # ---- clock -------------------------------------------------------------------------------
+    def now(self) -> int:
+        frozen = self.backend.meta_get(self.name, "clock_frozen")
+        offset = int(self.backend.meta_get(self.name, "clock_offset") or 0)
+        if frozen is not None:
+            return int(frozen) + offset
+        if self._frozen_at is not None:
+            return self._frozen_at + offset
+        return int(time.time()) + offset
+
+    def advance(self, seconds: int) -> int:
+        offset = int(self.backend.meta_get(self.name, "clock_offset") or 0) + seconds
+        self.backend.meta_set(self.name, "clock_offset", str(offset))
+        return self.now()
+
+    # ---- objects -----------------------------------------------------------------------------
+    def get(self, cls: type[M], obj_id: str) -> M | None:
+        row = self.backend.get(self.name, obj_id)
+        if row is None or row[0] != cls.kind:
+            return None
+        return cls.model_validate_json(row[1])
+
+    def get_any(self, obj_id: str) -> StripeObject | None:
+        row = self.backend.get(self.name, obj_id)
+        if row is None:
+            return None
+        return model_for(row[0]).model_validate_json(row[1])
+
+    def put(self, obj: StripeObject) -> None:
+        self.backend.put(self.name, obj.kind, obj.id, obj.model_dump_json())
+
+    def delete(self, obj: StripeObject) -> None:
+        self.backend.delete(self.name, obj.id)
+
+    def iterate(
+        self,
+        cls: type[M],
+        where: Callable[[M], bool] | None = None,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> Iterator[M]:
+        """Newest first (or, with `ending_before`, oldest first from just newer than it)."""
+        for _oid, data in self.backend.iter_desc(
+            self.name, cls.kind, starting_after, ending_before
+        ):
+            obj = cls.model_validate_json(data)
+            if where is None or where(obj):
+                yield obj
+
+    def meta_get(self, name: str) -> str | None:
+        return self.backend.meta_get(self.name, name)
+
+    def meta_set(self, name: str, value: str) -> None:
+        self.backend.meta_set(self.name, name, value)

@@ -1,0 +1,306 @@
+"""Stripe's wire protocol: the one request pipeline every `/v1` endpoint goes through.
+
+auth -> tenant -> version -> decode -> check params -> idempotency -> handler -> expand ->
+render JSON -> (strict-mode check) -> headers. Errors at any step are StripeError instances,
+rendered by one function; no other exception reaches the client as anything but a Stripe
+`api_error`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import formdata
+from .errors import (
+    AuthenticationError,
+    IdempotencyError,
+    InvalidRequestError,
+    ParamError,
+    StripeError,
+)
+from .params import EXPAND, Spec, check
+from .render import render
+from .tenant import tenant_of
+
+if TYPE_CHECKING:
+    from .app import FakeStripe
+    from .tenant import Tenant
+
+log = logging.getLogger("fake_stripe")
+
+DEFAULT_API_VERSION = "2026-10-28.endive"
+_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[a-z_]+=v\d+)*$")
+_KEY_RE = re.compile(r"^(sk|rk|pk)_(test|live)_[A-Za-z0-9_]+$")
+IDEMPOTENCY_TTL = 24 * 3600
+
+NO_KEY = (
+    "You did not provide an API key. You need to provide your API key in the Authorization "
+    "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See "
+    "https://stripe.com/docs/api#authentication for details, or we can help at "
+    "https://support.stripe.com/."
+)
+
+
+def mask_key(key: str) -> str:
+    """Stripe keeps the first 8 and last 4 characters and the length: `sk_test_****Aso0`."""
+    if len(key) <= 12:
+        return key[:8] + "*" * max(0, len(key) - 8)
+    return key[:8] + "*" * (len(key) - 12) + key[-4:]
+
+
+def parse_key(request: Request, allow: tuple[str, ...]) -> str:
+    """The API key from `Authorization: Bearer` or Basic (key as username). Returns the key."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthenticationError(NO_KEY)
+    scheme, _, cred = header.strip().partition(" ")
+    cred = cred.strip()
+    if scheme.lower() == "basic":
+        try:
+            cred = base64.b64decode(cred, validate=True).decode("utf-8").partition(":")[0]
+        except (ValueError, UnicodeDecodeError):
+            raise AuthenticationError(
+                "Invalid API Key provided: the Basic credentials are not valid base64."
+            ) from None
+    elif scheme.lower() != "bearer":
+        raise AuthenticationError(f"Invalid API Key provided: {mask_key(header.strip())[:40]}")
+    if not cred:
+        raise AuthenticationError(NO_KEY)
+    m = _KEY_RE.match(cred)
+    if not m:
+        raise AuthenticationError(f"Invalid API Key provided: {mask_key(cred)}")
+    if m.group(2) == "live":
+        raise AuthenticationError(
+            f"This fake Stripe server never accepts live-mode API keys ({mask_key(cred)}). "
+            "Use a test-mode key such as sk_test_..., which gets its own isolated test world."
+        )
+    if m.group(1) not in allow:
+        if m.group(1) == "pk":
+            raise AuthenticationError(
+                "This API call cannot be made with a publishable API key. Please use a secret "
+                "API key. You can find a list of your API keys at "
+                "https://dashboard.stripe.com/account/apikeys.",
+                code="secret_key_required",
+            )
+        raise AuthenticationError(f"Invalid API Key provided: {mask_key(cred)}")
+    return cred
+
+
+@dataclass
+class Ctx:
+    """What a handler sees of the request."""
+
+    app: FakeStripe
+    tenant: Tenant
+    version: str
+    request_id: str
+    path: dict[str, str]
+    idempotency_key: str | None = None
+    key: str = ""
+
+    @property
+    def preview(self) -> bool:
+        return self.version.split(";")[0].endswith(".preview")
+
+    def now(self) -> int:
+        return self.tenant.now()
+
+
+Handler = Callable[[Ctx, dict[str, Any]], Any]
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    params: Spec = field(default_factory=lambda: Spec({}))
+    keys: tuple[str, ...] = ("sk", "rk")
+    status: int = 200
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+def error_response(
+    app: FakeStripe, err: StripeError, request_id: str, now: int, extra: dict[str, str]
+) -> Response:
+    headers = {"Request-Id": request_id, **extra, **err.headers}
+    return json_response(err.status, err.body(request_id, now), headers)
+
+
+def unrecognized(method: str, path: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"Unrecognized request URL ({method}: {path}). If you are trying to list objects, "
+        "remove the trailing slash. If you are trying to retrieve an object, make sure you "
+        "passed a valid (non-empty) identifier in your code. Please see "
+        "https://stripe.com/docs or we can help at https://support.stripe.com/.",
+        status=404,
+    )
+
+
+def _version(app: FakeStripe, request: Request) -> str:
+    v = request.headers.get("stripe-version")
+    if v is None:
+        return app.api_version
+    v = v.strip()
+    if not _VERSION_RE.match(v):
+        raise InvalidRequestError(f"Invalid Stripe API version: {v[:64]}")
+    return v
+
+
+async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpoint]) -> Response:
+    request_id = app.request_id()
+    method = request.method
+    base_headers = {"Request-Id": request_id}
+    tenant = None
+    try:
+        ep = endpoints.get(method)
+        key = parse_key(request, ep.keys if ep else ("sk", "rk"))
+        tenant = app.tenant(tenant_of(key))
+        version = _version(app, request)
+        base_headers["Stripe-Version"] = version
+        if ep is None:
+            raise unrecognized(method, request.url.path)
+        await app.faults.before(tenant, method, request.url.path)
+        raw = await request.body() if method == "POST" else request.url.query.encode("latin-1")
+        decoded = formdata.decode(raw)
+        expand = decoded.pop("expand", None)
+        params = check(ep.params, decoded)
+        if expand is not None:
+            params["expand"] = EXPAND.check("expand", expand)
+        ctx = Ctx(
+            app=app,
+            tenant=tenant,
+            version=version,
+            request_id=request_id,
+            path=dict(request.path_params),
+            key=key,
+        )
+        if method == "POST" and (idem := request.headers.get("idempotency-key")) is not None:
+            ctx.idempotency_key = idem
+            return _idempotent(app, ctx, ep, request.url.path, decoded, params, base_headers)
+        status, body = _run(ctx, ep, params)
+        return _finish(app, ctx, method, request.url.path, status, body, base_headers)
+    except StripeError as err:
+        now = tenant.now() if tenant is not None else app.wall_now()
+        return error_response(app, err, request_id, now, base_headers)
+
+
+def _run(ctx: Ctx, ep: Endpoint, params: dict[str, Any]) -> tuple[int, Any]:
+    result = ep.handler(ctx, params)
+    return ep.status, render(ctx, result, params.get("expand") or [])
+
+
+def _finish(
+    app: FakeStripe,
+    ctx: Ctx,
+    method: str,
+    path: str,
+    status: int,
+    body: Any,
+    headers: dict[str, str],
+) -> Response:
+    violations = app.check_response(method, path, status, body)
+    if violations:
+        headers = {**headers, "X-Fake-Stripe-Violations": "; ".join(violations)[:4000]}
+    return json_response(status, body, headers)
+
+
+def _idempotent(
+    app: FakeStripe,
+    ctx: Ctx,
+    ep: Endpoint,
+    path: str,
+    decoded: dict[str, Any],
+    params: dict[str, Any],
+    headers: dict[str, str],
+) -> Response:
+    key = ctx.idempotency_key or ""
+    if len(key) > 255:
+        raise InvalidRequestError(
+            f"Idempotent key length is {len(key)}, which is outside accepted lengths. "
+            "Idempotent Keys must be 1-255 characters long. If you're looking for a decent "
+            "generator, try using a UUID defined by IETF RFC 4122."
+        )
+    headers = {**headers, "Idempotency-Key": key}
+    endpoint = f"{ep.method} {path}"
+    fingerprint = hashlib.sha256(json.dumps(decoded, sort_keys=True).encode()).hexdigest()
+    meta = "idem:" + key
+    now = ctx.now()
+    stored = ctx.tenant.meta_get(meta)
+    if stored is not None:
+        rec = json.loads(stored)
+        if now - rec["created"] > IDEMPOTENCY_TTL:
+            rec = None
+        elif rec["endpoint"] != endpoint:
+            raise IdempotencyError(
+                "Keys for idempotent requests can only be used for the same endpoint they were "
+                f"first used for ('{rec['endpoint'].split(' ', 1)[1]}' vs '{path}'). Try using a "
+                f"key other than '{key}' if you meant to execute a different request."
+            )
+        elif rec["fingerprint"] != fingerprint:
+            raise IdempotencyError(
+                "Keys for idempotent requests can only be used with the same parameters they "
+                f"were first used with. Try using a key other than '{key}' if you meant to "
+                "execute a different request."
+            )
+        elif rec.get("in_flight"):
+            raise IdempotencyError(
+                "There is currently another in-progress request using this Idempotent Key "
+                "(that probably means you submitted twice, and the other request is still "
+                "going through): "
+                f"{key}. Please try again later.",
+                code="idempotency_key_in_use",
+                status=409,
+            )
+        else:
+            replay = {
+                **headers,
+                "Idempotent-Replayed": "true",
+                "Original-Request": rec["request_id"],
+            }
+            if "Stripe-Version" in rec:
+                replay["Stripe-Version"] = rec["Stripe-Version"]
+            return json_response(rec["status"], rec["body"], replay)
+    record: dict[str, Any] = {
+        "endpoint": endpoint,
+        "fingerprint": fingerprint,
+        "created": now,
+        "request_id": ctx.request_id,
+        "in_flight": True,
+    }
+    ctx.tenant.meta_set(meta, json.dumps(record))
+    try:
+        status, body = _run(ctx, ep, params)
+    except ParamError:
+        ctx.tenant.meta_set(meta, json.dumps({**record, "created": -IDEMPOTENCY_TTL - 1}))
+        raise
+    except StripeError as err:
+        body = err.body(ctx.request_id, now)
+        record.update(status=err.status, body=body, in_flight=False)
+        ctx.tenant.meta_set(meta, json.dumps(record))
+        raise
+    except Exception:
+        # A fault of the fake itself: forget the key so a retry runs again.
+        ctx.tenant.meta_set(meta, json.dumps({**record, "created": -IDEMPOTENCY_TTL - 1}))
+        raise
+    record.update(status=status, body=body, in_flight=False)
+    ctx.tenant.meta_set(meta, json.dumps(record))
+    return _finish(app, ctx, ep.method, path, status, body, headers)

@@ -1,0 +1,85 @@
+"""Customers over HTTP, in both modes."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.helpers import assert_error
+
+
+def test_customer_create_retrieve_update_and_metadata(api: httpx.Client) -> None:
+    cus = api.post(
+        "/v1/customers",
+        data={
+            "email": "jane@example.com",
+            "name": "Jane",
+            "metadata[plan]": "gold",
+            "address[city]": "Lyon",
+            "preferred_locales[0]": "fr",
+        },
+    ).json()
+    assert cus["id"].startswith("cus_")
+    assert cus["object"] == "customer"
+    assert cus["metadata"] == {"plan": "gold"}
+    assert cus["address"]["city"] == "Lyon"
+    assert cus["address"]["line1"] is None
+    assert cus["preferred_locales"] == ["fr"]
+    got = api.get(f"/v1/customers/{cus['id']}").json()
+    assert got == cus
+    upd = api.post(
+        f"/v1/customers/{cus['id']}",
+        data={"name": "Jane D", "metadata[plan]": "", "metadata[tier]": "1", "description": ""},
+    ).json()
+    assert upd["name"] == "Jane D"
+    assert upd["metadata"] == {"tier": "1"}
+    assert upd["email"] == "jane@example.com"
+
+
+def test_customer_list_filters_by_email(api: httpx.Client) -> None:
+    a = api.post("/v1/customers", data={"email": "a@x.co"}).json()
+    api.post("/v1/customers", data={"email": "b@x.co"})
+    got = api.get("/v1/customers", params={"email": "a@x.co"}).json()
+    assert [c["id"] for c in got["data"]] == [a["id"]]
+
+
+def test_deleted_customer_returns_the_stub_and_leaves_the_list(api: httpx.Client) -> None:
+    cus = api.post("/v1/customers").json()
+    gone = api.delete(f"/v1/customers/{cus['id']}").json()
+    assert gone == {"id": cus["id"], "object": "customer", "deleted": True}
+    assert api.get(f"/v1/customers/{cus['id']}").json() == gone
+    assert api.get("/v1/customers").json()["data"] == []
+    assert_error(
+        api.post(f"/v1/customers/{cus['id']}", data={"name": "x"}),
+        404,
+        code="resource_missing",
+        param="id",
+    )
+
+
+def test_another_key_cannot_see_the_customer(api: httpx.Client, key: str) -> None:
+    cus = api.post("/v1/customers", data={"email": "a@b.co"}).json()
+    other = api.get(f"/v1/customers/{cus['id']}", headers={"Authorization": f"Bearer {key}other"})
+    err = assert_error(other, 404, code="resource_missing", param="id")
+    assert err["message"] == f"No such customer: '{cus['id']}'"
+
+
+def test_restricted_and_publishable_keys_share_the_secret_keys_tenant(
+    api: httpx.Client, key: str
+) -> None:
+    cus = api.post("/v1/customers").json()
+    rk = "rk_" + key[3:]
+    got = api.get(f"/v1/customers/{cus['id']}", headers={"Authorization": f"Bearer {rk}"})
+    assert got.status_code == 200
+
+
+def test_customer_events_are_recorded(api: httpx.Client) -> None:
+    cus = api.post("/v1/customers", data={"email": "e@x.co"}).json()
+    api.post(f"/v1/customers/{cus['id']}", data={"name": "N"})
+    evs = api.get("/v1/events").json()["data"]
+    assert [e["type"] for e in evs] == ["customer.updated", "customer.created"]
+    assert evs[0]["data"]["previous_attributes"] == {"name": None}
+    assert evs[1]["data"]["object"]["id"] == cus["id"]
+    one = api.get(f"/v1/events/{evs[1]['id']}").json()
+    assert one == evs[1]
+    only = api.get("/v1/events", params={"type": "customer.created"}).json()["data"]
+    assert [e["id"] for e in only] == [evs[1]["id"]]

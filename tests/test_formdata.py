@@ -1,0 +1,94 @@
+"""The form decoder: Stripe's bracket encoding, and no input that makes it fail other than a 400."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fake_stripe.errors import ParamError
+from fake_stripe.formdata import Repeated, decode
+
+
+def test_nested_hashes_arrays_and_metadata_decode_in_order() -> None:
+    got = decode(b"a[b][c]=v&list[]=x&list[]=y&idx[0]=p&idx[1]=q&metadata[order]=12&plain=1")
+    assert got == {
+        "a": {"b": {"c": "v"}},
+        "list": ["x", "y"],
+        "idx": {"0": "p", "1": "q"},
+        "metadata": {"order": "12"},
+        "plain": "1",
+    }
+    assert list(got) == ["a", "list", "idx", "metadata", "plain"]
+
+
+def test_repeated_plain_keys_keep_every_value() -> None:
+    got = decode(b"a=x&a=y")
+    assert isinstance(got["a"], Repeated)
+    assert got["a"] == ["x", "y"]
+
+
+def test_plus_and_percent_escapes_decode_to_utf8() -> None:
+    assert decode(b"name=Jane+Doe&city=S%C3%A3o%20Paulo&k%5Bx%5D=1") == {
+        "name": "Jane Doe",
+        "city": "São Paulo",
+        "k": {"x": "1"},
+    }
+
+
+def test_empty_value_is_kept_as_empty_string_meaning_unset() -> None:
+    assert decode(b"limits[accounts]=&description=") == {
+        "limits": {"accounts": ""},
+        "description": "",
+    }
+
+
+def test_rack_style_array_of_hashes_fills_one_hash_until_a_key_repeats() -> None:
+    got = decode(b"a[][x]=1&a[][y]=2&a[][x]=3")
+    assert got == {"a": [{"x": "1", "y": "2"}, {"x": "3"}]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "param"),
+    [
+        (b"a=1&a[b]=2", "a"),
+        (b"a[b]=2&a=1", "a"),
+        (b"a[]=1&a[b]=2", "a"),
+        (b"a[b]=1&a[]=2", "a"),
+        (b"name=%zz", "name"),
+        (b"name=%E2%82", "name"),
+        (b"a[b=1", "a[b"),
+        (b"a" + b"[x]" * 20 + b"=1", "a"),
+    ],
+)
+def test_malformed_input_is_a_param_error_naming_the_parameter(raw: bytes, param: str) -> None:
+    with pytest.raises(ParamError) as info:
+        decode(raw)
+    assert info.value.status == 400
+    assert info.value.param == param
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=200))
+def test_no_byte_string_makes_the_decoder_raise_anything_but_a_param_error(raw: bytes) -> None:
+    try:
+        decode(raw)
+    except ParamError as e:
+        assert e.status == 400
+
+
+_key = st.text(alphabet="ab[]0%=&+", min_size=0, max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_key, _key), max_size=8))
+def test_bracket_soup_only_ever_yields_a_tree_or_a_param_error(
+    pairs: list[tuple[str, str]],
+) -> None:
+    raw = "&".join(f"{k}={v}" for k, v in pairs).encode()
+    try:
+        tree = decode(raw)
+    except ParamError as e:
+        assert e.status == 400
+        return
+    assert isinstance(tree, dict)

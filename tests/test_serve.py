@@ -1,0 +1,126 @@
+"""`fake-stripe serve` as a real process: port 0, SQLite persistence, clean stop; `/_fake/`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fake_stripe import create_app
+from fake_stripe.inprocess import client as inprocess_client
+
+
+def start(*args: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fake_stripe.cli", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("fake-stripe listening on http://127.0.0.1:"), line
+    return proc, line.split()[-1]
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM, then the server must exit 0; returns what it logged."""
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    return err
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[str]:
+    yield str(tmp_path / "fake.db")
+
+
+def test_serve_on_port_zero_prints_its_url_and_isolates_tenants() -> None:
+    proc, url = start("--seed", "7")
+    try:
+        created = httpx.post(
+            f"{url}/v1/customers", data={"email": "a@b.co"}, auth=("sk_test_x", "")
+        )
+        assert created.status_code == 200
+        cid = created.json()["id"]
+        other = httpx.get(f"{url}/v1/customers/{cid}", auth=("sk_test_y", ""))
+        assert other.status_code == 404
+        assert other.json()["error"]["code"] == "resource_missing"
+        assert httpx.get(f"{url}/_fake/health").json()["status"] == "ok"
+    finally:
+        stop(proc)
+
+
+def test_restart_with_the_same_db_keeps_every_customer(db: str) -> None:
+    proc, url = start("--db", db)
+    try:
+        ids = [
+            httpx.post(f"{url}/v1/customers", data={"name": f"c{i}"}, auth=("sk_test_p", ""))
+            .json()["id"]
+            for i in range(3)
+        ]
+    finally:
+        stop(proc)
+    proc, url = start("--db", db)
+    try:
+        listed = httpx.get(f"{url}/v1/customers", auth=("sk_test_p", "")).json()
+        assert [c["id"] for c in listed["data"]] == list(reversed(ids))
+        new = httpx.post(f"{url}/v1/customers", auth=("sk_test_p", "")).json()
+        assert new["id"] not in ids
+    finally:
+        stop(proc)
+
+
+def test_same_seed_gives_the_same_ids() -> None:
+    with inprocess_client(create_app(seed=99)) as a, inprocess_client(create_app(seed=99)) as b:
+        ida = a.post("/v1/customers", auth=("sk_test_s", "")).json()["id"]
+        idb = b.post("/v1/customers", auth=("sk_test_s", "")).json()["id"]
+    assert ida == idb
+
+
+def test_control_routes_need_the_token_when_one_is_set() -> None:
+    with inprocess_client(create_app(control_token="s3cret")) as c:
+        _check_control_token(c)
+
+
+def _check_control_token(c: httpx.Client) -> None:
+    denied = c.get("/_fake/health")
+    assert denied.status_code == 401
+    ok = c.get("/_fake/health", headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200
+
+
+def test_reset_one_tenant_leaves_the_others() -> None:
+    with inprocess_client(create_app()) as c:
+        _check_reset(c)
+
+
+def _check_reset(c: httpx.Client) -> None:
+    a = c.post("/v1/customers", auth=("sk_test_a", "")).json()["id"]
+    b = c.post("/v1/customers", auth=("sk_test_b", "")).json()["id"]
+    assert c.post("/_fake/reset", data={"key": "sk_test_a"}).status_code == 200
+    assert c.get(f"/v1/customers/{a}", auth=("sk_test_a", "")).status_code == 404
+    assert c.get(f"/v1/customers/{b}", auth=("sk_test_b", "")).status_code == 200
+    bad = c.post("/_fake/reset", data={"tenant": "x"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["param"] == "tenant"
+
+
+def test_logs_never_show_the_secret_key(db: str) -> None:
+    proc, url = start("--db", db)
+    secret = "sk_test_verysecretvalue123"
+    try:
+        httpx.get(f"{url}/v1/customers/cus_x", auth=(secret, ""))
+        httpx.get(f"{url}/v1/customers", headers={"Authorization": "Bearer sk_live_zzz9999"})
+    finally:
+        err = stop(proc)
+    assert secret not in err
+    assert "sk_live_zzz9999" not in err
+    assert os.path.exists(db)

@@ -1,0 +1,242 @@
+"""The wire layer over HTTP: keys, versions, errors, idempotency, expand and pagination."""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+
+import httpx
+
+from tests.helpers import assert_error
+
+
+def test_every_response_carries_a_request_id_and_the_version(api: httpx.Client) -> None:
+    ok = api.post("/v1/customers", headers={"Stripe-Version": "2026-01-28.preview"})
+    assert ok.status_code == 200
+    assert ok.headers["request-id"].startswith("req_")
+    assert ok.headers["stripe-version"] == "2026-01-28.preview"
+    bad = api.get("/v1/customers/cus_nope")
+    assert bad.headers["request-id"].startswith("req_")
+    assert bad.headers["request-id"] != ok.headers["request-id"]
+
+
+def test_basic_auth_with_the_key_as_username_reaches_the_same_tenant(
+    api: httpx.Client, key: str
+) -> None:
+    cus = api.post("/v1/customers", data={"email": "a@b.co"}).json()
+    basic = base64.b64encode(f"{key}:".encode()).decode()
+    got = api.get(f"/v1/customers/{cus['id']}", headers={"Authorization": f"Basic {basic}"})
+    assert got.status_code == 200
+    assert got.json()["email"] == "a@b.co"
+
+
+def test_missing_key_is_a_401_with_stripes_wording(base_client: httpx.Client) -> None:
+    err = assert_error(base_client.get("/v1/customers"), 401)
+    assert err["message"].startswith("You did not provide an API key.")
+
+
+def test_invalid_key_is_masked_like_stripe(base_client: httpx.Client) -> None:
+    resp = base_client.get(
+        "/v1/customers", headers={"Authorization": "Bearer sk_tset_1234567890Aso0"}
+    )
+    err = assert_error(resp, 401)
+    assert err["message"] == "Invalid API Key provided: sk_tset_**********Aso0"
+
+
+def test_live_keys_are_always_refused(base_client: httpx.Client) -> None:
+    for k in ("sk_live_abcdef123456", "rk_live_abcdef123456", "pk_live_abcdef123456"):
+        err = assert_error(
+            base_client.get("/v1/customers", headers={"Authorization": f"Bearer {k}"}), 401
+        )
+        assert "never accepts live-mode API keys" in err["message"]
+        assert "abcdef12" not in err["message"]
+
+
+def test_publishable_key_cannot_call_secret_endpoints(base_client: httpx.Client) -> None:
+    resp = base_client.get("/v1/customers", headers={"Authorization": "Bearer pk_test_abc"})
+    assert_error(resp, 401, code="secret_key_required")
+
+
+def test_unknown_url_and_wrong_method_answer_stripes_404(api: httpx.Client) -> None:
+    err = assert_error(api.get("/v1/nothing_here"), 404)
+    assert err["message"].startswith("Unrecognized request URL (GET: /v1/nothing_here).")
+    err = assert_error(api.delete("/v1/events"), 404)
+    assert err["message"].startswith("Unrecognized request URL (DELETE: /v1/events).")
+
+
+def test_unknown_parameter_is_rejected_with_its_bracket_name(api: httpx.Client) -> None:
+    err = assert_error(
+        api.post("/v1/customers", data={"shipping[address][planet]": "Mars"}),
+        400,
+        code="parameter_unknown",
+        param="shipping[address][planet]",
+    )
+    assert err["message"] == "Received unknown parameter: shipping[address][planet]"
+
+
+def test_missing_required_nested_param(api: httpx.Client) -> None:
+    err = assert_error(
+        api.post("/v1/customers", data={"shipping[name]": "Jane"}),
+        400,
+        code="parameter_missing",
+        param="shipping[address]",
+    )
+    assert err["message"] == "Missing required param: shipping[address]."
+
+
+def test_invalid_enum_and_integer_values_name_the_param(api: httpx.Client) -> None:
+    err = assert_error(
+        api.post("/v1/customers", data={"tax_exempt": "sometimes"}), 400, param="tax_exempt"
+    )
+    assert err["message"] == "Invalid tax_exempt: must be one of exempt, none, or reverse"
+    assert_error(
+        api.post("/v1/customers", data={"balance": "ten"}),
+        400,
+        code="parameter_invalid_integer",
+        param="balance",
+    )
+
+
+def test_malformed_body_is_a_400_not_a_500(api: httpx.Client) -> None:
+    resp = api.post(
+        "/v1/customers",
+        content=b"metadata=1&metadata[a]=2",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert_error(resp, 400, param="metadata")
+    resp = api.post(
+        "/v1/customers",
+        content=b"email=%ff%fe",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert_error(resp, 400, param="email")
+
+
+def test_invalid_stripe_version_is_rejected(api: httpx.Client) -> None:
+    err = assert_error(api.get("/v1/customers", headers={"Stripe-Version": "yesterday"}), 400)
+    assert err["message"] == "Invalid Stripe API version: yesterday"
+
+
+def test_idempotent_replay_returns_the_saved_response(api: httpx.Client) -> None:
+    h = {"Idempotency-Key": "k1"}
+    first = api.post("/v1/customers", data={"email": "x@y.co"}, headers=h)
+    again = api.post("/v1/customers", data={"email": "x@y.co"}, headers=h)
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    listed = api.get("/v1/customers").json()["data"]
+    assert [c["id"] for c in listed] == [first.json()["id"]]
+
+
+def test_idempotency_key_with_other_params_or_endpoint_is_an_idempotency_error(
+    api: httpx.Client,
+) -> None:
+    h = {"Idempotency-Key": "k2"}
+    cus = api.post("/v1/customers", data={"email": "x@y.co"}, headers=h).json()
+    err = assert_error(
+        api.post("/v1/customers", data={"email": "other@y.co"}, headers=h),
+        400,
+        type_="idempotency_error",
+    )
+    assert "can only be used with the same parameters" in err["message"]
+    err = assert_error(
+        api.post(f"/v1/customers/{cus['id']}", data={"email": "x@y.co"}, headers=h),
+        400,
+        type_="idempotency_error",
+    )
+    assert "can only be used for the same endpoint" in err["message"]
+
+
+def test_idempotency_keys_are_scoped_per_tenant(base_client: httpx.Client, key: str) -> None:
+    h = {"Idempotency-Key": "shared"}
+    a = base_client.post("/v1/customers", headers={**h, "Authorization": f"Bearer {key}a"}).json()
+    b = base_client.post("/v1/customers", headers={**h, "Authorization": f"Bearer {key}b"}).json()
+    assert a["id"] != b["id"]
+
+
+def test_idempotency_key_longer_than_255_is_rejected(api: httpx.Client) -> None:
+    err = assert_error(api.post("/v1/customers", headers={"Idempotency-Key": "k" * 256}), 400)
+    assert err["message"].startswith("Idempotent key length is 256")
+
+
+def test_execution_errors_are_replayed_but_validation_errors_are_not(api: httpx.Client) -> None:
+    h = {"Idempotency-Key": "k3"}
+    first = api.post("/v1/customers/cus_missing", data={"name": "a"}, headers=h)
+    assert first.status_code == 404
+    again = api.post("/v1/customers/cus_missing", data={"name": "a"}, headers=h)
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json()
+    h = {"Idempotency-Key": "k4"}
+    bad = api.post("/v1/customers", data={"balance": "x"}, headers=h)
+    assert bad.status_code == 400
+    good = api.post("/v1/customers", data={"balance": "5"}, headers=h)
+    assert good.status_code == 200
+    assert good.json()["balance"] == 5
+
+
+def test_concurrent_requests_with_one_key_create_one_object(api: httpx.Client) -> None:
+    h = {"Idempotency-Key": "race"}
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(
+            pool.map(
+                lambda _: api.post("/v1/customers", data={"email": "r@y.co"}, headers=h), range(16)
+            )
+        )
+    ids = {r.json()["id"] for r in results if r.status_code == 200}
+    assert len(ids) == 1
+    assert all(r.status_code in (200, 409) for r in results)
+    assert len(api.get("/v1/customers").json()["data"]) == 1
+
+
+def test_pagination_is_newest_first_with_cursors(api: httpx.Client) -> None:
+    ids = [api.post("/v1/customers").json()["id"] for _ in range(5)]
+    page = api.get("/v1/customers", params={"limit": 2}).json()
+    assert [c["id"] for c in page["data"]] == [ids[4], ids[3]]
+    assert page["has_more"] is True
+    assert page["url"] == "/v1/customers"
+    nxt = api.get("/v1/customers", params={"limit": 2, "starting_after": ids[3]}).json()
+    assert [c["id"] for c in nxt["data"]] == [ids[2], ids[1]]
+    last = api.get("/v1/customers", params={"limit": 2, "starting_after": ids[1]}).json()
+    assert [c["id"] for c in last["data"]] == [ids[0]]
+    assert last["has_more"] is False
+    back = api.get("/v1/customers", params={"limit": 2, "ending_before": ids[0]}).json()
+    assert [c["id"] for c in back["data"]] == [ids[2], ids[1]]
+    assert back["has_more"] is True
+
+
+def test_pagination_errors(api: httpx.Client) -> None:
+    assert_error(
+        api.get("/v1/customers", params={"limit": 0}),
+        400,
+        code="parameter_invalid_integer",
+        param="limit",
+    )
+    assert_error(
+        api.get("/v1/customers", params={"limit": 101}),
+        400,
+        code="parameter_invalid_integer",
+        param="limit",
+    )
+    assert_error(
+        api.get("/v1/customers", params={"starting_after": "cus_nope"}),
+        404,
+        code="resource_missing",
+        param="starting_after",
+    )
+    err = assert_error(
+        api.get("/v1/customers", params={"starting_after": "a", "ending_before": "b"}), 400
+    )
+    assert err["message"].startswith("Received both starting_after and ending_before")
+
+
+def test_expand_rejects_non_expandable_fields(api: httpx.Client) -> None:
+    cus = api.post("/v1/customers").json()
+    err = assert_error(api.get(f"/v1/customers/{cus['id']}", params={"expand[]": "email"}), 400)
+    assert err["message"] == "This property cannot be expanded (email)."
+    err = assert_error(api.get("/v1/customers", params={"expand[]": "email"}), 400)
+    assert "You may want to try expanding 'data.email' instead." in err["message"]
+    err = assert_error(
+        api.get("/v1/customers", params={"expand[]": "data.a.b.c.d"}),
+        400,
+        code="property_expansion_max_depth",
+    )
