@@ -14,12 +14,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import control, customers, events
+from . import (
+    control,
+    customers,
+    events,
+    fc_accounts,
+    fc_domain,
+    fc_sessions,
+    institutions,
+    payment_methods,
+    setup_intents,
+    stripejs,
+    test_helpers,
+)
 from .events import EventLog
 from .faults import Faults
 from .store import Backend, open_backend
 from .tenant import Tenant
-from .wire import DEFAULT_API_VERSION, Endpoint, dispatch, error_response
+from .wire import DEFAULT_API_VERSION, Ctx, Endpoint, dispatch, error_response
 
 log = logging.getLogger("fake_stripe")
 
@@ -53,6 +65,8 @@ class FakeStripe:
         self.events = EventLog()
         self.faults = Faults()
         self.validator: Validator | None = None
+        # run for every authenticated /v1 request before its handler (the tenant clock's due work)
+        self.request_hooks: list[Callable[[Ctx], None]] = [fc_domain.run_due]
         self.violations: list[str] = []
         self._req_counter = itertools.count(1)
         self._tenants: dict[str, Tenant] = {}
@@ -108,6 +122,9 @@ def _endpoint(
 def routes_table() -> list[Endpoint]:
     """Every Stripe API endpoint the fake implements."""
     E = Endpoint
+    fc = "/v1/financial_connections"
+    th = "/v1/test_helpers/financial_connections"
+    pm = payment_methods
     return [
         E("POST", "/v1/customers", customers.create, customers.CREATE),
         E("GET", "/v1/customers", customers.list_, customers.LIST),
@@ -116,6 +133,55 @@ def routes_table() -> list[Endpoint]:
         E("DELETE", "/v1/customers/{customer}", customers.delete, customers.NO_PARAMS),
         E("GET", "/v1/events", events.list_, events.LIST),
         E("GET", "/v1/events/{id}", events.retrieve, events.RETRIEVE),
+        # Financial Connections
+        E("GET", f"{fc}/accounts", fc_accounts.list_, fc_accounts.LIST),
+        E("GET", f"{fc}/accounts/{{account}}", fc_accounts.retrieve, fc_accounts.NONE),
+        E("POST", f"{fc}/accounts/{{account}}/disconnect", fc_accounts.disconnect,
+          fc_accounts.NONE),
+        E("POST", f"{fc}/accounts/{{account}}/refresh", fc_accounts.refresh,
+          fc_accounts.FEATURES_REFRESH),
+        E("POST", f"{fc}/accounts/{{account}}/subscribe", fc_accounts.subscribe,
+          fc_accounts.FEATURES_SUBSCRIBE),
+        E("POST", f"{fc}/accounts/{{account}}/unsubscribe", fc_accounts.unsubscribe,
+          fc_accounts.FEATURES_SUBSCRIBE),
+        E("GET", f"{fc}/accounts/{{account}}/owners", fc_accounts.owners, fc_accounts.OWNERS),
+        E("GET", f"{fc}/authorizations/{{authorization}}", fc_accounts.retrieve_authorization,
+          fc_accounts.NONE),
+        E("POST", f"{fc}/sessions", fc_sessions.create_handler, fc_sessions.CREATE),
+        E("GET", f"{fc}/sessions/{{session}}", fc_sessions.retrieve, fc_sessions.RETRIEVE),
+        E("GET", f"{fc}/institutions", institutions.list_, institutions.LIST),
+        E("GET", f"{fc}/institutions/{{institution}}", institutions.retrieve,
+          institutions.RETRIEVE),
+        E("GET", f"{fc}/transactions", fc_accounts.list_transactions,
+          fc_accounts.TRANSACTIONS),
+        E("GET", f"{fc}/transactions/{{transaction}}", fc_accounts.retrieve_transaction,
+          fc_accounts.NONE),
+        # Payment methods, setup intents, mandates
+        E("POST", "/v1/payment_methods", pm.create, pm.CREATE),
+        E("GET", "/v1/payment_methods", pm.list_, pm.LIST),
+        E("GET", "/v1/payment_methods/{payment_method}", pm.retrieve, pm.NONE),
+        E("POST", "/v1/payment_methods/{payment_method}/attach", pm.attach, pm.ATTACH),
+        E("POST", "/v1/payment_methods/{payment_method}/detach", pm.detach, pm.NONE),
+        E("POST", "/v1/setup_intents", setup_intents.create, setup_intents.CREATE),
+        E("GET", "/v1/setup_intents/{intent}", setup_intents.retrieve, setup_intents.RETRIEVE),
+        E("POST", "/v1/setup_intents/{intent}/confirm", setup_intents.confirm,
+          setup_intents.CONFIRM),
+        E("GET", "/v1/mandates/{mandate}", setup_intents.retrieve_mandate, pm.NONE),
+        # Test helpers (Stripe's naming style; fake-only)
+        E("POST", f"{th}/sessions/{{session}}/complete", test_helpers.complete_session,
+          test_helpers.COMPLETE),
+        E("POST", f"{th}/accounts/{{account}}/deactivate", test_helpers.deactivate_account,
+          test_helpers.DEACTIVATE_ACCOUNT),
+        E("POST", f"{th}/authorizations/{{authorization}}/deactivate",
+          test_helpers.deactivate_authorization, test_helpers.DEACTIVATE_AUTHORIZATION),
+        E("POST", f"{th}/accounts/{{account}}/schedule_deactivation",
+          test_helpers.schedule_deactivation, test_helpers.SCHEDULE),
+        E("POST", f"{th}/accounts/{{account}}/expire_account_numbers",
+          test_helpers.expire_account_numbers, test_helpers.NONE),
+        E("POST", "/v1/test_helpers/clock/advance", test_helpers.advance_clock,
+          test_helpers.ADVANCE),
+        E("GET", "/v1/test_helpers/clock", test_helpers.clock, test_helpers.NONE),
+        E("POST", "/v1/test_helpers/faults", test_helpers.add_fault, test_helpers.FAULT),
     ]
 
 
@@ -146,6 +212,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *_v1_routes(routes_table(), fake),
         *control.routes(fake),
+        *stripejs.routes(fake),
         Route("/{rest:path}", not_found, methods=ALL_METHODS),
     ]
 

@@ -37,6 +37,12 @@ class StripeObject(BaseModel):
             if cls.prefix:
                 _BY_PREFIX[cls.prefix] = cls
 
+    @classmethod
+    def fetch(cls, tenant: Any, obj_id: str) -> StripeObject | None:
+        """Look an object up for `expand[]` (catalog objects override this)."""
+        found: StripeObject | None = tenant.get(cls, obj_id)
+        return found
+
     def to_api(self, preview: bool) -> dict[str, Any]:
         exclude = set(self.internal)
         if not preview:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pydantic import BaseModel
+
 from .errors import InvalidRequestError, ParamError, resource_missing
 from .objects import StripeObject, model_for, model_for_id
 
@@ -58,6 +60,8 @@ def paginate(
 def to_json(ctx: Ctx, result: Any) -> Any:
     if isinstance(result, StripeObject):
         return result.to_api(ctx.preview)
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
     if isinstance(result, Page):
         return {
             "object": "list",
@@ -132,7 +136,8 @@ def _expand(
     if _expandable(owner, rel_name) is None:
         raise _not_expandable(name, False)
     if isinstance(value, str):
-        obj = ctx.tenant.get_any(value) if model_for_id(value) is not None else None
+        target = model_for_id(value)
+        obj = target.fetch(ctx.tenant, value) if target is not None else None
         if obj is None:
             return
         node[name] = value = obj.to_api(ctx.preview)

@@ -107,6 +107,9 @@ class Ctx:
     path: dict[str, str]
     idempotency_key: str | None = None
     key: str = ""
+    # True while the fake acts on its own (an institution event, the clock): events it records
+    # carry no request id.
+    background: bool = False
 
     @property
     def preview(self) -> bool:
@@ -182,7 +185,9 @@ async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpo
         raw = await request.body() if method == "POST" else request.url.query.encode("latin-1")
         decoded = formdata.decode(raw)
         expand = decoded.pop("expand", None)
-        params = check(ep.params, decoded)
+        # An open spec hands the raw tree to the handler, which checks it itself (sessions
+        # choose their parameter set by API version).
+        params = dict(decoded) if ep.params.extra.get("open") else check(ep.params, decoded)
         if expand is not None:
             params["expand"] = EXPAND.check("expand", expand)
         ctx = Ctx(
@@ -193,6 +198,8 @@ async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpo
             path=dict(request.path_params),
             key=key,
         )
+        for hook in app.request_hooks:
+            hook(ctx)
         if method == "POST" and (idem := request.headers.get("idempotency-key")) is not None:
             ctx.idempotency_key = idem
             return _idempotent(app, ctx, ep, request.url.path, decoded, params, base_headers)

@@ -1,0 +1,251 @@
+"""Test helpers under `/v1/test_helpers/...`: what Stripe's test mode cannot do.
+
+Per tenant, same key, form-encoded, Stripe-shaped errors. Each helper calls the same domain
+functions as the API and the fake Stripe.js flow, so the state and events it produces are the
+ones a real deactivation or relink would produce.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from . import fc_domain, fc_sessions
+from .errors import InvalidRequestError, ParamError, missing_param
+from .faults import Rule
+from .fc_domain import REASONS, NewAccount, Outcome, default_action, load_account, offers
+from .fc_objects import SUBCATEGORIES
+from .institutions import DEFAULT, bank
+from .params import Arr, Enum, Hash, Int, Spec, Str
+from .wire import Ctx
+
+CAUSES = ("access_denied", "access_expired", "account_closed", "account_unavailable",
+          "institution_requirement", "unspecified")
+ACTIONS = ("none", "relink_required")
+OUTCOMES = ("link", "relink_same", "relink_new", "no_accounts", "failure", "cancel")
+
+COMPLETE = Spec(
+    {
+        "outcome": Enum(OUTCOMES),
+        "institution": Str(),
+        "accounts": Arr(
+            Hash({"subcategory": Enum(SUBCATEGORIES), "display_name": Str(), "last4": Str(4)})
+        ),
+        "relink_accounts": Arr(Str()),
+        "failure_message": Str(),
+    },
+    required=("outcome",),
+)
+DEACTIVATE_ACCOUNT = Spec(
+    {"cause": Enum(CAUSES), "reason": Enum(tuple(REASONS)), "action": Enum(ACTIONS)}
+)
+DEACTIVATE_AUTHORIZATION = Spec(
+    {"cause": Enum(CAUSES), "action": Enum(ACTIONS)}, required=("cause",)
+)
+SCHEDULE = Spec(
+    {
+        "expected_deactivation_date": Int(0),
+        "days": Int(1, 3650),
+        "cause": Enum(("access_expired", "institution_requirement", "unspecified")),
+        "action": Enum(ACTIONS),
+    }
+)
+NONE = Spec({})
+ADVANCE = Spec({"seconds": Int(0, 10 * 365 * 86_400)}, required=("seconds",))
+FAULT = Spec(
+    {
+        "method": Enum(("GET", "POST", "DELETE", "*")),
+        "path": Str(),
+        "count": Int(1, 1000),
+        "status": Enum(("429", "500", "502", "503")),
+        "delay_ms": Int(0, 30_000),
+    },
+    required=("path",),
+)
+
+
+def complete_session(ctx: Ctx, p: dict[str, Any]) -> Any:
+    session = fc_sessions.load(ctx, ctx.path["session"])
+    outcome = p["outcome"]
+    relink = session.is_relink
+    if outcome in ("relink_same", "relink_new") and not relink:
+        raise InvalidRequestError(
+            f"outcome={outcome} needs a relink session (one created with relink_options).",
+            param="outcome",
+        )
+    if outcome == "link" and relink:
+        raise InvalidRequestError(
+            "outcome=link is for a new session; use relink_same or relink_new for a relink "
+            "session.",
+            param="outcome",
+        )
+    if session.status != "pending":
+        raise InvalidRequestError(
+            f"The session {session.id} is already {session.status}.", param="session"
+        )
+    ctx.background = False
+    result: Outcome
+    if outcome == "cancel":
+        result = Outcome([], [], cancelled=True)
+    elif outcome == "failure":
+        result = Outcome([], [], failure=p.get("failure_message",
+                                               "The institution returned an error."))
+    elif outcome == "no_accounts":
+        result = Outcome([], [])
+    elif outcome == "link":
+        inst_id = p.get("institution") or session.institution_id or DEFAULT
+        b = bank(inst_id, "institution")
+        if b.fails:
+            result = Outcome([], [], failure=f"{b.institution.name} could not be reached.")
+        else:
+            specs = _new_accounts(ctx, p, b, session)
+            result = Outcome([], specs, institution=b.id)
+    else:
+        assert session.relink_options is not None
+        auth = fc_domain.load_authorization(ctx, session.relink_options.authorization)
+        b = bank(auth.institution or "", "institution")
+        if outcome == "relink_same":
+            chosen = p.get("relink_accounts")
+            if chosen is None:
+                if session.relink_options.account is not None:
+                    chosen = [session.relink_options.account]
+                else:
+                    chosen = [a.id for a in fc_domain.relinkable(ctx, auth)]
+                    limit = (session.limits or {}).get("accounts")
+                    allowed = session.filters.account_subcategories if session.filters else None
+                    accounts = [load_account(ctx, a) for a in chosen]
+                    if allowed:
+                        chosen = [a.id for a in accounts if a.subcategory in allowed]
+                    if limit is not None:
+                        chosen = chosen[:limit]
+            for a in chosen:
+                if a not in auth.account_ids:
+                    raise InvalidRequestError(
+                        f"The account {a} does not belong to the authorization {auth.id}.",
+                        param="relink_accounts",
+                    )
+            result = Outcome(chosen, [])
+        else:
+            specs = _new_accounts(ctx, p, b, session, exclude_auth=auth.id)
+            result = Outcome([], specs[:1])
+    return fc_domain.with_accounts(ctx, fc_domain.complete(ctx, session, result))
+
+
+def _new_accounts(
+    ctx: Ctx, p: dict[str, Any], b: Any, session: Any, exclude_auth: str | None = None
+) -> list[NewAccount]:
+    given = p.get("accounts")
+    menu = offers(ctx, b, session.account_holder)
+    if exclude_auth is not None:
+        auth = fc_domain.load_authorization(ctx, exclude_auth)
+        taken = {load_account(ctx, a).last4 for a in auth.account_ids}
+        menu = [o for o in menu if o.last4 not in taken]
+    if given:
+        out = []
+        for i, spec in enumerate(given):
+            sub = spec.get("subcategory", "checking")
+            base = next((o for o in menu if o.subcategory == sub), None)
+            out.append(NewAccount(
+                spec.get("display_name") or (base.display_name if base else sub.title()),
+                sub,
+                spec.get("last4") or (base.last4 if base else f"{1000 + i}"),
+            ))
+        return out
+    allowed = session.filters.account_subcategories if session.filters else None
+    menu = [o for o in menu if not allowed or o.subcategory in allowed]
+    if not menu:
+        raise InvalidRequestError(
+            "The institution has no other account that this session may collect.",
+            param="outcome",
+        )
+    checking = [o for o in menu if o.subcategory == "checking"]
+    return [(checking or menu)[0]]
+
+
+def deactivate_account(ctx: Ctx, p: dict[str, Any]) -> Any:
+    account = load_account(ctx, ctx.path["account"])
+    if "cause" in p and "reason" in p:
+        raise ParamError(
+            "You may only specify one of these parameters: cause, reason.",
+            code="parameters_exclusive",
+            param="reason",
+        )
+    if "reason" in p:
+        cause, _scope, action = REASONS[p["reason"]]
+    elif "cause" in p:
+        cause, action = p["cause"], default_action(p["cause"])
+    else:
+        raise missing_param("cause")
+    action = p.get("action", action)
+    ctx.background = True
+    return fc_domain.deactivate_account(ctx, account, cause, action)
+
+
+def deactivate_authorization(ctx: Ctx, p: dict[str, Any]) -> Any:
+    auth = fc_domain.load_authorization(ctx, ctx.path["authorization"])
+    ctx.background = True
+    fc_domain.deactivate_authorization(
+        ctx, auth, p["cause"], p.get("action", default_action(p["cause"]))
+    )
+    return fc_domain.load_authorization(ctx, auth.id)
+
+
+def schedule_deactivation(ctx: Ctx, p: dict[str, Any]) -> Any:
+    account = load_account(ctx, ctx.path["account"])
+    if "expected_deactivation_date" in p and "days" in p:
+        raise ParamError(
+            "You may only specify one of these parameters: days, expected_deactivation_date.",
+            code="parameters_exclusive",
+            param="days",
+        )
+    if "expected_deactivation_date" in p:
+        when = p["expected_deactivation_date"]
+    elif "days" in p:
+        when = ctx.now() + p["days"] * fc_domain.DAY
+    else:
+        raise missing_param("expected_deactivation_date")
+    ctx.background = True
+    return fc_domain.schedule_deactivation(
+        ctx, account, when, p.get("cause", "access_expired"), p.get("action", "relink_required")
+    )
+
+
+def expire_account_numbers(ctx: Ctx, p: dict[str, Any]) -> Any:
+    ctx.background = True
+    return fc_domain.expire_account_numbers(ctx, load_account(ctx, ctx.path["account"]))
+
+
+class TenantClock(BaseModel):
+    object: str = "test_helpers.tenant_clock"
+    now: int
+
+
+def advance_clock(ctx: Ctx, p: dict[str, Any]) -> TenantClock:
+    ctx.tenant.advance(p["seconds"])
+    fc_domain.run_due(ctx)
+    return TenantClock(now=ctx.now())
+
+
+def clock(ctx: Ctx, p: dict[str, Any]) -> TenantClock:
+    return TenantClock(now=ctx.now())
+
+
+class FaultRule(BaseModel):
+    object: str = "test_helpers.fault"
+    method: str
+    path: str
+    count: int
+    status: int | None
+    delay_ms: int
+
+
+def add_fault(ctx: Ctx, p: dict[str, Any]) -> FaultRule:
+    status = int(p["status"]) if "status" in p else None
+    delay = p.get("delay_ms", 0)
+    if status is None and not delay:
+        raise ParamError("Give a status, a delay_ms, or both.", param="status")
+    rule = Rule(p.get("method", "*"), p["path"], p.get("count", 1), status, delay)
+    ctx.app.faults.add(ctx.tenant.name, rule)
+    return FaultRule(method=rule.method, path=rule.path, count=rule.remaining,
+                     status=rule.status, delay_ms=rule.delay_ms)
