@@ -584,5 +584,6 @@ def load_authorization(ctx: Ctx, auth_id: str, param: str = "id") -> Authorizati
 
     a = ctx.tenant.get(Authorization, auth_id)
     if a is None:
-        raise resource_missing("financial_connections.authorization", auth_id, param)
+        # GUESS: an unknown authorization is a 404 even inside a body (reference 11.3).
+        raise resource_missing("financial_connections.authorization", auth_id, param, 404)
     return a

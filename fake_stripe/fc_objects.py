@@ -151,6 +151,7 @@ class Account(StripeObject):
             data["account_holder"] = self.account_holder.to_api()
         if preview:
             _drop_none_hashes(data, "status_details")
+        _drop_none_hashes(data, "balance")
         return data
 
 

@@ -250,7 +250,8 @@ def check_fields(
     for k, v in values.items():
         out[k] = fields[k].check(full(k), v)
     for k in required:
-        if k not in out or out[k] is UNSET:
+        # An explicit empty value passed its type's check (e.g. `limits[accounts]=`).
+        if k not in out:
             raise missing_param(full(k))
     return out
 
