@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
 
 from .errors import resource_missing
-from .objects import StripeObject
+from .objects import Model, StripeObject
 from .params import (
     PAGINATION,
     UNSET,
@@ -23,7 +22,7 @@ from .render import Page, paginate
 from .wire import Ctx
 
 
-class Address(BaseModel):
+class Address(Model):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -32,13 +31,13 @@ class Address(BaseModel):
     state: str | None = None
 
 
-class Shipping(BaseModel):
+class Shipping(Model):
     address: Address
     name: str
     phone: str | None = None
 
 
-class InvoiceSettings(BaseModel):
+class InvoiceSettings(Model):
     custom_fields: list[dict[str, str]] | None = None
     default_payment_method: str | None = None
     footer: str | None = None

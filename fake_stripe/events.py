@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel
 
 from .errors import resource_missing
-from .objects import StripeObject, model_for
+from .objects import Model, StripeObject, model_for
 from .params import PAGINATION, RANGE, Arr, Spec, Str
 from .render import Page, paginate
 
@@ -20,12 +19,12 @@ if TYPE_CHECKING:
     from .wire import Ctx
 
 
-class EventRequest(BaseModel):
+class EventRequest(Model):
     id: str | None = None
     idempotency_key: str | None = None
 
 
-class EventData(BaseModel):
+class EventData(Model):
     object: dict[str, Any]
     previous_attributes: dict[str, Any] | None = None
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
-
-from faker import Faker
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidRequestError
 from .fc_objects import (
@@ -34,6 +32,9 @@ from .fc_objects import (
 from .institutions import BY_ID, Bank
 from .payment_methods import PaymentMethod, bank_details
 from .wire import Ctx
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 DAY = 86_400
 TAN_LIFETIME = 180 * DAY  # GUESS: banks do not publish TAN lifetimes
@@ -79,6 +80,8 @@ _STYLES = ("Everyday", "Premier", "Advantage", "Total", "Essential", "Select", "
 
 
 def faker_for(ctx: Ctx, label: str) -> Faker:
+    from faker import Faker  # imported on first use: it costs a third of the cold start
+
     fake = Faker("en_US")
     fake.seed_instance(ctx.tenant.random_int(label, 2**31))
     return fake

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel
 
-from .objects import StripeObject
+from .objects import Model, StripeObject
 
 Action = Literal["none", "relink_required"]
 InactiveCause = Literal[
@@ -27,7 +26,7 @@ PERMISSIONS = ("balances", "ownership", "payment_method", "transactions")
 SUBCATEGORIES = ("checking", "credit_card", "line_of_credit", "mortgage", "savings")
 
 
-class AccountHolder(BaseModel):
+class AccountHolder(Model):
     type: Literal["account", "customer"]
     customer: str | None = None
     account: str | None = None
@@ -36,44 +35,44 @@ class AccountHolder(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
-class InactiveDetails(BaseModel):
+class InactiveDetails(Model):
     action: Action
     cause: InactiveCause
 
 
-class AccountActiveDetails(BaseModel):
+class AccountActiveDetails(Model):
     action: Action
     cause: ActiveCause
     expected_deactivation_date: int
 
 
-class AccountStatusDetails(BaseModel):
+class AccountStatusDetails(Model):
     active: AccountActiveDetails | None = None
     inactive: InactiveDetails | None = None
 
 
-class AuthorizationActiveDetails(BaseModel):
+class AuthorizationActiveDetails(Model):
     action: Action
     expected_deactivation_date: int
 
 
-class AuthorizationInactiveDetails(BaseModel):
+class AuthorizationInactiveDetails(Model):
     action: Action
 
 
-class AuthorizationStatusDetails(BaseModel):
+class AuthorizationStatusDetails(Model):
     active: AuthorizationActiveDetails | None = None
     inactive: AuthorizationInactiveDetails | None = None
 
 
-class AccountNumber(BaseModel):
+class AccountNumber(Model):
     expected_expiry_date: int | None
     identifier_type: Literal["account_number", "tokenized_account_number"]
     status: Literal["deactivated", "transactable"]
     supported_networks: list[str] = ["ach"]
 
 
-class Balance(BaseModel):
+class Balance(Model):
     as_of: int
     cash: dict[str, Any] | None = None
     credit: dict[str, Any] | None = None
@@ -81,7 +80,7 @@ class Balance(BaseModel):
     type: Literal["cash", "credit"]
 
 
-class Refresh(BaseModel):
+class Refresh(Model):
     last_attempted_at: int
     next_refresh_available_at: int | None
     status: Literal["failed", "pending", "succeeded"]
@@ -182,25 +181,25 @@ class Authorization(StripeObject):
         return data
 
 
-class SessionFilters(BaseModel):
+class SessionFilters(Model):
     account_subcategories: list[str] | None = None
     countries: list[str] | None = None
     institution: str | None = None
     require_payment_method_support: str | None = None
 
 
-class RelinkOptions(BaseModel):
+class RelinkOptions(Model):
     authorization: str
     account: str | None = None
 
 
-class RelinkResult(BaseModel):
+class RelinkResult(Model):
     account: str | None = None
     authorization: str | None = None
     failure_reason: Literal["no_account", "no_authorization", "other"] | None = None
 
 
-class SessionAccounts(BaseModel):
+class SessionAccounts(Model):
     object: str = "list"
     data: list[Account] = []
     has_more: bool = False
@@ -272,7 +271,7 @@ class Session(StripeObject):
         return data
 
 
-class AccountOwner(BaseModel):
+class AccountOwner(Model):
     id: str
     object: str = "financial_connections.account_owner"
     email: str | None
@@ -296,7 +295,7 @@ class AccountOwnership(StripeObject):
     internal: ClassVar[frozenset[str]] = frozenset({"owner_list"})
 
 
-class StatusTransitions(BaseModel):
+class StatusTransitions(Model):
     posted_at: int | None
     void_at: int | None
 

@@ -16,8 +16,15 @@ _REGISTRY: dict[str, type[StripeObject]] = {}
 _BY_PREFIX: dict[str, type[StripeObject]] = {}
 
 
+class Model(BaseModel):
+    """A nested hash of a Stripe object (built lazily, like the objects)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 class StripeObject(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Schemas are built on first use, so the server starts before every model is compiled.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kind: ClassVar[str] = ""
     prefix: ClassVar[str] = ""

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
 
 from . import customers
 from .errors import InvalidRequestError, ParamError, resource_missing
 from .fc_objects import Account
-from .objects import StripeObject
+from .objects import Model, StripeObject
 from .params import PAGINATION, UNSET, Enum, Hash, Metadata, Spec, Str
 from .render import Page, paginate
 from .wire import Ctx
 
 
-class BillingAddress(BaseModel):
+class BillingAddress(Model):
     city: str | None = None
     country: str | None = None
     line1: str | None = None
@@ -29,14 +28,14 @@ class BillingAddress(BaseModel):
     state: str | None = None
 
 
-class BillingDetails(BaseModel):
+class BillingDetails(Model):
     address: BillingAddress | None = None
     email: str | None = None
     name: str | None = None
     phone: str | None = None
 
 
-class UsBankAccount(BaseModel):
+class UsBankAccount(Model):
     account_holder_type: str | None = "individual"
     account_type: str | None = None
     bank_name: str | None = None
