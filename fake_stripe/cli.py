@@ -29,6 +29,19 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def control_token_for(host: str, token: str | None) -> str | None:
+    """The token `/_fake/` requires: none on loopback unless given; always one elsewhere."""
+    if _is_loopback(host):
+        return token
+    log.warning(
+        "fake-stripe is bound to %s, which is not a loopback address: anyone who can reach "
+        "it can read and change its data. The /_fake/ routes need --control-token.",
+        host,
+    )
+    # Without a token nobody knows this one, so /_fake/ is closed.
+    return token if token is not None else secrets.token_urlsafe(32)
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -51,15 +64,7 @@ def serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    token = args.control_token
-    if not _is_loopback(args.host):
-        log.warning(
-            "fake-stripe is bound to %s, which is not a loopback address: anyone who can reach "
-            "it can read and change its data. The /_fake/ routes need --control-token.",
-            args.host,
-        )
-        if token is None:
-            token = secrets.token_urlsafe(32)  # nobody knows it: /_fake/ is closed
+    token = control_token_for(args.host, args.control_token)
     app = create_app(
         db=args.db,
         seed=args.seed,

@@ -124,3 +124,18 @@ def test_logs_never_show_the_secret_key(db: str) -> None:
     assert secret not in err
     assert "sk_live_zzz9999" not in err
     assert os.path.exists(db)
+
+
+def test_non_loopback_bind_warns_and_closes_control_routes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from fake_stripe.cli import control_token_for
+
+    assert control_token_for("127.0.0.1", None) is None
+    assert control_token_for("::1", "t") == "t"
+    assert control_token_for("localhost", None) is None
+    with caplog.at_level("WARNING", logger="fake_stripe"):
+        token = control_token_for("0.0.0.0", None)
+    assert token is not None and len(token) > 20
+    assert "not a loopback address" in caplog.text
+    assert control_token_for("10.1.2.3", "mine") == "mine"
