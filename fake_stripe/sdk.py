@@ -20,7 +20,7 @@ def http_client(app: ASGIApp) -> Any:
     """A `stripe.HTTPClient` that sends the SDK's requests straight into `app`."""
     import stripe
 
-    class ASGIHTTPClient(stripe.HTTPClient):  # type: ignore[misc]
+    class ASGIHTTPClient(stripe.HTTPClient):
         name = "fake-stripe-asgi"
 
         def __init__(self) -> None:
@@ -31,13 +31,15 @@ def http_client(app: ASGIApp) -> Any:
             self,
             method: str,
             url: str,
-            headers: Mapping[str, str],
+            headers: Mapping[str, str] | None,
             post_data: Any = None,
-        ) -> tuple[bytes, int, Mapping[str, str]]:
+            *,
+            _usage: list[str] | None = None,
+        ) -> tuple[Any, int, Mapping[str, str]]:
             resp = self._httpx.request(
                 method,
                 url,
-                headers=dict(headers),
+                headers=dict(headers or {}),
                 content=post_data if post_data else None,
             )
             return resp.content, resp.status_code, resp.headers
