@@ -83,10 +83,8 @@ class Customer(StripeObject):
         return data
 
 
-_ADDRESS = Hash(
-    {k: Str() for k in ("city", "country", "line1", "line2", "postal_code", "state")},
-    emptyable=True,
-)
+ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
+_ADDRESS = Hash({k: Str() for k in ADDRESS_FIELDS}, emptyable=True)
 _FIELDS = {
     "address": _ADDRESS,
     "balance": Int(),

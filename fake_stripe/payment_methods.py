@@ -19,17 +19,8 @@ from .render import Page, paginate
 from .wire import Ctx
 
 
-class BillingAddress(Model):
-    city: str | None = None
-    country: str | None = None
-    line1: str | None = None
-    line2: str | None = None
-    postal_code: str | None = None
-    state: str | None = None
-
-
 class BillingDetails(Model):
-    address: BillingAddress | None = None
+    address: customers.Address | None = None
     email: str | None = None
     name: str | None = None
     phone: str | None = None
@@ -64,9 +55,7 @@ class PaymentMethod(StripeObject):
     us_bank_account: UsBankAccount
 
 
-_ADDRESS = Hash(
-    {k: Str(emptyable=True) for k in ("city", "country", "line1", "line2", "postal_code", "state")}
-)
+_ADDRESS = Hash({k: Str(emptyable=True) for k in customers.ADDRESS_FIELDS})
 BILLING = Hash(
     {
         "address": _ADDRESS,
