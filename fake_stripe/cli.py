@@ -166,4 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the package module, where the other subcommands register themselves.
+    from fake_stripe.cli import main as package_main
+
+    sys.exit(package_main())

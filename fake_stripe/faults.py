@@ -1,7 +1,10 @@
 """Fault injection: make the next N matching requests of a tenant fail or arrive late.
 
 Rules are set through `POST /v1/test_helpers/faults` (per tenant, with the tenant's key) and
-consumed in order by the wire layer before the endpoint runs, so a faulted POST creates nothing.
+consumed in order by the wire layer. A `before` rule answers before the endpoint runs, so a
+faulted POST creates nothing; an `after` rule lets the endpoint run (and its idempotent result be
+saved) and then loses the response, which is what a client's retry with the same idempotency
+key must survive.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class Rule:
     remaining: int
     status: int | None  # 500/502/503/429, or None for a delay only
     delay_ms: int = 0
+    when: str = "before"
 
     def matches(self, method: str, path: str) -> bool:
         return self.method in ("*", method) and fnmatch.fnmatchcase(path, self.path)
@@ -46,11 +50,17 @@ class Faults:
             self._rules.pop(tenant, None)
 
     async def before(self, tenant: Tenant, method: str, path: str) -> None:
+        await self._apply(tenant, method, path, "before")
+
+    async def after(self, tenant: Tenant, method: str, path: str) -> None:
+        await self._apply(tenant, method, path, "after")
+
+    async def _apply(self, tenant: Tenant, method: str, path: str, when: str) -> None:
         rules = self._rules.get(tenant.name)
         if not rules:
             return
         for rule in rules:
-            if rule.remaining > 0 and rule.matches(method, path):
+            if rule.when == when and rule.remaining > 0 and rule.matches(method, path):
                 rule.remaining -= 1
                 if rule.remaining == 0:
                     rules.remove(rule)

@@ -60,6 +60,7 @@ FAULT = Spec(
         "count": Int(1, 1000),
         "status": Enum(("429", "500", "502", "503")),
         "delay_ms": Int(0, 30_000),
+        "when": Enum(("before", "after")),
     },
     required=("path",),
 )
@@ -111,7 +112,11 @@ def complete_session(ctx: Ctx, p: dict[str, Any]) -> Any:
                 if session.relink_options.account is not None:
                     chosen = [session.relink_options.account]
                 else:
-                    chosen = [a.id for a in fc_domain.relinkable(ctx, auth)]
+                    # The user repairs what is broken; a proactive relink (nothing inactive
+                    # yet) re-consents to every account.
+                    candidates = fc_domain.relinkable(ctx, auth)
+                    broken = [a for a in candidates if a.status == "inactive"]
+                    chosen = [a.id for a in (broken or candidates)]
                     limit = (session.limits or {}).get("accounts")
                     allowed = session.filters.account_subcategories if session.filters else None
                     accounts = [load_account(ctx, a) for a in chosen]
@@ -238,6 +243,7 @@ class FaultRule(BaseModel):
     count: int
     status: int | None
     delay_ms: int
+    when: str
 
 
 def add_fault(ctx: Ctx, p: dict[str, Any]) -> FaultRule:
@@ -245,7 +251,11 @@ def add_fault(ctx: Ctx, p: dict[str, Any]) -> FaultRule:
     delay = p.get("delay_ms", 0)
     if status is None and not delay:
         raise ParamError("Give a status, a delay_ms, or both.", param="status")
-    rule = Rule(p.get("method", "*"), p["path"], p.get("count", 1), status, delay)
+    when = p.get("when", "before")
+    if when == "after" and status is None:
+        raise ParamError("when=after needs a status: the response is replaced by it.",
+                         param="status")
+    rule = Rule(p.get("method", "*"), p["path"], p.get("count", 1), status, delay, when)
     ctx.app.faults.add(ctx.tenant.name, rule)
     return FaultRule(method=rule.method, path=rule.path, count=rule.remaining,
-                     status=rule.status, delay_ms=rule.delay_ms)
+                     status=rule.status, delay_ms=rule.delay_ms, when=rule.when)

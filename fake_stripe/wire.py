@@ -202,9 +202,12 @@ async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpo
             hook(ctx)
         if method == "POST" and (idem := request.headers.get("idempotency-key")) is not None:
             ctx.idempotency_key = idem
-            return _idempotent(app, ctx, ep, request.url.path, decoded, params, base_headers)
-        status, body = _run(ctx, ep, params)
-        return _finish(app, ctx, method, request.url.path, status, body, base_headers)
+            response = _idempotent(app, ctx, ep, request.url.path, decoded, params, base_headers)
+        else:
+            status, body = _run(ctx, ep, params)
+            response = _finish(app, ctx, method, request.url.path, status, body, base_headers)
+        await app.faults.after(tenant, method, request.url.path)
+        return response
     except StripeError as err:
         now = tenant.now() if tenant is not None else app.wall_now()
         return error_response(app, err, request_id, now, base_headers)

@@ -1,0 +1,100 @@
+"""How the client reaches Stripe: the official SDK's HTTP client, with a request log.
+
+Every attempt (retries included) is recorded with its idempotency key, status and `Request-Id`:
+the merchant's evidence, when something goes wrong, of what was sent and what Stripe answered.
+Retrying is the SDK's own job (`max_network_retries`): it sets one `Idempotency-Key` per POST
+before its retry loop and resends the same headers on every attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import stripe
+
+
+@dataclass(frozen=True)
+class Attempt:
+    method: str
+    path: str
+    idempotency_key: str | None
+    status: int | None  # None: the connection failed
+    request_id: str | None
+    object_id: str | None  # the `id` of a successful response's object
+
+
+class RequestLog:
+    """The attempts one client made, in order (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._attempts: list[Attempt] = []
+
+    def add(self, attempt: Attempt) -> None:
+        with self._lock:
+            self._attempts.append(attempt)
+
+    def attempts(self, method: str | None = None, path: str | None = None) -> list[Attempt]:
+        with self._lock:
+            return [
+                a for a in self._attempts
+                if (method is None or a.method == method.upper())
+                and (path is None or a.path == path)
+            ]
+
+
+def _object_id(body: Any) -> str | None:
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError):
+        return None
+    return data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+
+
+class RecordingHTTPClient(stripe.HTTPClient):
+    """Wraps any `stripe.HTTPClient`; the wrapped client's retry policy is the SDK's."""
+
+    name = "recording"
+
+    def __init__(self, inner: stripe.HTTPClient, log: RequestLog) -> None:
+        super().__init__()
+        self.inner = inner
+        self.log = log
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        *,
+        _usage: list[str] | None = None,
+    ) -> tuple[Any, int, Mapping[str, str]]:
+        sent = {k.lower(): v for k, v in (headers or {}).items()}
+        path = urlsplit(url).path
+        try:
+            body, status, rheaders = self.inner.request(method, url, headers, post_data)
+        except stripe.APIConnectionError:
+            self.log.add(Attempt(method.upper(), path, sent.get("idempotency-key"), None, None,
+                                 None))
+            raise
+        lower = {k.lower(): v for k, v in rheaders.items()}
+        self.log.add(
+            Attempt(
+                method.upper(),
+                path,
+                sent.get("idempotency-key"),
+                status,
+                lower.get("request-id"),
+                _object_id(body) if 200 <= status < 300 else None,
+            )
+        )
+        return body, status, rheaders
+
+    def close(self) -> None:
+        self.inner.close()  # type: ignore[no-untyped-call]

@@ -1,0 +1,148 @@
+"""`fake-stripe scenarios run|list`: play the scenario catalog against the fake.
+
+Registered by `fake_stripe/commands.py` (`cli.SUBCOMMANDS["scenarios"] = scenarios.cli.register`),
+so the server's import path never loads the scenarios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the rest is imported when a command runs: `fake-stripe serve` never loads it
+    from .model import Scenario
+    from .target import Target
+
+DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("scenarios", help="run or list the relink scenario catalog",
+                       description="Play relink scenarios (TOML files) with the reference "
+                       "client against the fake. See scenarios/FORMAT.md.")
+    actions = p.add_subparsers(dest="scenarios_command", required=True)
+    r = actions.add_parser("run", help="run scenarios and print a results table")
+    r.add_argument("paths", nargs="*", metavar="FILES|DIRS",
+                   help="scenario files or directories (default: the built-in catalog)")
+    where = r.add_mutually_exclusive_group()
+    where.add_argument("--base-url", help="run against a fake already listening at URL")
+    where.add_argument("--serve", action="store_true",
+                       help="start the fake under uvicorn on a free loopback port and run "
+                       "over HTTP (default: in-process, no socket)")
+    r.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML to FILE")
+    r.add_argument("-k", dest="keyword", metavar="TEXT",
+                   help="only scenarios whose name, description or tags contain TEXT")
+    r.add_argument("--seed", type=int, default=None,
+                   help="seed of the fake the runner starts (in-process or --serve) and of the "
+                   "tenant keys: the same seed gives the same IDs. A server at --base-url has "
+                   "its own --seed, and its tenants get fresh keys every run")
+    r.add_argument("--workers", type=int, default=DEFAULT_WORKERS, metavar="N",
+                   help=f"scenarios run in parallel, each in its own tenant "
+                   f"(default {DEFAULT_WORKERS})")
+    r.set_defaults(func=run)
+    ls = actions.add_parser("list", help="list scenarios with their descriptions")
+    ls.add_argument("paths", nargs="*", metavar="FILES|DIRS")
+    ls.add_argument("-k", dest="keyword", metavar="TEXT")
+    ls.set_defaults(func=list_)
+
+
+def _select(args: argparse.Namespace) -> list[Scenario] | None:
+    try:
+        import stripe  # noqa: F401
+    except ImportError:
+        print("fake-stripe scenarios: the reference client needs the official SDK: "
+              "pip install 'fake-stripe[test]' (scripts/bootstrap does)", file=sys.stderr)
+        return None
+    from .model import ScenarioFormatError, load_all
+
+    try:
+        scenarios = load_all(args.paths)
+    except ScenarioFormatError as err:
+        print(f"fake-stripe scenarios: {err}", file=sys.stderr)
+        return None
+    if args.keyword:
+        scenarios = [s for s in scenarios if s.matches(args.keyword)]
+    if not scenarios:
+        print("fake-stripe scenarios: no scenario matches", file=sys.stderr)
+        return None
+    return scenarios
+
+
+def list_(args: argparse.Namespace) -> int:
+    scenarios = _select(args)
+    if scenarios is None:
+        return 2
+    from .report import catalog
+
+    print(catalog(scenarios))
+    return 0
+
+
+@contextmanager
+def _target(args: argparse.Namespace) -> Iterator[Target]:
+    from .target import Target, served
+
+    if args.base_url:
+        yield Target(url=args.base_url.rstrip("/"))
+        return
+    from fake_stripe import create_app
+
+    app = create_app(seed=args.seed)
+    if args.serve:
+        with served(app) as url:
+            yield Target(url=url)
+        return
+    target = Target.in_process(app)
+    try:
+        yield target
+    finally:
+        target.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    scenarios = _select(args)
+    if scenarios is None:
+        return 2
+    if args.workers < 1:
+        print("fake-stripe scenarios: --workers must be at least 1", file=sys.stderr)
+        return 2
+    from .report import Progress, junit, table
+    from .runner import run_all
+
+    progress = Progress(len(scenarios))
+    started = time.perf_counter()
+    with _target(args) as target:
+        progress.start()
+        try:
+            # A long-running server keeps its tenants: fixed keys would meet last run's state.
+            key_seed = None if args.base_url else args.seed
+            results = run_all(scenarios, target, workers=args.workers, seed=key_seed,
+                              on_done=progress.update)
+        finally:
+            progress.finish()
+        label = target.label
+    elapsed = time.perf_counter() - started
+    where = f"{label}, {min(args.workers, len(scenarios))} workers"
+    print(table(results, elapsed, where))
+    if args.junit:
+        junit(results, elapsed, args.junit)
+        print(f"JUnit XML: {args.junit}")
+    return 0 if all(r.passed for r in results) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m scenarios.cli run ...`: the same as `fake-stripe scenarios run ...`."""
+    parser = argparse.ArgumentParser(prog="fake-stripe")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["scenarios", *(sys.argv[1:] if argv is None else argv)])
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
