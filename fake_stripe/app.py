@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from . import (
     control,
     customers,
+    delivery,
     events,
     fc_accounts,
     fc_domain,
@@ -26,7 +27,9 @@ from . import (
     setup_intents,
     stripejs,
     test_helpers,
+    webhooks,
 )
+from .delivery import Deliveries, RetrySchedule
 from .events import EventLog
 from .faults import Faults
 from .store import Backend, open_backend
@@ -42,6 +45,8 @@ Validator = Callable[[str, str, int, Any], list[str]]
 
 class FakeStripe:
     """Server-wide state: the store, the seed, the default version, strict mode."""
+
+    webhooks: Deliveries  # set by webhooks.install
 
     def __init__(
         self,
@@ -81,6 +86,7 @@ class FakeStripe:
     def reset(self, name: str | None) -> None:
         self.backend.reset(name)
         self.faults.reset(name)
+        self.webhooks.reset(name)
 
     def request_id(self) -> str:
         n = next(self._req_counter)
@@ -182,6 +188,8 @@ def routes_table() -> list[Endpoint]:
           test_helpers.ADVANCE),
         E("GET", "/v1/test_helpers/clock", test_helpers.clock, test_helpers.NONE),
         E("POST", "/v1/test_helpers/faults", test_helpers.add_fault, test_helpers.FAULT),
+        E("POST", "/v1/test_helpers/trigger", test_helpers.trigger, test_helpers.TRIGGER),
+        *webhooks.ROUTES,
     ]
 
 
@@ -194,11 +202,13 @@ def create_app(
     strict: bool = False,
     control_token: str | None = None,
     backend: Backend | None = None,
+    webhook_retry_schedule: RetrySchedule | None = None,
 ) -> Starlette:
     """The fake Stripe server as an ASGI app (in-process, or under uvicorn)."""
     fake = FakeStripe(
         backend or open_backend(db), seed, api_version, frozen_at, strict, control_token
     )
+    webhooks.install(fake, webhook_retry_schedule)  # also resumes stored pending deliveries
     if strict:
         from .spec import load_spec
 
@@ -213,6 +223,7 @@ def create_app(
         *_v1_routes(routes_table(), fake),
         *control.routes(fake),
         *stripejs.routes(fake),
+        *delivery.control_routes(fake),
         Route("/{rest:path}", not_found, methods=ALL_METHODS),
     ]
 

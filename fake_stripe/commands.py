@@ -1,1 +1,9 @@
-"""Registers the subcommands that live outside `cli.py` (scenarios, listen, trigger, coverage)."""
+"""Registers the subcommands that live outside `cli.py` (listen, trigger, scenarios, coverage)."""
+
+from scenarios import cli as scenarios_cli
+
+from . import cli, listen, trigger
+
+cli.SUBCOMMANDS["listen"] = listen.add_parser
+cli.SUBCOMMANDS["trigger"] = trigger.add_parser
+cli.SUBCOMMANDS["scenarios"] = scenarios_cli.register

@@ -48,13 +48,6 @@ class Event(StripeObject):
     def snapshot(self) -> StripeObject:
         return model_for(self.snapshot_kind).model_validate(self.data.object)
 
-    def render_for(self, preview: bool) -> dict[str, Any]:
-        out = self.to_api(preview)
-        out["data"]["object"] = self.snapshot().to_api(preview)
-        if out["data"].get("previous_attributes") is None:
-            del out["data"]["previous_attributes"]
-        return out
-
     def adjust(self, data: dict[str, Any], preview: bool) -> dict[str, Any]:
         data["data"]["object"] = self.snapshot().to_api(preview)
         if data["data"].get("previous_attributes") is None:

@@ -113,10 +113,12 @@ _PERMISSION = {"balance": "balances", "inferred_balances": "balances",
 
 
 def refresh(ctx: Ctx, p: dict[str, Any]) -> Account:
-    account = load_account(ctx, ctx.path["account"])
-    features = p["features"]
-    if not features:
+    if not p["features"]:
         raise missing_param("features")
+    return refresh_features(ctx, load_account(ctx, ctx.path["account"]), p["features"])
+
+
+def refresh_features(ctx: Ctx, account: Account, features: list[str]) -> Account:
     # GUESS: refreshing an inactive account is refused rather than failing asynchronously.
     _require_active(account, "refresh")
     for f in features:

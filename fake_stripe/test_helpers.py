@@ -259,3 +259,116 @@ def add_fault(ctx: Ctx, p: dict[str, Any]) -> FaultRule:
     ctx.app.faults.add(ctx.tenant.name, rule)
     return FaultRule(method=rule.method, path=rule.path, count=rule.remaining,
                      status=rule.status, delay_ms=rule.delay_ms, when=rule.when)
+
+
+# ---- trigger: a real state change for each event type, like `stripe trigger` ----------------
+
+TRIGGERS = (
+    "customer.created",
+    "financial_connections.account.created",
+    "financial_connections.account.deactivated",
+    "financial_connections.account.reactivated",
+    "financial_connections.account.disconnected",
+    "financial_connections.account.refreshed_balance",
+    "financial_connections.account.refreshed_ownership",
+    "financial_connections.account.refreshed_transactions",
+    "financial_connections.account.refreshed_inferred_balances",
+    "financial_connections.account.account_numbers_updated",
+    "financial_connections.account.upcoming_account_number_expiry",
+    "financial_connections.account.upcoming_deactivation",
+    "financial_connections.account.expected_deactivation_date_updated",
+    "financial_connections.authorization.upcoming_deactivation",
+    "financial_connections.authorization.expected_deactivation_date_updated",
+    "financial_connections.session.updated",
+)
+TRIGGER = Spec({"event": Enum(TRIGGERS)}, required=("event",))
+
+
+class Triggered(BaseModel):
+    object: str = "test_helpers.trigger"
+    event: str
+    events: list[str]
+    customer: str
+    account: str | None = None
+
+
+def _linked(ctx: Ctx, institution: str, permissions: list[str]) -> tuple[Any, Any, Any]:
+    """A fresh customer with one account linked through a completed session."""
+    from . import customers
+    from .fc_objects import AccountHolder, Session
+
+    cus = customers.Customer(id=ctx.tenant.new_id("cus"), created=ctx.now(),
+                             email="trigger@example.com")
+    ctx.tenant.put(cus)
+    ctx.app.events.emit(ctx, "customer.created", cus)
+    sid = ctx.tenant.new_id("fcsess")
+    session = Session(
+        id=sid,
+        account_holder=AccountHolder(type="customer", customer=cus.id),
+        client_secret=f"{sid}_secret_{ctx.tenant.new_id('x', 24)[2:]}",
+        permissions=permissions,
+        created=ctx.now(),
+    )
+    ctx.tenant.put(session)
+    b = bank(institution)
+    spec = next(o for o in offers(ctx, b, session.account_holder) if o.subcategory == "checking")
+    done = fc_domain.complete(ctx, session, Outcome([], [spec], institution=b.id))
+    return cus, session, load_account(ctx, done.account_ids[0])
+
+
+def trigger(ctx: Ctx, p: dict[str, Any]) -> Triggered:
+    from . import customers, fc_accounts
+
+    from .events import Event
+
+    event = p["event"]
+    if event.endswith("reactivated") and not ctx.preview:
+        raise InvalidRequestError(
+            "Triggering a reactivation needs a preview Stripe-Version (relink is in preview).",
+            param="event",
+        )
+    newest_before = next(ctx.tenant.iterate(Event), None)
+    institution = "fcinst_Chase" if "account_number" in event else DEFAULT
+    cus, session, account = _linked(
+        ctx, institution, ["payment_method", "balances", "ownership", "transactions"]
+    )
+    ctx.background = True
+    if event.endswith(("deactivated", "reactivated")):
+        fc_domain.deactivate_account(ctx, account, "access_expired", "relink_required")
+    if event.endswith("reactivated"):
+        ctx.background = False
+        relink = fc_sessions.create(ctx, {
+            "permissions": ["payment_method"],
+            "relink_options": {"authorization": account.authorization},
+        })
+        fc_domain.complete(ctx, relink, Outcome([account.id], []))
+    elif event.endswith("disconnected"):
+        fc_domain.disconnect(ctx, account)
+    elif ".refreshed_" in event:
+        feature = event.rsplit(".refreshed_", 1)[1]
+        fc_accounts.refresh_features(ctx, account, [feature])
+    elif event.endswith("account_numbers_updated"):
+        fc_domain.expire_account_numbers(ctx, account)
+    elif event.endswith("upcoming_account_number_expiry"):
+        expiry = (account.account_numbers or [])[0].expected_expiry_date or ctx.now()
+        # Time passes until 30 days before the TAN expires: the tenant clock moves.
+        ctx.tenant.advance(expiry - fc_domain.TAN_WARNING - ctx.now())
+        fc_domain.run_due(ctx)
+    elif "deactivation" in event:
+        fc_domain.schedule_deactivation(ctx, account, ctx.now() + 7 * fc_domain.DAY,
+                                        "access_expired", "relink_required")
+        if event.endswith("expected_deactivation_date_updated"):
+            fc_domain.schedule_deactivation(ctx, load_account(ctx, account.id),
+                                            ctx.now() + 14 * fc_domain.DAY,
+                                            "access_expired", "relink_required")
+    emitted = []
+    for e in ctx.tenant.iterate(Event):  # newest first, down to what existed before
+        if newest_before is not None and e.id == newest_before.id:
+            break
+        emitted.append(e)
+    return Triggered(
+        event=event,
+        events=[e.id for e in reversed(emitted) if e.type == event],
+        customer=cus.id,
+        account=account.id,
+    )

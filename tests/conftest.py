@@ -27,8 +27,10 @@ _keys = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def app() -> Any:
-    return create_app(seed=424242, strict=True)
+def app() -> Iterator[Any]:
+    app = create_app(seed=424242, strict=True)
+    yield app
+    app.state.fake.webhooks.close()
 
 
 class ServerThread:
