@@ -3,7 +3,10 @@
 Every attempt (retries included) is recorded with its idempotency key, status and `Request-Id`:
 the merchant's evidence, when something goes wrong, of what was sent and what Stripe answered.
 Retrying is the SDK's own job (`max_network_retries`): it sets one `Idempotency-Key` per POST
-before its retry loop and resends the same headers on every attempt.
+before its retry loop and resends the same headers on every attempt. When Stripe answers a retry
+from its idempotency store (`Idempotent-Replayed: true`), the attempt records the
+`Original-Request` it replays: after a response lost on the way back, that is the proof that the
+retry returned the object the first attempt created instead of creating a second one.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ class Attempt:
     status: int | None  # None: the connection failed
     request_id: str | None
     object_id: str | None  # the `id` of a successful response's object
+    # A replayed answer (`Idempotent-Replayed: true`): the `Request-Id` of the request whose
+    # stored result it is (Stripe's `Original-Request` header); None for a fresh answer.
+    original_request: str | None = None
 
 
 class RequestLog:
@@ -92,6 +98,8 @@ class RecordingHTTPClient(stripe.HTTPClient):
                 status,
                 lower.get("request-id"),
                 _object_id(body) if 200 <= status < 300 else None,
+                lower.get("original-request")
+                if lower.get("idempotent-replayed", "").lower() == "true" else None,
             )
         )
         return body, status, rheaders

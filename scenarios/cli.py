@@ -94,15 +94,18 @@ def _target(args: argparse.Namespace) -> Iterator[Target]:
     from fake_stripe import create_app
 
     app = create_app(seed=args.seed)
-    if args.serve:
-        with served(app) as url:
-            yield Target(url=url)
-        return
-    target = Target.in_process(app)
     try:
-        yield target
+        if args.serve:
+            with served(app) as url:
+                yield Target(url=url)
+            return
+        target = Target.in_process(app)
+        try:
+            yield target
+        finally:
+            target.close()
     finally:
-        target.close()
+        app.state.fake.webhooks.close()  # the delivery loop and its connections
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ DECISIONS = ("healthy", "relink", "connect_from_scratch")
 RESOLUTIONS = ("reauthorized", "not_repaired", "new_account", "no_accounts", "wrong_account",
                "error", "cancelled", "pending")
 NEW = "new"  # the ref of an account the user links during the flow
+WEBHOOKS = ("replayed", "delivered")  # [given].webhooks: how events reach the client's handler
 
 # verb -> (the verb's value kind, allowed extra keys, required extra keys)
 VERBS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
@@ -38,11 +39,13 @@ VERBS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "disconnect": ("account", (), ()),
     "advance_days": ("int", (), ()),
     "advance_seconds": ("int", (), ()),
-    "fault": ("table", (), ()),
+    "fault": ("fault", (), ()),
+    "webhook_receiver": ("receiver", (), ()),
 }
-FAULT_KEYS = {"method", "path", "count", "status", "delay_ms"}
+FAULT_KEYS = {"method", "path", "count", "status", "delay_ms", "when"}
+RECEIVER_KEYS = {"count", "status"}
 STEP_EXPECT_KEYS = {"authorization", "accounts", "payment_methods", "events", "watchlist",
-                    "requests"}
+                    "requests", "webhooks"}
 EXPECT_KEYS = STEP_EXPECT_KEYS | {"decision", "proactive", "resolution", "mandate_required",
                                   "error", "session", "setup_intent"}
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -78,6 +81,9 @@ class Given:
     accounts: tuple[AccountSpec, ...]
     permissions: tuple[str, ...]
     payment_methods: tuple[str, ...]
+    # "replayed": the runner signs each new event and calls the handler itself; "delivered":
+    # the fake delivers them to a local receiver registered as a webhook endpoint.
+    webhooks: str = "replayed"
 
 
 @dataclass(frozen=True)
@@ -184,11 +190,12 @@ def load(path: Path) -> Scenario:
     client = _client(c, data.get("client", {}))
     given = _given(c, data.get("given"), client)
     refs = {a.ref for a in given.accounts} | {NEW}
-    happens = _steps(c, data.get("happens", []), "happens", refs)
+    delivered = given.webhooks == "delivered"
+    happens = _steps(c, data.get("happens", []), "happens", refs, delivered)
     flow = _flow(c, data.get("flow"), refs)
     expect = c.table(data.get("expect", {}), "expect")
-    _expect(c, expect, "expect", EXPECT_KEYS, refs)
-    then = _steps(c, data.get("then", []), "then", refs)
+    _expect(c, expect, "expect", EXPECT_KEYS, refs, delivered)
+    then = _steps(c, data.get("then", []), "then", refs, delivered)
     return Scenario(name, path, description, c.strs(data.get("tags", []), "tags"), client,
                     given, happens, flow, expect, then)
 
@@ -211,8 +218,8 @@ def _given(c: _Checker, raw: Any, client: ClientSpec) -> Given:
     if raw is None:
         raise c.fail("missing [given]")
     t = c.table(raw, "given")
-    c.keys(t, ("customer", "institution", "accounts", "permissions", "payment_methods"),
-           "given")
+    c.keys(t, ("customer", "institution", "accounts", "permissions", "payment_methods",
+               "webhooks"), "given")
     customer = c.table(t.get("customer", {"name": "Jenny Rosen",
                                           "email": "jenny.rosen@example.com"}),
                        "given.customer")
@@ -240,10 +247,12 @@ def _given(c: _Checker, raw: Any, client: ClientSpec) -> Given:
         accounts=tuple(accounts),
         permissions=c.strs(t.get("permissions", list(default)), "given.permissions"),
         payment_methods=c.strs(t.get("payment_methods", []), "given.payment_methods", refs),
+        webhooks=c.str_(t.get("webhooks", "replayed"), "given.webhooks", WEBHOOKS),
     )
 
 
-def _steps(c: _Checker, raw: Any, where: str, refs: set[str]) -> tuple[Step, ...]:
+def _steps(c: _Checker, raw: Any, where: str, refs: set[str], delivered: bool
+           ) -> tuple[Step, ...]:
     if not isinstance(raw, list):
         raise c.fail(f"{where} must be an array of tables ([[{where}]])")
     steps = []
@@ -265,11 +274,18 @@ def _steps(c: _Checker, raw: Any, where: str, refs: set[str]) -> tuple[Step, ...
             c.str_(value, f"{w}.{verb}", sorted(refs - {NEW}))
         elif kind == "int":
             c.int_(value, f"{w}.{verb}")
-        else:
+        elif kind == "fault":
             fault = c.table(value, f"{w}.fault")
             c.keys(fault, FAULT_KEYS, f"{w}.fault")
             if "path" not in fault:
                 raise c.fail(f"{w}.fault needs path")
+            if "when" in fault:
+                c.str_(fault["when"], f"{w}.fault.when", ("before", "after"))
+                if fault["when"] == "after" and "status" not in fault:
+                    raise c.fail(f"{w}.fault: when = \"after\" needs a status (the lost "
+                                 "response is replaced by it)")
+        else:
+            _receiver(c, value, f"{w}.{verb}", delivered)
         params = {k: v for k, v in t.items() if k not in (verb, "expect")}
         if verb == "deactivate" and ("reason" in params) == ("cause" in params):
             raise c.fail(f"{w}: deactivate needs one of reason, cause")
@@ -284,9 +300,22 @@ def _steps(c: _Checker, raw: Any, where: str, refs: set[str]) -> tuple[Step, ...
         expect = None
         if "expect" in t:
             expect = c.table(t["expect"], f"{w}.expect")
-            _expect(c, expect, f"{w}.expect", STEP_EXPECT_KEYS, refs)
+            _expect(c, expect, f"{w}.expect", STEP_EXPECT_KEYS, refs, delivered)
         steps.append(Step(w, verb, value, params, expect))
     return tuple(steps)
+
+
+def _receiver(c: _Checker, value: Any, where: str, delivered: bool) -> None:
+    if not delivered:
+        raise c.fail(f"{where}: the receiver exists only with [given] webhooks = \"delivered\"")
+    t = c.table(value, where)
+    c.keys(t, RECEIVER_KEYS, where)
+    if "count" not in t:
+        raise c.fail(f"{where} needs count")
+    if c.int_(t["count"], f"{where}.count") < 1:
+        raise c.fail(f"{where}.count must be at least 1")
+    if "status" in t and not 300 <= c.int_(t["status"], f"{where}.status") <= 599:
+        raise c.fail(f"{where}.status must be a failure status (300-599)")
 
 
 def _flow(c: _Checker, raw: Any, refs: set[str]) -> Flow:
@@ -312,7 +341,7 @@ def _flow(c: _Checker, raw: Any, refs: set[str]) -> Flow:
 
 
 def _expect(c: _Checker, t: Mapping[str, Any], where: str, allowed: set[str],
-            refs: set[str]) -> None:
+            refs: set[str], delivered: bool) -> None:
     c.keys(t, allowed, where)
     if "decision" in t:
         c.str_(t["decision"], f"{where}.decision", (*DECISIONS, "<absent>"))
@@ -339,14 +368,33 @@ def _expect(c: _Checker, t: Mapping[str, Any], where: str, allowed: set[str],
         if not re.match(r"^(GET|POST|DELETE) /v1/\S+$", req):
             raise c.fail(f"{where}.requests: {req!r} is not 'METHOD /v1/path'")
         spec = c.table(spec, f"{where}.requests.{req!r}")
-        c.keys(spec, ("attempts", "statuses", "idempotency_keys", "created"),
+        c.keys(spec, ("attempts", "statuses", "idempotency_keys", "created", "replayed"),
                f"{where}.requests.{req!r}")
     if "watchlist" in t:
         wl = c.table(t["watchlist"], f"{where}.watchlist")
         c.keys(wl, ("needs_relink", "needs_new_link", "relink_soon"), f"{where}.watchlist")
         for k, v in wl.items():
             c.strs(v, f"{where}.watchlist.{k}", sorted(refs))
+    if "webhooks" in t:
+        _webhooks_expect(c, t["webhooks"], f"{where}.webhooks", delivered)
     _check_refs(c, t, where, refs)
+
+
+def _webhooks_expect(c: _Checker, value: Any, where: str, delivered: bool) -> None:
+    if not delivered:
+        raise c.fail(f"{where}: webhook delivery is observed only with [given] webhooks = "
+                     "\"delivered\"")
+    wh = c.table(value, where)
+    c.keys(wh, ("delivered", "journal", "pending_webhooks"), where)
+    for etype, n in c.table(wh.get("delivered", {}), f"{where}.delivered").items():
+        c.int_(n, f"{where}.delivered.{etype!r}")
+    for etype, statuses in c.table(wh.get("journal", {}), f"{where}.journal").items():
+        if not isinstance(statuses, list):
+            raise c.fail(f"{where}.journal.{etype!r} must be a list of HTTP statuses")
+        for i, status in enumerate(statuses):
+            c.int_(status, f"{where}.journal.{etype!r}[{i}]")
+    if "pending_webhooks" in wh:
+        c.int_(wh["pending_webhooks"], f"{where}.pending_webhooks")
 
 
 def _object(c: _Checker, value: Any, where: str) -> None:

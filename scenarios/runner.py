@@ -5,6 +5,12 @@ Each scenario runs in its own tenant (its own `sk_test_…` key), so scenarios r
 against one app or one server. Two SDK clients share that key: the merchant's `RelinkClient`
 (whose request log the `requests` expectations read) and an observer the runner uses to set up
 state, play the institution and the clock, act as the user in the flow and read objects back.
+
+Events reach the client's webhook handler in one of two ways. By default the runner replays
+them: after each step it signs every new event as Stripe does and calls the handler. With
+`[given] webhooks = "delivered"` the fake delivers them: the runner starts a `WebhookReceiver`
+on a loopback port, registers it with `POST /v1/webhook_endpoints`, shortens the tenant's retry
+schedule, and after each step waits until every event has been delivered (or given up).
 """
 
 from __future__ import annotations
@@ -37,9 +43,15 @@ from client import (
 
 from .expect import MISSING, Matcher, Mismatch
 from .model import NEW, Scenario, Step
+from .receiver import WebhookReceiver
 from .target import Target
 
 WEBHOOK_SECRET = "whsec_scenario_runner_replay"
+# The tenant's retry schedule with real delivery (`/_fake/webhooks/settings`): 4 attempts in
+# all, 10, 20 and 40 ms after each failure, so a receiver that is down costs milliseconds.
+RETRY_SCHEDULE = {"base_delay": "0.01", "factor": "2", "max_attempts": "4", "time_scale": "1",
+                  "timeout": "5"}
+SETTLE_TIMEOUT = 5.0  # seconds to wait for the deliveries of one step
 ACCEPTANCE = MandateAcceptance("203.0.113.7", "Mozilla/5.0 (fake-stripe scenario)")
 _TH = "/v1/test_helpers/financial_connections"
 
@@ -134,10 +146,28 @@ class _Play:
         self.resolution: Resolution | None = None
         self.error: dict[str, Any] | None = None
         self.matcher = Matcher(self._resolve_ref, self._baseline)
+        # Real delivery ([given] webhooks = "delivered"):
+        self.receiver: WebhookReceiver | None = None
+        self.endpoint: str | None = None
+        self.endpoint_secret = ""
+        self.before_endpoint: set[str] = set()  # events that are not the endpoint's to receive
+        self.journal_mark = 0  # the delivery journal's last seq at the end of [given]
+        self.handled_mark = 0
+        self.receiver_errors = 0
 
     def close(self) -> None:
-        self.client.close()
-        self.observer.close()
+        try:
+            if self.endpoint is not None:
+                # The fake stops retrying to a receiver that is about to go away.
+                self.observer.stripe.raw_request("delete",
+                                                 f"/v1/webhook_endpoints/{self.endpoint}")
+        except stripe.StripeError:
+            pass
+        finally:
+            if self.receiver is not None:
+                self.receiver.close()
+            self.client.close()
+            self.observer.close()
 
     # ---- the observer's requests ---------------------------------------------------------
 
@@ -174,7 +204,14 @@ class _Play:
         out.reverse()
         return out
 
-    def deliver_webhooks(self) -> None:
+    def deliver_webhooks(self, where: str) -> None:
+        """Bring the client's webhook handler up to date with every event so far."""
+        if self.receiver is not None:
+            self.settle_webhooks(where)
+        else:
+            self.replay_webhooks()
+
+    def replay_webhooks(self) -> None:
         """Sign each new event as Stripe does and hand it to the client's webhook handler."""
         for ev in self.events():
             if ev["id"] in self.delivered:
@@ -191,6 +228,59 @@ class _Play:
                     f"webhook {ev['type']} ({ev['id']})", "handled", f"{type(err).__name__}: "
                     f"{err}", "the client's webhook handler raised"))
 
+    # ---- real delivery -----------------------------------------------------------------------
+
+    def start_receiver(self) -> None:
+        """The client's handler behind a local HTTP endpoint, registered for every event."""
+        self.receiver = WebhookReceiver(
+            lambda body, sig: self.client.handle_webhook(body, sig, self.endpoint_secret))
+        self.call("post", "/_fake/webhooks/settings", "given.webhooks", **RETRY_SCHEDULE)
+        self.before_endpoint = {ev["id"] for ev in self.events()}
+        ep = self.call("post", "/v1/webhook_endpoints", "given.webhooks",
+                       url=self.receiver.url, enabled_events=["*"],
+                       api_version=PREVIEW_VERSION,
+                       description=f"fake-stripe scenario {self.s.name}")
+        self.endpoint, self.endpoint_secret = ep["id"], ep["secret"]
+
+    def journal(self) -> list[dict[str, Any]]:
+        """The fake's delivery journal for this tenant, oldest attempt first."""
+        out: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            page = self.get("/_fake/webhooks/deliveries", "read the delivery journal",
+                            after=after, limit=1000)
+            out.extend(page["data"])
+            if not page["has_more"] or not page["data"]:
+                return out
+            after = page["data"][-1]["seq"]
+
+    def settle_webhooks(self, where: str) -> None:
+        """Wait until every event is delivered (`pending_webhooks` 0) or given up."""
+        assert self.receiver is not None
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while True:
+            pending = [ev for ev in self.events()
+                       if ev["id"] not in self.before_endpoint and ev["pending_webhooks"] > 0]
+            if pending:
+                given_up = {a["event"] for a in self.journal()
+                            if a["outcome"] == "failed" and a["next_attempt_at"] is None}
+                pending = [ev for ev in pending if ev["id"] not in given_up]
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                self.mismatches.append(Mismatch(
+                    f"{where}: webhook delivery", "every event delivered or given up",
+                    ", ".join(f"{ev['type']} ({ev['id']})" for ev in pending),
+                    f"still pending after {SETTLE_TIMEOUT:g}s; is {self.receiver.url} "
+                    "reachable from the fake?"))
+                break
+            time.sleep(0.005)
+        errors = self.receiver.errors[self.receiver_errors:]
+        self.receiver_errors += len(errors)
+        self.mismatches += [Mismatch(f"{where}: webhook delivery", "handled", e,
+                                     "the receiver's answer to a delivery of the fake")
+                            for e in errors]
+
     # ---- phases ----------------------------------------------------------------------------
 
     def run(self) -> None:
@@ -198,7 +288,7 @@ class _Play:
         for step in self.s.happens:
             self.step(step)
         self.flow()
-        self.deliver_webhooks()
+        self.deliver_webhooks("flow")
         self.check(self.s.expect, "expect")
         for step in self.s.then:
             self.step(step)
@@ -208,6 +298,8 @@ class _Play:
         # A reused tenant (a fixed --seed against a long-running server) keeps its old events:
         # they are not this run's to deliver or count.
         self.delivered = {ev["id"] for ev in self.events()}
+        if g.webhooks == "delivered":
+            self.start_receiver()
         cus = self.call("post", "/v1/customers", "given.customer", **g.customer)
         self.ids["customer"] = cus["id"]
         session = self.call(
@@ -246,8 +338,12 @@ class _Play:
                           "type": "online", "online": {"ip_address": ACCEPTANCE.ip_address,
                                                        "user_agent": ACCEPTANCE.user_agent}}})
             self.ids[f"payment_methods.{ref}"] = pm["id"]
-        self.deliver_webhooks()
-        self.given_events = set(self.delivered)
+        self.deliver_webhooks("given")
+        self.given_events = {ev["id"] for ev in self.events()}
+        if self.receiver is not None:
+            journal = self.journal()
+            self.journal_mark = journal[-1]["seq"] if journal else 0
+            self.handled_mark = len(self.receiver.handled)
         self.log_mark = len(self.client.requests.attempts())
         self.baseline = {
             "authorization": self.get(
@@ -278,7 +374,10 @@ class _Play:
         elif step.verb == "fault":
             fault = {k: str(v) for k, v in step.value.items()}
             self.call("post", "/v1/test_helpers/faults", w, **fault)
-        self.deliver_webhooks()
+        elif step.verb == "webhook_receiver":
+            assert self.receiver is not None  # loading checked [given] webhooks = "delivered"
+            self.receiver.go_down(step.value["count"], step.value.get("status", 500))
+        self.deliver_webhooks(w)
         if step.expect is not None:
             self.check(step.expect, f"{w}.expect")
 
@@ -407,6 +506,8 @@ class _Play:
                 out += self._check_requests(want, w)
             elif key == "watchlist":
                 out += self._check_watchlist(want, w)
+            elif key == "webhooks":
+                out += self._check_webhooks(want, w)
             else:
                 out += m.match(want, self.observe(key), w)
         self.mismatches.extend(out)
@@ -419,6 +520,7 @@ class _Play:
     def _check_requests(self, want: Mapping[str, Any], where: str) -> list[Mismatch]:
         out: list[Mismatch] = []
         attempts = self.client.requests.attempts()[self.log_mark:]
+        sent = {a.request_id for a in attempts if a.request_id}
         for req, spec in want.items():
             method, path = req.split(" ", 1)
             mine = [a for a in attempts if a.method == method and a.path == path]
@@ -427,6 +529,8 @@ class _Play:
                 "statuses": [a.status for a in mine],
                 "idempotency_keys": len({a.idempotency_key for a in mine if a.idempotency_key}),
                 "created": len({a.object_id for a in mine if a.object_id}),
+                "replayed": len([a for a in mine if a.original_request is not None
+                                 and a.original_request in sent]),
             }
             for k, v in spec.items():
                 if actual[k] != v:
@@ -443,6 +547,30 @@ class _Play:
             if actual != sorted(refs):
                 out.append(Mismatch(f"{where}.{flag_name}", sorted(refs), actual,
                                     "accounts the client's webhook handler flagged"))
+        return out
+
+    def _check_webhooks(self, want: Mapping[str, Any], where: str) -> list[Mismatch]:
+        assert self.receiver is not None
+        out: list[Mismatch] = []
+        handled = Counter(h.type for h in self.receiver.handled[self.handled_mark:])
+        for etype, n in want.get("delivered", {}).items():
+            if handled.get(etype, 0) != n:
+                out.append(Mismatch(f"{where}.delivered.{etype!r}", n, handled.get(etype, 0),
+                                    "events the client's handler verified and accepted after "
+                                    "[given]"))
+        if "journal" in want:
+            journal = [a for a in self.journal() if a["seq"] > self.journal_mark]
+            for etype, statuses in want["journal"].items():
+                actual = [a["status_code"] for a in journal if a["type"] == etype]
+                if actual != statuses:
+                    out.append(Mismatch(f"{where}.journal.{etype!r}", statuses, actual,
+                                        "the fake's delivery attempts after [given]"))
+        if "pending_webhooks" in want:
+            pending = sum(ev["pending_webhooks"] for ev in self.events()
+                          if ev["id"] not in self.given_events)
+            if pending != want["pending_webhooks"]:
+                out.append(Mismatch(f"{where}.pending_webhooks", want["pending_webhooks"],
+                                    pending, "summed over the events after [given]"))
         return out
 
 

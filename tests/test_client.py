@@ -435,6 +435,26 @@ def test_a_500_is_retried_with_the_same_idempotency_key(relink_client: RelinkCli
     assert tries[1].object_id == start.session
 
 
+def test_a_response_lost_after_create_is_replayed_not_created_again(
+    relink_client: RelinkClient,
+) -> None:
+    c = relink_client
+    customer, acc = linked(c)
+    helper(c, f"{TH}/accounts/{acc}/deactivate", reason="token_expired")
+    helper(c, "/v1/test_helpers/faults", method="POST",
+           path="/v1/financial_connections/sessions", status="500", when="after")
+    a = c.assess(acc)
+    assert a.authorization is not None
+    start = c.start_relink(customer, a.authorization, UseCase.PAYMENTS)
+    lost, retry = c.requests.attempts("POST", "/v1/financial_connections/sessions")[-2:]
+    assert (lost.status, lost.object_id, lost.original_request) == (500, None, None)
+    assert lost.idempotency_key == retry.idempotency_key is not None
+    # The 200 is the stored result of the attempt whose answer was lost: the same session.
+    assert (retry.status, retry.object_id) == (200, start.session)
+    assert retry.original_request == lost.request_id is not None
+    assert retry.request_id != lost.request_id
+
+
 def test_an_explicit_idempotency_key_replays_the_same_session(relink_client: RelinkClient
                                                               ) -> None:
     c = relink_client

@@ -3,20 +3,27 @@ checks and markers; the runner's report; the `scenarios` CLI."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import stripe
 
+from client import transport
 from scenarios import Target, discover, load, run_scenario
 from scenarios.cli import main as scenarios_main
 from scenarios.expect import MISSING, Matcher
 from scenarios.model import ScenarioFormatError
+from scenarios.receiver import WebhookReceiver
 
 CATALOG = discover()
 REQUIRED = {  # the scenarios issue 6 asks for, by file
@@ -29,6 +36,7 @@ REQUIRED = {  # the scenarios issue 6 asks for, by file
     "pnc-relink-updates-payment-method", "tan-expiry-blocks-then-relink",
     "upcoming-deactivation-proactive-relink", "two-accounts-one-closed",
     "session-create-500-retried", "missing-preview-version-rejected",
+    "webhook-receiver-down-then-up", "session-create-500-before-create-retried",
 }
 
 
@@ -84,6 +92,14 @@ account = "checking"
     ('[expect]\nevents = { "x.y" = "one" }', "must be an integer"),
     ('[expect.requests."PUT /v1/x"]\nattempts = 1', "is not 'METHOD /v1/path'"),
     ("[[happens]]\nfault = { status = 500 }", "fault needs path"),
+    ('[[happens]]\nfault = { path = "/v1/x", status = 500, when = "later" }',
+     "happens[0].fault.when = 'later' is not one of before, after"),
+    ('[[happens]]\nfault = { path = "/v1/x", delay_ms = 5, when = "after" }',
+     'when = "after" needs a status'),
+    ("[[happens]]\nwebhook_receiver = { count = 1 }",
+     'the receiver exists only with [given] webhooks = "delivered"'),
+    ("[expect.webhooks]\npending_webhooks = 0",
+     'observed only with [given] webhooks = "delivered"'),
 ])
 def test_format_errors_are_reported_before_anything_runs(
     tmp_path: Path, extra: str, message: str
@@ -91,6 +107,32 @@ def test_format_errors_are_reported_before_anything_runs(
     with pytest.raises(ScenarioFormatError, match=message.replace("[", r"\[").replace(
             "{", r"\{").replace(".", r"\.")):
         load(write(tmp_path, "bad", BASE + extra))
+
+
+DELIVERED = BASE.replace('accounts = { checking = "checking" }',
+                         'accounts = { checking = "checking" }\nwebhooks = "delivered"')
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('[given]\nwebhooks = "pushed"', "given.webhooks = 'pushed' is not one of"),
+    ("[[happens]]\nwebhook_receiver = { status = 500 }", "webhook_receiver needs count"),
+    ("[[happens]]\nwebhook_receiver = { count = 0 }", "count must be at least 1"),
+    ("[[happens]]\nwebhook_receiver = { count = 1, status = 200 }",
+     "status must be a failure status"),
+    ("[[happens]]\nwebhook_receiver = { count = 1, url = 'x' }",
+     "unknown key happens[0].webhook_receiver.url"),
+    ("[expect.webhooks]\nfailed = 1", "unknown key expect.webhooks.failed"),
+    ('[expect.webhooks]\njournal = { "a.b" = 500 }', "must be a list of HTTP statuses"),
+    ('[expect.webhooks]\ndelivered = { "a.b" = "1" }', "must be an integer"),
+])
+def test_webhook_format_errors(tmp_path: Path, extra: str, message: str) -> None:
+    text = DELIVERED if not extra.startswith("[given]") else BASE.replace(
+        '[given]\naccounts', extra + "\naccounts")
+    if not extra.startswith("[given]"):
+        text += extra
+    with pytest.raises(ScenarioFormatError, match=message.replace("[", r"\[").replace(
+            "{", r"\{").replace(".", r"\.")):
+        load(write(tmp_path, "bad", text))
 
 
 def test_a_scenario_file_is_named_in_lower_case_with_dashes(tmp_path: Path) -> None:
@@ -154,6 +196,111 @@ def test_a_failing_scenario_says_which_expectation_failed(
     result = run_scenario(load(write(tmp_path, "broken", broken)), inprocess_target, key=key)
     assert result.outcome == "fail"
     assert result.details() == ["expect.resolution: expected 'new_account', got 'reauthorized'"]
+
+
+# ---- real webhook delivery and lost responses: the scenarios have teeth -----------------------
+
+
+def catalog_text(name: str) -> str:
+    return (Path(CATALOG[0]).parent / f"{name}.toml").read_text()
+
+
+def test_a_receiver_down_for_longer_than_the_retries_leaves_the_account_unflagged(
+    tmp_path: Path, inprocess_target: Target, key: str
+) -> None:
+    text = catalog_text("webhook-receiver-down-then-up").replace(
+        "webhook_receiver = { count = 2, status = 500 }",
+        "webhook_receiver = { count = 4, status = 503 }")
+    result = run_scenario(load(write(tmp_path, "down-too-long", text)), inprocess_target,
+                          key=key)
+    assert result.outcome == "fail"
+    step = "happens[1].expect"
+    assert result.details()[:4] == [
+        f"{step}.watchlist.needs_relink: expected ['checking'], got [] (accounts the "
+        "client's webhook handler flagged)",
+        f"{step}.webhooks.delivered.'financial_connections.account.deactivated': expected 1, "
+        "got 0 (events the client's handler verified and accepted after [given])",
+        f"{step}.webhooks.journal.'financial_connections.account.deactivated': expected "
+        "[500, 500, 200], got [503, 503, 503, 503] (the fake's delivery attempts after [given])",
+        f"{step}.webhooks.pending_webhooks: expected 0, got 1 (summed over the events after "
+        "[given])",
+    ]
+
+
+def test_a_handler_that_refuses_the_signature_fails_the_scenario(
+    tmp_path: Path, inprocess_target: Target, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from client import RelinkClient
+
+    real = RelinkClient.handle_webhook
+
+    def wrong_secret(self: RelinkClient, payload: str | bytes, sig: str, secret: str) -> Any:
+        return real(self, payload, sig, "whsec_not_the_endpoints")
+
+    monkeypatch.setattr(RelinkClient, "handle_webhook", wrong_secret)
+    path = write(tmp_path, "refused", catalog_text("webhook-receiver-down-then-up"))
+    result = run_scenario(load(path), inprocess_target, key=key)
+    assert result.outcome == "fail"
+    assert result.details()[0].startswith("given: webhook delivery: expected 'handled', got "
+                                          "'signature refused: No signatures found matching")
+    assert any("journal.'financial_connections.account.deactivated': expected [500, 500, 200]"
+               ", got [500, 500, 400, 400]" in d for d in result.details())
+
+
+def test_a_client_that_retries_with_a_fresh_idempotency_key_fails_the_lost_response_scenario(
+    tmp_path: Path, inprocess_target: Target, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mutation the `when = "after"` scenario exists to catch: a retry under a new key
+    creates a second session, which the answer's `Idempotent-Replayed` header gives away."""
+    real = transport.RecordingHTTPClient.request
+
+    def fresh_key(self: transport.RecordingHTTPClient, method: str, url: str,
+                  headers: Any, post_data: Any = None, *, _usage: Any = None) -> Any:
+        if headers and "Idempotency-Key" in headers:
+            headers = {**headers, "Idempotency-Key": str(uuid.uuid4())}
+        return real(self, method, url, headers, post_data, _usage=_usage)
+
+    monkeypatch.setattr(transport.RecordingHTTPClient, "request", fresh_key)
+    path = write(tmp_path, "fresh-key", catalog_text("session-create-500-retried"))
+    result = run_scenario(load(path), inprocess_target, key=key)
+    req = "expect.requests.'POST /v1/financial_connections/sessions'"
+    assert result.outcome == "fail"
+    assert result.details() == [
+        f"{req}.idempotency_keys: expected 1, got 2 (the client's requests after [given])",
+        f"{req}.replayed: expected 1, got 0 (the client's requests after [given])",
+    ]
+
+
+def post(url: str, body: bytes, signature: str) -> int:
+    req = urllib.request.Request(url, body, {"Stripe-Signature": signature}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as err:
+        err.close()
+        return int(err.code)
+
+
+def test_the_receiver_answers_as_a_merchant_endpoint_would() -> None:
+    seen: list[bytes] = []
+
+    def handle(body: bytes, signature: str) -> None:
+        if signature != "good":
+            raise stripe.SignatureVerificationError("No signatures found", signature)
+        seen.append(body)
+
+    receiver = WebhookReceiver(handle)
+    try:
+        event = json.dumps({"id": "evt_1", "type": "customer.created"}).encode()
+        assert receiver.url.startswith("http://127.0.0.1:")
+        receiver.go_down(2, 503)
+        assert [post(receiver.url, event, "good") for _ in range(3)] == [503, 503, 200]
+        assert post(receiver.url, event, "forged") == 400
+        assert seen == [event]
+        assert [(h.event, h.type) for h in receiver.handled] == [("evt_1", "customer.created")]
+        assert receiver.errors == ["signature refused: No signatures found"]
+    finally:
+        receiver.close()
 
 
 def test_cli_runs_selected_scenarios_prints_the_table_and_writes_junit(
