@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -23,6 +24,7 @@ from . import (
     fc_domain,
     fc_sessions,
     institutions,
+    openapi_doc,
     payment_methods,
     setup_intents,
     stripejs,
@@ -222,6 +224,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *_v1_routes(routes_table(), fake),
         *control.routes(fake),
+        *openapi_doc.routes(fake),
         *stripejs.routes(fake),
         *delivery.control_routes(fake),
         Route("/{rest:path}", not_found, methods=ALL_METHODS),
@@ -234,6 +237,13 @@ def create_app(
         err = APIError("An unknown error occurred in the fake Stripe server.")
         return error_response(fake, err, fake.request_id(), fake.wall_now(), {})
 
-    app = Starlette(routes=routes, exception_handlers={Exception: server_error})
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # A method no route lists (OPTIONS, TRACE, QUERY, ...) would get Starlette's plain-text
+        # 405; Stripe answers every method it lacks as an unknown URL.
+        return await dispatch(fake, request, {})
+
+    app = Starlette(
+        routes=routes, exception_handlers={Exception: server_error, HTTPException: http_error}
+    )
     app.state.fake = fake
     return app

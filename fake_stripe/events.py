@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import resource_missing
 from .objects import Model, StripeObject, model_for
-from .params import PAGINATION, RANGE, Arr, Spec, Str
+from .params import PAGINATION, RANGE, Arr, Bool, Spec, Str
 from .render import Page, paginate
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ LIST = Spec(
         "type": Str(),
         "types": Arr(Str(), max_items=20),
         "created": RANGE,
-        "delivery_success": Str(),
+        "delivery_success": Bool(),
     }
 )
 RETRIEVE = Spec({})

@@ -7,6 +7,7 @@ form (`relink_options[authorization]`). Unknown parameters are rejected as Strip
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +94,9 @@ class Enum(Param):
         return s
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
 @dataclass
 class Int(Param):
     minimum: int | None = None
@@ -103,14 +107,12 @@ class Int(Param):
         s = _scalar(name, value)
         if s == "" and self.emptyable:
             return UNSET
-        try:
-            if not s.lstrip("-").isdigit() or len(s) > 19:
-                raise ValueError
-            n = int(s)
-        except ValueError:
+        # Stripe's integers are 64-bit. `str.isdigit` would also pass "²" and "١٢".
+        n = int(s) if _INTEGER.fullmatch(s) else None
+        if n is None or not -(2**63) <= n < 2**63:
             raise invalid_param(
                 name, f"Invalid integer: {s[:40]}", code="parameter_invalid_integer"
-            ) from None
+            )
         # Wording of Stripe's integer-bound errors; unverified for `limit` in particular.
         if self.minimum is not None and n < self.minimum:
             raise invalid_param(

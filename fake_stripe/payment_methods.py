@@ -55,7 +55,7 @@ class PaymentMethod(StripeObject):
     us_bank_account: UsBankAccount
 
 
-_ADDRESS = Hash({k: Str(emptyable=True) for k in customers.ADDRESS_FIELDS})
+_ADDRESS = Hash({k: Str(emptyable=True) for k in customers.ADDRESS_FIELDS}, emptyable=True)
 BILLING = Hash(
     {
         "address": _ADDRESS,
@@ -84,7 +84,14 @@ CREATE = Spec(
     },
     required=("type",),
 )
-LIST = Spec({**PAGINATION, "customer": Str(), "type": Str()})
+# Every type Stripe lists by (the recorded spec's enum); the fake holds only us_bank_account.
+TYPES = (
+    "acss_debit", "affirm", "afterpay_clearpay", "alipay", "au_becs_debit", "bacs_debit",
+    "bancontact", "blik", "boleto", "card", "cashapp", "customer_balance", "eps", "fpx",
+    "giropay", "grabpay", "ideal", "klarna", "konbini", "link", "oxxo", "p24", "paynow", "paypal",
+    "pix", "promptpay", "sepa_debit", "sofort", "us_bank_account", "wechat_pay", "zip",
+)
+LIST = Spec({**PAGINATION, "customer": Str(), "type": Enum(TYPES)})
 ATTACH = Spec({"customer": Str()}, required=("customer",))
 NONE = Spec({})
 
@@ -159,14 +166,25 @@ def check_usable(account: Account, param: str) -> None:
         )
 
 
-def from_params(ctx: Ctx, p: dict[str, Any], param_prefix: str) -> PaymentMethod:
-    """Build (not store) a PaymentMethod from `type`/`us_bank_account`/`billing_details`."""
+def _under(hash_name: str, param: str) -> str:
+    """`param` inside the hash `hash_name` ("" at the top), in Stripe's bracket form: e.g.
+    `payment_method_data[billing_details][name]`."""
+    if not hash_name:
+        return param
+    head, bracket, rest = param.partition("[")
+    return f"{hash_name}[{head}]{bracket}{rest}"
+
+
+def from_params(ctx: Ctx, p: dict[str, Any], hash_name: str) -> PaymentMethod:
+    """Build (not store) a PaymentMethod from `type`/`us_bank_account`/`billing_details`.
+
+    `hash_name` is the parameter these arrive in (`payment_method_data`), or "" at the top.
+    """
     uba = p.get("us_bank_account")
     if not isinstance(uba, dict):
+        param = _under(hash_name, "us_bank_account")
         raise ParamError(
-            f"Missing required param: {param_prefix}us_bank_account.",
-            code="parameter_missing",
-            param=f"{param_prefix}us_bank_account",
+            f"Missing required param: {param}.", code="parameter_missing", param=param
         )
     fca_id = uba.get("financial_connections_account")
     pm = PaymentMethod(
@@ -183,10 +201,10 @@ def from_params(ctx: Ctx, p: dict[str, Any], param_prefix: str) -> PaymentMethod
             "Missing required param: billing_details[name]. A us_bank_account PaymentMethod "
             "needs the account holder's name.",
             code="parameter_missing",
-            param=f"{param_prefix}billing_details[name]",
+            param=_under(hash_name, "billing_details[name]"),
         )
     if fca_id is not None:
-        param = f"{param_prefix}us_bank_account[financial_connections_account]"
+        param = _under(hash_name, "us_bank_account[financial_connections_account]")
         account = ctx.tenant.get(Account, fca_id)
         if account is None:
             raise resource_missing("financial_connections.account", fca_id, param)
@@ -197,10 +215,9 @@ def from_params(ctx: Ctx, p: dict[str, Any], param_prefix: str) -> PaymentMethod
     else:
         for req in ("account_number", "routing_number"):
             if not uba.get(req):
+                param = _under(hash_name, f"us_bank_account[{req}]")
                 raise ParamError(
-                    f"Missing required param: {param_prefix}us_bank_account[{req}].",
-                    code="parameter_missing",
-                    param=f"{param_prefix}us_bank_account[{req}]",
+                    f"Missing required param: {param}.", code="parameter_missing", param=param
                 )
         number, routing = uba["account_number"], uba["routing_number"]
         pm.us_bank_account = UsBankAccount(

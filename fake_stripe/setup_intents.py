@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from . import customers, payment_methods
 from .errors import InvalidRequestError, ParamError, resource_missing
 from .objects import StripeObject
-from .params import UNSET, Arr, Bool, Enum, Hash, Metadata, Spec, Str
+from .params import UNSET, Arr, Bool, Enum, Hash, Int, Metadata, Spec, Str
 from .payment_methods import BILLING, US_BANK_ACCOUNT
 from .wire import Ctx
 
@@ -72,14 +72,18 @@ MANDATE_DATA = Hash(
         "customer_acceptance": Hash(
             {
                 "type": Enum(("offline", "online")),
-                "accepted_at": Str(),
+                "accepted_at": Int(),
                 "offline": Hash({}, emptyable=True),
-                "online": Hash({"ip_address": Str(), "user_agent": Str()}),
+                "online": Hash(
+                    {"ip_address": Str(), "user_agent": Str()},
+                    required=("ip_address", "user_agent"),
+                ),
             },
             required=("type",),
         )
     },
     required=("customer_acceptance",),
+    emptyable=True,
 )
 PM_DATA = Hash(
     {
@@ -124,7 +128,7 @@ CREATE = Spec(
     {
         **_COMMON,
         "customer": Str(),
-        "description": Str(emptyable=True),
+        "description": Str(max_length=1000, emptyable=True),
         "metadata": Metadata(),
         "payment_method_types": Arr(Str()),
         "usage": Enum(("off_session", "on_session")),
@@ -155,7 +159,7 @@ def _set_payment_method(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
         pm = payment_methods.load(ctx, p["payment_method"], "payment_method")
         si.payment_method = pm.id
     elif p.get("payment_method_data"):
-        pm = payment_methods.from_params(ctx, p["payment_method_data"], "payment_method_data[")
+        pm = payment_methods.from_params(ctx, p["payment_method_data"], "payment_method_data")
         ctx.tenant.put(pm)
         si.payment_method = pm.id
     else:
@@ -192,7 +196,10 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
         account = ctx.tenant.get(Account, fca)
         if account is not None:
             payment_methods.check_usable(account, "payment_method")
-    acceptance = (p.get("mandate_data") or {}).get("customer_acceptance")
+    mandate_data = p.get("mandate_data")
+    if not isinstance(mandate_data, dict):
+        mandate_data = {}  # `mandate_data=""` (UNSET) is the same as leaving it out
+    acceptance = mandate_data.get("customer_acceptance")
     if pm.type == "us_bank_account" and acceptance is None:
         raise ParamError(
             "Missing required param: mandate_data. A us_bank_account SetupIntent needs the "
@@ -202,9 +209,6 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
         )
     accepted = _clean(acceptance)
     accepted.setdefault("accepted_at", ctx.now())
-    if isinstance(accepted.get("accepted_at"), str):
-        accepted["accepted_at"] = int(accepted["accepted_at"]) if accepted[
-            "accepted_at"].isdigit() else ctx.now()
     if accepted["type"] == "online":
         online = accepted.setdefault("online", {})
         online.setdefault("ip_address", None)
@@ -249,7 +253,7 @@ def create(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     _set_payment_method(ctx, si, p)
     if p.get("confirm"):
         _confirm(ctx, si, p)
-    elif p.get("mandate_data"):
+    elif isinstance(p.get("mandate_data"), dict):
         raise ParamError(
             "mandate_data can only be passed when confirming the SetupIntent (confirm=true).",
             param="mandate_data",

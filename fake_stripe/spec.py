@@ -102,10 +102,13 @@ class Spec:
 
     ``document`` is a private copy in which every ``nullable: true`` schema
     has already been rewritten; the caller's mapping is never modified.
+    ``raw`` is the document as recorded, for republishing it (the rewrite's
+    ``enum: [null]`` branches are JSON Schema, not OpenAPI 3.0).
     """
 
     def __init__(self, document: Mapping[str, Any], source: Path | None = None) -> None:
         self.source = source
+        self.raw: Mapping[str, Any] = document
         self.document: dict[str, Any] = _rewrite_document(document)
         self._operations: list[tuple[str, str]] = []
         self._routes: dict[int, list[tuple[tuple[str | None, ...], str]]] = {}

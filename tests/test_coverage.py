@@ -1,0 +1,95 @@
+"""`fake-stripe coverage`: the table, its copies in the README and docs, and what an
+unimplemented Stripe operation answers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fake_stripe import coverage
+from fake_stripe.cli import main
+
+from .helpers import assert_error
+from .spec_guard import recorded_spec
+
+SPEC = recorded_spec()
+ROOT = Path(__file__).resolve().parent.parent
+
+UNIMPLEMENTED = [
+    (method, path)
+    for method, path in SPEC.operations()
+    if not coverage.is_implemented(method, path)
+]
+
+
+def test_command_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["coverage"]) == 0
+    out = capsys.readouterr().out
+    assert out == coverage.coverage_table(SPEC)
+    assert "| `GET /v1/financial_connections/authorizations/{authorization}` | yes |" in out
+
+
+def test_table_has_one_row_per_recorded_operation() -> None:
+    table = coverage.coverage_table(SPEC)
+    rows = re.findall(r"^\| `(\w+) (\S+)` \| (yes|no) \|$", table, re.MULTILINE)
+    assert sorted((m, p) for m, p, _ in rows) == sorted(SPEC.operations())
+    for method, path, done in rows:
+        assert (done == "yes") == coverage.is_implemented(method, path), (method, path)
+
+
+def test_command_without_the_spec_names_the_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["coverage", "--spec", str(tmp_path / "absent.json")]) == 1
+    assert "FAKE_STRIPE_OPENAPI" in capsys.readouterr().err
+
+
+def test_command_writes_the_table_to_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "coverage.md"
+    assert main(["coverage", "--write", str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == coverage.coverage_table(SPEC)
+
+
+def test_readme_coverage_section_is_the_commands_output() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = coverage.readme_section(readme)
+    assert section is not None, (
+        f"README.md needs a coverage section between {coverage.START_MARKER} and "
+        f"{coverage.END_MARKER}"
+    )
+    assert section == coverage.coverage_table(SPEC), (
+        "README.md's coverage section is stale: paste the output of `fake-stripe coverage`"
+    )
+
+
+def test_docs_coverage_is_the_commands_output() -> None:
+    text = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8")
+    assert text == coverage.coverage_table(SPEC), (
+        "docs/coverage.md is stale: run `fake-stripe coverage --write docs/coverage.md`"
+    )
+
+
+def test_readme_section_reads_between_the_markers() -> None:
+    text = f"intro\n{coverage.START_MARKER}\n| a |\n{coverage.END_MARKER}\nrest"
+    assert coverage.readme_section(text) == "| a |\n"
+    assert coverage.readme_section("no markers here") is None
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x_123", path)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), UNIMPLEMENTED, ids=[f"{m} {p}" for m, p in UNIMPLEMENTED]
+)
+def test_unimplemented_operation_answers_like_an_unknown_url(
+    api: httpx.Client, method: str, path: str
+) -> None:
+    url = _concrete(path)
+    data = {"metadata[a]": "b"} if method == "POST" else None
+    resp = api.request(method, url, data=data, headers={"Stripe-Version": "2026-07-29.preview"})
+    err = assert_error(resp, 404)
+    assert err["message"].startswith(f"Unrecognized request URL ({method}: {url}).")
