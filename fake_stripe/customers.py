@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-
 from .errors import resource_missing
 from .objects import Model, StripeObject
 from .params import (

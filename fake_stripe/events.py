@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-
 from .errors import resource_missing
 from .objects import Model, StripeObject, model_for
 from .params import PAGINATION, RANGE, Arr, Bool, Spec, Str

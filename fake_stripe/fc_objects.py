@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-
 from .objects import Model, StripeObject
 
 Action = Literal["none", "relink_required"]

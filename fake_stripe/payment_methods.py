@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-
 from . import customers
 from .errors import InvalidRequestError, ParamError, resource_missing
 from .fc_objects import Account

@@ -317,8 +317,7 @@ def _linked(ctx: Ctx, institution: str, permissions: list[str]) -> tuple[Any, An
 
 
 def trigger(ctx: Ctx, p: dict[str, Any]) -> Triggered:
-    from . import customers, fc_accounts
-
+    from . import fc_accounts
     from .events import Event
 
     event = p["event"]

@@ -309,9 +309,8 @@ def test_two_accounts_one_closed_relinks_only_the_open_one(sdk: Any) -> None:
     closed, open_ = accounts[0], accounts[1]
     helper(sdk, f"{TH}/accounts/{closed.id}/deactivate", reason="account_closed")
     helper(sdk, f"{TH}/authorizations/{first.authorization}/deactivate", cause="access_expired")
-    assert sdk.v1.financial_connections.accounts.retrieve(closed.id).status_details.inactive.cause == (
-        "account_closed"
-    )
+    still = sdk.v1.financial_connections.accounts.retrieve(closed.id)
+    assert still.status_details.inactive.cause == "account_closed"
     session = relink_session(sdk, cus, first.authorization, "data")
     done = helper(sdk, f"{TH}/sessions/{session.id}/complete", outcome="relink_same")
     assert [a.id for a in done.accounts.data] == [open_.id]
