@@ -1,1 +1,54 @@
-"""pytest plugin (entry point `fake_stripe`): fixtures for testing against the fake in-process."""
+"""pytest plugin (entry point `fake_stripe`): the fake in-process for your own tests.
+
+Fixtures, all prefixed so they never clash with a project's own:
+
+- `fake_stripe_app`: one app per test session (in-memory store);
+- `fake_stripe_key`: a fresh `sk_test_…` key per test, so each test has its own tenant;
+- `fake_stripe_client`: the official SDK (`stripe.StripeClient`) on that key, in-process, with
+  a preview `Stripe-Version` (the relink surface needs one);
+- `fake_stripe_http`: a plain `httpx.Client` on that key, in-process.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+PREVIEW_VERSION = "2026-01-28.preview"
+_keys = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def fake_stripe_app() -> Iterator[Any]:
+    from .app import create_app
+
+    app = create_app()
+    yield app
+    app.state.fake.webhooks.close()
+
+
+@pytest.fixture
+def fake_stripe_key() -> str:
+    return f"sk_test_plugin{next(_keys)}"
+
+
+@pytest.fixture
+def fake_stripe_client(fake_stripe_app: Any, fake_stripe_key: str) -> Any:
+    from .sdk import stripe_client
+
+    return stripe_client(fake_stripe_app, fake_stripe_key, stripe_version=PREVIEW_VERSION)
+
+
+@pytest.fixture
+def fake_stripe_http(fake_stripe_app: Any, fake_stripe_key: str) -> Iterator[httpx.Client]:
+    from .inprocess import client
+
+    with client(
+        fake_stripe_app,
+        headers={"Authorization": f"Bearer {fake_stripe_key}", "Stripe-Version": PREVIEW_VERSION},
+    ) as c:
+        yield c
