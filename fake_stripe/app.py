@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import (
     control,
@@ -108,23 +110,55 @@ class FakeStripe:
         return found
 
 
-def _v1_routes(table: list[Endpoint], fake: FakeStripe) -> list[BaseRoute]:
-    by_path: dict[str, dict[str, Endpoint]] = {}
-    for ep in table:
-        by_path.setdefault(ep.path, {})[ep.method] = ep
-    routes: list[BaseRoute] = []
-    for path, eps in by_path.items():
-        routes.append(Route(path, _endpoint(fake, eps), methods=ALL_METHODS))
-    return routes
+class V1Router:
+    """The `/v1` routes table as an ASGI app in front of Starlette's router.
 
+    Every `/v1` request takes this path: a dict lookup for fixed paths, one regex per shape for
+    the others; anything it does not know falls through to the Starlette app (catch-all 404).
+    """
 
-def _endpoint(
-    fake: FakeStripe, eps: dict[str, Endpoint]
-) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        return await dispatch(fake, request, eps)
+    def __init__(self, app: ASGIApp, fake: FakeStripe, table: list[Endpoint]) -> None:
+        self.fake = fake
+        self.fallback = app
+        self.fixed: dict[str, dict[str, Endpoint]] = {}
+        self.patterns: list[tuple[re.Pattern[str], dict[str, Endpoint]]] = []
+        shapes: dict[str, dict[str, Endpoint]] = {}
+        for ep in table:
+            target = self.fixed if "{" not in ep.path else shapes
+            target.setdefault(ep.path, {})[ep.method] = ep
+        for path, eps in shapes.items():
+            regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
+            self.patterns.append((re.compile(f"^{regex}$"), eps))
 
-    return endpoint
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/v1/"):
+            await self.fallback(scope, receive, send)
+            return
+        eps = self.fixed.get(path)
+        if eps is None:
+            for regex, candidates in self.patterns:
+                m = regex.match(path)
+                if m is not None:
+                    scope["path_params"] = m.groupdict()
+                    eps = candidates
+                    break
+            else:
+                await self.fallback(scope, receive, send)
+                return
+        else:
+            scope["path_params"] = {}
+        request = Request(scope, receive)
+        try:
+            response = await dispatch(self.fake, request, eps)
+        except Exception:
+            log.exception("fake_stripe internal error on %s %s", request.method, path)
+            from .errors import APIError
+
+            err = APIError("An unknown error occurred in the fake Stripe server.")
+            response = error_response(self.fake, err, self.fake.request_id(),
+                                      self.fake.wall_now(), {})
+        await response(scope, receive, send)
 
 
 def routes_table() -> list[Endpoint]:
@@ -222,7 +256,6 @@ def create_app(
         return await dispatch(fake, request, {})
 
     routes: list[BaseRoute] = [
-        *_v1_routes(routes_table(), fake),
         *control.routes(fake),
         *openapi_doc.routes(fake),
         *stripejs.routes(fake),
@@ -245,5 +278,6 @@ def create_app(
     app = Starlette(
         routes=routes, exception_handlers={Exception: server_error, HTTPException: http_error}
     )
+    app.add_middleware(V1Router, fake=fake, table=routes_table())
     app.state.fake = fake
     return app

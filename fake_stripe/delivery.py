@@ -33,7 +33,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -400,6 +402,8 @@ class Deliveries:
     async def _post(
         self, url: str, body: str, headers: dict[str, str], timeout: float
     ) -> tuple[int | None, str, str | None]:
+        import httpx  # imported on the first delivery: the server starts without it
+
         if self._client is None:
             # trust_env=False: a proxy from the environment must not see local deliveries.
             self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False)

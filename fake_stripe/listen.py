@@ -14,9 +14,11 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
+
 
 from .cli import DEFAULT_PORT
 
@@ -84,6 +86,8 @@ def _error(resp: httpx.Response) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import httpx  # not imported by the server: only these commands use it
+
     if not args.api_key:
         print(
             "fake-stripe listen: give --api-key sk_test_... (or set STRIPE_API_KEY)",
@@ -106,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _listen(client: httpx.Client, args: argparse.Namespace, stop: threading.Event) -> int:
+    import httpx  # not imported by the server: only these commands use it
+
     form: dict[str, str] = {"url": args.forward_to, "description": ENDPOINT_DESCRIPTION}
     for i, name in enumerate(e.strip() for e in args.events.split(",") if e.strip()):
         form[f"enabled_events[{i}]"] = name
@@ -151,6 +157,8 @@ def _listen(client: httpx.Client, args: argparse.Namespace, stop: threading.Even
 
 def _print_new(client: httpx.Client, endpoint_id: str, after: int) -> tuple[int, str | None]:
     """Print attempts newer than `after`; returns the new cursor and a fatal error, if any."""
+    import httpx  # not imported by the server: only these commands use it
+
     while True:
         try:
             resp = client.get(

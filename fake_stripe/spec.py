@@ -19,12 +19,11 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import referencing
-import referencing.jsonschema
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:
+    import referencing
+    from jsonschema.exceptions import ValidationError
 
 SPEC_ENV = "FAKE_STRIPE_OPENAPI"
 
@@ -120,6 +119,10 @@ class Spec:
             )
             self._routes.setdefault(len(segments), []).append((segments, template))
         # Built once; referencing resolves pointers lazily, so this is cheap.
+        # jsonschema is imported when a spec is loaded: the server starts without it.
+        import referencing
+        import referencing.jsonschema
+
         resource = referencing.jsonschema.DRAFT4.create_resource(self.document)
         self._registry: referencing.Registry[Any] = referencing.Registry().with_resource(
             _DOCUMENT_URI, resource
@@ -245,6 +248,8 @@ class Spec:
             if validator is None:
                 # Pointing into the registered document (rather than copying
                 # the subschema out) keeps every nested $ref resolvable.
+                import jsonschema
+
                 validator = jsonschema.Draft4Validator(
                     {"$ref": f"{_DOCUMENT_URI}#{pointer}"}, registry=self._registry
                 )

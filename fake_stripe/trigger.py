@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 
-import httpx
-
 from .cli import DEFAULT_PORT
 from .test_helpers import TRIGGERS
 
@@ -32,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
+    import httpx  # not imported by the server: only this command uses it
+
     if not args.api_key:
         print("fake-stripe trigger: give --api-key (or set FAKE_STRIPE_API_KEY)")
         return 2

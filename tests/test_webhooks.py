@@ -26,8 +26,7 @@ import pytest
 import stripe
 from starlette.applications import Starlette
 
-from fake_stripe import create_app, delivery, webhooks
-from fake_stripe.app import _v1_routes
+from fake_stripe import create_app, delivery
 from fake_stripe.customers import Customer
 from fake_stripe.events import Event
 from fake_stripe.inprocess import client as inprocess_client
@@ -43,40 +42,14 @@ T = TypeVar("T")
 # ---- the app under test ------------------------------------------------------------------------
 
 
-def _has_route(app: Starlette, path: str) -> bool:
-    return any(getattr(r, "path", None) == path for r in app.router.routes)
-
-
-def make_app(**kw: Any) -> Starlette:
-    """`create_app` with webhooks, mounting them here until `app.py` does it itself."""
-    app = create_app(**kw)
-    fake = app.state.fake
-    extra = []
-    if not _has_route(app, "/v1/webhook_endpoints"):
-        extra += _v1_routes(webhooks.ROUTES, fake)
-    if not _has_route(app, "/_fake/webhooks/deliveries"):
-        extra += delivery.control_routes(fake)
-    app.router.routes[0:0] = extra
-    if not hasattr(fake, "webhooks"):
-        webhooks.install(fake)
-    return app
-
-
 def close_app(app: Starlette) -> None:
     app.state.fake.webhooks.close()
     app.state.fake.backend.close()
 
 
-_probe = create_app()
-SERVE_HAS_WEBHOOKS = _has_route(_probe, "/v1/webhook_endpoints") and hasattr(
-    _probe.state.fake, "webhooks"
-)
-del _probe
-
-
 @pytest.fixture(scope="module")
 def app() -> Iterator[Starlette]:
-    a = make_app(seed=424242, strict=True)
+    a = create_app(seed=424242, strict=True)
     yield a
     close_app(a)
 
@@ -672,7 +645,7 @@ def test_pending_deliveries_survive_a_restart_with_the_sqlite_store(
     auth = {"Authorization": f"Bearer {key}"}
     r = Receiver()
     r.failing = True
-    first = make_app(db=db, seed=7)
+    first = create_app(db=db, seed=7)
     try:
         with inprocess_client(first, headers=auth) as api:
             settings(api, base_delay=0.3, factor=1)
@@ -685,7 +658,7 @@ def test_pending_deliveries_survive_a_restart_with_the_sqlite_store(
     try:
         r.failing = False
         failed = len(r.requests)
-        second = make_app(db=db, seed=7)
+        second = create_app(db=db, seed=7)
         try:
             got = r.wait_for(failed + 1)
             assert {g.event["id"] for g in got} == {event["id"]}
@@ -700,9 +673,6 @@ def test_pending_deliveries_survive_a_restart_with_the_sqlite_store(
         r.close()
 
 
-@pytest.mark.skipif(
-    not SERVE_HAS_WEBHOOKS, reason="`fake-stripe serve` has webhooks once app.py wires them"
-)
 def test_serve_restarted_with_the_same_db_delivers_what_was_pending(tmp_path: Path) -> None:
     from tests.test_serve import start, stop
 
