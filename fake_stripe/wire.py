@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic_core import to_json
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -134,7 +135,7 @@ class Endpoint:
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        to_json(body),  # pydantic-core's serializer: the same compact JSON, several times faster
         status_code=status,
         headers=headers,
         media_type="application/json",
@@ -173,6 +174,7 @@ async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpo
     method = request.method
     base_headers = {"Request-Id": request_id}
     tenant = None
+    path: str = request.scope["path"]
     try:
         ep = endpoints.get(method)
         key = parse_key(request, ep.keys if ep else ("sk", "rk"))
@@ -180,9 +182,9 @@ async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpo
         version = _version(app, request)
         base_headers["Stripe-Version"] = version
         if ep is None:
-            raise unrecognized(method, request.url.path)
-        await app.faults.before(tenant, method, request.url.path)
-        raw = await request.body() if method == "POST" else request.url.query.encode("latin-1")
+            raise unrecognized(method, path)
+        await app.faults.before(tenant, method, path)
+        raw = await request.body() if method == "POST" else request.scope["query_string"]
         decoded = formdata.decode(raw)
         expand = decoded.pop("expand", None)
         # An open spec hands the raw tree to the handler, which checks it itself (sessions
@@ -202,11 +204,11 @@ async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpo
             hook(ctx)
         if method == "POST" and (idem := request.headers.get("idempotency-key")) is not None:
             ctx.idempotency_key = idem
-            response = _idempotent(app, ctx, ep, request.url.path, decoded, params, base_headers)
+            response = _idempotent(app, ctx, ep, path, decoded, params, base_headers)
         else:
             status, body = _run(ctx, ep, params)
-            response = _finish(app, ctx, method, request.url.path, status, body, base_headers)
-        await app.faults.after(tenant, method, request.url.path)
+            response = _finish(app, ctx, method, path, status, body, base_headers)
+        await app.faults.after(tenant, method, path)
         return response
     except StripeError as err:
         now = tenant.now() if tenant is not None else app.wall_now()
