@@ -8,11 +8,11 @@ import ipaddress
 import logging
 import secrets
 import signal
-import socket
 import sys
 from collections.abc import Callable, Generator
 from typing import Any
 
+from .serving import bind_socket, url_of
 from .wire import DEFAULT_API_VERSION
 
 DEFAULT_PORT = 12180
@@ -40,22 +40,6 @@ def control_token_for(host: str, token: str | None) -> str | None:
     )
     # Without a token nobody knows this one, so /_fake/ is closed.
     return token if token is not None else secrets.token_urlsafe(32)
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
-def url_of(sock: socket.socket, host: str) -> str:
-    port = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import resource_missing
 from .objects import Model, StripeObject, model_for
-from .params import PAGINATION, RANGE, Arr, Bool, Spec, Str
+from .params import PAGINATION, RANGE, Arr, Bool, Spec, Str, in_range
 from .render import Page, paginate
 
 if TYPE_CHECKING:
@@ -126,17 +126,7 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
             return False
         if types is not None and not any(_matches(t, ev.type) for t in types):
             return False
-        if isinstance(created, int):
-            return ev.created == created
-        if isinstance(created, dict):
-            c = ev.created
-            return (
-                ("gt" not in created or c > created["gt"])
-                and ("gte" not in created or c >= created["gte"])
-                and ("lt" not in created or c < created["lt"])
-                and ("lte" not in created or c <= created["lte"])
-            )
-        return True
+        return in_range(ev.created, created)
 
     return paginate(ctx, Event, p, "/v1/events", where)
 

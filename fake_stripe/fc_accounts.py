@@ -17,7 +17,7 @@ from .fc_objects import (
     Transaction,
     TransactionRefresh,
 )
-from .params import PAGINATION, RANGE, Arr, Enum, Hash, Spec, Str
+from .params import PAGINATION, RANGE, Arr, Enum, Hash, Spec, Str, in_range
 from .render import Page, paginate
 from .wire import Ctx
 
@@ -257,13 +257,7 @@ def list_transactions(ctx: Ctx, p: dict[str, Any]) -> Page:
         if after is not None and (t.transaction_refresh == after
                                   or (since is not None and t.updated < since)):
             return False
-        if isinstance(at, int):
-            return t.transacted_at == at
-        if isinstance(at, dict):
-            v = t.transacted_at
-            return (("gt" not in at or v > at["gt"]) and ("gte" not in at or v >= at["gte"])
-                    and ("lt" not in at or v < at["lt"]) and ("lte" not in at or v <= at["lte"]))
-        return True
+        return in_range(t.transacted_at, at)
 
     return paginate(ctx, Transaction, p, "/v1/financial_connections/transactions", where)
 

@@ -236,6 +236,20 @@ PAGINATION: dict[str, Param] = {
 RANGE = Either((Int(), Hash({"gt": Int(), "gte": Int(), "lt": Int(), "lte": Int()})))
 
 
+def in_range(value: int, rng: int | dict[str, int] | None) -> bool:
+    """Whether `value` passes a RANGE filter (`created=123` or `created[gte]=1&created[lt]=9`)."""
+    if rng is None:
+        return True
+    if isinstance(rng, int):
+        return value == rng
+    return (
+        ("gt" not in rng or value > rng["gt"])
+        and ("gte" not in rng or value >= rng["gte"])
+        and ("lt" not in rng or value < rng["lt"])
+        and ("lte" not in rng or value <= rng["lte"])
+    )
+
+
 def check_fields(
     fields: Mapping[str, Param],
     values: Mapping[str, Any],

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import threading
-import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,37 +19,15 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import stripe
-import uvicorn
 from merchant import REAL_STRIPE_JS, STRIPE_VERSION, Merchant, create_merchant_app
 from playwright.sync_api import BrowserContext, FrameLocator, Page, Route, expect
 
 from fake_stripe import create_app
-from fake_stripe.cli import bind_socket, url_of
 from fake_stripe.sdk import stripe_client
+from fake_stripe.serving import ServerThread
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "playwright"
 _tenants = itertools.count(1)
-
-
-class ServerThread:
-    """An ASGI app under uvicorn on a free loopback port, in a daemon thread."""
-
-    def __init__(self, app: Any) -> None:
-        sock = bind_socket("127.0.0.1", 0)
-        self.url = url_of(sock, "127.0.0.1")
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from fake_stripe import create_app
-from fake_stripe.cli import bind_socket, url_of
 from fake_stripe.inprocess import client as inprocess_client
+from fake_stripe.serving import ServerThread
 
 _keys = itertools.count(1)
 
@@ -31,25 +28,6 @@ def app() -> Iterator[Any]:
     app = create_app(seed=424242, strict=True)
     yield app
     app.state.fake.webhooks.close()
-
-
-class ServerThread:
-    def __init__(self, app: Any) -> None:
-        sock = bind_socket("127.0.0.1", 0)
-        self.url = url_of(sock, "127.0.0.1")
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -83,3 +83,15 @@ def test_customer_events_are_recorded(api: httpx.Client) -> None:
     assert one == evs[1]
     only = api.get("/v1/events", params={"type": "customer.created"}).json()["data"]
     assert [e["id"] for e in only] == [evs[1]["id"]]
+
+
+def test_events_filter_by_created_range(api: httpx.Client) -> None:
+    api.post("/v1/customers")
+    now = api.get("/v1/test_helpers/clock").json()["now"]
+    api.post("/v1/test_helpers/clock/advance", data={"seconds": "100"})
+    api.post("/v1/customers")
+    later = api.get("/v1/events", params={"created[gte]": now + 100}).json()["data"]
+    earlier = api.get("/v1/events", params={"created[lt]": now + 100}).json()["data"]
+    exact = api.get("/v1/events", params={"created": now + 100}).json()["data"]
+    assert len(later) == 1 and len(earlier) == 1
+    assert exact == later
