@@ -19,6 +19,7 @@ class StripeError(Exception):
         param: str | None = None,
         status: int | None = None,
         headers: dict[str, str] | None = None,
+        commits: bool = False,
         **extra: Any,
     ) -> None:
         super().__init__(message)
@@ -28,6 +29,9 @@ class StripeError(Exception):
         if status is not None:
             self.status = status
         self.headers = headers or {}
+        # True for an error that reports an outcome the request caused (the state it changed
+        # is kept); False for a refused request, which changes nothing.
+        self.commits = commits
         self.extra = extra
 
     def body(self, request_id: str, now: int) -> dict[str, Any]:

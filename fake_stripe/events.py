@@ -6,6 +6,7 @@ rendered later for any API version: preview fields appear only for a `.preview` 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -85,8 +86,13 @@ class EventLog:
             snapshot_kind=obj.kind,
         )
         ctx.tenant.put(ev)
+        after_commit = getattr(ctx.tenant, "after_commit", None)
         for listener in self.listeners:
-            listener(ctx, ev)
+            if after_commit is None:
+                listener(ctx, ev)
+            else:
+                # Webhooks are sent only for events whose request succeeded.
+                after_commit.append(functools.partial(listener, ctx, ev))
         return ev
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from .errors import InvalidRequestError, ParamError, resource_missing
+from .errors import ParamError, resource_missing
 from .objects import StripeObject, model_for, model_for_id
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def render(ctx: Ctx, result: Any, expand: list[str]) -> Any:
     for path in expand:
         parts = path.split(".")
         if len(parts) > MAX_EXPAND_DEPTH:
-            raise InvalidRequestError(
+            raise ParamError(
                 "You cannot expand more than 4 levels of a property. Property: " + path,
                 code="property_expansion_max_depth",
             )
@@ -89,9 +89,10 @@ def render(ctx: Ctx, result: Any, expand: list[str]) -> Any:
     return body
 
 
-def _not_expandable(name: str, on_list: bool) -> InvalidRequestError:
+def _not_expandable(name: str, on_list: bool) -> ParamError:
+    # A validation failure: not saved for idempotency, so a corrected retry may reuse the key.
     hint = f" You may want to try expanding 'data.{name}' instead." if on_list else ""
-    return InvalidRequestError(f"This property cannot be expanded ({name}).{hint}")
+    return ParamError(f"This property cannot be expanded ({name}).{hint}")
 
 
 def _expandable(cls: type[StripeObject] | None, rel: str) -> str | None:

@@ -269,7 +269,9 @@ def authenticate(ctx: Ctx, p: dict[str, Any]) -> FlowLogin:
         )
         fc_domain.complete(ctx, session, Outcome([], [], failure=message))
         ctx.tenant.meta_set(_state_key(session), "")
-        raise APIError(message)
+        # The bank failed, not the request: 424 (Stripe's "External Dependency Failed"), and
+        # the session keeps its failed state.
+        raise APIError(message, status=424, commits=True)
     if username == INCORRECT:
         return FlowLogin(
             status="retry",

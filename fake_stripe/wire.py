@@ -31,7 +31,7 @@ from .errors import (
 )
 from .params import EXPAND, Spec, check
 from .render import render
-from .tenant import tenant_of
+from .tenant import Transaction, tenant_of
 
 if TYPE_CHECKING:
     from .app import FakeStripe
@@ -194,14 +194,12 @@ async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpo
             params["expand"] = EXPAND.check("expand", expand)
         ctx = Ctx(
             app=app,
-            tenant=tenant,
+            tenant=Transaction(tenant),
             version=version,
             request_id=request_id,
             path=dict(request.path_params),
             key=key,
         )
-        for hook in app.request_hooks:
-            hook(ctx)
         if method == "POST" and (idem := request.headers.get("idempotency-key")) is not None:
             ctx.idempotency_key = idem
             response = _idempotent(app, ctx, ep, path, decoded, params, base_headers)
@@ -216,8 +214,26 @@ async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpo
 
 
 def _run(ctx: Ctx, ep: Endpoint, params: dict[str, Any]) -> tuple[int, Any]:
-    result = ep.handler(ctx, params)
-    return ep.status, render(ctx, result, params.get("expand") or [])
+    """Run the endpoint in the request's transaction: committed only if it succeeds (or fails
+    with an error that reports an outcome, such as a bank failing in the Stripe.js flow)."""
+    tx = ctx.tenant
+    assert isinstance(tx, Transaction)
+    try:
+        for hook in ctx.app.request_hooks:
+            hook(ctx)
+        result = ep.handler(ctx, params)
+        body = render(ctx, result, params.get("expand") or [])
+    except StripeError as err:
+        if err.commits:
+            _commit(ctx, tx)
+        raise
+    _commit(ctx, tx)
+    return ep.status, body
+
+
+def _commit(ctx: Ctx, tx: Transaction) -> None:
+    ctx.tenant = tx.base
+    tx.commit()
 
 
 def _finish(
@@ -256,7 +272,10 @@ def _idempotent(
     fingerprint = hashlib.sha256(json.dumps(decoded, sort_keys=True).encode()).hexdigest()
     meta = "idem:" + key
     now = ctx.now()
-    stored = ctx.tenant.meta_get(meta)
+    # Idempotency records live outside the request's transaction: a failed request's record
+    # must be kept (or released) whatever happens to its writes.
+    store = ctx.tenant.base if isinstance(ctx.tenant, Transaction) else ctx.tenant
+    stored = store.meta_get(meta)
     if stored is not None:
         rec = json.loads(stored)
         if now - rec["created"] > IDEMPOTENCY_TTL:
@@ -298,21 +317,21 @@ def _idempotent(
         "request_id": ctx.request_id,
         "in_flight": True,
     }
-    ctx.tenant.meta_set(meta, json.dumps(record))
+    store.meta_set(meta, json.dumps(record))
     try:
         status, body = _run(ctx, ep, params)
     except ParamError:
-        ctx.tenant.meta_set(meta, json.dumps({**record, "created": -IDEMPOTENCY_TTL - 1}))
+        store.meta_set(meta, json.dumps({**record, "created": -IDEMPOTENCY_TTL - 1}))
         raise
     except StripeError as err:
         body = err.body(ctx.request_id, now)
         record.update(status=err.status, body=body, in_flight=False)
-        ctx.tenant.meta_set(meta, json.dumps(record))
+        store.meta_set(meta, json.dumps(record))
         raise
     except Exception:
         # A fault of the fake itself: forget the key so a retry runs again.
-        ctx.tenant.meta_set(meta, json.dumps({**record, "created": -IDEMPOTENCY_TTL - 1}))
+        store.meta_set(meta, json.dumps({**record, "created": -IDEMPOTENCY_TTL - 1}))
         raise
     record.update(status=status, body=body, in_flight=False)
-    ctx.tenant.meta_set(meta, json.dumps(record))
+    store.meta_set(meta, json.dumps(record))
     return _finish(app, ctx, ep.method, path, status, body, headers)

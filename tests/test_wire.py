@@ -240,3 +240,20 @@ def test_expand_rejects_non_expandable_fields(api: httpx.Client) -> None:
         400,
         code="property_expansion_max_depth",
     )
+
+
+def test_a_request_that_fails_after_its_handler_ran_changes_nothing(api: httpx.Client) -> None:
+    assert_error(api.post("/v1/customers", data={"expand[]": "nope"}), 400)
+    assert api.get("/v1/customers").json()["data"] == []
+    assert api.get("/v1/events").json()["data"] == []
+
+
+def test_a_failed_request_with_an_idempotency_key_can_be_retried_corrected(
+    api: httpx.Client,
+) -> None:
+    h = {"Idempotency-Key": "fixme"}
+    assert api.post("/v1/customers", data={"expand[]": "nope"}, headers=h).status_code == 400
+    assert api.get("/v1/customers").json()["data"] == []
+    fixed = api.post("/v1/customers", headers=h)
+    assert fixed.status_code == 200
+    assert "idempotent-replayed" not in fixed.headers
