@@ -99,7 +99,9 @@ _FIELDS = {
     "phone": Str(max_length=20, emptyable=True),
     "preferred_locales": Arr(Str()),
     "shipping": Hash(
-        {"address": _ADDRESS, "name": Str(), "phone": Str(emptyable=True)},
+        # Inside shipping the address cannot be emptied: it is required there.
+        {"address": Hash({k: Str() for k in ADDRESS_FIELDS}), "name": Str(),
+         "phone": Str(emptyable=True)},
         required=("address", "name"),
         emptyable=True,
     ),

@@ -310,7 +310,7 @@ def _fire(ctx: Ctx, what: str, target: str, extra: Any) -> None:
         auth = ctx.tenant.get(Authorization, target)
         if auth is None or auth.status != "active" or auth.status_details.active is None:
             return
-        deactivate_authorization(ctx, auth, extra["cause"], "relink_required")
+        deactivate_authorization(ctx, auth, extra["cause"], extra.get("action", "relink_required"))
         for account_id in auth.account_ids:
             account = ctx.tenant.get(Account, account_id)
             if account is not None and account.status_details.active is not None:
@@ -344,6 +344,12 @@ def schedule_deactivation(
             param="expected_deactivation_date",
         )
     auth = load_authorization(ctx, account.authorization)
+    if auth.status != "active":
+        raise InvalidRequestError(
+            f"The authorization {auth.id} is {auth.status}; only an active authorization can "
+            "have an upcoming deactivation.",
+            param="account",
+        )
     moved = auth.status_details.active is not None
     auth.status_details = AuthorizationStatusDetails(
         active=AuthorizationActiveDetails(action=action, expected_deactivation_date=when)  # type: ignore[arg-type]
@@ -362,7 +368,7 @@ def schedule_deactivation(
         emit(ctx, f"financial_connections.account.{suffix}", acc)
     emit(ctx, f"financial_connections.authorization.{suffix}", auth)
     _unschedule(ctx, "deactivate", auth.id)
-    _schedule(ctx, when, "deactivate", auth.id, {"cause": cause})
+    _schedule(ctx, when, "deactivate", auth.id, {"cause": cause, "action": action})
     return load_account(ctx, account.id)
 
 
@@ -513,6 +519,19 @@ def _complete_link(ctx: Ctx, session: Session, outcome: Outcome) -> None:
 def _complete_relink(ctx: Ctx, session: Session, outcome: Outcome) -> None:
     assert session.relink_options is not None
     auth = load_authorization(ctx, session.relink_options.authorization)
+    if auth.status == "disconnected":
+        # Disconnected since the session was created: nothing can be relinked any more.
+        session.status = "failed"
+        session.relink_result = RelinkResult(failure_reason="other")
+        return
+    allowed = {a.id for a in relinkable(ctx, auth)}
+    for account_id in outcome.existing:
+        if account_id not in allowed:
+            raise InvalidRequestError(
+                f"The account {account_id} cannot be relinked: it is not an open account of "
+                f"the authorization {auth.id} (closed and disconnected accounts stay so).",
+                param="relink_accounts",
+            )
     chosen = [load_account(ctx, a) for a in outcome.existing]
     _check_selection(session, len(chosen) + len(outcome.new),
                      [a.subcategory for a in chosen] + [n.subcategory for n in outcome.new])

@@ -187,6 +187,11 @@ def _relink_options(
             f"The account {account} does not belong to the authorization {auth.id}.",
             param="relink_options[account]",
         )
+    if account is not None and account not in {a.id for a in fc_domain.relinkable(ctx, auth)}:
+        raise InvalidRequestError(
+            f"The account {account} cannot be relinked: it is closed or disconnected.",
+            param="relink_options[account]",
+        )
     return RelinkOptions(authorization=auth.id, account=account)
 
 

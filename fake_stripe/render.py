@@ -134,11 +134,13 @@ def _expand(
             raise _not_expandable(name, False)
         _expand(ctx, value, parts[1:], full, owner, rel_name)
         return
-    if _expandable(owner, rel_name) is None:
+    expected = _expandable(owner, rel_name)
+    if expected is None:
         raise _not_expandable(name, False)
     if isinstance(value, str):
         target = model_for_id(value)
-        obj = target.fetch(ctx.tenant, value) if target is not None else None
+        # Only an object of the declared kind replaces the id.
+        obj = target.fetch(ctx.tenant, value) if target and target.kind == expected else None
         if obj is None:
             return
         node[name] = value = obj.to_api(ctx.preview)

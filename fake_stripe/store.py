@@ -25,6 +25,7 @@ class Backend(Protocol):
     ) -> Iterator[tuple[str, str]]: ...
     def meta_get(self, tenant: str, name: str) -> str | None: ...
     def meta_set(self, tenant: str, name: str, value: str) -> None: ...
+    def increment(self, tenant: str, name: str) -> int: ...
     def reset(self, tenant: str | None) -> None: ...
     def tenants(self) -> list[str]: ...
     def close(self) -> None: ...
@@ -106,8 +107,10 @@ class MemoryBackend:
             start = bisect.bisect_right(k.seqs, row[1]) if row else len(k.seqs)
             for i in range(start, len(k.seqs)):
                 oid = k.by_seq.get(k.seqs[i])
-                if oid is not None:
-                    yield oid, t.objects[oid][2]
+                # .get: the delivery thread may delete a row while a request walks the list
+                row = t.objects.get(oid) if oid is not None else None
+                if oid is not None and row is not None:
+                    yield oid, row[2]
             return
         if before_id is not None:
             row = t.objects.get(before_id)
@@ -116,8 +119,9 @@ class MemoryBackend:
             end = len(k.seqs)
         for i in range(end - 1, -1, -1):
             oid = k.by_seq.get(k.seqs[i])
-            if oid is not None:
-                yield oid, t.objects[oid][2]
+            row = t.objects.get(oid) if oid is not None else None
+            if oid is not None and row is not None:
+                yield oid, row[2]
 
     def meta_get(self, tenant: str, name: str) -> str | None:
         t = self._tenants.get(tenant)
@@ -125,6 +129,12 @@ class MemoryBackend:
 
     def meta_set(self, tenant: str, name: str, value: str) -> None:
         self._t(tenant).meta[name] = value
+
+    def increment(self, tenant: str, name: str) -> int:
+        meta = self._t(tenant).meta
+        n = int(meta.get(name) or 0) + 1
+        meta[name] = str(n)
+        return n
 
     def reset(self, tenant: str | None) -> None:
         if tenant is None:
@@ -240,6 +250,26 @@ class SQLiteBackend:
                 "ON CONFLICT(tenant, name) DO UPDATE SET value=excluded.value",
                 (tenant, name, value),
             )
+
+    def increment(self, tenant: str, name: str) -> int:
+        """Atomic across the processes sharing the file (one write transaction)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT value FROM meta WHERE tenant=? AND name=?", (tenant, name)
+                ).fetchone()
+                n = int(row[0] if row else 0) + 1
+                self._db.execute(
+                    "INSERT INTO meta (tenant, name, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT(tenant, name) DO UPDATE SET value=excluded.value",
+                    (tenant, name, str(n)),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return n
 
     def reset(self, tenant: str | None) -> None:
         with self._lock:

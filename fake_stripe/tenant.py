@@ -38,8 +38,9 @@ class Tenant:
 
     # ---- ids ---------------------------------------------------------------------------------
     def new_id(self, prefix: str, length: int | None = None) -> str:
-        n = int(self.meta_get("id_counter") or 0) + 1
-        self.meta_set("id_counter", str(n))
+        # Straight from the store, atomically: processes sharing a SQLite file never reissue an
+        # id, even inside a request's transaction.
+        n = self.backend.increment(self.name, "id_counter")
         digest = hashlib.sha256(f"{self.seed}:{self.name}:{n}".encode()).digest()
         num = int.from_bytes(digest, "big")
         chars = []

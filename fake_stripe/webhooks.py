@@ -93,8 +93,13 @@ NO_PARAMS = Spec({})
 
 def _url(value: str) -> str:
     # Stripe refuses URLs that are not publicly reachable; a local fake must accept them.
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        hostname = None
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not hostname:
         raise invalid_param(
             "url", "Invalid URL: An explicit scheme (such as https) must be provided."
         )

@@ -378,3 +378,58 @@ def test_setup_intent_confirm_without_mandate_data_is_rejected(api: httpx.Client
         "mandate_data[customer_acceptance][type]": "offline"}))
     assert done["status"] == "succeeded"
     assert ok(api.get(f"/v1/payment_methods/{pm['id']}"))["customer"] == account["_customer"]
+
+
+def test_relink_cannot_revive_a_closed_or_disconnected_account(api: httpx.Client) -> None:
+    cus = ok(post(api, "/v1/customers"))
+    s = ok(post(api, "/v1/financial_connections/sessions", session_params(cus["id"])))
+    done = ok(post(api, f"{TH}/sessions/{s['id']}/complete", {
+        "outcome": "link", "accounts[0][subcategory]": "checking",
+        "accounts[1][subcategory]": "savings"}))
+    closed, gone = (a["id"] for a in done["accounts"]["data"])
+    auth = done["accounts"]["data"][0]["authorization"]
+    ok(post(api, f"{TH}/accounts/{closed}/deactivate", {"reason": "account_closed"}))
+    ok(post(api, f"/v1/financial_connections/accounts/{gone}/disconnect"))
+    for account in (closed, gone):
+        resp = post(api, "/v1/financial_connections/sessions", session_params(
+            cus["id"], **{"relink_options[authorization]": auth,
+                          "relink_options[account]": account}))
+        assert_error(resp, 400, param="relink_options[account]")
+    relink = ok(post(api, "/v1/financial_connections/sessions", session_params(
+        cus["id"], **{"relink_options[authorization]": auth})))
+    resp = post(api, f"{TH}/sessions/{relink['id']}/complete",
+                {"outcome": "relink_same", "relink_accounts[]": closed})
+    assert_error(resp, 400, param="relink_accounts")
+    assert ok(api.get(f"/v1/financial_connections/accounts/{closed}"))["status"] == "inactive"
+
+
+def test_scheduled_deactivation_keeps_the_requested_action(api: httpx.Client) -> None:
+    account = linked(api)
+    ok(post(api, f"{TH}/accounts/{account['id']}/schedule_deactivation",
+            {"days": "2", "action": "none", "cause": "unspecified"}))
+    ok(post(api, "/v1/test_helpers/clock/advance", {"seconds": str(3 * 86400)}))
+    auth = ok(api.get(f"/v1/financial_connections/authorizations/{account['authorization']}",
+                      headers=PV))
+    assert auth["status_details"] == {"inactive": {"action": "none"}}
+
+
+def test_emptied_shipping_address_is_a_400(api: httpx.Client) -> None:
+    cus = ok(post(api, "/v1/customers"))
+    resp = post(api, f"/v1/customers/{cus['id']}",
+                {"shipping[name]": "x", "shipping[address]": ""})
+    assert_error(resp, 400, param="shipping[address]")
+
+
+def test_expand_only_replaces_an_id_of_the_declared_kind(api: httpx.Client) -> None:
+    account = linked(api)
+    cus = ok(post(api, "/v1/customers",
+                  {"invoice_settings[default_payment_method]": account["id"]}))
+    got = ok(api.get(f"/v1/customers/{cus['id']}",
+                     params={"expand[]": "invoice_settings.default_payment_method"}))
+    assert got["invoice_settings"]["default_payment_method"] == account["id"]
+
+
+def test_webhook_endpoint_with_a_malformed_url_is_a_400(api: httpx.Client) -> None:
+    resp = api.post("/v1/webhook_endpoints",
+                    data={"url": "http://[::1", "enabled_events[]": "*"})
+    assert_error(resp, 400, param="url")

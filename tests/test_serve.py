@@ -139,3 +139,32 @@ def test_non_loopback_bind_warns_and_closes_control_routes(
     assert token is not None and len(token) > 20
     assert "not a loopback address" in caplog.text
     assert control_token_for("10.1.2.3", "mine") == "mine"
+
+
+def test_two_processes_sharing_one_sqlite_file_never_reuse_an_id(db: str) -> None:
+    import concurrent.futures
+
+    a, url_a = start("--db", db, "--seed", "3")
+    b, url_b = start("--db", db, "--seed", "3")
+    try:
+        def create(url: str) -> str:
+            r = httpx.post(f"{url}/v1/customers", auth=("sk_test_shared", ""))
+            assert r.status_code == 200, r.text
+            return str(r.json()["id"])
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(create, [url_a, url_b] * 60))
+        assert len(set(ids)) == len(ids)
+        listed = []
+        cursor: dict[str, str] = {}
+        while True:
+            page = httpx.get(f"{url_a}/v1/customers", params={"limit": 100, **cursor},
+                             auth=("sk_test_shared", "")).json()
+            listed += [c["id"] for c in page["data"]]
+            if not page["has_more"]:
+                break
+            cursor = {"starting_after": listed[-1]}
+        assert sorted(listed) == sorted(ids)
+    finally:
+        stop(a)
+        stop(b)
