@@ -67,24 +67,30 @@ class SetupIntent(StripeObject):
     usage: str = "off_session"
 
 
-MANDATE_DATA = Hash(
-    {
-        "customer_acceptance": Hash(
-            {
-                "type": Enum(("offline", "online")),
-                "accepted_at": Int(),
-                "offline": Hash({}, emptyable=True),
-                "online": Hash(
-                    {"ip_address": Str(), "user_agent": Str()},
-                    required=("ip_address", "user_agent"),
-                ),
-            },
-            required=("type",),
-        )
-    },
-    required=("customer_acceptance",),
-    emptyable=True,
-)
+def _mandate_data(online_required: tuple[str, ...]) -> Hash:
+    return Hash(
+        {
+            "customer_acceptance": Hash(
+                {
+                    "type": Enum(("offline", "online")),
+                    "accepted_at": Int(),
+                    "offline": Hash({}, emptyable=True),
+                    "online": Hash(
+                        {"ip_address": Str(), "user_agent": Str()}, required=online_required
+                    ),
+                },
+                required=("type",),
+            )
+        },
+        required=("customer_acceptance",),
+        emptyable=True,
+    )
+
+
+MANDATE_DATA = _mandate_data(("ip_address", "user_agent"))
+# Confirm also takes the client-side shape (Stripe.js confirms with the publishable key, and
+# Stripe fills in the browser's address and agent), where both are optional.
+MANDATE_DATA_CONFIRM = _mandate_data(())
 PM_DATA = Hash(
     {
         "type": Enum(("us_bank_account",)),
@@ -138,7 +144,10 @@ CREATE = Spec(
         "use_stripe_sdk": Bool(),
     }
 )
-CONFIRM = Spec({**_COMMON, "client_secret": Str(), "use_stripe_sdk": Bool()})
+CONFIRM = Spec(
+    {**_COMMON, "mandate_data": MANDATE_DATA_CONFIRM, "client_secret": Str(),
+     "use_stripe_sdk": Bool()}
+)
 RETRIEVE = Spec({"client_secret": Str()})
 
 

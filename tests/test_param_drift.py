@@ -38,6 +38,13 @@ _OUTDATED_ENUM = (
 
 # (operation, param, kind) -> why the fake differs on purpose.
 DELIBERATE: dict[tuple[str, str, str], str] = {
+    **{
+        ("POST /v1/setup_intents/{intent}/confirm",
+         f"mandate_data[customer_acceptance][online][{name}]", "required"):
+        "the recorded spec's anyOf also has the client-key shape (Stripe.js confirming), where "
+        "the browser's address and agent are optional; the converter reads the first branch"
+        for name in ("ip_address", "user_agent")
+    },
     (
         "POST /v1/financial_connections/sessions",
         "filters[country]",
