@@ -16,6 +16,7 @@ from .params import (
     Metadata,
     Spec,
     Str,
+    clean,
 )
 from .render import Page, paginate
 from .wire import Ctx
@@ -83,7 +84,7 @@ class Customer(StripeObject):
 
 
 ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
-_ADDRESS = Hash({k: Str() for k in ADDRESS_FIELDS}, emptyable=True)
+_ADDRESS = Hash({k: Str(emptyable=True) for k in ADDRESS_FIELDS}, emptyable=True)
 _FIELDS = {
     "address": _ADDRESS,
     "balance": Int(),
@@ -113,13 +114,6 @@ LIST = Spec({**PAGINATION, "email": Str(max_length=512), "created": Int()})
 NO_PARAMS = Spec({})
 
 
-def _clean(value: Any) -> Any:
-    if value is UNSET:
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items() if v is not UNSET}
-    return value
-
 
 def _apply(c: Customer, p: dict[str, Any]) -> None:
     for name, value in p.items():
@@ -133,12 +127,12 @@ def _apply(c: Customer, p: dict[str, Any]) -> None:
                 c.metadata = {k: v for k, v in merged.items() if v is not UNSET}
         elif name == "invoice_settings":
             current = c.invoice_settings.model_dump()
-            current.update(_clean(value))
+            current.update(clean(value))
             c.invoice_settings = InvoiceSettings.model_validate(current)
         elif name == "tax_exempt":
             c.tax_exempt = "none" if value is UNSET else value
         else:
-            setattr(c, name, _clean(value))
+            setattr(c, name, clean(value))
     # pydantic does not re-validate on setattr; rebuild nested models from plain dicts
     if isinstance(c.address, dict):
         c.address = Address.model_validate(c.address)

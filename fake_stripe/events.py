@@ -116,7 +116,7 @@ def _matches(pattern: str, type_: str) -> bool:
 
 def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
     type_ = p.get("type")
-    types = p.get("types")
+    types = p.get("types") or None  # `types=` (empty) sets no filter
     created = p.get("created")
     if type_ is not None and types is not None:
         from .errors import ParamError

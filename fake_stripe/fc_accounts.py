@@ -136,10 +136,8 @@ def refresh_features(ctx: Ctx, account: Account, features: list[str]) -> Account
         elif f == "transactions":
             account.transaction_refresh = _make_transactions(ctx, account)
     ctx.tenant.put(account)
-    names = {"balance": "balance", "ownership": "ownership", "transactions": "transactions",
-             "inferred_balances": "inferred_balances"}
     for f in features:
-        fc_domain.emit(ctx, f"financial_connections.account.refreshed_{names[f]}", account)
+        fc_domain.emit(ctx, f"financial_connections.account.refreshed_{f}", account)
     return account
 
 
@@ -177,6 +175,7 @@ def _make_transactions(ctx: Ctx, account: Account) -> TransactionRefresh:
         next_refresh_available_at=now,
         status="succeeded",
     )
+    ctx.tenant.meta_set(f"txnref:{ref.id}", str(now))
     fake = faker_for(ctx, f"transactions:{account.id}:{ref.id}")
     for i in range(fake.random_int(3, 8)):
         when = now - fake.random_int(0, 30) * fc_domain.DAY - i
@@ -247,9 +246,8 @@ def list_transactions(ctx: Ctx, p: dict[str, Any]) -> Page:
     since: int | None = None
     if after is not None:
         # Refreshes are ordered by time: keep what later refreshes collected.
-        marks = [t.updated for t in ctx.tenant.iterate(Transaction)
-                 if t.transaction_refresh == after]
-        since = max(marks) if marks else None
+        mark = ctx.tenant.meta_get(f"txnref:{after}")
+        since = int(mark) if mark is not None else None
 
     def where(t: Transaction) -> bool:
         if t.account != account.id:

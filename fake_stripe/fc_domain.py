@@ -310,15 +310,8 @@ def _fire(ctx: Ctx, what: str, target: str, extra: Any) -> None:
         auth = ctx.tenant.get(Authorization, target)
         if auth is None or auth.status != "active" or auth.status_details.active is None:
             return
+        # Deactivation replaces every status_details, the announced `active` one included.
         deactivate_authorization(ctx, auth, extra["cause"], extra.get("action", "relink_required"))
-        for account_id in auth.account_ids:
-            account = ctx.tenant.get(Account, account_id)
-            if account is not None and account.status_details.active is not None:
-                account.status_details.active = None
-                ctx.tenant.put(account)
-        auth = load_authorization(ctx, target)
-        auth.status_details.active = None
-        ctx.tenant.put(auth)
         return
     account = ctx.tenant.get(Account, target)
     if account is None or account.tan_generation != extra or account.status == "disconnected":

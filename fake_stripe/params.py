@@ -26,6 +26,15 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
+def clean(value: Any) -> Any:
+    """The value with every unset (empty-string) entry dropped, recursively."""
+    if value is UNSET:
+        return None
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items() if v is not UNSET}
+    return value
+
+
 def one_of(values: tuple[str, ...]) -> str:
     """`a, b, or c` as Stripe lists enum values."""
     if len(values) == 1:

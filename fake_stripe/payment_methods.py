@@ -13,7 +13,7 @@ from . import customers
 from .errors import InvalidRequestError, ParamError, resource_missing
 from .fc_objects import Account
 from .objects import Model, StripeObject
-from .params import PAGINATION, UNSET, Enum, Hash, Metadata, Spec, Str
+from .params import PAGINATION, Enum, Hash, Metadata, Spec, Str, clean
 from .render import Page, paginate
 from .wire import Ctx
 
@@ -94,11 +94,6 @@ LIST = Spec({**PAGINATION, "customer": Str(), "type": Enum(TYPES)})
 ATTACH = Spec({"customer": Str()}, required=("customer",))
 NONE = Spec({})
 
-
-def _clean(d: Any) -> Any:
-    if isinstance(d, dict):
-        return {k: _clean(v) for k, v in d.items() if v is not UNSET}
-    return d
 
 
 def fingerprint(routing: str, number: str) -> str:
@@ -189,8 +184,8 @@ def from_params(ctx: Ctx, p: dict[str, Any], hash_name: str) -> PaymentMethod:
     pm = PaymentMethod(
         id=ctx.tenant.new_id("pm"),
         created=ctx.now(),
-        billing_details=BillingDetails.model_validate(_clean(p.get("billing_details") or {})),
-        metadata=_clean(p.get("metadata") or {}),
+        billing_details=BillingDetails.model_validate(clean(p.get("billing_details") or {})),
+        metadata=clean(p.get("metadata") or {}),
         allow_redisplay=p.get("allow_redisplay", "unspecified"),
         us_bank_account=UsBankAccount(),
     )

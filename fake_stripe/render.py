@@ -128,6 +128,9 @@ def _expand(
     if name not in node:
         raise _not_expandable(name, False)
     value = node[name]
+    if isinstance(value, dict) and value.get("object") == "list" and len(parts) > 1:
+        _expand(ctx, value, parts[1:], full, None, "")  # e.g. session `accounts.data.ownership`
+        return
     if isinstance(value, dict) and value.get("object") is None:
         # a plain hash on the owner (e.g. account_holder): keep the owner's relative path
         if len(parts) == 1:

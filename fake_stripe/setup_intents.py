@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from . import customers, payment_methods
-from .errors import InvalidRequestError, ParamError, resource_missing
+from .errors import InvalidRequestError, ParamError, missing_param, resource_missing
 from .objects import StripeObject
-from .params import UNSET, Arr, Bool, Enum, Hash, Int, Metadata, Spec, Str
+from .params import UNSET, Arr, Bool, Enum, Hash, Int, Metadata, Spec, Str, clean
 from .payment_methods import BILLING, US_BANK_ACCOUNT
 from .wire import Ctx
 
@@ -151,11 +151,6 @@ CONFIRM = Spec(
 RETRIEVE = Spec({"client_secret": Str()})
 
 
-def _clean(d: Any) -> Any:
-    if isinstance(d, dict):
-        return {k: _clean(v) for k, v in d.items() if v is not UNSET}
-    return d
-
 
 def _set_payment_method(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
     if p.get("payment_method") and p.get("payment_method_data"):
@@ -181,7 +176,7 @@ def _options(p: dict[str, Any], si: SetupIntent) -> None:
     opts = p.get("payment_method_options")
     if opts:
         merged = dict(si.payment_method_options or {})
-        merged.update(_clean(opts))
+        merged.update(clean(opts))
         si.payment_method_options = merged
 
 
@@ -216,10 +211,12 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
             code="parameter_missing",
             param="mandate_data",
         )
-    accepted = _clean(acceptance)
+    accepted = clean(acceptance)
     accepted.setdefault("accepted_at", ctx.now())
     if accepted["type"] == "online":
-        online = accepted.setdefault("online", {})
+        if "online" not in accepted:
+            raise missing_param("mandate_data[customer_acceptance][online]")
+        online = accepted["online"]
         online.setdefault("ip_address", None)
         online.setdefault("user_agent", None)
     mandate = Mandate(
@@ -251,7 +248,7 @@ def create(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
         client_secret=f"{sid}_secret_{ctx.tenant.new_id('x', 24)[2:]}",
         created=ctx.now(),
         description=p.get("description") if p.get("description") is not UNSET else None,
-        metadata=_clean(p.get("metadata") or {}),
+        metadata=clean(p.get("metadata") or {}),
         payment_method_types=p.get("payment_method_types") or ["card"],
         usage=p.get("usage", "off_session"),
         flow_directions=p.get("flow_directions"),

@@ -15,14 +15,13 @@ from .errors import invalid_param, resource_missing
 from .objects import StripeObject
 from .params import PAGINATION, UNSET, Arr, Bool, Metadata, Spec, Str
 from .render import Page, paginate
-from .wire import Ctx, Endpoint
+from .wire import VERSION_RE, Ctx, Endpoint
 
 if TYPE_CHECKING:
     from .app import FakeStripe
     from .delivery import Deliveries, RetrySchedule
 
 _EVENT_TYPE_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
-_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[a-z_]+=v\d+)*$")
 
 
 class WebhookEndpoint(StripeObject):
@@ -123,7 +122,7 @@ def _events(values: list[str]) -> list[str]:
 
 
 def _api_version(value: str) -> str:
-    if not _VERSION_RE.match(value):
+    if not VERSION_RE.match(value):
         raise invalid_param("api_version", f"Invalid api_version: {value[:64]}")
     return value
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("fake_stripe")
 
 DEFAULT_API_VERSION = "2026-10-28.endive"
-_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[a-z_]+=v\d+)*$")
+VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[a-z_]+=v\d+)*$")
 _KEY_RE = re.compile(r"^(sk|rk|pk)_(test|live)_[A-Za-z0-9_]+$")
 IDEMPOTENCY_TTL = 24 * 3600
 
@@ -164,7 +164,7 @@ def _version(app: FakeStripe, request: Request) -> str:
     if v is None:
         return app.api_version
     v = v.strip()
-    if not _VERSION_RE.match(v):
+    if not VERSION_RE.match(v):
         raise InvalidRequestError(f"Invalid Stripe API version: {v[:64]}")
     return v
 
@@ -186,7 +186,8 @@ async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpo
         await app.faults.before(tenant, method, path)
         raw = await request.body() if method == "POST" else request.scope["query_string"]
         decoded = formdata.decode(raw)
-        expand = decoded.pop("expand", None)
+        expand = decoded.get("expand")
+        decoded = {k: v for k, v in decoded.items() if k != "expand"}
         # An open spec hands the raw tree to the handler, which checks it itself (sessions
         # choose their parameter set by API version).
         params = dict(decoded) if ep.params.extra.get("open") else check(ep.params, decoded)
@@ -202,7 +203,8 @@ async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpo
         )
         if method == "POST" and (idem := request.headers.get("idempotency-key")) is not None:
             ctx.idempotency_key = idem
-            response = _idempotent(app, ctx, ep, path, decoded, params, base_headers)
+            fingerprinted = decoded if expand is None else {**decoded, "expand": expand}
+            response = _idempotent(app, ctx, ep, path, fingerprinted, params, base_headers)
         else:
             status, body = _run(ctx, ep, params)
             response = _finish(app, ctx, method, path, status, body, base_headers)

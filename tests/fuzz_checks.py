@@ -54,6 +54,14 @@ class Rule:
 STRIPE_RULES: tuple[Rule, ...] = (
     Rule(
         "*",
+        "parameter_missing",
+        r"mandate_data\[customer_acceptance\]\[online\]",
+        None,
+        "An online acceptance needs its `online` hash (the acceptance's IP address and user "
+        "agent); the spec makes every sub-hash of `customer_acceptance` optional.",
+    ),
+    Rule(
+        "*",
         None,
         r"url",
         r"Invalid URL: ",

@@ -433,3 +433,29 @@ def test_webhook_endpoint_with_a_malformed_url_is_a_400(api: httpx.Client) -> No
     resp = api.post("/v1/webhook_endpoints",
                     data={"url": "http://[::1", "enabled_events[]": "*"})
     assert_error(resp, 400, param="url")
+
+
+def test_online_mandate_acceptance_needs_its_online_hash(api: httpx.Client) -> None:
+    account = linked(api)
+    pm = ok(post(api, "/v1/payment_methods", {
+        "type": "us_bank_account",
+        "us_bank_account[financial_connections_account]": account["id"],
+        "billing_details[name]": "Jane"}))
+    resp = post(api, "/v1/setup_intents", {
+        "customer": account["_customer"], "payment_method": pm["id"], "confirm": "true",
+        "payment_method_types[]": "us_bank_account",
+        "mandate_data[customer_acceptance][type]": "online"})
+    assert_error(resp, 400, code="parameter_missing",
+                 param="mandate_data[customer_acceptance][online]")
+
+
+def test_transactions_after_a_refresh_list_only_later_refreshes(api: httpx.Client) -> None:
+    account = linked(api, permission="transactions")
+    path = f"/v1/financial_connections/accounts/{account['id']}/refresh"
+    first = ok(post(api, path, {"features[]": "transactions"}))["transaction_refresh"]["id"]
+    ok(post(api, "/v1/test_helpers/clock/advance", {"seconds": "60"}))
+    second = ok(post(api, path, {"features[]": "transactions"}))["transaction_refresh"]["id"]
+    later = ok(api.get("/v1/financial_connections/transactions", params={
+        "account": account["id"], "transaction_refresh[after]": first, "limit": 100}))
+    assert later["data"]
+    assert {t["transaction_refresh"] for t in later["data"]} == {second}
