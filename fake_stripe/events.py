@@ -10,7 +10,6 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .errors import resource_missing
 from .objects import Model, StripeObject, model_for
 from .params import PAGINATION, RANGE, Arr, Bool, Spec, Str, in_range
 from .render import Page, paginate
@@ -138,7 +137,4 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
 
 
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> Event:
-    ev = ctx.tenant.get(Event, ctx.path["id"])
-    if ev is None:
-        raise resource_missing("event", ctx.path["id"])
-    return ev
+    return ctx.tenant.load(Event, ctx.path["id"])

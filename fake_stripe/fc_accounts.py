@@ -261,8 +261,5 @@ def list_transactions(ctx: Ctx, p: dict[str, Any]) -> Page:
 
 
 def retrieve_transaction(ctx: Ctx, p: dict[str, Any]) -> Transaction:
-    t = ctx.tenant.get(Transaction, ctx.path["transaction"])
-    if t is None:
-        raise resource_missing("financial_connections.transaction", ctx.path["transaction"])
-    return t
+    return ctx.tenant.load(Transaction, ctx.path["transaction"])
 

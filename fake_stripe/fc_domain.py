@@ -586,19 +586,9 @@ def with_accounts(ctx: Ctx, session: Session) -> Session:
 
 
 def load_account(ctx: Ctx, account_id: str, param: str = "id") -> Account:
-    from .errors import resource_missing
-
-    a = ctx.tenant.get(Account, account_id)
-    if a is None:
-        raise resource_missing("financial_connections.account", account_id, param)
-    return a
+    return ctx.tenant.load(Account, account_id, param)
 
 
 def load_authorization(ctx: Ctx, auth_id: str, param: str = "id") -> Authorization:
-    from .errors import resource_missing
-
-    a = ctx.tenant.get(Authorization, auth_id)
-    if a is None:
-        # GUESS: an unknown authorization is a 404 even inside a body (reference 11.3).
-        raise resource_missing("financial_connections.authorization", auth_id, param, 404)
-    return a
+    # GUESS: an unknown authorization is a 404 even inside a body (reference 11.3).
+    return ctx.tenant.load(Authorization, auth_id, param, 404)

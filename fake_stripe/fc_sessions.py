@@ -196,12 +196,7 @@ def _relink_options(
 
 
 def load(ctx: Ctx, session_id: str, param: str = "id") -> Session:
-    from .errors import resource_missing
-
-    s = ctx.tenant.get(Session, session_id)
-    if s is None:
-        raise resource_missing("financial_connections.session", session_id, param)
-    return s
+    return ctx.tenant.load(Session, session_id, param)
 
 
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> Session:

@@ -227,10 +227,7 @@ def from_params(ctx: Ctx, p: dict[str, Any], hash_name: str) -> PaymentMethod:
 
 
 def load(ctx: Ctx, pm_id: str, param: str = "id") -> PaymentMethod:
-    pm = ctx.tenant.get(PaymentMethod, pm_id)
-    if pm is None:
-        raise resource_missing("payment_method", pm_id, param)
-    return pm
+    return ctx.tenant.load(PaymentMethod, pm_id, param)
 
 
 def create(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from . import customers, payment_methods
-from .errors import InvalidRequestError, ParamError, missing_param, resource_missing
+from .errors import InvalidRequestError, ParamError, missing_param
 from .objects import StripeObject
 from .params import UNSET, Arr, Bool, Enum, Hash, Int, Metadata, Spec, Str, clean
 from .payment_methods import BILLING, US_BANK_ACCOUNT
@@ -235,10 +235,7 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
 
 
 def load(ctx: Ctx, si_id: str) -> SetupIntent:
-    si = ctx.tenant.get(SetupIntent, si_id)
-    if si is None:
-        raise resource_missing("setupintent", si_id)
-    return si
+    return ctx.tenant.load(SetupIntent, si_id)
 
 
 def create(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
@@ -292,8 +289,5 @@ def confirm(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
 
 
 def retrieve_mandate(ctx: Ctx, p: dict[str, Any]) -> Mandate:
-    m = ctx.tenant.get(Mandate, ctx.path["mandate"])
-    if m is None:
-        raise resource_missing("mandate", ctx.path["mandate"])
-    return m
+    return ctx.tenant.load(Mandate, ctx.path["mandate"])
 

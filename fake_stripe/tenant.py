@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from .errors import resource_missing
 from .objects import StripeObject, model_for
 from .store import Backend
 
@@ -78,6 +79,13 @@ class Tenant:
         if row is None or row[0] != cls.kind:
             return None
         return cls.model_validate_json(row[1])
+
+    def load(self, cls: type[M], obj_id: str, param: str = "id", status: int | None = None) -> M:
+        """The object, or Stripe's `resource_missing` naming `param`."""
+        obj = self.get(cls, obj_id)
+        if obj is None:
+            raise resource_missing(cls.noun, obj_id, param, status)
+        return obj
 
     def get_any(self, obj_id: str) -> StripeObject | None:
         row = self._row(obj_id)
