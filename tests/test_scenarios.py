@@ -26,7 +26,7 @@ from scenarios.model import ScenarioFormatError
 from scenarios.receiver import WebhookReceiver
 
 CATALOG = discover()
-REQUIRED = {  # the scenarios issue 6 asks for, by file
+REQUIRED = {  # the scenarios the catalog must always hold, by file
     "payments-token-expired", "payments-mfa-changed", "payments-account-locked",
     "payments-credentials-changed", "payments-access-revoked", "data-token-expired",
     "data-mfa-changed", "data-account-locked", "data-credentials-changed",

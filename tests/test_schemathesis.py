@@ -67,7 +67,7 @@ AUTH = {"Authorization": "Bearer sk_test_schemathesis", "Stripe-Version": VERSIO
 
 # Cases per operation in the fuzzing phase (the examples and coverage phases add their own).
 MAX_EXAMPLES = 150
-# The bar for the whole run.
+# The conformance bar for the whole run.
 MIN_CASES = 5_000
 
 CONFIG = schemathesis.Config.from_dict(
