@@ -105,3 +105,12 @@ def unknown_param(param: str) -> ParamError:
 
 def invalid_param(param: str, message: str, code: str | None = None) -> ParamError:
     return ParamError(message, code=code, param=param)
+
+
+def exclusive(first: str, second: str, param: str | None = None) -> ParamError:
+    """Stripe's answer when two mutually exclusive parameters are both given."""
+    return ParamError(
+        f"You may only specify one of these parameters: {first}, {second}.",
+        code="parameters_exclusive",
+        param=param or second,
+    )

@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .errors import exclusive
 from .objects import Model, StripeObject, model_for
 from .params import PAGINATION, RANGE, Arr, Bool, Spec, Str, in_range
 from .render import Page, paginate
@@ -118,13 +119,7 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
     types = p.get("types") or None  # `types=` (empty) sets no filter
     created = p.get("created")
     if type_ is not None and types is not None:
-        from .errors import ParamError
-
-        raise ParamError(
-            "You may only specify one of these parameters: type, types.",
-            code="parameters_exclusive",
-            param="types",
-        )
+        raise exclusive("type", "types")
 
     def where(ev: Event) -> bool:
         if type_ is not None and not _matches(type_, ev.type):

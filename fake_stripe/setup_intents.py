@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from . import customers, payment_methods
-from .errors import InvalidRequestError, ParamError, missing_param
+from .errors import InvalidRequestError, ParamError, exclusive, missing_param
 from .objects import StripeObject
 from .params import UNSET, Arr, Bool, Enum, Hash, Int, Metadata, Spec, Str, clean
 from .payment_methods import BILLING, US_BANK_ACCOUNT
@@ -154,11 +154,7 @@ RETRIEVE = Spec({"client_secret": Str()})
 
 def _set_payment_method(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
     if p.get("payment_method") and p.get("payment_method_data"):
-        raise ParamError(
-            "You may only specify one of these parameters: payment_method, payment_method_data.",
-            code="parameters_exclusive",
-            param="payment_method_data",
-        )
+        raise exclusive("payment_method", "payment_method_data")
     if p.get("payment_method"):
         pm = payment_methods.load(ctx, p["payment_method"], "payment_method")
         si.payment_method = pm.id

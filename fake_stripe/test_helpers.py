@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from . import fc_domain, fc_sessions
-from .errors import InvalidRequestError, ParamError, missing_param
+from .errors import InvalidRequestError, ParamError, exclusive, missing_param
 from .faults import Rule
 from .fc_domain import REASONS, NewAccount, Outcome, default_action, load_account, offers
 from .fc_objects import SUBCATEGORIES
@@ -171,11 +171,7 @@ def _new_accounts(
 def deactivate_account(ctx: Ctx, p: dict[str, Any]) -> Any:
     account = load_account(ctx, ctx.path["account"])
     if "cause" in p and "reason" in p:
-        raise ParamError(
-            "You may only specify one of these parameters: cause, reason.",
-            code="parameters_exclusive",
-            param="reason",
-        )
+        raise exclusive("cause", "reason")
     if "reason" in p:
         cause, _scope, action = REASONS[p["reason"]]
     elif "cause" in p:
@@ -199,11 +195,7 @@ def deactivate_authorization(ctx: Ctx, p: dict[str, Any]) -> Any:
 def schedule_deactivation(ctx: Ctx, p: dict[str, Any]) -> Any:
     account = load_account(ctx, ctx.path["account"])
     if "expected_deactivation_date" in p and "days" in p:
-        raise ParamError(
-            "You may only specify one of these parameters: days, expected_deactivation_date.",
-            code="parameters_exclusive",
-            param="days",
-        )
+        raise exclusive("days", "expected_deactivation_date", "days")
     if "expected_deactivation_date" in p:
         when = p["expected_deactivation_date"]
     elif "days" in p:

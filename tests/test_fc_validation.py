@@ -44,6 +44,15 @@ def linked(
     return account
 
 
+def pm_from(api: httpx.Client, account_id: str) -> httpx.Response:
+    """Create a PaymentMethod from a Financial Connections account."""
+    return post(api, "/v1/payment_methods", {
+        "type": "us_bank_account",
+        "us_bank_account[financial_connections_account]": account_id,
+        "billing_details[name]": "Jane",
+    })
+
+
 def session_params(customer: str, **extra: str) -> dict[str, str]:
     return {
         "account_holder[type]": "customer",
@@ -194,43 +203,27 @@ def test_down_bank_always_fails(api: httpx.Client) -> None:
 
 def test_payment_method_needs_the_payment_method_permission(api: httpx.Client) -> None:
     account = linked(api, permission="balances")
-    resp = post(api, "/v1/payment_methods", {
-        "type": "us_bank_account",
-        "us_bank_account[financial_connections_account]": account["id"],
-        "billing_details[name]": "Jane",
-    })
+    resp = pm_from(api, account["id"])
     assert_error(resp, 400, param="us_bank_account[financial_connections_account]")
 
 
 def test_payment_method_from_an_inactive_account_is_rejected(api: httpx.Client) -> None:
     account = linked(api)
     ok(post(api, f"{TH}/accounts/{account['id']}/deactivate", {"reason": "token_expired"}))
-    resp = post(api, "/v1/payment_methods", {
-        "type": "us_bank_account",
-        "us_bank_account[financial_connections_account]": account["id"],
-        "billing_details[name]": "Jane",
-    })
+    resp = pm_from(api, account["id"])
     assert_error(resp, 400, code="financial_connections_account_inactive",
                  param="us_bank_account[financial_connections_account]")
 
 
 def test_payment_method_from_a_credit_card_account_is_rejected(api: httpx.Client) -> None:
     account = linked(api, **{"accounts[0][subcategory]": "credit_card"})
-    resp = post(api, "/v1/payment_methods", {
-        "type": "us_bank_account",
-        "us_bank_account[financial_connections_account]": account["id"],
-        "billing_details[name]": "Jane",
-    })
+    resp = pm_from(api, account["id"])
     assert_error(resp, 400, code="bank_account_unusable",
                  param="us_bank_account[financial_connections_account]")
 
 
 def test_payment_method_from_an_unknown_account(api: httpx.Client) -> None:
-    resp = post(api, "/v1/payment_methods", {
-        "type": "us_bank_account",
-        "us_bank_account[financial_connections_account]": "fca_nope",
-        "billing_details[name]": "Jane",
-    })
+    resp = pm_from(api, "fca_nope")
     assert_error(resp, 400, code="resource_missing",
                  param="us_bank_account[financial_connections_account]")
 
@@ -238,11 +231,7 @@ def test_payment_method_from_an_unknown_account(api: httpx.Client) -> None:
 def test_payment_method_from_expired_account_numbers_is_rejected(api: httpx.Client) -> None:
     account = linked(api, institution="fcinst_Chase")
     ok(post(api, f"{TH}/accounts/{account['id']}/expire_account_numbers"))
-    resp = post(api, "/v1/payment_methods", {
-        "type": "us_bank_account",
-        "us_bank_account[financial_connections_account]": account["id"],
-        "billing_details[name]": "Jane",
-    })
+    resp = pm_from(api, account["id"])
     assert_error(resp, 400, code="financial_connections_account_unavailable_account_numbers",
                  param="us_bank_account[financial_connections_account]")
 
@@ -343,10 +332,7 @@ def test_institutions_catalog_has_stable_ids(api: httpx.Client) -> None:
 
 def test_payment_method_attach_detach_and_list(api: httpx.Client) -> None:
     account = linked(api)
-    pm = ok(post(api, "/v1/payment_methods", {
-        "type": "us_bank_account",
-        "us_bank_account[financial_connections_account]": account["id"],
-        "billing_details[name]": "Jane"}))
+    pm = ok(pm_from(api, account["id"]))
     assert pm["customer"] is None
     att = ok(post(api, f"/v1/payment_methods/{pm['id']}/attach",
                   {"customer": account["_customer"]}))
@@ -364,10 +350,7 @@ def test_payment_method_attach_detach_and_list(api: httpx.Client) -> None:
 
 def test_setup_intent_confirm_without_mandate_data_is_rejected(api: httpx.Client) -> None:
     account = linked(api)
-    pm = ok(post(api, "/v1/payment_methods", {
-        "type": "us_bank_account",
-        "us_bank_account[financial_connections_account]": account["id"],
-        "billing_details[name]": "Jane"}))
+    pm = ok(pm_from(api, account["id"]))
     si = ok(post(api, "/v1/setup_intents", {"customer": account["_customer"],
                                              "payment_method": pm["id"],
                                              "payment_method_types[]": "us_bank_account"}))
@@ -437,10 +420,7 @@ def test_webhook_endpoint_with_a_malformed_url_is_a_400(api: httpx.Client) -> No
 
 def test_online_mandate_acceptance_needs_its_online_hash(api: httpx.Client) -> None:
     account = linked(api)
-    pm = ok(post(api, "/v1/payment_methods", {
-        "type": "us_bank_account",
-        "us_bank_account[financial_connections_account]": account["id"],
-        "billing_details[name]": "Jane"}))
+    pm = ok(pm_from(api, account["id"]))
     resp = post(api, "/v1/setup_intents", {
         "customer": account["_customer"], "payment_method": pm["id"], "confirm": "true",
         "payment_method_types[]": "us_bank_account",
