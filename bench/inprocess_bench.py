@@ -17,11 +17,20 @@ from fake_stripe import create_app
 
 async def call(app: Any, method: str, path: str, body: bytes = b"") -> list[dict[str, Any]]:
     scope = {
-        "type": "http", "http_version": "1.1", "method": method, "path": path,
-        "raw_path": path.encode(), "query_string": b"", "scheme": "http", "root_path": "",
-        "server": ("127.0.0.1", 1), "client": ("127.0.0.1", 2),
-        "headers": [(b"authorization", b"Bearer sk_test_bench"),
-                    (b"content-type", b"application/x-www-form-urlencoded")],
+        "type": "http",
+        "http_version": "1.1",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "scheme": "http",
+        "root_path": "",
+        "server": ("127.0.0.1", 1),
+        "client": ("127.0.0.1", 2),
+        "headers": [
+            (b"authorization", b"Bearer sk_test_bench"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+        ],
     }
     out: list[dict[str, Any]] = []
     sent = False
@@ -58,5 +67,9 @@ async def main(n: int, stored: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 5000,
-                     int(sys.argv[2]) if len(sys.argv) > 2 else 0))
+    asyncio.run(
+        main(
+            int(sys.argv[1]) if len(sys.argv) > 1 else 5000,
+            int(sys.argv[2]) if len(sys.argv) > 2 else 0,
+        )
+    )

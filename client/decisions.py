@@ -80,60 +80,97 @@ def assess(
     cause = _get(inactive, "cause")
 
     if status == "disconnected":
-        return Assessment(account_id, Decision.CONNECT_FROM_SCRATCH,
-                          "the account was disconnected; it can never be relinked")
+        return Assessment(
+            account_id,
+            Decision.CONNECT_FROM_SCRATCH,
+            "the account was disconnected; it can never be relinked",
+        )
     if authorization is None or authorization.get("status") == "disconnected":
-        return Assessment(account_id, Decision.CONNECT_FROM_SCRATCH,
-                          "the account's authorization is disconnected", cause=cause)
+        return Assessment(
+            account_id,
+            Decision.CONNECT_FROM_SCRATCH,
+            "the account's authorization is disconnected",
+            cause=cause,
+        )
     auth_status = authorization.get("status")
     auth_action = _get(authorization, "status_details", "inactive", "action")
 
     if status == "inactive":
         if _get(inactive, "action") == "none":
-            return Assessment(account_id, Decision.CONNECT_FROM_SCRATCH,
-                              f"the account is inactive ({cause}) and cannot be relinked "
-                              "(status_details.inactive.action is none)", cause=cause)
+            return Assessment(
+                account_id,
+                Decision.CONNECT_FROM_SCRATCH,
+                f"the account is inactive ({cause}) and cannot be relinked "
+                "(status_details.inactive.action is none)",
+                cause=cause,
+            )
         if auth_status == "inactive" and auth_action == "relink_required":
-            return Assessment(account_id, Decision.RELINK,
-                              f"the account is inactive ({cause}); its authorization asks for "
-                              "a relink", authorization=str(auth_id), cause=cause)
+            return Assessment(
+                account_id,
+                Decision.RELINK,
+                f"the account is inactive ({cause}); its authorization asks for a relink",
+                authorization=str(auth_id),
+                cause=cause,
+            )
         if auth_status == "inactive":
-            return Assessment(account_id, Decision.CONNECT_FROM_SCRATCH,
-                              "the authorization is inactive and cannot be relinked "
-                              "(status_details.inactive.action is none)", cause=cause)
+            return Assessment(
+                account_id,
+                Decision.CONNECT_FROM_SCRATCH,
+                "the authorization is inactive and cannot be relinked "
+                "(status_details.inactive.action is none)",
+                cause=cause,
+            )
         # The seed: an inactive account under an active authorization (a closed account) cannot
         # be relinked for data access.
-        return Assessment(account_id, Decision.CONNECT_FROM_SCRATCH,
-                          f"the account is inactive ({cause}) while its authorization is "
-                          "active; it cannot be relinked", cause=cause)
+        return Assessment(
+            account_id,
+            Decision.CONNECT_FROM_SCRATCH,
+            f"the account is inactive ({cause}) while its authorization is "
+            "active; it cannot be relinked",
+            cause=cause,
+        )
 
     if auth_status == "inactive" and auth_action == "none":
         # The login is gone for good, but this account still answers (for now).
-        return Assessment(account_id, Decision.HEALTHY,
-                          "the account is active, but its authorization cannot be relinked")
+        return Assessment(
+            account_id,
+            Decision.HEALTHY,
+            "the account is active, but its authorization cannot be relinked",
+        )
 
     tans = _tan_numbers(account)
     if any(n.get("status") != "transactable" for n in tans):
-        return Assessment(account_id, Decision.RELINK,
-                          "the tokenized account number is no longer transactable; a relink "
-                          "issues a new one", authorization=str(auth_id))
+        return Assessment(
+            account_id,
+            Decision.RELINK,
+            "the tokenized account number is no longer transactable; a relink issues a new one",
+            authorization=str(auth_id),
+        )
 
     upcoming = _get(account, "status_details", "active")
     auth_upcoming = _get(authorization, "status_details", "active")
     for details in (upcoming, auth_upcoming):
         if _get(details, "action") == "relink_required":
             date = _get(details, "expected_deactivation_date")
-            return Assessment(account_id, Decision.HEALTHY,
-                              "the account is active but will be deactivated; relink before "
-                              "the expected date", authorization=str(auth_id),
-                              cause=_get(upcoming, "cause"), proactive=True,
-                              expected_deactivation_date=date)
+            return Assessment(
+                account_id,
+                Decision.HEALTHY,
+                "the account is active but will be deactivated; relink before the expected date",
+                authorization=str(auth_id),
+                cause=_get(upcoming, "cause"),
+                proactive=True,
+                expected_deactivation_date=date,
+            )
     expiring = [int(n["expected_expiry_date"]) for n in tans if n.get("expected_expiry_date")]
     if expiring and min(expiring) - now <= TAN_RELINK_WINDOW:
-        return Assessment(account_id, Decision.HEALTHY,
-                          "the tokenized account number expires within 30 days; relink to "
-                          "renew it", authorization=str(auth_id), proactive=True,
-                          expected_deactivation_date=min(expiring))
+        return Assessment(
+            account_id,
+            Decision.HEALTHY,
+            "the tokenized account number expires within 30 days; relink to renew it",
+            authorization=str(auth_id),
+            proactive=True,
+            expected_deactivation_date=min(expiring),
+        )
     return Assessment(account_id, Decision.HEALTHY, "the account is active")
 
 
@@ -157,8 +194,10 @@ def session_params(
     """
     unknown = [p for p in permissions if p not in DATA_PERMISSIONS]
     if unknown:
-        raise ValueError(f"not a data permission: {', '.join(unknown)} "
-                         f"(choose from {', '.join(DATA_PERMISSIONS)})")
+        raise ValueError(
+            f"not a data permission: {', '.join(unknown)} "
+            f"(choose from {', '.join(DATA_PERMISSIONS)})"
+        )
     params: dict[str, Any] = {"account_holder": {"type": "customer", "customer": customer}}
     if use_case is UseCase.PAYMENTS:
         params["permissions"] = ["payment_method", *permissions]
@@ -244,34 +283,58 @@ def resolve(
     if status == "pending":
         return Resolution(sid, Outcome.PENDING, "the user has not finished the flow")
     if status == "cancelled":
-        return Resolution(sid, Outcome.CANCELLED, "the user left the flow without relinking",
-                          failure_reason=reason)
+        return Resolution(
+            sid,
+            Outcome.CANCELLED,
+            "the user left the flow without relinking",
+            failure_reason=reason,
+        )
     if reason == "no_account":
-        return Resolution(sid, Outcome.WRONG_ACCOUNT, _FAILURES[reason], accounts,
-                          failure_reason=reason)
+        return Resolution(
+            sid, Outcome.WRONG_ACCOUNT, _FAILURES[reason], accounts, failure_reason=reason
+        )
     if status == "failed" and reason == "other":
         return Resolution(sid, Outcome.ERROR, _FAILURES[reason], accounts, failure_reason=reason)
     if not accounts:
         # The seed: "If the user has no debitable accounts, length of accounts is 0."
-        return Resolution(sid, Outcome.NO_ACCOUNTS, _FAILURES["no_authorization"]
-                          if reason == "no_authorization" else "no account was linked",
-                          failure_reason=reason)
+        return Resolution(
+            sid,
+            Outcome.NO_ACCOUNTS,
+            _FAILURES["no_authorization"]
+            if reason == "no_authorization"
+            else "no account was linked",
+            failure_reason=reason,
+        )
     if status == "failed":
-        return Resolution(sid, Outcome.ERROR, _FAILURES.get(str(reason), "the session failed"),
-                          accounts, failure_reason=reason)
+        return Resolution(
+            sid,
+            Outcome.ERROR,
+            _FAILURES.get(str(reason), "the session failed"),
+            accounts,
+            failure_reason=reason,
+        )
     new = tuple(a for a in accounts if a not in existing_account_ids)
     if not new and repairing is not None and repairing not in accounts:
         # The user re-authorized a sibling on the same login: success for Stripe, but the
         # account the relink was for is still inactive.
-        return Resolution(sid, Outcome.NOT_REPAIRED,
-                          f"the user re-authorized {', '.join(accounts)}, not {repairing}, "
-                          "which is still unusable", accounts)
+        return Resolution(
+            sid,
+            Outcome.NOT_REPAIRED,
+            f"the user re-authorized {', '.join(accounts)}, not {repairing}, "
+            "which is still unusable",
+            accounts,
+        )
     if not new:
         return Resolution(sid, Outcome.REAUTHORIZED, "the account was reauthorized", accounts)
     if use_case is UseCase.PAYMENTS:
-        return Resolution(sid, Outcome.NEW_ACCOUNT,
-                          "a different account was linked: surface the mandate before it "
-                          "can be debited", accounts, new, mandate_required=True)
+        return Resolution(
+            sid,
+            Outcome.NEW_ACCOUNT,
+            "a different account was linked: surface the mandate before it can be debited",
+            accounts,
+            new,
+            mandate_required=True,
+        )
     return Resolution(sid, Outcome.NEW_ACCOUNT, "a different account was linked", accounts, new)
 
 
@@ -330,14 +393,22 @@ def mark_for_event(event_type: str, obj: Mapping[str, Any]) -> Mark | None:
     if kind in ("upcoming_deactivation", "expected_deactivation_date_updated"):
         details = _get(obj, "status_details", "active") or {}
         if details.get("action") == "relink_required":
-            return Mark(account, Flag.RELINK_SOON, details.get("expected_deactivation_date"),
-                        str(details.get("cause")))
+            return Mark(
+                account,
+                Flag.RELINK_SOON,
+                details.get("expected_deactivation_date"),
+                str(details.get("cause")),
+            )
         return None
     if kind == "upcoming_account_number_expiry":
-        dates = [int(n["expected_expiry_date"]) for n in _tan_numbers(obj)
-                 if n.get("expected_expiry_date")]
-        return Mark(account, Flag.RELINK_SOON, min(dates, default=None),
-                    "tokenized account number expiring")
+        dates = [
+            int(n["expected_expiry_date"])
+            for n in _tan_numbers(obj)
+            if n.get("expected_expiry_date")
+        ]
+        return Mark(
+            account, Flag.RELINK_SOON, min(dates, default=None), "tokenized account number expiring"
+        )
     if kind == "account_numbers_updated":
         if obj.get("status") != "active":
             return None  # the deactivation event already said what to do
@@ -368,7 +439,10 @@ def apply_event(watchlist: Watchlist, event: Mapping[str, Any]) -> Mark | None:
     else:
         current = watchlist.flags.get(mark.account)
         # A warning never downgrades an outage already recorded.
-        if not (mark.flag is Flag.RELINK_SOON and current is not None
-                and current.flag in (Flag.NEEDS_RELINK, Flag.NEEDS_NEW_LINK)):
+        if not (
+            mark.flag is Flag.RELINK_SOON
+            and current is not None
+            and current.flag in (Flag.NEEDS_RELINK, Flag.NEEDS_NEW_LINK)
+        ):
             watchlist.flags[mark.account] = mark
     return mark

@@ -114,8 +114,13 @@ class RelinkClient:
             max_network_retries=max_network_retries,
             http_client=recording,
         )
-        return cls(sdk, stripe_version=stripe_version, requests=log, clock=clock,
-                   on_close=recording.close if owned else None)
+        return cls(
+            sdk,
+            stripe_version=stripe_version,
+            requests=log,
+            clock=clock,
+            on_close=recording.close if owned else None,
+        )
 
     def close(self) -> None:
         if self._on_close is not None:
@@ -158,8 +163,11 @@ class RelinkClient:
             page = self.stripe.v1.financial_connections.accounts.list(
                 params={"account_holder": {"customer": customer}, "limit": 100}
             )
-            return [a.id for a in page.auto_paging_iter()
-                    if a.to_dict(recursive=False).get("authorization") == authorization]
+            return [
+                a.id
+                for a in page.auto_paging_iter()
+                if a.to_dict(recursive=False).get("authorization") == authorization
+            ]
 
     # ---- 2. create the session -------------------------------------------------------------
 
@@ -183,11 +191,16 @@ class RelinkClient:
         if require_account and account is None:
             raise ValueError("require_account needs the account to repair")
         existing = self.existing_account_ids(customer, authorization)
-        params = session_params(customer, use_case, authorization=authorization,
-                                account=account if require_account else None,
-                                permissions=permissions)
-        start = self._create_session("create relink session", params, use_case, authorization,
-                                     existing, idempotency_key)
+        params = session_params(
+            customer,
+            use_case,
+            authorization=authorization,
+            account=account if require_account else None,
+            permissions=permissions,
+        )
+        start = self._create_session(
+            "create relink session", params, use_case, authorization, existing, idempotency_key
+        )
         return replace(start, repairing=account)
 
     def start_link(
@@ -200,8 +213,7 @@ class RelinkClient:
     ) -> SessionStart:
         """A session to connect an account from scratch (the usual flow, with the bank picker)."""
         params = session_params(customer, use_case, permissions=permissions)
-        return self._create_session("create session", params, use_case, None, [],
-                                    idempotency_key)
+        return self._create_session("create session", params, use_case, None, [], idempotency_key)
 
     def _create_session(
         self,
@@ -222,8 +234,9 @@ class RelinkClient:
             )
         if not session.client_secret:
             raise RelinkError(step, f"session {session.id} came back without a client_secret")
-        return SessionStart(session.id, session.client_secret, use_case, authorization,
-                            tuple(existing))
+        return SessionStart(
+            session.id, session.client_secret, use_case, authorization, tuple(existing)
+        )
 
     # ---- 3. after the authentication flow --------------------------------------------------
 
@@ -238,8 +251,9 @@ class RelinkClient:
         """Read the finished session; reload what came back. See `decisions.resolve`."""
         with self._step("retrieve session"):
             session = self.stripe.v1.financial_connections.sessions.retrieve(session_id)
-        resolution = resolve(session.to_dict(), existing_account_ids, use_case, browser_error,
-                             repairing)
+        resolution = resolve(
+            session.to_dict(), existing_account_ids, use_case, browser_error, repairing
+        )
         if resolution.ok:
             for account_id in resolution.accounts:
                 self.reload_account(account_id)
@@ -268,30 +282,41 @@ class RelinkClient:
             with self._step("retrieve customer"):
                 billing_name = v1.customers.retrieve(customer).name
         if not billing_name:
-            raise RelinkError("create payment method",
-                              f"customer {customer} has no name, which a us_bank_account "
-                              "PaymentMethod needs as billing_details[name]")
+            raise RelinkError(
+                "create payment method",
+                f"customer {customer} has no name, which a us_bank_account "
+                "PaymentMethod needs as billing_details[name]",
+            )
         with self._step("create payment method"):
-            pm = v1.payment_methods.create(params={
-                "type": "us_bank_account",
-                "us_bank_account": {"financial_connections_account": account_id},
-                "billing_details": {"name": billing_name},
-            })
+            pm = v1.payment_methods.create(
+                params={
+                    "type": "us_bank_account",
+                    "us_bank_account": {"financial_connections_account": account_id},
+                    "billing_details": {"name": billing_name},
+                }
+            )
         with self._step("confirm setup intent"):
-            si = v1.setup_intents.create(params={  # type: ignore[arg-type]
-                "customer": customer,
-                "payment_method": pm.id,
-                "payment_method_types": ["us_bank_account"],
-                "confirm": True,
-                "mandate_data": {"customer_acceptance": {
-                    "type": "online",
-                    "online": {"ip_address": acceptance.ip_address,
-                               "user_agent": acceptance.user_agent},
-                }},
-            })
+            si = v1.setup_intents.create(
+                params={  # type: ignore[arg-type]
+                    "customer": customer,
+                    "payment_method": pm.id,
+                    "payment_method_types": ["us_bank_account"],
+                    "confirm": True,
+                    "mandate_data": {
+                        "customer_acceptance": {
+                            "type": "online",
+                            "online": {
+                                "ip_address": acceptance.ip_address,
+                                "user_agent": acceptance.user_agent,
+                            },
+                        }
+                    },
+                }
+            )
         if si.status != "succeeded":
-            raise RelinkError("confirm setup intent",
-                              f"setup intent {si.id} is {si.status}, not succeeded")
+            raise RelinkError(
+                "confirm setup intent", f"setup intent {si.id} is {si.status}, not succeeded"
+            )
         mandate = si.mandate if isinstance(si.mandate, str) or si.mandate is None else si.mandate.id
         return PaymentSetup(pm.id, si.id, mandate)
 

@@ -48,7 +48,8 @@ class RequestLog:
     def attempts(self, method: str | None = None, path: str | None = None) -> list[Attempt]:
         with self._lock:
             return [
-                a for a in self._attempts
+                a
+                for a in self._attempts
                 if (method is None or a.method == method.upper())
                 and (path is None or a.path == path)
             ]
@@ -86,8 +87,9 @@ class RecordingHTTPClient(stripe.HTTPClient):
         try:
             body, status, rheaders = self.inner.request(method, url, headers, post_data)
         except stripe.APIConnectionError:
-            self.log.add(Attempt(method.upper(), path, sent.get("idempotency-key"), None, None,
-                                 None))
+            self.log.add(
+                Attempt(method.upper(), path, sent.get("idempotency-key"), None, None, None)
+            )
             raise
         lower = {k.lower(): v for k, v in rheaders.items()}
         self.log.add(
@@ -99,7 +101,8 @@ class RecordingHTTPClient(stripe.HTTPClient):
                 lower.get("request-id"),
                 _object_id(body) if 200 <= status < 300 else None,
                 lower.get("original-request")
-                if lower.get("idempotent-replayed", "").lower() == "true" else None,
+                if lower.get("idempotent-replayed", "").lower() == "true"
+                else None,
             )
         )
         return body, status, rheaders

@@ -1,7 +1,7 @@
 """fake-stripe: a stateful, offline fake of Stripe's Financial Connections relink surface."""
 
 from .app import create_app
-from .errors import (
+from .core.errors import (
     APIError,
     AuthenticationError,
     IdempotencyError,

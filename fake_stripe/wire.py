@@ -13,34 +13,27 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic_core import to_json
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import formdata
-from .errors import (
+from .core import formdata
+from .core.context import VERSION_RE, Ctx, Endpoint, Services
+from .core.errors import (
     AuthenticationError,
     IdempotencyError,
     InvalidRequestError,
     ParamError,
     StripeError,
 )
-from .params import EXPAND, Spec, check
-from .render import render
-from .tenant import Transaction, tenant_of
-
-if TYPE_CHECKING:
-    from .app import FakeStripe
-    from .tenant import Tenant
+from .core.params import EXPAND, check
+from .core.render import render
+from .core.tenant import StagedTenant, tenant_of
 
 log = logging.getLogger("fake_stripe")
 
-DEFAULT_API_VERSION = "2026-10-28.endive"
-VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[a-z_]+=v\d+)*$")
 _KEY_RE = re.compile(r"^(sk|rk|pk)_(test|live)_[A-Za-z0-9_]+$")
 IDEMPOTENCY_TTL = 24 * 3600
 
@@ -97,42 +90,6 @@ def parse_key(request: Request, allow: tuple[str, ...]) -> str:
     return cred
 
 
-@dataclass
-class Ctx:
-    """What a handler sees of the request."""
-
-    app: FakeStripe
-    tenant: Tenant
-    version: str
-    request_id: str
-    path: dict[str, str]
-    idempotency_key: str | None = None
-    key: str = ""
-    # True while the fake acts on its own (an institution event, the clock): events it records
-    # carry no request id.
-    background: bool = False
-
-    @property
-    def preview(self) -> bool:
-        return self.version.split(";")[0].endswith(".preview")
-
-    def now(self) -> int:
-        return self.tenant.now()
-
-
-Handler = Callable[[Ctx, dict[str, Any]], Any]
-
-
-@dataclass
-class Endpoint:
-    method: str
-    path: str
-    handler: Handler
-    params: Spec = field(default_factory=lambda: Spec({}))
-    keys: tuple[str, ...] = ("sk", "rk")
-    status: int = 200
-
-
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(
         to_json(body),  # pydantic-core's serializer: the same compact JSON, several times faster
@@ -142,9 +99,7 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def error_response(
-    app: FakeStripe, err: StripeError, request_id: str, now: int, extra: dict[str, str]
-) -> Response:
+def error_response(err: StripeError, request_id: str, now: int, extra: dict[str, str]) -> Response:
     headers = {"Request-Id": request_id, **extra, **err.headers}
     return json_response(err.status, err.body(request_id, now), headers)
 
@@ -159,7 +114,7 @@ def unrecognized(method: str, path: str) -> InvalidRequestError:
     )
 
 
-def _version(app: FakeStripe, request: Request) -> str:
+def _version(app: Services, request: Request) -> str:
     v = request.headers.get("stripe-version")
     if v is None:
         return app.api_version
@@ -169,7 +124,7 @@ def _version(app: FakeStripe, request: Request) -> str:
     return v
 
 
-async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpoint]) -> Response:
+async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoint]) -> Response:
     request_id = app.request_id()
     method = request.method
     base_headers = {"Request-Id": request_id}
@@ -194,11 +149,13 @@ async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpo
         if expand is not None:
             params["expand"] = EXPAND.check("expand", expand)
         ctx = Ctx(
-            app=app,
-            tenant=Transaction(tenant),
+            tenant=StagedTenant(tenant),
             version=version,
             request_id=request_id,
             path=dict(request.path_params),
+            events=app.events,
+            faults=app.faults,
+            due=app.due,
             key=key,
         )
         if method == "POST" and (idem := request.headers.get("idempotency-key")) is not None:
@@ -212,34 +169,26 @@ async def dispatch(app: FakeStripe, request: Request, endpoints: dict[str, Endpo
         return response
     except StripeError as err:
         now = tenant.now() if tenant is not None else app.wall_now()
-        return error_response(app, err, request_id, now, base_headers)
+        return error_response(err, request_id, now, base_headers)
 
 
 def _run(ctx: Ctx, ep: Endpoint, params: dict[str, Any]) -> tuple[int, Any]:
     """Run the endpoint in the request's transaction: committed only if it succeeds (or fails
     with an error that reports an outcome, such as a bank failing in the Stripe.js flow)."""
-    tx = ctx.tenant
-    assert isinstance(tx, Transaction)
     try:
-        for hook in ctx.app.request_hooks:
-            hook(ctx)
+        ctx.run_due()
         result = ep.handler(ctx, params)
         body = render(ctx, result, params.get("expand") or [])
     except StripeError as err:
         if err.commits:
-            _commit(ctx, tx)
+            ctx.tenant.commit()
         raise
-    _commit(ctx, tx)
+    ctx.tenant.commit()
     return ep.status, body
 
 
-def _commit(ctx: Ctx, tx: Transaction) -> None:
-    ctx.tenant = tx.base
-    tx.commit()
-
-
 def _finish(
-    app: FakeStripe,
+    app: Services,
     ctx: Ctx,
     method: str,
     path: str,
@@ -254,7 +203,7 @@ def _finish(
 
 
 def _idempotent(
-    app: FakeStripe,
+    app: Services,
     ctx: Ctx,
     ep: Endpoint,
     path: str,
@@ -276,7 +225,7 @@ def _idempotent(
     now = ctx.now()
     # Idempotency records live outside the request's transaction: a failed request's record
     # must be kept (or released) whatever happens to its writes.
-    store = ctx.tenant.base if isinstance(ctx.tenant, Transaction) else ctx.tenant
+    store = ctx.tenant.base
     stored = store.meta_get(meta)
     if stored is not None:
         rec = json.loads(stored)

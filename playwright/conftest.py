@@ -35,9 +35,15 @@ def browser_type_launch_args() -> dict[str, Any]:
     return {
         "executable_path": "/usr/bin/chromium",
         "headless": True,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
     }
 
 
@@ -95,8 +101,12 @@ def key(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def sdk(fake: ServerThread, key: str, http: requests.Session) -> Any:
     """The official SDK on the test's tenant: how tests set up and check server state."""
-    return stripe_client(fake.url, key, stripe_version=STRIPE_VERSION,
-                         http_client=stripe.RequestsClient(session=http))
+    return stripe_client(
+        fake.url,
+        key,
+        stripe_version=STRIPE_VERSION,
+        http_client=stripe.RequestsClient(session=http),
+    )
 
 
 @pytest.fixture
@@ -127,8 +137,9 @@ def stripe_js_hits(context: BrowserContext, fake: ServerThread) -> dict[str, int
 def final_screenshot(page: Page, request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True,
-                    animations="disabled")
+    page.screenshot(
+        path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True, animations="disabled"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -143,8 +154,9 @@ def _no_spec_violations(fake_app: Any) -> Iterator[None]:
 class Shop:
     """One customer of the sample merchant, their bank accounts, and the page they use."""
 
-    def __init__(self, page: Page, sdk: Any, merchant: Merchant, merchant_url: str,
-                 key: str) -> None:
+    def __init__(
+        self, page: Page, sdk: Any, merchant: Merchant, merchant_url: str, key: str
+    ) -> None:
         self.page = page
         self.sdk = sdk
         self.merchant = merchant
@@ -159,33 +171,43 @@ class Shop:
         """An account linked earlier (headlessly), with a PaymentMethod for the payments case."""
         params: dict[str, Any] = {
             "account_holder": {"type": "customer", "customer": self.customer},
-            "permissions": ["payment_method", "balances"] if use_case == "payments"
+            "permissions": ["payment_method", "balances"]
+            if use_case == "payments"
             else ["balances", "transactions"],
         }
         if use_case == "payments":
             params["filters"] = {"account_subcategories": ["checking", "savings"]}
         session = self.sdk.v1.financial_connections.sessions.create(params=params)
         self.sdk.raw_request(
-            "post", f"/v1/test_helpers/financial_connections/sessions/{session.id}/complete",
-            outcome="link", institution=institution,
+            "post",
+            f"/v1/test_helpers/financial_connections/sessions/{session.id}/complete",
+            outcome="link",
+            institution=institution,
         )
         account = self.sdk.v1.financial_connections.sessions.retrieve(session.id).accounts.data[0]
         if use_case == "payments":
-            pm = self.sdk.v1.payment_methods.create(params={
-                "type": "us_bank_account",
-                "us_bank_account": {"financial_connections_account": account.id},
-                "billing_details": {"name": "Jenny Rosen"},
-            })
-            self.sdk.v1.setup_intents.create(params={
-                "customer": self.customer, "payment_method_types": ["us_bank_account"],
-                "payment_method": pm.id, "confirm": True,
-                "mandate_data": {"customer_acceptance": {"type": "offline"}},
-            })
+            pm = self.sdk.v1.payment_methods.create(
+                params={
+                    "type": "us_bank_account",
+                    "us_bank_account": {"financial_connections_account": account.id},
+                    "billing_details": {"name": "Jenny Rosen"},
+                }
+            )
+            self.sdk.v1.setup_intents.create(
+                params={
+                    "customer": self.customer,
+                    "payment_method_types": ["us_bank_account"],
+                    "payment_method": pm.id,
+                    "confirm": True,
+                    "mandate_data": {"customer_acceptance": {"type": "offline"}},
+                }
+            )
         return account
 
     def deactivate(self, account_id: str, reason: str) -> None:
         self.sdk.raw_request(
-            "post", f"/v1/test_helpers/financial_connections/accounts/{account_id}/deactivate",
+            "post",
+            f"/v1/test_helpers/financial_connections/accounts/{account_id}/deactivate",
             reason=reason,
         )
 
@@ -220,12 +242,20 @@ class Shop:
 
     def snapshot(self, step: str, request: pytest.FixtureRequest) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{request.node.name}--{step}.png"),
-                             animations="disabled")
+        self.page.screenshot(
+            path=str(ARTIFACTS / f"{request.node.name}--{step}.png"), animations="disabled"
+        )
 
 
 @pytest.fixture
-def shop(page: Page, sdk: Any, merchant: Merchant, merchant_server: ServerThread, key: str,
-         stripe_js_hits: dict[str, int], final_screenshot: None) -> Shop:
+def shop(
+    page: Page,
+    sdk: Any,
+    merchant: Merchant,
+    merchant_server: ServerThread,
+    key: str,
+    stripe_js_hits: dict[str, int],
+    final_screenshot: None,
+) -> Shop:
     """Every browser test goes through here: loopback-only browsing, a final screenshot."""
     return Shop(page, sdk, merchant, merchant_server.url, key)

@@ -73,21 +73,26 @@ class Merchant:
         self._http = requests.Session()
 
     def sign_in(
-        self, secret_key: str, customer: str, use_case: str = "payments",
+        self,
+        secret_key: str,
+        customer: str,
+        use_case: str = "payments",
         stripe_js: str | None = None,
     ) -> str:
         """Register a signed-in customer; returns the path of their settings page."""
         if use_case not in USE_CASES:
             raise ValueError(f"use_case must be one of {sorted(USE_CASES)}")
         uid = secrets.token_hex(6)
-        self.users[uid] = User(secret_key, customer, use_case,
-                               stripe_js or f"{self.api_base}/v3/")
+        self.users[uid] = User(secret_key, customer, use_case, stripe_js or f"{self.api_base}/v3/")
         return f"/u/{uid}/"
 
     def client(self, user: User) -> Any:
         return stripe_client(
-            self.api_base, user.secret_key, stripe_version=STRIPE_VERSION,
-            http_client=stripe.RequestsClient(session=self._http), max_network_retries=0,
+            self.api_base,
+            user.secret_key,
+            stripe_version=STRIPE_VERSION,
+            http_client=stripe.RequestsClient(session=self._http),
+            max_network_retries=0,
         )
 
     def close(self) -> None:
@@ -131,18 +136,21 @@ class Merchant:
                 # account still relinks through its (now active) authorization.
                 action = "relink" if relinkable else "connect"
             pm = by_account.get(a.id)
-            out.append({
-                "id": a.id,
-                "institution": a.institution_name,
-                "display_name": a.display_name,
-                "last4": a.last4,
-                "status": a.status,
-                "reason": CAUSES.get(cause or "", None),
-                "action": action,
-                "authorization": a.authorization,
-                "payment_method": {"id": pm.id, "last4": pm.us_bank_account.last4}
-                if pm else None,
-            })
+            out.append(
+                {
+                    "id": a.id,
+                    "institution": a.institution_name,
+                    "display_name": a.display_name,
+                    "last4": a.last4,
+                    "status": a.status,
+                    "reason": CAUSES.get(cause or "", None),
+                    "action": action,
+                    "authorization": a.authorization,
+                    "payment_method": {"id": pm.id, "last4": pm.us_bank_account.last4}
+                    if pm
+                    else None,
+                }
+            )
         return out
 
     def create_session(self, user: User, account_id: str | None) -> dict[str, Any]:
@@ -167,25 +175,41 @@ class Merchant:
     def accept_mandate(self, user: User, account_id: str, request: Request) -> dict[str, Any]:
         sdk = self.client(user)
         customer = sdk.v1.customers.retrieve(user.customer)
-        pm = sdk.v1.payment_methods.create(params={
-            "type": "us_bank_account",
-            "us_bank_account": {"financial_connections_account": account_id},
-            "billing_details": {"name": customer.name or "Jenny Rosen",
-                                "email": customer.email or ""},
-        })
-        si = sdk.v1.setup_intents.create(params={
-            "customer": user.customer,
-            "payment_method_types": ["us_bank_account"],
+        pm = sdk.v1.payment_methods.create(
+            params={
+                "type": "us_bank_account",
+                "us_bank_account": {"financial_connections_account": account_id},
+                "billing_details": {
+                    "name": customer.name or "Jenny Rosen",
+                    "email": customer.email or "",
+                },
+            }
+        )
+        si = sdk.v1.setup_intents.create(
+            params={
+                "customer": user.customer,
+                "payment_method_types": ["us_bank_account"],
+                "payment_method": pm.id,
+                "confirm": True,
+                "mandate_data": {
+                    "customer_acceptance": {
+                        "type": "online",
+                        "online": {
+                            "ip_address": request.client.host if request.client else "127.0.0.1",
+                            "user_agent": request.headers.get("user-agent", "unknown"),
+                        },
+                    }
+                },
+            }
+        )
+        return {
             "payment_method": pm.id,
-            "confirm": True,
-            "mandate_data": {"customer_acceptance": {"type": "online", "online": {
-                "ip_address": request.client.host if request.client else "127.0.0.1",
-                "user_agent": request.headers.get("user-agent", "unknown"),
-            }}},
-        })
-        return {"payment_method": pm.id, "last4": pm.us_bank_account.last4,
-                "bank_name": pm.us_bank_account.bank_name, "setup_intent": si.id,
-                "status": si.status, "mandate": si.mandate}
+            "last4": pm.us_bank_account.last4,
+            "bank_name": pm.us_bank_account.bank_name,
+            "setup_intent": si.id,
+            "status": si.status,
+            "mandate": si.mandate,
+        }
 
     def reload(self, user: User, account_ids: list[str]) -> list[dict[str, Any]]:
         sdk = self.client(user)
@@ -249,14 +273,16 @@ def create_merchant_app(merchant: Merchant) -> Starlette:
         text, media = assets[request.path_params["name"]]
         return Response(text, media_type=media, headers={"Cache-Control": "no-store"})
 
-    return Starlette(routes=[
-        Route("/u/{uid}/", guarded(index)),
-        Route("/u/{uid}/accounts", guarded(accounts)),
-        Route("/u/{uid}/sessions", guarded(sessions), methods=["POST"]),
-        Route("/u/{uid}/mandate", guarded(mandate), methods=["POST"]),
-        Route("/u/{uid}/reload", guarded(reload), methods=["POST"]),
-        Route("/static/{name:str}", asset),
-    ])
+    return Starlette(
+        routes=[
+            Route("/u/{uid}/", guarded(index)),
+            Route("/u/{uid}/accounts", guarded(accounts)),
+            Route("/u/{uid}/sessions", guarded(sessions), methods=["POST"]),
+            Route("/u/{uid}/mandate", guarded(mandate), methods=["POST"]),
+            Route("/u/{uid}/reload", guarded(reload), methods=["POST"]),
+            Route("/static/{name:str}", asset),
+        ]
+    )
 
 
 def main() -> None:
@@ -267,19 +293,27 @@ def main() -> None:
     parser.add_argument("--key", default="sk_test_demo", help="the tenant's secret key")
     parser.add_argument("--customer", help="an existing cus_ id (default: create one)")
     parser.add_argument("--use-case", choices=sorted(USE_CASES), default="payments")
-    parser.add_argument("--real-stripe-js", action="store_true",
-                        help=f"load {REAL_STRIPE_JS} instead of the fake's /v3/")
+    parser.add_argument(
+        "--real-stripe-js",
+        action="store_true",
+        help=f"load {REAL_STRIPE_JS} instead of the fake's /v3/",
+    )
     parser.add_argument("--port", type=int, default=4242)
     args = parser.parse_args()
     merchant = Merchant(args.api)
-    customer = args.customer or merchant.client(
-        User(args.key, "", args.use_case, "")
-    ).v1.customers.create(params={"name": "Jenny Rosen", "email": "jenny@example.com"}).id
-    path = merchant.sign_in(args.key, customer, args.use_case,
-                            REAL_STRIPE_JS if args.real_stripe_js else None)
+    customer = (
+        args.customer
+        or merchant.client(User(args.key, "", args.use_case, ""))
+        .v1.customers.create(params={"name": "Jenny Rosen", "email": "jenny@example.com"})
+        .id
+    )
+    path = merchant.sign_in(
+        args.key, customer, args.use_case, REAL_STRIPE_JS if args.real_stripe_js else None
+    )
     print(f"merchant page: http://127.0.0.1:{args.port}{path}", flush=True)
-    uvicorn.run(create_merchant_app(merchant), host="127.0.0.1", port=args.port,
-                log_level="warning")
+    uvicorn.run(
+        create_merchant_app(merchant), host="127.0.0.1", port=args.port, log_level="warning"
+    )
 
 
 if __name__ == "__main__":

@@ -38,10 +38,12 @@ def test_closed_account_is_replaced_through_a_fresh_flow_with_the_bank_picker(
     expect(flow.get_by_role("heading", name="Account connected")).to_be_visible()
     flow.get_by_role("button", name="Done").click()
     shop.page.get_by_role("region", name="Authorize debits from your new account").get_by_role(
-        "button", name="Accept").click()
+        "button", name="Accept"
+    ).click()
 
-    expect(shop.message()).to_contain_text("Bank account saved. Payments will be debited from "
-                                           "PNC Bank")
+    expect(shop.message()).to_contain_text(
+        "Bank account saved. Payments will be debited from PNC Bank"
+    )
     session = shop.last_session()
     assert session.status == "succeeded"
     assert getattr(session, "relink_options", None) is None

@@ -32,15 +32,22 @@ def _error(resp: httpx.Response, status: int, code: str | None, param: str | Non
     assert resp.headers["access-control-allow-origin"] == "*"
     err = resp.json()["error"]
     assert (err["type"], err.get("code"), err.get("param")) == (
-        "invalid_request_error", code, param), err
+        "invalid_request_error",
+        code,
+        param,
+    ), err
     return err
 
 
 def _session(api: httpx.Client, **extra: Any) -> Any:
     cus = api.post("/v1/customers", data={"name": "Jenny Rosen"}).json()
-    data = {"account_holder[type]": "customer", "account_holder[customer]": cus["id"],
-            "permissions[]": USE_CASES["payments"]["permissions"],
-            "filters[account_subcategories][]": ["checking", "savings"], **extra}
+    data = {
+        "account_holder[type]": "customer",
+        "account_holder[customer]": cus["id"],
+        "permissions[]": USE_CASES["payments"]["permissions"],
+        "filters[account_subcategories][]": ["checking", "savings"],
+        **extra,
+    }
     return api.post("/v1/financial_connections/sessions", data=data).json()
 
 
@@ -53,9 +60,14 @@ def test_v3_serves_stripe_js_that_knows_its_own_origin(fake: ServerThread) -> No
 
 
 def test_flow_endpoints_answer_cors_preflights(fake: ServerThread) -> None:
-    resp = httpx.options(fake.url + f"{FLOW}/session", headers={
-        "Origin": "http://merchant.example", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})
+    resp = httpx.options(
+        fake.url + f"{FLOW}/session",
+        headers={
+            "Origin": "http://merchant.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert resp.status_code == 204
     assert resp.headers["access-control-allow-origin"] == "*"
     assert "authorization" in resp.headers["access-control-allow-headers"].lower()
@@ -72,8 +84,9 @@ def test_missing_client_secret_is_a_missing_param(js: httpx.Client) -> None:
     _error(js.post(f"{FLOW}/session"), 400, "parameter_missing", "client_secret")
 
 
-def test_selecting_accounts_before_signing_in_is_rejected(api: httpx.Client,
-                                                          js: httpx.Client) -> None:
+def test_selecting_accounts_before_signing_in_is_rejected(
+    api: httpx.Client, js: httpx.Client
+) -> None:
     secret = _session(api)["client_secret"]
     _error(js.post(f"{FLOW}/complete", data={"client_secret": secret}), 400, None, "accounts")
 
@@ -83,8 +96,10 @@ def test_selection_outside_the_offer_limit_or_filters_is_rejected_and_the_sessio
 ) -> None:
     session = _session(api, **{"limits[accounts]": "1"})
     secret = session["client_secret"]
-    login = js.post(f"{FLOW}/authenticate", data={
-        "client_secret": secret, "institution": "fcinst_StripeBank", "username": "jenny"})
+    login = js.post(
+        f"{FLOW}/authenticate",
+        data={"client_secret": secret, "institution": "fcinst_StripeBank", "username": "jenny"},
+    )
     assert login.status_code == 200
     offers = {a["subcategory"]: a["key"] for a in login.json()["accounts"]}
     assert set(offers) == {"checking", "savings", "credit_card"}
@@ -104,8 +119,10 @@ def test_selection_outside_the_offer_limit_or_filters_is_rejected_and_the_sessio
 
 def test_unknown_institution_is_resource_missing(api: httpx.Client, js: httpx.Client) -> None:
     secret = _session(api)["client_secret"]
-    resp = js.post(f"{FLOW}/authenticate", data={
-        "client_secret": secret, "institution": "fcinst_Nope", "username": "jenny"})
+    resp = js.post(
+        f"{FLOW}/authenticate",
+        data={"client_secret": secret, "institution": "fcinst_Nope", "username": "jenny"},
+    )
     _error(resp, 400, "resource_missing", "institution")
 
 
@@ -114,6 +131,7 @@ def test_a_finished_session_cannot_be_opened_again(api: httpx.Client, js: httpx.
     cancelled = js.post(f"{FLOW}/cancel", data={"client_secret": secret})
     assert cancelled.status_code == 200
     assert cancelled.json()["accounts"] == []
-    err = _error(js.post(f"{FLOW}/session", data={"client_secret": secret}), 400, None,
-                 "client_secret")
+    err = _error(
+        js.post(f"{FLOW}/session", data={"client_secret": secret}), 400, None, "client_secret"
+    )
     assert "already cancelled" in err["message"]

@@ -26,8 +26,9 @@ def _payment_method_of(shop: Shop, account_id: str) -> Any:
     pms = shop.sdk.v1.payment_methods.list(
         params={"customer": shop.customer, "type": "us_bank_account"}
     )
-    return next(pm for pm in pms.data
-                if pm.us_bank_account.financial_connections_account == account_id)
+    return next(
+        pm for pm in pms.data if pm.us_bank_account.financial_connections_account == account_id
+    )
 
 
 def test_relink_of_the_same_account_after_token_expiry_reactivates_it(
@@ -125,8 +126,9 @@ def test_relink_with_no_account_selected_leaves_the_account_inactive(shop: Shop)
     flow.get_by_role("button", name="Done").click()
 
     expect(shop.message()).to_have_text(re.compile("No bank account was connected"))
-    expect(shop.row(account).get_by_role(
-        "button", name="Re-link your bank account")).to_be_visible()
+    expect(
+        shop.row(account).get_by_role("button", name="Re-link your bank account")
+    ).to_be_visible()
     session = shop.last_session()
     assert session.status == "failed"
     assert session.relink_result.failure_reason == "no_authorization"
@@ -145,8 +147,7 @@ def test_error_username_fails_the_session_and_the_page_shows_the_error(shop: Sho
     flow.get_by_role("button", name="Return to site").click()
 
     expect(shop.message()).to_have_text(
-        "Your bank account could not be linked: StripeBank returned an error while signing "
-        "you in."
+        "Your bank account could not be linked: StripeBank returned an error while signing you in."
     )
     session = shop.last_session()
     assert session.status == "failed"

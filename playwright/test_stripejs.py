@@ -15,9 +15,22 @@ from playwright.sync_api import Request, expect
 SESSION_REQUIRED = {"id", "accounts"}
 SESSION_OPTIONAL = {"filters", "permissions", "return_url"}
 ACCOUNT_FIELDS = {
-    "id", "object", "balance", "balance_refresh", "category", "created", "display_name",
-    "institution_name", "last4", "livemode", "ownership", "ownership_refresh", "permissions",
-    "status", "subcategory", "supported_payment_method_types",
+    "id",
+    "object",
+    "balance",
+    "balance_refresh",
+    "category",
+    "created",
+    "display_name",
+    "institution_name",
+    "last4",
+    "livemode",
+    "ownership",
+    "ownership_refresh",
+    "permissions",
+    "status",
+    "subcategory",
+    "supported_payment_method_types",
 }
 ACCOUNT_OBJECTS = {"linked_account", "financial_connections.account"}
 CATEGORIES = {"cash", "credit", "investment", "other"}
@@ -26,12 +39,28 @@ STATUSES = {"active", "inactive", "disconnected"}
 PERMISSIONS = {"payment_method", "balances", "transactions", "ownership", "account_numbers"}
 PAYMENT_METHOD_TYPES = {"us_bank_account", "link"}
 ERROR_FIELDS = {
-    "type", "charge", "code", "decline_code", "doc_url", "message", "param", "request_log_url",
-    "payment_intent", "payment_method", "setup_intent", "source",
+    "type",
+    "charge",
+    "code",
+    "decline_code",
+    "doc_url",
+    "message",
+    "param",
+    "request_log_url",
+    "payment_intent",
+    "payment_method",
+    "setup_intent",
+    "source",
 }
 ERROR_TYPES = {
-    "api_connection_error", "api_error", "authentication_error", "card_error",
-    "idempotency_error", "invalid_request_error", "rate_limit_error", "validation_error",
+    "api_connection_error",
+    "api_error",
+    "authentication_error",
+    "card_error",
+    "idempotency_error",
+    "invalid_request_error",
+    "rate_limit_error",
+    "validation_error",
 }
 
 COLLECT = """([pk, secret]) => {
@@ -42,11 +71,13 @@ COLLECT = """([pk, secret]) => {
 
 
 def _relink_session(shop: Shop, account: Any) -> Any:
-    return shop.sdk.v1.financial_connections.sessions.create(params={
-        "account_holder": {"type": "customer", "customer": shop.customer},
-        "relink_options": {"authorization": account.authorization},
-        **USE_CASES["payments"],
-    })
+    return shop.sdk.v1.financial_connections.sessions.create(
+        params={
+            "account_holder": {"type": "customer", "customer": shop.customer},
+            "relink_options": {"authorization": account.authorization},
+            **USE_CASES["payments"],
+        }
+    )
 
 
 def _result(shop: Shop) -> Any:
@@ -124,8 +155,13 @@ def test_closing_resolves_with_zero_accounts_and_no_error(shop: Shop) -> None:
     shop.flow().get_by_role("button", name="Close").click()
     result = _result(shop)
 
-    assert result == {"financialConnectionsSession": {
-        "id": session.id, "accounts": [], "permissions": ["payment_method", "balances"]}}
+    assert result == {
+        "financialConnectionsSession": {
+            "id": session.id,
+            "accounts": [],
+            "permissions": ["payment_method", "balances"],
+        }
+    }
     assert shop.sdk.v1.financial_connections.sessions.retrieve(session.id).status == "cancelled"
 
 
@@ -145,7 +181,10 @@ def test_bad_or_foreign_client_secret_and_other_tenants_key_resolve_with_an_erro
         assert set(error) <= ERROR_FIELDS
         assert error["type"] in ERROR_TYPES
         assert (error["type"], error["code"], error["param"]) == (
-            "invalid_request_error", "resource_missing", "client_secret")
+            "invalid_request_error",
+            "resource_missing",
+            "client_secret",
+        )
         assert secret not in error["message"]
         expect(page.locator("iframe")).to_have_count(0)
 

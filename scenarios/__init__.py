@@ -17,9 +17,16 @@ if TYPE_CHECKING:
     from .target import Target, served
 
 _WHERE = {
-    "Scenario": "model", "ScenarioFormatError": "model", "catalog_dir": "model",
-    "discover": "model", "load": "model", "load_all": "model",
-    "Result": "runner", "Target": "target", "run_all": "runner", "run_scenario": "runner",
+    "Scenario": "model",
+    "ScenarioFormatError": "model",
+    "catalog_dir": "model",
+    "discover": "model",
+    "load": "model",
+    "load_all": "model",
+    "Result": "runner",
+    "Target": "target",
+    "run_all": "runner",
+    "run_scenario": "runner",
     "served": "target",
 }
 __all__ = [

@@ -1,7 +1,7 @@
 """`fake-stripe scenarios run|list`: play the scenario catalog against the fake.
 
-Registered by `fake_stripe/commands.py` (`cli.SUBCOMMANDS["scenarios"] = scenarios.cli.register`),
-so the server's import path never loads the scenarios.
+Contributed to `fake-stripe` through the `fake_stripe.commands` entry point (pyproject.toml):
+`fake_stripe` never imports the scenarios.
 """
 
 from __future__ import annotations
@@ -23,28 +23,50 @@ DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("scenarios", help="run or list the relink scenario catalog",
-                       description="Play relink scenarios (TOML files) with the reference "
-                       "client against the fake. See scenarios/FORMAT.md.")
+    p = sub.add_parser(
+        "scenarios",
+        help="run or list the relink scenario catalog",
+        description="Play relink scenarios (TOML files) with the reference "
+        "client against the fake. See scenarios/FORMAT.md.",
+    )
     actions = p.add_subparsers(dest="scenarios_command", required=True)
     r = actions.add_parser("run", help="run scenarios and print a results table")
-    r.add_argument("paths", nargs="*", metavar="FILES|DIRS",
-                   help="scenario files or directories (default: the built-in catalog)")
+    r.add_argument(
+        "paths",
+        nargs="*",
+        metavar="FILES|DIRS",
+        help="scenario files or directories (default: the built-in catalog)",
+    )
     where = r.add_mutually_exclusive_group()
     where.add_argument("--base-url", help="run against a fake already listening at URL")
-    where.add_argument("--serve", action="store_true",
-                       help="start the fake under uvicorn on a free loopback port and run "
-                       "over HTTP (default: in-process, no socket)")
+    where.add_argument(
+        "--serve",
+        action="store_true",
+        help="start the fake under uvicorn on a free loopback port and run "
+        "over HTTP (default: in-process, no socket)",
+    )
     r.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML to FILE")
-    r.add_argument("-k", dest="keyword", metavar="TEXT",
-                   help="only scenarios whose name, description or tags contain TEXT")
-    r.add_argument("--seed", type=int, default=None,
-                   help="seed of the fake the runner starts (in-process or --serve) and of the "
-                   "tenant keys: the same seed gives the same IDs. A server at --base-url has "
-                   "its own --seed, and its tenants get fresh keys every run")
-    r.add_argument("--workers", type=int, default=DEFAULT_WORKERS, metavar="N",
-                   help=f"scenarios run in parallel, each in its own tenant "
-                   f"(default {DEFAULT_WORKERS})")
+    r.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="TEXT",
+        help="only scenarios whose name, description or tags contain TEXT",
+    )
+    r.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the fake the runner starts (in-process or --serve) and of the "
+        "tenant keys: the same seed gives the same IDs. A server at --base-url has "
+        "its own --seed, and its tenants get fresh keys every run",
+    )
+    r.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        metavar="N",
+        help=f"scenarios run in parallel, each in its own tenant (default {DEFAULT_WORKERS})",
+    )
     r.set_defaults(func=run)
     ls = actions.add_parser("list", help="list scenarios with their descriptions")
     ls.add_argument("paths", nargs="*", metavar="FILES|DIRS")
@@ -56,8 +78,11 @@ def _select(args: argparse.Namespace) -> list[Scenario] | None:
     try:
         import stripe  # noqa: F401
     except ImportError:
-        print("fake-stripe scenarios: the reference client needs the official SDK: "
-              "pip install 'fake-stripe[test]' (scripts/bootstrap does)", file=sys.stderr)
+        print(
+            "fake-stripe scenarios: the reference client needs the official SDK: "
+            "pip install 'fake-stripe[test]' (scripts/bootstrap does)",
+            file=sys.stderr,
+        )
         return None
     from .model import ScenarioFormatError, load_all
 
@@ -125,8 +150,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             # A long-running server keeps its tenants: fixed keys would meet last run's state.
             key_seed = None if args.base_url else args.seed
-            results = run_all(scenarios, target, workers=args.workers, seed=key_seed,
-                              on_done=progress.update)
+            results = run_all(
+                scenarios, target, workers=args.workers, seed=key_seed, on_done=progress.update
+            )
         finally:
             progress.finish()
         label = target.label

@@ -101,13 +101,22 @@ class Matcher:
         if expected == "<absent>":
             return [] if actual is MISSING else [Mismatch(where, MISSING, actual)]
         if expected == "<any>":
-            return [] if actual is not MISSING and actual is not None else [
-                Mismatch(where, "<any>", actual, "a value")]
+            return (
+                []
+                if actual is not MISSING and actual is not None
+                else [Mismatch(where, "<any>", actual, "a value")]
+            )
         if expected in ("<changed>", "<unchanged>"):
             before = self.baseline(where)
             if before is MISSING:
-                return [Mismatch(where, expected, actual,
-                                 "nothing to compare with: not observed after [given]")]
+                return [
+                    Mismatch(
+                        where,
+                        expected,
+                        actual,
+                        "nothing to compare with: not observed after [given]",
+                    )
+                ]
             same = before == actual
             if (expected == "<changed>") == same:
                 return [Mismatch(where, expected, actual, f"after [given] it was {_show(before)}")]

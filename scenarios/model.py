@@ -17,16 +17,37 @@ from typing import Any
 
 from client import PREVIEW_VERSION, UseCase
 
-REASONS = ("token_expired", "mfa_changed", "account_locked", "account_closed",
-           "credentials_changed", "access_revoked", "permanent")
-CAUSES = ("access_denied", "access_expired", "account_closed", "account_unavailable",
-          "institution_requirement", "unspecified")
+REASONS = (
+    "token_expired",
+    "mfa_changed",
+    "account_locked",
+    "account_closed",
+    "credentials_changed",
+    "access_revoked",
+    "permanent",
+)
+CAUSES = (
+    "access_denied",
+    "access_expired",
+    "account_closed",
+    "account_unavailable",
+    "institution_requirement",
+    "unspecified",
+)
 ACTIONS = ("none", "relink_required")
 USER_ACTIONS = ("relink_same", "relink_new", "no_accounts", "failure", "cancel", "link")
 SUBCATEGORIES = ("checking", "savings", "credit_card", "line_of_credit", "mortgage")
 DECISIONS = ("healthy", "relink", "connect_from_scratch")
-RESOLUTIONS = ("reauthorized", "not_repaired", "new_account", "no_accounts", "wrong_account",
-               "error", "cancelled", "pending")
+RESOLUTIONS = (
+    "reauthorized",
+    "not_repaired",
+    "new_account",
+    "no_accounts",
+    "wrong_account",
+    "error",
+    "cancelled",
+    "pending",
+)
 NEW = "new"  # the ref of an account the user links during the flow
 WEBHOOKS = ("replayed", "delivered")  # [given].webhooks: how events reach the client's handler
 
@@ -44,10 +65,24 @@ VERBS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 }
 FAULT_KEYS = {"method", "path", "count", "status", "delay_ms", "when"}
 RECEIVER_KEYS = {"count", "status"}
-STEP_EXPECT_KEYS = {"authorization", "accounts", "payment_methods", "events", "watchlist",
-                    "requests", "webhooks"}
-EXPECT_KEYS = STEP_EXPECT_KEYS | {"decision", "proactive", "resolution", "mandate_required",
-                                  "error", "session", "setup_intent"}
+STEP_EXPECT_KEYS = {
+    "authorization",
+    "accounts",
+    "payment_methods",
+    "events",
+    "watchlist",
+    "requests",
+    "webhooks",
+}
+EXPECT_KEYS = STEP_EXPECT_KEYS | {
+    "decision",
+    "proactive",
+    "resolution",
+    "mandate_required",
+    "error",
+    "session",
+    "setup_intent",
+}
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _REF_RE = re.compile(r"\{([a-z_]+)(?:\.([A-Za-z0-9_-]+))?\}")
 
@@ -121,8 +156,11 @@ class Scenario:
 
     def matches(self, text: str) -> bool:
         t = text.lower()
-        return t in self.name.lower() or t in self.description.lower() or any(
-            t in tag.lower() for tag in self.tags)
+        return (
+            t in self.name.lower()
+            or t in self.description.lower()
+            or any(t in tag.lower() for tag in self.tags)
+        )
 
 
 # ---- loading -----------------------------------------------------------------------------
@@ -144,8 +182,9 @@ class _Checker:
         allowed = set(allowed)
         unknown = sorted(set(table) - allowed)
         if unknown:
-            raise self.fail(f"unknown key {where}.{unknown[0]} (allowed: "
-                            f"{', '.join(sorted(allowed))})")
+            raise self.fail(
+                f"unknown key {where}.{unknown[0]} (allowed: {', '.join(sorted(allowed))})"
+            )
 
     def str_(self, value: Any, where: str, choices: Iterable[str] | None = None) -> str:
         if not isinstance(value, str):
@@ -154,8 +193,7 @@ class _Checker:
             raise self.fail(f"{where} = {value!r} is not one of {', '.join(choices)}")
         return value
 
-    def strs(self, value: Any, where: str, choices: Iterable[str] | None = None
-             ) -> tuple[str, ...]:
+    def strs(self, value: Any, where: str, choices: Iterable[str] | None = None) -> tuple[str, ...]:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
@@ -182,8 +220,9 @@ def load(path: Path) -> Scenario:
     name = path.stem
     if not _NAME_RE.match(name):
         raise c.fail("a scenario file is named in lower-case-with-dashes.toml")
-    c.keys(data, ("description", "tags", "client", "given", "happens", "flow", "expect",
-                  "then"), "")
+    c.keys(
+        data, ("description", "tags", "client", "given", "happens", "flow", "expect", "then"), ""
+    )
     if "description" not in data:
         raise c.fail("missing description")
     description = c.str_(data["description"], "description")
@@ -196,21 +235,34 @@ def load(path: Path) -> Scenario:
     expect = c.table(data.get("expect", {}), "expect")
     _expect(c, expect, "expect", EXPECT_KEYS, refs, delivered)
     then = _steps(c, data.get("then", []), "then", refs, delivered)
-    return Scenario(name, path, description, c.strs(data.get("tags", []), "tags"), client,
-                    given, happens, flow, expect, then)
+    return Scenario(
+        name,
+        path,
+        description,
+        c.strs(data.get("tags", []), "tags"),
+        client,
+        given,
+        happens,
+        flow,
+        expect,
+        then,
+    )
 
 
 def _client(c: _Checker, raw: Any) -> ClientSpec:
     t = c.table(raw, "client")
     c.keys(t, ("use_case", "permissions", "relink_account", "stripe_version"), "client")
     return ClientSpec(
-        use_case=UseCase(c.str_(t.get("use_case", "payments"), "client.use_case",
-                                [u.value for u in UseCase])),
-        permissions=c.strs(t.get("permissions", ["balances"]), "client.permissions",
-                           ("balances", "ownership", "transactions")),
+        use_case=UseCase(
+            c.str_(t.get("use_case", "payments"), "client.use_case", [u.value for u in UseCase])
+        ),
+        permissions=c.strs(
+            t.get("permissions", ["balances"]),
+            "client.permissions",
+            ("balances", "ownership", "transactions"),
+        ),
         relink_account=c.bool_(t.get("relink_account", False), "client.relink_account"),
-        stripe_version=c.str_(t.get("stripe_version", PREVIEW_VERSION),
-                              "client.stripe_version"),
+        stripe_version=c.str_(t.get("stripe_version", PREVIEW_VERSION), "client.stripe_version"),
     )
 
 
@@ -218,11 +270,15 @@ def _given(c: _Checker, raw: Any, client: ClientSpec) -> Given:
     if raw is None:
         raise c.fail("missing [given]")
     t = c.table(raw, "given")
-    c.keys(t, ("customer", "institution", "accounts", "permissions", "payment_methods",
-               "webhooks"), "given")
-    customer = c.table(t.get("customer", {"name": "Jenny Rosen",
-                                          "email": "jenny.rosen@example.com"}),
-                       "given.customer")
+    c.keys(
+        t,
+        ("customer", "institution", "accounts", "permissions", "payment_methods", "webhooks"),
+        "given",
+    )
+    customer = c.table(
+        t.get("customer", {"name": "Jenny Rosen", "email": "jenny.rosen@example.com"}),
+        "given.customer",
+    )
     c.keys(customer, ("name", "email"), "given.customer")
     accounts = []
     for ref, spec in c.table(t.get("accounts"), "given.accounts").items():
@@ -232,14 +288,21 @@ def _given(c: _Checker, raw: Any, client: ClientSpec) -> Given:
             spec = {"subcategory": spec}
         spec = c.table(spec, f"given.accounts.{ref}")
         c.keys(spec, ("subcategory", "display_name", "last4"), f"given.accounts.{ref}")
-        accounts.append(AccountSpec(
-            ref, c.str_(spec.get("subcategory"), f"given.accounts.{ref}.subcategory",
-                        SUBCATEGORIES),
-            spec.get("display_name"), spec.get("last4")))
+        accounts.append(
+            AccountSpec(
+                ref,
+                c.str_(spec.get("subcategory"), f"given.accounts.{ref}.subcategory", SUBCATEGORIES),
+                spec.get("display_name"),
+                spec.get("last4"),
+            )
+        )
     if not accounts:
         raise c.fail("given.accounts names no account")
-    default = (("payment_method", *client.permissions) if client.use_case is UseCase.PAYMENTS
-               else client.permissions)
+    default = (
+        ("payment_method", *client.permissions)
+        if client.use_case is UseCase.PAYMENTS
+        else client.permissions
+    )
     refs = [a.ref for a in accounts]
     return Given(
         customer={k: str(v) for k, v in customer.items()},
@@ -251,8 +314,7 @@ def _given(c: _Checker, raw: Any, client: ClientSpec) -> Given:
     )
 
 
-def _steps(c: _Checker, raw: Any, where: str, refs: set[str], delivered: bool
-           ) -> tuple[Step, ...]:
+def _steps(c: _Checker, raw: Any, where: str, refs: set[str], delivered: bool) -> tuple[Step, ...]:
     if not isinstance(raw, list):
         raise c.fail(f"{where} must be an array of tables ([[{where}]])")
     steps = []
@@ -261,8 +323,9 @@ def _steps(c: _Checker, raw: Any, where: str, refs: set[str], delivered: bool
         t = c.table(item, w)
         verbs = [k for k in t if k in VERBS]
         if len(verbs) != 1:
-            raise c.fail(f"{w} needs exactly one of {', '.join(VERBS)} (found "
-                         f"{', '.join(verbs) or 'none'})")
+            raise c.fail(
+                f"{w} needs exactly one of {', '.join(VERBS)} (found {', '.join(verbs) or 'none'})"
+            )
         verb = verbs[0]
         kind, allowed, required = VERBS[verb]
         c.keys(t, (verb, *allowed, "expect"), w)
@@ -282,8 +345,10 @@ def _steps(c: _Checker, raw: Any, where: str, refs: set[str], delivered: bool
             if "when" in fault:
                 c.str_(fault["when"], f"{w}.fault.when", ("before", "after"))
                 if fault["when"] == "after" and "status" not in fault:
-                    raise c.fail(f"{w}.fault: when = \"after\" needs a status (the lost "
-                                 "response is replaced by it)")
+                    raise c.fail(
+                        f'{w}.fault: when = "after" needs a status (the lost '
+                        "response is replaced by it)"
+                    )
         else:
             _receiver(c, value, f"{w}.{verb}", delivered)
         params = {k: v for k, v in t.items() if k not in (verb, "expect")}
@@ -307,7 +372,7 @@ def _steps(c: _Checker, raw: Any, where: str, refs: set[str], delivered: bool
 
 def _receiver(c: _Checker, value: Any, where: str, delivered: bool) -> None:
     if not delivered:
-        raise c.fail(f"{where}: the receiver exists only with [given] webhooks = \"delivered\"")
+        raise c.fail(f'{where}: the receiver exists only with [given] webhooks = "delivered"')
     t = c.table(value, where)
     c.keys(t, RECEIVER_KEYS, where)
     if "count" not in t:
@@ -322,26 +387,45 @@ def _flow(c: _Checker, raw: Any, refs: set[str]) -> Flow:
     if raw is None:
         raise c.fail("missing [flow]")
     t = c.table(raw, "flow")
-    c.keys(t, ("account", "user", "relink_accounts", "new_account", "institution", "mandate",
-               "stored_authorization"), "flow")
+    c.keys(
+        t,
+        (
+            "account",
+            "user",
+            "relink_accounts",
+            "new_account",
+            "institution",
+            "mandate",
+            "stored_authorization",
+        ),
+        "flow",
+    )
     given_refs = sorted(refs - {NEW})
     return Flow(
         account=c.str_(t.get("account"), "flow.account", given_refs),
         user=c.str_(t["user"], "flow.user", USER_ACTIONS) if "user" in t else None,
         relink_accounts=c.strs(t["relink_accounts"], "flow.relink_accounts", given_refs)
-        if "relink_accounts" in t else None,
+        if "relink_accounts" in t
+        else None,
         new_account=c.str_(t["new_account"], "flow.new_account", SUBCATEGORIES)
-        if "new_account" in t else None,
-        institution=c.str_(t["institution"], "flow.institution")
-        if "institution" in t else None,
+        if "new_account" in t
+        else None,
+        institution=c.str_(t["institution"], "flow.institution") if "institution" in t else None,
         mandate=c.str_(t.get("mandate", "accept"), "flow.mandate", ("accept", "decline")),
-        stored_authorization=c.bool_(t.get("stored_authorization", False),
-                                     "flow.stored_authorization"),
+        stored_authorization=c.bool_(
+            t.get("stored_authorization", False), "flow.stored_authorization"
+        ),
     )
 
 
-def _expect(c: _Checker, t: Mapping[str, Any], where: str, allowed: set[str],
-            refs: set[str], delivered: bool) -> None:
+def _expect(
+    c: _Checker,
+    t: Mapping[str, Any],
+    where: str,
+    allowed: set[str],
+    refs: set[str],
+    delivered: bool,
+) -> None:
     c.keys(t, allowed, where)
     if "decision" in t:
         c.str_(t["decision"], f"{where}.decision", (*DECISIONS, "<absent>"))
@@ -360,16 +444,18 @@ def _expect(c: _Checker, t: Mapping[str, Any], where: str, allowed: set[str],
             _object(c, t[key], f"{where}.{key}")
     if "error" in t:
         err = c.table(t["error"], f"{where}.error")
-        c.keys(err, ("step", "http_status", "type", "code", "param", "message"),
-               f"{where}.error")
+        c.keys(err, ("step", "http_status", "type", "code", "param", "message"), f"{where}.error")
     for etype, n in c.table(t.get("events", {}), f"{where}.events").items():
         c.int_(n, f"{where}.events.{etype!r}")
     for req, spec in c.table(t.get("requests", {}), f"{where}.requests").items():
         if not re.match(r"^(GET|POST|DELETE) /v1/\S+$", req):
             raise c.fail(f"{where}.requests: {req!r} is not 'METHOD /v1/path'")
         spec = c.table(spec, f"{where}.requests.{req!r}")
-        c.keys(spec, ("attempts", "statuses", "idempotency_keys", "created", "replayed"),
-               f"{where}.requests.{req!r}")
+        c.keys(
+            spec,
+            ("attempts", "statuses", "idempotency_keys", "created", "replayed"),
+            f"{where}.requests.{req!r}",
+        )
     if "watchlist" in t:
         wl = c.table(t["watchlist"], f"{where}.watchlist")
         c.keys(wl, ("needs_relink", "needs_new_link", "relink_soon"), f"{where}.watchlist")
@@ -382,8 +468,9 @@ def _expect(c: _Checker, t: Mapping[str, Any], where: str, allowed: set[str],
 
 def _webhooks_expect(c: _Checker, value: Any, where: str, delivered: bool) -> None:
     if not delivered:
-        raise c.fail(f"{where}: webhook delivery is observed only with [given] webhooks = "
-                     "\"delivered\"")
+        raise c.fail(
+            f'{where}: webhook delivery is observed only with [given] webhooks = "delivered"'
+        )
     wh = c.table(value, where)
     c.keys(wh, ("delivered", "journal", "pending_webhooks"), where)
     for etype, n in c.table(wh.get("delivered", {}), f"{where}.delivered").items():

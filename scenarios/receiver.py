@@ -69,9 +69,12 @@ class WebhookReceiver:
         self._server = Server(("127.0.0.1", 0), Request)
         host, port = self._server.server_address[:2]
         self.url = f"http://{host!s}:{port}{path}"
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.01},
-                                        name="scenario-webhook-receiver", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name="scenario-webhook-receiver",
+            daemon=True,
+        )
         self._thread.start()
 
     def go_down(self, count: int, status: int = 500) -> None:

@@ -35,9 +35,12 @@ class Progress:
             self._draw(result.scenario.name)
         else:
             width = len(str(self.total))
-            print(f"[{self.done:>{width}}/{self.total}] {result.outcome.upper():<5} "
-                  f"{result.scenario.name} ({result.seconds:.2f}s)", file=self.stream,
-                  flush=True)
+            print(
+                f"[{self.done:>{width}}/{self.total}] {result.outcome.upper():<5} "
+                f"{result.scenario.name} ({result.seconds:.2f}s)",
+                file=self.stream,
+                flush=True,
+            )
 
     def finish(self) -> None:
         if self.tty:
@@ -60,16 +63,22 @@ def table(results: Sequence[Result], elapsed: float, where: str) -> str:
         lines.append(f"{r.scenario.name:<{name_w}}  {r.outcome.upper():<7}  {r.seconds:5.2f}s")
     bad = [r for r in results if not r.passed]
     for r in bad:
-        lines += ["", f"{r.outcome.upper()} {r.scenario.name} ({r.scenario.path})",
-                  f"  {r.scenario.description}"]
+        lines += [
+            "",
+            f"{r.outcome.upper()} {r.scenario.name} ({r.scenario.path})",
+            f"  {r.scenario.description}",
+        ]
         if r.key:
             lines.append(f"  tenant key: {r.key}")
         lines += [f"  - {d}" for d in r.details()]
     passed = sum(r.passed for r in results)
     failed = sum(r.outcome == "fail" for r in results)
     errors = sum(r.outcome == "error" for r in results)
-    lines += ["", f"{len(results)} scenarios: {passed} passed, {failed} failed, {errors} errors "
-                  f"in {elapsed:.2f}s ({where})"]
+    lines += [
+        "",
+        f"{len(results)} scenarios: {passed} passed, {failed} failed, {errors} errors "
+        f"in {elapsed:.2f}s ({where})",
+    ]
     return "\n".join(lines)
 
 
@@ -94,13 +103,21 @@ def junit(results: Sequence[Result], elapsed: float, path: Path) -> None:
         time=f"{elapsed:.3f}",
     )
     for r in results:
-        case = ET.SubElement(suite, "testcase", classname="scenarios",
-                             name=r.scenario.name, file=str(r.scenario.path),
-                             time=f"{r.seconds:.3f}")
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname="scenarios",
+            name=r.scenario.name,
+            file=str(r.scenario.path),
+            time=f"{r.seconds:.3f}",
+        )
         details = r.details()
         if r.outcome in ("fail", "error"):
-            el = ET.SubElement(case, "failure" if r.outcome == "fail" else "error",
-                               message=details[0] if details else r.outcome)
+            el = ET.SubElement(
+                case,
+                "failure" if r.outcome == "fail" else "error",
+                message=details[0] if details else r.outcome,
+            )
             el.text = "\n".join([r.scenario.description, *details])
     root = ET.Element("testsuites")
     root.append(suite)

@@ -49,8 +49,13 @@ from .target import Target
 WEBHOOK_SECRET = "whsec_scenario_runner_replay"
 # The tenant's retry schedule with real delivery (`/_fake/webhooks/settings`): 4 attempts in
 # all, 10, 20 and 40 ms after each failure, so a receiver that is down costs milliseconds.
-RETRY_SCHEDULE = {"base_delay": "0.01", "factor": "2", "max_attempts": "4", "time_scale": "1",
-                  "timeout": "5"}
+RETRY_SCHEDULE = {
+    "base_delay": "0.01",
+    "factor": "2",
+    "max_attempts": "4",
+    "time_scale": "1",
+    "timeout": "5",
+}
 SETTLE_TIMEOUT = 5.0  # seconds to wait for the deliveries of one step
 ACCEPTANCE = MandateAcceptance("203.0.113.7", "Mozilla/5.0 (fake-stripe scenario)")
 _TH = "/v1/test_helpers/financial_connections"
@@ -84,8 +89,9 @@ def tenant_key(scenario: Scenario, seed: int | None) -> str:
     return f"sk_test_scn_{scenario.name.replace('-', '_')}_{nonce}"
 
 
-def run_scenario(scenario: Scenario, target: Target, *, key: str | None = None,
-                 seed: int | None = None) -> Result:
+def run_scenario(
+    scenario: Scenario, target: Target, *, key: str | None = None, seed: int | None = None
+) -> Result:
     key = key or tenant_key(scenario, seed)
     start = time.perf_counter()
     play = _Play(scenario, target, key)
@@ -159,8 +165,7 @@ class _Play:
         try:
             if self.endpoint is not None:
                 # The fake stops retrying to a receiver that is about to go away.
-                self.observer.stripe.raw_request("delete",
-                                                 f"/v1/webhook_endpoints/{self.endpoint}")
+                self.observer.stripe.raw_request("delete", f"/v1/webhook_endpoints/{self.endpoint}")
         except stripe.StripeError:
             pass
         finally:
@@ -175,9 +180,11 @@ class _Play:
         try:
             resp = self.observer.stripe.raw_request(method, path, **params)
         except stripe.StripeError as err:
-            raise SetupError(f"{where}: {method.upper()} {path} failed: "
-                             f"{RelinkError.from_stripe(where, err, 'preview').message} "
-                             f"[{err.request_id}]") from err
+            raise SetupError(
+                f"{where}: {method.upper()} {path} failed: "
+                f"{RelinkError.from_stripe(where, err, 'preview').message} "
+                f"[{err.request_id}]"
+            ) from err
         body = json.loads(resp.body)
         assert isinstance(body, dict)
         return body
@@ -219,27 +226,39 @@ class _Play:
             self.delivered.add(ev["id"])
             payload = json.dumps(ev)
             t = int(time.time())
-            sig = hmac.new(WEBHOOK_SECRET.encode(), f"{t}.{payload}".encode(),
-                           hashlib.sha256).hexdigest()
+            sig = hmac.new(
+                WEBHOOK_SECRET.encode(), f"{t}.{payload}".encode(), hashlib.sha256
+            ).hexdigest()
             try:
                 self.client.handle_webhook(payload, f"t={t},v1={sig}", WEBHOOK_SECRET)
             except Exception as err:  # the handler under test failed on a genuine delivery
-                self.mismatches.append(Mismatch(
-                    f"webhook {ev['type']} ({ev['id']})", "handled", f"{type(err).__name__}: "
-                    f"{err}", "the client's webhook handler raised"))
+                self.mismatches.append(
+                    Mismatch(
+                        f"webhook {ev['type']} ({ev['id']})",
+                        "handled",
+                        f"{type(err).__name__}: {err}",
+                        "the client's webhook handler raised",
+                    )
+                )
 
     # ---- real delivery -----------------------------------------------------------------------
 
     def start_receiver(self) -> None:
         """The client's handler behind a local HTTP endpoint, registered for every event."""
         self.receiver = WebhookReceiver(
-            lambda body, sig: self.client.handle_webhook(body, sig, self.endpoint_secret))
+            lambda body, sig: self.client.handle_webhook(body, sig, self.endpoint_secret)
+        )
         self.call("post", "/_fake/webhooks/settings", "given.webhooks", **RETRY_SCHEDULE)
         self.before_endpoint = {ev["id"] for ev in self.events()}
-        ep = self.call("post", "/v1/webhook_endpoints", "given.webhooks",
-                       url=self.receiver.url, enabled_events=["*"],
-                       api_version=PREVIEW_VERSION,
-                       description=f"fake-stripe scenario {self.s.name}")
+        ep = self.call(
+            "post",
+            "/v1/webhook_endpoints",
+            "given.webhooks",
+            url=self.receiver.url,
+            enabled_events=["*"],
+            api_version=PREVIEW_VERSION,
+            description=f"fake-stripe scenario {self.s.name}",
+        )
         self.endpoint, self.endpoint_secret = ep["id"], ep["secret"]
 
     def journal(self) -> list[dict[str, Any]]:
@@ -247,8 +266,9 @@ class _Play:
         out: list[dict[str, Any]] = []
         after = 0
         while True:
-            page = self.get("/_fake/webhooks/deliveries", "read the delivery journal",
-                            after=after, limit=1000)
+            page = self.get(
+                "/_fake/webhooks/deliveries", "read the delivery journal", after=after, limit=1000
+            )
             out.extend(page["data"])
             if not page["has_more"] or not page["data"]:
                 return out
@@ -259,27 +279,43 @@ class _Play:
         assert self.receiver is not None
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while True:
-            pending = [ev for ev in self.events()
-                       if ev["id"] not in self.before_endpoint and ev["pending_webhooks"] > 0]
+            pending = [
+                ev
+                for ev in self.events()
+                if ev["id"] not in self.before_endpoint and ev["pending_webhooks"] > 0
+            ]
             if pending:
-                given_up = {a["event"] for a in self.journal()
-                            if a["outcome"] == "failed" and a["next_attempt_at"] is None}
+                given_up = {
+                    a["event"]
+                    for a in self.journal()
+                    if a["outcome"] == "failed" and a["next_attempt_at"] is None
+                }
                 pending = [ev for ev in pending if ev["id"] not in given_up]
             if not pending:
                 break
             if time.monotonic() > deadline:
-                self.mismatches.append(Mismatch(
-                    f"{where}: webhook delivery", "every event delivered or given up",
-                    ", ".join(f"{ev['type']} ({ev['id']})" for ev in pending),
-                    f"still pending after {SETTLE_TIMEOUT:g}s; is {self.receiver.url} "
-                    "reachable from the fake?"))
+                self.mismatches.append(
+                    Mismatch(
+                        f"{where}: webhook delivery",
+                        "every event delivered or given up",
+                        ", ".join(f"{ev['type']} ({ev['id']})" for ev in pending),
+                        f"still pending after {SETTLE_TIMEOUT:g}s; is {self.receiver.url} "
+                        "reachable from the fake?",
+                    )
+                )
                 break
             time.sleep(0.005)
-        errors = self.receiver.errors[self.receiver_errors:]
+        errors = self.receiver.errors[self.receiver_errors :]
         self.receiver_errors += len(errors)
-        self.mismatches += [Mismatch(f"{where}: webhook delivery", "handled", e,
-                                     "the receiver's answer to a delivery of the fake")
-                            for e in errors]
+        self.mismatches += [
+            Mismatch(
+                f"{where}: webhook delivery",
+                "handled",
+                e,
+                "the receiver's answer to a delivery of the fake",
+            )
+            for e in errors
+        ]
 
     # ---- phases ----------------------------------------------------------------------------
 
@@ -303,7 +339,9 @@ class _Play:
         cus = self.call("post", "/v1/customers", "given.customer", **g.customer)
         self.ids["customer"] = cus["id"]
         session = self.call(
-            "post", "/v1/financial_connections/sessions", "given.accounts",
+            "post",
+            "/v1/financial_connections/sessions",
+            "given.accounts",
             account_holder={"type": "customer", "customer": cus["id"]},
             permissions=list(g.permissions),
         )
@@ -315,28 +353,49 @@ class _Play:
             if a.last4:
                 wanted["last4"] = a.last4
             accounts.append(wanted)
-        done = self.call("post", f"{_TH}/sessions/{session['id']}/complete", "given.accounts",
-                         outcome="link", institution=g.institution, accounts=accounts)
+        done = self.call(
+            "post",
+            f"{_TH}/sessions/{session['id']}/complete",
+            "given.accounts",
+            outcome="link",
+            institution=g.institution,
+            accounts=accounts,
+        )
         linked = done["accounts"]["data"]
         if len(linked) != len(g.accounts):
-            raise SetupError(f"given.accounts: linked {len(linked)} accounts, not "
-                             f"{len(g.accounts)}")
+            raise SetupError(
+                f"given.accounts: linked {len(linked)} accounts, not {len(g.accounts)}"
+            )
         for spec, acc in zip(g.accounts, linked, strict=True):
             self.ids[f"accounts.{spec.ref}"] = acc["id"]
         self.ids["authorization"] = linked[0]["authorization"]
         for ref in g.payment_methods:
             pm = self.call(
-                "post", "/v1/payment_methods", f"given.payment_methods.{ref}",
+                "post",
+                "/v1/payment_methods",
+                f"given.payment_methods.{ref}",
                 type="us_bank_account",
                 us_bank_account={"financial_connections_account": self.ids[f"accounts.{ref}"]},
                 billing_details={"name": g.customer.get("name", "Jenny Rosen")},
             )
-            self.call("post", "/v1/setup_intents", f"given.payment_methods.{ref}",
-                      customer=cus["id"], payment_method=pm["id"],
-                      payment_method_types=["us_bank_account"], confirm=True,
-                      mandate_data={"customer_acceptance": {
-                          "type": "online", "online": {"ip_address": ACCEPTANCE.ip_address,
-                                                       "user_agent": ACCEPTANCE.user_agent}}})
+            self.call(
+                "post",
+                "/v1/setup_intents",
+                f"given.payment_methods.{ref}",
+                customer=cus["id"],
+                payment_method=pm["id"],
+                payment_method_types=["us_bank_account"],
+                confirm=True,
+                mandate_data={
+                    "customer_acceptance": {
+                        "type": "online",
+                        "online": {
+                            "ip_address": ACCEPTANCE.ip_address,
+                            "user_agent": ACCEPTANCE.user_agent,
+                        },
+                    }
+                },
+            )
             self.ids[f"payment_methods.{ref}"] = pm["id"]
         self.deliver_webhooks("given")
         self.given_events = {ev["id"] for ev in self.events()}
@@ -347,13 +406,18 @@ class _Play:
         self.log_mark = len(self.client.requests.attempts())
         self.baseline = {
             "authorization": self.get(
-                f"/v1/financial_connections/authorizations/{self.ids['authorization']}"),
-            "accounts": {a.ref: self.get(
-                f"/v1/financial_connections/accounts/{self.ids['accounts.' + a.ref]}")
-                for a in g.accounts},
-            "payment_methods": {ref: self.get(
-                f"/v1/payment_methods/{self.ids['payment_methods.' + ref]}")
-                for ref in g.payment_methods},
+                f"/v1/financial_connections/authorizations/{self.ids['authorization']}"
+            ),
+            "accounts": {
+                a.ref: self.get(
+                    f"/v1/financial_connections/accounts/{self.ids['accounts.' + a.ref]}"
+                )
+                for a in g.accounts
+            },
+            "payment_methods": {
+                ref: self.get(f"/v1/payment_methods/{self.ids['payment_methods.' + ref]}")
+                for ref in g.payment_methods
+            },
         }
 
     def step(self, step: Step) -> None:
@@ -362,8 +426,9 @@ class _Play:
             account = self.ids[f"accounts.{step.value}"]
             self.call("post", f"{_TH}/accounts/{account}/{step.verb}", w, **p)
         elif step.verb == "deactivate_authorization":
-            auth = self.get(f"/v1/financial_connections/accounts/"
-                            f"{self.ids['accounts.' + step.value]}", w)["authorization"]
+            auth = self.get(
+                f"/v1/financial_connections/accounts/{self.ids['accounts.' + step.value]}", w
+            )["authorization"]
             self.call("post", f"{_TH}/authorizations/{auth}/deactivate", w, **p)
         elif step.verb == "disconnect":
             account = self.ids[f"accounts.{step.value}"]
@@ -398,32 +463,46 @@ class _Play:
         with self._client_errors():
             if f.stored_authorization:
                 start = self.client.start_relink(
-                    customer, self.ids["authorization"], c.use_case, permissions=c.permissions,
-                    account=account, require_account=c.relink_account)
+                    customer,
+                    self.ids["authorization"],
+                    c.use_case,
+                    permissions=c.permissions,
+                    account=account,
+                    require_account=c.relink_account,
+                )
             else:
                 self.assessment = a = self.client.assess(account)
                 if a.offer_relink and a.authorization is not None:
                     start = self.client.start_relink(
-                        customer, a.authorization, c.use_case, permissions=c.permissions,
-                        account=account, require_account=c.relink_account)
+                        customer,
+                        a.authorization,
+                        c.use_case,
+                        permissions=c.permissions,
+                        account=account,
+                        require_account=c.relink_account,
+                    )
                 elif a.decision is Decision.CONNECT_FROM_SCRATCH:
-                    start = self.client.start_link(customer, c.use_case,
-                                                   permissions=c.permissions)
+                    start = self.client.start_link(customer, c.use_case, permissions=c.permissions)
         if start is not None:
             self.ids["session"] = start.session
         if f.user is None:
             return
         if start is None:
-            why = (f"the client's decision was {self.assessment.decision.value}"
-                   if self.assessment else "the client failed before opening a session")
-            self.mismatches.append(Mismatch(
-                "flow.user", f"a session for the user to {f.user}", "no session", why))
+            why = (
+                f"the client's decision was {self.assessment.decision.value}"
+                if self.assessment
+                else "the client failed before opening a session"
+            )
+            self.mismatches.append(
+                Mismatch("flow.user", f"a session for the user to {f.user}", "no session", why)
+            )
             return
         if not self.user_completes(start):
             return
         with self._client_errors():
-            self.resolution = r = self.client.resolve(start.session, start.existing_account_ids,
-                                                      c.use_case, repairing=start.repairing)
+            self.resolution = r = self.client.resolve(
+                start.session, start.existing_account_ids, c.use_case, repairing=start.repairing
+            )
             if r.new_accounts:
                 self.ids[f"accounts.{NEW}"] = r.new_accounts[0]
             if r.mandate_required and f.mandate == "accept":
@@ -446,8 +525,9 @@ class _Play:
         except SetupError as err:
             # The client opened a session the user cannot finish this way (a wrong decision
             # shows up here): a failure of the client, not of the scenario.
-            self.mismatches.append(Mismatch("flow.user", f"the user can {f.user}",
-                                            "the flow refused it", str(err)))
+            self.mismatches.append(
+                Mismatch("flow.user", f"the user can {f.user}", "the flow refused it", str(err))
+            )
             return False
         return True
 
@@ -493,8 +573,11 @@ class _Play:
         out: list[Mismatch] = []
         m = self.matcher
         if where == "expect" and self.error is not None and "error" not in expect:
-            out.append(Mismatch("flow", "no error", _error_line(self.error),
-                                "the client raised it and stopped"))
+            out.append(
+                Mismatch(
+                    "flow", "no error", _error_line(self.error), "the client raised it and stopped"
+                )
+            )
         for key, want in expect.items():
             w = f"{where}.{key}"
             if key in ("accounts", "payment_methods"):
@@ -514,12 +597,15 @@ class _Play:
 
     def _check_events(self, want: Mapping[str, int], where: str) -> list[Mismatch]:
         seen = Counter(ev["type"] for ev in self.events() if ev["id"] not in self.given_events)
-        return [Mismatch(f"{where}.{etype!r}", n, seen.get(etype, 0), "events after [given]")
-                for etype, n in want.items() if seen.get(etype, 0) != n]
+        return [
+            Mismatch(f"{where}.{etype!r}", n, seen.get(etype, 0), "events after [given]")
+            for etype, n in want.items()
+            if seen.get(etype, 0) != n
+        ]
 
     def _check_requests(self, want: Mapping[str, Any], where: str) -> list[Mismatch]:
         out: list[Mismatch] = []
-        attempts = self.client.requests.attempts()[self.log_mark:]
+        attempts = self.client.requests.attempts()[self.log_mark :]
         sent = {a.request_id for a in attempts if a.request_id}
         for req, spec in want.items():
             method, path = req.split(" ", 1)
@@ -529,13 +615,24 @@ class _Play:
                 "statuses": [a.status for a in mine],
                 "idempotency_keys": len({a.idempotency_key for a in mine if a.idempotency_key}),
                 "created": len({a.object_id for a in mine if a.object_id}),
-                "replayed": len([a for a in mine if a.original_request is not None
-                                 and a.original_request in sent]),
+                "replayed": len(
+                    [
+                        a
+                        for a in mine
+                        if a.original_request is not None and a.original_request in sent
+                    ]
+                ),
             }
             for k, v in spec.items():
                 if actual[k] != v:
-                    out.append(Mismatch(f"{where}.{req!r}.{k}", v, actual[k],
-                                        "the client's requests after [given]"))
+                    out.append(
+                        Mismatch(
+                            f"{where}.{req!r}.{k}",
+                            v,
+                            actual[k],
+                            "the client's requests after [given]",
+                        )
+                    )
         return out
 
     def _check_watchlist(self, want: Mapping[str, list[str]], where: str) -> list[Mismatch]:
@@ -545,32 +642,56 @@ class _Play:
             flagged = self.client.watchlist.accounts(Flag(flag_name))
             actual = sorted(by_id.get(a, a) for a in flagged)
             if actual != sorted(refs):
-                out.append(Mismatch(f"{where}.{flag_name}", sorted(refs), actual,
-                                    "accounts the client's webhook handler flagged"))
+                out.append(
+                    Mismatch(
+                        f"{where}.{flag_name}",
+                        sorted(refs),
+                        actual,
+                        "accounts the client's webhook handler flagged",
+                    )
+                )
         return out
 
     def _check_webhooks(self, want: Mapping[str, Any], where: str) -> list[Mismatch]:
         assert self.receiver is not None
         out: list[Mismatch] = []
-        handled = Counter(h.type for h in self.receiver.handled[self.handled_mark:])
+        handled = Counter(h.type for h in self.receiver.handled[self.handled_mark :])
         for etype, n in want.get("delivered", {}).items():
             if handled.get(etype, 0) != n:
-                out.append(Mismatch(f"{where}.delivered.{etype!r}", n, handled.get(etype, 0),
-                                    "events the client's handler verified and accepted after "
-                                    "[given]"))
+                out.append(
+                    Mismatch(
+                        f"{where}.delivered.{etype!r}",
+                        n,
+                        handled.get(etype, 0),
+                        "events the client's handler verified and accepted after [given]",
+                    )
+                )
         if "journal" in want:
             journal = [a for a in self.journal() if a["seq"] > self.journal_mark]
             for etype, statuses in want["journal"].items():
                 actual = [a["status_code"] for a in journal if a["type"] == etype]
                 if actual != statuses:
-                    out.append(Mismatch(f"{where}.journal.{etype!r}", statuses, actual,
-                                        "the fake's delivery attempts after [given]"))
+                    out.append(
+                        Mismatch(
+                            f"{where}.journal.{etype!r}",
+                            statuses,
+                            actual,
+                            "the fake's delivery attempts after [given]",
+                        )
+                    )
         if "pending_webhooks" in want:
-            pending = sum(ev["pending_webhooks"] for ev in self.events()
-                          if ev["id"] not in self.given_events)
+            pending = sum(
+                ev["pending_webhooks"] for ev in self.events() if ev["id"] not in self.given_events
+            )
             if pending != want["pending_webhooks"]:
-                out.append(Mismatch(f"{where}.pending_webhooks", want["pending_webhooks"],
-                                    pending, "summed over the events after [given]"))
+                out.append(
+                    Mismatch(
+                        f"{where}.pending_webhooks",
+                        want["pending_webhooks"],
+                        pending,
+                        "summed over the events after [given]",
+                    )
+                )
         return out
 
 

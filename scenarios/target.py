@@ -30,8 +30,9 @@ class Target:
 
         return cls(app=app, http_client=http_client(app))
 
-    def connect(self, key: str, stripe_version: str, clock: Callable[[], int] | None = None
-                ) -> RelinkClient:
+    def connect(
+        self, key: str, stripe_version: str, clock: Callable[[], int] | None = None
+    ) -> RelinkClient:
         return RelinkClient.connect(
             self.url if self.url is not None else self.app,
             key,

@@ -65,8 +65,7 @@ STRIPE_RULES: tuple[Rule, ...] = (
         None,
         r"url",
         r"Invalid URL: ",
-        "A webhook endpoint's `url` must be an absolute http(s) URL; the spec says only "
-        "`string`.",
+        "A webhook endpoint's `url` must be an absolute http(s) URL; the spec says only `string`.",
     ),
     Rule(
         "*",
@@ -100,6 +99,14 @@ STRIPE_RULES: tuple[Rule, ...] = (
         None,
         r"Received both starting_after and ending_before parameters",
         "Stripe pages one way at a time: `starting_after` and `ending_before` exclude each other.",
+    ),
+    Rule(
+        "POST /v1/financial_connections/sessions",
+        None,
+        r"relink_options\[authorization\]",
+        r"belongs to another account holder",
+        "A relink session repairs the holder's own authorization: one of another holder than "
+        "`account_holder` is refused (GUESS in docs/guesses.md); the spec cannot tie the two.",
     ),
     Rule(
         "POST /v1/financial_connections/sessions",

@@ -9,11 +9,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from fake_stripe import fc_sessions, params
 from fake_stripe.app import routes_table
-from fake_stripe.params import Arr, Bool, Either, Enum, Hash, Int, Metadata, Param
-from fake_stripe.spec import Spec
-from fake_stripe.spec_params import WIRE_PARAMS
+from fake_stripe.core import params
+from fake_stripe.core.params import Arr, Bool, Either, Enum, Hash, Int, Metadata, Param
+from fake_stripe.financial_connections import sessions as fc_sessions
+from fake_stripe.spec.load import Spec
+from fake_stripe.spec.params import WIRE_PARAMS
 
 FORM = "application/x-www-form-urlencoded"
 

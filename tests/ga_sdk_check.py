@@ -46,8 +46,10 @@ def main() -> int:
     assert [a.id for a in again.accounts.data] == [account_id]
     violations = app.state.fake.violations
     assert not violations, violations
-    print(f"GA SDK {stripe.VERSION} ({stripe.api_version}): accounts and sessions read, no "
-          "preview fields")
+    print(
+        f"GA SDK {stripe.VERSION} ({stripe.api_version}): accounts and sessions read, no "
+        "preview fields"
+    )
     return 0
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from fake_stripe.spec import SPEC_ENV, Spec, load_spec, spec_path
+from fake_stripe.spec.load import SPEC_ENV, Spec, load_spec, spec_path
 
 REQUIRE_ENV = "FAKE_STRIPE_REQUIRE_SPEC"
 

@@ -37,13 +37,23 @@ TH = "/v1/test_helpers/financial_connections"
 
 
 def account(status: str = "active", **details: Any) -> dict[str, Any]:
-    return {"id": "fca_1", "object": "financial_connections.account", "status": status,
-            "authorization": "fcauth_1", "status_details": details, "account_numbers": None}
+    return {
+        "id": "fca_1",
+        "object": "financial_connections.account",
+        "status": status,
+        "authorization": "fcauth_1",
+        "status_details": details,
+        "account_numbers": None,
+    }
 
 
 def authorization(status: str = "active", **details: Any) -> dict[str, Any]:
-    return {"id": "fcauth_1", "object": "financial_connections.authorization",
-            "status": status, "status_details": details}
+    return {
+        "id": "fcauth_1",
+        "object": "financial_connections.authorization",
+        "status": status,
+        "status_details": details,
+    }
 
 
 INACTIVE_RELINK = {"inactive": {"action": "relink_required", "cause": "access_expired"}}
@@ -54,11 +64,32 @@ AUTH_RELINK = {"inactive": {"action": "relink_required"}}
 
 
 def test_exported_names_are_pinned() -> None:
-    assert sorted(client.__all__) == sorted([
-        "PREVIEW_VERSION", "Assessment", "Attempt", "Decision", "Flag", "MandateAcceptance",
-        "Mark", "Outcome", "PaymentSetup", "RecordingHTTPClient", "RelinkClient", "RelinkError",
-        "RequestLog", "Resolution", "SessionStart", "UseCase", "Watchlist", "apply_event",
-        "assess", "mark_for_event", "resolve", "session_params"])
+    assert sorted(client.__all__) == sorted(
+        [
+            "PREVIEW_VERSION",
+            "Assessment",
+            "Attempt",
+            "Decision",
+            "Flag",
+            "MandateAcceptance",
+            "Mark",
+            "Outcome",
+            "PaymentSetup",
+            "RecordingHTTPClient",
+            "RelinkClient",
+            "RelinkError",
+            "RequestLog",
+            "Resolution",
+            "SessionStart",
+            "UseCase",
+            "Watchlist",
+            "apply_event",
+            "assess",
+            "mark_for_event",
+            "resolve",
+            "session_params",
+        ]
+    )
 
 
 def test_active_account_under_active_authorization_is_healthy() -> None:
@@ -66,25 +97,32 @@ def test_active_account_under_active_authorization_is_healthy() -> None:
     assert (a.decision, a.proactive, a.offer_relink) == (Decision.HEALTHY, False, False)
 
 
-def test_inactive_account_under_relinkable_authorization_is_relinked_with_that_authorization(
-) -> None:
-    a = assess(account("inactive", **INACTIVE_RELINK), authorization("inactive", **AUTH_RELINK),
-               NOW)
-    assert (a.decision, a.authorization, a.cause) == (Decision.RELINK, "fcauth_1",
-                                                      "access_expired")
+def test_inactive_account_under_relinkable_authorization_is_relinked_with_that_authorization() -> (
+    None
+):
+    a = assess(
+        account("inactive", **INACTIVE_RELINK), authorization("inactive", **AUTH_RELINK), NOW
+    )
+    assert (a.decision, a.authorization, a.cause) == (Decision.RELINK, "fcauth_1", "access_expired")
     assert a.offer_relink
 
 
 def test_authorization_action_none_means_connect_from_scratch() -> None:
-    a = assess(account("inactive", inactive={"action": "none", "cause": "unspecified"}),
-               authorization("inactive", inactive={"action": "none"}), NOW)
+    a = assess(
+        account("inactive", inactive={"action": "none", "cause": "unspecified"}),
+        authorization("inactive", inactive={"action": "none"}),
+        NOW,
+    )
     assert a.decision is Decision.CONNECT_FROM_SCRATCH
     assert a.authorization is None and not a.offer_relink
 
 
 def test_authorization_action_none_is_not_relinkable_even_if_the_account_says_relink() -> None:
-    a = assess(account("inactive", **INACTIVE_RELINK),
-               authorization("inactive", inactive={"action": "none"}), NOW)
+    a = assess(
+        account("inactive", **INACTIVE_RELINK),
+        authorization("inactive", inactive={"action": "none"}),
+        NOW,
+    )
     assert a.decision is Decision.CONNECT_FROM_SCRATCH
 
 
@@ -110,39 +148,66 @@ def test_closed_account_stays_from_scratch_when_its_authorization_later_expires(
 @pytest.mark.parametrize("auth", [None, authorization("disconnected")])
 def test_disconnected_authorization_means_connect_from_scratch(auth: Any) -> None:
     assert assess(account("inactive", **INACTIVE_RELINK), auth, NOW).decision is (
-        Decision.CONNECT_FROM_SCRATCH)
+        Decision.CONNECT_FROM_SCRATCH
+    )
 
 
 def test_disconnected_account_means_connect_from_scratch() -> None:
     assert assess(account("disconnected"), authorization(), NOW).decision is (
-        Decision.CONNECT_FROM_SCRATCH)
+        Decision.CONNECT_FROM_SCRATCH
+    )
 
 
 def test_upcoming_deactivation_flags_a_proactive_relink() -> None:
     when = NOW + 14 * DAY
-    a = assess(account(active={"action": "relink_required", "cause": "access_expired",
-                               "expected_deactivation_date": when}),
-               authorization(active={"action": "relink_required",
-                                     "expected_deactivation_date": when}), NOW)
+    a = assess(
+        account(
+            active={
+                "action": "relink_required",
+                "cause": "access_expired",
+                "expected_deactivation_date": when,
+            }
+        ),
+        authorization(active={"action": "relink_required", "expected_deactivation_date": when}),
+        NOW,
+    )
     assert (a.decision, a.proactive, a.authorization) == (Decision.HEALTHY, True, "fcauth_1")
     assert a.expected_deactivation_date == when and a.offer_relink
 
 
 def test_upcoming_deactivation_on_the_authorization_alone_flags_a_proactive_relink() -> None:
-    a = assess(account(), authorization(active={"action": "relink_required",
-                                                "expected_deactivation_date": NOW + DAY}), NOW)
+    a = assess(
+        account(),
+        authorization(
+            active={"action": "relink_required", "expected_deactivation_date": NOW + DAY}
+        ),
+        NOW,
+    )
     assert a.proactive
 
 
 def test_upcoming_deactivation_with_action_none_is_not_proactive() -> None:
-    a = assess(account(active={"action": "none", "cause": "unspecified",
-                               "expected_deactivation_date": NOW + DAY}), authorization(), NOW)
+    a = assess(
+        account(
+            active={
+                "action": "none",
+                "cause": "unspecified",
+                "expected_deactivation_date": NOW + DAY,
+            }
+        ),
+        authorization(),
+        NOW,
+    )
     assert not a.proactive
 
 
 def tan(status: str, expiry: int | None) -> dict[str, Any]:
-    return {"identifier_type": "tokenized_account_number", "status": status,
-            "expected_expiry_date": expiry, "supported_networks": ["ach"]}
+    return {
+        "identifier_type": "tokenized_account_number",
+        "status": status,
+        "expected_expiry_date": expiry,
+        "supported_networks": ["ach"],
+    }
 
 
 def test_deactivated_tokenized_account_number_means_relink() -> None:
@@ -180,8 +245,13 @@ def test_payments_session_params_follow_the_seed() -> None:
 
 
 def test_data_session_params_have_no_filters_and_no_limit() -> None:
-    p = session_params("cus_1", UseCase.DATA, authorization="fcauth_1", account="fca_1",
-                       permissions=["balances", "transactions"])
+    p = session_params(
+        "cus_1",
+        UseCase.DATA,
+        authorization="fcauth_1",
+        account="fca_1",
+        permissions=["balances", "transactions"],
+    )
     assert p == {
         "account_holder": {"type": "customer", "customer": "cus_1"},
         "permissions": ["balances", "transactions"],
@@ -193,10 +263,13 @@ def test_session_params_for_connecting_from_scratch_have_no_relink_options() -> 
     assert "relink_options" not in session_params("cus_1", UseCase.PAYMENTS)
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"account": "fca_1"}, "needs relink_options"),
-    ({"permissions": ["payment_method"]}, "not a data permission"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"account": "fca_1"}, "needs relink_options"),
+        ({"permissions": ["payment_method"]}, "not a data permission"),
+    ],
+)
 def test_session_params_refuse_what_stripe_would_refuse(kwargs: Any, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         session_params("cus_1", UseCase.PAYMENTS, **kwargs)
@@ -205,23 +278,36 @@ def test_session_params_refuse_what_stripe_would_refuse(kwargs: Any, match: str)
 # ---- resolve -----------------------------------------------------------------------------
 
 
-def session(status: str, accounts: list[str], failure: str | None = None,
-            auth: str | None = None) -> dict[str, Any]:
-    return {"id": "fcsess_1", "status": status,
-            "accounts": {"object": "list", "data": [{"id": a} for a in accounts]},
-            "relink_result": {"account": None, "authorization": auth, "failure_reason": failure}}
+def session(
+    status: str, accounts: list[str], failure: str | None = None, auth: str | None = None
+) -> dict[str, Any]:
+    return {
+        "id": "fcsess_1",
+        "status": status,
+        "accounts": {"object": "list", "data": [{"id": a} for a in accounts]},
+        "relink_result": {"account": None, "authorization": auth, "failure_reason": failure},
+    }
 
 
 def test_same_account_back_is_reauthorized() -> None:
-    r = resolve(session("succeeded", ["fca_1"], auth="fcauth_1"), ["fca_1", "fca_2"],
-                UseCase.PAYMENTS)
+    r = resolve(
+        session("succeeded", ["fca_1"], auth="fcauth_1"), ["fca_1", "fca_2"], UseCase.PAYMENTS
+    )
     assert (r.outcome, r.ok, r.mandate_required, r.new_accounts) == (
-        Outcome.REAUTHORIZED, True, False, ())
+        Outcome.REAUTHORIZED,
+        True,
+        False,
+        (),
+    )
 
 
 def test_a_sibling_reauthorized_instead_of_the_account_to_repair_is_reported() -> None:
-    r = resolve(session("succeeded", ["fca_2"], auth="fcauth_1"), ["fca_1", "fca_2"],
-                UseCase.PAYMENTS, repairing="fca_1")
+    r = resolve(
+        session("succeeded", ["fca_2"], auth="fcauth_1"),
+        ["fca_1", "fca_2"],
+        UseCase.PAYMENTS,
+        repairing="fca_1",
+    )
     assert (r.outcome, r.accounts) == (Outcome.NOT_REPAIRED, ("fca_2",))
     assert "not fca_1" in r.message
 
@@ -229,7 +315,10 @@ def test_a_sibling_reauthorized_instead_of_the_account_to_repair_is_reported() -
 def test_new_account_for_payments_needs_a_mandate() -> None:
     r = resolve(session("succeeded", ["fca_9"], auth="fcauth_1"), ["fca_1"], UseCase.PAYMENTS)
     assert (r.outcome, r.mandate_required, r.new_accounts) == (
-        Outcome.NEW_ACCOUNT, True, ("fca_9",))
+        Outcome.NEW_ACCOUNT,
+        True,
+        ("fca_9",),
+    )
 
 
 def test_new_account_for_data_needs_no_mandate() -> None:
@@ -242,13 +331,16 @@ def test_stripe_js_plain_array_of_accounts_is_understood() -> None:
     assert resolve(s, ["fca_1"], UseCase.PAYMENTS).outcome is Outcome.REAUTHORIZED
 
 
-@pytest.mark.parametrize(("status", "failure", "outcome"), [
-    ("failed", "no_authorization", Outcome.NO_ACCOUNTS),
-    ("failed", "no_account", Outcome.WRONG_ACCOUNT),
-    ("failed", "other", Outcome.ERROR),
-    ("cancelled", "no_authorization", Outcome.CANCELLED),
-    ("pending", None, Outcome.PENDING),
-])
+@pytest.mark.parametrize(
+    ("status", "failure", "outcome"),
+    [
+        ("failed", "no_authorization", Outcome.NO_ACCOUNTS),
+        ("failed", "no_account", Outcome.WRONG_ACCOUNT),
+        ("failed", "other", Outcome.ERROR),
+        ("cancelled", "no_authorization", Outcome.CANCELLED),
+        ("pending", None, Outcome.PENDING),
+    ],
+)
 def test_unsuccessful_sessions_are_reported_with_their_reason(
     status: str, failure: str | None, outcome: Outcome
 ) -> None:
@@ -265,10 +357,16 @@ def test_a_stripe_js_error_is_reported_as_an_error() -> None:
 # ---- webhooks (pure) ---------------------------------------------------------------------
 
 
-def event(type_: str, obj: dict[str, Any], id_: str = "evt_1", created: int = NOW
-          ) -> dict[str, Any]:
-    return {"id": id_, "object": "event", "type": type_, "created": created,
-            "data": {"object": obj}}
+def event(
+    type_: str, obj: dict[str, Any], id_: str = "evt_1", created: int = NOW
+) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "object": "event",
+        "type": type_,
+        "created": created,
+        "data": {"object": obj},
+    }
 
 
 ACC = "financial_connections.account."
@@ -276,22 +374,31 @@ ACC = "financial_connections.account."
 
 def test_deactivated_event_marks_relink_or_new_link_by_action() -> None:
     relink = mark_for_event(ACC + "deactivated", account("inactive", **INACTIVE_RELINK))
-    closed = mark_for_event(ACC + "deactivated", account(
-        "inactive", inactive={"action": "none", "cause": "account_closed"}))
+    closed = mark_for_event(
+        ACC + "deactivated",
+        account("inactive", inactive={"action": "none", "cause": "account_closed"}),
+    )
     assert relink is not None and relink.flag is Flag.NEEDS_RELINK
     assert closed is not None and closed.flag is Flag.NEEDS_NEW_LINK
 
 
 def test_warnings_mark_relink_soon_with_the_date() -> None:
-    upcoming = mark_for_event(ACC + "upcoming_deactivation", account(active={
-        "action": "relink_required", "cause": "access_expired",
-        "expected_deactivation_date": NOW + DAY}))
-    expiring = mark_for_event(ACC + "upcoming_account_number_expiry",
-                              {**account(), "account_numbers": [tan("transactable", NOW + 5)]})
-    assert upcoming is not None and (upcoming.flag, upcoming.until) == (Flag.RELINK_SOON,
-                                                                        NOW + DAY)
-    assert expiring is not None and (expiring.flag, expiring.until) == (Flag.RELINK_SOON,
-                                                                        NOW + 5)
+    upcoming = mark_for_event(
+        ACC + "upcoming_deactivation",
+        account(
+            active={
+                "action": "relink_required",
+                "cause": "access_expired",
+                "expected_deactivation_date": NOW + DAY,
+            }
+        ),
+    )
+    expiring = mark_for_event(
+        ACC + "upcoming_account_number_expiry",
+        {**account(), "account_numbers": [tan("transactable", NOW + 5)]},
+    )
+    assert upcoming is not None and (upcoming.flag, upcoming.until) == (Flag.RELINK_SOON, NOW + DAY)
+    assert expiring is not None and (expiring.flag, expiring.until) == (Flag.RELINK_SOON, NOW + 5)
 
 
 def test_account_numbers_deactivated_marks_relink_and_renewed_clears() -> None:
@@ -319,16 +426,23 @@ def test_repeated_delivery_is_applied_once() -> None:
 def test_a_late_retry_does_not_undo_a_newer_event() -> None:
     w = Watchlist()
     apply_event(w, event(ACC + "reactivated", account(), "evt_2", created=NOW + 60))
-    apply_event(w, event(ACC + "deactivated", account("inactive", **INACTIVE_RELINK), "evt_1",
-                         created=NOW))
+    apply_event(
+        w, event(ACC + "deactivated", account("inactive", **INACTIVE_RELINK), "evt_1", created=NOW)
+    )
     assert w.flags == {}
 
 
 def test_a_warning_does_not_downgrade_an_outage() -> None:
     w = Watchlist()
     apply_event(w, event(ACC + "deactivated", account("inactive", **INACTIVE_RELINK), "evt_1"))
-    apply_event(w, event(ACC + "upcoming_account_number_expiry",
-                         {**account(), "account_numbers": [tan("transactable", NOW)]}, "evt_2"))
+    apply_event(
+        w,
+        event(
+            ACC + "upcoming_account_number_expiry",
+            {**account(), "account_numbers": [tan("transactable", NOW)]},
+            "evt_2",
+        ),
+    )
     assert w.accounts(Flag.NEEDS_RELINK) == ["fca_1"]
 
 
@@ -337,17 +451,25 @@ def test_a_warning_does_not_downgrade_an_outage() -> None:
 
 def test_relink_error_names_step_status_code_param_and_request() -> None:
     err = stripe.InvalidRequestError(  # type: ignore[no-untyped-call]
-        "Received unknown parameter: relink_options", "relink_options", code="parameter_unknown",
-        http_status=400, json_body={"error": {"type": "invalid_request_error",
-                                              "code": "parameter_unknown",
-                                              "param": "relink_options",
-                                              "message": "Received unknown parameter: "
-                                                         "relink_options"}},
-        headers={"request-id": "req_123"})
+        "Received unknown parameter: relink_options",
+        "relink_options",
+        code="parameter_unknown",
+        http_status=400,
+        json_body={
+            "error": {
+                "type": "invalid_request_error",
+                "code": "parameter_unknown",
+                "param": "relink_options",
+                "message": "Received unknown parameter: relink_options",
+            }
+        },
+        headers={"request-id": "req_123"},
+    )
     e = RelinkError.from_stripe("create relink session", err, "2026-10-28.endive")
     assert str(e).startswith(
         "create relink session failed: 400 invalid_request_error parameter_unknown "
-        "(param relink_options): Received unknown parameter: relink_options")
+        "(param relink_options): Received unknown parameter: relink_options"
+    )
     assert "`.preview` Stripe-Version (this client sent 2026-10-28.endive)" in str(e)
     assert str(e).endswith("[req_123]")
 
@@ -356,8 +478,9 @@ def test_relink_error_names_step_status_code_param_and_request() -> None:
 
 
 @pytest.fixture
-def relink_client(mode: str, app: Any, key: str, request: pytest.FixtureRequest
-                  ) -> Iterator[RelinkClient]:
+def relink_client(
+    mode: str, app: Any, key: str, request: pytest.FixtureRequest
+) -> Iterator[RelinkClient]:
     target = app if mode == "inprocess" else request.getfixturevalue("server").url
     with RelinkClient.connect(target, key) as c:
         yield c
@@ -373,8 +496,7 @@ def linked(c: RelinkClient, institution: str = "fcinst_StripeBank") -> tuple[str
     """A customer with one checking account linked for payments: (customer, account)."""
     cus = c.stripe.v1.customers.create(params={"name": "Jenny Rosen"})
     start = c.start_link(cus.id, UseCase.PAYMENTS)
-    helper(c, f"{TH}/sessions/{start.session}/complete", outcome="link",
-           institution=institution)
+    helper(c, f"{TH}/sessions/{start.session}/complete", outcome="link", institution=institution)
     r = c.resolve(start.session, start.existing_account_ids, UseCase.PAYMENTS)
     assert r.outcome is Outcome.NEW_ACCOUNT and r.mandate_required
     c.set_up_payments(cus.id, r.new_accounts[0], MandateAcceptance("203.0.113.7", "pytest"))
@@ -406,8 +528,9 @@ def test_every_request_carries_the_preview_version(app: Any, key: str) -> None:
             super().__init__()
             self.inner = inner
 
-        def request(self, method: str, url: str, headers: Any, post_data: Any = None,
-                    *, _usage: Any = None) -> Any:
+        def request(
+            self, method: str, url: str, headers: Any, post_data: Any = None, *, _usage: Any = None
+        ) -> Any:
             seen.append(dict(headers)["Stripe-Version"])
             return self.inner.request(method, url, headers, post_data)
 
@@ -424,8 +547,13 @@ def test_a_500_is_retried_with_the_same_idempotency_key(relink_client: RelinkCli
     c = relink_client
     customer, acc = linked(c)
     helper(c, f"{TH}/accounts/{acc}/deactivate", reason="mfa_changed")
-    helper(c, "/v1/test_helpers/faults", method="POST",
-           path="/v1/financial_connections/sessions", status="500")
+    helper(
+        c,
+        "/v1/test_helpers/faults",
+        method="POST",
+        path="/v1/financial_connections/sessions",
+        status="500",
+    )
     a = c.assess(acc)
     assert a.authorization is not None
     start = c.start_relink(customer, a.authorization, UseCase.PAYMENTS)
@@ -441,8 +569,14 @@ def test_a_response_lost_after_create_is_replayed_not_created_again(
     c = relink_client
     customer, acc = linked(c)
     helper(c, f"{TH}/accounts/{acc}/deactivate", reason="token_expired")
-    helper(c, "/v1/test_helpers/faults", method="POST",
-           path="/v1/financial_connections/sessions", status="500", when="after")
+    helper(
+        c,
+        "/v1/test_helpers/faults",
+        method="POST",
+        path="/v1/financial_connections/sessions",
+        status="500",
+        when="after",
+    )
     a = c.assess(acc)
     assert a.authorization is not None
     start = c.start_relink(customer, a.authorization, UseCase.PAYMENTS)
@@ -455,8 +589,7 @@ def test_a_response_lost_after_create_is_replayed_not_created_again(
     assert retry.request_id != lost.request_id
 
 
-def test_an_explicit_idempotency_key_replays_the_same_session(relink_client: RelinkClient
-                                                              ) -> None:
+def test_an_explicit_idempotency_key_replays_the_same_session(relink_client: RelinkClient) -> None:
     c = relink_client
     customer, acc = linked(c)
     helper(c, f"{TH}/accounts/{acc}/deactivate", reason="token_expired")
@@ -472,12 +605,16 @@ def test_stripe_errors_surface_with_step_code_and_param(relink_client: RelinkCli
         relink_client.assess("fca_doesnotexist")
     e = info.value
     assert (e.step, e.http_status, e.type, e.code, e.param) == (
-        "retrieve account", 404, "invalid_request_error", "resource_missing", "id")
+        "retrieve account",
+        404,
+        "invalid_request_error",
+        "resource_missing",
+        "id",
+    )
     assert e.request_id is not None and e.request_id.startswith("req_")
 
 
-def test_relinking_an_unrelinkable_authorization_is_refused(relink_client: RelinkClient
-                                                            ) -> None:
+def test_relinking_an_unrelinkable_authorization_is_refused(relink_client: RelinkClient) -> None:
     c = relink_client
     customer, acc = linked(c)
     auth = c.assess(acc)
@@ -513,8 +650,11 @@ def test_webhook_handler_verifies_and_marks_accounts(relink_client: RelinkClient
     c = relink_client
     _customer, acc = linked(c)
     helper(c, f"{TH}/accounts/{acc}/deactivate", reason="access_revoked")
-    events = json.loads(c.stripe.raw_request(
-        "get", "/v1/events", type="financial_connections.account.deactivated").body)["data"]
+    events = json.loads(
+        c.stripe.raw_request(
+            "get", "/v1/events", type="financial_connections.account.deactivated"
+        ).body
+    )["data"]
     payload = json.dumps(events[0])
     mark = c.handle_webhook(payload, signed(payload, "whsec_test"), "whsec_test")
     assert mark is not None and mark.flag is Flag.NEEDS_RELINK
@@ -522,5 +662,6 @@ def test_webhook_handler_verifies_and_marks_accounts(relink_client: RelinkClient
     with pytest.raises(stripe.SignatureVerificationError):
         c.handle_webhook(payload, signed(payload, "whsec_other"), "whsec_test")
     with pytest.raises(stripe.SignatureVerificationError):
-        c.handle_webhook(payload, signed(payload, "whsec_test", int(time.time()) - 3600),
-                         "whsec_test")
+        c.handle_webhook(
+            payload, signed(payload, "whsec_test", int(time.time()) - 3600), "whsec_test"
+        )

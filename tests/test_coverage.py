@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fake_stripe import coverage
-from fake_stripe.cli import main
+from fake_stripe.app import routes_table
+from fake_stripe.cli.main import main
+from fake_stripe.spec import coverage
 
 from .helpers import assert_error
 from .spec_guard import recorded_spec
@@ -21,23 +22,26 @@ ROOT = Path(__file__).resolve().parent.parent
 UNIMPLEMENTED = [
     (method, path)
     for method, path in SPEC.operations()
-    if not coverage.is_implemented(method, path)
+    if not coverage.is_implemented(routes_table(), method, path)
 ]
 
 
 def test_command_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["coverage"]) == 0
     out = capsys.readouterr().out
-    assert out == coverage.coverage_table(SPEC)
+    assert out == coverage.coverage_table(SPEC, routes_table())
     assert "| `GET /v1/financial_connections/authorizations/{authorization}` | yes |" in out
 
 
 def test_table_has_one_row_per_recorded_operation() -> None:
-    table = coverage.coverage_table(SPEC)
+    table = coverage.coverage_table(SPEC, routes_table())
     rows = re.findall(r"^\| `(\w+) (\S+)` \| (yes|no) \|$", table, re.MULTILINE)
     assert sorted((m, p) for m, p, _ in rows) == sorted(SPEC.operations())
     for method, path, done in rows:
-        assert (done == "yes") == coverage.is_implemented(method, path), (method, path)
+        assert (done == "yes") == coverage.is_implemented(routes_table(), method, path), (
+            method,
+            path,
+        )
 
 
 def test_command_without_the_spec_names_the_variable(
@@ -50,7 +54,7 @@ def test_command_without_the_spec_names_the_variable(
 def test_command_writes_the_table_to_a_file(tmp_path: Path) -> None:
     target = tmp_path / "coverage.md"
     assert main(["coverage", "--write", str(target)]) == 0
-    assert target.read_text(encoding="utf-8") == coverage.coverage_table(SPEC)
+    assert target.read_text(encoding="utf-8") == coverage.coverage_table(SPEC, routes_table())
 
 
 def test_readme_coverage_section_is_the_commands_output() -> None:
@@ -60,14 +64,14 @@ def test_readme_coverage_section_is_the_commands_output() -> None:
         f"README.md needs a coverage section between {coverage.START_MARKER} and "
         f"{coverage.END_MARKER}"
     )
-    assert section == coverage.coverage_table(SPEC), (
+    assert section == coverage.coverage_table(SPEC, routes_table()), (
         "README.md's coverage section is stale: paste the output of `fake-stripe coverage`"
     )
 
 
 def test_docs_coverage_is_the_commands_output() -> None:
     text = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8")
-    assert text == coverage.coverage_table(SPEC), (
+    assert text == coverage.coverage_table(SPEC, routes_table()), (
         "docs/coverage.md is stale: run `fake-stripe coverage --write docs/coverage.md`"
     )
 

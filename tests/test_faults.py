@@ -12,8 +12,9 @@ from tests.helpers import assert_error
 def test_before_fault_fails_the_next_matching_request_and_creates_nothing(
     api: httpx.Client,
 ) -> None:
-    rule = api.post("/v1/test_helpers/faults",
-                    data={"path": "/v1/customers", "method": "POST", "status": "500"})
+    rule = api.post(
+        "/v1/test_helpers/faults", data={"path": "/v1/customers", "method": "POST", "status": "500"}
+    )
     assert rule.json()["when"] == "before"
     failed = api.post("/v1/customers")
     err = assert_error(failed, 500, type_="api_error")
@@ -26,8 +27,10 @@ def test_before_fault_fails_the_next_matching_request_and_creates_nothing(
 def test_after_fault_loses_the_response_but_the_idempotent_retry_replays_it(
     api: httpx.Client,
 ) -> None:
-    api.post("/v1/test_helpers/faults",
-             data={"path": "/v1/customers", "method": "POST", "status": "502", "when": "after"})
+    api.post(
+        "/v1/test_helpers/faults",
+        data={"path": "/v1/customers", "method": "POST", "status": "502", "when": "after"},
+    )
     h = {"Idempotency-Key": "lost"}
     assert api.post("/v1/customers", headers=h).status_code == 502
     again = api.post("/v1/customers", headers=h)
@@ -37,8 +40,9 @@ def test_after_fault_loses_the_response_but_the_idempotent_retry_replays_it(
 
 
 def test_rate_limit_fault_carries_stripes_code_and_headers(api: httpx.Client) -> None:
-    api.post("/v1/test_helpers/faults", data={"path": "/v1/customers*", "status": "429",
-                                               "count": "2"})
+    api.post(
+        "/v1/test_helpers/faults", data={"path": "/v1/customers*", "status": "429", "count": "2"}
+    )
     for _ in range(2):
         assert_error(api.get("/v1/customers"), 429, code="rate_limit")
     assert api.get("/v1/customers").status_code == 200
@@ -59,7 +63,10 @@ def test_fault_rules_are_per_tenant(api: httpx.Client, key: str) -> None:
 
 
 def test_fault_needs_a_status_or_a_delay(api: httpx.Client) -> None:
-    assert_error(api.post("/v1/test_helpers/faults", data={"path": "/v1/x"}), 400,
-                 param="status")
-    assert_error(api.post("/v1/test_helpers/faults", data={"status": "500"}), 400,
-                 code="parameter_missing", param="path")
+    assert_error(api.post("/v1/test_helpers/faults", data={"path": "/v1/x"}), 400, param="status")
+    assert_error(
+        api.post("/v1/test_helpers/faults", data={"status": "500"}),
+        400,
+        code="parameter_missing",
+        param="path",
+    )

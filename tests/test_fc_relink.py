@@ -48,7 +48,10 @@ def link(sdk: Any, institution: str = "fcinst_StripeBank", **complete: Any) -> t
     )
     assert session.status == "pending"
     done = helper(
-        sdk, f"{TH}/sessions/{session.id}/complete", outcome="link", institution=institution,
+        sdk,
+        f"{TH}/sessions/{session.id}/complete",
+        outcome="link",
+        institution=institution,
         **complete,
     )
     assert done.status == "succeeded"

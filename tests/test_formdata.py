@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fake_stripe.errors import ParamError
-from fake_stripe.formdata import Repeated, decode
+from fake_stripe.core.errors import ParamError
+from fake_stripe.core.formdata import Repeated, decode
 
 
 def test_nested_hashes_arrays_and_metadata_decode_in_order() -> None:

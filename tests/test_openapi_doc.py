@@ -12,12 +12,13 @@ import httpx
 import pytest
 import schemathesis
 
-from fake_stripe import create_app, test_helpers
+from fake_stripe import create_app
 from fake_stripe.app import routes_table
+from fake_stripe.control.openapi import PATH, param_schema
+from fake_stripe.core.params import Arr, Bool, Either, Enum, Hash, Int, Metadata, Str
+from fake_stripe.financial_connections import test_helpers
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.openapi_doc import PATH, param_schema
-from fake_stripe.params import Arr, Bool, Either, Enum, Hash, Int, Metadata, Str
-from fake_stripe.spec import SPEC_ENV
+from fake_stripe.spec.load import SPEC_ENV
 
 from .spec_guard import recorded_spec
 

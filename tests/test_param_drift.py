@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from fake_stripe import fc_sessions
 from fake_stripe.app import routes_table
-from fake_stripe.params import Spec as ParamSpec
-from fake_stripe.spec_params import Difference, differences, operation_params
+from fake_stripe.core.params import Spec as ParamSpec
+from fake_stripe.financial_connections import sessions as fc_sessions
+from fake_stripe.spec.params import Difference, differences, operation_params
 
 from .spec_guard import recorded_spec
 
@@ -32,16 +32,18 @@ _US_BANK_ONLY = (
 
 _OUTDATED_ENUM = (
     "the recorded enum (2023 GA spec, marked x-stripeBypassValidation) predates the newer "
-    "Financial Connections events and the preview API versions; webhooks.py checks the shape "
-    "in its handler instead"
+    "Financial Connections events and the preview API versions; resources/webhook_endpoints.py "
+    "checks the shape in its handler instead"
 )
 
 # (operation, param, kind) -> why the fake differs on purpose.
 DELIBERATE: dict[tuple[str, str, str], str] = {
     **{
-        ("POST /v1/setup_intents/{intent}/confirm",
-         f"mandate_data[customer_acceptance][online][{name}]", "required"):
-        "the recorded spec's anyOf also has the client-key shape (Stripe.js confirming), where "
+        (
+            "POST /v1/setup_intents/{intent}/confirm",
+            f"mandate_data[customer_acceptance][online][{name}]",
+            "required",
+        ): "the recorded spec's anyOf also has the client-key shape (Stripe.js confirming), where "
         "the browser's address and agent are optional; the converter reads the first branch"
         for name in ("ip_address", "user_agent")
     },
@@ -55,8 +57,7 @@ DELIBERATE: dict[tuple[str, str, str], str] = {
     ("POST /v1/payment_methods", "type", "enum"): _US_BANK_ONLY,
     ("POST /v1/webhook_endpoints", "api_version", "type"): _OUTDATED_ENUM,
     ("POST /v1/webhook_endpoints", "enabled_events[]", "type"): _OUTDATED_ENUM,
-    ("POST /v1/webhook_endpoints/{webhook_endpoint}", "enabled_events[]", "type"):
-        _OUTDATED_ENUM,
+    ("POST /v1/webhook_endpoints/{webhook_endpoint}", "enabled_events[]", "type"): _OUTDATED_ENUM,
     (
         "POST /v1/payment_methods",
         "type",

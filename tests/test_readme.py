@@ -38,8 +38,10 @@ def test_ci_runs_the_readmes_test_command() -> None:
 @pytest.fixture(scope="module")
 def served() -> str:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fake_stripe.cli", "serve", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "fake_stripe.cli.main", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     url = proc.stdout.readline().split()[-1]
@@ -55,9 +57,7 @@ def test_python_examples_run(index: int, served: str) -> None:
 
 
 def test_curl_example_creates_a_customer(served: str) -> None:
-    line = next(
-        ln for b in blocks("bash") for ln in b.splitlines() if ln.startswith("curl ")
-    )
+    line = next(ln for b in blocks("bash") for ln in b.splitlines() if ln.startswith("curl "))
     args = shlex.split(line.replace(DEFAULT_URL, served))
     user = args[args.index("-u") + 1].rstrip(":")
     url = next(a for a in args if a.startswith("http"))
@@ -101,8 +101,9 @@ def test_webhook_worked_example_delivers_a_signed_event(served: str) -> None:
         args = shlex.split(line.replace("http://127.0.0.1:4242/webhook", hook_url))
         return [str(bin_dir / Path(args[0]).name), *args[1:], "--base-url", served]
 
-    listen = subprocess.Popen(argv(listen_line), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    listen = subprocess.Popen(
+        argv(listen_line), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert listen.stdout is not None
         secret = listen.stdout.readline().strip()
@@ -118,8 +119,11 @@ def test_webhook_worked_example_delivers_a_signed_event(served: str) -> None:
             for b, _ in received
         ):
             time.sleep(0.05)
-        bodies = [(b, sig) for b, sig in received
-                  if json.loads(b)["type"] == "financial_connections.account.deactivated"]
+        bodies = [
+            (b, sig)
+            for b, sig in received
+            if json.loads(b)["type"] == "financial_connections.account.deactivated"
+        ]
         assert bodies, [json.loads(b)["type"] for b, _ in received]
         event = stripe.Webhook.construct_event(bodies[0][0].decode(), bodies[0][1], secret)
         assert event.data.object.status == "inactive"

@@ -27,16 +27,32 @@ from scenarios.receiver import WebhookReceiver
 
 CATALOG = discover()
 REQUIRED = {  # the scenarios the catalog must always hold, by file
-    "payments-token-expired", "payments-mfa-changed", "payments-account-locked",
-    "payments-credentials-changed", "payments-access-revoked", "data-token-expired",
-    "data-mfa-changed", "data-account-locked", "data-credentials-changed",
-    "data-access-revoked", "relink-different-account", "zero-accounts", "flow-error",
-    "user-cancel", "closed-account-connect-from-scratch", "permanent-loss-connect-from-scratch",
-    "relink-required-account-other-chosen", "chase-relink-updates-payment-method",
-    "pnc-relink-updates-payment-method", "tan-expiry-blocks-then-relink",
-    "upcoming-deactivation-proactive-relink", "two-accounts-one-closed",
-    "session-create-500-retried", "missing-preview-version-rejected",
-    "webhook-receiver-down-then-up", "session-create-500-before-create-retried",
+    "payments-token-expired",
+    "payments-mfa-changed",
+    "payments-account-locked",
+    "payments-credentials-changed",
+    "payments-access-revoked",
+    "data-token-expired",
+    "data-mfa-changed",
+    "data-account-locked",
+    "data-credentials-changed",
+    "data-access-revoked",
+    "relink-different-account",
+    "zero-accounts",
+    "flow-error",
+    "user-cancel",
+    "closed-account-connect-from-scratch",
+    "permanent-loss-connect-from-scratch",
+    "relink-required-account-other-chosen",
+    "chase-relink-updates-payment-method",
+    "pnc-relink-updates-payment-method",
+    "tan-expiry-blocks-then-relink",
+    "upcoming-deactivation-proactive-relink",
+    "two-accounts-one-closed",
+    "session-create-500-retried",
+    "missing-preview-version-rejected",
+    "webhook-receiver-down-then-up",
+    "session-create-500-before-create-retried",
 }
 
 
@@ -80,58 +96,87 @@ account = "checking"
 """
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    ('[expect]\ndecison = "relink"', "unknown key expect.decison"),
-    ('[[happens]]\ndeactivate = "savings"\nreason = "token_expired"',
-     "happens[0].deactivate = 'savings' is not one of checking"),
-    ('[[happens]]\nreason = "token_expired"', "needs exactly one of"),
-    ('[[happens]]\ndeactivate = "checking"', "deactivate needs one of reason, cause"),
-    ('[[happens]]\ndeactivate = "checking"\nreason = "bored"', "'bored' is not one of"),
-    ('[expect]\naccounts.savings = { status = "active" }', "no account is named 'savings'"),
-    ('[expect]\nsession = { id = "{sesion}" }', "unknown reference {sesion}"),
-    ('[expect]\nevents = { "x.y" = "one" }', "must be an integer"),
-    ('[expect.requests."PUT /v1/x"]\nattempts = 1', "is not 'METHOD /v1/path'"),
-    ("[[happens]]\nfault = { status = 500 }", "fault needs path"),
-    ('[[happens]]\nfault = { path = "/v1/x", status = 500, when = "later" }',
-     "happens[0].fault.when = 'later' is not one of before, after"),
-    ('[[happens]]\nfault = { path = "/v1/x", delay_ms = 5, when = "after" }',
-     'when = "after" needs a status'),
-    ("[[happens]]\nwebhook_receiver = { count = 1 }",
-     'the receiver exists only with [given] webhooks = "delivered"'),
-    ("[expect.webhooks]\npending_webhooks = 0",
-     'observed only with [given] webhooks = "delivered"'),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[expect]\ndecison = "relink"', "unknown key expect.decison"),
+        (
+            '[[happens]]\ndeactivate = "savings"\nreason = "token_expired"',
+            "happens[0].deactivate = 'savings' is not one of checking",
+        ),
+        ('[[happens]]\nreason = "token_expired"', "needs exactly one of"),
+        ('[[happens]]\ndeactivate = "checking"', "deactivate needs one of reason, cause"),
+        ('[[happens]]\ndeactivate = "checking"\nreason = "bored"', "'bored' is not one of"),
+        ('[expect]\naccounts.savings = { status = "active" }', "no account is named 'savings'"),
+        ('[expect]\nsession = { id = "{sesion}" }', "unknown reference {sesion}"),
+        ('[expect]\nevents = { "x.y" = "one" }', "must be an integer"),
+        ('[expect.requests."PUT /v1/x"]\nattempts = 1', "is not 'METHOD /v1/path'"),
+        ("[[happens]]\nfault = { status = 500 }", "fault needs path"),
+        (
+            '[[happens]]\nfault = { path = "/v1/x", status = 500, when = "later" }',
+            "happens[0].fault.when = 'later' is not one of before, after",
+        ),
+        (
+            '[[happens]]\nfault = { path = "/v1/x", delay_ms = 5, when = "after" }',
+            'when = "after" needs a status',
+        ),
+        (
+            "[[happens]]\nwebhook_receiver = { count = 1 }",
+            'the receiver exists only with [given] webhooks = "delivered"',
+        ),
+        (
+            "[expect.webhooks]\npending_webhooks = 0",
+            'observed only with [given] webhooks = "delivered"',
+        ),
+    ],
+)
 def test_format_errors_are_reported_before_anything_runs(
     tmp_path: Path, extra: str, message: str
 ) -> None:
-    with pytest.raises(ScenarioFormatError, match=message.replace("[", r"\[").replace(
-            "{", r"\{").replace(".", r"\.")):
+    with pytest.raises(
+        ScenarioFormatError,
+        match=message.replace("[", r"\[").replace("{", r"\{").replace(".", r"\."),
+    ):
         load(write(tmp_path, "bad", BASE + extra))
 
 
-DELIVERED = BASE.replace('accounts = { checking = "checking" }',
-                         'accounts = { checking = "checking" }\nwebhooks = "delivered"')
+DELIVERED = BASE.replace(
+    'accounts = { checking = "checking" }',
+    'accounts = { checking = "checking" }\nwebhooks = "delivered"',
+)
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    ('[given]\nwebhooks = "pushed"', "given.webhooks = 'pushed' is not one of"),
-    ("[[happens]]\nwebhook_receiver = { status = 500 }", "webhook_receiver needs count"),
-    ("[[happens]]\nwebhook_receiver = { count = 0 }", "count must be at least 1"),
-    ("[[happens]]\nwebhook_receiver = { count = 1, status = 200 }",
-     "status must be a failure status"),
-    ("[[happens]]\nwebhook_receiver = { count = 1, url = 'x' }",
-     "unknown key happens[0].webhook_receiver.url"),
-    ("[expect.webhooks]\nfailed = 1", "unknown key expect.webhooks.failed"),
-    ('[expect.webhooks]\njournal = { "a.b" = 500 }', "must be a list of HTTP statuses"),
-    ('[expect.webhooks]\ndelivered = { "a.b" = "1" }', "must be an integer"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[given]\nwebhooks = "pushed"', "given.webhooks = 'pushed' is not one of"),
+        ("[[happens]]\nwebhook_receiver = { status = 500 }", "webhook_receiver needs count"),
+        ("[[happens]]\nwebhook_receiver = { count = 0 }", "count must be at least 1"),
+        (
+            "[[happens]]\nwebhook_receiver = { count = 1, status = 200 }",
+            "status must be a failure status",
+        ),
+        (
+            "[[happens]]\nwebhook_receiver = { count = 1, url = 'x' }",
+            "unknown key happens[0].webhook_receiver.url",
+        ),
+        ("[expect.webhooks]\nfailed = 1", "unknown key expect.webhooks.failed"),
+        ('[expect.webhooks]\njournal = { "a.b" = 500 }', "must be a list of HTTP statuses"),
+        ('[expect.webhooks]\ndelivered = { "a.b" = "1" }', "must be an integer"),
+    ],
+)
 def test_webhook_format_errors(tmp_path: Path, extra: str, message: str) -> None:
-    text = DELIVERED if not extra.startswith("[given]") else BASE.replace(
-        '[given]\naccounts', extra + "\naccounts")
+    text = (
+        DELIVERED
+        if not extra.startswith("[given]")
+        else BASE.replace("[given]\naccounts", extra + "\naccounts")
+    )
     if not extra.startswith("[given]"):
         text += extra
-    with pytest.raises(ScenarioFormatError, match=message.replace("[", r"\[").replace(
-            "{", r"\{").replace(".", r"\.")):
+    with pytest.raises(
+        ScenarioFormatError,
+        match=message.replace("[", r"\[").replace("{", r"\{").replace(".", r"\."),
+    ):
         load(write(tmp_path, "bad", text))
 
 
@@ -162,10 +207,26 @@ def matcher(**ids: str) -> Matcher:
 def test_markers_and_references() -> None:
     m = matcher(customer="cus_1")
     actual: dict[str, Any] = {"a": None, "c": "x", "customer": "cus_1", "d": {}, "l": [1, 2]}
-    assert m.match({"a": "<null>", "b": "<absent>", "c": "<any>", "customer": "{customer}",
-                    "d": {}, "l": [1, 2]}, actual, "expect") == []
-    bad = m.match({"a": "<any>", "c": "<absent>", "customer": "{customer}", "d": {"k": 1}},
-                  {"a": None, "c": "x", "customer": "cus_2", "d": {}}, "expect")
+    assert (
+        m.match(
+            {
+                "a": "<null>",
+                "b": "<absent>",
+                "c": "<any>",
+                "customer": "{customer}",
+                "d": {},
+                "l": [1, 2],
+            },
+            actual,
+            "expect",
+        )
+        == []
+    )
+    bad = m.match(
+        {"a": "<any>", "c": "<absent>", "customer": "{customer}", "d": {"k": 1}},
+        {"a": None, "c": "x", "customer": "cus_2", "d": {}},
+        "expect",
+    )
     assert [str(x) for x in bad] == [
         "expect.a: expected '<any>', got null (a value)",
         "expect.c: expected <absent>, got 'x'",
@@ -176,7 +237,8 @@ def test_markers_and_references() -> None:
 
 def test_an_empty_table_requires_an_empty_object() -> None:
     assert [str(x) for x in matcher().match({}, {"inactive": {}}, "expect.status_details")] == [
-        "expect.status_details: expected {}, got {'inactive': {}}"]
+        "expect.status_details: expected {}, got {'inactive': {}}"
+    ]
 
 
 def test_changed_compares_with_the_state_after_given() -> None:
@@ -184,7 +246,8 @@ def test_changed_compares_with_the_state_after_given() -> None:
     where = "expect.payment_methods.checking.last4"
     assert m.match("<changed>", "9999", where) == []
     assert [str(x) for x in m.match("<changed>", "1234", where)] == [
-        f"{where}: expected '<changed>', got '1234' (after [given] it was '1234')"]
+        f"{where}: expected '<changed>', got '1234' (after [given] it was '1234')"
+    ]
     assert m.match("<unchanged>", "1234", where) == []
 
 
@@ -210,9 +273,9 @@ def test_a_receiver_down_for_longer_than_the_retries_leaves_the_account_unflagge
 ) -> None:
     text = catalog_text("webhook-receiver-down-then-up").replace(
         "webhook_receiver = { count = 2, status = 500 }",
-        "webhook_receiver = { count = 4, status = 503 }")
-    result = run_scenario(load(write(tmp_path, "down-too-long", text)), inprocess_target,
-                          key=key)
+        "webhook_receiver = { count = 4, status = 503 }",
+    )
+    result = run_scenario(load(write(tmp_path, "down-too-long", text)), inprocess_target, key=key)
     assert result.outcome == "fail"
     step = "happens[1].expect"
     assert result.details()[:4] == [
@@ -241,10 +304,15 @@ def test_a_handler_that_refuses_the_signature_fails_the_scenario(
     path = write(tmp_path, "refused", catalog_text("webhook-receiver-down-then-up"))
     result = run_scenario(load(path), inprocess_target, key=key)
     assert result.outcome == "fail"
-    assert result.details()[0].startswith("given: webhook delivery: expected 'handled', got "
-                                          "'signature refused: No signatures found matching")
-    assert any("journal.'financial_connections.account.deactivated': expected [500, 500, 200]"
-               ", got [500, 500, 400, 400]" in d for d in result.details())
+    assert result.details()[0].startswith(
+        "given: webhook delivery: expected 'handled', got "
+        "'signature refused: No signatures found matching"
+    )
+    assert any(
+        "journal.'financial_connections.account.deactivated': expected [500, 500, 200]"
+        ", got [500, 500, 400, 400]" in d
+        for d in result.details()
+    )
 
 
 def test_a_client_that_retries_with_a_fresh_idempotency_key_fails_the_lost_response_scenario(
@@ -254,8 +322,15 @@ def test_a_client_that_retries_with_a_fresh_idempotency_key_fails_the_lost_respo
     creates a second session, which the answer's `Idempotent-Replayed` header gives away."""
     real = transport.RecordingHTTPClient.request
 
-    def fresh_key(self: transport.RecordingHTTPClient, method: str, url: str,
-                  headers: Any, post_data: Any = None, *, _usage: Any = None) -> Any:
+    def fresh_key(
+        self: transport.RecordingHTTPClient,
+        method: str,
+        url: str,
+        headers: Any,
+        post_data: Any = None,
+        *,
+        _usage: Any = None,
+    ) -> Any:
         if headers and "Idempotency-Key" in headers:
             headers = {**headers, "Idempotency-Key": str(uuid.uuid4())}
         return real(self, method, url, headers, post_data, _usage=_usage)
@@ -322,9 +397,11 @@ def test_cli_exits_non_zero_and_shows_expected_vs_actual_on_failure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = (Path(CATALOG[0]).parent / "zero-accounts.toml").read_text()
-    write(tmp_path, "zero-accounts-broken", text.replace('"no_accounts"\n\n[expect]',
-                                                         '"no_accounts"\n\n[expect]\n'
-                                                         'proactive = true'))
+    write(
+        tmp_path,
+        "zero-accounts-broken",
+        text.replace('"no_accounts"\n\n[expect]', '"no_accounts"\n\n[expect]\nproactive = true'),
+    )
     junit = tmp_path / "j.xml"
     code = scenarios_main(["run", str(tmp_path), "--junit", str(junit)])
     out, _err = capsys.readouterr()
@@ -356,7 +433,10 @@ def test_readme_first_command_runs_the_whole_catalog_over_http() -> None:
     env = {**os.environ, "PYTHONWARNINGS": "error"}
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "fake-stripe"), "scenarios", "run", "--serve"],
-        capture_output=True, text=True, timeout=300, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{len(CATALOG)} scenarios: {len(CATALOG)} passed, 0 failed, 0 errors" in proc.stdout

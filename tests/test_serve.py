@@ -18,7 +18,7 @@ from fake_stripe.inprocess import client as inprocess_client
 
 def start(*args: str) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fake_stripe.cli", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "fake_stripe.cli.main", "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -62,8 +62,9 @@ def test_restart_with_the_same_db_keeps_every_customer(db: str) -> None:
     proc, url = start("--db", db)
     try:
         ids = [
-            httpx.post(f"{url}/v1/customers", data={"name": f"c{i}"}, auth=("sk_test_p", ""))
-            .json()["id"]
+            httpx.post(
+                f"{url}/v1/customers", data={"name": f"c{i}"}, auth=("sk_test_p", "")
+            ).json()["id"]
             for i in range(3)
         ]
     finally:
@@ -129,7 +130,7 @@ def test_logs_never_show_the_secret_key(db: str) -> None:
 def test_non_loopback_bind_warns_and_closes_control_routes(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from fake_stripe.cli import control_token_for
+    from fake_stripe.cli.serve import control_token_for
 
     assert control_token_for("127.0.0.1", None) is None
     assert control_token_for("::1", "t") == "t"
@@ -147,6 +148,7 @@ def test_two_processes_sharing_one_sqlite_file_never_reuse_an_id(db: str) -> Non
     a, url_a = start("--db", db, "--seed", "3")
     b, url_b = start("--db", db, "--seed", "3")
     try:
+
         def create(url: str) -> str:
             r = httpx.post(f"{url}/v1/customers", auth=("sk_test_shared", ""))
             assert r.status_code == 200, r.text
@@ -158,8 +160,11 @@ def test_two_processes_sharing_one_sqlite_file_never_reuse_an_id(db: str) -> Non
         listed = []
         cursor: dict[str, str] = {}
         while True:
-            page = httpx.get(f"{url_a}/v1/customers", params={"limit": 100, **cursor},
-                             auth=("sk_test_shared", "")).json()
+            page = httpx.get(
+                f"{url_a}/v1/customers",
+                params={"limit": 100, **cursor},
+                auth=("sk_test_shared", ""),
+            ).json()
             listed += [c["id"] for c in page["data"]]
             if not page["has_more"]:
                 break

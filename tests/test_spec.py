@@ -1,4 +1,4 @@
-"""Tests for fake_stripe.spec against Stripe's recorded OpenAPI subset."""
+"""Tests for fake_stripe.spec.load against Stripe's recorded OpenAPI subset."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fake_stripe.spec import SPEC_ENV, Spec, Violation, load_spec
+from fake_stripe.spec.load import SPEC_ENV, Spec, Violation, load_spec
 
 _SPEC = load_spec()
 if _SPEC is None:

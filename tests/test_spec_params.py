@@ -1,13 +1,13 @@
-"""fake_stripe.spec_params: request schemas of the recorded spec as the fake's parameter DSL."""
+"""fake_stripe.spec.params: request schemas of the recorded spec as the fake's parameter DSL."""
 
 from __future__ import annotations
 
 import pytest
 
-from fake_stripe import formdata, params
-from fake_stripe.errors import ParamError
-from fake_stripe.params import UNSET, Arr, Bool, Either, Enum, Hash, Int, Metadata, Str
-from fake_stripe.spec_params import (
+from fake_stripe.core import formdata, params
+from fake_stripe.core.errors import ParamError
+from fake_stripe.core.params import UNSET, Arr, Bool, Either, Enum, Hash, Int, Metadata, Str
+from fake_stripe.spec.params import (
     UnsupportedSchema,
     differences,
     from_schema,

@@ -5,16 +5,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from fake_stripe.test_helpers import TRIGGERS
+from fake_stripe.financial_connections.test_helpers import TRIGGERS
 from tests.helpers import assert_error
 
 PV = {"Stripe-Version": "2026-01-28.preview"}
 
 
 @pytest.mark.parametrize("event", TRIGGERS)
-def test_trigger_emits_the_event_through_a_real_state_change(
-    api: httpx.Client, event: str
-) -> None:
+def test_trigger_emits_the_event_through_a_real_state_change(api: httpx.Client, event: str) -> None:
     got = api.post("/v1/test_helpers/trigger", data={"event": event}, headers=PV)
     assert got.status_code == 200, got.text
     body = got.json()
@@ -22,24 +20,28 @@ def test_trigger_emits_the_event_through_a_real_state_change(
     listed = api.get("/v1/events", params={"type": event}, headers=PV).json()["data"]
     assert {e["id"] for e in listed} >= set(body["events"])
     if event == "financial_connections.account.deactivated":
-        account = api.get(f"/v1/financial_connections/accounts/{body['account']}",
-                          headers=PV).json()
+        account = api.get(
+            f"/v1/financial_connections/accounts/{body['account']}", headers=PV
+        ).json()
         assert account["status"] == "inactive"
 
 
 def test_trigger_rejects_an_event_it_cannot_produce(api: httpx.Client) -> None:
-    assert_error(api.post("/v1/test_helpers/trigger", data={"event": "charge.succeeded"}),
-                 400, param="event")
+    assert_error(
+        api.post("/v1/test_helpers/trigger", data={"event": "charge.succeeded"}), 400, param="event"
+    )
 
 
 def test_trigger_reactivation_needs_a_preview_version(api: httpx.Client) -> None:
-    resp = api.post("/v1/test_helpers/trigger",
-                    data={"event": "financial_connections.account.reactivated"})
+    resp = api.post(
+        "/v1/test_helpers/trigger", data={"event": "financial_connections.account.reactivated"}
+    )
     assert_error(resp, 400, param="event")
 
 
 def test_a_refused_trigger_changes_nothing(api: httpx.Client) -> None:
-    api.post("/v1/test_helpers/trigger",
-             data={"event": "financial_connections.account.reactivated"})
+    api.post(
+        "/v1/test_helpers/trigger", data={"event": "financial_connections.account.reactivated"}
+    )
     assert api.get("/v1/customers").json()["data"] == []
     assert api.get("/v1/events").json()["data"] == []

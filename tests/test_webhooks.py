@@ -26,13 +26,13 @@ import pytest
 import stripe
 from starlette.applications import Starlette
 
-from fake_stripe import create_app, delivery
-from fake_stripe.customers import Customer
-from fake_stripe.events import Event
+from fake_stripe import create_app
+from fake_stripe.core.events import Event
+from fake_stripe.core.objects import StripeObject
+from fake_stripe.core.tenant import tenant_of
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.objects import StripeObject
-from fake_stripe.tenant import tenant_of
-from fake_stripe.wire import Ctx
+from fake_stripe.resources.customers import Customer
+from fake_stripe.webhooks import delivery
 from tests.conftest import ServerThread
 from tests.helpers import assert_error
 
@@ -405,10 +405,11 @@ class Gadget(StripeObject):
     relink_hint: str = "preview only"
 
 
-def request_ctx(app: Starlette, key: str, version: str) -> Ctx:
+def emit(app: Starlette, key: str, version: str, type_: str, obj: StripeObject) -> Event:
+    """Record an event as a request at `version` would (outside any request: delivered now)."""
     fake = app.state.fake
     tenant = fake.tenant(tenant_of(key))
-    return Ctx(app=fake, tenant=tenant, version=version, request_id="req_test", path={})
+    return fake.events.emit(tenant, type_, obj, version=version, request_id="req_test")
 
 
 def test_endpoint_api_version_decides_the_payload_shape(
@@ -418,8 +419,7 @@ def test_endpoint_api_version_decides_the_payload_shape(
         preview = create_endpoint(api, receiver.url + "?preview", api_version="2026-01-28.preview")
         ga = create_endpoint(api, receiver.url + "?ga", api_version="2026-10-28.endive")
         create_endpoint(api, receiver.url + "?default")
-    ctx = request_ctx(app, key, "2025-06-30.basil")
-    app.state.fake.events.emit(ctx, "test_webhooks_gadget.updated", Gadget(id="gad_1"))
+    emit(app, key, "2025-06-30.basil", "test_webhooks_gadget.updated", Gadget(id="gad_1"))
     got = {r.path.rsplit("?", 1)[1]: r for r in receiver.wait_for(3)}
     assert got["preview"].event["api_version"] == "2026-01-28.preview"
     assert got["preview"].event["data"]["object"]["relink_hint"] == "preview only"
@@ -437,8 +437,7 @@ def test_a_preview_event_without_an_endpoint_version_keeps_its_preview_fields(
 ) -> None:
     with inprocess_client(app, headers={"Authorization": f"Bearer {key}"}) as api:
         create_endpoint(api, receiver.url)
-    ctx = request_ctx(app, key, "2026-01-28.preview")
-    app.state.fake.events.emit(ctx, "test_webhooks_gadget.updated", Gadget(id="gad_2"))
+    emit(app, key, "2026-01-28.preview", "test_webhooks_gadget.updated", Gadget(id="gad_2"))
     (r,) = receiver.wait_for(1)
     assert r.event["api_version"] == "2026-01-28.preview"
     assert r.event["data"]["object"]["relink_hint"] == "preview only"
@@ -609,10 +608,12 @@ def test_thousand_events_to_a_healthy_receiver_arrive_exactly_once(
     fake = app.state.fake
     with inprocess_client(app, headers={"Authorization": f"Bearer {key}"}) as api:
         create_endpoint(api, receiver.url)
-    ctx = request_ctx(app, key, fake.api_version)
+
     started = time.monotonic()
     emitted = [
-        fake.events.emit(ctx, "customer.created", Customer(id=f"cus_bulk{i}", created=0)).id
+        emit(
+            app, key, fake.api_version, "customer.created", Customer(id=f"cus_bulk{i}", created=0)
+        ).id
         for i in range(1000)
     ]
     receiver.wait_for(1000, timeout=30)
@@ -628,7 +629,7 @@ def test_thousand_events_to_a_healthy_receiver_arrive_exactly_once(
     assert [a.attempt for a in attempts] == [1] * 1000
 
     def all_delivered() -> bool:
-        stored = [ctx.tenant.get(Event, i) for i in emitted]
+        stored = [fake.tenant(tenant_of(key)).get(Event, i) for i in emitted]
         return all(e is not None and e.pending_webhooks == 0 for e in stored)
 
     eventually(all_delivered)
@@ -709,9 +710,8 @@ def test_serve_restarted_with_the_same_db_delivers_what_was_pending(tmp_path: Pa
 
 
 def listen(*args: str) -> list[str]:
-    # Through cli.main, as the console script runs it (`python -m fake_stripe.cli` would build
-    # its parser in __main__, where commands.py does not register subcommands).
-    main = "import sys; from fake_stripe.cli import main; sys.exit(main())"
+    # Through cli.main, as the console script runs it.
+    main = "import sys; from fake_stripe.cli.main import main; sys.exit(main())"
     return [sys.executable, "-c", main, "listen", *args]
 
 

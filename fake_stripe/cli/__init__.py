@@ -1,0 +1,1 @@
+"""The `fake-stripe` command and its subcommands."""

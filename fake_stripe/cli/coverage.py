@@ -1,0 +1,40 @@
+"""`fake-stripe coverage`: print (or write) the coverage table of the recorded spec."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..app import routes_table
+from ..spec.coverage import coverage_table
+from ..spec.load import SPEC_ENV, load_spec, spec_path
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.spec) if args.spec else None
+    spec = load_spec(path)
+    if spec is None:
+        where = path if path is not None else spec_path()
+        print(
+            f"fake-stripe coverage: Stripe's recorded spec not found at {where}; "
+            f"set {SPEC_ENV} or pass --spec",
+            file=sys.stderr,
+        )
+        return 1
+    table = coverage_table(spec, routes_table())
+    if args.write:
+        Path(args.write).write_text(table, encoding="utf-8")
+    else:
+        sys.stdout.write(table)
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "coverage",
+        help="print which operations of Stripe's recorded spec the fake implements (Markdown)",
+    )
+    parser.add_argument("--spec", default=None, help=f"the recorded spec (default: ${SPEC_ENV})")
+    parser.add_argument("--write", default=None, metavar="FILE", help="write the table to FILE")
+    parser.set_defaults(func=run)

@@ -1,0 +1,49 @@
+"""The `fake-stripe` command. Its subcommands are declared in one list; other distributions add
+theirs through the `fake_stripe.commands` entry point group (as pytest finds its plugins), so
+this package imports nothing of them: the scenario runner contributes `fake-stripe scenarios`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from importlib.metadata import entry_points
+
+from . import coverage, listen, serve, trigger
+
+AddParser = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
+
+SUBCOMMANDS: list[AddParser] = [
+    serve.add_parser,
+    listen.add_parser,
+    trigger.add_parser,
+    coverage.add_parser,
+]
+ENTRY_POINTS = "fake_stripe.commands"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fake-stripe",
+        description="A stateful, offline fake of Stripe's Financial Connections relink surface.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in SUBCOMMANDS:
+        add(sub)
+    for ep in entry_points(group=ENTRY_POINTS):
+        add_contributed: AddParser = ep.load()
+        add_contributed(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

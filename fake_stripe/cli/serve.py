@@ -1,0 +1,127 @@
+"""`fake-stripe serve`: run the fake under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import logging
+import secrets
+import signal
+from collections.abc import Generator
+from typing import Any
+
+from ..core.context import DEFAULT_API_VERSION
+from ..serving import bind_socket, url_of
+
+DEFAULT_PORT = 12180
+
+log = logging.getLogger("fake_stripe")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def control_token_for(host: str, token: str | None) -> str | None:
+    """The token `/_fake/` requires: none on loopback unless given; always one elsewhere."""
+    if _is_loopback(host):
+        return token
+    log.warning(
+        "fake-stripe is bound to %s, which is not a loopback address: anyone who can reach "
+        "it can read and change its data. The /_fake/ routes need --control-token.",
+        host,
+    )
+    # Without a token nobody knows this one, so /_fake/ is closed.
+    return token if token is not None else secrets.token_urlsafe(32)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    token = control_token_for(args.host, args.control_token)
+    app = create_app(
+        db=args.db,
+        seed=args.seed,
+        api_version=args.api_version,
+        strict=args.strict,
+        control_token=token,
+    )
+    sock = bind_socket(args.host, args.port)
+    print(f"fake-stripe listening on {url_of(sock, args.host)}", flush=True)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop" if _has("uvloop") else "asyncio",
+        http="httptools" if _has("httptools") else "h11",
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
+    server = _Server(config)
+    server.run(sockets=[sock])
+    return 0
+
+
+class _Server:
+    """uvicorn's server, stopping on SIGINT/SIGTERM with exit status 0 (no re-raised signal)."""
+
+    def __new__(cls, config: Any) -> Any:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Generator[None, None, None]:
+                previous = {
+                    sig: signal.signal(sig, lambda *_: setattr(self, "should_exit", True))
+                    for sig in (signal.SIGINT, signal.SIGTERM)
+                }
+                try:
+                    yield
+                finally:
+                    for sig, handler in previous.items():
+                        signal.signal(sig, handler)
+
+        return Server(config)
+
+
+def _has(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    s = sub.add_parser("serve", help="run the fake Stripe server")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default {DEFAULT_PORT}; 0 picks a free port and prints the URL)",
+    )
+    s.add_argument("--seed", type=int, default=None, help="seed for reproducible IDs and data")
+    s.add_argument("--db", default=None, help="SQLite file (default: in memory)")
+    s.add_argument(
+        "--api-version",
+        default=DEFAULT_API_VERSION,
+        help=f"version used when a request sends no Stripe-Version (default {DEFAULT_API_VERSION})",
+    )
+    s.add_argument(
+        "--strict",
+        action="store_true",
+        help="validate every response against the recorded Stripe spec "
+        "(violations go to the log and an X-Fake-Stripe-Violations header)",
+    )
+    s.add_argument("--control-token", default=None, help="token the /_fake/ routes require")
+    s.set_defaults(func=serve)

@@ -1,0 +1,110 @@
+"""What a handler sees of its request (`Ctx`), how an endpoint is declared (`Endpoint`), and
+what the wire layer needs of the server that runs it (`Services`)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .events import Event, EventLog
+from .faults import Faults
+from .objects import StripeObject
+from .params import Spec
+from .tenant import StagedTenant, Tenant
+
+DEFAULT_API_VERSION = "2026-10-28.endive"
+VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[a-z_]+=v\d+)*$")
+
+
+def is_preview(version: str | None) -> bool:
+    """A `YYYY-MM-DD.preview` version (with or without beta flags)."""
+    return (version or "").split(";")[0].endswith(".preview")
+
+
+@dataclass
+class Ctx:
+    """One request, as its handler sees it: the tenant (writes staged until the request
+    succeeds), the API version, the request's ids, and the server's event log and faults."""
+
+    tenant: StagedTenant
+    version: str
+    request_id: str
+    path: dict[str, str]
+    events: EventLog
+    faults: Faults
+    # Work the tenant clock makes due (scheduled deactivations, TAN expiries): run before each
+    # request and after the clock moves.
+    due: Sequence[Callable[[Ctx], None]] = ()
+    idempotency_key: str | None = None
+    key: str = ""
+    # True while the fake acts on its own (an institution event, the clock): events it records
+    # carry no request id. Set only through `acting_alone`.
+    background: bool = False
+
+    @property
+    def preview(self) -> bool:
+        return is_preview(self.version)
+
+    def now(self) -> int:
+        return self.tenant.now()
+
+    def emit(
+        self, type: str, obj: StripeObject, previous_attributes: dict[str, Any] | None = None
+    ) -> Event:
+        """Record an event caused by this request (or, inside `acting_alone`, by nobody)."""
+        return self.events.emit(
+            self.tenant,
+            type,
+            obj,
+            version=self.version,
+            request_id=None if self.background else self.request_id,
+            idempotency_key=None if self.background else self.idempotency_key,
+            previous_attributes=previous_attributes,
+        )
+
+    @contextlib.contextmanager
+    def acting_alone(self, alone: bool = True) -> Iterator[None]:
+        """Within the block, what happens is the fake's own doing (the institution, the clock),
+        or, with `alone=False`, the request's again."""
+        before, self.background = self.background, alone
+        try:
+            yield
+        finally:
+            self.background = before
+
+    def run_due(self) -> None:
+        for work in self.due:
+            work(self)
+
+
+Handler = Callable[[Ctx, dict[str, Any]], Any]
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    params: Spec = field(default_factory=lambda: Spec({}))
+    keys: tuple[str, ...] = ("sk", "rk")
+    status: int = 200
+
+
+class Services(Protocol):
+    """What the wire layer needs of the server (`FakeStripe` provides it)."""
+
+    api_version: str
+    events: EventLog
+    faults: Faults
+    due: list[Callable[[Ctx], None]]
+
+    def tenant(self, name: str) -> Tenant: ...
+
+    def request_id(self) -> str: ...
+
+    def wall_now(self) -> int: ...
+
+    def check_response(self, method: str, path: str, status: int, body: Any) -> list[str]: ...

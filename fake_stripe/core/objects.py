@@ -1,0 +1,74 @@
+"""The base of every Stripe object model, and the one serializer that turns models into JSON.
+
+Models hold everything the fake stores about an object. Three class-level sets decide what the
+API shows: `internal` fields are never sent, `omit_if_none` fields are absent rather than null
+(Stripe omits optional hashes), and `preview` fields appear only under a `.preview`
+`Stripe-Version` (the relink surface is in public preview).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+_REGISTRY: dict[str, type[StripeObject]] = {}
+_BY_PREFIX: dict[str, type[StripeObject]] = {}
+
+
+class Model(BaseModel):
+    """A nested hash of a Stripe object (built lazily, like the objects)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class StripeObject(BaseModel):
+    # Schemas are built on first use, so the server starts before every model is compiled.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    kind: ClassVar[str] = ""
+    prefix: ClassVar[str] = ""
+    noun: ClassVar[str] = ""  # as in "No such <noun>: 'id'"
+    internal: ClassVar[frozenset[str]] = frozenset()
+    omit_if_none: ClassVar[frozenset[str]] = frozenset()
+    preview: ClassVar[frozenset[str]] = frozenset()
+    # field -> object kind it expands to (the field holds that object's id)
+    expandable: ClassVar[dict[str, str]] = {}
+
+    id: str
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if cls.kind:
+            _REGISTRY[cls.kind] = cls
+            if cls.prefix:
+                _BY_PREFIX[cls.prefix] = cls
+
+    @classmethod
+    def fetch(cls, tenant: Any, obj_id: str) -> StripeObject | None:
+        """Look an object up for `expand[]` (catalog objects override this)."""
+        found: StripeObject | None = tenant.get(cls, obj_id)
+        return found
+
+    def to_api(self, preview: bool) -> dict[str, Any]:
+        exclude = set(self.internal)
+        if not preview:
+            exclude |= self.preview
+        data = self.model_dump(mode="json", exclude=exclude)
+        for name in self.omit_if_none:
+            if name in data and data[name] is None:
+                del data[name]
+        return self.adjust(data, preview)
+
+    def adjust(self, data: dict[str, Any], preview: bool) -> dict[str, Any]:
+        """Per-object tweaks to the rendered dict (nested preview-only parts, deleted stubs)."""
+        return data
+
+
+def model_for(kind: str) -> type[StripeObject]:
+    return _REGISTRY[kind]
+
+
+def model_for_id(obj_id: str) -> type[StripeObject] | None:
+    prefix = obj_id.split("_", 1)[0] if "_" in obj_id else ""
+    return _BY_PREFIX.get(prefix)

@@ -1,0 +1,152 @@
+"""Models to JSON: preview gating, list objects, pagination and `expand[]`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
+
+from .errors import ParamError, resource_missing
+from .objects import StripeObject, model_for, model_for_id
+
+if TYPE_CHECKING:
+    from .context import Ctx
+
+M = TypeVar("M", bound=StripeObject)
+
+MAX_EXPAND_DEPTH = 4
+
+
+@dataclass
+class Page:
+    """A list result: Stripe's list object once rendered."""
+
+    data: list[Any]
+    has_more: bool
+    url: str
+
+
+def paginate(
+    ctx: Ctx,
+    cls: type[M],
+    params: dict[str, Any],
+    url: str,
+    where: Callable[[M], bool] | None = None,
+) -> Page:
+    limit = params.get("limit", 10)
+    after = params.get("starting_after")
+    before = params.get("ending_before")
+    if after is not None and before is not None:
+        raise ParamError(
+            "Received both starting_after and ending_before parameters. Please pass in only one."
+        )
+    for name, cursor in (("starting_after", after), ("ending_before", before)):
+        if cursor is not None and ctx.tenant.get(cls, cursor) is None:
+            raise resource_missing(cls.noun, cursor, param=name, status=404)
+    items: list[M] = []
+    has_more = False
+    for obj in ctx.tenant.iterate(cls, where, starting_after=after, ending_before=before):
+        if len(items) == limit:
+            has_more = True
+            break
+        items.append(obj)
+    if before is not None:
+        items.reverse()
+    return Page(items, has_more, url)
+
+
+def to_json(ctx: Ctx, result: Any) -> Any:
+    if isinstance(result, StripeObject):
+        return result.to_api(ctx.preview)
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    if isinstance(result, Page):
+        return {
+            "object": "list",
+            "data": [to_json(ctx, x) for x in result.data],
+            "has_more": result.has_more,
+            "url": result.url,
+        }
+    return result
+
+
+def render(ctx: Ctx, result: Any, expand: list[str]) -> Any:
+    body = to_json(ctx, result)
+    for path in expand:
+        parts = path.split(".")
+        if len(parts) > MAX_EXPAND_DEPTH:
+            raise ParamError(
+                "You cannot expand more than 4 levels of a property. Property: " + path,
+                code="property_expansion_max_depth",
+            )
+        if any(not p for p in parts):
+            raise _not_expandable(path, isinstance(result, Page))
+        if isinstance(result, Page) and parts[0] != "data":
+            raise _not_expandable(parts[0], True)
+        _expand(ctx, body, parts, path, None, "")
+    return body
+
+
+def _not_expandable(name: str, on_list: bool) -> ParamError:
+    # A validation failure: not saved for idempotency, so a corrected retry may reuse the key.
+    hint = f" You may want to try expanding 'data.{name}' instead." if on_list else ""
+    return ParamError(f"This property cannot be expanded ({name}).{hint}")
+
+
+def _expandable(cls: type[StripeObject] | None, rel: str) -> str | None:
+    if cls is None:
+        return None
+    return cls.expandable.get(rel)
+
+
+def _expand(
+    ctx: Ctx,
+    node: Any,
+    parts: list[str],
+    full: str,
+    owner: type[StripeObject] | None,
+    rel: str,
+) -> None:
+    if not parts:
+        return
+    if isinstance(node, dict) and node.get("object") == "list" and parts[0] == "data":
+        for item in node.get("data", []):
+            _expand(ctx, item, parts[1:], full, None, "")
+        return
+    if not isinstance(node, dict):
+        raise _not_expandable(parts[0], False)
+    obj_kind = node.get("object")
+    if isinstance(obj_kind, str) and "id" in node:
+        try:
+            owner, rel = model_for(obj_kind), ""
+        except KeyError:
+            pass
+    name = parts[0]
+    rel_name = f"{rel}.{name}" if rel else name
+    if name not in node:
+        raise _not_expandable(name, False)
+    value = node[name]
+    if isinstance(value, dict) and value.get("object") == "list" and len(parts) > 1:
+        _expand(ctx, value, parts[1:], full, None, "")  # e.g. session `accounts.data.ownership`
+        return
+    if isinstance(value, dict) and value.get("object") is None:
+        # a plain hash on the owner (e.g. account_holder): keep the owner's relative path
+        if len(parts) == 1:
+            raise _not_expandable(name, False)
+        _expand(ctx, value, parts[1:], full, owner, rel_name)
+        return
+    expected = _expandable(owner, rel_name)
+    if expected is None:
+        raise _not_expandable(name, False)
+    if isinstance(value, str):
+        target = model_for_id(value)
+        # Only an object of the declared kind replaces the id.
+        obj = target.fetch(ctx.tenant, value) if target and target.kind == expected else None
+        if obj is None:
+            return
+        node[name] = value = obj.to_api(ctx.preview)
+    if value is None:
+        return
+    _expand(ctx, value, parts[1:], full, None, "")

@@ -1,0 +1,205 @@
+"""One tenant's world: typed access to its objects, its ID stream and its clock.
+
+IDs come from one seedable source: `prefix + base62(sha256(seed:tenant:n))`, with the counter n
+kept in the tenant's metadata, so the same seed and the same requests give the same IDs, and a
+restarted SQLite store never reissues one. The clock is real time plus an offset the tenant can
+advance (`/v1/test_helpers/clock/advance`), or a frozen instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from .errors import resource_missing
+from .objects import StripeObject, model_for
+from .store import Backend
+
+M = TypeVar("M", bound=StripeObject)
+
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+# Stripe's usual id lengths after the prefix.
+ID_LENGTHS = {"cus": 14, "evt": 24, "req": 14, "we": 24, "whsec": 32, "seti": 24, "pm": 24}
+
+
+def tenant_of(key: str) -> str:
+    """`sk_test_abc` / `rk_test_abc` / `pk_test_abc` -> `abc`."""
+    return key.split("_", 2)[2]
+
+
+class Tenant:
+    def __init__(self, backend: Backend, name: str, seed: int, frozen_at: int | None) -> None:
+        self.backend = backend
+        self.name = name
+        self.seed = seed
+        self._frozen_at = frozen_at
+
+    # ---- ids ---------------------------------------------------------------------------------
+    def new_id(self, prefix: str, length: int | None = None) -> str:
+        # Straight from the store, atomically: processes sharing a SQLite file never reissue an
+        # id, even inside a request's transaction.
+        n = self.backend.increment(self.name, "id_counter")
+        digest = hashlib.sha256(f"{self.seed}:{self.name}:{n}".encode()).digest()
+        num = int.from_bytes(digest, "big")
+        chars = []
+        for _ in range(length or ID_LENGTHS.get(prefix, 24)):
+            num, r = divmod(num, 62)
+            chars.append(_B62[r])
+        return f"{prefix}_{''.join(chars)}"
+
+    def random_int(self, label: str, modulo: int) -> int:
+        """A seed-deterministic number for `label` (used to seed Faker per object)."""
+        digest = hashlib.sha256(f"{self.seed}:{self.name}:{label}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") % modulo
+
+    # ---- clock -------------------------------------------------------------------------------
+    def now(self) -> int:
+        frozen = self.meta_get("clock_frozen")
+        offset = int(self.meta_get("clock_offset") or 0)
+        if frozen is not None:
+            return int(frozen) + offset
+        if self._frozen_at is not None:
+            return self._frozen_at + offset
+        return int(time.time()) + offset
+
+    def advance(self, seconds: int) -> int:
+        offset = int(self.meta_get("clock_offset") or 0) + seconds
+        self.meta_set("clock_offset", str(offset))
+        return self.now()
+
+    # ---- objects -----------------------------------------------------------------------------
+    def _row(self, obj_id: str) -> tuple[str, str] | None:
+        return self.backend.get(self.name, obj_id)
+
+    def get(self, cls: type[M], obj_id: str) -> M | None:
+        row = self._row(obj_id)
+        if row is None or row[0] != cls.kind:
+            return None
+        return cls.model_validate_json(row[1])
+
+    def load(self, cls: type[M], obj_id: str, param: str = "id", status: int | None = None) -> M:
+        """The object, or Stripe's `resource_missing` naming `param`."""
+        obj = self.get(cls, obj_id)
+        if obj is None:
+            raise resource_missing(cls.noun, obj_id, param, status)
+        return obj
+
+    def get_any(self, obj_id: str) -> StripeObject | None:
+        row = self._row(obj_id)
+        if row is None:
+            return None
+        return model_for(row[0]).model_validate_json(row[1])
+
+    def put(self, obj: StripeObject) -> None:
+        self.backend.put(self.name, obj.kind, obj.id, obj.model_dump_json())
+
+    def delete(self, obj: StripeObject) -> None:
+        self.backend.delete(self.name, obj.id)
+
+    def iterate(
+        self,
+        cls: type[M],
+        where: Callable[[M], bool] | None = None,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> Iterator[M]:
+        """Newest first (or, with `ending_before`, oldest first from just newer than it)."""
+        for _oid, data in self.backend.iter_desc(
+            self.name, cls.kind, starting_after, ending_before
+        ):
+            obj = cls.model_validate_json(data)
+            if where is None or where(obj):
+                yield obj
+
+    def meta_get(self, name: str) -> str | None:
+        return self.backend.meta_get(self.name, name)
+
+    def meta_set(self, name: str, value: str) -> None:
+        self.backend.meta_set(self.name, name, value)
+
+
+class StagedTenant(Tenant):
+    """A request's view of its tenant: writes are held until `commit`, so a request that ends
+    in an error leaves the store as it found it (and consumes no ids).
+
+    Reads see the request's own writes. Work that must follow the commit (handing new events to
+    webhook delivery) is queued in `after_commit`.
+    """
+
+    def __init__(self, base: Tenant) -> None:
+        super().__init__(base.backend, base.name, base.seed, base._frozen_at)
+        self.base = base
+        self._objects: dict[str, tuple[str, str] | None] = {}  # id -> (kind, json); None: deleted
+        self._new: list[str] = []  # ids created here, oldest first
+        self._meta: dict[str, str] = {}
+        self.after_commit: list[Callable[[], None]] = []
+
+    def _row(self, obj_id: str) -> tuple[str, str] | None:
+        if obj_id in self._objects:
+            return self._objects[obj_id]
+        return self.backend.get(self.name, obj_id)
+
+    def put(self, obj: StripeObject) -> None:
+        if obj.id not in self._objects and self.backend.get(self.name, obj.id) is None:
+            self._new.append(obj.id)
+        self._objects[obj.id] = (obj.kind, obj.model_dump_json())
+
+    def delete(self, obj: StripeObject) -> None:
+        self._objects[obj.id] = None
+
+    def iterate(
+        self,
+        cls: type[M],
+        where: Callable[[M], bool] | None = None,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> Iterator[M]:
+        fresh = [
+            row
+            for oid in self._new
+            if (row := self._objects.get(oid)) is not None and row[0] == cls.kind
+        ]
+
+        def rows() -> Iterator[tuple[str, str] | None]:
+            # Objects created in this request are the newest of all.
+            if starting_after is None and ending_before is None:
+                yield from reversed(fresh)
+            for oid, data in self.backend.iter_desc(
+                self.name, cls.kind, starting_after, ending_before
+            ):
+                yield self._objects.get(oid, (cls.kind, data))
+            if ending_before is not None:
+                yield from fresh
+
+        for row in rows():
+            if row is None:
+                continue
+            obj = cls.model_validate_json(row[1])
+            if where is None or where(obj):
+                yield obj
+
+    def meta_get(self, name: str) -> str | None:
+        if name in self._meta:
+            return self._meta[name]
+        return self.backend.meta_get(self.name, name)
+
+    def meta_set(self, name: str, value: str) -> None:
+        self._meta[name] = value
+
+    def commit(self) -> None:
+        for name, value in self._meta.items():
+            self.backend.meta_set(self.name, name, value)
+        for oid, row in self._objects.items():
+            if row is None:
+                self.backend.delete(self.name, oid)
+            else:
+                self.backend.put(self.name, row[0], oid, row[1])
+        self._objects.clear()
+        self._new.clear()
+        self._meta.clear()
+        hooks, self.after_commit = self.after_commit, []
+        for hook in hooks:
+            hook()

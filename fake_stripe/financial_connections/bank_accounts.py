@@ -1,0 +1,75 @@
+"""A linked account as ACH sees it: its current account number, the `us_bank_account` details a
+PaymentMethod made from it carries, and whether it can back one.
+
+A PaymentMethod made from an account stays linked to it: when a tokenized-account-number
+institution issues new numbers on relink, the same `pm_` gets the new `last4`/`fingerprint`;
+when the numbers are deactivated, it is blocked (`tokenized_account_number_deactivated`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..core.errors import InvalidRequestError
+from ..resources.payment_methods import UsBankAccount
+from .objects import Account
+
+
+def fingerprint(routing: str, number: str) -> str:
+    return hashlib.sha256(f"{routing}:{number}".encode()).hexdigest()[:16]
+
+
+def account_number(account: Account) -> str:
+    """The account's current number: a fresh one for each TAN generation."""
+    digest = hashlib.sha256(f"{account.id}:{account.tan_generation}".encode()).hexdigest()
+    return str(int(digest[:15], 16))[-12:].rjust(12, "0")
+
+
+def bank_details(account: Account) -> UsBankAccount:
+    number = account_number(account)
+    blocked = any(n.status == "deactivated" for n in account.account_numbers or [])
+    return UsBankAccount(
+        account_type="savings" if account.subcategory == "savings" else "checking",
+        bank_name=account.institution_name,
+        financial_connections_account=account.id,
+        fingerprint=fingerprint(account.routing_number, number),
+        last4=number[-4:],
+        networks={"preferred": "ach", "supported": ["ach"]},
+        routing_number=account.routing_number,
+        status_details={
+            "blocked": {"network_code": None, "reason": "tokenized_account_number_deactivated"}
+        }
+        if blocked
+        else None,
+    )
+
+
+def check_usable(account: Account, param: str) -> None:
+    """The checks Stripe makes before a Financial Connections account can back a PaymentMethod."""
+    if "payment_method" not in (account.permissions or []):
+        raise InvalidRequestError(
+            f"The Financial Connections account {account.id} was not collected with the "
+            "`payment_method` permission, so it cannot be used to create a PaymentMethod.",
+            param=param,
+        )
+    if account.status != "active":
+        raise InvalidRequestError(
+            f"The Financial Connections account {account.id} is {account.status}; relink it "
+            "before using it to create a PaymentMethod.",
+            code="financial_connections_account_inactive",
+            param=param,
+        )
+    if account.subcategory not in ("checking", "savings"):
+        raise InvalidRequestError(
+            f"The Financial Connections account {account.id} is a {account.subcategory} "
+            "account; only checking and savings accounts can be used for ACH Direct Debit.",
+            code="bank_account_unusable",
+            param=param,
+        )
+    if any(n.status != "transactable" for n in account.account_numbers or []):
+        raise InvalidRequestError(
+            f"The account numbers of Financial Connections account {account.id} are no "
+            "longer available; relink the account to get new ones.",
+            code="financial_connections_account_unavailable_account_numbers",
+            param=param,
+        )

@@ -1,0 +1,194 @@
+"""Customers: create, retrieve, update, list (with `email`), delete."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..core.context import Ctx
+from ..core.errors import resource_missing
+from ..core.objects import Model, StripeObject
+from ..core.params import (
+    PAGINATION,
+    UNSET,
+    Arr,
+    Enum,
+    Hash,
+    Int,
+    Metadata,
+    Spec,
+    Str,
+    clean,
+    merge_metadata,
+)
+from ..core.render import Page, paginate
+
+
+class Address(Model):
+    city: str | None = None
+    country: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    postal_code: str | None = None
+    state: str | None = None
+
+
+class Shipping(Model):
+    address: Address
+    name: str
+    phone: str | None = None
+
+
+class InvoiceSettings(Model):
+    custom_fields: list[dict[str, str]] | None = None
+    default_payment_method: str | None = None
+    footer: str | None = None
+    rendering_options: dict[str, Any] | None = None
+
+
+class Customer(StripeObject):
+    kind: ClassVar[str] = "customer"
+    prefix: ClassVar[str] = "cus"
+    noun: ClassVar[str] = "customer"
+    internal: ClassVar[frozenset[str]] = frozenset({"deleted"})
+    expandable: ClassVar[dict[str, str]] = {
+        "invoice_settings.default_payment_method": "payment_method",
+        "default_source": "source",
+    }
+
+    object: str = "customer"
+    address: Address | None = None
+    balance: int = 0
+    created: int
+    currency: str | None = None
+    default_source: str | None = None
+    delinquent: bool = False
+    description: str | None = None
+    discount: None = None
+    email: str | None = None
+    invoice_prefix: str | None = None
+    invoice_settings: InvoiceSettings = InvoiceSettings()
+    livemode: bool = False
+    metadata: dict[str, str] = {}
+    name: str | None = None
+    next_invoice_sequence: int = 1
+    phone: str | None = None
+    preferred_locales: list[str] = []
+    shipping: Shipping | None = None
+    tax_exempt: str = "none"
+    test_clock: str | None = None
+    deleted: bool = False
+
+    def adjust(self, data: dict[str, Any], preview: bool) -> dict[str, Any]:
+        if self.deleted:
+            return {"id": self.id, "object": "customer", "deleted": True}
+        return data
+
+
+ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
+_ADDRESS = Hash({k: Str(emptyable=True) for k in ADDRESS_FIELDS}, emptyable=True)
+_FIELDS = {
+    "address": _ADDRESS,
+    "balance": Int(),
+    "description": Str(emptyable=True),
+    "email": Str(max_length=512, emptyable=True),
+    "invoice_prefix": Str(emptyable=True),
+    "invoice_settings": Hash(
+        {"default_payment_method": Str(emptyable=True), "footer": Str(emptyable=True)}
+    ),
+    "metadata": Metadata(),
+    "name": Str(max_length=256, emptyable=True),
+    "next_invoice_sequence": Int(1),
+    "phone": Str(max_length=20, emptyable=True),
+    "preferred_locales": Arr(Str()),
+    "shipping": Hash(
+        # Inside shipping the address cannot be emptied: it is required there.
+        {
+            "address": Hash({k: Str() for k in ADDRESS_FIELDS}),
+            "name": Str(),
+            "phone": Str(emptyable=True),
+        },
+        required=("address", "name"),
+        emptyable=True,
+    ),
+    "tax_exempt": Enum(("exempt", "none", "reverse"), emptyable=True),
+}
+CREATE = Spec(_FIELDS)
+UPDATE = Spec(_FIELDS)
+LIST = Spec({**PAGINATION, "email": Str(max_length=512), "created": Int()})
+
+
+def _apply(c: Customer, p: dict[str, Any]) -> None:
+    for name, value in p.items():
+        if name == "expand":
+            continue
+        if name == "metadata":
+            c.metadata = merge_metadata(c.metadata, value)
+        elif name == "invoice_settings":
+            current = c.invoice_settings.model_dump()
+            current.update(clean(value))
+            c.invoice_settings = InvoiceSettings.model_validate(current)
+        elif name == "tax_exempt":
+            c.tax_exempt = "none" if value is UNSET else value
+        else:
+            setattr(c, name, clean(value))
+    # pydantic does not re-validate on setattr; rebuild nested models from plain dicts
+    if isinstance(c.address, dict):
+        c.address = Address.model_validate(c.address)
+    if isinstance(c.shipping, dict):
+        c.shipping = Shipping.model_validate(c.shipping)
+
+
+def load(ctx: Ctx, customer_id: str, param: str = "id") -> Customer:
+    c = ctx.tenant.get(Customer, customer_id)
+    if c is None or (c.deleted and param != "id"):
+        raise resource_missing("customer", customer_id, param)
+    return c
+
+
+def create(ctx: Ctx, p: dict[str, Any]) -> Customer:
+    c = Customer(id=ctx.tenant.new_id("cus"), created=ctx.now())
+    _apply(c, p)
+    ctx.tenant.put(c)
+    ctx.emit("customer.created", c)
+    return c
+
+
+def retrieve(ctx: Ctx, p: dict[str, Any]) -> Customer:
+    return load(ctx, ctx.path["customer"])
+
+
+def update(ctx: Ctx, p: dict[str, Any]) -> Customer:
+    c = load(ctx, ctx.path["customer"])
+    if c.deleted:
+        raise resource_missing("customer", c.id)
+    before = c.to_api(ctx.preview)
+    _apply(c, p)
+    ctx.tenant.put(c)
+    after = c.to_api(ctx.preview)
+    changed = {k: v for k, v in before.items() if after.get(k) != v}
+    ctx.emit("customer.updated", c, previous_attributes=changed)
+    return c
+
+
+def delete(ctx: Ctx, p: dict[str, Any]) -> Customer:
+    c = load(ctx, ctx.path["customer"])
+    if c.deleted:
+        raise resource_missing("customer", c.id)
+    c.deleted = True
+    ctx.tenant.put(c)
+    ctx.emit("customer.deleted", c.model_copy(update={"deleted": False}))
+    return c
+
+
+def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
+    email = p.get("email")
+    created = p.get("created")
+
+    def where(c: Customer) -> bool:
+        if c.deleted:
+            return False
+        if email is not None and c.email != email:
+            return False
+        return created is None or c.created == created
+
+    return paginate(ctx, Customer, p, "/v1/customers", where)

@@ -1,0 +1,48 @@
+"""`/v1/events`: list and retrieve the tenant's events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.context import Ctx
+from ..core.errors import exclusive
+from ..core.events import Event
+from ..core.params import PAGINATION, RANGE, Arr, Bool, Spec, Str, in_range
+from ..core.render import Page, paginate
+
+LIST = Spec(
+    {
+        **PAGINATION,
+        "type": Str(),
+        "types": Arr(Str(), max_items=20),
+        "created": RANGE,
+        "delivery_success": Bool(),
+    }
+)
+
+
+def _matches(pattern: str, type_: str) -> bool:
+    if pattern.endswith("*"):
+        return type_.startswith(pattern[:-1])
+    return pattern == type_
+
+
+def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
+    type_ = p.get("type")
+    types = p.get("types") or None  # `types=` (empty) sets no filter
+    created = p.get("created")
+    if type_ is not None and types is not None:
+        raise exclusive("type", "types")
+
+    def where(ev: Event) -> bool:
+        if type_ is not None and not _matches(type_, ev.type):
+            return False
+        if types is not None and not any(_matches(t, ev.type) for t in types):
+            return False
+        return in_range(ev.created, created)
+
+    return paginate(ctx, Event, p, "/v1/events", where)
+
+
+def retrieve(ctx: Ctx, p: dict[str, Any]) -> Event:
+    return ctx.tenant.load(Event, ctx.path["id"])

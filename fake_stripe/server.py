@@ -1,0 +1,88 @@
+"""`FakeStripe`: the server's state and services: the store and its tenants, the event log,
+injected faults, webhook delivery, request ids and the strict-mode response check."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .core.context import Ctx
+from .core.events import EventLog
+from .core.faults import Faults
+from .core.store import Backend
+from .core.tenant import Tenant
+from .financial_connections.domain import run_due
+from .webhooks.delivery import Deliveries, RetrySchedule
+
+log = logging.getLogger("fake_stripe")
+
+Validator = Callable[[str, str, int, Any], list[str]]
+
+
+class FakeStripe:
+    """Server-wide state: the store, the seed, the default version, strict mode, delivery."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        seed: int | None,
+        api_version: str,
+        frozen_at: int | None,
+        strict: bool,
+        control_token: str | None,
+        webhook_retry_schedule: RetrySchedule | None = None,
+    ) -> None:
+        self.backend = backend
+        self.seed = (
+            seed
+            if seed is not None
+            else int.from_bytes(hashlib.sha256(str(time.time_ns()).encode()).digest()[:4], "big")
+        )
+        self.api_version = api_version
+        self.frozen_at = frozen_at
+        self.strict = strict
+        self.control_token = control_token
+        self.events = EventLog()
+        self.faults = Faults()
+        self.validator: Validator | None = None
+        # Run for every authenticated /v1 request before its handler: the tenant clock's due work.
+        self.due: list[Callable[[Ctx], None]] = [run_due]
+        self.violations: list[str] = []
+        self._req_counter = itertools.count(1)
+        self._tenants: dict[str, Tenant] = {}
+        self.started = time.time()
+        self.webhooks = Deliveries(backend, self.tenant, self.seed, webhook_retry_schedule)
+        self.events.listeners.append(self.webhooks.on_event)
+        self.webhooks.resume_pending()
+
+    def tenant(self, name: str) -> Tenant:
+        t = self._tenants.get(name)
+        if t is None:
+            t = self._tenants[name] = Tenant(self.backend, name, self.seed, self.frozen_at)
+        return t
+
+    def reset(self, name: str | None) -> None:
+        self.backend.reset(name)
+        self.faults.reset(name)
+        self.webhooks.reset(name)
+
+    def request_id(self) -> str:
+        n = next(self._req_counter)
+        digest = hashlib.sha256(f"{self.seed}:req:{n}".encode()).hexdigest()
+        return "req_" + digest[:14]
+
+    def wall_now(self) -> int:
+        return int(time.time()) if self.frozen_at is None else self.frozen_at
+
+    def check_response(self, method: str, path: str, status: int, body: Any) -> list[str]:
+        if not self.strict or self.validator is None:
+            return []
+        found = self.validator(method, path, status, body)
+        if found:
+            log.warning("response violates the recorded spec: %s %s: %s", method, path, found)
+            self.violations.extend(f"{method} {path}: {v}" for v in found)
+        return found

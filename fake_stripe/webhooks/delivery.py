@@ -1,0 +1,473 @@
+"""Webhook delivery: signed POSTs, retries with backoff, at least once, and the journal.
+
+Each event goes to every enabled endpoint of its tenant whose `enabled_events` match. The
+listener runs once the request that caused the event has committed; it only stores one pending
+`Delivery` per endpoint in the tenant's store and hands it to a loop of its own in a daemon
+thread, so a request never waits on a receiver. The same loop serves every way the app is run
+(uvicorn, in-process transports whose loops come and go, Starlette's TestClient), and `close()`
+ends it.
+
+The store is the truth: a worker re-reads the `Delivery` before each attempt and drops it when
+it is gone (tenant reset, endpoint deleted or disabled). Pending deliveries therefore survive a
+restart with the SQLite store, and `resume_pending` schedules them again. Deliveries to one
+endpoint go out one at a time, in the order the events happened (unless the tenant turns on
+shuffling); retries go to the back. The journal of attempts is kept in memory, per server process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import heapq
+import hmac
+import itertools
+import json
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    import httpx
+
+from ..core.context import is_preview
+from ..core.events import Event
+from ..core.objects import Model, StripeObject
+from ..core.store import Backend
+from ..core.tenant import Tenant, tenant_of
+from ..resources.webhook_endpoints import WebhookEndpoint
+
+log = logging.getLogger("fake_stripe")
+
+USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
+SNIPPET = 200
+JOURNAL_MAX = 100_000  # attempts kept per tenant
+_SETTINGS_META = "webhooks:settings"
+
+
+@dataclass(frozen=True)
+class RetrySchedule:
+    """When failed attempts are retried: `base_delay * factor**(n-1) * time_scale` seconds
+    after failed attempt n, for at most `max_attempts` attempts in all.
+
+    The default follows Stripe's test mode ("three retries over a few hours"; the exact
+    intervals are not published): 1 min, 10 min, 100 min. `time_scale=0.001` makes that
+    60 ms, 0.6 s, 6 s. `timeout` (seconds, never scaled) bounds one attempt.
+    """
+
+    base_delay: float = 60.0
+    factor: float = 10.0
+    max_attempts: int = 4
+    time_scale: float = 1.0
+    timeout: float = 10.0
+
+    def delay(self, failed_attempt: int) -> float:
+        return self.base_delay * self.factor ** (failed_attempt - 1) * self.time_scale
+
+
+class Settings(Model):
+    """A tenant's opt-in fault modes and its overrides of the server's retry schedule."""
+
+    duplicate: bool = False
+    shuffle: bool = False
+    shuffle_window: float = 0.25
+    base_delay: float | None = None
+    factor: float | None = None
+    max_attempts: int | None = None
+    time_scale: float | None = None
+    timeout: float | None = None
+
+    def schedule(self, default: RetrySchedule) -> RetrySchedule:
+        overrides = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(RetrySchedule)
+            if getattr(self, f.name) is not None
+        }
+        return dataclasses.replace(default, **overrides)
+
+
+class Delivery(StripeObject):
+    """One event owed to one endpoint (stored until it succeeds or is given up)."""
+
+    kind: ClassVar[str] = "webhook_delivery"
+
+    object: str = "webhook_delivery"
+    event: str
+    endpoint: str
+    next_at: float  # unix time of the next attempt
+    attempts: int = 0  # failed attempts of the current send
+    send: int = 0  # 0 for the original, 1.. for duplicates
+    copies: int = 0  # duplicate sends still owed
+    delivered: bool = False
+
+
+class Attempt(Model):
+    """One line of the delivery journal."""
+
+    seq: int
+    time: float
+    event: str
+    type: str
+    endpoint: str
+    url: str
+    attempt: int
+    duplicate: bool
+    status_code: int | None
+    latency_ms: float
+    response: str
+    error: str | None
+    outcome: Literal["succeeded", "failed"]
+    next_attempt_at: float | None
+
+
+def sign(secret: str, timestamp: int, body: str) -> str:
+    """The `Stripe-Signature` header: `t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>`."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def render_payload(ev: Event, ep: WebhookEndpoint) -> str:
+    """The event as this endpoint sees it: its API version decides preview fields."""
+    version = ep.payload_version(ev.api_version)
+    preview = is_preview(version)
+    # to_api is what /v1/events renders (adjust() swaps in the versioned snapshot); it also
+    body = ev.to_api(preview)
+    body["api_version"] = version
+    # Stripe sends its payloads pretty-printed.
+    return json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def _tenant_name(tenant_or_key: str) -> str:
+    if tenant_or_key.startswith(("sk_test_", "rk_test_", "pk_test_")):
+        return tenant_of(tenant_or_key)
+    return tenant_or_key
+
+
+HeapItem = tuple[float, int, str, str, str]  # due, order, tenant, delivery id, endpoint id
+
+
+class Deliveries:
+    """The delivery engine of one server (`FakeStripe.webhooks`): `tenant` gives the tenant of
+    a name, `backend` lists the tenants whose pending deliveries `resume_pending` schedules."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        tenant: Callable[[str], Tenant],
+        seed: int,
+        schedule: RetrySchedule | None = None,
+    ) -> None:
+        self.backend = backend
+        self.tenant = tenant
+        self.schedule = schedule or RetrySchedule()
+        self._order = itertools.count()
+        self._rng = random.Random(seed)
+        self._last_due = 0.0
+        self._lock = threading.Lock()
+        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._journal_lock = threading.Lock()
+        self._journal: dict[str, deque[Attempt]] = {}
+        self._seq: dict[str, int] = {}
+        # Touched only on the delivery loop:
+        self._heap: list[HeapItem] = []
+        self._scheduled: set[tuple[str, str]] = set()
+        self._queues: dict[tuple[str, str], deque[tuple[str, str]]] = {}
+        self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._pump_task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    # ---- configuration -----------------------------------------------------------------------
+    def configure(self, **changes: Any) -> RetrySchedule:
+        """Change the server-wide schedule: `base_delay`, `factor`, `max_attempts`,
+        `time_scale`, `timeout` (tenants may override it through `/_fake/webhooks/settings`)."""
+        self.schedule = dataclasses.replace(self.schedule, **changes)
+        return self.schedule
+
+    def settings(self, tenant: Tenant) -> Settings:
+        raw = tenant.meta_get(_SETTINGS_META)
+        return Settings() if raw is None else Settings.model_validate_json(raw)
+
+    def set_settings(self, tenant: Tenant, settings: Settings) -> None:
+        tenant.meta_set(_SETTINGS_META, settings.model_dump_json())
+
+    # ---- the listener (runs once the request that emitted the event has committed) ---------
+    def on_event(self, tenant: Tenant, ev: Event) -> None:
+        endpoints = [
+            ep
+            for ep in tenant.iterate(WebhookEndpoint)
+            if ep.status == "enabled" and ep.matches(ev.type)
+        ]
+        if not endpoints:
+            return
+        ev.pending_webhooks = len(endpoints)
+        tenant.put(ev)
+        settings = self.settings(tenant)
+        now = time.time()
+        for ep in reversed(endpoints):  # oldest endpoint first
+            if settings.shuffle:
+                due = now + self._rng.uniform(0, settings.shuffle_window)
+            else:
+                # a clock step backwards must not reorder deliveries
+                due = self._last_due = max(now, self._last_due)
+            rec = Delivery(
+                id=f"whdel_{ev.id}_{ep.id}",
+                event=ev.id,
+                endpoint=ep.id,
+                next_at=due,
+                copies=1 if settings.duplicate else 0,
+            )
+            tenant.put(rec)
+            self._submit(tenant.name, rec.id, ep.id, due)
+
+    def resume_pending(self) -> int:
+        """Schedule every delivery the store holds (after a restart). Returns how many."""
+        found: list[tuple[float, str, Delivery]] = []
+        for name in self.backend.tenants():
+            for rec in self.tenant(name).iterate(Delivery):
+                found.append((rec.next_at, name, rec))
+        found.sort(key=lambda f: f[0])
+        for due, name, rec in found:
+            self._submit(name, rec.id, rec.endpoint, due)
+        if found:
+            log.info("resuming %d pending webhook deliveries", len(found))
+        return len(found)
+
+    # ---- the journal -------------------------------------------------------------------------
+    def journal(
+        self,
+        tenant: str,
+        *,
+        event: str | None = None,
+        endpoint: str | None = None,
+        outcome: str | None = None,
+        type: str | None = None,
+        after: int = 0,
+    ) -> list[Attempt]:
+        """Every attempt for a tenant (name or key), oldest first, optionally filtered."""
+        with self._journal_lock:
+            attempts = list(self._journal.get(_tenant_name(tenant), ()))
+        return [
+            a
+            for a in attempts
+            if a.seq > after
+            and (event is None or a.event == event)
+            and (endpoint is None or a.endpoint == endpoint)
+            and (outcome is None or a.outcome == outcome)
+            and (type is None or a.type == type)
+        ]
+
+    def reset(self, tenant: str | None) -> None:
+        """Forget the journal of one tenant, or of all (stored deliveries go with the store)."""
+        with self._journal_lock:
+            if tenant is None:
+                self._journal.clear()
+            else:
+                self._journal.pop(_tenant_name(tenant), None)
+
+    def _record(self, tenant: str, **fields: Any) -> Attempt:
+        with self._journal_lock:
+            seq = self._seq[tenant] = self._seq.get(tenant, 0) + 1
+            entry = Attempt(seq=seq, **fields)
+            self._journal.setdefault(tenant, deque(maxlen=JOURNAL_MAX)).append(entry)
+        return entry
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def _submit(self, tenant: str, delivery_id: str, endpoint_id: str, due: float) -> None:
+        """Thread-safe: hand a delivery to the loop (started on first use)."""
+        with self._lock:
+            if self._closed:
+                return  # it stays in the store for the next run
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._loop,), name="fake-stripe-webhooks", daemon=True
+                )
+                self._thread.start()
+            loop = self._loop
+        item = (due, next(self._order), tenant, delivery_id, endpoint_id)
+        with contextlib.suppress(RuntimeError):  # closed meanwhile: it stays stored
+            loop.call_soon_threadsafe(self._push, item)
+
+    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        self._pump_task = loop.create_task(self._pump())
+        loop.run_forever()
+
+    def _push(self, item: HeapItem) -> None:
+        key = (item[2], item[3])
+        if key in self._scheduled:
+            return
+        self._scheduled.add(key)
+        heapq.heappush(self._heap, item)
+        self._wake.set()
+
+    async def _pump(self) -> None:
+        while True:
+            now = time.time()
+            while self._heap and self._heap[0][0] <= now:
+                _due, _n, tenant, delivery_id, endpoint_id = heapq.heappop(self._heap)
+                key = (tenant, endpoint_id)
+                self._queues.setdefault(key, deque()).append((tenant, delivery_id))
+                if key not in self._workers:
+                    self._workers[key] = asyncio.get_running_loop().create_task(self._worker(key))
+            self._wake.clear()
+            timeout = self._heap[0][0] - now if self._heap else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _worker(self, key: tuple[str, str]) -> None:
+        queue = self._queues[key]
+        try:
+            while queue:
+                tenant, delivery_id = queue.popleft()
+                try:
+                    next_at = await self._attempt(tenant, delivery_id)
+                except Exception:
+                    # A fault of the fake: the delivery stays stored for the next resume.
+                    log.exception("webhook delivery %s failed inside fake-stripe", delivery_id)
+                    next_at = None
+                if next_at is None:
+                    self._scheduled.discard((tenant, delivery_id))
+                else:
+                    item = (next_at, next(self._order), tenant, delivery_id, key[1])
+                    heapq.heappush(self._heap, item)
+                    self._wake.set()
+        finally:
+            self._workers.pop(key, None)
+            if not queue:
+                self._queues.pop(key, None)
+
+    async def _attempt(self, tenant_name: str, delivery_id: str) -> float | None:
+        """One POST. Returns when to try this delivery again, or None when it is done."""
+        tenant = self.tenant(tenant_name)
+        rec = tenant.get(Delivery, delivery_id)
+        if rec is None:
+            return None
+        if rec.next_at > time.time() + 0.001:
+            return rec.next_at
+        ep = tenant.get(WebhookEndpoint, rec.endpoint)
+        ev = tenant.get(Event, rec.event)
+        if ep is None or ev is None or ep.status != "enabled":
+            # Stripe stops retrying for an endpoint that was disabled or deleted.
+            tenant.delete(rec)
+            return None
+        schedule = self.settings(tenant).schedule(self.schedule)
+        body = render_payload(ev, ep)
+        started = time.time()
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": USER_AGENT,
+            "Accept": "*/*; q=0.5, application/xml",
+            "Cache-Control": "no-cache",
+            "Stripe-Signature": sign(ep.secret, int(started), body),
+        }
+        status, snippet, error = await self._post(ep.url, body, headers, schedule.timeout)
+        latency_ms = round((time.time() - started) * 1000, 3)
+        ok = status is not None and 200 <= status < 300
+        # Re-read: the tenant may have been reset while the request was in flight.
+        current = tenant.get(Delivery, delivery_id)
+        next_at = None if current is None else self._next_at(current, ok, schedule)
+        # Journal first, so whoever sees the new state (pending_webhooks) also sees the attempt.
+        self._record(
+            tenant_name,
+            time=round(started, 6),
+            event=ev.id,
+            type=ev.type,
+            endpoint=ep.id,
+            url=ep.url,
+            attempt=rec.attempts + 1,
+            duplicate=rec.send > 0,
+            status_code=status,
+            latency_ms=latency_ms,
+            response=snippet,
+            error=error,
+            outcome="succeeded" if ok else "failed",
+            next_attempt_at=None if next_at is None else round(next_at, 6),
+        )
+        if current is not None:
+            self._apply(tenant, current, ok, next_at)
+        return next_at
+
+    async def _post(
+        self, url: str, body: str, headers: dict[str, str], timeout: float
+    ) -> tuple[int | None, str, str | None]:
+        import httpx  # imported on the first delivery: the server starts without it
+
+        if self._client is None:
+            # trust_env=False: a proxy from the environment must not see local deliveries.
+            self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        try:
+            resp = await self._client.post(
+                url, content=body.encode(), headers=headers, timeout=timeout
+            )
+        except httpx.TimeoutException:
+            return None, "", f"timeout after {timeout:g}s"
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+            return None, "", f"{type(exc).__name__}: {exc}"[:SNIPPET]
+        return resp.status_code, resp.content[:SNIPPET].decode("utf-8", "replace"), None
+
+    @staticmethod
+    def _next_at(rec: Delivery, ok: bool, schedule: RetrySchedule) -> float | None:
+        """When this delivery goes out next after this attempt; None when it is finished."""
+        if ok:
+            return time.time() if rec.copies > 0 else None  # a duplicate goes out at once
+        failed = rec.attempts + 1
+        if failed >= schedule.max_attempts:
+            return None  # given up: Stripe keeps counting the event in pending_webhooks
+        return time.time() + schedule.delay(failed)
+
+    @staticmethod
+    def _apply(tenant: Tenant, rec: Delivery, ok: bool, next_at: float | None) -> None:
+        if ok and not rec.delivered:
+            ev = tenant.get(Event, rec.event)
+            if ev is not None and ev.pending_webhooks > 0:
+                ev.pending_webhooks -= 1
+                tenant.put(ev)
+        if next_at is None:
+            tenant.delete(rec)
+            return
+        if ok:
+            rec.delivered = True
+            rec.copies -= 1
+            rec.send += 1
+            rec.attempts = 0
+        else:
+            rec.attempts += 1
+        rec.next_at = next_at
+        tenant.put(rec)
+
+    def close(self) -> None:
+        """Stop the loop (pending deliveries stay stored) and close its connections."""
+        with self._lock:
+            self._closed = True
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=10)
+        except Exception:
+            log.exception("webhook delivery loop did not shut down cleanly")
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+    async def _shutdown(self) -> None:
+        tasks = [t for t in (self._pump_task, *self._workers.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+        loop = asyncio.get_running_loop()
+        await loop.shutdown_asyncgens()
+        await loop.shutdown_default_executor()
