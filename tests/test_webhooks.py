@@ -619,7 +619,10 @@ def test_thousand_events_to_a_healthy_receiver_arrive_exactly_once(
     receiver.wait_for(1000, timeout=30)
     elapsed = time.monotonic() - started
     attempts = eventually(
-        lambda: len(fake.webhooks.journal(key)) == 1000 and fake.webhooks.journal(key)
+        lambda: (
+            len(fake.webhooks.journal(tenant_of(key))) == 1000
+            and fake.webhooks.journal(tenant_of(key))
+        )
     )
     time.sleep(0.1)
     ids = [r.event["id"] for r in receiver.requests]

@@ -19,9 +19,9 @@ from starlette.responses import Response
 from ..core.context import Services
 from ..core.errors import AuthenticationError, StripeError
 from ..core.store import Backend
-from ..core.tenant import Tenant, tenant_of
+from ..core.tenant import Tenant
 from ..webhooks.delivery import Deliveries
-from ..wire import error_response, json_response, parse_key
+from ..wire import authenticate, error_response, json_response
 
 
 class ControlServer(Services, Protocol):
@@ -51,7 +51,7 @@ def check_control_token(server: ControlServer, request: Request) -> None:
 
 def tenant_of_request(server: ControlServer, request: Request) -> Tenant:
     """The caller's tenant, from its API key (`Authorization`, as on `/v1`)."""
-    return server.tenant(tenant_of(parse_key(request, ("sk", "rk"))))
+    return authenticate(server, request, ("sk", "rk"))[1]
 
 
 ServerRun = Callable[[Request], Awaitable[Any]]

@@ -16,13 +16,14 @@ from ..core import formdata
 from ..core.errors import invalid_param
 from ..core.params import UNSET, Bool, Enum, Int, Param, Spec, Str, check
 from ..core.tenant import Tenant
-from ..webhooks.delivery import Deliveries, Settings
+from ..webhooks.delivery import BOUNDS, Deliveries, ScheduleError, Settings
 from .guard import ControlServer, tenant_route
 
 
 @dataclass
 class Num(Param):
-    minimum: float = 0.0
+    """A decimal setting within `BOUNDS[name]`."""
+
     emptyable: bool = True
 
     def check(self, name: str, value: Any) -> Any:
@@ -35,10 +36,11 @@ class Num(Param):
                 raise ValueError
         except ValueError:
             raise invalid_param(name, f"Invalid decimal: {s}") from None
-        if n < self.minimum:
-            raise invalid_param(
-                name, f"This value must be greater than or equal to {self.minimum:g}."
-            )
+        low, high = BOUNDS[name]
+        if n < low:
+            raise invalid_param(name, f"This value must be greater than or equal to {low:g}.")
+        if n > high:
+            raise invalid_param(name, f"This value must be less than or equal to {high:g}.")
         return n
 
 
@@ -59,9 +61,9 @@ SETTINGS = Spec(
         "shuffle_window": Num(),
         "base_delay": Num(),
         "factor": Num(),
-        "max_attempts": Int(1, 100, emptyable=True),
+        "max_attempts": Int(1, int(BOUNDS["max_attempts"][1]), emptyable=True),
         "time_scale": Num(),
-        "timeout": Num(0.001),
+        "timeout": Num(),
     }
 )
 
@@ -97,7 +99,12 @@ def routes(server: ControlServer) -> list[BaseRoute]:
             defaults = Settings().model_dump()
             for name, value in p.items():
                 current[name] = defaults[name] if value is UNSET else value
-            d.set_settings(tenant, Settings.model_validate(current))
+            new = Settings.model_validate(current)
+            try:
+                new.schedule(d.schedule).check()
+            except ScheduleError as err:
+                raise invalid_param(err.param, str(err)) from None
+            d.set_settings(tenant, new)
         return _settings_body(d, tenant)
 
     return [

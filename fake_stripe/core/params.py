@@ -113,6 +113,7 @@ class Enum(Param):
 
 
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
+_INDEX = re.compile(r"[0-9]{1,19}")
 
 
 @dataclass
@@ -160,8 +161,9 @@ def _as_list(name: str, value: Any) -> list[Any]:
     if isinstance(value, list):
         return list(value)
     if isinstance(value, dict):
-        # stripe-python sends arrays indexed: a[0]=x&a[1]=y.
-        if value and all(k.isdigit() for k in value):
+        # stripe-python sends arrays indexed: a[0]=x&a[1]=y. ASCII digits only: `str.isdigit`
+        # also passes "²" and "١", which `int` refuses.
+        if value and all(_INDEX.fullmatch(k) for k in value):
             return [value[k] for k in sorted(value, key=int)]
         raise invalid_param(name, "Invalid array")
     if value == "":

@@ -9,6 +9,7 @@ advance (`/v1/test_helpers/clock/advance`), or a frozen instant.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -25,9 +26,18 @@ _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ID_LENGTHS = {"cus": 14, "evt": 24, "req": 14, "we": 24, "whsec": 32, "seti": 24, "pm": 24}
 
 
+# An API key, matched in full (`fullmatch`: `$` would also match before a final newline).
+KEY_RE = re.compile(r"(sk|rk|pk)_(test|live)_([A-Za-z0-9_]+)")
+
+
 def tenant_of(key: str) -> str:
-    """`sk_test_abc` / `rk_test_abc` / `pk_test_abc` -> `abc`."""
-    return key.split("_", 2)[2]
+    """The one way from an API key to its tenant's name: `sk_test_abc` / `rk_test_abc` /
+    `pk_test_abc` -> `abc`. A tenant name is never read as a key again (`sk_test_sk_test_x`
+    is tenant `sk_test_x`, not `x`). Raises ValueError for anything that is not a whole key."""
+    m = KEY_RE.fullmatch(key)
+    if m is None:
+        raise ValueError("not an API key")
+    return m.group(3)
 
 
 class Tenant:

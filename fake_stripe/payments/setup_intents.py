@@ -246,7 +246,7 @@ def create(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
         client_secret=f"{sid}_secret_{ctx.tenant.new_id('x', 24)[2:]}",
         created=ctx.now(),
         description=p.get("description") if p.get("description") is not UNSET else None,
-        metadata=clean(p.get("metadata") or {}),
+        metadata=clean(p.get("metadata")) or {},
         payment_method_types=p.get("payment_method_types") or ["card"],
         usage=p.get("usage", "off_session"),
         flow_directions=p.get("flow_directions"),

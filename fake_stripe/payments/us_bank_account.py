@@ -55,8 +55,8 @@ def from_params(ctx: Ctx, p: dict[str, Any], hash_name: str) -> PaymentMethod:
     pm = PaymentMethod(
         id=ctx.tenant.new_id("pm"),
         created=ctx.now(),
-        billing_details=BillingDetails.model_validate(clean(p.get("billing_details") or {})),
-        metadata=clean(p.get("metadata") or {}),
+        billing_details=BillingDetails.model_validate(clean(p.get("billing_details")) or {}),
+        metadata=clean(p.get("metadata")) or {},
         allow_redisplay=p.get("allow_redisplay", "unspecified"),
         us_bank_account=UsBankAccount(),
     )

@@ -25,6 +25,7 @@ import hmac
 import itertools
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -33,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pydantic import Field
+
 if TYPE_CHECKING:
     import httpx
 
@@ -40,7 +43,7 @@ from ..core.context import is_preview
 from ..core.events import Event
 from ..core.objects import Model, StripeObject
 from ..core.store import Backend
-from ..core.tenant import Tenant, tenant_of
+from ..core.tenant import Tenant
 from ..resources.webhook_endpoints import WebhookEndpoint
 
 log = logging.getLogger("fake_stripe")
@@ -49,6 +52,34 @@ USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 SNIPPET = 200
 JOURNAL_MAX = 100_000  # attempts kept per tenant
 _SETTINGS_META = "webhooks:settings"
+
+
+# Bounds of every retry-schedule and fault setting (a tenant's through
+# `/_fake/webhooks/settings`, the server's through `create_app` or `Deliveries.configure`).
+# Within them no retry time can overflow, and the longest wait is checked on its own.
+BOUNDS: dict[str, tuple[float, float]] = {
+    "base_delay": (0.0, 86_400.0),
+    "factor": (0.0, 100.0),
+    "max_attempts": (1, 100),
+    "time_scale": (0.0, 1_000.0),
+    "timeout": (0.001, 300.0),
+    "shuffle_window": (0.0, 3_600.0),
+}
+MAX_RETRY_WAIT = 30 * 86_400.0  # seconds between two attempts, at most
+
+
+class ScheduleError(ValueError):
+    """A setting out of its bounds; `param` names it."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+def check_bounds(name: str, value: float) -> None:
+    low, high = BOUNDS[name]
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ScheduleError(name, f"{name} must be between {low:g} and {high:g}.")
 
 
 @dataclass(frozen=True)
@@ -68,7 +99,34 @@ class RetrySchedule:
     timeout: float = 10.0
 
     def delay(self, failed_attempt: int) -> float:
-        return self.base_delay * self.factor ** (failed_attempt - 1) * self.time_scale
+        # Bounded all the same: a schedule checked once may be combined later with another
+        # tenant's or server's overrides.
+        try:
+            wait = self.base_delay * self.factor ** (failed_attempt - 1) * self.time_scale
+        except OverflowError:
+            wait = MAX_RETRY_WAIT
+        return min(wait, MAX_RETRY_WAIT)
+
+    def check(self) -> RetrySchedule:
+        """Itself, or ScheduleError naming the first setting out of bounds."""
+        for f in dataclasses.fields(self):
+            check_bounds(f.name, getattr(self, f.name))
+        retries = max(1, int(self.max_attempts) - 1)
+        last = self.base_delay * self.factor ** (retries - 1) * self.time_scale
+        longest = max(self.delay(1), last)
+        if longest > MAX_RETRY_WAIT:
+            raise ScheduleError(
+                "max_attempts" if self.factor > 1 else "base_delay",
+                f"The retry schedule's longest wait would be {longest:.3g} seconds; it can be "
+                f"at most {MAX_RETRY_WAIT:g} seconds (30 days). Lower base_delay, factor, "
+                "time_scale or max_attempts.",
+            )
+        return self
+
+
+def _bounded(name: str) -> Any:
+    low, high = BOUNDS[name]
+    return Field(default=None, ge=low, le=high, allow_inf_nan=False)
 
 
 class Settings(Model):
@@ -76,12 +134,12 @@ class Settings(Model):
 
     duplicate: bool = False
     shuffle: bool = False
-    shuffle_window: float = 0.25
-    base_delay: float | None = None
-    factor: float | None = None
-    max_attempts: int | None = None
-    time_scale: float | None = None
-    timeout: float | None = None
+    shuffle_window: float = Field(default=0.25, ge=0.0, le=BOUNDS["shuffle_window"][1])
+    base_delay: float | None = _bounded("base_delay")
+    factor: float | None = _bounded("factor")
+    max_attempts: int | None = _bounded("max_attempts")
+    time_scale: float | None = _bounded("time_scale")
+    timeout: float | None = _bounded("timeout")
 
     def schedule(self, default: RetrySchedule) -> RetrySchedule:
         overrides = {
@@ -143,12 +201,6 @@ def render_payload(ev: Event, ep: WebhookEndpoint) -> str:
     return json.dumps(body, indent=2, ensure_ascii=False)
 
 
-def _tenant_name(tenant_or_key: str) -> str:
-    if tenant_or_key.startswith(("sk_test_", "rk_test_", "pk_test_")):
-        return tenant_of(tenant_or_key)
-    return tenant_or_key
-
-
 HeapItem = tuple[float, int, str, str, str]  # due, order, tenant, delivery id, endpoint id
 
 
@@ -165,7 +217,7 @@ class Deliveries:
     ) -> None:
         self.backend = backend
         self.tenant = tenant
-        self.schedule = schedule or RetrySchedule()
+        self.schedule = (schedule or RetrySchedule()).check()
         self._order = itertools.count()
         self._rng = random.Random(seed)
         self._last_due = 0.0
@@ -188,13 +240,22 @@ class Deliveries:
     # ---- configuration -----------------------------------------------------------------------
     def configure(self, **changes: Any) -> RetrySchedule:
         """Change the server-wide schedule: `base_delay`, `factor`, `max_attempts`,
-        `time_scale`, `timeout` (tenants may override it through `/_fake/webhooks/settings`)."""
-        self.schedule = dataclasses.replace(self.schedule, **changes)
+        `time_scale`, `timeout` (tenants may override it through `/_fake/webhooks/settings`).
+        Raises ScheduleError (a ValueError) for a value out of `BOUNDS`; nothing changes then."""
+        self.schedule = dataclasses.replace(self.schedule, **changes).check()
         return self.schedule
 
     def settings(self, tenant: Tenant) -> Settings:
         raw = tenant.meta_get(_SETTINGS_META)
-        return Settings() if raw is None else Settings.model_validate_json(raw)
+        if raw is None:
+            return Settings()
+        try:
+            return Settings.model_validate_json(raw)
+        except ValueError:
+            # Stored before settings had bounds: the defaults serve until the tenant sets
+            # them again.
+            log.warning("tenant %s: stored webhook settings out of bounds, ignored", tenant.name)
+            return Settings()
 
     def set_settings(self, tenant: Tenant, settings: Settings) -> None:
         tenant.meta_set(_SETTINGS_META, settings.model_dump_json())
@@ -252,9 +313,10 @@ class Deliveries:
         type: str | None = None,
         after: int = 0,
     ) -> list[Attempt]:
-        """Every attempt for a tenant (name or key), oldest first, optionally filtered."""
+        """Every attempt for a tenant (by name, as `tenant_of` gives it: a name is never read
+        as a key), oldest first, optionally filtered."""
         with self._journal_lock:
-            attempts = list(self._journal.get(_tenant_name(tenant), ()))
+            attempts = list(self._journal.get(tenant, ()))
         return [
             a
             for a in attempts
@@ -271,7 +333,7 @@ class Deliveries:
             if tenant is None:
                 self._journal.clear()
             else:
-                self._journal.pop(_tenant_name(tenant), None)
+                self._journal.pop(tenant, None)
 
     def _record(self, tenant: str, **fields: Any) -> Attempt:
         with self._journal_lock:
