@@ -16,8 +16,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .control import health, openapi
 from .control import webhooks as webhook_control
 from .core.context import DEFAULT_API_VERSION, Endpoint
-from .core.errors import APIError
 from .core.store import Backend, open_backend
+from .edge import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY, Edge
 from .financial_connections import accounts as fc_accounts
 from .financial_connections import institutions
 from .financial_connections import sessions as fc_sessions
@@ -27,12 +27,11 @@ from .resources import customers, events, payment_methods, test_helpers, webhook
 from .server import FakeStripe
 from .stripejs import routes as stripejs
 from .webhooks.delivery import RetrySchedule
-from .wire import dispatch, error_response
+from .wire import dispatch
 
 log = logging.getLogger("fake_stripe")
 
 ALL_METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD"]
-INTERNAL_ERROR = "An unknown error occurred in the fake Stripe server."
 
 
 class V1Router:
@@ -73,13 +72,8 @@ class V1Router:
                 return
         else:
             scope["path_params"] = {}
-        request = Request(scope, receive)
-        try:
-            response = await dispatch(self.fake, request, eps)
-        except Exception:
-            log.exception("fake_stripe internal error on %s %s", request.method, path)
-            err = APIError(INTERNAL_ERROR)
-            response = error_response(err, self.fake.request_id(), self.fake.wall_now(), {})
+        # A fault of the fake is answered by `Edge`, the one catch-all of every route.
+        response = await dispatch(self.fake, Request(scope, receive), eps)
         await response(scope, receive, send)
 
 
@@ -205,8 +199,14 @@ def create_app(
     control_token: str | None = None,
     backend: Backend | None = None,
     webhook_retry_schedule: RetrySchedule | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> Starlette:
-    """The fake Stripe server as an ASGI app (in-process, or under uvicorn)."""
+    """The fake Stripe server as an ASGI app (in-process, or under uvicorn).
+
+    `max_body` (bytes) bounds a request body: a larger one is refused with a 413 before it is
+    read whole. `body_timeout` (seconds) bounds the time to receive one.
+    """
     fake = FakeStripe(
         backend or open_backend(db),
         seed,
@@ -235,18 +235,14 @@ def create_app(
         Route("/{rest:path}", not_found, methods=ALL_METHODS),
     ]
 
-    async def server_error(request: Request, exc: Exception) -> Response:
-        log.exception("fake_stripe internal error on %s %s", request.method, request.url.path)
-        return error_response(APIError(INTERNAL_ERROR), fake.request_id(), fake.wall_now(), {})
-
     async def http_error(request: Request, exc: Exception) -> Response:
         # A method no route lists (OPTIONS, TRACE, QUERY, ...) would get Starlette's plain-text
         # 405; Stripe answers every method it lacks as an unknown URL.
         return await dispatch(fake, request, {})
 
-    app = Starlette(
-        routes=routes, exception_handlers={Exception: server_error, HTTPException: http_error}
-    )
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.add_middleware(V1Router, fake=fake, table=table)
+    # Added last, so it runs first: before the /v1 router and every other route.
+    app.add_middleware(Edge, fake=fake, max_body=max_body, body_timeout=body_timeout)
     app.state.fake = fake
     return app

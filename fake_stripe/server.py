@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +21,8 @@ from .financial_connections.domain import run_due
 from .webhooks.delivery import Deliveries, RetrySchedule
 
 log = logging.getLogger("fake_stripe")
+
+TENANT_CACHE = 10_000
 
 Validator = Callable[[str, str, int, Any], list[str]]
 
@@ -53,17 +57,26 @@ class FakeStripe:
         self.due: list[Callable[[Ctx], None]] = [run_due]
         self.violations: list[str] = []
         self._req_counter = itertools.count(1)
-        self._tenants: dict[str, Tenant] = {}
+        self._tenants: OrderedDict[str, Tenant] = OrderedDict()
+        self._tenants_lock = threading.Lock()
         self.started = time.time()
         self.webhooks = Deliveries(backend, self.tenant, self.seed, webhook_retry_schedule)
         self.events.listeners.append(self.webhooks.on_event)
         self.webhooks.resume_pending()
 
     def tenant(self, name: str) -> Tenant:
-        t = self._tenants.get(name)
-        if t is None:
-            t = self._tenants[name] = Tenant(self.backend, name, self.seed, self.frozen_at)
-        return t
+        # The most recently used tenants, at most TENANT_CACHE: one entry per key ever seen
+        # would grow without bound, and a Tenant is cheap to make again (its state is in the
+        # store). Called from the request loop and the delivery thread alike.
+        with self._tenants_lock:
+            t = self._tenants.get(name)
+            if t is None:
+                t = self._tenants[name] = Tenant(self.backend, name, self.seed, self.frozen_at)
+                if len(self._tenants) > TENANT_CACHE:
+                    self._tenants.popitem(last=False)
+            else:
+                self._tenants.move_to_end(name)
+            return t
 
     def reset(self, name: str | None) -> None:
         self.backend.reset(name)

@@ -1,12 +1,148 @@
-"""Serving the app on a socket: binding, and a uvicorn server in a thread for tests and tools."""
+"""Serving the app on a socket: binding, uvicorn's HTTP protocol with deadlines, and a uvicorn
+server in a thread for tests and tools."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from types import TracebackType
 from typing import Any
+
+# A request's line and headers must arrive within HEADER_TIMEOUT seconds of its first byte (or
+# of the connection, for its first request) and fit in MAX_HEAD bytes. uvicorn bounds neither:
+# its keep-alive timeout only covers the quiet time between requests, so a client that sends
+# half a request line, or nothing at all, holds a connection forever. The body has its own
+# deadline and limit (`fake_stripe.edge`).
+HEADER_TIMEOUT = 10.0
+MAX_HEAD = 64 * 1024
+KEEP_ALIVE = 5
+
+
+def http_protocol(kind: str = "auto") -> type[asyncio.Protocol]:
+    """uvicorn's HTTP/1.1 protocol (`httptools` when installed, else `h11`) with the head's
+    deadline and size limit."""
+    if kind in ("auto", "httptools"):
+        try:
+            return _httptools_protocol()
+        except ImportError:
+            if kind == "httptools":
+                raise
+    return _h11_protocol()
+
+
+class _HeadDeadline:
+    """The deadline for one request head; closes the connection when it passes."""
+
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(HEADER_TIMEOUT, self._head_timeout)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timeout(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def _httptools_protocol() -> type[asyncio.Protocol]:
+    import httptools
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class Protocol(_HeadDeadline, HttpToolsProtocol):
+        _in_head = True
+        _head_size = 0
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self._in_head and (self.cycle is None or self.cycle.response_complete):
+                self._arm()
+            super().data_received(data)
+
+        def on_message_begin(self) -> None:
+            self._in_head = True
+            self._head_size = 0
+            super().on_message_begin()
+
+        def _grow(self, n: int) -> None:
+            self._head_size += n
+            if self._head_size > MAX_HEAD:
+                # Raised in a parser callback: uvicorn answers 400 and closes the connection.
+                raise httptools.HttpParserError("request head too large")
+
+        def on_url(self, url: bytes) -> None:
+            self._grow(len(url))
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._grow(len(name) + len(value) + 4)
+            super().on_header(name, value)
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            self._disarm()
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._in_head = True
+
+    return Protocol
+
+
+def _h11_protocol() -> type[asyncio.Protocol]:
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class Protocol(_HeadDeadline, H11Protocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self.conn.their_state is h11.IDLE:
+                self._arm()
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:
+                self._disarm()
+
+    return Protocol
+
+
+def uvicorn_config(app: Any, **kw: Any) -> Any:
+    """uvicorn's config for the fake: the bounded protocol, quiet logs, no lifespan."""
+    import uvicorn
+
+    options: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "off",
+        "http": http_protocol(),
+        "timeout_keep_alive": KEEP_ALIVE,
+        "h11_max_incomplete_event_size": MAX_HEAD,
+    }
+    options.update(kw)
+    return uvicorn.Config(app, **options)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -36,8 +172,7 @@ class ServerThread:
 
         self._sock = bind_socket(host, 0)
         self.url = url_of(self._sock, host)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(uvicorn_config(app))
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )

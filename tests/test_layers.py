@@ -19,7 +19,7 @@ FLOORS: list[set[str]] = [
     {"payments"},
     {"webhooks", "spec"},
     {"control", "stripejs"},
-    {"server"},
+    {"server", "edge"},
     {"app"},
     {"cli", "serving", "inprocess", "sdk", "pytest_plugin", "__init__"},
 ]

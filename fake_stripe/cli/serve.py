@@ -12,7 +12,8 @@ from collections.abc import Generator
 from typing import Any
 
 from ..core.context import DEFAULT_API_VERSION
-from ..serving import bind_socket, url_of
+from ..edge import DEFAULT_MAX_BODY
+from ..serving import bind_socket, url_of, uvicorn_config
 
 DEFAULT_PORT = 12180
 
@@ -42,11 +43,13 @@ def control_token_for(host: str, token: str | None) -> str | None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
 
     from ..app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # httpx logs every request at INFO, URL and all: webhook URLs may carry secrets in their
+    # query strings.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     token = control_token_for(args.host, args.control_token)
     app = create_app(
         db=args.db,
@@ -54,16 +57,13 @@ def serve(args: argparse.Namespace) -> int:
         api_version=args.api_version,
         strict=args.strict,
         control_token=token,
+        max_body=args.max_body,
     )
     sock = bind_socket(args.host, args.port)
     print(f"fake-stripe listening on {url_of(sock, args.host)}", flush=True)
-    config = uvicorn.Config(
+    config = uvicorn_config(
         app,
-        log_level="warning",
-        access_log=False,
         loop="uvloop" if _has("uvloop") else "asyncio",
-        http="httptools" if _has("httptools") else "h11",
-        lifespan="off",
         timeout_graceful_shutdown=2,
     )
     server = _Server(config)
@@ -91,6 +91,13 @@ class _Server:
                         signal.signal(sig, handler)
 
         return Server(config)
+
+
+def _positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be a positive number of bytes")
+    return n
 
 
 def _has(module: str) -> bool:
@@ -124,4 +131,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "(violations go to the log and an X-Fake-Stripe-Violations header)",
     )
     s.add_argument("--control-token", default=None, help="token the /_fake/ routes require")
+    s.add_argument(
+        "--max-body",
+        type=_positive,
+        default=DEFAULT_MAX_BODY,
+        metavar="BYTES",
+        help=f"largest request body accepted; larger ones get a 413 (default {DEFAULT_MAX_BODY})",
+    )
     s.set_defaults(func=serve)

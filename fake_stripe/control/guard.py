@@ -5,10 +5,18 @@ Server-wide routes (health, reset, the OpenAPI document) need the server's contr
 is set (always, off loopback). Per-tenant routes (the webhook journal and settings) take the
 tenant's own API key, as `/v1` does. Either way the route gets a request id, and a Stripe error
 is rendered as on `/v1`.
+
+Every route refuses cross-site requests first, unless they carry the control token: a web page
+the developer visits must not reset the server with a "simple" cross-origin POST (the browser
+sends it without asking), nor reach it through DNS rebinding (its own host name resolving to
+127.0.0.1, so that the browser deems the server same-origin). The Stripe.js routes are not
+here: they are meant to be called from other origins.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -17,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..core.context import Services
-from ..core.errors import AuthenticationError, StripeError
+from ..core.errors import AuthenticationError, PermissionError, StripeError
 from ..core.store import Backend
 from ..core.tenant import Tenant
 from ..webhooks.delivery import Deliveries
@@ -37,15 +45,65 @@ class ControlServer(Services, Protocol):
     def reset(self, name: str | None) -> None: ...
 
 
-def check_control_token(server: ControlServer, request: Request) -> None:
+def _presents_token(server: ControlServer, request: Request) -> bool:
     if server.control_token is None:
-        return
+        return False
     header = request.headers.get("authorization", "")
     token = header.partition(" ")[2].strip() if header.lower().startswith("bearer ") else ""
-    if token != server.control_token:
+    return hmac.compare_digest(token.encode(), server.control_token.encode())
+
+
+def check_control_token(server: ControlServer, request: Request) -> None:
+    if server.control_token is not None and not _presents_token(server, request):
         raise AuthenticationError(
             "The /_fake/ control routes need the server's control token "
             "(Authorization: Bearer <token>, as given with --control-token)."
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(host: str) -> str:
+    """`Host` without its port: `127.0.0.1:12180` -> `127.0.0.1`, `[::1]:80` -> `[::1]`."""
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rpartition(":")[0] if ":" in host else host
+
+
+def _cross_site(request: Request) -> str | None:
+    """Why this request looks sent by another site, or None."""
+    host = request.headers.get("host", "")
+    server = request.scope.get("server")
+    # Only a loopback server can be reached through DNS rebinding alone; one bound elsewhere
+    # is reachable by anyone, and its server-wide routes always need the control token.
+    if server and _is_loopback(str(server[0])) and not _is_loopback(_host_name(host.lower())):
+        return f"the Host header ({host[:100]!r}) is not a loopback name or address"
+    origin = request.headers.get("origin")
+    if origin is not None and origin.lower() != f"{request.url.scheme}://{host}".lower():
+        return f"the request comes from another origin ({origin[:100]!r})"
+    if request.headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+        return "the browser marks the request as sent by another site"
+    return None
+
+
+def check_same_site(server: ControlServer, request: Request) -> None:
+    """Refuse a cross-site request (see the module's docstring); the control token lifts this."""
+    if _presents_token(server, request):
+        return
+    reason = _cross_site(request)
+    if reason is not None:
+        # Fake-only: no Stripe wording to follow.
+        raise PermissionError(
+            f"The /_fake/ control routes refuse requests from other sites: {reason}. Call "
+            "them at http://127.0.0.1 or http://localhost (not from a web page), or send the "
+            "server's control token (Authorization: Bearer <token>)."
         )
 
 
@@ -71,6 +129,7 @@ def server_route(server: ControlServer, run: ServerRun) -> Callable[[Request], A
     async def endpoint(request: Request) -> Response:
         rid = server.request_id()
         try:
+            check_same_site(server, request)
             check_control_token(server, request)
             body = await run(request)
         except StripeError as err:
@@ -87,6 +146,7 @@ def tenant_route(server: ControlServer, run: TenantRun) -> Callable[[Request], A
         rid = server.request_id()
         tenant: Tenant | None = None
         try:
+            check_same_site(server, request)
             tenant = tenant_of_request(server, request)
             body = await run(request, tenant)
         except StripeError as err:

@@ -10,9 +10,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from ..core import formdata
 from ..core.errors import ParamError, unknown_param
 from ..core.tenant import tenant_of
+from ..wire import decode_form
 from .guard import ControlServer, server_route, uptime
 
 
@@ -29,8 +29,8 @@ def routes(server: ControlServer) -> list[BaseRoute]:
 
     async def reset(request: Request) -> Any:
         """`POST /_fake/reset` (all tenants) or with `key=sk_test_X` (one tenant)."""
-        params = formdata.decode(await request.body())
-        params.update(formdata.decode(request.url.query))
+        params = await decode_form(await request.body())
+        params.update(await decode_form(request.url.query))
         key = params.pop("key", None)
         if params:
             raise unknown_param(next(iter(params)))

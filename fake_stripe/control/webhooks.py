@@ -12,11 +12,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from ..core import formdata
 from ..core.errors import invalid_param
 from ..core.params import UNSET, Bool, Enum, Int, Param, Spec, Str, check
 from ..core.tenant import Tenant
 from ..webhooks.delivery import BOUNDS, Deliveries, ScheduleError, Settings
+from ..wire import decode_form
 from .guard import ControlServer, tenant_route
 
 
@@ -82,7 +82,7 @@ def routes(server: ControlServer) -> list[BaseRoute]:
     d = server.webhooks
 
     async def deliveries(request: Request, tenant: Tenant) -> Any:
-        p = check(JOURNAL, formdata.decode(request.url.query))
+        p = check(JOURNAL, await decode_form(request.url.query))
         limit = p.pop("limit", 100)
         found = d.journal(tenant.name, **p)
         return {
@@ -94,7 +94,7 @@ def routes(server: ControlServer) -> list[BaseRoute]:
 
     async def settings(request: Request, tenant: Tenant) -> Any:
         if request.method == "POST":
-            p = check(SETTINGS, formdata.decode(await request.body()))
+            p = check(SETTINGS, await decode_form(await request.body()))
             current = d.settings(tenant).model_dump()
             defaults = Settings().model_dump()
             for name, value in p.items():

@@ -1,0 +1,140 @@
+"""What every HTTP request passes before any route: the body limit and the body-read timeout,
+and the one catch-all that turns a fault of the fake into a Stripe-shaped 500.
+
+The body is read here, chunk by chunk, and handed on whole: a body over the limit is refused
+as soon as its `Content-Length` or the bytes received so far pass the limit, so it is never
+buffered whole (a missing or lying `Content-Length` changes nothing). Routes behind this layer
+read the body as usual (`await request.body()`) and get the bytes read here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .core.context import Services
+from .core.errors import APIError, InvalidRequestError, StripeError
+from .stripejs.routes import CORS, PREFIX
+from .wire import error_response
+
+log = logging.getLogger("fake_stripe")
+
+DEFAULT_MAX_BODY = 1024 * 1024  # bytes: 1 MiB
+DEFAULT_BODY_TIMEOUT = 30.0  # seconds to receive a whole body
+INTERNAL_ERROR = "An unknown error occurred in the fake Stripe server."
+
+
+def too_large(limit: int) -> InvalidRequestError:
+    # GUESS: Stripe's wording and status for an oversized body are not documented.
+    return InvalidRequestError(
+        f"The request body is too large: this server accepts at most {limit} bytes "
+        "(fake-stripe serve --max-body).",
+        status=413,
+    )
+
+
+def too_slow(seconds: float) -> InvalidRequestError:
+    # GUESS: as for too_large; a fake-only limit.
+    return InvalidRequestError(
+        f"The request body was not received within {seconds:g} seconds.", status=408
+    )
+
+
+class _Disconnected(Exception):
+    """The client went away before its body was whole: nobody is left to answer."""
+
+
+class Edge:
+    """ASGI middleware in front of every route (installed outermost by `create_app`)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        fake: Services,
+        max_body: int = DEFAULT_MAX_BODY,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    ) -> None:
+        self.app = app
+        self.fake = fake
+        self.max_body = max_body
+        self.body_timeout = body_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            body = await self._read_body(scope, receive)
+        except _Disconnected:
+            log.debug("client disconnected mid-body: %s %s", scope["method"], scope["path"])
+            return
+        except StripeError as err:
+            # Refused before reading the rest: the connection cannot be reused.
+            await self._answer(scope, send, err, {"Connection": "close"})
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        try:
+            await self.app(scope, replay, tracked)
+        except Exception:
+            log.exception("fake_stripe internal error on %s %s", scope["method"], scope["path"])
+            if not started:
+                await self._answer(scope, send, APIError(INTERNAL_ERROR), {})
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0  # the server's HTTP parser refuses such requests itself
+                if declared > self.max_body:
+                    raise too_large(self.max_body)
+        chunks: list[bytes] = []
+        size = 0
+        with anyio.move_on_after(self.body_timeout) as scope_timer:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _Disconnected
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_body:
+                    raise too_large(self.max_body)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+        assert scope_timer.cancelled_caught
+        raise too_slow(self.body_timeout)
+
+    async def _answer(
+        self, scope: Scope, send: Send, err: StripeError, extra: dict[str, str]
+    ) -> None:
+        headers: dict[str, Any] = dict(extra)
+        path: str = scope["path"]
+        if path.startswith((PREFIX + "/", "/v3")):
+            headers.update(CORS)  # the Stripe.js routes answer cross-origin pages
+        response = error_response(err, self.fake.request_id(), self.fake.wall_now(), headers)
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
