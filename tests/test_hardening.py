@@ -384,7 +384,13 @@ def test_non_ascii_digit_accounts_index_in_the_stripejs_flow_is_a_400(
     "path_body",
     [
         ("/v1/setup_intents", "metadata="),
-        ("/v1/payment_methods", "type=us_bank_account&metadata=&billing_details="),
+        (
+            "/v1/payment_methods",
+            "type=us_bank_account&metadata=&billing_details[name]=Jane"
+            "&us_bank_account[routing_number]=110000000"
+            "&us_bank_account[account_number]=000123456789"
+            "&us_bank_account[account_holder_type]=individual",
+        ),
     ],
 )
 def test_empty_metadata_is_not_a_500(api: httpx.Client, path_body: tuple[str, str]) -> None:
