@@ -1,0 +1,17 @@
+"""The chaos suite's short form (`python -m tests.stress.chaos` runs the long one)."""
+
+from __future__ import annotations
+
+from .chaos import SHORT, report, run
+
+
+def test_chaos_short_form_gives_no_5xx_loses_no_write_and_drops_slow_clients() -> None:
+    fig = run(SHORT)
+    print(report(fig))
+    assert fig.fivexx == []
+    assert fig.lost_writes == 0 and fig.acknowledged_writes > 0
+    assert fig.extra.get("duplicate objects per idempotency key", 0) == 0
+    assert fig.extra["slowloris all closed"], fig.extra
+    assert fig.extra["internal errors logged"] == 0
+    assert fig.extra["tracebacks logged"] == 0
+    assert "nested brackets answered" not in fig.extra  # every one was a 400
