@@ -538,3 +538,26 @@ def test_the_tenant_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         listed = c.get("/v1/customers", headers={"Authorization": "Bearer sk_test_cache9"})
         assert len(listed.json()["data"]) == 1
     fake.webhooks.close()
+
+
+def test_serve_keeps_webhook_urls_out_of_its_logs() -> None:
+    # httpx logs every request it sends at INFO, URL and query string included.
+    from .test_serve import start, stop
+
+    proc, url = start("--seed", "12")
+    try:
+        auth = {"Authorization": "Bearer sk_test_quiet"}
+        hook = f"{url}/hook?token=receiver-secret"  # any answer will do: a 404 from the fake
+        httpx.post(
+            f"{url}/v1/webhook_endpoints",
+            data={"url": hook, "enabled_events[]": "*"},
+            headers=auth,
+        ).raise_for_status()
+        httpx.post(f"{url}/v1/customers", headers=auth).raise_for_status()
+        deadline = time.monotonic() + 10
+        while not httpx.get(f"{url}/_fake/webhooks/deliveries", headers=auth).json()["data"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        logged = stop(proc)
+    assert "receiver-secret" not in logged
