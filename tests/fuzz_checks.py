@@ -79,7 +79,7 @@ STRIPE_RULES: tuple[Rule, ...] = (
         None,
         r"mandate_data|mandate|off_session",
         r".* can only be passed when confirming the PaymentIntent",
-        'The spec\'s own descriptions: `mandate_data`, `mandate` and `off_session` "can only be '
+        "The spec's own descriptions: `mandate_data`, `mandate` and `off_session` \"can only be "
         'used with confirm=true".',
     ),
     Rule(

@@ -17,10 +17,9 @@ not do, is decided here, narrowly, with the reason next to it:
   id of a real one (only where that part of the request was generated valid: an invalid id
   stays invalid), so GET and POST on `{id}` paths reach objects instead of only answering 404.
   One-shot operations (detach, confirm, disconnect, delete) get a fresh object each time, so
-  an earlier case
-  cannot leave it in a state that refuses the next. For half of those cases the body also gets
-  the values Stripe's cross-field rules need (a holder name, mandate acceptance, ...), so
-  valid requests reach success, not only Stripe's refusals.
+  an earlier case cannot leave it in a state that refuses the next. For half of those cases
+  the body also gets the values Stripe's cross-field rules need (a holder name, mandate
+  acceptance, ...), so valid requests reach success, not only Stripe's refusals.
 - **The document** (tests/fuzz_spec.py). The recorded spec, narrowed to the parameters the fake
   implements (the drift test keeps those a subset of the spec), with Stripe's single-parameter
   rules that the spec leaves out added where a schema can say them: unknown keys are refused at
