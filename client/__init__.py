@@ -5,6 +5,8 @@ Pure rules in `decisions` (testable without a server), Stripe I/O in `RelinkClie
 
 from .decisions import (
     Assessment,
+    DebitDecision,
+    DebitReading,
     Decision,
     Flag,
     Mark,
@@ -15,6 +17,7 @@ from .decisions import (
     apply_event,
     assess,
     mark_for_event,
+    read_debit,
     resolve,
     session_params,
 )
@@ -22,6 +25,7 @@ from .errors import RelinkError
 from .relink import (
     PREVIEW_VERSION,
     MandateAcceptance,
+    Payment,
     PaymentSetup,
     RelinkClient,
     SessionStart,
@@ -32,11 +36,14 @@ __all__ = [
     "PREVIEW_VERSION",
     "Assessment",
     "Attempt",
+    "DebitDecision",
+    "DebitReading",
     "Decision",
     "Flag",
     "MandateAcceptance",
     "Mark",
     "Outcome",
+    "Payment",
     "PaymentSetup",
     "RecordingHTTPClient",
     "RelinkClient",
@@ -49,6 +56,7 @@ __all__ = [
     "apply_event",
     "assess",
     "mark_for_event",
+    "read_debit",
     "resolve",
     "session_params",
 ]

@@ -338,6 +338,76 @@ def resolve(
     return Resolution(sid, Outcome.NEW_ACCOUNT, "a different account was linked", accounts, new)
 
 
+# ---- payments: a debit's outcome read into the relink decision -----------------------------
+
+
+class DebitDecision(StrEnum):
+    PAID = "paid"
+    PROCESSING = "processing"  # the bank has not answered yet (ACH settles in days)
+    RETRY = "retry"  # not the account's fault (insufficient funds): retry later, no relink
+    RELINK = "relink"  # the account's numbers are unusable until the user relinks it
+    CONNECT_FROM_SCRATCH = "connect_from_scratch"  # the account is gone: link another one
+    CONTACT_CUSTOMER = "contact_customer"  # the customer disputed the debit with the bank
+
+
+# Return codes for an account that no longer exists: relinking it cannot help.
+GONE = ("account_closed", "no_account")
+
+
+@dataclass(frozen=True)
+class DebitReading:
+    decision: DebitDecision
+    reason: str
+    failure_code: str | None = None
+    account: str | None = None  # the Financial Connections account behind the payment method
+
+
+def read_debit(payment_intent: Mapping[str, Any]) -> DebitReading:
+    """What a PaymentIntent's state means for the linked account behind it.
+
+    A blocked PaymentMethod refused at confirm (`bank_account_unusable`) whose block is an
+    expired tokenized account number: relink (the institution issues a new number; the same
+    `pm_` works again). A return for a closed or missing account: connect from scratch.
+    Insufficient funds: not a relink case.
+    """
+    status = payment_intent.get("status")
+    if status == "succeeded":
+        return DebitReading(DebitDecision.PAID, "the debit settled")
+    if status == "processing":
+        return DebitReading(DebitDecision.PROCESSING, "the bank has not answered yet")
+    error = payment_intent.get("last_payment_error") or {}
+    code = error.get("code")
+    pm = error.get("payment_method") or {}
+    account = _get(pm, "us_bank_account", "financial_connections_account")
+    blocked = _get(pm, "us_bank_account", "status_details", "blocked", "reason")
+    if code is None:
+        return DebitReading(DebitDecision.RETRY, f"the intent is {status}", account=account)
+    if code == "bank_account_unusable" and blocked == "tokenized_account_number_deactivated":
+        return DebitReading(
+            DebitDecision.RELINK,
+            "the tokenized account number expired: relinking issues a new one",
+            code,
+            account,
+        )
+    if code in GONE or code == "bank_account_unusable":
+        return DebitReading(
+            DebitDecision.CONNECT_FROM_SCRATCH,
+            f"the bank returned the debit ({code}): link another account",
+            code,
+            account,
+        )
+    if code == "debit_not_authorized":
+        return DebitReading(
+            DebitDecision.CONTACT_CUSTOMER,
+            "the customer told the bank the debit was unauthorized",
+            code,
+            account,
+        )
+    return DebitReading(
+        DebitDecision.RETRY, f"the debit failed ({code}); the account is fine", code, account
+    )
+
+
 # ---- webhooks ----------------------------------------------------------------------------
 
 
@@ -376,6 +446,15 @@ ACCOUNT_EVENTS = "financial_connections.account."
 
 def mark_for_event(event_type: str, obj: Mapping[str, Any]) -> Mark | None:
     """The account flag an event implies, or None for events that change nothing here."""
+    if event_type == "payment_intent.payment_failed":
+        reading = read_debit(obj)
+        if reading.account is None:
+            return None
+        if reading.decision is DebitDecision.RELINK:
+            return Mark(reading.account, Flag.NEEDS_RELINK, detail=str(reading.failure_code))
+        if reading.decision is DebitDecision.CONNECT_FROM_SCRATCH:
+            return Mark(reading.account, Flag.NEEDS_NEW_LINK, detail=str(reading.failure_code))
+        return None
     if not event_type.startswith(ACCOUNT_EVENTS):
         return None
     kind = event_type.removeprefix(ACCOUNT_EVENTS)

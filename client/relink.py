@@ -20,12 +20,15 @@ import stripe
 
 from .decisions import (
     Assessment,
+    DebitDecision,
+    DebitReading,
     Mark,
     Resolution,
     UseCase,
     Watchlist,
     apply_event,
     assess,
+    read_debit,
     resolve,
     session_params,
 )
@@ -54,6 +57,19 @@ class MandateAcceptance:
 
     ip_address: str
     user_agent: str
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A debit from a linked account, and what its state means (`decisions.read_debit`)."""
+
+    payment_intent: str
+    status: str
+    reading: DebitReading
+
+    @property
+    def decision(self) -> DebitDecision:
+        return self.reading.decision
 
 
 @dataclass(frozen=True)
@@ -320,6 +336,61 @@ class RelinkClient:
         mandate = si.mandate if isinstance(si.mandate, str) or si.mandate is None else si.mandate.id
         return PaymentSetup(pm.id, si.id, mandate)
 
+    # ---- payments ----------------------------------------------------------------------------
+
+    def charge(
+        self,
+        customer: str,
+        payment_method: str,
+        amount: int,
+        *,
+        currency: str = "usd",
+        payment_intent: str | None = None,
+    ) -> Payment:
+        """Debit the customer's linked account off-session, under the mandate accepted when the
+        PaymentMethod was set up; with `payment_intent`, confirm that (failed) intent again.
+
+        A refusal at confirm (HTTP 402, a blocked PaymentMethod) is an answer, not an error:
+        its PaymentIntent is read like any other. ACH settles later: `payment` reads it then.
+        """
+        v1 = self.stripe.v1
+        try:
+            with self._step("charge"):
+                if payment_intent is None:
+                    pi = v1.payment_intents.create(
+                        params={
+                            "amount": amount,
+                            "currency": currency,
+                            "customer": customer,
+                            "payment_method": payment_method,
+                            "confirm": True,
+                            "off_session": True,
+                        }
+                    )
+                else:
+                    pi = v1.payment_intents.confirm(
+                        payment_intent,
+                        params={"payment_method": payment_method, "off_session": True},
+                    )
+        except RelinkError as err:
+            refused = _refused_intent(err)
+            if refused is None:
+                raise
+            return Payment(str(refused["id"]), str(refused["status"]), read_debit(refused))
+        return self._payment(pi.to_dict())
+
+    def payment(self, payment_intent: str) -> Payment:
+        """Read a debit again (after the bank answered, or on a webhook)."""
+        with self._step("retrieve payment"):
+            pi = self.stripe.v1.payment_intents.retrieve(payment_intent)
+        return self._payment(pi.to_dict())
+
+    def _payment(self, pi: dict[str, Any]) -> Payment:
+        reading = read_debit(pi)
+        if reading.account is not None and reading.decision is DebitDecision.PAID:
+            self.watchlist.flags.pop(reading.account, None)
+        return Payment(str(pi["id"]), str(pi["status"]), reading)
+
     # ---- webhooks ----------------------------------------------------------------------------
 
     def handle_webhook(self, payload: str | bytes, signature: str, secret: str) -> Mark | None:
@@ -330,6 +401,17 @@ class RelinkClient:
         """
         event = self.stripe.construct_event(payload, signature, secret)
         return apply_event(self.watchlist, event.to_dict())
+
+
+def _refused_intent(err: RelinkError) -> dict[str, Any] | None:
+    """The PaymentIntent inside a 402 refusal (Stripe sends it in the error)."""
+    cause = err.__cause__
+    if err.http_status != 402 or not isinstance(cause, stripe.StripeError):
+        return None
+    body: dict[str, Any] = cause.json_body if isinstance(cause.json_body, dict) else {}
+    error = body.get("error")
+    intent = error.get("payment_intent") if isinstance(error, dict) else None
+    return intent if isinstance(intent, dict) else None
 
 
 def _fake_sdk() -> Any:

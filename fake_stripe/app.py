@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .control import health, openapi
+from .control import payments as payments_control
 from .control import webhooks as webhook_control
 from .core.context import DEFAULT_API_VERSION, Endpoint
 from .core.store import Backend, open_backend
@@ -22,7 +23,7 @@ from .financial_connections import accounts as fc_accounts
 from .financial_connections import institutions
 from .financial_connections import sessions as fc_sessions
 from .financial_connections import test_helpers as fc_helpers
-from .payments import setup_intents, us_bank_account
+from .payments import charges, payment_intents, setup_intents, us_bank_account
 from .resources import customers, events, payment_methods, test_helpers, webhook_endpoints
 from .server import FakeStripe
 from .stripejs import routes as stripejs
@@ -83,6 +84,8 @@ def routes_table() -> list[Endpoint]:
     fc = "/v1/financial_connections"
     th = "/v1/test_helpers/financial_connections"
     we = "/v1/webhook_endpoints"
+    pi = "/v1/payment_intents"
+    pk = ("sk", "rk", "pk")
     return [
         E("POST", "/v1/customers", customers.create, customers.CREATE),
         E("GET", "/v1/customers", customers.list_, customers.LIST),
@@ -141,6 +144,22 @@ def routes_table() -> list[Endpoint]:
             setup_intents.CONFIRM,
         ),
         E("GET", "/v1/mandates/{mandate}", setup_intents.retrieve_mandate),
+        # PaymentIntents and charges (ACH Direct Debit); a publishable key with the client
+        # secret may retrieve and confirm, as Stripe.js does
+        E("POST", pi, payment_intents.create, payment_intents.CREATE),
+        E("GET", pi, payment_intents.list_, payment_intents.LIST),
+        E("GET", f"{pi}/{{intent}}", payment_intents.retrieve, payment_intents.RETRIEVE, keys=pk),
+        E("POST", f"{pi}/{{intent}}", payment_intents.update, payment_intents.UPDATE),
+        E(
+            "POST",
+            f"{pi}/{{intent}}/confirm",
+            payment_intents.confirm,
+            payment_intents.CONFIRM,
+            keys=pk,
+        ),
+        E("POST", f"{pi}/{{intent}}/cancel", payment_intents.cancel, payment_intents.CANCEL),
+        E("GET", "/v1/charges", charges.list_, charges.LIST),
+        E("GET", "/v1/charges/{charge}", charges.retrieve),
         # Webhook endpoints
         E("POST", we, webhook_endpoints.create, webhook_endpoints.CREATE),
         E("GET", we, webhook_endpoints.list_, webhook_endpoints.LIST),
@@ -184,6 +203,12 @@ def routes_table() -> list[Endpoint]:
             test_helpers.ADVANCE,
         ),
         E("GET", "/v1/test_helpers/clock", test_helpers.clock),
+        E(
+            "POST",
+            "/v1/test_helpers/payment_intents/{intent}/settle",
+            payment_intents.settle,
+            payment_intents.SETTLE,
+        ),
         E("POST", "/v1/test_helpers/faults", test_helpers.add_fault, test_helpers.FAULT),
         E("POST", "/v1/test_helpers/trigger", fc_helpers.trigger, fc_helpers.TRIGGER),
     ]
@@ -232,6 +257,7 @@ def create_app(
         *openapi.routes(fake, table),
         *stripejs.routes(fake),
         *webhook_control.routes(fake),
+        *payments_control.routes(fake),
         Route("/{rest:path}", not_found, methods=ALL_METHODS),
     ]
 

@@ -18,6 +18,7 @@ from .core.faults import Faults
 from .core.store import Backend
 from .core.tenant import Tenant
 from .financial_connections.domain import run_due
+from .payments import ach
 from .webhooks.delivery import Deliveries, RetrySchedule
 
 log = logging.getLogger("fake_stripe")
@@ -54,7 +55,7 @@ class FakeStripe:
         self.faults = Faults()
         self.validator: Validator | None = None
         # Run for every authenticated /v1 request before its handler: the tenant clock's due work.
-        self.due: list[Callable[[Ctx], None]] = [run_due]
+        self.due: list[Callable[[Ctx], None]] = [run_due, ach.run_due]
         self.violations: list[str] = []
         self._req_counter = itertools.count(1)
         self._tenants: OrderedDict[str, Tenant] = OrderedDict()

@@ -35,6 +35,8 @@ STRIPE_VERSION = "2026-01-28.preview"
 REAL_STRIPE_JS = "https://js.stripe.com/v3/"
 PAGE_DIR = Path(__file__).with_name("merchant_page")
 MERCHANT_NAME = "Acme Supply Co."
+ORDER = "Order #1001"
+ORDER_AMOUNT = 1000  # $10.00
 
 # The seed's two use cases: what the session asks for.
 USE_CASES: dict[str, dict[str, Any]] = {
@@ -211,6 +213,66 @@ class Merchant:
             "mandate": si.mandate,
         }
 
+    # ---- ACH Direct Debit: "Pay $10 by bank" ------------------------------------------------
+
+    def start_payment(self, user: User) -> dict[str, Any]:
+        """A PaymentIntent for the order; Stripe.js collects the bank account and confirms."""
+        pi = self.client(user).v1.payment_intents.create(
+            params={
+                "amount": ORDER_AMOUNT,
+                "currency": "usd",
+                "customer": user.customer,
+                "setup_future_usage": "off_session",
+                "payment_method_options": {
+                    "us_bank_account": {
+                        "financial_connections": {"permissions": ["payment_method", "balances"]}
+                    }
+                },
+                "description": ORDER,
+            }
+        )
+        return {"id": pi.id, "client_secret": pi.client_secret}
+
+    def pay_with(self, user: User, payment_method: str) -> dict[str, Any]:
+        """Debit a saved bank account off-session, under the mandate accepted when it was
+        saved. A refusal (402, a blocked account) comes back as the error it is."""
+        try:
+            pi = self.client(user).v1.payment_intents.create(
+                params={
+                    "amount": ORDER_AMOUNT,
+                    "currency": "usd",
+                    "customer": user.customer,
+                    "payment_method": payment_method,
+                    "confirm": True,
+                    "off_session": True,
+                    "description": ORDER,
+                }
+            )
+        except stripe.StripeError as e:
+            return {"status": "failed", "message": e.user_message or str(e), "code": e.code}
+        return {"id": pi.id, "status": pi.status}
+
+    def payments(self, user: User) -> list[dict[str, Any]]:
+        listed = self.client(user).v1.payment_intents.list(
+            params={"customer": user.customer, "limit": 10, "expand": ["data.latest_charge"]}
+        )
+        out = []
+        for pi in listed.data:
+            charge = pi.latest_charge
+            bank = charge.payment_method_details.us_bank_account if charge else None
+            error = pi.last_payment_error
+            out.append(
+                {
+                    "id": pi.id,
+                    "amount": pi.amount,
+                    "status": pi.status,
+                    "bank_name": bank.bank_name if bank else None,
+                    "last4": bank.last4 if bank else None,
+                    "failure": error.message if error else None,
+                }
+            )
+        return out
+
     def reload(self, user: User, account_ids: list[str]) -> list[dict[str, Any]]:
         sdk = self.client(user)
         out = []
@@ -269,6 +331,13 @@ def create_merchant_app(merchant: Merchant) -> Starlette:
     def reload(request: Request, user: User, body: dict[str, Any]) -> Response:
         return JSONResponse({"accounts": merchant.reload(user, body["accounts"])})
 
+    def payments(request: Request, user: User, body: dict[str, Any]) -> Response:
+        if request.method == "GET":
+            return JSONResponse({"payments": merchant.payments(user)})
+        if body.get("payment_method"):
+            return JSONResponse(merchant.pay_with(user, body["payment_method"]))
+        return JSONResponse(merchant.start_payment(user))
+
     async def asset(request: Request) -> Response:
         text, media = assets[request.path_params["name"]]
         return Response(text, media_type=media, headers={"Cache-Control": "no-store"})
@@ -280,6 +349,7 @@ def create_merchant_app(merchant: Merchant) -> Starlette:
             Route("/u/{uid}/sessions", guarded(sessions), methods=["POST"]),
             Route("/u/{uid}/mandate", guarded(mandate), methods=["POST"]),
             Route("/u/{uid}/reload", guarded(reload), methods=["POST"]),
+            Route("/u/{uid}/payments", guarded(payments), methods=["GET", "POST"]),
             Route("/static/{name:str}", asset),
         ]
     )

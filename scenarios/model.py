@@ -62,7 +62,21 @@ VERBS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "advance_seconds": ("int", (), ()),
     "fault": ("fault", (), ()),
     "webhook_receiver": ("receiver", (), ()),
+    "charge": ("payment_account", ("amount",), ()),
+    "retry_charge": ("payment_account", (), ()),
+    "settle": ("settle", (), ()),
 }
+# `settle`: the bank's answer now (`bank`: as the account's state dictates) or a forced one.
+SETTLE_OUTCOMES = (
+    "bank",
+    "succeeded",
+    "account_closed",
+    "no_account",
+    "insufficient_funds",
+    "debit_not_authorized",
+    "invalid_currency",
+    "bank_account_unusable",
+)
 FAULT_KEYS = {"method", "path", "count", "status", "delay_ms", "when"}
 RECEIVER_KEYS = {"count", "status"}
 STEP_EXPECT_KEYS = {
@@ -73,6 +87,9 @@ STEP_EXPECT_KEYS = {
     "watchlist",
     "requests",
     "webhooks",
+    "payment",
+    "payment_intent",
+    "charge",
 }
 EXPECT_KEYS = STEP_EXPECT_KEYS | {
     "decision",
@@ -139,6 +156,8 @@ class Flow:
     institution: str | None = None
     mandate: str = "accept"
     stored_authorization: bool = False  # start the relink from a stored id, without assessing
+    # act on what the client's webhook handler flagged (a failed debit), without assessing
+    from_watchlist: bool = False
 
 
 @dataclass(frozen=True)
@@ -335,6 +354,10 @@ def _steps(c: _Checker, raw: Any, where: str, refs: set[str], delivered: bool) -
         value = t[verb]
         if kind == "account":
             c.str_(value, f"{w}.{verb}", sorted(refs - {NEW}))
+        elif kind == "payment_account":
+            c.str_(value, f"{w}.{verb}", sorted(refs))
+        elif kind == "settle":
+            c.str_(value, f"{w}.{verb}", SETTLE_OUTCOMES)
         elif kind == "int":
             c.int_(value, f"{w}.{verb}")
         elif kind == "fault":
@@ -362,6 +385,8 @@ def _steps(c: _Checker, raw: Any, where: str, refs: set[str], delivered: bool) -
             c.str_(params["action"], f"{w}.action", ACTIONS)
         if "days" in params:
             c.int_(params["days"], f"{w}.days")
+        if "amount" in params:
+            c.int_(params["amount"], f"{w}.amount")
         expect = None
         if "expect" in t:
             expect = c.table(t["expect"], f"{w}.expect")
@@ -397,6 +422,7 @@ def _flow(c: _Checker, raw: Any, refs: set[str]) -> Flow:
             "institution",
             "mandate",
             "stored_authorization",
+            "from_watchlist",
         ),
         "flow",
     )
@@ -415,6 +441,7 @@ def _flow(c: _Checker, raw: Any, refs: set[str]) -> Flow:
         stored_authorization=c.bool_(
             t.get("stored_authorization", False), "flow.stored_authorization"
         ),
+        from_watchlist=c.bool_(t.get("from_watchlist", False), "flow.from_watchlist"),
     )
 
 
@@ -439,7 +466,7 @@ def _expect(
             if ref not in refs:
                 raise c.fail(f"{where}.{key}.{ref}: no account is named {ref!r}")
             _object(c, sub, f"{where}.{key}.{ref}")
-    for key in ("session", "authorization", "setup_intent"):
+    for key in ("session", "authorization", "setup_intent", "payment", "payment_intent", "charge"):
         if key in t:
             _object(c, t[key], f"{where}.{key}")
     if "error" in t:
@@ -504,7 +531,11 @@ def _check_refs(c: _Checker, value: Any, where: str, refs: set[str]) -> None:
             if kind in ("accounts", "payment_methods"):
                 if ref not in refs:
                     raise c.fail(f"{where}: {{{kind}.{ref}}} names no account")
-            elif kind not in ("customer", "authorization", "session", "setup_intent") or ref:
+            elif (
+                kind
+                not in ("customer", "authorization", "session", "setup_intent", "payment_intent")
+                or ref
+            ):
                 raise c.fail(f"{where}: unknown reference {{{kind}{'.' + ref if ref else ''}}}")
 
 

@@ -439,12 +439,35 @@ class _Play:
         elif step.verb == "fault":
             fault = {k: str(v) for k, v in step.value.items()}
             self.call("post", "/v1/test_helpers/faults", w, **fault)
+        elif step.verb in ("charge", "retry_charge"):
+            self.charge(step, w)
+        elif step.verb == "settle":
+            intent = self.ids.get("payment_intent")
+            if intent is None:
+                raise SetupError(f"{w}: nothing was charged yet")
+            outcome = {} if step.value == "bank" else {"outcome": step.value}
+            self.call("post", f"/v1/test_helpers/payment_intents/{intent}/settle", w, **outcome)
         elif step.verb == "webhook_receiver":
             assert self.receiver is not None  # loading checked [given] webhooks = "delivered"
             self.receiver.go_down(step.value["count"], step.value.get("status", 500))
         self.deliver_webhooks(w)
         if step.expect is not None:
             self.check(step.expect, f"{w}.expect")
+
+    def charge(self, step: Step, where: str) -> None:
+        """The merchant's backend debits the account's PaymentMethod (`RelinkClient.charge`);
+        `retry_charge` confirms the last (failed) PaymentIntent again."""
+        pm = self.ids.get(f"payment_methods.{step.value}")
+        if pm is None:
+            raise SetupError(f"{where}: the account {step.value} has no PaymentMethod")
+        again = self.ids.get("payment_intent") if step.verb == "retry_charge" else None
+        if step.verb == "retry_charge" and again is None:
+            raise SetupError(f"{where}: nothing was charged yet")
+        with self._client_errors():
+            payment = self.client.charge(
+                self.ids["customer"], pm, int(step.params.get("amount", 1000)), payment_intent=again
+            )
+            self.ids["payment_intent"] = payment.payment_intent
 
     @contextmanager
     def _client_errors(self) -> Iterator[None]:
@@ -461,7 +484,9 @@ class _Play:
         start: SessionStart | None = None
         account = self.ids[f"accounts.{f.account}"]
         with self._client_errors():
-            if f.stored_authorization:
+            if f.from_watchlist:
+                start = self.from_watchlist(account)
+            elif f.stored_authorization:
                 start = self.client.start_relink(
                     customer,
                     self.ids["authorization"],
@@ -509,6 +534,26 @@ class _Play:
                 setup = self.client.set_up_payments(customer, r.new_accounts[0], ACCEPTANCE)
                 self.ids[f"payment_methods.{NEW}"] = setup.payment_method
                 self.ids["setup_intent"] = setup.setup_intent
+
+    def from_watchlist(self, account: str) -> SessionStart | None:
+        """What a webhook-driven backend does: act on the flag its handler recorded."""
+        c = self.s.client
+        mark = self.client.watchlist.flags.get(account)
+        if mark is None:
+            return None
+        if mark.flag is Flag.NEEDS_NEW_LINK:
+            return self.client.start_link(
+                self.ids["customer"], c.use_case, permissions=c.permissions
+            )
+        if mark.flag is Flag.NEEDS_RELINK:
+            return self.client.start_relink(
+                self.ids["customer"],
+                self.ids["authorization"],
+                c.use_case,
+                permissions=c.permissions,
+                account=account,
+            )
+        return None
 
     def user_completes(self, start: SessionStart) -> bool:
         """What Stripe.js and the user do in the browser, done headlessly."""
@@ -558,7 +603,15 @@ class _Play:
             return self.resolution.mandate_required if self.resolution else MISSING
         if key == "error":
             return self.error if self.error is not None else MISSING
+        if key == "payment":
+            return self.observe_payment()
+        if key == "charge":
+            intent = self.observe("payment_intent")
+            if intent is MISSING or not intent.get("latest_charge"):
+                return MISSING
+            return self.get(f"/v1/charges/{intent['latest_charge']}")
         paths = {
+            "payment_intent": ("payment_intent", "/v1/payment_intents/"),
             "session": ("session", f"{fc}/sessions/"),
             "authorization": ("authorization", f"{fc}/authorizations/"),
             "setup_intent": ("setup_intent", "/v1/setup_intents/"),
@@ -568,6 +621,30 @@ class _Play:
         ref, prefix = paths[key]
         obj_id = self.ids.get(ref)
         return MISSING if obj_id is None else self.get(prefix + obj_id)
+
+    def observe_payment(self) -> Any:
+        """The client's reading of the last debit (`RelinkClient.payment`), read again now,
+        with the last4 the charge was made with and whether it is the PaymentMethod's current
+        one (a relinked Chase account charges with its new number)."""
+        intent = self.ids.get("payment_intent")
+        if intent is None:
+            return MISSING
+        payment = self.client.payment(intent)
+        charge_id = self.get(f"/v1/payment_intents/{intent}").get("latest_charge")
+        charge = self.get(f"/v1/charges/{charge_id}") if charge_id else {}
+        details = (charge.get("payment_method_details") or {}).get("us_bank_account") or {}
+        pm = self.get(f"/v1/payment_methods/{charge['payment_method']}") if charge else {}
+        return {
+            "payment_intent": payment.payment_intent,
+            "status": payment.status,
+            "decision": payment.decision.value,
+            "failure_code": payment.reading.failure_code,
+            "account": payment.reading.account,
+            "payment_method": charge.get("payment_method"),
+            "last4": details.get("last4"),
+            "charged_current_last4": details.get("last4")
+            == (pm.get("us_bank_account") or {}).get("last4"),
+        }
 
     def check(self, expect: Mapping[str, Any], where: str) -> None:
         out: list[Mismatch] = []

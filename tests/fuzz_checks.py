@@ -54,6 +54,75 @@ class Rule:
 STRIPE_RULES: tuple[Rule, ...] = (
     Rule(
         "*",
+        "payment_intent_invalid_parameter",
+        r"currency|payment_method_types\[\d+\]",
+        None,
+        "ACH Direct Debit takes `usd` only, and the fake has only the `us_bank_account` type; "
+        "the spec's `currency` and `payment_method_types[]` are free strings.",
+    ),
+    Rule(
+        "*",
+        r"amount_too_small",
+        r"amount",
+        r"Amount must be at least \$0\.50 usd",
+        "Stripe's minimum charge in usd is $0.50; the spec's `amount` is any integer.",
+    ),
+    Rule(
+        "*",
+        r"amount_too_large",
+        r"amount",
+        None,
+        "Stripe's maximum charge in usd ($999,999.99); the spec's `amount` is any integer.",
+    ),
+    Rule(
+        "POST /v1/payment_intents",
+        None,
+        r"mandate_data|mandate|off_session",
+        r".* can only be passed when confirming the PaymentIntent",
+        "The spec's own descriptions: `mandate_data`, `mandate` and `off_session` \"can only be "
+        'used with confirm=true".',
+    ),
+    Rule(
+        "*",
+        None,
+        r"mandate_data",
+        r"This PaymentIntent requires a mandate, but no existing mandate was found",
+        "An ACH debit needs a mandate: accepted now (`mandate_data`), named (`mandate`) or the "
+        "PaymentMethod's own; a state rule the spec cannot say (Stripe's documented message).",
+    ),
+    Rule(
+        "*",
+        "payment_intent_unexpected_state",
+        None,
+        r"You cannot (confirm|update|cancel) this PaymentIntent because it",
+        "A PaymentIntent is confirmed with a payment method, and only from the states that "
+        "allow it: state rules the spec cannot say.",
+    ),
+    Rule(
+        "*",
+        None,
+        r"payment_method",
+        r"The provided PaymentMethod (belongs to a Customer|is attached to another customer)",
+        "A PaymentMethod attached to a customer is used only by that customer's PaymentIntents; "
+        "the spec cannot tie `payment_method` to `customer`.",
+    ),
+    Rule(
+        "*",
+        None,
+        r"client_secret",
+        r"The client_secret provided does not match",
+        "A client secret must be the intent's own; the spec cannot tie a parameter to the "
+        "object in the path.",
+    ),
+    Rule(
+        "*",
+        "payment_intent_mandate_invalid",
+        r"mandate",
+        None,
+        "A named mandate must be active and belong to the payment method: a referential rule.",
+    ),
+    Rule(
+        "*",
         "parameter_missing",
         r"mandate_data\[customer_acceptance\]\[online\]",
         None,

@@ -122,6 +122,14 @@ class World:
         endpoint = self.call("POST", "/v1/webhook_endpoints", url=HOOK_URL, enabled_events=["*"])
         return str(endpoint["id"])
 
+    def payment_intent(self, customer: str | None, payment_method: str | None = None) -> Any:
+        params: dict[str, Any] = {"amount": 1000, "currency": "usd"}
+        if customer is not None:
+            params["customer"] = customer
+        if payment_method is not None:
+            params["payment_method"] = payment_method
+        return self.call("POST", "/v1/payment_intents", **params)
+
     def setup_intent(self, customer: str) -> str:
         seti = self.call(
             "POST",
@@ -160,6 +168,7 @@ def build_world(http: httpx.Client) -> World:
         transaction=[t["id"] for t in transactions["data"]],
         payment_method=[pm],
         intent=[world.setup_intent(customer)],
+        payment_intent=[world.payment_intent(customer, pm)["id"], world.payment_intent(None)["id"]],
         id=[e["id"] for e in events["data"]],
         institution=[i["id"] for i in institutions["data"]],
         webhook_endpoint=[world.webhook_endpoint()],
@@ -222,6 +231,23 @@ def _fresh(
     customer = world.ids["customer"][0]
     if path.endswith("/detach"):
         return {"payment_method": world.payment_method(world.ids["account"][0], customer)}, {}
+    if path == "/v1/payment_intents/{intent}/confirm":
+        # A PaymentMethod of the customer's, with its mandate (a confirmed SetupIntent).
+        pm = world.payment_method(world.ids["account"][0])
+        world.call(
+            "POST",
+            "/v1/setup_intents",
+            customer=customer,
+            payment_method=pm,
+            payment_method_types=["us_bank_account"],
+            confirm=True,
+            mandate_data=_ACCEPTANCE,
+        )
+        pi = world.payment_intent(customer, pm)
+        return {"intent": pi["id"]}, {("client_secret",): pi["client_secret"]}
+    if path == "/v1/payment_intents/{intent}":
+        pi = world.payment_intent(customer)
+        return {"intent": pi["id"]}, {("client_secret",): pi["client_secret"]}
     if path.endswith("/{intent}/confirm"):
         pm = world.payment_method(world.ids["account"][0])
         seti = world.call(
@@ -253,8 +279,11 @@ def prepare(case: Any, world: World) -> None:
     fields: dict[tuple[str, ...], str] = {}
     if case.path_parameters and not meta.is_negative_at(ParameterLocation.PATH):
         fresh, fields = _fresh(world, case.method, case.path)
+        kinds = dict(_PATH_KINDS)
+        if case.path.startswith("/v1/payment_intents/"):
+            kinds["intent"] = "payment_intent"
         case.path_parameters = {
-            name: fresh.get(name) or world.pick(_PATH_KINDS.get(name, ""), seed) or value
+            name: fresh.get(name) or world.pick(kinds.get(name, ""), seed) or value
             for name, value in case.path_parameters.items()
         }
         account = case.path_parameters.get("account")
@@ -321,6 +350,22 @@ def _complete(label: str, body: dict[str, Any], world: World) -> None:
             body["mandate_data"] = copy.deepcopy(_ACCEPTANCE)
         else:
             body.pop("mandate_data", None)
+    elif label in ("POST /v1/payment_intents", "POST /v1/payment_intents/{intent}/confirm"):
+        if label == "POST /v1/payment_intents":
+            body["amount"] = 1000
+            body["currency"] = "usd"
+            body["customer"] = customer
+        body["payment_method_types"] = ["us_bank_account"]
+        body.pop("mandate", None)
+        if isinstance(body.get("payment_method_data"), dict) and "payment_method" not in body:
+            _bank_account(body["payment_method_data"], world)
+        else:
+            body.pop("payment_method_data", None)
+        if label.endswith("/confirm") or body.get("confirm") is True:
+            body["mandate_data"] = copy.deepcopy(_ACCEPTANCE)
+        else:
+            for name in ("mandate_data", "off_session"):
+                body.pop(name, None)
     elif label.startswith("POST /v1/webhook_endpoints"):
         body["url"] = HOOK_URL
     elif label.endswith(("/refresh", "/subscribe", "/unsubscribe")):

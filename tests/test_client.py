@@ -69,11 +69,14 @@ def test_exported_names_are_pinned() -> None:
             "PREVIEW_VERSION",
             "Assessment",
             "Attempt",
+            "DebitDecision",
+            "DebitReading",
             "Decision",
             "Flag",
             "MandateAcceptance",
             "Mark",
             "Outcome",
+            "Payment",
             "PaymentSetup",
             "RecordingHTTPClient",
             "RelinkClient",
@@ -86,6 +89,7 @@ def test_exported_names_are_pinned() -> None:
             "apply_event",
             "assess",
             "mark_for_event",
+            "read_debit",
             "resolve",
             "session_params",
         ]
@@ -665,3 +669,54 @@ def test_webhook_handler_verifies_and_marks_accounts(relink_client: RelinkClient
         c.handle_webhook(
             payload, signed(payload, "whsec_test", int(time.time()) - 3600), "whsec_test"
         )
+
+
+# ---- a debit's outcome read into the relink decision ---------------------------------------
+
+
+def _failed(code: str, blocked: str | None = None) -> dict[str, Any]:
+    details = {"blocked": {"network_code": None, "reason": blocked}} if blocked else None
+    pm = {
+        "id": "pm_1",
+        "us_bank_account": {"financial_connections_account": "fca_1", "status_details": details},
+    }
+    return {
+        "id": "pi_1",
+        "status": "requires_payment_method",
+        "last_payment_error": {"type": "card_error", "code": code, "payment_method": pm},
+    }
+
+
+@pytest.mark.parametrize(
+    ("intent", "decision"),
+    [
+        ({"id": "pi_1", "status": "succeeded"}, client.DebitDecision.PAID),
+        ({"id": "pi_1", "status": "processing"}, client.DebitDecision.PROCESSING),
+        (
+            _failed("bank_account_unusable", "tokenized_account_number_deactivated"),
+            client.DebitDecision.RELINK,
+        ),
+        (_failed("account_closed"), client.DebitDecision.CONNECT_FROM_SCRATCH),
+        (_failed("no_account"), client.DebitDecision.CONNECT_FROM_SCRATCH),
+        (
+            _failed("bank_account_unusable", "bank_account_closed"),
+            client.DebitDecision.CONNECT_FROM_SCRATCH,
+        ),
+        (_failed("insufficient_funds"), client.DebitDecision.RETRY),
+        (_failed("debit_not_authorized"), client.DebitDecision.CONTACT_CUSTOMER),
+    ],
+)
+def test_a_debit_is_read_into_the_relink_decision(
+    intent: dict[str, Any], decision: client.DebitDecision
+) -> None:
+    assert client.read_debit(intent).decision is decision
+
+
+def test_a_failed_debit_webhook_flags_the_account_behind_it() -> None:
+    closed = client.mark_for_event("payment_intent.payment_failed", _failed("account_closed"))
+    assert closed == client.Mark("fca_1", client.Flag.NEEDS_NEW_LINK, detail="account_closed")
+    tan = _failed("bank_account_unusable", "tokenized_account_number_deactivated")
+    relink = client.mark_for_event("payment_intent.payment_failed", tan)
+    assert relink is not None and relink.flag is client.Flag.NEEDS_RELINK
+    nsf = client.mark_for_event("payment_intent.payment_failed", _failed("insufficient_funds"))
+    assert nsf is None

@@ -66,6 +66,21 @@ DELIBERATE: dict[tuple[str, str, str], str] = {
     "`customer`, for Connect), which the fake does not implement",
     ("POST /v1/setup_intents", "payment_method_data[type]", "enum"): _US_BANK_ONLY,
     ("POST /v1/setup_intents/{intent}/confirm", "payment_method_data[type]", "enum"): _US_BANK_ONLY,
+    ("POST /v1/payment_intents", "payment_method_data[type]", "enum"): _US_BANK_ONLY,
+    (
+        "POST /v1/payment_intents/{intent}/confirm",
+        "payment_method_data[type]",
+        "enum",
+    ): _US_BANK_ONLY,
+    **{
+        (
+            "POST /v1/payment_intents/{intent}/confirm",
+            f"mandate_data[customer_acceptance][online][{name}]",
+            "required",
+        ): "as for SetupIntents: the client-key shape (Stripe.js confirming) makes the browser's "
+        "address and agent optional; the converter reads the first branch"
+        for name in ("ip_address", "user_agent")
+    },
     **{
         (operation, f"payment_method_options[us_bank_account]{suffix}", kind): _NEWER
         for operation in ("POST /v1/setup_intents", "POST /v1/setup_intents/{intent}/confirm")

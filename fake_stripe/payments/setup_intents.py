@@ -24,13 +24,16 @@ class Mandate(StripeObject):
     prefix: ClassVar[str] = "mandate"
     noun: ClassVar[str] = "mandate"
     expandable: ClassVar[dict[str, str]] = {"payment_method": "payment_method"}
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"multi_use", "single_use"})
 
     object: str = "mandate"
     customer_acceptance: dict[str, Any]
     livemode: bool = False
-    multi_use: dict[str, Any] = {}
+    multi_use: dict[str, Any] | None = {}
     payment_method: str
     payment_method_details: dict[str, Any] = {"type": "us_bank_account", "us_bank_account": {}}
+    # A PaymentIntent's mandate for one payment: {amount, currency}.
+    single_use: dict[str, Any] | None = None
     status: str = "active"
     type: str = "multi_use"
 
@@ -181,6 +184,19 @@ def _options(p: dict[str, Any], si: SetupIntent) -> None:
         si.payment_method_options = merged
 
 
+def customer_acceptance(ctx: Ctx, acceptance: dict[str, Any]) -> dict[str, Any]:
+    """A mandate's `customer_acceptance` from the checked `mandate_data[customer_acceptance]`."""
+    accepted: dict[str, Any] = clean(acceptance)
+    accepted.setdefault("accepted_at", ctx.now())
+    if accepted["type"] == "online":
+        if "online" not in accepted:
+            raise missing_param("mandate_data[customer_acceptance][online]")
+        online = accepted["online"]
+        online.setdefault("ip_address", None)
+        online.setdefault("user_agent", None)
+    return accepted
+
+
 def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
     if si.status in ("succeeded", "canceled"):
         raise InvalidRequestError(
@@ -212,17 +228,9 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
             code="parameter_missing",
             param="mandate_data",
         )
-    accepted = clean(acceptance)
-    accepted.setdefault("accepted_at", ctx.now())
-    if accepted["type"] == "online":
-        if "online" not in accepted:
-            raise missing_param("mandate_data[customer_acceptance][online]")
-        online = accepted["online"]
-        online.setdefault("ip_address", None)
-        online.setdefault("user_agent", None)
     mandate = Mandate(
         id=ctx.tenant.new_id("mandate"),
-        customer_acceptance=accepted,
+        customer_acceptance=customer_acceptance(ctx, acceptance or {}),
         payment_method=pm.id,
     )
     ctx.tenant.put(mandate)

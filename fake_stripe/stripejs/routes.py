@@ -30,6 +30,7 @@ from ..financial_connections.institutions import BY_ID, CATALOG, Bank
 from ..financial_connections.institutions import bank as find_bank
 from ..financial_connections.objects import Account, Session
 from ..wire import dispatch
+from . import payments
 
 PREFIX = "/_stripejs"
 ORIGIN_TOKEN = '"__FAKE_STRIPE_ORIGIN__"'
@@ -339,6 +340,7 @@ def endpoints() -> list[Endpoint]:
         Endpoint("POST", f"{api}/authenticate", authenticate, AUTHENTICATE, keys=pk),
         Endpoint("POST", f"{api}/complete", complete, COMPLETE, keys=pk),
         Endpoint("POST", f"{api}/cancel", cancel, SECRET, keys=pk),
+        *payments.endpoints(api),
     ]
 
 

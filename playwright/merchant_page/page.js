@@ -82,8 +82,104 @@
   }
 
   function refresh() {
-    return call("GET", "/accounts").then(function (state) { render(state.accounts); });
+    return call("GET", "/accounts").then(function (state) {
+      render(state.accounts);
+      return payments ? renderCheckout(state.accounts) : null;
+    });
   }
+
+  // ---- ACH Direct Debit: pay for an order by bank ----------------------------------------------
+
+  var STATUS = {
+    processing: "Processing",
+    succeeded: "Paid",
+    requires_payment_method: "Failed",
+    requires_confirmation: "Not confirmed",
+    canceled: "Canceled",
+  };
+
+  function renderCheckout(accounts) {
+    var checkout = document.getElementById("checkout");
+    checkout.hidden = false;
+    var buttons = document.getElementById("pay-buttons");
+    buttons.replaceChildren(button("Pay $10 by bank", payByBank, true));
+    accounts.forEach(function (a) {
+      if (!a.payment_method) return;
+      buttons.append(button("Pay $10 with " + a.institution + " \u2022\u2022\u2022\u2022" +
+        a.payment_method.last4, function () { return payWith(a.payment_method.id); }));
+    });
+    return call("GET", "/payments").then(function (state) {
+      var ul = document.getElementById("payments");
+      ul.replaceChildren();
+      state.payments.forEach(function (p) {
+        var li = el("li", "account");
+        var text = el("div", "account-text");
+        var title = el("div", "account-title");
+        title.append(el("strong", null, "$" + (p.amount / 100).toFixed(2)),
+          p.last4 ? " " + p.bank_name + " \u2022\u2022\u2022\u2022" + p.last4 : "");
+        var ok = p.status === "succeeded" || p.status === "processing";
+        title.append(" ", el("span", "pill " + (ok ? "active" : "inactive"),
+          STATUS[p.status] || p.status));
+        text.append(title);
+        if (p.failure) text.append(el("div", "muted", p.failure));
+        li.append(text);
+        ul.append(li);
+      });
+    });
+  }
+
+  function payWith(paymentMethod) {
+    message.hidden = true;
+    return call("POST", "/payments", { payment_method: paymentMethod }).then(function (r) {
+      if (r.status === "failed") show("error", "Your bank refused the payment: " + r.message);
+      else show("success", "Thank you! Your payment of $10.00 is processing.");
+      return refresh();
+    });
+  }
+
+  var pendingPayment = null;
+
+  function payByBank() {
+    message.hidden = true;
+    return call("POST", "/payments", {}).then(function (created) {
+      return stripe.collectBankAccountForPayment({
+        clientSecret: created.client_secret,
+        params: {
+          payment_method_type: "us_bank_account",
+          payment_method_data: { billing_details: { name: "Jenny Rosen", email: "jenny@example.com" } },
+        },
+      }).then(function (result) {
+        if (result.error) {
+          show("error", "Your bank account could not be linked: " + result.error.message);
+        } else if (result.paymentIntent.status === "requires_confirmation") {
+          pendingPayment = created.client_secret;
+          document.getElementById("pay-mandate-text").textContent =
+            "By clicking Accept and pay, you authorize " + cfg.merchant + " to debit the bank " +
+            "account you linked for $10.00 now and for future orders, until this authorization " +
+            "is revoked.";
+          document.getElementById("pay-mandate").hidden = false;
+          show("info", "One more step: accept the mandate to pay by bank.");
+          document.getElementById("pay-accept").focus();
+        } else {
+          show("failure", "No bank account was linked. You can try again at any time.");
+        }
+      });
+    });
+  }
+
+  document.getElementById("pay-accept").addEventListener("click", function () {
+    var secret = pendingPayment;
+    if (!secret) return;
+    pendingPayment = null;
+    document.getElementById("pay-mandate").hidden = true;
+    stripe.confirmUsBankAccountPayment(secret).then(function (result) {
+      if (result.error) show("error", "The payment failed: " + result.error.message);
+      else if (result.paymentIntent.status === "processing") {
+        show("success", "Thank you! Your payment of $10.00 is processing.");
+      } else show("info", "Payment status: " + result.paymentIntent.status);
+      return refresh();
+    });
+  });
 
   // ---- the seed's client code ----------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 /*
  * fake-stripe: a stand-in for https://js.stripe.com/v3/ served by the fake at /v3/.
  *
- * Stripe(publishableKey, options) with collectFinancialConnectionsAccounts({clientSecret}).
+ * Stripe(publishableKey, options) with collectFinancialConnectionsAccounts({clientSecret}), and
+ * for ACH Direct Debit collectBankAccountForPayment({clientSecret, params}) and
+ * confirmUsBankAccountPayment(clientSecret, data), which resolve {paymentIntent} or {error}.
  * The authentication flow runs in a full-viewport iframe served by the fake; the client secret
  * reaches it by postMessage (never in a URL) once the iframe says it is ready. The promise
  * resolves as Stripe.js does: {financialConnectionsSession} whose `accounts` is an array, or
@@ -110,6 +112,60 @@
     });
   }
 
+  // Stripe's form encoding: a[b][c]=v, arrays as a[0]=x.
+  function encode(value, prefix, out) {
+    if (value === undefined || value === null) return out;
+    if (typeof value === "object") {
+      Object.keys(value).forEach(function (k) {
+        encode(value[k], prefix ? prefix + "[" + k + "]" : k, out);
+      });
+    } else {
+      out.push(encodeURIComponent(prefix) + "=" + encodeURIComponent(String(value)));
+    }
+    return out;
+  }
+
+  function request(publishableKey, apiVersion, method, path, params) {
+    var body = encode(params, "", []).join("&");
+    var headers = { Authorization: "Bearer " + publishableKey };
+    if (apiVersion) headers["Stripe-Version"] = apiVersion;
+    var url = ORIGIN + "/_stripejs/v1" + path;
+    var init = { method: method, headers: headers };
+    if (method === "GET") {
+      url += "?" + body;
+    } else {
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+      init.body = body;
+    }
+    return fetch(url, init).then(
+      function (resp) {
+        return resp.json().then(function (json) {
+          return resp.ok ? { data: json } : { error: json.error || { type: "api_error" } };
+        });
+      },
+      function (e) {
+        return { error: { type: "api_connection_error", message: String(e && e.message) } };
+      }
+    );
+  }
+
+  function intentId(clientSecret) {
+    return clientSecret.split("_secret_")[0];
+  }
+
+  function checkSecret(name, clientSecret) {
+    if (typeof clientSecret !== "string" || !/^pi_[^_]+_secret_/.test(clientSecret)) {
+      throw integrationError(
+        "Invalid value for " + name + ": clientSecret should be a client secret of the form " +
+          "${id}_secret_${secret}. You specified: " + describe(clientSecret) + "."
+      );
+    }
+  }
+
+  function intentResult(r) {
+    return r.error ? { error: r.error } : { paymentIntent: r.data };
+  }
+
   function Stripe(publishableKey, options) {
     if (typeof publishableKey !== "string" || publishableKey === "") {
       throw integrationError(
@@ -148,9 +204,84 @@
       return openFlow(publishableKey, apiVersion, opts.clientSecret);
     }
 
+    function call(method, path, params) {
+      return request(publishableKey, apiVersion, method, path, params);
+    }
+
+    // The FC modal for the intent, then the linked account attached to it as its PaymentMethod
+    // (status requires_confirmation); a closed modal leaves the intent as it was.
+    function collectBankAccountForPayment(opts) {
+      var name = "collectBankAccountForPayment";
+      if (!opts || typeof opts !== "object") {
+        throw integrationError("Invalid value for " + name + ": options should be an object.");
+      }
+      checkSecret(name, opts.clientSecret);
+      var params = opts.params || {};
+      if (params.payment_method_type !== "us_bank_account") {
+        throw integrationError(
+          "Invalid value for " + name + ": params.payment_method_type should be " +
+            "us_bank_account. You specified: " + describe(params.payment_method_type) + "."
+        );
+      }
+      var billing = (params.payment_method_data || {}).billing_details || {};
+      if (typeof billing.name !== "string" || billing.name === "") {
+        throw integrationError(
+          "Invalid value for " + name + ": params.payment_method_data.billing_details.name " +
+            "is required."
+        );
+      }
+      if (current) {
+        return Promise.resolve({
+          error: {
+            type: "invalid_request_error",
+            message: "The authentication flow is already open on this page.",
+          },
+        });
+      }
+      var secret = opts.clientSecret;
+      var pi = "/payment_intents/" + encodeURIComponent(intentId(secret));
+      return call("POST", pi + "/link_account_sessions", { client_secret: secret }).then(
+        function (las) {
+          if (las.error) return { error: las.error };
+          return openFlow(publishableKey, apiVersion, las.data.client_secret).then(function (r) {
+            if (r.error) return { error: r.error };
+            var accounts = (r.financialConnectionsSession || {}).accounts || [];
+            if (!accounts.length) {
+              return call("GET", pi, { client_secret: secret }).then(intentResult);
+            }
+            return call("POST", pi + "/link_account_sessions/" + las.data.id + "/attach", {
+              client_secret: secret,
+              billing_details: billing,
+            }).then(intentResult);
+          });
+        }
+      );
+    }
+
+    // Confirms with the mandate accepted in this browser (Stripe fills in the address).
+    function confirmUsBankAccountPayment(clientSecret, data) {
+      checkSecret("confirmUsBankAccountPayment", clientSecret);
+      var params = {
+        client_secret: clientSecret,
+        mandate_data: {
+          customer_acceptance: {
+            type: "online",
+            online: { user_agent: navigator.userAgent },
+          },
+        },
+      };
+      if (data && typeof data.payment_method === "string") {
+        params.payment_method = data.payment_method;
+      }
+      var pi = "/payment_intents/" + encodeURIComponent(intentId(clientSecret));
+      return call("POST", pi + "/confirm", params).then(intentResult);
+    }
+
     return {
       _apiKey: publishableKey,
       collectFinancialConnectionsAccounts: collectFinancialConnectionsAccounts,
+      collectBankAccountForPayment: collectBankAccountForPayment,
+      confirmUsBankAccountPayment: confirmUsBankAccountPayment,
     };
   }
 

@@ -1,0 +1,177 @@
+"""The `payment_intent` and `charge` objects (ACH Direct Debit on `us_bank_account` only), and
+the part of a PaymentIntent a publishable key may read.
+
+Shapes follow the recorded spec (`payment_intent`, `charge`, `charge_outcome`, `api_errors`,
+`payment_method_details_us_bank_account`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from ..core.objects import Model, StripeObject
+from ..resources.payment_methods import BillingDetails
+
+
+class ChargeOutcome(Model):
+    network_status: str | None
+    reason: str | None = None
+    risk_level: str = "not_assessed"
+    seller_message: str | None
+    type: str
+
+
+class UsBankAccountDetails(Model):
+    """`payment_method_details.us_bank_account`: the bank account as it was when charged."""
+
+    account_holder_type: str | None
+    account_type: str | None
+    bank_name: str | None
+    expected_debit_date: str | None = None
+    fingerprint: str | None
+    last4: str | None
+    mandate: str | None = None
+    payment_reference: str | None = None
+    routing_number: str | None
+
+
+class ChargePaymentMethodDetails(Model):
+    type: str = "us_bank_account"
+    us_bank_account: UsBankAccountDetails
+
+
+class Charge(StripeObject):
+    kind: ClassVar[str] = "charge"
+    prefix: ClassVar[str] = "ch"
+    noun: ClassVar[str] = "charge"
+    expandable: ClassVar[dict[str, str]] = {
+        "customer": "customer",
+        "payment_intent": "payment_intent",
+    }
+
+    object: str = "charge"
+    amount: int
+    amount_captured: int = 0
+    amount_refunded: int = 0
+    application: str | None = None
+    application_fee: str | None = None
+    application_fee_amount: int | None = None
+    balance_transaction: str | None = None
+    billing_details: BillingDetails
+    calculated_statement_descriptor: str | None = None
+    captured: bool = True
+    created: int
+    currency: str
+    customer: str | None = None
+    description: str | None = None
+    disputed: bool = False
+    failure_balance_transaction: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    fraud_details: dict[str, Any] = {}
+    invoice: str | None = None
+    livemode: bool = False
+    metadata: dict[str, str] = {}
+    on_behalf_of: str | None = None
+    outcome: ChargeOutcome | None = None
+    paid: bool = False
+    payment_intent: str | None = None
+    payment_method: str | None = None
+    payment_method_details: ChargePaymentMethodDetails | None = None
+    receipt_email: str | None = None
+    receipt_number: str | None = None
+    receipt_url: str | None = None
+    refunded: bool = False
+    review: str | None = None
+    shipping: dict[str, Any] | None = None
+    source_transfer: str | None = None
+    statement_descriptor: str | None = None
+    statement_descriptor_suffix: str | None = None
+    status: str = "pending"
+    transfer_data: dict[str, Any] | None = None
+    transfer_group: str | None = None
+
+
+class PaymentIntent(StripeObject):
+    kind: ClassVar[str] = "payment_intent"
+    prefix: ClassVar[str] = "pi"
+    noun: ClassVar[str] = "payment_intent"
+    internal: ClassVar[frozenset[str]] = frozenset({"mandate", "settle_at"})
+    expandable: ClassVar[dict[str, str]] = {
+        "customer": "customer",
+        "latest_charge": "charge",
+        "payment_method": "payment_method",
+    }
+
+    object: str = "payment_intent"
+    amount: int
+    amount_capturable: int = 0
+    amount_received: int = 0
+    application: str | None = None
+    application_fee_amount: int | None = None
+    automatic_payment_methods: dict[str, Any] | None = None
+    canceled_at: int | None = None
+    cancellation_reason: str | None = None
+    capture_method: str = "automatic"
+    client_secret: str
+    confirmation_method: str = "automatic"
+    created: int
+    currency: str
+    customer: str | None = None
+    description: str | None = None
+    invoice: str | None = None
+    last_payment_error: dict[str, Any] | None = None
+    latest_charge: str | None = None
+    livemode: bool = False
+    metadata: dict[str, str] = {}
+    next_action: dict[str, Any] | None = None
+    on_behalf_of: str | None = None
+    payment_method: str | None = None
+    payment_method_options: dict[str, Any] | None = None
+    payment_method_types: list[str]
+    processing: dict[str, Any] | None = None
+    receipt_email: str | None = None
+    review: str | None = None
+    setup_future_usage: str | None = None
+    shipping: dict[str, Any] | None = None
+    statement_descriptor: str | None = None
+    statement_descriptor_suffix: str | None = None
+    status: str = "requires_payment_method"
+    transfer_data: dict[str, Any] | None = None
+    transfer_group: str | None = None
+    # internal: the mandate the debit runs under, and when the clock settles it
+    mandate: str | None = None
+    settle_at: int | None = None
+
+
+class ClientPaymentIntent(BaseModel):
+    """A PaymentIntent as a publishable key sees it (with its client secret): the fields of
+    Stripe.js's `PaymentIntent` type; `customer`, `metadata` and `latest_charge` stay hidden."""
+
+    id: str
+    object: str = "payment_intent"
+    amount: int
+    canceled_at: int | None
+    cancellation_reason: str | None
+    capture_method: str
+    client_secret: str
+    confirmation_method: str
+    created: int
+    currency: str
+    description: str | None
+    last_payment_error: dict[str, Any] | None
+    livemode: bool
+    next_action: dict[str, Any] | None
+    payment_method: str | None
+    payment_method_types: list[str]
+    processing: dict[str, Any] | None
+    receipt_email: str | None
+    setup_future_usage: str | None
+    shipping: dict[str, Any] | None
+    status: str
+
+    @classmethod
+    def of(cls, pi: PaymentIntent) -> ClientPaymentIntent:
+        return cls.model_validate(pi.model_dump(include=set(cls.model_fields)))

@@ -1,0 +1,452 @@
+"""PaymentIntents for ACH Direct Debit (`us_bank_account`): create, retrieve (also with a
+publishable key and the client secret, as Stripe.js does), update, confirm, cancel, list, and
+the `settle` test helper. What the bank does with the debit is `ach.py`'s."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from ..core.context import Ctx
+from ..core.errors import InvalidRequestError, StripeError, exclusive, invalid_param
+from ..core.params import (
+    PAGINATION,
+    RANGE,
+    UNSET,
+    Arr,
+    Bool,
+    Either,
+    Enum,
+    Hash,
+    Int,
+    Metadata,
+    Spec,
+    Str,
+    clean,
+    in_range,
+    merge_metadata,
+)
+from ..core.render import Page, paginate
+from ..resources import customers, payment_methods
+from ..resources.payment_methods import PaymentMethod
+from . import ach, us_bank_account
+from .objects import ClientPaymentIntent, PaymentIntent
+from .setup_intents import MANDATE_DATA, MANDATE_DATA_CONFIRM, PM_DATA, Mandate, customer_acceptance
+
+MINIMUM_AMOUNT = 50  # Stripe's minimum charge in usd: $0.50
+MAXIMUM_AMOUNT = 99_999_999
+TYPES = ("us_bank_account",)
+CANCELABLE = (
+    "requires_payment_method",
+    "requires_capture",
+    "requires_confirmation",
+    "requires_action",
+    "processing",
+)
+UPDATABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+
+PM_OPTIONS = Hash(
+    {
+        "us_bank_account": Hash(
+            {
+                "financial_connections": Hash(
+                    {
+                        "permissions": Arr(
+                            Enum(("balances", "ownership", "payment_method", "transactions"))
+                        ),
+                        "prefetch": Arr(Enum(("balances",))),
+                        "return_url": Str(),
+                    }
+                ),
+                "networks": Hash({"requested": Arr(Enum(("ach", "us_domestic_wire")))}),
+                "preferred_settlement_speed": Enum(("fastest", "standard"), emptyable=True),
+                "setup_future_usage": Enum(("none", "off_session", "on_session"), emptyable=True),
+                "verification_method": Enum(("automatic", "instant", "microdeposits")),
+            },
+            emptyable=True,
+        )
+    }
+)
+OFF_SESSION = Either((Bool(), Enum(("one_off", "recurring"))))
+_PAYMENT = {
+    "payment_method": Str(),
+    "payment_method_data": PM_DATA,
+    "payment_method_options": PM_OPTIONS,
+    "payment_method_types": Arr(Str()),
+    "mandate": Str(),
+    "off_session": OFF_SESSION,
+    "return_url": Str(),
+    "use_stripe_sdk": Bool(),
+    "error_on_requires_action": Bool(),
+}
+CREATE = Spec(
+    {
+        **_PAYMENT,
+        "amount": Int(),
+        "currency": Str(),
+        "customer": Str(),
+        "description": Str(max_length=1000),
+        "metadata": Metadata(),
+        "confirm": Bool(),
+        "mandate_data": MANDATE_DATA,
+        "receipt_email": Str(),
+        "setup_future_usage": Enum(("off_session", "on_session")),
+        "statement_descriptor": Str(max_length=22),
+    },
+    required=("amount", "currency"),
+)
+CONFIRM = Spec(
+    {
+        **_PAYMENT,
+        "client_secret": Str(),
+        "mandate_data": MANDATE_DATA_CONFIRM,
+        "receipt_email": Str(emptyable=True),
+        "setup_future_usage": Enum(("off_session", "on_session"), emptyable=True),
+    }
+)
+UPDATE = Spec(
+    {
+        "amount": Int(),
+        "currency": Str(),
+        "customer": Str(),
+        "description": Str(max_length=1000, emptyable=True),
+        "metadata": Metadata(),
+        "payment_method": Str(),
+        "payment_method_data": PM_DATA,
+        "payment_method_options": PM_OPTIONS,
+        "payment_method_types": Arr(Str()),
+        "receipt_email": Str(emptyable=True),
+        "setup_future_usage": Enum(("off_session", "on_session"), emptyable=True),
+        "statement_descriptor": Str(max_length=22, emptyable=True),
+    }
+)
+RETRIEVE = Spec({"client_secret": Str()})
+CANCEL = Spec(
+    {"cancellation_reason": Enum(("abandoned", "duplicate", "fraudulent", "requested_by_customer"))}
+)
+LIST = Spec({**PAGINATION, "customer": Str(), "created": RANGE})
+SETTLE = Spec({"outcome": Enum(("succeeded", *ach.FAILURES))})
+
+
+# ---- checks ------------------------------------------------------------------------------------
+
+
+def _amount(amount: int) -> int:
+    if amount < MINIMUM_AMOUNT:
+        raise invalid_param("amount", "Amount must be at least $0.50 usd", code="amount_too_small")
+    if amount > MAXIMUM_AMOUNT:
+        raise invalid_param(
+            "amount", "Amount must be no more than $999,999.99 usd", code="amount_too_large"
+        )
+    return amount
+
+
+def _currency(currency: str) -> str:
+    # GUESS: the wording Stripe uses when a payment method type does not support a currency.
+    cur = currency.lower()
+    if cur != "usd":
+        raise invalid_param(
+            "currency",
+            f"The currency provided ({cur[:10]}) is invalid. Payments with us_bank_account "
+            "support the following currencies: usd.",
+            code="payment_intent_invalid_parameter",
+        )
+    return cur
+
+
+def _types(types: list[str] | None) -> list[str]:
+    for i, t in enumerate(types or []):
+        if t not in TYPES:
+            raise invalid_param(
+                f"payment_method_types[{i}]",
+                f"The payment method type provided: {t[:40]} is invalid. This fake Stripe "
+                "server supports only us_bank_account PaymentIntents.",
+                code="payment_intent_invalid_parameter",
+            )
+    # GUESS: with no types given, the only type the fake has (Stripe's default is `card`, or
+    # the Dashboard's automatic payment methods).
+    return list(dict.fromkeys(types or TYPES))
+
+
+def _options(pi: PaymentIntent, given: Any) -> None:
+    options: dict[str, Any] = dict(pi.payment_method_options or {})
+    uba: dict[str, Any] = dict(options.get("us_bank_account") or {})
+    if isinstance(given, dict) and "us_bank_account" in given:
+        new = given["us_bank_account"]
+        uba = {} if new is UNSET else {**uba, **clean(new)}
+    # GUESS: the defaults Stripe shows (its docs say `verification_method` defaults to automatic).
+    fc = {"permissions": ["payment_method"], **uba.get("financial_connections", {})}
+    uba = {**uba, "financial_connections": fc}
+    uba.setdefault("verification_method", "automatic")
+    options["us_bank_account"] = uba
+    pi.payment_method_options = options
+
+
+def _set_payment_method(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> None:
+    if p.get("payment_method") and p.get("payment_method_data"):
+        raise exclusive("payment_method", "payment_method_data")
+    if p.get("payment_method"):
+        pm = payment_methods.load(ctx, p["payment_method"], "payment_method")
+    elif p.get("payment_method_data"):
+        pm = us_bank_account.from_params(ctx, p["payment_method_data"], "payment_method_data")
+        ctx.tenant.put(pm)
+    else:
+        return
+    pi.payment_method = pm.id
+    if pi.status == "requires_payment_method":
+        pi.status = "requires_confirmation"
+
+
+def _check_secret(ctx: Ctx, pi: PaymentIntent, secret: str | None) -> None:
+    """A publishable key must show the client secret; any key that shows one must match."""
+    if secret is None and ctx.key.startswith("pk_"):
+        # GUESS: the wording; Stripe requires the client secret with a publishable key.
+        raise invalid_param(
+            "client_secret",
+            "A publishable key can only use this PaymentIntent together with its client_secret.",
+        )
+    if secret is not None and not hmac.compare_digest(secret, pi.client_secret):
+        raise InvalidRequestError(
+            "The client_secret provided does not match the client_secret associated with the "
+            "PaymentIntent.",
+            param="client_secret",
+        )
+
+
+def _for_key(ctx: Ctx, pi: PaymentIntent) -> PaymentIntent | ClientPaymentIntent:
+    return ClientPaymentIntent.of(pi) if ctx.key.startswith("pk_") else pi
+
+
+def _unexpected(pi: PaymentIntent, action: str, allowed: tuple[str, ...] = ()) -> StripeError:
+    tail = (
+        " Only a PaymentIntent with one of the following statuses may be "
+        f"{action}ed: {', '.join(allowed)}."
+        if allowed
+        else ""
+    )
+    return InvalidRequestError(
+        f"You cannot {action} this PaymentIntent because it has a status of {pi.status}.{tail}",
+        code="payment_intent_unexpected_state",
+    )
+
+
+# ---- mandates -----------------------------------------------------------------------------------
+
+NO_MANDATE = (
+    "This PaymentIntent requires a mandate, but no existing mandate was found. Collect mandate "
+    "acceptance from the customer and try again, providing acceptance data in the mandate_data "
+    "parameter."
+)
+
+
+def _mandate(ctx: Ctx, pi: PaymentIntent, pm: PaymentMethod, p: dict[str, Any]) -> None:
+    """The mandate the debit runs under: accepted now (`mandate_data`), named (`mandate`), or the
+    PaymentMethod's active one (from a SetupIntent or an earlier payment)."""
+    data = p.get("mandate_data")
+    if isinstance(data, dict) and p.get("mandate"):
+        raise exclusive("mandate", "mandate_data")
+    if isinstance(data, dict):
+        multi = pi.setup_future_usage in ("off_session", "on_session")
+        mandate = Mandate(
+            id=ctx.tenant.new_id("mandate"),
+            customer_acceptance=customer_acceptance(ctx, data["customer_acceptance"]),
+            payment_method=pm.id,
+            multi_use={} if multi else None,
+            single_use=None if multi else {"amount": pi.amount, "currency": pi.currency},
+            type="multi_use" if multi else "single_use",
+        )
+        ctx.tenant.put(mandate)
+        ctx.emit("mandate.updated", mandate)
+        pi.mandate = mandate.id
+        return
+    if p.get("mandate"):
+        found = ctx.tenant.load(Mandate, p["mandate"], "mandate")
+        if found.payment_method != pm.id or found.status != "active":
+            raise invalid_param(
+                "mandate",
+                "The provided mandate is invalid and can not be used for the payment intent.",
+                code="payment_intent_mandate_invalid",
+            )
+        pi.mandate = found.id
+        return
+    for m in ctx.tenant.iterate(Mandate, lambda m: m.payment_method == pm.id):
+        if m.status == "active" and m.type == "multi_use":
+            pi.mandate = m.id
+            return
+    raise InvalidRequestError(NO_MANDATE, param="mandate_data")
+
+
+class PaymentError(StripeError):
+    """A refused payment: 402, with the intent and the payment method in the error."""
+
+    status = 402
+    type = "card_error"
+
+
+# ---- confirm ------------------------------------------------------------------------------------
+
+
+def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> None:
+    if pi.status not in ("requires_payment_method", "requires_confirmation"):
+        raise _unexpected(pi, "confirm")
+    _set_payment_method(ctx, pi, p)
+    if pi.payment_method is None:
+        raise InvalidRequestError(
+            "You cannot confirm this PaymentIntent because it's missing a payment method. "
+            "Update the PaymentIntent with a payment method and then confirm it again.",
+            code="payment_intent_unexpected_state",
+        )
+    pm = payment_methods.load(ctx, pi.payment_method, "payment_method")
+    if pm.customer is not None and pi.customer is None:
+        raise invalid_param(
+            "payment_method",
+            "The provided PaymentMethod belongs to a Customer, but you did not provide the "
+            "Customer to which it belongs. Provide the customer and try again.",
+        )
+    if pm.customer is not None and pm.customer != pi.customer:
+        raise invalid_param(
+            "payment_method",
+            f"The provided PaymentMethod is attached to another customer than {pi.customer}.",
+        )
+    if "setup_future_usage" in p:
+        sfu = p["setup_future_usage"]
+        pi.setup_future_usage = None if sfu is UNSET else sfu
+    _mandate(ctx, pi, pm, p)
+    if pi.setup_future_usage and pi.customer and pm.customer is None:
+        pm.customer = pi.customer
+        ctx.tenant.put(pm)
+        ctx.emit("payment_method.attached", pm)
+    outcome = ach.start_debit(ctx, pi, pm)
+    if outcome.decision == "refuse":
+        code = outcome.code or "bank_account_unusable"
+        raise PaymentError(
+            ach.FAILURES[code],
+            code=code,
+            commits=True,  # the failed charge and the intent's new state are kept
+            charge=pi.latest_charge,
+            payment_intent=ClientPaymentIntent.of(pi).model_dump(mode="json")
+            if ctx.key.startswith("pk_")
+            else pi.to_api(ctx.preview),
+            payment_method=pm.to_api(ctx.preview),
+        )
+
+
+def load(ctx: Ctx, pi_id: str, param: str = "id") -> PaymentIntent:
+    return ctx.tenant.load(PaymentIntent, pi_id, param)
+
+
+# ---- handlers -----------------------------------------------------------------------------------
+
+
+def create(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
+    pid = ctx.tenant.new_id("pi")
+    pi = PaymentIntent(
+        id=pid,
+        amount=_amount(p["amount"]),
+        client_secret=f"{pid}_secret_{ctx.tenant.new_id('x', 25)[2:]}",
+        created=ctx.now(),
+        currency=_currency(p["currency"]),
+        description=p.get("description"),
+        metadata=clean(p.get("metadata") or {}),
+        payment_method_types=_types(p.get("payment_method_types")),
+        receipt_email=p.get("receipt_email"),
+        setup_future_usage=p.get("setup_future_usage"),
+        statement_descriptor=p.get("statement_descriptor"),
+    )
+    if p.get("customer"):
+        pi.customer = customers.load(ctx, p["customer"], "customer").id
+    _options(pi, p.get("payment_method_options"))
+    if not p.get("confirm"):
+        for name in ("mandate_data", "mandate", "off_session"):
+            if name in p and p[name] is not UNSET:
+                raise invalid_param(
+                    name,
+                    f"{name} can only be passed when confirming the PaymentIntent (confirm=true).",
+                )
+    _set_payment_method(ctx, pi, p)
+    ctx.tenant.put(pi)
+    ctx.emit("payment_intent.created", pi)
+    if p.get("confirm"):
+        rest = {k: v for k, v in p.items() if k not in ("payment_method", "payment_method_data")}
+        _confirm(ctx, pi, rest)
+    return pi
+
+
+def retrieve(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | ClientPaymentIntent:
+    pi = load(ctx, ctx.path["intent"])
+    _check_secret(ctx, pi, p.get("client_secret"))
+    return _for_key(ctx, pi)
+
+
+def update(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
+    pi = load(ctx, ctx.path["intent"])
+    if pi.status not in UPDATABLE:
+        raise _unexpected(pi, "update")
+    if "amount" in p:
+        pi.amount = _amount(p["amount"])
+    if "currency" in p:
+        pi.currency = _currency(p["currency"])
+    if "customer" in p:
+        pi.customer = customers.load(ctx, p["customer"], "customer").id
+    if "payment_method_types" in p:
+        pi.payment_method_types = _types(p["payment_method_types"])
+    for name in ("description", "receipt_email", "setup_future_usage", "statement_descriptor"):
+        if name in p:
+            setattr(pi, name, None if p[name] is UNSET else p[name])
+    if "metadata" in p:
+        pi.metadata = merge_metadata(pi.metadata, p["metadata"])
+    if "payment_method_options" in p:
+        _options(pi, p["payment_method_options"])
+    _set_payment_method(ctx, pi, p)
+    pi.last_payment_error = None  # Stripe: cleared when the intent is later updated
+    ctx.tenant.put(pi)
+    return pi
+
+
+def confirm(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | ClientPaymentIntent:
+    pi = load(ctx, ctx.path["intent"])
+    _check_secret(ctx, pi, p.get("client_secret"))
+    if "payment_method_types" in p:
+        pi.payment_method_types = _types(p["payment_method_types"])
+    if "receipt_email" in p:
+        pi.receipt_email = None if p["receipt_email"] is UNSET else p["receipt_email"]
+    if "payment_method_options" in p:
+        _options(pi, p["payment_method_options"])
+    _confirm(ctx, pi, p)
+    return _for_key(ctx, pi)
+
+
+def cancel(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
+    pi = load(ctx, ctx.path["intent"])
+    if pi.status not in CANCELABLE:
+        raise _unexpected(pi, "cancel", CANCELABLE)
+    ach.cancel(ctx, pi, p.get("cancellation_reason"))
+    return pi
+
+
+def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
+    customer, created = p.get("customer"), p.get("created")
+
+    def where(pi: PaymentIntent) -> bool:
+        return (customer is None or pi.customer == customer) and in_range(pi.created, created)
+
+    return paginate(ctx, PaymentIntent, p, "/v1/payment_intents", where)
+
+
+def settle(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
+    """Test helper (ours, in Stripe's naming style): the bank answers a processing debit now."""
+    pi = load(ctx, ctx.path["intent"])
+    if pi.status != "processing":
+        raise InvalidRequestError(
+            f"Only a processing PaymentIntent can be settled; {pi.id} has a status of {pi.status}.",
+            code="payment_intent_unexpected_state",
+        )
+    with ctx.acting_alone():
+        ach.settle(ctx, pi, p.get("outcome"))
+    settled = load(ctx, pi.id)
+    if settled.status == "processing":
+        raise InvalidRequestError(
+            f"{pi.id} uses a test account that stays processing; settle it with an outcome.",
+            param="outcome",
+        )
+    return settled
