@@ -1,6 +1,6 @@
 """The official `stripe` SDK pointed at the fake: over a URL, or in-process with no socket.
 
-`stripe` is imported lazily: it is a test extra, not a dependency of the server.
+`stripe` is imported lazily: it comes with the `scenarios` extra, not with the server.
 """
 
 from __future__ import annotations
