@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.context import Ctx
 from ..core.errors import InvalidRequestError
+from ..core.objects import NEWEST_PREVIEW
 from ..resources.payment_methods import PaymentMethod
 from .bank_accounts import bank_details
 from .institutions import BY_ID, Bank
@@ -207,7 +208,7 @@ def _inactivate(ctx: Ctx, account: Account, cause: str, action: str) -> None:
     if closed is not None and closed.cause == "account_closed":
         return  # a closed account stays closed whatever happens to the login
     was = account.status
-    previous = account.to_api(True)
+    previous = account.to_api(NEWEST_PREVIEW)
     account.status = "inactive"
     account.status_details = AccountStatusDetails(
         inactive=InactiveDetails(action=action, cause=cause)  # type: ignore[arg-type]
