@@ -1,5 +1,6 @@
 /*
- * fake-stripe: a stand-in for https://js.stripe.com/v3/ served by the fake at /v3/.
+ * fake-stripe: a stand-in for https://js.stripe.com/v3/ served by the fake at /v3/ (and for
+ * https://js.stripe.com/<release>/stripe.js at /<release>/stripe.js).
  *
  * Stripe(publishableKey, options) with collectFinancialConnectionsAccounts({clientSecret}).
  * The authentication flow runs in a full-viewport iframe served by the fake; the client secret
@@ -151,9 +152,12 @@
     return {
       _apiKey: publishableKey,
       collectFinancialConnectionsAccounts: collectFinancialConnectionsAccounts,
+      // @stripe/stripe-js reports itself here after construction.
+      _registerWrapper: function () {},
     };
   }
 
-  Stripe.version = 3;
+  // The server writes 3 here at /v3/, and the release train ("endive") at /endive/stripe.js.
+  Stripe.version = "__FAKE_STRIPE_JS_VERSION__";
   window.Stripe = Stripe;
 })();
