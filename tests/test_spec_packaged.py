@@ -283,3 +283,46 @@ def test_validate_refuses_what_is_not_a_recording(
     bad.write_text(json.dumps({"method": "GET", "path": "/v1/events"}), encoding="utf-8")
     assert main(["spec", "validate", str(bad)]) == 2
     assert "missing status, body" in capsys.readouterr().err
+
+
+def test_strict_mode_with_the_packaged_spec_flags_a_bad_response(
+    monkeypatch: pytest.MonkeyPatch, mode: str, request: pytest.FixtureRequest
+) -> None:
+    """What `--strict` adds with no `FAKE_STRIPE_OPENAPI`: a response the spec rejects is still
+    sent, with the header naming the field (a handler is patched to answer a wrong body)."""
+    from fake_stripe import create_app
+    from fake_stripe.inprocess import client as inprocess_client
+    from fake_stripe.resources import customers
+    from fake_stripe.serving import ServerThread
+
+    monkeypatch.delenv(SPEC_ENV, raising=False)
+    monkeypatch.setattr(customers, "retrieve", lambda ctx, p: {"id": 5, "object": "customer"})
+    app = create_app(seed=1, strict=True)
+    server = ServerThread(app) if mode == "server" else None
+    try:
+        import httpx
+
+        http = httpx.Client(base_url=server.url) if server is not None else inprocess_client(app)
+        with http:
+            resp = http.get("/v1/customers/cus_1", headers={"Authorization": "Bearer sk_test_s"})
+        assert resp.status_code == 200
+        assert (
+            "/id: 5 is not of type 'string' (value: 5)" in resp.headers["x-fake-stripe-violations"]
+        )
+        assert app.state.fake.violations
+    finally:
+        if server is not None:
+            server.stop()
+        app.state.fake.webhooks.close()
+
+
+def test_strict_serve_without_a_spec_file_says_so_and_does_not_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(SPEC_ENV, str(tmp_path / "absent.json"))
+    assert main(["serve", "--strict", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        f"fake-stripe serve --strict: no OpenAPI file at {tmp_path / 'absent.json'}; fix or "
+        f"unset {SPEC_ENV} (unset, the packaged spec is used)"
+    ]

@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import secrets
 import signal
+import sys
 from collections.abc import Generator
 from typing import Any
 
@@ -47,6 +48,8 @@ def serve(args: argparse.Namespace) -> int:
     from ..app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.strict and not _strict_spec():
+        return 2
     token = control_token_for(args.host, args.control_token)
     app = create_app(
         db=args.db,
@@ -91,6 +94,23 @@ class _Server:
                         signal.signal(sig, handler)
 
         return Server(config)
+
+
+def _strict_spec() -> bool:
+    """Say which spec strict mode checks against; refuse to start strict without one."""
+    from ..spec.load import SPEC_ENV, load_spec, spec_path
+
+    spec = load_spec()
+    if spec is None:
+        print(
+            f"fake-stripe serve --strict: no OpenAPI file at {spec_path()}; fix or unset "
+            f"{SPEC_ENV} (unset, the packaged spec is used)",
+            file=sys.stderr,
+        )
+        return False
+    version = str(spec.document.get("info", {}).get("version", "?")).split(";")[0]
+    log.info("strict: responses are checked against %s (%s)", spec.source, version)
+    return True
 
 
 def _has(module: str) -> bool:
