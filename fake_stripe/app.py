@@ -137,6 +137,7 @@ def routes_table() -> list[Endpoint]:
         E("POST", "/v1/payment_methods/{payment_method}/detach", payment_methods.detach),
         E("POST", "/v1/setup_intents", setup_intents.create, setup_intents.CREATE),
         E("GET", "/v1/setup_intents/{intent}", setup_intents.retrieve, setup_intents.RETRIEVE),
+        E("POST", "/v1/setup_intents/{intent}", setup_intents.update, setup_intents.UPDATE),
         E(
             "POST",
             "/v1/setup_intents/{intent}/confirm",

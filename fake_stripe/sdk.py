@@ -1,6 +1,6 @@
 """The official `stripe` SDK pointed at the fake: over a URL, or in-process with no socket.
 
-`stripe` is imported lazily: it is a test extra, not a dependency of the server.
+`stripe` is imported lazily: it comes with the `scenarios` extra, not with the server.
 """
 
 from __future__ import annotations
@@ -16,8 +16,20 @@ from .inprocess import InProcessTransport
 IN_PROCESS_BASE = "http://fake-stripe.local"
 
 
+def _stripe() -> Any:
+    try:
+        import stripe
+    except ImportError as err:
+        raise ImportError(
+            "fake_stripe.sdk drives the official SDK, which is not installed: pip install "
+            "stripe, or pip install 'fake-stripe[scenarios]' for the build the project tests with"
+        ) from err
+    return stripe
+
+
 def http_client(app: ASGIApp) -> Any:
     """A `stripe.HTTPClient` that sends the SDK's requests straight into `app`."""
+    _stripe()
     import stripe
 
     class ASGIHTTPClient(stripe.HTTPClient):
@@ -52,7 +64,7 @@ def http_client(app: ASGIApp) -> Any:
 
 def stripe_client(target: str | ASGIApp, key: str, **kwargs: Any) -> Any:
     """`stripe.StripeClient` for a base URL (`http://127.0.0.1:12180`) or an ASGI app."""
-    import stripe
+    stripe = _stripe()
 
     if isinstance(target, str):
         return stripe.StripeClient(key, base_addresses={"api": target}, **kwargs)

@@ -169,6 +169,7 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
         ctx = Ctx(
             tenant=StagedTenant(tenant),
             version=version,
+            account_version=app.api_version,
             request_id=request_id,
             path=dict(request.path_params),
             events=app.events,

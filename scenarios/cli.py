@@ -80,7 +80,7 @@ def _select(args: argparse.Namespace) -> list[Scenario] | None:
     except ImportError:
         print(
             "fake-stripe scenarios: the reference client needs the official SDK: "
-            "pip install 'fake-stripe[test]' (scripts/bootstrap does)",
+            "pip install 'fake-stripe[scenarios]' (scripts/bootstrap does)",
             file=sys.stderr,
         )
         return None

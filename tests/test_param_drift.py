@@ -90,6 +90,17 @@ DELIBERATE: dict[tuple[str, str, str], str] = {
             ("[mandate_options]", "unknown"),
         )
     },
+    # Newer than the 2023 spec these operations come from: GA SetupIntents since stripe-node
+    # 22.4.0 (`2026-07-29.dahlia`), `billing_details[tax_id]` in stripe-python 16.1.0's params.
+    **{
+        (operation, param, "unknown"): _NEWER
+        for operation in ("POST /v1/setup_intents", "POST /v1/setup_intents/{intent}/confirm")
+        for param in (
+            "allowed_payment_method_types",
+            "payment_method_data[billing_details][tax_id]",
+        )
+    },
+    ("POST /v1/payment_methods", "billing_details[tax_id]", "unknown"): _NEWER,
 }
 
 # A difference in whether "" unsets a parameter matters one way only: where the spec accepts

@@ -8,15 +8,11 @@ from typing import Any
 
 import pytest
 
-from fake_stripe.spec.load import SPEC_ENV, Spec, Violation, load_spec
+from fake_stripe.spec.load import Spec, Violation, load_spec
 
-_SPEC = load_spec()
-if _SPEC is None:
-    pytest.skip(
-        f"Stripe OpenAPI subset not found; set {SPEC_ENV} to financial_connections.subset.json",
-        allow_module_level=True,
-    )
-SPEC: Spec = _SPEC
+from .spec_guard import recorded_spec
+
+SPEC: Spec = recorded_spec()
 
 # Appendix A of shared/reference/stripe-financial-connections.md.
 ACCOUNT: dict[str, Any] = {

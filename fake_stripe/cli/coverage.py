@@ -1,4 +1,5 @@
-"""`fake-stripe coverage`: print (or write) the coverage table of the recorded spec."""
+"""`fake-stripe coverage`: print (or write) the coverage table of the recorded spec (also part of
+`fake-stripe spec show`)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ def run(args: argparse.Namespace) -> int:
     if spec is None:
         where = path if path is not None else spec_path()
         print(
-            f"fake-stripe coverage: Stripe's recorded spec not found at {where}; "
-            f"set {SPEC_ENV} or pass --spec",
+            f"fake-stripe coverage: no OpenAPI file at {where}; fix {SPEC_ENV} or --spec "
+            "(unset, the packaged spec is used)",
             file=sys.stderr,
         )
         return 1
@@ -35,6 +36,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "coverage",
         help="print which operations of Stripe's recorded spec the fake implements (Markdown)",
     )
-    parser.add_argument("--spec", default=None, help=f"the recorded spec (default: ${SPEC_ENV})")
+    parser.add_argument(
+        "--spec",
+        default=None,
+        help=f"an OpenAPI file instead of the packaged spec (default: ${SPEC_ENV}, if set)",
+    )
     parser.add_argument("--write", default=None, metavar="FILE", help="write the table to FILE")
     parser.set_defaults(func=run)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
-from . import coverage, listen, serve, trigger
+from . import coverage, listen, serve, spec, trigger
 
 AddParser = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 
@@ -18,6 +18,7 @@ SUBCOMMANDS: list[AddParser] = [
     serve.add_parser,
     listen.add_parser,
     trigger.add_parser,
+    spec.add_parser,
     coverage.add_parser,
 ]
 ENTRY_POINTS = "fake_stripe.commands"

@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import secrets
 import signal
+import sys
 from collections.abc import Generator
 from typing import Any
 
@@ -50,6 +51,8 @@ def serve(args: argparse.Namespace) -> int:
     # httpx logs every request at INFO, URL and all: webhook URLs may carry secrets in their
     # query strings.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.strict and not _strict_spec():
+        return 2
     token = control_token_for(args.host, args.control_token)
     app = create_app(
         db=args.db,
@@ -98,6 +101,23 @@ def _positive(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError("must be a positive number of bytes")
     return n
+
+
+def _strict_spec() -> bool:
+    """Say which spec strict mode checks against; refuse to start strict without one."""
+    from ..spec.load import SPEC_ENV, load_spec, spec_path
+
+    spec = load_spec()
+    if spec is None:
+        print(
+            f"fake-stripe serve --strict: no OpenAPI file at {spec_path()}; fix or unset "
+            f"{SPEC_ENV} (unset, the packaged spec is used)",
+            file=sys.stderr,
+        )
+        return False
+    version = str(spec.document.get("info", {}).get("version", "?")).split(";")[0]
+    log.info("strict: responses are checked against %s (%s)", spec.source, version)
+    return True
 
 
 def _has(module: str) -> bool:

@@ -11,17 +11,12 @@ from typing import Any, Protocol
 
 from .events import Event, EventLog
 from .faults import Faults
-from .objects import StripeObject
+from .objects import StripeObject, is_preview
 from .params import Spec
 from .tenant import StagedTenant, Tenant
 
 DEFAULT_API_VERSION = "2026-10-28.endive"
 VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[a-z_]+=v\d+)*$")
-
-
-def is_preview(version: str | None) -> bool:
-    """A `YYYY-MM-DD.preview` version (with or without beta flags)."""
-    return (version or "").split(";")[0].endswith(".preview")
 
 
 @dataclass
@@ -43,6 +38,9 @@ class Ctx:
     # True while the fake acts on its own (an institution event, the clock): events it records
     # carry no request id. Set only through `acting_alone`.
     background: bool = False
+    # The account's default version (the server's `--api-version`): Stripe renders events at it,
+    # whatever version the request that caused them sent.
+    account_version: str = ""
 
     @property
     def preview(self) -> bool:
@@ -59,7 +57,7 @@ class Ctx:
             self.tenant,
             type,
             obj,
-            version=self.version,
+            version=self.account_version or self.version,
             request_id=None if self.background else self.request_id,
             idempotency_key=None if self.background else self.idempotency_key,
             previous_attributes=previous_attributes,

@@ -1,8 +1,10 @@
 """Events: the record of every state change (listed by `resources/events.py`, delivered by
 `webhooks/`).
 
-An event keeps a full snapshot of its object as stored (internal fields included), so it can be
-rendered later for any API version: preview fields appear only for a `.preview` reader.
+An event keeps a full snapshot of its object as stored (internal fields included). Its
+`api_version` is the account's default version when it happened: a webhook endpoint without its
+own `api_version` gets the event rendered at it. An endpoint with one, and a `/v1/events` reader,
+get it rendered (and labelled) at theirs.
 """
 
 from __future__ import annotations
@@ -46,11 +48,41 @@ class Event(StripeObject):
     def snapshot(self) -> StripeObject:
         return model_for(self.snapshot_kind).model_validate(self.data.object)
 
-    def adjust(self, data: dict[str, Any], preview: bool) -> dict[str, Any]:
-        data["data"]["object"] = self.snapshot().to_api(preview)
-        if data["data"].get("previous_attributes") is None:
+    def to_api(self, version: str) -> dict[str, Any]:
+        """Read through `/v1/events`: rendered for the reader and labelled with the reader's
+        version, so `data` and `api_version` agree. GUESS (docs/guesses.md): Stripe documents
+        `data` as fixed at creation; rendering for the reader lets a preview integration read
+        preview fields through the API on an account whose default version is GA."""
+        return self.render_at(version)
+
+    def render_at(self, version: str) -> dict[str, Any]:
+        """The event as a reader at `version` sees it, labelled with that version (a webhook
+        endpoint with its own `api_version` gets this)."""
+        data = self.model_dump(mode="json", exclude=set(self.internal))
+        data["api_version"] = version
+        obj = self.snapshot()
+        rendered = obj.to_api(version)
+        data["data"]["object"] = rendered
+        previous = self.data.previous_attributes
+        if previous is None:
             del data["data"]["previous_attributes"]
+        else:
+            data["data"]["previous_attributes"] = _previous_for(obj, rendered, previous, version)
         return data
+
+
+def _previous_for(
+    obj: StripeObject, rendered: dict[str, Any], previous: dict[str, Any], version: str
+) -> dict[str, Any]:
+    """`previous_attributes` as the reader at `version` sees them: only the fields it sees, and
+    only those whose rendering changed (a GA reader, who never sees `status_details.inactive`,
+    is not told that `status_details` was `{}`)."""
+    try:
+        before = type(obj).model_validate({**obj.model_dump(mode="json"), **previous})
+    except ValueError:
+        return {k: v for k, v in previous.items() if k in rendered}
+    shown = before.to_api(version)
+    return {k: shown.get(k) for k in previous if k in rendered and shown.get(k) != rendered[k]}
 
 
 # Told of each event once its request has committed, with the tenant's store itself.

@@ -1,9 +1,11 @@
 """The base of every Stripe object model, and the one serializer that turns models into JSON.
 
-Models hold everything the fake stores about an object. Three class-level sets decide what the
-API shows: `internal` fields are never sent, `omit_if_none` fields are absent rather than null
+Models hold everything the fake stores about an object. Class-level sets decide what the API
+shows: `internal` fields are never sent, `omit_if_none` fields are absent rather than null
 (Stripe omits optional hashes), and `preview` fields appear only under a `.preview`
-`Stripe-Version` (the relink surface is in public preview).
+`Stripe-Version` (the relink surface is in public preview), unless `ga_since` names the GA
+version date from which a GA reader sees them too (Stripe's GA grew some preview fields later).
+Every rendering takes the reader's version, never a yes/no for preview.
 """
 
 from __future__ import annotations
@@ -13,6 +15,29 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 _REGISTRY: dict[str, type[StripeObject]] = {}
+
+# What a preview build of the SDK sends: the newest preview. Used where the fake renders for
+# "any reader" (for instance to remember the previous values of a change).
+NEWEST_PREVIEW = "9999-12-31.preview"
+
+
+def is_preview(version: str | None) -> bool:
+    """A `YYYY-MM-DD.preview` version (with or without beta flags)."""
+    return (version or "").split(";")[0].endswith(".preview")
+
+
+def version_date(version: str | None) -> str:
+    """`2026-10-28` of `2026-10-28.endive` (dates compare as strings)."""
+    return (version or "")[:10]
+
+
+def shows_since(version: str, ga_since: str | None) -> bool:
+    """Whether a reader at `version` sees what preview readers see and GA got on `ga_since`."""
+    if is_preview(version):
+        return True
+    return ga_since is not None and version_date(version) >= ga_since
+
+
 _BY_PREFIX: dict[str, type[StripeObject]] = {}
 
 
@@ -32,6 +57,8 @@ class StripeObject(BaseModel):
     internal: ClassVar[frozenset[str]] = frozenset()
     omit_if_none: ClassVar[frozenset[str]] = frozenset()
     preview: ClassVar[frozenset[str]] = frozenset()
+    # preview field -> the first GA version date (`YYYY-MM-DD`) that has it
+    ga_since: ClassVar[dict[str, str]] = {}
     # field -> object kind it expands to (the field holds that object's id)
     expandable: ClassVar[dict[str, str]] = {}
 
@@ -50,17 +77,17 @@ class StripeObject(BaseModel):
         found: StripeObject | None = tenant.get(cls, obj_id)
         return found
 
-    def to_api(self, preview: bool) -> dict[str, Any]:
+    def to_api(self, version: str) -> dict[str, Any]:
+        """The object as a reader at `version` (a `Stripe-Version`) sees it."""
         exclude = set(self.internal)
-        if not preview:
-            exclude |= self.preview
+        exclude |= {f for f in self.preview if not shows_since(version, self.ga_since.get(f))}
         data = self.model_dump(mode="json", exclude=exclude)
         for name in self.omit_if_none:
             if name in data and data[name] is None:
                 del data[name]
-        return self.adjust(data, preview)
+        return self.adjust(data, version)
 
-    def adjust(self, data: dict[str, Any], preview: bool) -> dict[str, Any]:
+    def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
         """Per-object tweaks to the rendered dict (nested preview-only parts, deleted stubs)."""
         return data
 

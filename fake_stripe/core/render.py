@@ -59,7 +59,7 @@ def paginate(
 
 def to_json(ctx: Ctx, result: Any) -> Any:
     if isinstance(result, StripeObject):
-        return result.to_api(ctx.preview)
+        return result.to_api(ctx.version)
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json")
     if isinstance(result, Page):
@@ -146,7 +146,7 @@ def _expand(
         obj = target.fetch(ctx.tenant, value) if target and target.kind == expected else None
         if obj is None:
             return
-        node[name] = value = obj.to_api(ctx.preview)
+        node[name] = value = obj.to_api(ctx.version)
     if value is None:
         return
     _expand(ctx, value, parts[1:], full, None, "")

@@ -9,16 +9,13 @@ from ..core.errors import InvalidRequestError, exclusive, missing_param, resourc
 from ..core.params import PAGINATION, RANGE, Arr, Enum, Hash, Spec, Str, in_range
 from ..core.render import Page, paginate
 from . import domain as fc_domain
-from .domain import faker_for, load_account, load_authorization
+from .domain import load_account, load_authorization
 from .objects import (
     Account,
-    AccountOwner,
     AccountOwnership,
     Authorization,
     Refresh,
-    StatusTransitions,
     Transaction,
-    TransactionRefresh,
 )
 
 LIST = Spec(
@@ -130,72 +127,14 @@ def refresh_features(ctx: Ctx, account: Account, features: list[str]) -> Account
         elif f == "inferred_balances":
             account.inferred_balances_refresh = done
         elif f == "ownership":
-            account.ownership = _make_ownership(ctx, account).id
+            account.ownership = fc_domain.make_ownership(ctx, account).id
             account.ownership_refresh = done
         elif f == "transactions":
-            account.transaction_refresh = _make_transactions(ctx, account)
+            account.transaction_refresh = fc_domain.make_transactions(ctx, account)
     ctx.tenant.put(account)
     for f in features:
         fc_domain.emit(ctx, f"financial_connections.account.refreshed_{f}", account)
     return account
-
-
-def _make_ownership(ctx: Ctx, account: Account) -> AccountOwnership:
-    fake = faker_for(ctx, f"owners:{account.id}")
-    oid = ctx.tenant.new_id("fcaowns")
-    owners = [
-        AccountOwner(
-            id=ctx.tenant.new_id("fcaown"),
-            email=fake.email(),
-            name=fake.name(),
-            ownership=oid,
-            phone=fake.numerify("+1##########"),
-            raw_address=fake.address().replace("\n", ", "),
-            refreshed_at=ctx.now(),
-        )
-        for _ in range(1 + fake.random_int(0, 1))
-    ]
-    ownership = AccountOwnership(
-        id=oid,
-        created=ctx.now(),
-        owners={
-            "object": "list",
-            "data": [o.model_dump() for o in owners],
-            "has_more": False,
-            "url": f"/v1/financial_connections/accounts/{account.id}/owners",
-        },
-        owner_list=owners,
-    )
-    ctx.tenant.put(ownership)
-    return ownership
-
-
-def _make_transactions(ctx: Ctx, account: Account) -> TransactionRefresh:
-    now = ctx.now()
-    ref = TransactionRefresh(
-        id=ctx.tenant.new_id("fctxnref"),
-        last_attempted_at=now,
-        next_refresh_available_at=now,
-        status="succeeded",
-    )
-    ctx.tenant.meta_set(f"txnref:{ref.id}", str(now))
-    fake = faker_for(ctx, f"transactions:{account.id}:{ref.id}")
-    for i in range(fake.random_int(3, 8)):
-        when = now - fake.random_int(0, 30) * fc_domain.DAY - i
-        posted = fake.random_int(0, 4) > 0
-        txn = Transaction(
-            id=ctx.tenant.new_id("fctxn"),
-            account=account.id,
-            amount=fake.random_int(-250_000, 50_000),
-            description=fake.company(),
-            status="posted" if posted else "pending",
-            status_transitions=StatusTransitions(posted_at=when if posted else None, void_at=None),
-            transacted_at=when,
-            transaction_refresh=ref.id,
-            updated=now,
-        )
-        ctx.tenant.put(txn)
-    return ref
 
 
 def subscribe(ctx: Ctx, p: dict[str, Any]) -> Account:

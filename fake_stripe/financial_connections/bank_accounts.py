@@ -20,9 +20,17 @@ def fingerprint(routing: str, number: str) -> str:
 
 
 def account_number(account: Account) -> str:
-    """The account's current number: a fresh one for each TAN generation."""
+    """The account's current number. At a plain-number bank it is the account's own number, so
+    it ends in the account's `last4`; at a tokenized-number bank (Chase, PNC) it is a token,
+    a fresh one for each TAN generation, whose last digits are not the account's."""
     digest = hashlib.sha256(f"{account.id}:{account.tan_generation}".encode()).hexdigest()
-    return str(int(digest[:15], 16))[-12:].rjust(12, "0")
+    number = str(int(digest[:15], 16))[-12:].rjust(12, "0")
+    tokenized = any(
+        n.identifier_type == "tokenized_account_number" for n in account.account_numbers or []
+    )
+    if not tokenized and account.last4:
+        return number[:-4] + account.last4
+    return number
 
 
 def bank_details(account: Account) -> UsBankAccount:

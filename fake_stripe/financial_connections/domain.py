@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.context import Ctx
 from ..core.errors import InvalidRequestError
+from ..core.objects import NEWEST_PREVIEW
 from ..resources.payment_methods import PaymentMethod
 from .bank_accounts import bank_details
 from .institutions import BY_ID, Bank
@@ -22,6 +23,8 @@ from .objects import (
     AccountActiveDetails,
     AccountHolder,
     AccountNumber,
+    AccountOwner,
+    AccountOwnership,
     AccountStatusDetails,
     Authorization,
     AuthorizationActiveDetails,
@@ -29,9 +32,13 @@ from .objects import (
     AuthorizationStatusDetails,
     Balance,
     InactiveDetails,
+    Refresh,
     RelinkResult,
     Session,
     SessionAccounts,
+    StatusTransitions,
+    Transaction,
+    TransactionRefresh,
 )
 
 if TYPE_CHECKING:
@@ -181,11 +188,67 @@ def refresh_balance(ctx: Ctx, account: Account) -> None:
         account.balance = Balance(
             as_of=now, cash={"available": {"usd": amount}}, current={"usd": amount}, type="cash"
         )
-    from .objects import Refresh
-
     account.balance_refresh = Refresh(
         last_attempted_at=now, next_refresh_available_at=now, status="succeeded"
     )
+
+
+def make_ownership(ctx: Ctx, account: Account) -> AccountOwnership:
+    fake = faker_for(ctx, f"owners:{account.id}")
+    oid = ctx.tenant.new_id("fcaowns")
+    owners = [
+        AccountOwner(
+            id=ctx.tenant.new_id("fcaown"),
+            email=fake.email(),
+            name=fake.name(),
+            ownership=oid,
+            phone=fake.numerify("+1##########"),
+            raw_address=fake.address().replace("\n", ", "),
+            refreshed_at=ctx.now(),
+        )
+        for _ in range(1 + fake.random_int(0, 1))
+    ]
+    ownership = AccountOwnership(
+        id=oid,
+        created=ctx.now(),
+        owners={
+            "object": "list",
+            "data": [o.model_dump() for o in owners],
+            "has_more": False,
+            "url": f"/v1/financial_connections/accounts/{account.id}/owners",
+        },
+        owner_list=owners,
+    )
+    ctx.tenant.put(ownership)
+    return ownership
+
+
+def make_transactions(ctx: Ctx, account: Account) -> TransactionRefresh:
+    now = ctx.now()
+    ref = TransactionRefresh(
+        id=ctx.tenant.new_id("fctxnref"),
+        last_attempted_at=now,
+        next_refresh_available_at=now,
+        status="succeeded",
+    )
+    ctx.tenant.meta_set(f"txnref:{ref.id}", str(now))
+    fake = faker_for(ctx, f"transactions:{account.id}:{ref.id}")
+    for i in range(fake.random_int(3, 8)):
+        when = now - fake.random_int(0, 30) * DAY - i
+        posted = fake.random_int(0, 4) > 0
+        txn = Transaction(
+            id=ctx.tenant.new_id("fctxn"),
+            account=account.id,
+            amount=fake.random_int(-250_000, 50_000),
+            description=fake.company(),
+            status="posted" if posted else "pending",
+            status_transitions=StatusTransitions(posted_at=when if posted else None, void_at=None),
+            transacted_at=when,
+            transaction_refresh=ref.id,
+            updated=now,
+        )
+        ctx.tenant.put(txn)
+    return ref
 
 
 # ---- events --------------------------------------------------------------------------------
@@ -207,7 +270,7 @@ def _inactivate(ctx: Ctx, account: Account, cause: str, action: str) -> None:
     if closed is not None and closed.cause == "account_closed":
         return  # a closed account stays closed whatever happens to the login
     was = account.status
-    previous = account.to_api(True)
+    previous = account.to_api(NEWEST_PREVIEW)
     account.status = "inactive"
     account.status_details = AccountStatusDetails(
         inactive=InactiveDetails(action=action, cause=cause)  # type: ignore[arg-type]
@@ -622,11 +685,24 @@ def _complete_relink(ctx: Ctx, session: Session, outcome: Outcome) -> None:
 
 
 def _prefetch(ctx: Ctx, session: Session, accounts: list[Account]) -> None:
-    if "balances" in (session.prefetch or []):
-        for a in accounts:
-            a = load_account(ctx, a.id)
+    """`prefetch[]`: the data the session asked for is fetched as the accounts link, as a
+    refresh would fetch it (balance, ownership, transactions)."""
+    wanted = session.prefetch or []
+    if not wanted:
+        return
+    now = ctx.now()
+    for a in accounts:
+        a = load_account(ctx, a.id)
+        if "balances" in wanted:
             refresh_balance(ctx, a)
-            ctx.tenant.put(a)
+        if "ownership" in wanted:
+            a.ownership = make_ownership(ctx, a).id
+            a.ownership_refresh = Refresh(
+                last_attempted_at=now, next_refresh_available_at=now, status="succeeded"
+            )
+        if "transactions" in wanted:
+            a.transaction_refresh = make_transactions(ctx, a)
+        ctx.tenant.put(a)
 
 
 def with_accounts(ctx: Ctx, session: Session) -> Session:

@@ -1,15 +1,18 @@
 """Financial Connections objects: account, authorization, session, ownership, owner, transaction.
 
 Shapes follow the recorded private-preview spec. The relink surface (`account.authorization`,
-`account.status_details`, session `relink_options`/`relink_result`/`status`) is rendered only
-for a `.preview` `Stripe-Version`; a GA reader sees the GA shapes.
+session `relink_options`/`relink_result`/`status`, the authorization's `account_holder` and
+`institution`) is rendered only for a `.preview` `Stripe-Version`; a GA reader sees the GA shapes
+of the official GA SDKs. `account.status_details` reached GA on `2026-06-24` (stripe-node 22.3.0)
+with its `active` part only: a GA reader from that date sees `status_details.active`, never
+`inactive`.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from ..core.objects import Model, StripeObject
+from ..core.objects import Model, StripeObject, is_preview
 
 Action = Literal["none", "relink_required"]
 InactiveCause = Literal[
@@ -21,6 +24,9 @@ InactiveCause = Literal[
     "unspecified",
 ]
 ActiveCause = Literal["access_expired", "institution_requirement", "unspecified"]
+# The GA version date from which accounts carry `status_details` (stripe-node 22.3.0, pinned to
+# `2026-06-24.dahlia`: "Add support for `status_details` on `FinancialConnections.Account`").
+STATUS_DETAILS_GA = "2026-06-24"
 PERMISSIONS = ("balances", "ownership", "payment_method", "transactions")
 SUBCATEGORIES = ("checking", "credit_card", "line_of_credit", "mortgage", "savings")
 
@@ -107,6 +113,7 @@ class Account(StripeObject):
     preview: ClassVar[frozenset[str]] = frozenset(
         {"authorization", "status_details", "institution", "inferred_balances_refresh"}
     )
+    ga_since: ClassVar[dict[str, str]] = {"status_details": STATUS_DETAILS_GA}
     expandable: ClassVar[dict[str, str]] = {
         "ownership": "financial_connections.account_ownership",
         "institution": "financial_connections.institution",
@@ -144,10 +151,13 @@ class Account(StripeObject):
     tan_generation: int = 0
     routing_number: str = ""
 
-    def adjust(self, data: dict[str, Any], preview: bool) -> dict[str, Any]:
+    def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
         if data.get("account_holder") is not None and self.account_holder is not None:
             data["account_holder"] = self.account_holder.to_api()
-        if preview:
+        if "status_details" in data:
+            if not is_preview(version):
+                # GA's StatusDetails has only `active` (stripe-python 16.1.0, stripe-node 23.1.0).
+                data["status_details"].pop("inactive", None)
             _drop_none_hashes(data, "status_details")
         _drop_none_hashes(data, "balance")
         return data
@@ -158,6 +168,8 @@ class Authorization(StripeObject):
     prefix: ClassVar[str] = "fcauth"
     noun: ClassVar[str] = "financial_connections.authorization"
     internal: ClassVar[frozenset[str]] = frozenset({"account_ids", "created"})
+    # GA has the object (in events) but not these fields (stripe-node 23.1.0 Authorization).
+    preview: ClassVar[frozenset[str]] = frozenset({"account_holder", "institution"})
     expandable: ClassVar[dict[str, str]] = {
         "institution": "financial_connections.institution",
         "account_holder.customer": "customer",
@@ -173,8 +185,8 @@ class Authorization(StripeObject):
     account_ids: list[str] = []
     created: int = 0
 
-    def adjust(self, data: dict[str, Any], preview: bool) -> dict[str, Any]:
-        if self.account_holder is not None:
+    def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
+        if "account_holder" in data and self.account_holder is not None:
             data["account_holder"] = self.account_holder.to_api()
         _drop_none_hashes(data, "status_details")
         return data
@@ -257,10 +269,10 @@ class Session(StripeObject):
     def is_relink(self) -> bool:
         return self.relink_options is not None
 
-    def adjust(self, data: dict[str, Any], preview: bool) -> dict[str, Any]:
+    def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
         if self.account_holder is not None:
             data["account_holder"] = self.account_holder.to_api()
-        data["accounts"]["data"] = [a.to_api(preview) for a in self.accounts.data]
+        data["accounts"]["data"] = [a.to_api(version) for a in self.accounts.data]
         filters = data.get("filters")
         if isinstance(filters, dict):
             for k in ("institution", "require_payment_method_support"):

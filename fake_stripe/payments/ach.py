@@ -202,7 +202,7 @@ def _payment_error(ctx: Ctx, charge: Charge, pm: PaymentMethod, code: str) -> di
         "message": FAILURES[code],
         "doc_url": "https://stripe.com/docs/error-codes/" + code.replace("_", "-"),
         "charge": charge.id,
-        "payment_method": pm.to_api(ctx.preview),
+        "payment_method": pm.to_api(ctx.version),
     }
 
 

@@ -326,8 +326,8 @@ def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> None:
             charge=pi.latest_charge,
             payment_intent=ClientPaymentIntent.of(pi).model_dump(mode="json")
             if ctx.key.startswith("pk_")
-            else pi.to_api(ctx.preview),
-            payment_method=pm.to_api(ctx.preview),
+            else pi.to_api(ctx.version),
+            payment_method=pm.to_api(ctx.version),
         )
 
 

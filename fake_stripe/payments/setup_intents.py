@@ -12,7 +12,19 @@ from typing import Any, ClassVar
 from ..core.context import Ctx
 from ..core.errors import InvalidRequestError, ParamError, exclusive, missing_param
 from ..core.objects import StripeObject
-from ..core.params import UNSET, Arr, Bool, Enum, Hash, Int, Metadata, Spec, Str, clean
+from ..core.params import (
+    UNSET,
+    Arr,
+    Bool,
+    Enum,
+    Hash,
+    Int,
+    Metadata,
+    Spec,
+    Str,
+    clean,
+    merge_metadata,
+)
 from ..financial_connections.bank_accounts import check_usable
 from ..resources import customers, payment_methods
 from ..resources.payment_methods import BILLING, US_BANK_ACCOUNT
@@ -38,17 +50,55 @@ class Mandate(StripeObject):
     type: str = "multi_use"
 
 
+class SetupAttempt(StripeObject):
+    """One confirmation of a SetupIntent (`latest_attempt`). The fake makes one per successful
+    confirmation; it has no list route."""
+
+    kind: ClassVar[str] = "setup_attempt"
+    prefix: ClassVar[str] = "setatt"
+    noun: ClassVar[str] = "setup_attempt"
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"attach_to_self"})
+    expandable: ClassVar[dict[str, str]] = {
+        "customer": "customer",
+        "payment_method": "payment_method",
+        "setup_intent": "setup_intent",
+    }
+
+    object: str = "setup_attempt"
+    application: str | None = None
+    attach_to_self: bool | None = None
+    created: int
+    customer: str | None = None
+    flow_directions: list[str] | None = None
+    livemode: bool = False
+    on_behalf_of: str | None = None
+    payment_method: str
+    payment_method_details: dict[str, Any]
+    setup_error: dict[str, Any] | None = None
+    setup_intent: str
+    status: str = "succeeded"
+    usage: str = "off_session"
+
+
+# GA `allowed_payment_method_types` (stripe-node 22.4.0, API `2026-07-29.dahlia`); every preview.
+ALLOWED_TYPES_GA = "2026-07-29"
+
+
 class SetupIntent(StripeObject):
     kind: ClassVar[str] = "setup_intent"
     prefix: ClassVar[str] = "seti"
     noun: ClassVar[str] = "setupintent"
+    preview: ClassVar[frozenset[str]] = frozenset({"allowed_payment_method_types"})
+    ga_since: ClassVar[dict[str, str]] = {"allowed_payment_method_types": ALLOWED_TYPES_GA}
     expandable: ClassVar[dict[str, str]] = {
         "customer": "customer",
         "payment_method": "payment_method",
         "mandate": "mandate",
+        "latest_attempt": "setup_attempt",
     }
 
     object: str = "setup_intent"
+    allowed_payment_method_types: list[str] | None = None
     application: str | None = None
     automatic_payment_methods: None = None
     cancellation_reason: str | None = None
@@ -134,6 +184,7 @@ _COMMON = {
     "payment_method_options": PM_OPTIONS,
     "mandate_data": MANDATE_DATA,
     "return_url": Str(),
+    "allowed_payment_method_types": Arr(Str()),
 }
 CREATE = Spec(
     {
@@ -147,6 +198,19 @@ CREATE = Spec(
         "flow_directions": Arr(Enum(("inbound", "outbound"))),
         "attach_to_self": Bool(),
         "use_stripe_sdk": Bool(),
+    }
+)
+UPDATE = Spec(
+    {
+        "allowed_payment_method_types": Arr(Str()),
+        "customer": Str(),
+        "description": Str(max_length=1000, emptyable=True),
+        "flow_directions": Arr(Enum(("inbound", "outbound"))),
+        "metadata": Metadata(),
+        "payment_method": Str(),
+        "payment_method_data": PM_DATA,
+        "payment_method_options": PM_OPTIONS,
+        "payment_method_types": Arr(Str()),
     }
 )
 CONFIRM = Spec(
@@ -176,12 +240,50 @@ def _set_payment_method(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
         si.status = "requires_confirmation"
 
 
+def _us_bank_account_defaults() -> dict[str, Any]:
+    # GUESS (docs/guesses.md): what Stripe fills in for a us_bank_account SetupIntent given no
+    # options; the keys are those of the GA SDKs' SetupIntent.PaymentMethodOptions.UsBankAccount.
+    return {
+        "financial_connections": {"permissions": ["payment_method"], "prefetch": None},
+        "mandate_options": {},
+        "verification_method": "automatic",
+    }
+
+
 def _options(p: dict[str, Any], si: SetupIntent) -> None:
     opts = p.get("payment_method_options")
     if opts:
         merged = dict(si.payment_method_options or {})
-        merged.update(clean(opts))
+        for kind, given in clean(opts).items():
+            if kind == "us_bank_account" and isinstance(given, dict):
+                current = dict(merged.get(kind) or _us_bank_account_defaults())
+                for name, value in given.items():
+                    if isinstance(value, dict) and isinstance(current.get(name), dict):
+                        current[name] = {**current[name], **value}
+                    else:
+                        current[name] = value
+                merged[kind] = current
+            else:
+                merged[kind] = given
         si.payment_method_options = merged
+    if "us_bank_account" in si.payment_method_types:
+        _fill_us_bank_account(si)
+
+
+def _fill_us_bank_account(si: SetupIntent) -> None:
+    options = dict(si.payment_method_options or {})
+    options.setdefault("us_bank_account", _us_bank_account_defaults())
+    si.payment_method_options = options
+
+
+def _types(p: dict[str, Any], si: SetupIntent) -> None:
+    allowed = p.get("allowed_payment_method_types")
+    if allowed:
+        si.allowed_payment_method_types = list(allowed)
+    if p.get("payment_method_types"):
+        si.payment_method_types = list(p["payment_method_types"])
+    elif allowed:
+        si.payment_method_types = list(allowed)
 
 
 def customer_acceptance(ctx: Ctx, acceptance: dict[str, Any]) -> dict[str, Any]:
@@ -236,6 +338,20 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
     ctx.tenant.put(mandate)
     si.mandate = mandate.id
     si.status = "succeeded"
+    if pm.type == "us_bank_account":
+        _fill_us_bank_account(si)
+    attempt = SetupAttempt(
+        id=ctx.tenant.new_id("setatt"),
+        created=ctx.now(),
+        customer=si.customer,
+        flow_directions=si.flow_directions,
+        payment_method=pm.id,
+        payment_method_details={"type": pm.type, pm.type: {}},
+        setup_intent=si.id,
+        usage=si.usage,
+    )
+    ctx.tenant.put(attempt)
+    si.latest_attempt = attempt.id
     if si.customer and pm.customer is None:
         pm.customer = si.customer
         ctx.tenant.put(pm)
@@ -261,6 +377,7 @@ def create(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     )
     if p.get("customer"):
         si.customer = customers.load(ctx, p["customer"], "customer").id
+    _types(p, si)
     _options(p, si)
     _set_payment_method(ctx, si, p)
     if p.get("confirm"):
@@ -281,6 +398,28 @@ def retrieve(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     return load(ctx, ctx.path["intent"])
 
 
+def update(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
+    si = load(ctx, ctx.path["intent"])
+    if si.status in ("succeeded", "canceled"):
+        raise InvalidRequestError(
+            f"You cannot update this SetupIntent because it has a status of {si.status}.",
+            code="setup_intent_unexpected_state",
+        )
+    if p.get("customer"):
+        si.customer = customers.load(ctx, p["customer"], "customer").id
+    if "description" in p:
+        si.description = p["description"] if p["description"] is not UNSET else None
+    if "metadata" in p:
+        si.metadata = merge_metadata(si.metadata, p["metadata"])
+    if p.get("flow_directions"):
+        si.flow_directions = p["flow_directions"]
+    _types(p, si)
+    _options(p, si)
+    _set_payment_method(ctx, si, p)
+    ctx.tenant.put(si)
+    return si
+
+
 def confirm(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     si = load(ctx, ctx.path["intent"])
     if p.get("client_secret") is not None and p["client_secret"] != si.client_secret:
@@ -289,6 +428,7 @@ def confirm(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
             "SetupIntent.",
             param="client_secret",
         )
+    _types(p, si)
     _options(p, si)
     _set_payment_method(ctx, si, p)
     _confirm(ctx, si, p)

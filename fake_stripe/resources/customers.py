@@ -78,7 +78,7 @@ class Customer(StripeObject):
     test_clock: str | None = None
     deleted: bool = False
 
-    def adjust(self, data: dict[str, Any], preview: bool) -> dict[str, Any]:
+    def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
         if self.deleted:
             return {"id": self.id, "object": "customer", "deleted": True}
         return data
@@ -161,10 +161,10 @@ def update(ctx: Ctx, p: dict[str, Any]) -> Customer:
     c = load(ctx, ctx.path["customer"])
     if c.deleted:
         raise resource_missing("customer", c.id)
-    before = c.to_api(ctx.preview)
+    before = c.to_api(ctx.version)
     _apply(c, p)
     ctx.tenant.put(c)
-    after = c.to_api(ctx.preview)
+    after = c.to_api(ctx.version)
     changed = {k: v for k, v in before.items() if after.get(k) != v}
     ctx.emit("customer.updated", c, previous_attributes=changed)
     return c

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pydantic import field_validator
+
 from ..core.context import Ctx
 from ..core.errors import InvalidRequestError
 from ..core.objects import Model, StripeObject
@@ -14,10 +16,17 @@ from . import customers
 
 
 class BillingDetails(Model):
-    address: customers.Address | None = None
+    # Stripe gives an address of nulls, never null, when none was given (fixtures3.json).
+    address: customers.Address = customers.Address()
     email: str | None = None
     name: str | None = None
     phone: str | None = None
+    tax_id: str | None = None
+
+    @field_validator("address", mode="before")
+    @classmethod
+    def _address_of_nulls(cls, value: Any) -> Any:
+        return customers.Address() if value is None else value
 
 
 class UsBankAccount(Model):
@@ -56,6 +65,7 @@ BILLING = Hash(
         "email": Str(emptyable=True),
         "name": Str(emptyable=True),
         "phone": Str(emptyable=True),
+        "tax_id": Str(emptyable=True),
     }
 )
 US_BANK_ACCOUNT = Hash(

@@ -51,7 +51,7 @@ class WebhookEndpoint(StripeObject):
         """The version a delivery is rendered for: the endpoint's, else the event's."""
         return self.api_version or event_version
 
-    def adjust(self, data: dict[str, Any], preview: bool) -> dict[str, Any]:
+    def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
         if self.deleted:
             return {"id": self.id, "object": "webhook_endpoint", "deleted": True}
         if self.reveal_secret:

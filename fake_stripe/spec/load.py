@@ -1,10 +1,10 @@
 """Stripe's recorded OpenAPI subset, as seen by the fake.
 
-This module owns reading the OpenAPI document (``FAKE_STRIPE_OPENAPI`` or the
-shared default location), the one-time rewrite of Stripe's ``nullable: true``
-into plain JSON Schema, mapping concrete request paths onto the spec's path
-templates, and checking the fake's JSON responses against the recorded
-response schemas.  It also hands out request schemas so that request
+This module owns reading the OpenAPI document (``FAKE_STRIPE_OPENAPI``, or the
+spec packaged next to this module, recorded by ``record.py``), the one-time
+rewrite of Stripe's ``nullable: true`` into plain JSON Schema, mapping concrete
+request paths onto the spec's path templates, and checking the fake's JSON
+responses against the recorded response schemas.  It also hands out request schemas so that request
 validation can be built elsewhere; it does not validate requests itself, and
 it never decides what a failed check means for the caller.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import gzip
 import json
 import os
 import threading
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
 
 SPEC_ENV = "FAKE_STRIPE_OPENAPI"
 
-_DEFAULT_RELATIVE = Path("..", "shared", "stripe-openapi", "financial_connections.subset.json")
+# Recorded from a Stripe OpenAPI file by `fake-stripe spec record`; ships with the package.
+PACKAGED_SPEC = Path(__file__).resolve().parent / "stripe-openapi.json"
+# The recorded file's first key: where it came from, and that its nullable is already rewritten.
+PROVENANCE_KEY = "x-fake-stripe-recorded"
 
 # Any URI works; it only has to be absolute so that the document's
 # "#/components/schemas/..." references resolve against the document itself.
@@ -59,24 +63,16 @@ class Violation:
 
 
 def spec_path() -> Path:
-    """Where the spec is expected: ``$FAKE_STRIPE_OPENAPI`` or the shared default."""
+    """Where the spec is read from: ``$FAKE_STRIPE_OPENAPI``, else the packaged file."""
     configured = os.environ.get(SPEC_ENV)
     if configured:
         return Path(configured).expanduser()
-    from_cwd = Path.cwd() / _DEFAULT_RELATIVE
-    if from_cwd.is_file():
-        return from_cwd
-    # Running from a subdirectory (or from elsewhere entirely) must still find
-    # the file that sits next to the repository checkout.
-    repo_root = Path(__file__).resolve().parent.parent
-    from_repo = repo_root / _DEFAULT_RELATIVE
-    if from_repo.is_file():
-        return from_repo
-    return from_cwd
+    return PACKAGED_SPEC
 
 
 def load_spec(path: Path | None = None) -> Spec | None:
-    """Load the spec, or return None when the file does not exist.
+    """Load the spec, or return None when the file does not exist (only a wrong
+    ``$FAKE_STRIPE_OPENAPI`` or ``path`` can do that: the packaged file is always there).
 
     The parsed spec is cached per resolved path: parsing and rewriting 1.6 MB
     of JSON on every request or every test would dominate run time.
@@ -91,8 +87,11 @@ def load_spec(path: Path | None = None) -> Spec | None:
 # Unbounded on purpose: a process sees one or two spec files, never many.
 @functools.cache
 def _load_cached(path: Path) -> Spec:
-    with path.open(encoding="utf-8") as handle:
-        document = json.load(handle)
+    with path.open("rb") as handle:
+        raw = handle.read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    document = json.loads(raw)
     return Spec(document, source=path)
 
 
@@ -100,15 +99,20 @@ class Spec:
     """An OpenAPI 3.0 document with response validation on top.
 
     ``document`` is a private copy in which every ``nullable: true`` schema
-    has already been rewritten; the caller's mapping is never modified.
-    ``raw`` is the document as recorded, for republishing it (the rewrite's
-    ``enum: [null]`` branches are JSON Schema, not OpenAPI 3.0).
+    has been rewritten (a recorded file comes rewritten and is used as is); the
+    caller's mapping is never modified. ``raw`` is the document as read, for
+    republishing it. ``provenance`` is the recorded file's header (empty for a
+    file straight from Stripe).
     """
 
     def __init__(self, document: Mapping[str, Any], source: Path | None = None) -> None:
         self.source = source
         self.raw: Mapping[str, Any] = document
-        self.document: dict[str, Any] = _rewrite_document(document)
+        self.provenance: dict[str, Any] = dict(document.get(PROVENANCE_KEY) or {})
+        if self.provenance.get("nullable") == "rewritten":
+            self.document: dict[str, Any] = dict(document)
+        else:
+            self.document = rewrite_nullable(document)
         self._operations: list[tuple[str, str]] = []
         self._routes: dict[int, list[tuple[tuple[str | None, ...], str]]] = {}
         for template, item in self.document.get("paths", {}).items():
@@ -119,7 +123,6 @@ class Spec:
             )
             self._routes.setdefault(len(segments), []).append((segments, template))
         # Built once; referencing resolves pointers lazily, so this is cheap.
-        # jsonschema is imported when a spec is loaded: the server starts without it.
         import referencing
         import referencing.jsonschema
 
@@ -297,7 +300,7 @@ def _query_schema(parameters: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 # -- nullable rewrite -------------------------------------------------------
 
 
-def _rewrite_document(document: Mapping[str, Any]) -> dict[str, Any]:
+def rewrite_nullable(document: Mapping[str, Any]) -> dict[str, Any]:
     """Copy the document, rewriting every schema it contains.
 
     Only places the OpenAPI grammar says hold schemas are rewritten, so an

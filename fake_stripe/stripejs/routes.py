@@ -1,4 +1,5 @@
-"""The fake Stripe.js (`GET /v3/`), its authentication-flow page, and the endpoints the flow calls.
+"""The fake Stripe.js (`GET /v3/`, and `GET /<release>/stripe.js` as `@stripe/stripe-js` loads
+it: `/endive/stripe.js`), its authentication-flow page, and the endpoints the flow calls.
 
 The flow runs in a modal iframe served from this origin. It receives the publishable key and the
 session's client secret from the merchant page by `postMessage` and sends them back here in
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any, ClassVar, Literal
@@ -34,6 +36,10 @@ from . import payments
 
 PREFIX = "/_stripejs"
 ORIGIN_TOKEN = '"__FAKE_STRIPE_ORIGIN__"'
+VERSION_TOKEN = '"__FAKE_STRIPE_JS_VERSION__"'
+# A release train as the loader names it (`https://js.stripe.com/endive/stripe.js`; its regex
+# for a Stripe.js script is `/(v3|[a-z]+)/stripe.js`).
+_RELEASE = re.compile(r"[a-z]+")
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -367,12 +373,26 @@ def routes(server: Services) -> list[BaseRoute]:
     assets = {path: (_asset(name), media) for path, (name, media) in _ASSETS.items()}
     no_store = {"Cache-Control": "no-store", **CORS}
 
-    async def v3(request: Request) -> Response:
+    def script(request: Request, version: int | str) -> Response:
         # Stripe.js knows its API origin: the one it was fetched from (also when a test routes
-        # https://js.stripe.com/v3/ here).
+        # https://js.stripe.com/v3/ here). `Stripe.version` is what the loader compares with its
+        # release train: 3 at /v3/ (the loader reads it as "v3"), the train's name at
+        # /<train>/stripe.js.
         origin = f"{request.url.scheme}://{request.url.netloc}"
         body = stripe_js.replace(ORIGIN_TOKEN, json.dumps(origin))
+        body = body.replace(VERSION_TOKEN, json.dumps(version))
         return Response(body, media_type="text/javascript; charset=utf-8", headers=no_store)
+
+    async def v3(request: Request) -> Response:
+        return script(request, 3)
+
+    async def release(request: Request) -> Response:
+        train = request.path_params["release"]
+        if train == "v3":
+            return script(request, 3)
+        if not _RELEASE.fullmatch(train):
+            return await dispatch(server, request, {})  # Stripe's unknown-URL answer
+        return script(request, train)
 
     def serve(path: str) -> Callable[[Request], Awaitable[Response]]:
         text, media = assets[path]
@@ -385,6 +405,7 @@ def routes(server: Services) -> list[BaseRoute]:
     out: list[BaseRoute] = [
         Route("/v3/", v3, methods=["GET", "HEAD"]),
         Route("/v3", v3, methods=["GET", "HEAD"]),
+        Route("/{release}/stripe.js", release, methods=["GET", "HEAD"]),
         *(Route(f"{PREFIX}/{path}", serve(path), methods=["GET", "HEAD"]) for path in assets),
     ]
     for ep in endpoints():

@@ -39,7 +39,6 @@ from pydantic import Field
 if TYPE_CHECKING:
     import httpx
 
-from ..core.context import is_preview
 from ..core.events import Event
 from ..core.objects import Model, StripeObject
 from ..core.store import Backend
@@ -191,12 +190,10 @@ def sign(secret: str, timestamp: int, body: str) -> str:
 
 
 def render_payload(ev: Event, ep: WebhookEndpoint) -> str:
-    """The event as this endpoint sees it: its API version decides preview fields."""
+    """The event as this endpoint sees it: at the endpoint's `api_version`, else at the event's
+    (the account's default version when it happened)."""
     version = ep.payload_version(ev.api_version)
-    preview = is_preview(version)
-    # to_api is what /v1/events renders (adjust() swaps in the versioned snapshot); it also
-    body = ev.to_api(preview)
-    body["api_version"] = version
+    body = ev.render_at(version) if version else ev.to_api("")
     # Stripe sends its payloads pretty-printed.
     return json.dumps(body, indent=2, ensure_ascii=False)
 

@@ -1,5 +1,6 @@
 /*
- * fake-stripe: a stand-in for https://js.stripe.com/v3/ served by the fake at /v3/.
+ * fake-stripe: a stand-in for https://js.stripe.com/v3/ served by the fake at /v3/ (and for
+ * https://js.stripe.com/<release>/stripe.js at /<release>/stripe.js).
  *
  * Stripe(publishableKey, options) with collectFinancialConnectionsAccounts({clientSecret}), and
  * for ACH Direct Debit collectBankAccountForPayment({clientSecret, params}) and
@@ -282,9 +283,12 @@
       collectFinancialConnectionsAccounts: collectFinancialConnectionsAccounts,
       collectBankAccountForPayment: collectBankAccountForPayment,
       confirmUsBankAccountPayment: confirmUsBankAccountPayment,
+      // @stripe/stripe-js reports itself here after construction.
+      _registerWrapper: function () {},
     };
   }
 
-  Stripe.version = 3;
+  // The server writes 3 here at /v3/, and the release train ("endive") at /endive/stripe.js.
+  Stripe.version = "__FAKE_STRIPE_JS_VERSION__";
   window.Stripe = Stripe;
 })();

@@ -1,0 +1,129 @@
+"""`fake-stripe spec show | validate FILE... | record SOURCE`: the recorded Stripe spec."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from ..app import routes_table
+from ..spec.coverage import coverage_table, implemented_operations, is_implemented
+from ..spec.load import PACKAGED_SPEC, SPEC_ENV, Spec, load_spec, spec_path
+from ..spec.recordings import RecordingFormatError, check, read_recordings
+
+
+def _load(args: argparse.Namespace, command: str) -> Spec | None:
+    path = Path(args.spec) if getattr(args, "spec", None) else None
+    spec = load_spec(path)
+    if spec is None:
+        where = path if path is not None else spec_path()
+        print(
+            f"fake-stripe {command}: no OpenAPI file at {where}; fix {SPEC_ENV} or --spec "
+            f"(unset, the packaged spec is used)",
+            file=sys.stderr,
+        )
+    return spec
+
+
+def show(args: argparse.Namespace) -> int:
+    spec = _load(args, "spec show")
+    if spec is None:
+        return 1
+    out = sys.stdout
+    info = spec.document.get("info", {})
+    source = spec.source if spec.source is not None else "(in memory)"
+    out.write(f"spec file: {source}\n")
+    out.write(f"version: {str(info.get('version', '?')).split(';')[0]}\n")
+    if spec.provenance:
+        p = spec.provenance
+        out.write(f"recorded from: {p.get('source')} on {p.get('recorded_on')}\n")
+        out.write(f"source version: {p.get('source_version')}\n")
+        for commit in p.get("source_commits") or ["(none named)"]:
+            out.write(f"source commit: {commit}\n")
+        out.write(f"prose: {p.get('prose')}; nullable: {p.get('nullable')}\n")
+    else:
+        out.write("recorded from: (not a recorded file: read as Stripe published it)\n")
+    table = routes_table()
+    operations = spec.operations()
+    by_method = Counter(method for method, _ in operations)
+    done = sum(1 for method, path in operations if is_implemented(table, method, path))
+    methods = ", ".join(f"{n} {m}" for m, n in sorted(by_method.items()))
+    out.write(f"operations: {len(operations)} ({methods}); the fake implements {done}\n")
+    out.write(f"fake endpoints: {len(implemented_operations(table))}\n\n")
+    out.write(coverage_table(spec, table))
+    return 0
+
+
+def validate(args: argparse.Namespace) -> int:
+    spec = _load(args, "spec validate")
+    if spec is None:
+        return 1
+    checked = violations = unknown = 0
+    for name in args.files:
+        try:
+            for recording in read_recordings(Path(name)):
+                result = check(spec, recording)
+                checked += 1
+                where = f"{recording.where}: {recording.method} {recording.path} {recording.status}"
+                if result.template is None:
+                    unknown += 1
+                    print(f"{where}: not an operation of the spec (not checked)", file=sys.stderr)
+                    continue
+                for violation in result.violations:
+                    violations += 1
+                    print(f"{where}: {violation}")
+        except (OSError, RecordingFormatError) as err:
+            print(f"fake-stripe spec validate: {err}", file=sys.stderr)
+            return 2
+    print(
+        f"{checked} recordings, {violations} violations, {unknown} not in the spec",
+        file=sys.stderr,
+    )
+    return 1 if violations else 0
+
+
+def record(args: argparse.Namespace) -> int:
+    from ..spec.record import record_file
+
+    out = Path(args.out) if args.out else PACKAGED_SPEC
+    try:
+        header = record_file(Path(args.source), out, args.source_commit or None, args.date)
+    except (OSError, ValueError) as err:
+        print(f"fake-stripe spec record: {err}", file=sys.stderr)
+        return 1
+    print(f"recorded {args.source} ({header['source_version']}) to {out}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("spec", help="the recorded Stripe spec: show, validate, record")
+    actions = parser.add_subparsers(dest="spec_command", required=True)
+    spec_help = f"an OpenAPI file instead of the packaged spec (default: ${SPEC_ENV}, if set)"
+
+    s = actions.add_parser("show", help="version, provenance, operation counts, coverage table")
+    s.add_argument("--spec", default=None, help=spec_help)
+    s.set_defaults(func=show)
+
+    v = actions.add_parser(
+        "validate",
+        help="check recorded responses ({method, path, status, body}: JSON or JSON lines)",
+    )
+    v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("--spec", default=None, help=spec_help)
+    v.set_defaults(func=validate)
+
+    r = actions.add_parser(
+        "record", help="derive the packaged spec from a Stripe OpenAPI file (drops the prose)"
+    )
+    r.add_argument("source", metavar="SOURCE", help="a Stripe OpenAPI file (.json, .json.gz)")
+    r.add_argument("--out", default=None, help=f"where to write (default: {PACKAGED_SPEC})")
+    r.add_argument(
+        "--source-commit",
+        action="append",
+        default=[],
+        metavar="SHA",
+        help="the stripe/openapi commit SOURCE comes from (default: those its info names)",
+    )
+    r.add_argument("--date", default=None, help="recording date (default: today)")
+    r.set_defaults(func=record)

@@ -1,0 +1,328 @@
+"""The spec ships with the package: recorded without Stripe's prose, loaded by default, shown,
+re-recorded, and used to check a user's own recordings (`fake-stripe spec ...`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fake_stripe.cli.main import main
+from fake_stripe.spec import record
+from fake_stripe.spec.load import PACKAGED_SPEC, PROVENANCE_KEY, SPEC_ENV, load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+# Where the source sits next to a checkout (CI's fresh clone: `../shared`; a worktree one deeper).
+SHARED = next(
+    (
+        candidate
+        for base in (ROOT.parent, ROOT.parent.parent)
+        if (candidate := base / "shared/stripe-openapi/financial_connections.subset.json").is_file()
+    ),
+    ROOT.parent / "shared/stripe-openapi/financial_connections.subset.json",
+)
+PACKAGED: dict[str, Any] = json.loads(PACKAGED_SPEC.read_text(encoding="utf-8"))
+
+
+def test_packaged_spec_has_no_description_or_summary_text() -> None:
+    assert record.prose_left(PACKAGED) == []
+    text = PACKAGED_SPEC.read_text(encoding="utf-8")
+    # Sentences Stripe's spec uses all over; none of them may ship.
+    assert "The ID of the" not in text
+    assert "Specifies which fields in the response should be expanded." not in text
+
+
+def test_packaged_spec_keeps_fields_named_description_and_the_facts() -> None:
+    schemas = PACKAGED["components"]["schemas"]
+    assert "description" in schemas["customer"]["properties"]
+    assert "description" in schemas["financial_connections.transaction"]["required"]
+    account = schemas["financial_connections.account"]
+    assert account["x-resourceId"] == "financial_connections.account"
+    assert "x-expandableFields" in account
+    fc_paths = [p for p in PACKAGED["paths"] if p.startswith("/v1/financial_connections/")]
+    assert len(fc_paths) == 15
+
+
+def test_packaged_spec_carries_its_provenance_and_the_license() -> None:
+    header = PACKAGED[PROVENANCE_KEY]
+    assert list(PACKAGED)[0] == PROVENANCE_KEY
+    assert header["source"] == "financial_connections.subset.json"
+    assert header["source_version"].startswith("2026-07-29.preview")
+    assert "93baee8d588ed71ca26f16ee051458820ccaee66" in header["source_commits"]
+    assert header["nullable"] == "rewritten"
+    license_text = (PACKAGED_SPEC.parent / "LICENSE.stripe-openapi").read_text(encoding="utf-8")
+    assert "Stripe, Inc." in license_text and "MIT" in license_text
+
+
+def test_packaged_spec_is_the_default_and_the_variable_overrides_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(SPEC_ENV, raising=False)
+    spec = load_spec()
+    assert spec is not None and spec.source == PACKAGED_SPEC
+    assert spec.provenance["source"] == "financial_connections.subset.json"
+    other = tmp_path / "other.json"
+    record.write(record.record(_tiny(), "tiny.json", ["0" * 40], "2026-01-02"), other)
+    monkeypatch.setenv(SPEC_ENV, str(other))
+    overridden = load_spec()
+    assert overridden is not None and overridden.operations() == [("GET", "/v1/things/{thing}")]
+
+
+def _tiny() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "t", "version": "2026-01-01.preview", "description": "Prose."},
+        "paths": {
+            "/v1/things/{thing}": {
+                "get": {
+                    "summary": "Retrieve a thing",
+                    "description": "<p>Retrieves a thing.</p>",
+                    "parameters": [
+                        {
+                            "name": "thing",
+                            "in": "path",
+                            "required": True,
+                            "description": "The thing.",
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Successful response.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/thing"}
+                                }
+                            },
+                        }
+                    },
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "thing": {
+                    "description": "A thing.",
+                    "type": "object",
+                    "properties": {
+                        "description": {
+                            "description": "An arbitrary string.",
+                            "nullable": True,
+                            "type": "string",
+                        },
+                        "summary": {"type": "string", "description": "Also a field."},
+                        "kind": {"enum": ["a", "b"], "nullable": True, "type": "string"},
+                    },
+                    "required": ["description", "kind"],
+                    "x-stripeBypassValidation": True,
+                }
+            }
+        },
+    }
+
+
+def test_record_drops_prose_keeps_fields_and_rewrites_nullable_once() -> None:
+    recorded = record.record(_tiny(), "tiny.json", ["a" * 40], "2026-01-02")
+    assert record.prose_left(recorded) == []
+    thing = recorded["components"]["schemas"]["thing"]
+    assert set(thing["properties"]) == {"description", "summary", "kind"}
+    assert thing["properties"]["description"] == {"anyOf": [{"type": "string"}, {"enum": [None]}]}
+    assert thing["properties"]["summary"] == {"type": "string"}
+    assert thing["x-stripeBypassValidation"] is True
+    operation = recorded["paths"]["/v1/things/{thing}"]["get"]
+    assert "summary" not in operation and "description" not in operation
+    assert "description" not in operation["parameters"][0]
+    # OpenAPI 3.0 requires a response description: it stays, empty.
+    assert operation["responses"]["200"]["description"] == ""
+    assert "description" not in recorded["info"]
+    assert recorded[PROVENANCE_KEY] == {
+        "source": "tiny.json",
+        "source_version": "2026-01-01.preview",
+        "source_commits": ["a" * 40],
+        "recorded_on": "2026-01-02",
+        "prose": "dropped (description, summary)",
+        "nullable": "rewritten",
+        "license": "MIT, Stripe, Inc.: see LICENSE.stripe-openapi next to this file",
+    }
+
+
+def test_record_command_writes_a_file_the_server_loads(tmp_path: Path) -> None:
+    source = tmp_path / "spec3.json"
+    source.write_text(json.dumps(_tiny()), encoding="utf-8")
+    out = tmp_path / "recorded.json"
+    assert main(["spec", "record", str(source), "--out", str(out), "--date", "2026-03-04"]) == 0
+    spec = load_spec(out)
+    assert spec is not None
+    assert spec.provenance["recorded_on"] == "2026-03-04"
+    assert spec.provenance["source_commits"] == []
+    assert spec.validate_response("GET", "/v1/things/t_1", 200, {"description": None}) != []
+    assert (
+        spec.validate_response("GET", "/v1/things/t_1", 200, {"description": None, "kind": "a"})
+        == []
+    )
+
+
+def test_record_command_rejects_a_file_that_is_not_openapi(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "x.json"
+    source.write_text("{}", encoding="utf-8")
+    assert main(["spec", "record", str(source), "--out", str(tmp_path / "o.json")]) == 1
+    assert "not an OpenAPI document" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not SHARED.is_file(), reason="no ../shared/stripe-openapi next to the checkout")
+def test_packaged_spec_is_current_with_the_shared_source() -> None:
+    header = PACKAGED[PROVENANCE_KEY]
+    again = record.record(
+        record.read_source(SHARED), SHARED.name, header["source_commits"], header["recorded_on"]
+    )
+    assert again == PACKAGED, "re-record: fake-stripe spec record " + str(SHARED)
+
+
+def test_show_prints_version_provenance_counts_and_coverage(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(SPEC_ENV, raising=False)
+    assert main(["spec", "show"]) == 0
+    out = capsys.readouterr().out
+    assert f"spec file: {PACKAGED_SPEC}" in out
+    assert "version: 2026-07-29.preview\n" in out
+    assert "recorded from: financial_connections.subset.json on " in out
+    assert "source commit: 93baee8d588ed71ca26f16ee051458820ccaee66" in out
+    assert "operations: 35 (1 DELETE, 19 GET, 15 POST); the fake implements " in out
+    assert "| `GET /v1/financial_connections/authorizations/{authorization}` | yes |" in out
+
+
+def _recording(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "id": "cus_1",
+        "object": "customer",
+        "address": None,
+        "balance": 0,
+        "created": 1700000000,
+        "currency": None,
+        "default_source": None,
+        "delinquent": False,
+        "description": None,
+        "discount": None,
+        "email": "jane@example.com",
+        "invoice_prefix": "ABC123",
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": None,
+            "footer": None,
+            "rendering_options": None,
+        },
+        "livemode": False,
+        "metadata": {},
+        "name": None,
+        "next_invoice_sequence": 1,
+        "phone": None,
+        "preferred_locales": [],
+        "shipping": None,
+        "tax_exempt": "none",
+        "test_clock": None,
+    }
+    record_ = {"method": "POST", "path": "/v1/customers", "status": 200, "body": body}
+    record_["body"] = dict(body, **overrides)
+    return record_
+
+
+def test_validate_accepts_a_conforming_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(_recording()), encoding="utf-8")
+    assert main(["spec", "validate", str(good)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "1 recordings, 0 violations, 0 not in the spec" in captured.err
+
+
+def test_validate_prints_each_violation_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = tmp_path / "recorded.jsonl"
+    lines.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in (
+                _recording(),
+                _recording(balance="0"),
+                {"method": "GET", "path": "/v1/unknown", "status": 200, "body": {}},
+                _recording(tax_exempt="sometimes"),
+            )
+        ),
+        encoding="utf-8",
+    )
+    assert main(["spec", "validate", str(lines)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        f"{lines}:2: POST /v1/customers 200: /balance: '0' is not of type 'integer' (value: '0')",
+        f"{lines}:4: POST /v1/customers 200: /tax_exempt: 'sometimes' is not one of "
+        "['exempt', 'none', 'reverse'] (value: 'sometimes')",
+    ]
+    assert f"{lines}:3: GET /v1/unknown 200: not an operation of the spec" in captured.err
+    assert "4 recordings, 2 violations, 1 not in the spec" in captured.err
+
+
+def test_validate_reads_a_json_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps([_recording(), _recording(livemode="no")]), encoding="utf-8")
+    assert main(["spec", "validate", str(listed)]) == 1
+    assert capsys.readouterr().out.startswith(f"{listed}[1]: POST /v1/customers 200: /livemode:")
+
+
+def test_validate_refuses_what_is_not_a_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"method": "GET", "path": "/v1/events"}), encoding="utf-8")
+    assert main(["spec", "validate", str(bad)]) == 2
+    assert "missing status, body" in capsys.readouterr().err
+
+
+def test_strict_mode_with_the_packaged_spec_flags_a_bad_response(
+    monkeypatch: pytest.MonkeyPatch, mode: str, request: pytest.FixtureRequest
+) -> None:
+    """What `--strict` adds with no `FAKE_STRIPE_OPENAPI`: a response the spec rejects is still
+    sent, with the header naming the field (a handler is patched to answer a wrong body)."""
+    from fake_stripe import create_app
+    from fake_stripe.inprocess import client as inprocess_client
+    from fake_stripe.resources import customers
+    from fake_stripe.serving import ServerThread
+
+    monkeypatch.delenv(SPEC_ENV, raising=False)
+    monkeypatch.setattr(customers, "retrieve", lambda ctx, p: {"id": 5, "object": "customer"})
+    app = create_app(seed=1, strict=True)
+    server = ServerThread(app) if mode == "server" else None
+    try:
+        import httpx
+
+        http = httpx.Client(base_url=server.url) if server is not None else inprocess_client(app)
+        with http:
+            resp = http.get("/v1/customers/cus_1", headers={"Authorization": "Bearer sk_test_s"})
+        assert resp.status_code == 200
+        assert (
+            "/id: 5 is not of type 'string' (value: 5)" in resp.headers["x-fake-stripe-violations"]
+        )
+        assert app.state.fake.violations
+    finally:
+        if server is not None:
+            server.stop()
+        app.state.fake.webhooks.close()
+
+
+def test_strict_serve_without_a_spec_file_says_so_and_does_not_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(SPEC_ENV, str(tmp_path / "absent.json"))
+    assert main(["serve", "--strict", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        f"fake-stripe serve --strict: no OpenAPI file at {tmp_path / 'absent.json'}; fix or "
+        f"unset {SPEC_ENV} (unset, the packaged spec is used)"
+    ]
