@@ -13,7 +13,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .control import health, openapi
+from .control import dashboard, health, openapi
+from .control import faults as fault_control
 from .control import webhooks as webhook_control
 from .core.context import DEFAULT_API_VERSION, Endpoint
 from .core.errors import APIError
@@ -232,6 +233,8 @@ def create_app(
         *openapi.routes(fake, table),
         *stripejs.routes(fake),
         *webhook_control.routes(fake),
+        *fault_control.routes(fake),
+        *dashboard.routes(fake),
         Route("/{rest:path}", not_found, methods=ALL_METHODS),
     ]
 
