@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
-from . import coverage, listen, serve, trigger
+from . import coverage, dashboard, listen, serve, trigger
 
 AddParser = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 
@@ -19,6 +19,7 @@ SUBCOMMANDS: list[AddParser] = [
     listen.add_parser,
     trigger.add_parser,
     coverage.add_parser,
+    dashboard.add_parser,
 ]
 ENTRY_POINTS = "fake_stripe.commands"
 

@@ -81,7 +81,8 @@ def _target(tenant: Tenant, p: dict[str, Any]) -> tuple[Event, WebhookEndpoint]:
 
 
 class Payload(BaseModel):
-    """An event's body as one endpoint receives it (rendered for the endpoint's version)."""
+    """An event's body as a delivery to one endpoint would send it now (rendered for the
+    endpoint's version, with the event's current `pending_webhooks`)."""
 
     object: str = "webhook_payload"
     event: str
