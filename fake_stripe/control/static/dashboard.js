@@ -127,8 +127,8 @@
       onclick: () => box.remove() }, "×");
     box.prepend(close);
     $("toasts").prepend(box);
-    if (kind !== "error") setTimeout(() => box.remove(), 8000);
-    while ($("toasts").children.length > 6) $("toasts").lastChild.remove();
+    if (kind !== "error") setTimeout(() => box.remove(), 5000);
+    while ($("toasts").children.length > 4) $("toasts").lastChild.remove();
   }
 
   function showError(what, err) {
@@ -139,9 +139,9 @@
       if (e.param) lines.push(["param", e.param]);
       lines.push(["type", e.type || "—"], ["HTTP status", String(err.status)]);
       if (err.requestId) lines.push(["request", err.requestId]);
-      toast("error", what + " failed", lines);
+      toast("error", what + ": failed", lines);
     } else {
-      toast("error", what + " failed", [["message", String(err && err.message || err)]]);
+      toast("error", what + ": failed", [["message", String(err && err.message || err)]]);
     }
   }
 
@@ -149,7 +149,7 @@
   async function act(what, run, describe) {
     try {
       const result = await run();
-      toast("ok", what, describe ? describe(result) : []);
+      toast("ok", what + ": done", describe ? describe(result) : []);
       await refresh();
     } catch (err) {
       showError(what, err);
@@ -169,7 +169,7 @@
       }
       sel.value = keep;
     } catch (err) {
-      showError("Listing tenants", err);
+      showError("List the tenants", err);
     }
   }
 
@@ -187,7 +187,7 @@
 
   async function openTenant(name) {
     if (!name || !/^[A-Za-z0-9_]+$/.test(name)) {
-      toast("error", "Opening a tenant failed",
+      toast("error", "Open a tenant: failed",
         [["message", "Give a test-mode key such as sk_test_abc (letters, digits, underscores)."]]);
       return;
     }
@@ -328,7 +328,8 @@
     if (!details) return "—";
     const parts = [];
     if (details.inactive) {
-      parts.push(`inactive: ${details.inactive.cause || "—"}, action ${details.inactive.action}`);
+      const cause = details.inactive.cause; // an authorization's has none
+      parts.push(`inactive${cause ? ": " + cause : ""}, action ${details.inactive.action}`);
     }
     if (details.active) {
       const a = details.active;
@@ -400,31 +401,31 @@
 
   function deactivate(a) {
     const reason = $("reason-" + a.id).value;
-    return act(`Deactivated ${a.id} (${reason})`,
+    return act(`Deactivate ${a.id} (${reason})`,
       () => call("POST", `${TH}/accounts/${a.id}/deactivate`, { reason }), accountLines);
   }
 
   function deactivateAuthorization(auth) {
     const cause = $("cause-" + auth.id).value;
-    return act(`Deactivated authorization ${auth.id} (${cause})`,
+    return act(`Deactivate authorization ${auth.id} (${cause})`,
       () => call("POST", `${TH}/authorizations/${auth.id}/deactivate`, { cause }),
       (r) => [["status", r.status], ["status details", statusDetails(r.status_details)]]);
   }
 
   function scheduleDeactivation(a) {
     const days = $("days-" + a.id).value;
-    return act(`Scheduled a deactivation of ${a.id} in ${days} days`,
+    return act(`Schedule a deactivation of ${a.id} in ${days} days`,
       () => call("POST", `${TH}/accounts/${a.id}/schedule_deactivation`, { days }), accountLines);
   }
 
   function expireNumbers(a) {
-    return act(`Expired the account numbers of ${a.id}`,
+    return act(`Expire the account numbers of ${a.id}`,
       () => call("POST", `${TH}/accounts/${a.id}/expire_account_numbers`), accountLines);
   }
 
   function relink(auth, accounts, complete) {
     const permissions = [...new Set(accounts.flatMap((a) => a.permissions || []))];
-    const what = complete ? `Relinked ${auth.id} (relink_same)` : `Started a relink session for ${auth.id}`;
+    const what = complete ? `Relink ${auth.id} (relink_same)` : `Start a relink session for ${auth.id}`;
     return act(what, async () => {
       const session = await call("POST", "/v1/financial_connections/sessions", {
         permissions: permissions.length ? permissions : ["payment_method"],
@@ -473,7 +474,7 @@
 
   function completeSession(s) {
     const outcome = $("outcome-" + s.id).value;
-    return act(`Completed ${s.id} (${outcome})`,
+    return act(`Complete ${s.id} (${outcome})`,
       () => call("POST", `${TH}/sessions/${s.id}/complete`, { outcome }), sessionLines);
   }
 
@@ -483,7 +484,7 @@
     const amount = parseInt($("advance-amount").value, 10);
     const unit = parseInt($("advance-unit").value, 10);
     const label = $("advance-unit").selectedOptions[0].textContent;
-    return act(`Advanced the clock by ${amount} ${label}`,
+    return act(`Advance the clock by ${amount} ${label}`,
       () => call("POST", "/v1/test_helpers/clock/advance", { seconds: amount * unit }),
       (r) => [["now", time(r.now)]]);
   }
@@ -495,7 +496,7 @@
       state.paymentsAvailable = true;
     } catch (err) {
       state.paymentsAvailable = !(err instanceof StripeError && err.status === 404);
-      if (state.paymentsAvailable) showError("Listing payments", err);
+      if (state.paymentsAvailable) showError("List the payments", err);
     }
     $("payments").hidden = !state.paymentsAvailable;
   }
@@ -518,7 +519,7 @@
 
   async function settle(pi) {
     const outcome = $("settle-" + pi.id).value;
-    await act(`Settled ${pi.id} (${outcome})`,
+    await act(`Settle ${pi.id} (${outcome})`,
       () => call("POST", `/v1/test_helpers/payment_intents/${pi.id}/settle`, { outcome }),
       (r) => [["status", r.status]]);
     await probePayments();
@@ -543,13 +544,13 @@
     };
     if ($("fault-status").value) params.status = $("fault-status").value;
     if ($("fault-delay").value && $("fault-delay").value !== "0") params.delay_ms = $("fault-delay").value;
-    return act(`Armed a fault on ${params.method} ${params.path}`,
+    return act(`Arm a fault on ${params.method} ${params.path}`,
       () => call("POST", "/v1/test_helpers/faults", params),
       (r) => [["status", r.status === null ? "delay only" : String(r.status)], ["count", String(r.count)]]);
   }
 
   function clearFaults() {
-    return act("Cleared the faults", () => call("DELETE", "/_fake/faults"),
+    return act("Clear the faults", () => call("DELETE", "/_fake/faults"),
       (r) => [["removed", String(r.data.length)]]);
   }
 
@@ -617,7 +618,7 @@
   }
 
   function redeliver(a) {
-    return act(`Redelivery of ${a.event} queued`,
+    return act(`Redeliver ${a.event} to ${a.endpoint}`,
       () => call("POST", "/_fake/webhooks/redeliver", { event: a.event, endpoint: a.endpoint }),
       (r) => [["endpoint", r.endpoint], ["url", r.url]]);
   }
