@@ -33,7 +33,7 @@
     eventsJson: "",
     seq: 0, // the last delivery-journal entry shown
     timer: null,
-    polling: false,
+    inflight: null, // the load in progress
     paymentsAvailable: false,
   };
   const $ = (id) => document.getElementById(id);
@@ -221,24 +221,44 @@
     schedule();
   }
 
+  // One load at a time; a refresh asked for meanwhile (after an action) waits for it and runs
+  // again, so what the action changed is always drawn.
   async function refresh() {
-    if (!state.tenant || state.polling) return;
-    state.polling = true;
+    if (!state.tenant) return;
+    while (state.inflight) await state.inflight;
+    state.inflight = load();
+    try {
+      await state.inflight;
+    } finally {
+      state.inflight = null;
+    }
+  }
+
+  async function load() {
     const tenant = state.tenant;
     try {
-      const [snap, journal] = await Promise.all([
-        call("GET", "/_fake/dashboard/tenant"),
-        call("GET", "/_fake/webhooks/deliveries", { after: state.seq, limit: MAX_DELIVERIES }),
-      ]);
+      const [snap, attempts] = await Promise.all([call("GET", "/_fake/dashboard/tenant"), journal()]);
       if (tenant !== state.tenant) return;
       drawSnapshot(snap);
-      drawDeliveries(journal.data);
+      drawDeliveries(attempts);
       $("poll-status").textContent = "";
     } catch (err) {
       $("poll-status").textContent = "Update failed: " + (err && err.message);
-    } finally {
-      state.polling = false;
     }
+  }
+
+  // The attempts since the last one shown (the journal lists them oldest first); only the
+  // newest MAX_DELIVERIES are kept on the page.
+  async function journal() {
+    let after = state.seq;
+    let found = [];
+    for (let page = 0; page < 20; page++) {
+      const list = await call("GET", "/_fake/webhooks/deliveries", { after, limit: 5000 });
+      found = found.concat(list.data).slice(-MAX_DELIVERIES);
+      if (!list.has_more || !list.data.length) break;
+      after = list.data[list.data.length - 1].seq;
+    }
+    return found;
   }
 
   // Redrawing replaces nodes; what the user was typing, choosing or reading stays as it was.
