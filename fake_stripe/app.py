@@ -13,7 +13,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .control import health, openapi
+from .control import dashboard, health, openapi
+from .control import faults as fault_control
 from .control import payments as payments_control
 from .control import webhooks as webhook_control
 from .core.context import DEFAULT_API_VERSION, Endpoint
@@ -259,6 +260,8 @@ def create_app(
         *stripejs.routes(fake),
         *webhook_control.routes(fake),
         *payments_control.routes(fake),
+        *fault_control.routes(fake),
+        *dashboard.routes(fake),
         Route("/{rest:path}", not_found, methods=ALL_METHODS),
     ]
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -44,6 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="start the fake under uvicorn on a free loopback port and run "
         "over HTTP (default: in-process, no socket)",
+    )
+    r.add_argument(
+        "--keep",
+        action="store_true",
+        help="with --serve: keep the fake up after the run (until Ctrl-C or SIGTERM) so the "
+        "failed scenarios' tenants can be inspected in its dashboard",
     )
     r.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML to FILE")
     r.add_argument(
@@ -140,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("fake-stripe scenarios: --workers must be at least 1", file=sys.stderr)
         return 2
+    if args.keep and not args.serve:
+        print("fake-stripe scenarios: --keep needs --serve", file=sys.stderr)
+        return 2
     from .report import Progress, junit, table
     from .runner import run_all
 
@@ -155,14 +166,33 @@ def run(args: argparse.Namespace) -> int:
             )
         finally:
             progress.finish()
-        label = target.label
-    elapsed = time.perf_counter() - started
-    where = f"{label}, {min(args.workers, len(scenarios))} workers"
-    print(table(results, elapsed, where))
-    if args.junit:
-        junit(results, elapsed, args.junit)
-        print(f"JUnit XML: {args.junit}")
+        elapsed = time.perf_counter() - started
+        where = f"{target.label}, {min(args.workers, len(scenarios))} workers"
+        print(table(results, elapsed, where, target.url), flush=True)
+        if args.junit:
+            junit(results, elapsed, args.junit)
+            print(f"JUnit XML: {args.junit}", flush=True)
+        if args.keep and target.url is not None:
+            print(
+                f"Serving {target.url} (dashboard: {target.url}/_fake/dashboard) "
+                "until Ctrl-C or SIGTERM",
+                flush=True,
+            )
+            _wait_for_stop()
     return 0 if all(r.passed for r in results) else 1
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM (then the served fake shuts down as usual)."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

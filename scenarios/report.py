@@ -55,8 +55,16 @@ class Progress:
         self.stream.flush()
 
 
-def table(results: Sequence[Result], elapsed: float, where: str) -> str:
-    """The results table, the failures with expected vs actual, and a summary line."""
+def dashboard_url(base_url: str, key: str) -> str:
+    """The fake's dashboard opened on the tenant of `key` (`sk_test_<tenant>`)."""
+    return f"{base_url}/_fake/dashboard?tenant={key.split('_', 2)[2]}"
+
+
+def table(
+    results: Sequence[Result], elapsed: float, where: str, base_url: str | None = None
+) -> str:
+    """The results table, the failures with expected vs actual, and a summary line. With the
+    URL of a served fake, each failure also names its tenant's dashboard page."""
     name_w = max([len("scenario"), *(len(r.scenario.name) for r in results)])
     lines = [f"{'scenario':<{name_w}}  outcome  time", f"{'-' * name_w}  -------  ------"]
     for r in results:
@@ -70,6 +78,8 @@ def table(results: Sequence[Result], elapsed: float, where: str) -> str:
         ]
         if r.key:
             lines.append(f"  tenant key: {r.key}")
+            if base_url is not None:
+                lines.append(f"  dashboard: {dashboard_url(base_url, r.key)}")
         lines += [f"  - {d}" for d in r.details()]
     passed = sum(r.passed for r in results)
     failed = sum(r.outcome == "fail" for r in results)

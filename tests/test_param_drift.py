@@ -101,6 +101,10 @@ DELIBERATE: dict[tuple[str, str, str], str] = {
         )
     },
     ("POST /v1/payment_methods", "billing_details[tax_id]", "unknown"): _NEWER,
+    **{
+        (operation, "payment_method_data[billing_details][tax_id]", "unknown"): _NEWER
+        for operation in ("POST /v1/payment_intents", "POST /v1/payment_intents/{intent}/confirm")
+    },
 }
 
 # A difference in whether "" unsets a parameter matters one way only: where the spec accepts

@@ -133,3 +133,17 @@ def test_webhook_worked_example_delivers_a_signed_event(served: str) -> None:
         httpd.shutdown()
         httpd.server_close()
     assert listen.returncode == 0
+
+
+def test_dashboard_command_opens_the_page_on_a_running_server(served: str) -> None:
+    line = next(ln for b in blocks("bash") for ln in b.splitlines() if " dashboard " in ln + " ")
+    args = shlex.split(line)
+    bin_dir = Path(sys.executable).parent
+    argv = [str(bin_dir / Path(args[0]).name), *args[1:], "--base-url", served, "--no-open"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    url = out.stdout.strip()
+    assert url.startswith(f"{served}/_fake/dashboard?tenant=")
+    page = httpx.get(url)
+    assert page.status_code == 200
+    assert "<title>fake-stripe dashboard</title>" in page.text

@@ -639,6 +639,126 @@ def test_thousand_events_to_a_healthy_receiver_arrive_exactly_once(
     print(f"\n1,000 deliveries in {elapsed:.2f}s")
 
 
+# ---- redelivery and payloads (`/_fake/webhooks/redeliver`, `/_fake/webhooks/payload`) ---------
+
+
+def test_the_journal_records_the_signature_header_each_attempt_sent(
+    api: httpx.Client, receiver: Receiver
+) -> None:
+    create_endpoint(api, receiver.url)
+    api.post("/v1/customers")
+    (got,) = receiver.wait_for(1)
+    (attempt,) = eventually(lambda: journal(api))
+    assert attempt["signature"] == got.headers["Stripe-Signature"]
+    assert attempt["redelivery"] is False
+
+
+def test_payload_is_the_body_a_delivery_to_the_endpoint_sends(
+    api: httpx.Client, receiver: Receiver
+) -> None:
+    ep = create_endpoint(api, receiver.url, api_version="2026-01-28.preview")
+    api.post("/v1/customers")
+    (got,) = receiver.wait_for(1)
+    resp = api.get(
+        "/_fake/webhooks/payload", params={"event": got.event["id"], "endpoint": ep["id"]}
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["object"] == "webhook_payload"
+    assert body["api_version"] == "2026-01-28.preview"
+    # Rendered now: the same body, but for `pending_webhooks`, which counts down once delivered.
+    sent, now = json.loads(got.body), json.loads(body["payload"])
+    assert {**now, "pending_webhooks": 1} == sent
+    assert body["payload"] == json.dumps(now, indent=2, ensure_ascii=False)
+
+
+def test_redeliver_sends_the_event_again_without_touching_pending_webhooks(
+    api: httpx.Client, receiver: Receiver
+) -> None:
+    ep = create_endpoint(api, receiver.url)
+    api.post("/v1/customers")
+    (first,) = receiver.wait_for(1)
+    event_id = first.event["id"]
+    eventually(lambda: pending(api, event_id) == 0)
+    resp = api.post("/_fake/webhooks/redeliver", data={"event": event_id, "endpoint": ep["id"]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["object"] == "webhook_redelivery"
+    assert resp.json()["url"] == receiver.url
+    again = receiver.wait_for(2)[1]
+    assert again.event == {**first.event, "pending_webhooks": 0}
+    attempts = eventually(lambda: len(journal(api)) == 2 and journal(api))
+    assert [a["redelivery"] for a in attempts] == [False, True]
+    assert [a["outcome"] for a in attempts] == ["succeeded", "succeeded"]
+    assert attempts[1]["signature"] == again.headers["Stripe-Signature"]
+    assert pending(api, event_id) == 0
+
+
+def test_a_failed_redelivery_is_retried_like_any_delivery(api: httpx.Client) -> None:
+    r = Receiver()
+    try:
+        settings(api, base_delay=0.02, factor=1)
+        ep = create_endpoint(api, r.url)
+        api.post("/v1/customers")
+        (first,) = r.wait_for(1)
+        r.failing = True
+        api.post(
+            "/_fake/webhooks/redeliver", data={"event": first.event["id"], "endpoint": ep["id"]}
+        )
+        eventually(lambda: len(journal(api, outcome="failed")) >= 2)
+        r.failing = False
+        done = eventually(lambda: [a for a in journal(api)[1:] if a["outcome"] == "succeeded"])
+        assert done[0]["redelivery"] is True and done[0]["attempt"] >= 3
+        assert pending(api, first.event["id"]) == 0
+    finally:
+        r.close()
+
+
+def test_redeliver_names_the_missing_or_unusable_param(api: httpx.Client) -> None:
+    ep = create_endpoint(api, "http://127.0.0.1:9/hook")
+    api.post("/v1/customers")
+    (event,) = api.get("/v1/events").json()["data"]
+    redeliver = "/_fake/webhooks/redeliver"
+    assert_error(
+        api.post(redeliver, data={"endpoint": ep["id"]}),
+        400,
+        code="parameter_missing",
+        param="event",
+    )
+    assert_error(
+        api.post(redeliver, data={"event": "evt_nope", "endpoint": ep["id"]}),
+        400,
+        code="resource_missing",
+        param="event",
+    )
+    assert_error(
+        api.post(redeliver, data={"event": event["id"], "endpoint": "we_nope"}),
+        400,
+        code="resource_missing",
+        param="endpoint",
+    )
+    api.post(f"/v1/webhook_endpoints/{ep['id']}", data={"disabled": "true"})
+    assert_error(
+        api.post(redeliver, data={"event": event["id"], "endpoint": ep["id"]}),
+        400,
+        param="endpoint",
+    )
+    assert_error(
+        api.get(
+            "/_fake/webhooks/payload", params={"event": event["id"], "endpoint": ep["id"], "x": "1"}
+        ),
+        400,
+        code="parameter_unknown",
+        param="x",
+    )
+    other = {"Authorization": f"Bearer {api.headers['Authorization'][7:]}other"}
+    assert_error(
+        api.post(redeliver, data={"event": event["id"], "endpoint": ep["id"]}, headers=other),
+        400,
+        code="resource_missing",
+        param="event",
+    )
+
+
 # ---- at least once across restarts -------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
-from . import coverage, listen, serve, spec, trigger
+from . import coverage, dashboard, listen, serve, spec, trigger
 
 AddParser = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 
@@ -20,6 +20,7 @@ SUBCOMMANDS: list[AddParser] = [
     trigger.add_parser,
     spec.add_parser,
     coverage.add_parser,
+    dashboard.add_parser,
 ]
 ENTRY_POINTS = "fake_stripe.commands"
 

@@ -26,6 +26,7 @@ from ..core.context import DEFAULT_API_VERSION, Endpoint
 from ..core.params import Arr, Bool, Either, Enum, Hash, Int, Metadata, Param, Str
 from ..spec.load import Spec, load_spec
 from .guard import ControlServer, server_route
+from .webhooks import TARGET
 
 PATH = "/_fake/openapi.json"
 _FORM = "application/x-www-form-urlencoded"
@@ -74,6 +75,21 @@ _FAKE_ROUTES: dict[tuple[str, str], tuple[str, params.Spec]] = {
         params.Spec({"key": Str()}),
     ),
     ("GET", PATH): ("This document", params.Spec({})),
+    ("GET", "/_fake/tenants"): ("The tenants the store holds, newest first", params.Spec({})),
+    ("GET", "/_fake/dashboard/tenant"): (
+        "The caller's tenant as the dashboard draws it (its key is the credential)",
+        params.Spec({}),
+    ),
+    ("GET", "/_fake/faults"): ("The caller's armed fault rules", params.Spec({})),
+    ("DELETE", "/_fake/faults"): ("Remove the caller's fault rules", params.Spec({})),
+    ("GET", "/_fake/webhooks/payload"): (
+        "An event's body as a delivery to one of the caller's endpoints would send it",
+        TARGET,
+    ),
+    ("POST", "/_fake/webhooks/redeliver"): (
+        "Send one of the caller's events to one of its endpoints again",
+        TARGET,
+    ),
 }
 
 

@@ -10,10 +10,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from ..core import formdata
 from ..core.params import Int, Spec, check
 from ..core.tenant import Tenant
 from ..payments import ach
+from ..wire import decode_form
 from .guard import ControlServer, tenant_route
 
 SETTINGS = Spec({"settlement_business_days": Int(0, 30)})
@@ -22,7 +22,7 @@ SETTINGS = Spec({"settlement_business_days": Int(0, 30)})
 def routes(server: ControlServer) -> list[BaseRoute]:
     async def settings(request: Request, tenant: Tenant) -> Any:
         if request.method == "POST":
-            p = check(SETTINGS, formdata.decode(await request.body()))
+            p = check(SETTINGS, await decode_form(await request.body()))
             if "settlement_business_days" in p:
                 tenant.meta_set(ach.SETTINGS_KEY, str(p["settlement_business_days"]))
         raw = tenant.meta_get(ach.SETTINGS_KEY)

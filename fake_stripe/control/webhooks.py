@@ -1,6 +1,8 @@
-"""`/_fake/webhooks/deliveries` (the delivery journal) and `/_fake/webhooks/settings` (a tenant's
-fault modes and retry-schedule overrides). They act on the caller's tenant only, so the tenant's
-key is the credential, as on `/v1`; the server's control token is not involved."""
+"""`/_fake/webhooks/deliveries` (the delivery journal), `/_fake/webhooks/settings` (a tenant's
+fault modes and retry-schedule overrides), `/_fake/webhooks/payload` (an event as one endpoint
+receives it) and `/_fake/webhooks/redeliver` (send an event to an endpoint again). They act on
+the caller's tenant only, so the tenant's key is the credential, as on `/v1`; the server's
+control token is not involved."""
 
 from __future__ import annotations
 
@@ -9,13 +11,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from ..core.errors import invalid_param
+from ..core.errors import InvalidRequestError, invalid_param
+from ..core.events import Event
 from ..core.params import UNSET, Bool, Enum, Int, Param, Spec, Str, check
 from ..core.tenant import Tenant
-from ..webhooks.delivery import BOUNDS, Deliveries, ScheduleError, Settings
+from ..resources.webhook_endpoints import WebhookEndpoint
+from ..webhooks.delivery import BOUNDS, Deliveries, ScheduleError, Settings, render_payload
 from ..wire import decode_form
 from .guard import ControlServer, tenant_route
 
@@ -67,6 +72,34 @@ SETTINGS = Spec(
     }
 )
 
+# An event and one of the tenant's endpoints.
+TARGET = Spec({"event": Str(), "endpoint": Str()}, required=("event", "endpoint"))
+
+
+def _target(tenant: Tenant, p: dict[str, Any]) -> tuple[Event, WebhookEndpoint]:
+    return tenant.load(Event, p["event"], "event"), tenant.load(
+        WebhookEndpoint, p["endpoint"], "endpoint"
+    )
+
+
+class Payload(BaseModel):
+    """An event's body as a delivery to one endpoint would send it now (rendered for the
+    endpoint's version, with the event's current `pending_webhooks`)."""
+
+    object: str = "webhook_payload"
+    event: str
+    endpoint: str
+    api_version: str | None
+    payload: str
+
+
+class Redelivery(BaseModel):
+    object: str = "webhook_redelivery"
+    id: str
+    event: str
+    endpoint: str
+    url: str
+
 
 def _settings_body(d: Deliveries, tenant: Tenant) -> dict[str, Any]:
     s = d.settings(tenant)
@@ -107,7 +140,28 @@ def routes(server: ControlServer) -> list[BaseRoute]:
             d.set_settings(tenant, new)
         return _settings_body(d, tenant)
 
+    async def payload(request: Request, tenant: Tenant) -> Any:
+        ev, ep = _target(tenant, check(TARGET, await decode_form(request.url.query)))
+        return Payload(
+            event=ev.id,
+            endpoint=ep.id,
+            api_version=ep.payload_version(ev.api_version),
+            payload=render_payload(ev, ep),
+        ).model_dump()
+
+    async def redeliver(request: Request, tenant: Tenant) -> Any:
+        ev, ep = _target(tenant, check(TARGET, await decode_form(await request.body())))
+        if ep.status != "enabled":
+            raise InvalidRequestError(
+                f"The webhook endpoint {ep.id} is disabled; enable it to send events to it.",
+                param="endpoint",
+            )
+        rec = d.redeliver(tenant, ev, ep)
+        return Redelivery(id=rec.id, event=ev.id, endpoint=ep.id, url=ep.url).model_dump()
+
     return [
         Route("/_fake/webhooks/deliveries", tenant_route(server, deliveries), methods=["GET"]),
+        Route("/_fake/webhooks/payload", tenant_route(server, payload), methods=["GET"]),
+        Route("/_fake/webhooks/redeliver", tenant_route(server, redeliver), methods=["POST"]),
         Route("/_fake/webhooks/settings", tenant_route(server, settings), methods=["GET", "POST"]),
     ]

@@ -162,6 +162,7 @@ class Delivery(StripeObject):
     send: int = 0  # 0 for the original, 1.. for duplicates
     copies: int = 0  # duplicate sends still owed
     delivered: bool = False
+    redelivery: bool = False  # asked for through `redeliver`, not caused by the event
 
 
 class Attempt(Model):
@@ -175,6 +176,8 @@ class Attempt(Model):
     url: str
     attempt: int
     duplicate: bool
+    redelivery: bool = False
+    signature: str = ""  # the Stripe-Signature header sent
     status_code: int | None
     latency_ms: float
     response: str
@@ -285,6 +288,27 @@ class Deliveries:
             )
             tenant.put(rec)
             self._submit(tenant.name, rec.id, ep.id, due)
+
+    def redeliver(self, tenant: Tenant, ev: Event, ep: WebhookEndpoint) -> Delivery:
+        """Send `ev` to `ep` again, now: Stripe's "Resend" of an event to one endpoint.
+
+        It is a delivery of its own (retried as any other), queued behind what the endpoint
+        already has pending. GUESS: a resend does not count in the event's `pending_webhooks`,
+        which tracks the automatic delivery only.
+        """
+        n = tenant.backend.increment(tenant.name, "webhooks:redeliveries")
+        now = time.time()
+        rec = Delivery(
+            id=f"whdel_{ev.id}_{ep.id}_r{n}",
+            event=ev.id,
+            endpoint=ep.id,
+            next_at=now,
+            delivered=True,  # so its success leaves pending_webhooks alone
+            redelivery=True,
+        )
+        tenant.put(rec)
+        self._submit(tenant.name, rec.id, ep.id, now)
+        return rec
 
     def resume_pending(self) -> int:
         """Schedule every delivery the store holds (after a restart). Returns how many."""
@@ -445,6 +469,8 @@ class Deliveries:
             url=ep.url,
             attempt=rec.attempts + 1,
             duplicate=rec.send > 0,
+            redelivery=rec.redelivery,
+            signature=headers["Stripe-Signature"],
             status_code=status,
             latency_ms=latency_ms,
             response=snippet,

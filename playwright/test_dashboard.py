@@ -1,0 +1,269 @@
+"""The dashboard at `/_fake/dashboard`, driven in Chromium as a developer would use it.
+
+The relink story: pick the tenant, see its linked account, deactivate it for `token_expired`,
+watch the event and its webhook delivery (to a receiver of the test's own) appear, complete a
+relink session with `relink_same`, and see the account active again. A screenshot of each step
+goes to `test-artifacts/playwright/`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from conftest import ARTIFACTS
+from playwright.sync_api import Page, expect
+
+from fake_stripe.serving import ServerThread
+from fake_stripe.wire import mask_key
+
+TH = "/v1/test_helpers/financial_connections"
+
+
+class Receiver:
+    """A loopback webhook receiver that answers 200 and keeps what it got."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        got = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                got.append(
+                    {"event": json.loads(body), "signature": self.headers["Stripe-Signature"]}
+                )
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/webhooks"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def board(page: Page, stripe_js_hits: dict[str, int], final_screenshot: None) -> Page:
+    """A laptop-sized page on which nothing may leave loopback (see `stripe_js_hits`)."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    return page
+
+
+def link(sdk: Any, display_name: str | None = None) -> Any:
+    """A customer with one account linked earlier, headlessly."""
+    customer = sdk.v1.customers.create(params={"name": "Jenny Rosen", "email": "jenny@example.com"})
+    session = sdk.v1.financial_connections.sessions.create(
+        params={
+            "account_holder": {"type": "customer", "customer": customer.id},
+            "permissions": ["payment_method", "balances"],
+        }
+    )
+    params: dict[str, Any] = {"outcome": "link"}
+    if display_name is not None:
+        params["accounts"] = [{"subcategory": "checking", "display_name": display_name}]
+    sdk.raw_request("post", f"{TH}/sessions/{session.id}/complete", **params)
+    return sdk.v1.financial_connections.sessions.retrieve(session.id).accounts.data[0]
+
+
+def snap(page: Page, request: pytest.FixtureRequest, step: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}--{step}.png"), animations="disabled")
+
+
+def test_relink_story_on_the_dashboard(
+    board: Page,
+    fake: ServerThread,
+    sdk: Any,
+    key: str,
+    receiver: Receiver,
+    request: pytest.FixtureRequest,
+) -> None:
+    page = board
+    account = link(sdk)
+    endpoint = sdk.v1.webhook_endpoints.create(
+        params={"url": receiver.url, "enabled_events": ["*"]}
+    )
+
+    # Pick the tenant: the picker shows keys masked only.
+    page.goto(f"{fake.url}/_fake/dashboard")
+    expect(page.get_by_role("heading", name="fake-stripe dashboard")).to_be_visible()
+    picker = page.get_by_role("combobox", name="Tenant", exact=True)
+    picker.select_option(label=mask_key(key))
+    expect(page.get_by_role("heading", name=f"Tenant {mask_key(key)}")).to_be_visible()
+    expect(page.get_by_role("heading", name="Payments")).to_be_hidden()  # no PaymentIntents here
+    assert key not in page.content()
+
+    # See the linked account under its customer and authorization.
+    card = page.locator(f"#{account.id}")
+    expect(card.get_by_role("heading", level=5)).to_contain_text(
+        f"{account.display_name} ••••{account.last4}"
+    )
+    expect(card.get_by_role("heading", level=5)).to_contain_text("active")
+    auth = page.get_by_role("region", name=re.compile(account.authorization))
+    expect(auth).to_contain_text("StripeBank authorization")
+    snap(page, request, "1-linked-account")
+
+    # Deactivate it for token_expired.
+    card.get_by_label("Reason").select_option("token_expired")
+    card.get_by_role("button", name="Deactivate", exact=True).click()
+    expect(
+        page.get_by_role("status").filter(has_text=f"Deactivate {account.id} (token_expired): done")
+    ).to_be_visible()
+    expect(card.get_by_role("heading", level=5)).to_contain_text("inactive")
+    expect(card).to_contain_text("inactive: access_expired, action relink_required")
+    expect(auth.get_by_role("heading", level=4)).to_contain_text("inactive")
+    snap(page, request, "2-deactivated")
+
+    # Watch the event and its webhook delivery appear.
+    events = page.get_by_role("region", name="Events")
+    deactivated = events.get_by_role("listitem").filter(
+        has_text="financial_connections.account.deactivated"
+    )
+    expect(deactivated).to_have_count(1)
+    expect(deactivated).to_contain_text(account.id)
+    expect(deactivated).to_contain_text("2026-01-28.preview")
+    deliveries = page.get_by_role("region", name="Webhook deliveries")
+    delivery = deliveries.get_by_role("listitem").filter(
+        has_text="financial_connections.account.deactivated"
+    )
+    expect(delivery).to_have_count(1)
+    expect(delivery).to_contain_text("succeeded")
+    expect(delivery).to_contain_text("HTTP 200")
+    expect(delivery).to_contain_text(receiver.url)
+    sent = next(
+        r
+        for r in receiver.received
+        if r["event"]["type"] == "financial_connections.account.deactivated"
+    )
+    expect(delivery.locator("code.signature")).to_have_text(sent["signature"])
+    delivery.get_by_text("Payload", exact=True).click()
+    expect(delivery.locator("pre")).to_contain_text(
+        '"type": "financial_connections.account.deactivated"'
+    )
+    expect(delivery.locator("pre")).to_contain_text(f'"id": "{sent["event"]["id"]}"')
+    assert endpoint.id in page.get_by_role("region", name="Webhook deliveries").inner_text()
+    page.evaluate("window.scrollTo(0, 0)")
+    snap(page, request, "3-event-and-delivery")
+
+    # Redeliver it: the receiver gets the same event again, and the journal says so.
+    delivery.get_by_role("button", name="Redeliver").click()
+    expect(page.get_by_role("status").filter(has_text="Redeliver")).to_contain_text(receiver.url)
+    again = deliveries.get_by_role("listitem").filter(has_text="(redelivery)")
+    expect(again).to_have_count(1)
+    expect(again).to_contain_text("financial_connections.account.deactivated")
+    expect(again).to_contain_text("HTTP 200")
+    assert [r["event"]["id"] for r in receiver.received].count(sent["event"]["id"]) == 2
+    again.scroll_into_view_if_needed()
+    snap(page, request, "3b-redelivered")
+
+    # Complete a relink session with relink_same: start one, then complete it from Sessions.
+    auth.get_by_role("button", name="Start relink session").click()
+    sessions = page.get_by_role("region", name="Sessions")
+    pending = sessions.get_by_role("listitem").filter(has_text="pending")
+    expect(pending).to_have_count(1)
+    expect(pending).to_contain_text(f"relink of {account.authorization}")
+    pending.get_by_label("Outcome").select_option("relink_same")
+    snap(page, request, "4-relink-session-pending")
+    pending.get_by_role("button", name="Complete session").click()
+    done = page.get_by_role("status").filter(has_text="(relink_same): done")
+    expect(done).to_contain_text("succeeded")
+
+    # The account is active again, and the reactivation reached the receiver too.
+    expect(card.get_by_role("heading", level=5)).to_contain_text("active")
+    expect(card.get_by_role("heading", level=5)).not_to_contain_text("inactive")
+    expect(auth.get_by_role("heading", level=4)).not_to_contain_text("inactive")
+    expect(
+        events.get_by_role("listitem").filter(has_text="financial_connections.account.reactivated")
+    ).to_have_count(1)
+    expect(
+        deliveries.get_by_role("listitem").filter(
+            has_text="financial_connections.account.reactivated"
+        )
+    ).to_contain_text("succeeded")
+    assert sdk.v1.financial_connections.accounts.retrieve(account.id).status == "active"
+    snap(page, request, "5-active-again")
+
+
+def test_a_display_name_with_markup_is_shown_as_text(
+    board: Page, fake: ServerThread, sdk: Any, key: str, request: pytest.FixtureRequest
+) -> None:
+    page = board
+    name = "<img src=x onerror=alert(1)>"
+    account = link(sdk, display_name=name)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{fake.url}/_fake/dashboard?tenant={key.split('_', 2)[2]}")
+    card = page.locator(f"#{account.id}")
+    expect(card.get_by_role("heading", level=5)).to_contain_text(name)
+    # The event's payload shows the name too, as JSON text.
+    created = (
+        page.get_by_role("region", name="Events")
+        .get_by_role("listitem")
+        .filter(has_text="financial_connections.account.created")
+    )
+    created.locator("summary").click()
+    expect(created.locator("pre")).to_contain_text(json.dumps(name))
+    expect(page.locator("#board img")).to_have_count(0)
+    page.wait_for_timeout(1500)  # a poll or two more: still nothing runs
+    assert dialogs == []
+    snap(page, request, "markup-as-text")
+
+
+def test_a_stripe_error_is_shown_as_an_error(
+    board: Page, fake: ServerThread, sdk: Any, key: str, request: pytest.FixtureRequest
+) -> None:
+    page = board
+    account = link(sdk)
+    page.goto(f"{fake.url}/_fake/dashboard?tenant={key.split('_', 2)[2]}")
+    card = page.locator(f"#{account.id}")
+    card.get_by_label("In days").fill("0")
+    card.get_by_role("button", name="Schedule deactivation").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text(f"Schedule a deactivation of {account.id} in 0 days: failed")
+    expect(alert).to_contain_text("This value must be greater than or equal to 1.")
+    expect(alert).to_contain_text("days")  # param
+    expect(alert).to_contain_text("invalid_request_error")
+    expect(alert).to_contain_text("400")
+    expect(alert).to_contain_text("req_")
+    snap(page, request, "error")
+    alert.get_by_role("button", name=re.compile("Dismiss")).click()
+    expect(alert).to_have_count(0)
+
+
+def test_keyboard_alone_deactivates_an_account(
+    board: Page, fake: ServerThread, sdk: Any, key: str
+) -> None:
+    page = board
+    account = link(sdk)
+    page.goto(f"{fake.url}/_fake/dashboard?tenant={key.split('_', 2)[2]}")
+    card = page.locator(f"#{account.id}")
+    reason = card.get_by_label("Reason")
+    reason.focus()
+    reason.select_option("account_locked")
+    page.keyboard.press("Tab")
+    expect(card.get_by_role("button", name="Deactivate", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(card).to_contain_text("inactive: account_unavailable, action relink_required")
+    # The redraw keeps the focus and the choice where they were.
+    expect(card.get_by_role("button", name="Deactivate", exact=True)).to_be_focused()
+    expect(card.get_by_label("Reason")).to_have_value("account_locked")
