@@ -88,7 +88,12 @@ def snapshot(server: ControlServer, tenant: Tenant) -> dict[str, Any]:
         "sessions": _rendered(_newest(tenant.iterate(Session), LIMIT)),
         "payment_methods": _rendered(_newest(tenant.iterate(PaymentMethod), LIMIT)),
         "webhook_endpoints": _rendered(_newest(tenant.iterate(WebhookEndpoint), LIMIT)),
-        "events": _rendered(_newest(tenant.iterate(Event), EVENTS)),
+        # Each event as it was labelled when it happened (what an endpoint without its own
+        # api_version receives), not relabelled for the page.
+        "events": [
+            e.render_at(e.api_version or NEWEST_PREVIEW)
+            for e in _newest(tenant.iterate(Event), EVENTS)
+        ],
         "faults": listed_faults(server.faults.rules(tenant.name)),
     }
 
