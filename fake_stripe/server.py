@@ -70,6 +70,12 @@ class FakeStripe:
         self.faults.reset(name)
         self.webhooks.reset(name)
 
+    def close(self) -> None:
+        """Stop delivering (pending deliveries stay stored, their leases released) and close
+        the store."""
+        self.webhooks.close()
+        self.backend.close()
+
     def request_id(self) -> str:
         n = next(self._req_counter)
         digest = hashlib.sha256(f"{self.seed}:req:{n}".encode()).hexdigest()

@@ -67,7 +67,10 @@ def serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=2,
     )
     server = _Server(config)
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        app.state.fake.close()
     return 0
 
 
