@@ -205,6 +205,7 @@ def create_app(
     control_token: str | None = None,
     backend: Backend | None = None,
     webhook_retry_schedule: RetrySchedule | None = None,
+    webhook_lease_seconds: float | None = None,
 ) -> Starlette:
     """The fake Stripe server as an ASGI app (in-process, or under uvicorn)."""
     fake = FakeStripe(
@@ -215,6 +216,7 @@ def create_app(
         strict,
         control_token,
         webhook_retry_schedule,
+        webhook_lease_seconds,
     )
     if strict:
         from .spec.load import load_spec

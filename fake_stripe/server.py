@@ -16,7 +16,7 @@ from .core.faults import Faults
 from .core.store import Backend
 from .core.tenant import Tenant
 from .financial_connections.domain import run_due
-from .webhooks.delivery import Deliveries, RetrySchedule
+from .webhooks.delivery import LEASE_SECONDS, Deliveries, RetrySchedule
 
 log = logging.getLogger("fake_stripe")
 
@@ -35,6 +35,7 @@ class FakeStripe:
         strict: bool,
         control_token: str | None,
         webhook_retry_schedule: RetrySchedule | None = None,
+        webhook_lease_seconds: float | None = None,
     ) -> None:
         self.backend = backend
         self.seed = (
@@ -55,7 +56,13 @@ class FakeStripe:
         self._req_counter = itertools.count(1)
         self._tenants: dict[str, Tenant] = {}
         self.started = time.time()
-        self.webhooks = Deliveries(backend, self.tenant, self.seed, webhook_retry_schedule)
+        self.webhooks = Deliveries(
+            backend,
+            self.tenant,
+            self.seed,
+            webhook_retry_schedule,
+            webhook_lease_seconds or LEASE_SECONDS,
+        )
         self.events.listeners.append(self.webhooks.on_event)
         self.webhooks.resume_pending()
 

@@ -121,12 +121,10 @@ class SQLiteBackend:
                 finally:
                     self._depth -= 1
                 return
-            try:
-                self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            except sqlite3.OperationalError as exc:
-                if _is_busy(exc):
-                    raise Busy(str(exc)) from exc
-                raise
+            if write:
+                self._begin_immediate()
+            else:
+                self._db.execute("BEGIN")
             self._depth, self._reading = 1, not write
             try:
                 yield
@@ -137,6 +135,28 @@ class SQLiteBackend:
                 raise
             finally:
                 self._depth, self._reading = 0, False
+
+    def _begin_immediate(self) -> None:
+        """`BEGIN IMMEDIATE`, waiting for the write lock in short steps: SQLite's own busy
+        handler sleeps up to 100 ms between tries, which under contention between processes
+        leaves the lock idle most of the time."""
+        self._db.execute("PRAGMA busy_timeout=0")
+        try:
+            deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+            pause = 0.0002
+            while True:
+                try:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise
+                    if time.monotonic() > deadline:
+                        raise Busy(str(exc)) from exc
+                time.sleep(pause)
+                pause = min(pause * 1.5, 0.002)
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     @contextlib.contextmanager
     def _atomic(self) -> Iterator[None]:
