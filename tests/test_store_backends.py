@@ -525,3 +525,33 @@ def test_threads_share_one_sqlite_handle_safely(tmp_path: Path) -> None:
     assert errors == []
     assert len(list(b.iter_desc("t", "customer", None, None))) == 200
     b.close()
+
+
+def test_a_request_that_cannot_get_the_write_lock_is_a_429_lock_timeout_and_frees_its_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import contextlib
+
+    backend = MemoryBackend()
+    app = create_app(backend=backend, seed=1)
+    busy = True
+    real = backend.transaction
+
+    @contextlib.contextmanager
+    def transaction(tenant: str, write: bool) -> Iterator[None]:
+        if busy and write:
+            raise Busy("database is locked")
+        with real(tenant, write):
+            yield
+
+    monkeypatch.setattr(backend, "transaction", transaction)
+    with inprocess_client(app, auth=("sk_test_busy", "")) as api:
+        r = api.post("/v1/customers", headers={"Idempotency-Key": "k1"})
+        assert r.status_code == 429
+        err = r.json()["error"]
+        assert (err["type"], err["code"]) == ("invalid_request_error", "lock_timeout")
+        assert "param" not in err
+        busy = False
+        again = api.post("/v1/customers", headers={"Idempotency-Key": "k1"})
+        assert again.status_code == 200
+        assert "Idempotent-Replayed" not in again.headers
