@@ -228,6 +228,7 @@ def create_app(
     webhook_retry_schedule: RetrySchedule | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    webhook_lease_seconds: float | None = None,
 ) -> Starlette:
     """The fake Stripe server as an ASGI app (in-process, or under uvicorn).
 
@@ -242,6 +243,7 @@ def create_app(
         strict,
         control_token,
         webhook_retry_schedule,
+        webhook_lease_seconds,
     )
     if strict:
         from .spec.load import load_spec

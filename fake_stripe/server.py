@@ -19,7 +19,7 @@ from .core.store import Backend
 from .core.tenant import Tenant
 from .financial_connections.domain import run_due
 from .payments import ach
-from .webhooks.delivery import Deliveries, RetrySchedule
+from .webhooks.delivery import LEASE_SECONDS, Deliveries, RetrySchedule
 
 log = logging.getLogger("fake_stripe")
 
@@ -40,6 +40,7 @@ class FakeStripe:
         strict: bool,
         control_token: str | None,
         webhook_retry_schedule: RetrySchedule | None = None,
+        webhook_lease_seconds: float | None = None,
     ) -> None:
         self.backend = backend
         self.seed = (
@@ -61,7 +62,13 @@ class FakeStripe:
         self._tenants: OrderedDict[str, Tenant] = OrderedDict()
         self._tenants_lock = threading.Lock()
         self.started = time.time()
-        self.webhooks = Deliveries(backend, self.tenant, self.seed, webhook_retry_schedule)
+        self.webhooks = Deliveries(
+            backend,
+            self.tenant,
+            self.seed,
+            webhook_retry_schedule,
+            webhook_lease_seconds or LEASE_SECONDS,
+        )
         self.events.listeners.append(self.webhooks.on_event)
         self.webhooks.resume_pending()
 
@@ -83,6 +90,12 @@ class FakeStripe:
         self.backend.reset(name)
         self.faults.reset(name)
         self.webhooks.reset(name)
+
+    def close(self) -> None:
+        """Stop delivering (pending deliveries stay stored, their leases released) and close
+        the store."""
+        self.webhooks.close()
+        self.backend.close()
 
     def request_id(self) -> str:
         n = next(self._req_counter)

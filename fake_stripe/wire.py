@@ -12,6 +12,8 @@ import base64
 import hashlib
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -26,15 +28,25 @@ from .core.errors import (
     IdempotencyError,
     InvalidRequestError,
     ParamError,
+    RateLimitError,
     StripeError,
 )
 from .core.params import EXPAND, check
 from .core.render import render
+from .core.store import Busy, Conflict
 from .core.tenant import KEY_RE, StagedTenant, Tenant, tenant_of
 
 log = logging.getLogger("fake_stripe")
 
 IDEMPOTENCY_TTL = 24 * 3600
+# A key still in flight this long after its claim was claimed by a process that died (the
+# outcome is committed with the request's writes, and requests last milliseconds).
+IN_FLIGHT_ABANDONED = 30.0
+# GUESS (docs/guesses.md): the code is Stripe's (`lock_timeout`, 429); the wording is ours.
+LOCK_TIMEOUT = (
+    "This object cannot be accessed right now because another API request is using it. "
+    "Retry the request."
+)
 
 NO_KEY = (
     "You did not provide an API key. You need to provide your API key in the Authorization "
@@ -191,17 +203,61 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
         return error_response(err, request_id, now, base_headers)
 
 
-def _run(ctx: Ctx, ep: Endpoint, params: dict[str, Any]) -> tuple[int, Any]:
-    """Run the endpoint in the request's transaction: committed only if it succeeds (or fails
-    with an error that reports an outcome, such as a bank failing in the Stripe.js flow)."""
+def _run(
+    ctx: Ctx,
+    ep: Endpoint,
+    params: dict[str, Any],
+    remember: Callable[[int, Any], None] | None = None,
+) -> tuple[int, Any]:
+    """Run the endpoint in one transaction of the store: committed only if it succeeds (or
+    fails with an error that reports an outcome, such as a bank failing in the Stripe.js flow).
+
+    A POST or DELETE holds the store's write lock from its first read to its commit, so two
+    processes never both read a customer and both write their own change of it. A GET reads a
+    snapshot without the lock; should it write after all (due work of the tenant clock) and find
+    the store changed by another process, it runs once more, holding the lock. `remember` stages
+    what an idempotency key replays, so it is committed with the request's writes.
+    """
+    write = ep.method != "GET"
+    while True:
+        try:
+            with ctx.tenant.backend.transaction(ctx.tenant.name, write):
+                outcome = _handle(ctx, ep, params, remember)
+            break
+        except Conflict:
+            if write:
+                raise
+            ctx.tenant.discard()
+            write = True
+        except Busy:
+            ctx.tenant.discard()
+            raise RateLimitError(LOCK_TIMEOUT, code="lock_timeout") from None
+    if isinstance(outcome, StripeError):
+        raise outcome
+    return outcome
+
+
+def _handle(
+    ctx: Ctx,
+    ep: Endpoint,
+    params: dict[str, Any],
+    remember: Callable[[int, Any], None] | None,
+) -> tuple[int, Any] | StripeError:
+    """The handler inside the transaction. A Stripe error is returned, not raised: the
+    transaction still commits what the store did meanwhile (ids handed out stay used, as with
+    the memory store), and the staged writes only if the error reports an outcome."""
     try:
         ctx.run_due()
         result = ep.handler(ctx, params)
         body = render(ctx, result, params.get("expand") or [])
     except StripeError as err:
         if err.commits:
+            if remember is not None:
+                remember(err.status, err.body(ctx.request_id, ctx.now()))
             ctx.tenant.commit()
-        raise
+        return err
+    if remember is not None:
+        remember(ep.status, body)
     ctx.tenant.commit()
     return ep.status, body
 
@@ -242,66 +298,100 @@ def _idempotent(
     fingerprint = hashlib.sha256(json.dumps(decoded, sort_keys=True).encode()).hexdigest()
     meta = "idem:" + key
     now = ctx.now()
-    # Idempotency records live outside the request's transaction: a failed request's record
-    # must be kept (or released) whatever happens to its writes.
+    # The key is claimed before the request runs, outside its transaction, with an atomic
+    # compare-and-set: of two processes racing with one key, one wins and the other sees it in
+    # flight (409) or replays it. The outcome is written in the request's own transaction, so
+    # a record still in flight long after its claim belongs to a process that died before
+    # committing anything: it may be claimed again.
     store = ctx.tenant.base
-    stored = store.meta_get(meta)
-    if stored is not None:
-        rec = json.loads(stored)
-        if now - rec["created"] > IDEMPOTENCY_TTL:
-            rec = None
-        elif rec["endpoint"] != endpoint:
-            raise IdempotencyError(
-                "Keys for idempotent requests can only be used for the same endpoint they were "
-                f"first used for ('{rec['endpoint'].split(' ', 1)[1]}' vs '{path}'). Try using a "
-                f"key other than '{key}' if you meant to execute a different request."
-            )
-        elif rec["fingerprint"] != fingerprint:
-            raise IdempotencyError(
-                "Keys for idempotent requests can only be used with the same parameters they "
-                f"were first used with. Try using a key other than '{key}' if you meant to "
-                "execute a different request."
-            )
-        elif rec.get("in_flight"):
-            raise IdempotencyError(
-                "There is currently another in-progress request using this Idempotent Key "
-                "(that probably means you submitted twice, and the other request is still "
-                "going through): "
-                f"{key}. Please try again later.",
-                code="idempotency_key_in_use",
-                status=409,
-            )
-        else:
-            replay = {
-                **headers,
-                "Idempotent-Replayed": "true",
-                "Original-Request": rec["request_id"],
-            }
-            if "Stripe-Version" in rec:
-                replay["Stripe-Version"] = rec["Stripe-Version"]
-            return json_response(rec["status"], rec["body"], replay)
     record: dict[str, Any] = {
         "endpoint": endpoint,
         "fingerprint": fingerprint,
         "created": now,
         "request_id": ctx.request_id,
         "in_flight": True,
+        "claimed_at": time.time(),
     }
-    store.meta_set(meta, json.dumps(record))
+    claim = json.dumps(record)
+    for _ in range(8):
+        stored = store.meta_get(meta)
+        rec = None if stored is None else json.loads(stored)
+        if rec is not None and now - rec["created"] > IDEMPOTENCY_TTL:
+            rec = None  # expired, or released by a request that must run again
+        if rec is not None and rec.get("in_flight"):
+            if time.time() - rec.get("claimed_at", 0) > IN_FLIGHT_ABANDONED:
+                rec = None
+        if rec is not None:
+            return _replay(rec, key, path, endpoint, fingerprint, headers)
+        if store.backend.meta_swap(store.name, meta, stored, claim):
+            break
+    else:
+        raise _in_use(key)
+
+    def remember(status: int, body: Any) -> None:
+        ctx.tenant.meta_set(
+            meta, json.dumps({**record, "status": status, "body": body, "in_flight": False})
+        )
+
+    released = json.dumps({**record, "created": -IDEMPOTENCY_TTL - 1, "in_flight": False})
     try:
-        status, body = _run(ctx, ep, params)
+        status, body = _run(ctx, ep, params, remember)
     except ParamError:
-        store.meta_set(meta, json.dumps({**record, "created": -IDEMPOTENCY_TTL - 1}))
+        store.meta_set(meta, released)
         raise
     except StripeError as err:
-        body = err.body(ctx.request_id, now)
-        record.update(status=err.status, body=body, in_flight=False)
-        store.meta_set(meta, json.dumps(record))
+        if err.code == "lock_timeout":
+            store.meta_set(meta, released)  # nothing ran: a retry must run
+        elif not err.commits:
+            body = err.body(ctx.request_id, now)
+            store.meta_set(
+                meta, json.dumps({**record, "status": err.status, "body": body, "in_flight": False})
+            )
         raise
     except Exception:
         # A fault of the fake itself: forget the key so a retry runs again.
-        store.meta_set(meta, json.dumps({**record, "created": -IDEMPOTENCY_TTL - 1}))
+        store.meta_set(meta, released)
         raise
-    record.update(status=status, body=body, in_flight=False)
-    store.meta_set(meta, json.dumps(record))
     return _finish(app, ctx, ep.method, path, status, body, headers)
+
+
+def _in_use(key: str) -> IdempotencyError:
+    return IdempotencyError(
+        "There is currently another in-progress request using this Idempotent Key "
+        "(that probably means you submitted twice, and the other request is still "
+        f"going through): {key}. Please try again later.",
+        code="idempotency_key_in_use",
+        status=409,
+    )
+
+
+def _replay(
+    rec: dict[str, Any],
+    key: str,
+    path: str,
+    endpoint: str,
+    fingerprint: str,
+    headers: dict[str, str],
+) -> Response:
+    if rec["endpoint"] != endpoint:
+        raise IdempotencyError(
+            "Keys for idempotent requests can only be used for the same endpoint they were "
+            f"first used for ('{rec['endpoint'].split(' ', 1)[1]}' vs '{path}'). Try using a "
+            f"key other than '{key}' if you meant to execute a different request."
+        )
+    if rec["fingerprint"] != fingerprint:
+        raise IdempotencyError(
+            "Keys for idempotent requests can only be used with the same parameters they "
+            f"were first used with. Try using a key other than '{key}' if you meant to "
+            "execute a different request."
+        )
+    if rec.get("in_flight"):
+        raise _in_use(key)
+    replay = {
+        **headers,
+        "Idempotent-Replayed": "true",
+        "Original-Request": rec["request_id"],
+    }
+    if "Stripe-Version" in rec:
+        replay["Stripe-Version"] = rec["Stripe-Version"]
+    return json_response(rec["status"], rec["body"], replay)

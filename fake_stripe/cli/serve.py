@@ -61,6 +61,7 @@ def serve(args: argparse.Namespace) -> int:
         strict=args.strict,
         control_token=token,
         max_body=args.max_body,
+        webhook_lease_seconds=args.lease_seconds,
     )
     sock = bind_socket(args.host, args.port)
     print(f"fake-stripe listening on {url_of(sock, args.host)}", flush=True)
@@ -70,7 +71,10 @@ def serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=2,
     )
     server = _Server(config)
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        app.state.fake.close()
     return 0
 
 
@@ -138,7 +142,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help=f"port (default {DEFAULT_PORT}; 0 picks a free port and prints the URL)",
     )
     s.add_argument("--seed", type=int, default=None, help="seed for reproducible IDs and data")
-    s.add_argument("--db", default=None, help="SQLite file (default: in memory)")
+    s.add_argument(
+        "--db",
+        default=None,
+        help="where objects live: a SQLite file (shared by the processes of one machine) or a "
+        "postgresql://user@host/dbname URL (shared by instances on many machines); "
+        "default: in memory",
+    )
+    s.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=None,
+        help="with a shared --db: how long a stopped instance's pending webhook deliveries "
+        "wait before another instance takes them over (default 30)",
+    )
     s.add_argument(
         "--api-version",
         default=DEFAULT_API_VERSION,

@@ -34,6 +34,7 @@ class Event(StripeObject):
     prefix: ClassVar[str] = "evt"
     noun: ClassVar[str] = "event"
     internal: ClassVar[frozenset[str]] = frozenset({"snapshot_kind"})
+    indexed: ClassVar[tuple[str, ...]] = ("type",)
 
     object: str = "event"
     api_version: str | None

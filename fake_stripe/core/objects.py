@@ -61,6 +61,9 @@ class StripeObject(BaseModel):
     ga_since: ClassVar[dict[str, str]] = {}
     # field -> object kind it expands to (the field holds that object's id)
     expandable: ClassVar[dict[str, str]] = {}
+    # Top-level string fields the store indexes, so a list filtered on one reads only the
+    # matching objects (a new one needs a store migration that fills it for stored objects).
+    indexed: ClassVar[tuple[str, ...]] = ()
 
     id: str
 
@@ -76,6 +79,12 @@ class StripeObject(BaseModel):
         """Look an object up for `expand[]` (catalog objects override this)."""
         found: StripeObject | None = tenant.get(cls, obj_id)
         return found
+
+    def index_values(self) -> dict[str, str] | None:
+        """The indexed fields that hold a value (None: this kind indexes nothing)."""
+        if not self.indexed:
+            return None
+        return {f: v for f in self.indexed if isinstance(v := getattr(self, f), str)}
 
     def to_api(self, version: str) -> dict[str, Any]:
         """The object as a reader at `version` (a `Stripe-Version`) sees it."""

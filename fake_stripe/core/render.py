@@ -34,7 +34,10 @@ def paginate(
     params: dict[str, Any],
     url: str,
     where: Callable[[M], bool] | None = None,
+    match: tuple[str, str] | None = None,
 ) -> Page:
+    """One page of a list; `match=(field, value)` reads only objects whose indexed field holds
+    the value (see `Tenant.iterate`), `where` filters further."""
     limit = params.get("limit", 10)
     after = params.get("starting_after")
     before = params.get("ending_before")
@@ -47,7 +50,9 @@ def paginate(
             raise resource_missing(cls.noun, cursor, param=name, status=404)
     items: list[M] = []
     has_more = False
-    for obj in ctx.tenant.iterate(cls, where, starting_after=after, ending_before=before):
+    for obj in ctx.tenant.iterate(
+        cls, where, starting_after=after, ending_before=before, match=match
+    ):
         if len(items) == limit:
             has_more = True
             break

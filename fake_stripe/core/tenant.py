@@ -104,7 +104,7 @@ class Tenant:
         return model_for(row[0]).model_validate_json(row[1])
 
     def put(self, obj: StripeObject) -> None:
-        self.backend.put(self.name, obj.kind, obj.id, obj.model_dump_json())
+        self.backend.put(self.name, obj.kind, obj.id, obj.model_dump_json(), obj.index_values())
 
     def delete(self, obj: StripeObject) -> None:
         self.backend.delete(self.name, obj.id)
@@ -115,10 +115,15 @@ class Tenant:
         where: Callable[[M], bool] | None = None,
         starting_after: str | None = None,
         ending_before: str | None = None,
+        match: tuple[str, str] | None = None,
     ) -> Iterator[M]:
-        """Newest first (or, with `ending_before`, oldest first from just newer than it)."""
+        """Newest first (or, with `ending_before`, oldest first from just newer than it).
+
+        `match=(field, value)` reads only the objects whose indexed `field` holds `value` (the
+        field must be in `cls.indexed`); `where` still filters what is read.
+        """
         for _oid, data in self.backend.iter_desc(
-            self.name, cls.kind, starting_after, ending_before
+            self.name, cls.kind, starting_after, ending_before, match
         ):
             obj = cls.model_validate_json(data)
             if where is None or where(obj):
@@ -142,20 +147,22 @@ class StagedTenant(Tenant):
     def __init__(self, base: Tenant) -> None:
         super().__init__(base.backend, base.name, base.seed, base._frozen_at)
         self.base = base
-        self._objects: dict[str, tuple[str, str] | None] = {}  # id -> (kind, json); None: deleted
+        # id -> (kind, json, indexed values); None: deleted
+        self._objects: dict[str, tuple[str, str, dict[str, str] | None] | None] = {}
         self._new: list[str] = []  # ids created here, oldest first
         self._meta: dict[str, str] = {}
         self.after_commit: list[Callable[[], None]] = []
 
     def _row(self, obj_id: str) -> tuple[str, str] | None:
         if obj_id in self._objects:
-            return self._objects[obj_id]
+            staged = self._objects[obj_id]
+            return None if staged is None else staged[:2]
         return self.backend.get(self.name, obj_id)
 
     def put(self, obj: StripeObject) -> None:
         if obj.id not in self._objects and self.backend.get(self.name, obj.id) is None:
             self._new.append(obj.id)
-        self._objects[obj.id] = (obj.kind, obj.model_dump_json())
+        self._objects[obj.id] = (obj.kind, obj.model_dump_json(), obj.index_values())
 
     def delete(self, obj: StripeObject) -> None:
         self._objects[obj.id] = None
@@ -166,11 +173,15 @@ class StagedTenant(Tenant):
         where: Callable[[M], bool] | None = None,
         starting_after: str | None = None,
         ending_before: str | None = None,
+        match: tuple[str, str] | None = None,
     ) -> Iterator[M]:
+        def matches(row: tuple[str, str, dict[str, str] | None]) -> bool:
+            return match is None or (row[2] or {}).get(match[0]) == match[1]
+
         fresh = [
-            row
+            row[:2]
             for oid in self._new
-            if (row := self._objects.get(oid)) is not None and row[0] == cls.kind
+            if (row := self._objects.get(oid)) is not None and row[0] == cls.kind and matches(row)
         ]
 
         def rows() -> Iterator[tuple[str, str] | None]:
@@ -178,16 +189,20 @@ class StagedTenant(Tenant):
             if starting_after is None and ending_before is None:
                 yield from reversed(fresh)
             for oid, data in self.backend.iter_desc(
-                self.name, cls.kind, starting_after, ending_before
+                self.name, cls.kind, starting_after, ending_before, match
             ):
-                yield self._objects.get(oid, (cls.kind, data))
+                if oid in self._objects:
+                    staged = self._objects[oid]
+                    yield None if staged is None or not matches(staged) else staged[:2]
+                else:
+                    yield cls.kind, data
             if ending_before is not None:
                 yield from fresh
 
-        for row in rows():
-            if row is None:
+        for found in rows():
+            if found is None:
                 continue
-            obj = cls.model_validate_json(row[1])
+            obj = cls.model_validate_json(found[1])
             if where is None or where(obj):
                 yield obj
 
@@ -200,16 +215,25 @@ class StagedTenant(Tenant):
         self._meta[name] = value
 
     def commit(self) -> None:
+        """Write what the request staged, then run `after_commit`. The caller holds the store's
+        transaction, so other processes see all of it or none of it."""
         for name, value in self._meta.items():
             self.backend.meta_set(self.name, name, value)
         for oid, row in self._objects.items():
             if row is None:
                 self.backend.delete(self.name, oid)
             else:
-                self.backend.put(self.name, row[0], oid, row[1])
+                self.backend.put(self.name, row[0], oid, row[1], row[2])
         self._objects.clear()
         self._new.clear()
         self._meta.clear()
         hooks, self.after_commit = self.after_commit, []
         for hook in hooks:
             hook()
+
+    def discard(self) -> None:
+        """Forget what was staged (the request runs again from the start)."""
+        self._objects.clear()
+        self._new.clear()
+        self._meta.clear()
+        self.after_commit.clear()

@@ -50,6 +50,7 @@ class Customer(StripeObject):
     prefix: ClassVar[str] = "cus"
     noun: ClassVar[str] = "customer"
     internal: ClassVar[frozenset[str]] = frozenset({"deleted"})
+    indexed: ClassVar[tuple[str, ...]] = ("email",)
     expandable: ClassVar[dict[str, str]] = {
         "invoice_settings.default_payment_method": "payment_method",
         "default_source": "source",
@@ -191,4 +192,5 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
             return False
         return created is None or c.created == created
 
-    return paginate(ctx, Customer, p, "/v1/customers", where)
+    match = None if email is None else ("email", email)
+    return paginate(ctx, Customer, p, "/v1/customers", where, match)

@@ -41,7 +41,9 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
             return False
         return in_range(ev.created, created)
 
-    return paginate(ctx, Event, p, "/v1/events", where)
+    # An exact type is read from the store's index; a wildcard walks every event.
+    match = ("type", type_) if type_ is not None and not type_.endswith("*") else None
+    return paginate(ctx, Event, p, "/v1/events", where, match)
 
 
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> Event:

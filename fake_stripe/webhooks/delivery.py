@@ -9,9 +9,15 @@ ends it.
 
 The store is the truth: a worker re-reads the `Delivery` before each attempt and drops it when
 it is gone (tenant reset, endpoint deleted or disabled). Pending deliveries therefore survive a
-restart with the SQLite store, and `resume_pending` schedules them again. Deliveries to one
-endpoint go out one at a time, in the order the events happened (unless the tenant turns on
-shuffling); retries go to the back. The journal of attempts is kept in memory, per server process.
+restart with a SQLite or PostgreSQL store, and `resume_pending` schedules them again. Deliveries
+to one endpoint go out one at a time, in the order the events happened (unless the tenant turns
+on shuffling); retries go to the back. The journal of attempts is kept in memory, per process.
+
+Several processes may share a store, so each delivery is leased (`Backend.lease`): the process
+whose request made it holds it, renews all its leases every third of `lease_seconds`, and
+attempts only what it holds. A process that dies stops renewing; once its leases expire, any
+other process (or its own restart) claims them and carries on. A clean shutdown releases its
+leases at once. A delivery stored in a shape that cannot be resumed is logged and left alone.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import math
 import random
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +56,8 @@ log = logging.getLogger("fake_stripe")
 
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 SNIPPET = 200
+LEASE_SECONDS = 30.0  # a dead process's deliveries are taken over after about this long
+RETRY_AFTER_FAULT = 5.0  # seconds: an attempt the fake itself failed (store busy) goes again
 JOURNAL_MAX = 100_000  # attempts kept per tenant
 _SETTINGS_META = "webhooks:settings"
 
@@ -214,8 +223,12 @@ class Deliveries:
         tenant: Callable[[str], Tenant],
         seed: int,
         schedule: RetrySchedule | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.backend = backend
+        # Names this process in the store's leases: never reused, so a restart is a new owner.
+        self.owner = uuid.uuid4().hex
+        self.lease_seconds = lease_seconds
         self.tenant = tenant
         self.schedule = (schedule or RetrySchedule()).check()
         self._order = itertools.count()
@@ -235,6 +248,7 @@ class Deliveries:
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._pump_task: asyncio.Task[None] | None = None
+        self._lease_task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
 
     # ---- configuration -----------------------------------------------------------------------
@@ -262,6 +276,12 @@ class Deliveries:
 
     # ---- the listener (runs once the request that emitted the event has committed) ---------
     def on_event(self, tenant: Tenant, ev: Event) -> None:
+        # Inside the request's transaction when a request emitted the event: the deliveries
+        # and their leases are stored with it, or not at all.
+        with self.backend.transaction(tenant.name, True):
+            self._store_deliveries(tenant, ev)
+
+    def _store_deliveries(self, tenant: Tenant, ev: Event) -> None:
         endpoints = [
             ep
             for ep in tenant.iterate(WebhookEndpoint)
@@ -287,6 +307,7 @@ class Deliveries:
                 copies=1 if settings.duplicate else 0,
             )
             tenant.put(rec)
+            self.backend.lease(tenant.name, rec.id, self.owner, now + self.lease_seconds, now)
             self._submit(tenant.name, rec.id, ep.id, due)
 
     def redeliver(self, tenant: Tenant, ev: Event, ep: WebhookEndpoint) -> Delivery:
@@ -306,22 +327,62 @@ class Deliveries:
             delivered=True,  # so its success leaves pending_webhooks alone
             redelivery=True,
         )
-        tenant.put(rec)
+        with self.backend.transaction(tenant.name, True):
+            tenant.put(rec)
+            self.backend.lease(tenant.name, rec.id, self.owner, now + self.lease_seconds, now)
         self._submit(tenant.name, rec.id, ep.id, now)
         return rec
 
     def resume_pending(self) -> int:
-        """Schedule every delivery the store holds (after a restart). Returns how many."""
-        found: list[tuple[float, str, Delivery]] = []
-        for name in self.backend.tenants():
-            for rec in self.tenant(name).iterate(Delivery):
-                found.append((rec.next_at, name, rec))
+        """Claim the deliveries nobody holds (after a restart, or left by a process that died)
+        and schedule them. Returns how many were scheduled. With a store other processes may
+        share, keep looking for expired leases while the server runs."""
+        found = self._claim_expired()
         found.sort(key=lambda f: f[0])
         for due, name, rec in found:
             self._submit(name, rec.id, rec.endpoint, due)
         if found:
             log.info("resuming %d pending webhook deliveries", len(found))
+        if self.backend.shared:
+            self._ensure_loop()
         return len(found)
+
+    def _claim_expired(self) -> list[tuple[float, str, Delivery]]:
+        found: list[tuple[float, str, Delivery]] = []
+        while True:
+            now = time.time()
+            claimed = self.backend.claim_expired(
+                self.owner, now + self.lease_seconds, now, limit=500
+            )
+            for name, delivery_id in claimed:
+                rec = self._load(self.tenant(name), delivery_id)
+                if rec is not None:
+                    found.append((rec.next_at, name, rec))
+            if len(claimed) < 500:
+                return found
+
+    @staticmethod
+    def _load(tenant: Tenant, delivery_id: str) -> Delivery | None:
+        """The stored delivery; None (logged) when it is missing or cannot be resumed."""
+        try:
+            rec = tenant.get(Delivery, delivery_id)
+        except ValueError as exc:
+            log.warning(
+                "skipping stored webhook delivery %s of tenant %s: it cannot be resumed (%s)",
+                delivery_id,
+                tenant.name,
+                str(exc).splitlines()[0][:200],
+            )
+            return None
+        if rec is not None and not math.isfinite(rec.next_at):
+            log.warning(
+                "skipping stored webhook delivery %s of tenant %s: its next attempt time is %r",
+                delivery_id,
+                tenant.name,
+                rec.next_at,
+            )
+            return None
+        return rec
 
     # ---- the journal -------------------------------------------------------------------------
     def journal(
@@ -366,24 +427,42 @@ class Deliveries:
     # ---- the loop ----------------------------------------------------------------------------
     def _submit(self, tenant: str, delivery_id: str, endpoint_id: str, due: float) -> None:
         """Thread-safe: hand a delivery to the loop (started on first use)."""
+        loop = self._ensure_loop()
+        if loop is None:
+            return  # closed: it stays in the store for the next run
+        item = (due, next(self._order), tenant, delivery_id, endpoint_id)
+        with contextlib.suppress(RuntimeError):  # closed meanwhile: it stays stored
+            loop.call_soon_threadsafe(self._push, item)
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop | None:
         with self._lock:
             if self._closed:
-                return  # it stays in the store for the next run
+                return None
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
                 self._thread = threading.Thread(
                     target=self._run, args=(self._loop,), name="fake-stripe-webhooks", daemon=True
                 )
                 self._thread.start()
-            loop = self._loop
-        item = (due, next(self._order), tenant, delivery_id, endpoint_id)
-        with contextlib.suppress(RuntimeError):  # closed meanwhile: it stays stored
-            loop.call_soon_threadsafe(self._push, item)
+            return self._loop
 
     def _run(self, loop: asyncio.AbstractEventLoop) -> None:
         asyncio.set_event_loop(loop)
         self._pump_task = loop.create_task(self._pump())
+        if self.backend.shared:
+            self._lease_task = loop.create_task(self._keep_leases())
         loop.run_forever()
+
+    async def _keep_leases(self) -> None:
+        """Renew this process's leases, and take over those of processes that stopped."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                self.backend.renew(self.owner, time.time() + self.lease_seconds)
+                for due, name, rec in self._claim_expired():
+                    self._push((due, next(self._order), name, rec.id, rec.endpoint))
+            except Exception:
+                log.exception("renewing webhook delivery leases failed; trying again")
 
     def _push(self, item: HeapItem) -> None:
         key = (item[2], item[3])
@@ -415,9 +494,10 @@ class Deliveries:
                 try:
                     next_at = await self._attempt(tenant, delivery_id)
                 except Exception:
-                    # A fault of the fake: the delivery stays stored for the next resume.
+                    # A fault of the fake (the store busy): the delivery stays stored and goes
+                    # again a little later.
                     log.exception("webhook delivery %s failed inside fake-stripe", delivery_id)
-                    next_at = None
+                    next_at = time.time() + RETRY_AFTER_FAULT
                 if next_at is None:
                     self._scheduled.discard((tenant, delivery_id))
                 else:
@@ -432,11 +512,16 @@ class Deliveries:
     async def _attempt(self, tenant_name: str, delivery_id: str) -> float | None:
         """One POST. Returns when to try this delivery again, or None when it is done."""
         tenant = self.tenant(tenant_name)
-        rec = tenant.get(Delivery, delivery_id)
+        rec = self._load(tenant, delivery_id)
         if rec is None:
             return None
         if rec.next_at > time.time() + 0.001:
             return rec.next_at
+        now = time.time()
+        if not self.backend.lease(
+            tenant_name, delivery_id, self.owner, now + self.lease_seconds, now
+        ):
+            return None  # another process holds it (it took over while this one stalled)
         ep = tenant.get(WebhookEndpoint, rec.endpoint)
         ev = tenant.get(Event, rec.event)
         if ep is None or ev is None or ep.status != "enabled":
@@ -456,12 +541,45 @@ class Deliveries:
         status, snippet, error = await self._post(ep.url, body, headers, schedule.timeout)
         latency_ms = round((time.time() - started) * 1000, 3)
         ok = status is not None and 200 <= status < 300
+        with self.backend.transaction(tenant_name, True):
+            return self._after_attempt(
+                tenant,
+                delivery_id,
+                rec,
+                ev,
+                ep,
+                ok,
+                schedule,
+                started,
+                headers["Stripe-Signature"],
+                status,
+                snippet,
+                error,
+                latency_ms,
+            )
+
+    def _after_attempt(
+        self,
+        tenant: Tenant,
+        delivery_id: str,
+        rec: Delivery,
+        ev: Event,
+        ep: WebhookEndpoint,
+        ok: bool,
+        schedule: RetrySchedule,
+        started: float,
+        signature: str,
+        status: int | None,
+        snippet: str,
+        error: str | None,
+        latency_ms: float,
+    ) -> float | None:
         # Re-read: the tenant may have been reset while the request was in flight.
         current = tenant.get(Delivery, delivery_id)
         next_at = None if current is None else self._next_at(current, ok, schedule)
         # Journal first, so whoever sees the new state (pending_webhooks) also sees the attempt.
         self._record(
-            tenant_name,
+            tenant.name,
             time=round(started, 6),
             event=ev.id,
             type=ev.type,
@@ -470,7 +588,7 @@ class Deliveries:
             attempt=rec.attempts + 1,
             duplicate=rec.send > 0,
             redelivery=rec.redelivery,
-            signature=headers["Stripe-Signature"],
+            signature=signature,
             status_code=status,
             latency_ms=latency_ms,
             response=snippet,
@@ -545,9 +663,16 @@ class Deliveries:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+        try:
+            # A successor need not wait for the leases to expire.
+            self.backend.release_all(self.owner)
+        except Exception:
+            log.exception("releasing webhook delivery leases failed")
 
     async def _shutdown(self) -> None:
-        tasks = [t for t in (self._pump_task, *self._workers.values()) if t is not None]
+        tasks = [
+            t for t in (self._pump_task, self._lease_task, *self._workers.values()) if t is not None
+        ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

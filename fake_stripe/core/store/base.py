@@ -1,0 +1,109 @@
+"""What every store offers (`Backend`), and the two ways a store can refuse a transaction.
+
+Three stores implement it: memory (one process), SQLite (the processes of one machine sharing a
+file) and PostgreSQL (instances on many machines sharing a database). Each gives the guarantees
+below by its own means; the rest of the fake only speaks to this interface.
+
+- **One transaction per request** (`transaction`). A write transaction takes the store's write
+  lock at its start (SQLite `BEGIN IMMEDIATE`, PostgreSQL a per-tenant advisory lock), so a
+  request's read-modify-write cannot interleave with another process's. Why a lock at the start
+  rather than version checks at the end: a handler reads from many places (objects, metadata,
+  list walks), so a version check would have to track every read, and a conflict would mean
+  running the handler again; requests last milliseconds, so letting writers wait for each other
+  costs less. A read transaction (`write=False`, used by GETs) takes no lock: it reads a
+  snapshot, and should it need to write after all (the tenant clock's due work runs on any
+  request), a write that finds the store changed since its snapshot raises `Conflict` and the
+  caller runs the request again in a write transaction.
+- **Atomic counters and claims**: `increment` (ids, sequence numbers) and `meta_swap`
+  (idempotency keys: one request wins a key) are single atomic statements.
+- **Leases** on objects (webhook deliveries): exactly one live owner attempts each one. An
+  owner renews its leases while it lives; the leases of an owner that stopped renewing expire
+  and `claim_expired` hands them to whoever asks first.
+- **Lookups** (`put(..., index=...)`, `iter_desc(..., match=...)`): a few fields (a customer's
+  `email`, an event's `type`) are indexed, so a filtered list reads only matching objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+
+class Conflict(Exception):
+    """A read transaction had to write, and another process wrote first: run again, writing."""
+
+
+class Busy(Exception):
+    """The store stayed locked by another process for longer than the store's lock timeout."""
+
+
+class Backend(Protocol):
+    # Whether other processes may share this store (memory: no). Only a shared store needs to
+    # look for the expired leases of processes that died.
+    shared: bool
+
+    def transaction(self, tenant: str, write: bool) -> AbstractContextManager[None]:
+        """Everything inside is one atomic unit; an exception rolls it back. Nested
+        transactions join the outer one. `tenant` scopes the write lock where the store can."""
+        ...
+
+    def get(self, tenant: str, obj_id: str) -> tuple[str, str] | None: ...
+    def put(
+        self,
+        tenant: str,
+        kind: str,
+        obj_id: str,
+        data: str,
+        index: Mapping[str, str] | None = None,
+    ) -> None:
+        """Store an object; `index` (when not None) replaces its indexed field values."""
+        ...
+
+    def delete(self, tenant: str, obj_id: str) -> None: ...
+    def iter_desc(
+        self,
+        tenant: str,
+        kind: str,
+        before_id: str | None,
+        after_id: str | None,
+        match: tuple[str, str] | None = None,
+    ) -> Iterator[tuple[str, str]]:
+        """Objects of a kind, newest first; strictly older than `before_id` if given. With
+        `after_id` the walk goes oldest-first from just newer than it (for `ending_before`).
+        With `match=(field, value)` only objects whose indexed `field` equals `value`."""
+        ...
+
+    def meta_get(self, tenant: str, name: str) -> str | None: ...
+    def meta_set(self, tenant: str, name: str, value: str) -> None: ...
+    def meta_swap(self, tenant: str, name: str, old: str | None, new: str) -> bool:
+        """Set `name` to `new` only if it still holds `old` (None: only if absent). Atomic
+        across processes; True when this call made the change."""
+        ...
+
+    def increment(self, tenant: str, name: str) -> int: ...
+
+    def lease(self, tenant: str, obj_id: str, owner: str, until: float, now: float) -> bool:
+        """Take or renew the lease on an object: granted when nobody holds it, when its lease
+        expired before `now`, or when `owner` holds it already."""
+        ...
+
+    def renew(self, owner: str, until: float) -> int:
+        """Extend every lease `owner` holds; returns how many it holds."""
+        ...
+
+    def release_all(self, owner: str) -> None:
+        """Let every lease of `owner` expire now (a clean shutdown: a successor takes over at
+        once instead of waiting for the expiry)."""
+        ...
+
+    def claim_expired(
+        self, owner: str, until: float, now: float, limit: int
+    ) -> list[tuple[str, str]]:
+        """Take up to `limit` leases that expired before `now`; returns (tenant, id) pairs.
+        Two callers never get the same lease."""
+        ...
+
+    def reset(self, tenant: str | None) -> None: ...
+    def tenants(self) -> list[str]: ...
+    def close(self) -> None: ...

@@ -1,0 +1,223 @@
+"""The default store: everything in dicts, gone when the process ends.
+
+Objects are kept as JSON text keyed by id, as in the SQL stores, so every store behaves alike
+(a handler that forgets to `put` a change loses it in all of them). Lists walk a per-kind
+sequence index from a bisected position, so no request costs more as the store grows.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping
+
+
+class _Seqs:
+    """Sequence numbers (ascending) and the object each one names."""
+
+    __slots__ = ("seqs", "by_seq")
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+        self.by_seq: dict[int, str] = {}
+
+    def add(self, seq: int, obj_id: str) -> None:
+        if not self.seqs or seq > self.seqs[-1]:
+            self.seqs.append(seq)
+        elif seq not in self.by_seq:
+            i = bisect.bisect_left(self.seqs, seq)
+            if i == len(self.seqs) or self.seqs[i] != seq:
+                self.seqs.insert(i, seq)
+        self.by_seq[seq] = obj_id
+
+
+class _MemTenant:
+    __slots__ = ("objects", "kinds", "lookup", "indexed", "meta", "seq")
+
+    def __init__(self) -> None:
+        # id -> (kind, seq, json)
+        self.objects: dict[str, tuple[str, int, str]] = {}
+        self.kinds: dict[str, _Seqs] = {}
+        # (kind, field, value) -> the objects whose indexed field holds value
+        self.lookup: dict[tuple[str, str, str], _Seqs] = {}
+        self.indexed: dict[str, Mapping[str, str]] = {}
+        self.meta: dict[str, str] = {}
+        self.seq = 0
+
+
+class MemoryBackend:
+    shared = False
+
+    def __init__(self) -> None:
+        self._tenants: dict[str, _MemTenant] = {}
+        # The delivery thread and the request thread both write: a transaction keeps the other
+        # one out for its duration.
+        self._lock = threading.RLock()
+        self._leases: dict[tuple[str, str], tuple[str, float]] = {}
+
+    def _t(self, tenant: str) -> _MemTenant:
+        t = self._tenants.get(tenant)
+        if t is None:
+            t = self._tenants[tenant] = _MemTenant()
+        return t
+
+    @contextlib.contextmanager
+    def transaction(self, tenant: str, write: bool) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    def get(self, tenant: str, obj_id: str) -> tuple[str, str] | None:
+        t = self._tenants.get(tenant)
+        if t is None:
+            return None
+        row = t.objects.get(obj_id)
+        return None if row is None else (row[0], row[2])
+
+    def put(
+        self,
+        tenant: str,
+        kind: str,
+        obj_id: str,
+        data: str,
+        index: Mapping[str, str] | None = None,
+    ) -> None:
+        t = self._t(tenant)
+        row = t.objects.get(obj_id)
+        if row is not None:
+            seq = row[1]
+            t.objects[obj_id] = (kind, seq, data)
+        else:
+            t.seq += 1
+            seq = t.seq
+            t.objects[obj_id] = (kind, seq, data)
+            k = t.kinds.get(kind)
+            if k is None:
+                k = t.kinds[kind] = _Seqs()
+            k.add(seq, obj_id)
+        if index is not None and t.indexed.get(obj_id) != index:
+            self._unindex(t, kind, obj_id, seq)
+            for field, value in index.items():
+                t.lookup.setdefault((kind, field, value), _Seqs()).add(seq, obj_id)
+            t.indexed[obj_id] = dict(index)
+
+    @staticmethod
+    def _unindex(t: _MemTenant, kind: str, obj_id: str, seq: int) -> None:
+        for field, value in t.indexed.pop(obj_id, {}).items():
+            entry = t.lookup.get((kind, field, value))
+            if entry is not None and entry.by_seq.pop(seq, None) is not None:
+                i = bisect.bisect_left(entry.seqs, seq)
+                if i < len(entry.seqs) and entry.seqs[i] == seq:
+                    del entry.seqs[i]
+
+    def delete(self, tenant: str, obj_id: str) -> None:
+        t = self._tenants.get(tenant)
+        if t is None:
+            return
+        row = t.objects.pop(obj_id, None)
+        if row is not None:
+            t.kinds[row[0]].by_seq.pop(row[1], None)
+            self._unindex(t, row[0], obj_id, row[1])
+        self._leases.pop((tenant, obj_id), None)
+
+    def iter_desc(
+        self,
+        tenant: str,
+        kind: str,
+        before_id: str | None,
+        after_id: str | None,
+        match: tuple[str, str] | None = None,
+    ) -> Iterator[tuple[str, str]]:
+        t = self._tenants.get(tenant)
+        if t is None:
+            return
+        k = t.kinds.get(kind) if match is None else t.lookup.get((kind, *match))
+        if k is None:
+            return
+        if after_id is not None:
+            row = t.objects.get(after_id)
+            start = bisect.bisect_right(k.seqs, row[1]) if row else len(k.seqs)
+            for i in range(start, len(k.seqs)):
+                oid = k.by_seq.get(k.seqs[i])
+                # .get: the delivery thread may delete a row while a request walks the list
+                row = t.objects.get(oid) if oid is not None else None
+                if oid is not None and row is not None:
+                    yield oid, row[2]
+            return
+        if before_id is not None:
+            row = t.objects.get(before_id)
+            end = bisect.bisect_left(k.seqs, row[1]) if row else 0
+        else:
+            end = len(k.seqs)
+        for i in range(end - 1, -1, -1):
+            if i >= len(k.seqs):
+                continue  # an index entry was removed while the walk was under way
+            oid = k.by_seq.get(k.seqs[i])
+            row = t.objects.get(oid) if oid is not None else None
+            if oid is not None and row is not None:
+                yield oid, row[2]
+
+    def meta_get(self, tenant: str, name: str) -> str | None:
+        t = self._tenants.get(tenant)
+        return None if t is None else t.meta.get(name)
+
+    def meta_set(self, tenant: str, name: str, value: str) -> None:
+        self._t(tenant).meta[name] = value
+
+    def meta_swap(self, tenant: str, name: str, old: str | None, new: str) -> bool:
+        with self._lock:
+            meta = self._t(tenant).meta
+            if meta.get(name) != old:
+                return False
+            meta[name] = new
+            return True
+
+    def increment(self, tenant: str, name: str) -> int:
+        with self._lock:
+            meta = self._t(tenant).meta
+            n = int(meta.get(name) or 0) + 1
+            meta[name] = str(n)
+            return n
+
+    def lease(self, tenant: str, obj_id: str, owner: str, until: float, now: float) -> bool:
+        with self._lock:
+            held = self._leases.get((tenant, obj_id))
+            if held is not None and held[0] != owner and held[1] >= now:
+                return False
+            self._leases[(tenant, obj_id)] = (owner, until)
+            return True
+
+    def renew(self, owner: str, until: float) -> int:
+        with self._lock:
+            mine = [k for k, (o, _u) in self._leases.items() if o == owner]
+            for k in mine:
+                self._leases[k] = (owner, until)
+            return len(mine)
+
+    def release_all(self, owner: str) -> None:
+        self.renew(owner, 0.0)
+
+    def claim_expired(
+        self, owner: str, until: float, now: float, limit: int
+    ) -> list[tuple[str, str]]:
+        with self._lock:
+            found = [k for k, (_o, u) in self._leases.items() if u < now][:limit]
+            for k in found:
+                self._leases[k] = (owner, until)
+            return found
+
+    def reset(self, tenant: str | None) -> None:
+        with self._lock:
+            if tenant is None:
+                self._tenants.clear()
+                self._leases.clear()
+            else:
+                self._tenants.pop(tenant, None)
+                for k in [k for k in self._leases if k[0] == tenant]:
+                    del self._leases[k]
+
+    def tenants(self) -> list[str]:
+        return list(self._tenants)
+
+    def close(self) -> None:
+        pass
