@@ -54,6 +54,14 @@ class Rule:
 STRIPE_RULES: tuple[Rule, ...] = (
     Rule(
         "*",
+        None,
+        r"(.+\[)?metadata(\]|\[.*)?",
+        r".*(must be a string under (40|500) characters|You can specify up to 50 keys in metadata)",
+        "Stripe's documented metadata limits (50 keys, keys up to 40 characters, values up to "
+        "500): the spec types metadata as a free map of strings and carries none of them.",
+    ),
+    Rule(
+        "*",
         "payment_intent_invalid_parameter",
         r"currency|payment_method_types\[\d+\]",
         None,
