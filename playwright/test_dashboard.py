@@ -2,8 +2,9 @@
 
 The relink story: pick the tenant, see its linked account, deactivate it for `token_expired`,
 watch the event and its webhook delivery (to a receiver of the test's own) appear, complete a
-relink session with `relink_same`, and see the account active again. A screenshot of each step
-goes to `test-artifacts/playwright/`.
+relink session with `relink_same`, and see the account active again. The payments story: see
+processing ACH debits and settle them, one failing for `insufficient_funds`, one succeeding. A
+screenshot of each step goes to `test-artifacts/playwright/`.
 """
 
 from __future__ import annotations
@@ -86,6 +87,50 @@ def link(sdk: Any, display_name: str | None = None) -> Any:
     return sdk.v1.financial_connections.sessions.retrieve(session.id).accounts.data[0]
 
 
+def debits(sdk: Any, amounts: list[int]) -> tuple[Any, list[Any]]:
+    """A linked account, a PaymentMethod from it with a multi-use mandate (a confirmed
+    SetupIntent), and one confirmed ACH PaymentIntent per amount: all `processing`."""
+    account = link(sdk)
+    customer = sdk.v1.financial_connections.accounts.retrieve(account.id).account_holder.customer
+    pm = sdk.v1.payment_methods.create(
+        params={
+            "type": "us_bank_account",
+            "us_bank_account": {"financial_connections_account": account.id},
+            "billing_details": {"name": "Jenny Rosen"},
+        }
+    )
+    sdk.v1.setup_intents.create(
+        params={
+            "customer": customer,
+            "payment_method": pm.id,
+            "payment_method_types": ["us_bank_account"],
+            "confirm": True,
+            "mandate_data": {
+                "customer_acceptance": {
+                    "type": "online",
+                    "online": {"ip_address": "127.0.0.1", "user_agent": "playwright"},
+                }
+            },
+        }
+    )
+    intents = [
+        sdk.v1.payment_intents.create(
+            params={
+                "amount": amount,
+                "currency": "usd",
+                "customer": customer,
+                "payment_method": pm.id,
+                "payment_method_types": ["us_bank_account"],
+                "confirm": True,
+                "off_session": True,
+            }
+        )
+        for amount in amounts
+    ]
+    assert [pi.status for pi in intents] == ["processing"] * len(amounts)
+    return account, intents
+
+
 def snap(page: Page, request: pytest.FixtureRequest, step: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}--{step}.png"), animations="disabled")
@@ -111,7 +156,7 @@ def test_relink_story_on_the_dashboard(
     picker = page.get_by_role("combobox", name="Tenant", exact=True)
     picker.select_option(label=mask_key(key))
     expect(page.get_by_role("heading", name=f"Tenant {mask_key(key)}")).to_be_visible()
-    # GET /v1/payment_intents answers, so the page offers the Payments panel.
+    # Every tenant has a Payments panel, empty until a PaymentIntent is made.
     expect(page.get_by_role("heading", name="Payments")).to_be_visible()
     assert key not in page.content()
 
@@ -270,3 +315,108 @@ def test_keyboard_alone_deactivates_an_account(
     # The redraw keeps the focus and the choice where they were.
     expect(card.get_by_role("button", name="Deactivate", exact=True)).to_be_focused()
     expect(card.get_by_label("Reason")).to_have_value("account_locked")
+
+
+def test_settle_pending_ach_payments_from_the_dashboard(
+    board: Page, fake: ServerThread, sdk: Any, key: str, request: pytest.FixtureRequest
+) -> None:
+    page = board
+    account, (failing, paid) = debits(sdk, [1000, 2500])
+    page.goto(f"{fake.url}/_fake/dashboard?tenant={key.split('_', 2)[2]}")
+
+    # Both debits are processing, each with the last4 it is charged from and a Settle action.
+    payments = page.get_by_role("region", name="Payments")
+    row_failing = payments.locator(f"#{failing.id}")
+    row_paid = payments.locator(f"#{paid.id}")
+    for row, amount in ((row_failing, "10.00 USD"), (row_paid, "25.00 USD")):
+        expect(row).to_contain_text("processing")
+        expect(row).to_contain_text(f"{amount} from ••••{account.last4}")
+        expect(row.get_by_role("button", name="Settle")).to_be_visible()
+    payments.scroll_into_view_if_needed()
+    snap(page, request, "1-processing")
+
+    # Settle one with insufficient_funds: it asks for a new payment method, with the code.
+    row_failing.get_by_label("Outcome").select_option("insufficient_funds")
+    row_failing.get_by_role("button", name="Settle").click()
+    toast = page.get_by_role("status").filter(
+        has_text=f"Settle {failing.id} (insufficient_funds): done"
+    )
+    expect(toast).to_contain_text("requires_payment_method")
+    expect(toast).to_contain_text("insufficient_funds")
+    expect(toast).to_contain_text(f"••••{account.last4}")
+    expect(row_failing).to_contain_text("requires_payment_method")
+    expect(row_failing).to_contain_text("Failure code: insufficient_funds")
+    expect(row_failing).to_contain_text("failed")  # its charge
+    expect(row_failing.get_by_role("button", name="Settle")).to_have_count(0)
+    expect(row_paid.get_by_role("button", name="Settle")).to_be_visible()
+    events = page.get_by_role("region", name="Events")
+    expect(
+        events.get_by_role("listitem").filter(has_text="payment_intent.payment_failed")
+    ).to_contain_text(failing.id)
+    payments.scroll_into_view_if_needed()
+    snap(page, request, "2-insufficient-funds")
+
+    # Settle the other one succeeded.
+    row_paid.get_by_label("Outcome").select_option("succeeded")
+    row_paid.get_by_role("button", name="Settle").click()
+    toast = page.get_by_role("status").filter(has_text=f"Settle {paid.id} (succeeded): done")
+    expect(toast).to_contain_text("succeeded")
+    expect(row_paid.locator(".badge")).to_have_text("succeeded")
+    expect(row_paid).not_to_contain_text("Failure code")
+    expect(row_paid.get_by_role("button", name="Settle")).to_have_count(0)
+    expect(
+        events.get_by_role("listitem").filter(has_text="payment_intent.succeeded")
+    ).to_contain_text(paid.id)
+    payments.scroll_into_view_if_needed()
+    snap(page, request, "3-succeeded")
+
+    # What the page showed is what the API says.
+    failed_now = sdk.v1.payment_intents.retrieve(failing.id)
+    assert failed_now.status == "requires_payment_method"
+    assert failed_now.last_payment_error.code == "insufficient_funds"
+    assert sdk.v1.payment_intents.retrieve(paid.id).status == "succeeded"
+
+
+def test_only_the_newest_three_toasts_stay(
+    board: Page, fake: ServerThread, key: str, request: pytest.FixtureRequest
+) -> None:
+    page = board
+    page.goto(f"{fake.url}/_fake/dashboard?tenant={key.split('_', 2)[2]}")
+    expect(page.get_by_role("heading", name="Payments")).to_be_visible()
+    # Errors stay until dismissed (a success goes by itself after 5 s), so four of them in a
+    # row would pile up but for the cap.
+    opener = page.locator("#open-key")
+    for n in range(1, 5):
+        opener.get_by_label("Open by key").fill(f"sk_test_not-a-tenant-{n}")
+        opener.get_by_role("button", name="Open").click()
+        expect(page.get_by_role("alert")).to_have_count(min(n, 3))
+    expect(page.locator("#toasts").get_by_role("alert")).to_have_count(3)
+    snap(page, request, "three-toasts")
+
+
+def test_settling_a_payment_that_settled_meanwhile_shows_stripes_error(
+    board: Page, fake: ServerThread, sdk: Any, key: str, request: pytest.FixtureRequest
+) -> None:
+    page = board
+    _, (intent,) = debits(sdk, [1000])
+    page.goto(f"{fake.url}/_fake/dashboard?tenant={key.split('_', 2)[2]}")
+    row = page.get_by_role("region", name="Payments").locator(f"#{intent.id}")
+    expect(row.get_by_role("button", name="Settle")).to_be_visible()
+    # With live updates off the page still offers Settle after the debit settled elsewhere.
+    page.get_by_label("Live updates").uncheck()
+    sdk.raw_request(
+        "post", f"/v1/test_helpers/payment_intents/{intent.id}/settle", outcome="account_closed"
+    )
+    row.get_by_label("Outcome").select_option("succeeded")
+    row.get_by_role("button", name="Settle").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text(f"Settle {intent.id} (succeeded): failed")
+    expect(alert).to_contain_text("Only a processing PaymentIntent can be settled")
+    expect(alert).to_contain_text("payment_intent_unexpected_state")
+    expect(alert).to_contain_text("400")
+    # The refusal redraws the row as it is now.
+    expect(row).to_contain_text("requires_payment_method")
+    expect(row).to_contain_text("Failure code: account_closed")
+    expect(row.get_by_role("button", name="Settle")).to_have_count(0)
+    row.scroll_into_view_if_needed()
+    snap(page, request, "error")

@@ -19,6 +19,7 @@ from fake_stripe import create_app
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.wire import mask_key
 from tests.helpers import assert_error
+from tests.test_payment_intents import charge, customer, linked_pm
 
 TH = "/v1/test_helpers/financial_connections"
 PREVIEW = {"Stripe-Version": "2026-01-28.preview"}
@@ -144,6 +145,7 @@ def test_snapshot_shows_the_tenants_world_in_stripes_preview_shapes(
     assert types[-1] == "customer.created"
     assert snap["faults"]["data"] == []
     assert snap["payment_methods"] == [] and snap["webhook_endpoints"] == []
+    assert snap["payment_intents"] == [] and snap["charges"] == []
 
 
 def test_snapshot_shows_user_input_as_given(api: httpx.Client) -> None:
@@ -152,6 +154,38 @@ def test_snapshot_shows_user_input_as_given(api: httpx.Client) -> None:
     linked_account(api, display_name=name)
     (shown,) = api.get("/_fake/dashboard/tenant").json()["accounts"]
     assert shown["display_name"] == name
+
+
+def test_snapshot_shows_payment_intents_with_their_latest_charges(api: httpx.Client) -> None:
+    cus = customer(api)
+    _, pm = linked_pm(api, cus)
+    settled = charge(api, cus, pm, amount=2500).json()
+    processing = charge(api, cus, pm).json()
+    assert settled["status"] == processing["status"] == "processing"
+    failed = api.post(
+        f"/v1/test_helpers/payment_intents/{settled['id']}/settle",
+        data={"outcome": "insufficient_funds"},
+    )
+    assert failed.status_code == 200, failed.text
+    snap = api.get("/_fake/dashboard/tenant").json()
+    # Newest first, each as /v1 renders it.
+    assert [pi["id"] for pi in snap["payment_intents"]] == [processing["id"], settled["id"]]
+    assert snap["payment_intents"] == [
+        api.get(f"/v1/payment_intents/{pi['id']}", headers=PREVIEW).json()
+        for pi in (processing, settled)
+    ]
+    assert snap["payment_intents"][1]["status"] == "requires_payment_method"
+    assert snap["payment_intents"][1]["last_payment_error"]["code"] == "insufficient_funds"
+    assert [c["id"] for c in snap["charges"]] == [
+        processing["latest_charge"],
+        settled["latest_charge"],
+    ]
+    assert [c["status"] for c in snap["charges"]] == ["pending", "failed"]
+    assert snap["charges"][1]["failure_code"] == "insufficient_funds"
+    last4 = api.get(f"/v1/payment_methods/{pm}").json()["us_bank_account"]["last4"]
+    assert {c["payment_method_details"]["us_bank_account"]["last4"] for c in snap["charges"]} == {
+        last4
+    }
 
 
 def test_snapshot_needs_the_tenants_key_and_takes_no_params(base_client: httpx.Client) -> None:

@@ -4,7 +4,8 @@ The page (static HTML, CSS and a small script, no build step, nothing fetched fr
 changes state only through the fake's own APIs: the `/v1` test helpers and endpoints with the
 tenant's key, `/_fake/webhooks/redeliver` and `/_fake/faults`. What `/v1` cannot list, it reads
 here: the tenants this server has seen (server-wide, so behind the control token) and one
-tenant's snapshot (authorizations and sessions have no list endpoint). The snapshot is read from
+tenant's snapshot (authorizations and sessions have no list endpoint; a PaymentIntent comes with
+its latest charge, which `/v1` gives only one intent at a time). The snapshot is read from
 the store directly rather than through `/v1`, so watching a tenant neither consumes the fault
 rules its tests armed nor runs its clock's due work.
 """
@@ -25,6 +26,7 @@ from ..core.objects import NEWEST_PREVIEW, StripeObject
 from ..core.params import Spec, check
 from ..core.tenant import Tenant
 from ..financial_connections.objects import Account, Authorization, Session
+from ..payments.objects import Charge, PaymentIntent
 from ..resources.customers import Customer
 from ..resources.payment_methods import PaymentMethod
 from ..resources.webhook_endpoints import WebhookEndpoint
@@ -74,6 +76,8 @@ def snapshot(server: ControlServer, tenant: Tenant) -> dict[str, Any]:
     customers = _newest(tenant.iterate(Customer, lambda c: not c.deleted), LIMIT)
     accounts = _newest(tenant.iterate(Account), LIMIT)
     authorizations = _newest(tenant.iterate(Authorization), LIMIT)
+    intents = _newest(tenant.iterate(PaymentIntent), LIMIT)
+    charges = [tenant.get(Charge, pi.latest_charge) for pi in intents if pi.latest_charge]
     return {
         "object": "dashboard.tenant",
         "tenant": mask_key(f"sk_test_{tenant.name}"),
@@ -87,6 +91,9 @@ def snapshot(server: ControlServer, tenant: Tenant) -> dict[str, Any]:
         ],
         "sessions": _rendered(_newest(tenant.iterate(Session), LIMIT)),
         "payment_methods": _rendered(_newest(tenant.iterate(PaymentMethod), LIMIT)),
+        "payment_intents": _rendered(intents),
+        # The latest charge of each intent shown: the bank account's last4 as it was charged.
+        "charges": _rendered([c for c in charges if c is not None]),
         "webhook_endpoints": _rendered(_newest(tenant.iterate(WebhookEndpoint), LIMIT)),
         # Each event as it was labelled when it happened (what an endpoint without its own
         # api_version receives), not relabelled for the page.

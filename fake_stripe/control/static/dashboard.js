@@ -23,9 +23,18 @@
   ];
   const NEW_OUTCOMES = ["link", "no_accounts", "failure", "cancel"];
   const RELINK_OUTCOMES = ["relink_same", "relink_new", "no_accounts", "failure", "cancel"];
+  // The settle helper's outcomes; "" sends none, so the bank account's state decides.
   const SETTLE_OUTCOMES = [
-    "succeeded", "insufficient_funds", "account_closed", "no_account", "debit_not_authorized",
+    ["succeeded", "succeeded"],
+    ["insufficient_funds", "insufficient_funds"],
+    ["account_closed", "account_closed"],
+    ["no_account", "no_account"],
+    ["debit_not_authorized", "debit_not_authorized"],
+    ["invalid_currency", "invalid_currency"],
+    ["bank_account_unusable", "bank_account_unusable"],
+    ["", "as the bank account's state says"],
   ];
+  const MAX_TOASTS = 3;
 
   const state = {
     tenant: null, // the tenant's name: its key is sk_test_<name>
@@ -34,7 +43,6 @@
     seq: 0, // the last delivery-journal entry shown
     timer: null,
     inflight: null, // the load in progress
-    paymentsAvailable: false,
   };
   const $ = (id) => document.getElementById(id);
 
@@ -128,7 +136,8 @@
     box.prepend(close);
     $("toasts").prepend(box);
     if (kind !== "error") setTimeout(() => box.remove(), 5000);
-    while ($("toasts").children.length > 4) $("toasts").lastChild.remove();
+    // The newest few only: a stack taller than that would cover the panels being worked on.
+    while ($("toasts").children.length > MAX_TOASTS) $("toasts").lastChild.remove();
   }
 
   function showError(what, err) {
@@ -145,14 +154,16 @@
     }
   }
 
-  // Runs an action, reports it, and redraws at once.
+  // Runs an action, reports it, and redraws at once; says whether it went through.
   async function act(what, run, describe) {
     try {
       const result = await run();
       toast("ok", what + ": done", describe ? describe(result) : []);
       await refresh();
+      return true;
     } catch (err) {
       showError(what, err);
+      return false;
     }
   }
 
@@ -205,7 +216,6 @@
       $("tenant-select").append(h("option", { value: name }, masked("sk_test_" + name)));
     }
     $("tenant-select").value = name;
-    await probePayments();
     await refresh();
     schedule();
   }
@@ -288,12 +298,14 @@
     $("clock-now").textContent = time(snap.now);
     $("clock-now").setAttribute("datetime", new Date(snap.now * 1000).toISOString());
     const world = JSON.stringify([snap.customers, snap.accounts, snap.authorizations,
-      snap.sessions, snap.payment_methods, snap.faults, snap.webhook_endpoints]);
+      snap.sessions, snap.payment_methods, snap.faults, snap.webhook_endpoints,
+      snap.payment_intents, snap.charges]);
     if (world !== state.worldJson) {
       state.worldJson = world;
       preserving($("board"), () => {
         drawWorld(snap);
         drawSessions(snap);
+        drawPayments(snap);
         drawFaults(snap.faults.data);
         drawEndpoints(snap.webhook_endpoints);
       });
@@ -509,40 +521,66 @@
       (r) => [["now", time(r.now)]]);
   }
 
-  // ---- payments (shown only when this server has PaymentIntents) -----------------------------
-  async function probePayments() {
-    try {
-      await drawPayments(await call("GET", "/v1/payment_intents", { limit: 50 }));
-      state.paymentsAvailable = true;
-    } catch (err) {
-      state.paymentsAvailable = !(err instanceof StripeError && err.status === 404);
-      if (state.paymentsAvailable) showError("List the payments", err);
-    }
-    $("payments").hidden = !state.paymentsAvailable;
+  // ---- payments: ACH PaymentIntents, settled through the test helper ------------------------
+  const money = (amount, currency) =>
+    `${(amount / 100).toFixed(2)} ${String(currency || "").toUpperCase()}`;
+  const last4Of = (charge) => {
+    const details = charge && charge.payment_method_details;
+    return details && details.us_bank_account ? details.us_bank_account.last4 : null;
+  };
+  const failureOf = (pi) => (pi.last_payment_error && pi.last_payment_error.code) || null;
+
+  // Short: the toast's title names the intent, and its row shows the failure's message.
+  function paymentLines(pi, charge) {
+    const lines = [["status", pi.status], ["amount", money(pi.amount, pi.currency)]];
+    const last4 = last4Of(charge);
+    if (last4) lines.push(["charged", `••••${last4}`]);
+    if (failureOf(pi)) lines.push(["failure code", failureOf(pi)]);
+    return lines;
   }
 
-  function drawPayments(list) {
-    const rows = list.data.map((pi) => h("li", { id: pi.id },
-      h("span", { class: "mono" }, pi.id), " ", badge(pi.status), " ",
-      `${(pi.amount / 100).toFixed(2)} ${String(pi.currency || "").toUpperCase()}`,
-      pi.payment_method ? [" · ", anchor(pi.payment_method)] : "",
-      pi.status === "processing"
-        ? h("div", { class: "actions", role: "group", "aria-label": "Settle " + pi.id },
-          h("label", { for: "settle-" + pi.id }, "Outcome"),
-          h("input", { id: "settle-" + pi.id, list: "settle-outcomes", value: "succeeded", size: "18" }),
-          h("button", { type: "button", onclick: () => settle(pi) }, "Settle"))
-        : null));
-    $("payments-list").replaceChildren(
-      h("datalist", { id: "settle-outcomes" }, SETTLE_OUTCOMES.map((o) => h("option", { value: o }))),
-      rows.length ? h("ul", {}, rows) : h("p", { class: "muted" }, "No payments yet."));
+  function drawPayments(snap) {
+    const charges = new Map(snap.charges.map((c) => [c.id, c]));
+    const rows = snap.payment_intents.map((pi) => {
+      const charge = charges.get(pi.latest_charge);
+      const last4 = last4Of(charge);
+      const failure = failureOf(pi);
+      const hid = "h-" + pi.id;
+      return h("li", { class: "payment", id: pi.id, "aria-labelledby": hid },
+        h("p", { id: hid }, h("span", { class: "mono" }, pi.id), " ", badge(pi.status), " ",
+          h("strong", {}, money(pi.amount, pi.currency)),
+          last4 ? ` from ••••${last4}` : "",
+          pi.customer ? [" · ", anchor(pi.customer)] : ""),
+        h("p", { class: "muted" },
+          pi.payment_method
+            ? ["payment method ", h("span", { class: "mono" }, pi.payment_method)]
+            : ["no payment method", charge && charge.payment_method
+              ? [" (charged ", h("span", { class: "mono" }, charge.payment_method), ")"] : ""],
+          charge ? [" · charge ", h("span", { class: "mono" }, charge.id), ` ${charge.status}`] : "",
+          ` · created ${time(pi.created)}`),
+        failure
+          ? h("p", { class: "failure" }, "Failure code: ", h("span", { class: "mono" }, failure),
+            pi.last_payment_error.message ? ` (${pi.last_payment_error.message})` : "")
+          : null,
+        pi.status === "processing"
+          ? h("div", { class: "actions", role: "group", "aria-label": "Settle " + pi.id },
+            select("settle-" + pi.id, "Outcome", SETTLE_OUTCOMES, "succeeded"),
+            h("button", { type: "button", id: "settle-button-" + pi.id, onclick: () => settle(pi) }, "Settle"))
+          : null);
+    });
+    $("payments-list").replaceChildren(rows.length
+      ? h("ul", { class: "payments" }, rows)
+      : h("p", { class: "muted" }, "No PaymentIntents yet."));
   }
 
   async function settle(pi) {
     const outcome = $("settle-" + pi.id).value;
-    await act(`Settle ${pi.id} (${outcome})`,
-      () => call("POST", `/v1/test_helpers/payment_intents/${pi.id}/settle`, { outcome }),
-      (r) => [["status", r.status]]);
-    await probePayments();
+    const done = await act(`Settle ${pi.id} (${outcome || "by the account's state"})`,
+      () => call("POST", `/v1/test_helpers/payment_intents/${pi.id}/settle`,
+        { outcome: outcome || undefined, expand: ["latest_charge"] }),
+      (settled) => paymentLines(settled, settled.latest_charge));
+    // A refused settle (the intent settled meanwhile, say) redraws it as it is now.
+    if (!done) await refresh();
   }
 
   // ---- faults --------------------------------------------------------------------------------
@@ -660,7 +698,6 @@
     $("advance").addEventListener("submit", advance);
     $("fault-form").addEventListener("submit", addFault);
     $("faults-clear").addEventListener("click", clearFaults);
-    $("payments-refresh").addEventListener("click", probePayments);
     const wanted = new URLSearchParams(location.search).get("tenant");
     loadTenants().then(() => {
       if (wanted) openTenant(nameOf(wanted));
