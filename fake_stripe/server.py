@@ -53,6 +53,8 @@ class FakeStripe:
         self.due: list[Callable[[Ctx], None]] = [run_due]
         self.violations: list[str] = []
         self._req_counter = itertools.count(1)
+        # Set by each of several server processes sharing a store, so request ids stay unique.
+        self.instance = ""
         self._tenants: dict[str, Tenant] = {}
         self.started = time.time()
         self.webhooks = Deliveries(backend, self.tenant, self.seed, webhook_retry_schedule)
@@ -72,7 +74,7 @@ class FakeStripe:
 
     def request_id(self) -> str:
         n = next(self._req_counter)
-        digest = hashlib.sha256(f"{self.seed}:req:{n}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{self.seed}{self.instance}:req:{n}".encode()).hexdigest()
         return "req_" + digest[:14]
 
     def wall_now(self) -> int:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ipaddress
+import json
 import logging
+import os
 import secrets
 import signal
+import sys
 from collections.abc import Generator
 from typing import Any
 
@@ -15,6 +18,8 @@ from ..core.context import DEFAULT_API_VERSION
 from ..serving import bind_socket, url_of
 
 DEFAULT_PORT = 12180
+# How `serve --workers N` hands its options to the worker processes, which build their own app.
+_WORKER_OPTIONS = "FAKE_STRIPE_WORKER_OPTIONS"
 
 log = logging.getLogger("fake_stripe")
 
@@ -47,28 +52,63 @@ def serve(args: argparse.Namespace) -> int:
     from ..app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    workers = getattr(args, "workers", 1)
+    if workers < 1:
+        print("fake-stripe serve: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if workers > 1 and not args.db:
+        print(
+            "fake-stripe serve: --workers needs --db: in memory, the state lives in one "
+            "process, and each worker would be a separate fake with its own customers, "
+            "accounts and events. Give a SQLite file (--db fake.sqlite) to share one store.",
+            file=sys.stderr,
+        )
+        return 2
     token = control_token_for(args.host, args.control_token)
-    app = create_app(
-        db=args.db,
-        seed=args.seed,
-        api_version=args.api_version,
-        strict=args.strict,
-        control_token=token,
-    )
+    options = {
+        "db": args.db,
+        "seed": args.seed,
+        "api_version": args.api_version,
+        "strict": args.strict,
+        "control_token": token,
+    }
     sock = bind_socket(args.host, args.port)
     print(f"fake-stripe listening on {url_of(sock, args.host)}", flush=True)
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        loop="uvloop" if _has("uvloop") else "asyncio",
-        http="httptools" if _has("httptools") else "h11",
-        lifespan="off",
-        timeout_graceful_shutdown=2,
-    )
+    settings: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "loop": "uvloop" if _has("uvloop") else "asyncio",
+        "http": "httptools" if _has("httptools") else "h11",
+        "lifespan": "off",
+        "timeout_graceful_shutdown": 2,
+        # Nothing in the fake reads the client address; X-Forwarded-* parsing is per-request work.
+        "proxy_headers": False,
+    }
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        # Each worker is a new process (spawned, not forked) that imports `worker_app`, builds
+        # its own app on the shared SQLite file and accepts on the one listening socket.
+        os.environ[_WORKER_OPTIONS] = json.dumps(options)
+        config = uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=workers, **settings)
+        Multiprocess(config, sockets=[sock]).run()
+        return 0
+    config = uvicorn.Config(create_app(**options), **settings)
     server = _Server(config)
     server.run(sockets=[sock])
     return 0
+
+
+def worker_app() -> Any:
+    """The app of one `serve --workers N` process, from the options its parent set."""
+    from ..app import create_app
+
+    options = json.loads(os.environ[_WORKER_OPTIONS])
+    app = create_app(**options)
+    # Request ids come from the seed and a per-process counter: workers sharing a seed must
+    # not hand out the same ones.
+    app.state.fake.instance = f"pid{os.getpid()}"
+    return app
 
 
 class _Server:
@@ -124,4 +164,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "(violations go to the log and an X-Fake-Stripe-Violations header)",
     )
     s.add_argument("--control-token", default=None, help="token the /_fake/ routes require")
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the socket (default 1); more than 1 needs --db, since "
+        "in memory one process holds the state. Injected faults and the webhook journal stay "
+        "per process",
+    )
     s.set_defaults(func=serve)
