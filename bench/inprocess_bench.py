@@ -28,13 +28,14 @@ POST_BODY = b"email=jenny%40example.com&name=Jenny+Rosen&metadata[order]=6735&me
 
 
 async def call(app: Any, method: str, path: str, body: bytes = b"") -> list[dict[str, Any]]:
+    path, _, query = path.partition("?")
     scope = {
         "type": "http",
         "http_version": "1.1",
         "method": method,
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "scheme": "http",
         "root_path": "",
         "server": ("127.0.0.1", 1),
