@@ -3,7 +3,6 @@ router in front of Starlette."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 
@@ -82,18 +81,6 @@ class V1Router:
             err = APIError(INTERNAL_ERROR)
             response = error_response(err, self.fake.request_id(), self.fake.wall_now(), {})
         await response(scope, receive, send)
-
-
-class FakeStripeApp(Starlette):
-    """Starlette, with `/v1` requests handed to the `V1Router` before Starlette's middleware
-    stack: the router catches its own errors, so the stack's error middleware and send wrapper
-    would only add work to every API call. Everything else takes Starlette's usual path."""
-
-    v1: V1Router
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = self
-        await self.v1(scope, receive, send)
 
 
 def routes_table() -> list[Endpoint]:
@@ -257,9 +244,9 @@ def create_app(
         # 405; Stripe answers every method it lacks as an unknown URL.
         return await dispatch(fake, request, {})
 
-    app = FakeStripeApp(
+    app = Starlette(
         routes=routes, exception_handlers={Exception: server_error, HTTPException: http_error}
     )
-    app.v1 = V1Router(functools.partial(Starlette.__call__, app), fake, table)
+    app.add_middleware(V1Router, fake=fake, table=table)
     app.state.fake = fake
     return app
