@@ -651,25 +651,32 @@ def main() -> int:
     if args.only:
         wanted = args.only.split(",")
         servers = [s for s in servers if s.name == "ceiling" or any(w in s.name for w in wanted)]
+    # localstripe pickles its store here on every write: removed at the end if it is ours
+    pickle = Path("/tmp/localstripe.pickle")
+    pickle_was_there = pickle.exists()
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     stop_at = time.monotonic() + args.max_minutes * 60
     samples: dict[str, list[dict[str, float]]] = {s.name: [] for s in servers}
-    with tempfile.TemporaryDirectory(prefix="fake-stripe-bench-") as tmp:
-        work = Path(tmp)
-        (work / "post.lua").write_text(POST_LUA)
-        (work / "fc.lua").write_text(FC_LUA)
-        for r in range(rounds):
-            for s in servers:
-                if time.monotonic() > stop_at:
-                    print("time limit reached: stopping", file=sys.stderr)
-                    break
-                d = (
-                    work
-                    / f"r{r}-{len(samples[s.name])}-{s.name.replace(' ', '_').replace(',', '')}"
-                )
-                d.mkdir()
-                print(f"[round {r + 1}/{rounds}] {s.name}", file=sys.stderr, flush=True)
-                samples[s.name].append(measure(s, d, seconds, args.connections))
+    try:
+        with tempfile.TemporaryDirectory(prefix="fake-stripe-bench-") as tmp:
+            work = Path(tmp)
+            (work / "post.lua").write_text(POST_LUA)
+            (work / "fc.lua").write_text(FC_LUA)
+            for r in range(rounds):
+                for s in servers:
+                    if time.monotonic() > stop_at:
+                        print("time limit reached: stopping", file=sys.stderr)
+                        break
+                    d = (
+                        work
+                        / f"r{r}-{len(samples[s.name])}-{s.name.replace(' ', '_').replace(',', '')}"
+                    )
+                    d.mkdir()
+                    print(f"[round {r + 1}/{rounds}] {s.name}", file=sys.stderr, flush=True)
+                    samples[s.name].append(measure(s, d, seconds, args.connections))
+    finally:
+        if not pickle_was_there:
+            pickle.unlink(missing_ok=True)
     results = {
         name: {k: statistics.median(x[k] for x in runs) for k in runs[0]}
         for name, runs in samples.items()
