@@ -1,34 +1,47 @@
-"""Cost of `GET /v1/customers/{id}` inside the app, with no socket: the ASGI app called in a loop.
+"""Per-request cost with no socket, in microseconds, each the median of --repeats timed rounds:
 
-Usage: .venv/bin/python bench/inprocess_bench.py [N] [STORED]
+- `asgi GET` / `asgi POST`: the ASGI app called in a loop (`GET /v1/customers/{id}`, and
+  `POST /v1/customers` with an email, a name and two metadata keys): the fake's own work;
+- `httpx GET`: `fake_stripe.inprocess.client(app).get(...)`, the plain httpx client in-process;
+- `sdk canned`: the official SDK's `customers.retrieve` on an HTTP client that returns a fixed
+  answer (the SDK's own floor), and `sdk in-process`: the same call through
+  `fake_stripe.sdk.stripe_client(app, key)`; their ratio is what the in-process path adds.
+
+Usage: .venv/bin/python bench/inprocess_bench.py [N] [STORED] [--repeats R] [--only NAMES]
 STORED customers are created first, to show that the cost does not grow with the store.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
-import sys
+import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fake_stripe import create_app
 
+KEY = "sk_test_bench"
+POST_BODY = b"email=jenny%40example.com&name=Jenny+Rosen&metadata[order]=6735&metadata[plan]=gold"
+
 
 async def call(app: Any, method: str, path: str, body: bytes = b"") -> list[dict[str, Any]]:
+    path, _, query = path.partition("?")
     scope = {
         "type": "http",
         "http_version": "1.1",
         "method": method,
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "scheme": "http",
         "root_path": "",
         "server": ("127.0.0.1", 1),
         "client": ("127.0.0.1", 2),
         "headers": [
-            (b"authorization", b"Bearer sk_test_bench"),
+            (b"authorization", b"Bearer " + KEY.encode()),
             (b"content-type", b"application/x-www-form-urlencoded"),
         ],
     }
@@ -50,26 +63,90 @@ async def call(app: Any, method: str, path: str, body: bytes = b"") -> list[dict
     return out
 
 
-async def main(n: int, stored: int) -> None:
+def timed(fn: Callable[[], Any], n: int, repeats: int) -> float:
+    """Median over `repeats` rounds of the mean cost of one call, in microseconds."""
+    for _ in range(min(n, 300)):
+        fn()
+    rounds = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(n):
+            fn()
+        rounds.append((time.perf_counter() - t) / n * 1e6)
+    return statistics.median(rounds)
+
+
+def canned_sdk(body: bytes) -> Any:
+    import stripe
+
+    class Canned(stripe.HTTPClient):
+        name = "canned"
+
+        def request(self, method: str, url: str, headers: Any, post_data: Any = None, **kw: Any):  # type: ignore[no-untyped-def]
+            return body, 200, {"request-id": "req_canned", "stripe-version": "2026-01-28.preview"}
+
+    return stripe.StripeClient(KEY, http_client=Canned(), base_addresses={"api": "http://x"})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("n", type=int, nargs="?", default=5000, help="calls per timed round")
+    ap.add_argument("stored", type=int, nargs="?", default=0, help="customers stored first")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument(
+        "--only",
+        default="asgi-get,asgi-post,httpx-get,sdk-canned,sdk-inprocess",
+        help="comma-separated subset",
+    )
+    args = ap.parse_args()
+    only = set(args.only.split(","))
     app = create_app(seed=1)
-    for _ in range(stored):
-        await call(app, "POST", "/v1/customers", b"email=a@b.co")
-    first = await call(app, "POST", "/v1/customers", b"email=a@b.co")
-    cid = json.loads(first[1]["body"])["id"]
-    for _ in range(500):
-        await call(app, "GET", f"/v1/customers/{cid}")
-    t = time.perf_counter()
-    for _ in range(n):
-        await call(app, "GET", f"/v1/customers/{cid}")
-    dt = time.perf_counter() - t
-    print(f"{stored} stored: {n / dt:,.0f} requests/s in-process, {dt / n * 1e6:.1f} us/request")
+    loop = asyncio.new_event_loop()
+    for _ in range(args.stored):
+        loop.run_until_complete(call(app, "POST", "/v1/customers", b"email=a@b.co"))
+    first = loop.run_until_complete(call(app, "POST", "/v1/customers", POST_BODY))
+    body = first[1]["body"]
+    cid = json.loads(body)["id"]
+    results: dict[str, float] = {}
+    if "asgi-get" in only:
+        results["asgi GET"] = timed(
+            lambda: loop.run_until_complete(call(app, "GET", f"/v1/customers/{cid}")),
+            args.n,
+            args.repeats,
+        )
+    if "asgi-post" in only:
+        results["asgi POST"] = timed(
+            lambda: loop.run_until_complete(call(app, "POST", "/v1/customers", POST_BODY)),
+            args.n,
+            args.repeats,
+        )
+    loop.close()
+    if "httpx-get" in only:
+        from fake_stripe.inprocess import client
+
+        with client(app, headers={"Authorization": f"Bearer {KEY}"}) as http:
+            results["httpx GET"] = timed(
+                lambda: http.get(f"/v1/customers/{cid}"), args.n, args.repeats
+            )
+    if "sdk-canned" in only:
+        canned = canned_sdk(body)
+        results["sdk canned"] = timed(
+            lambda: canned.v1.customers.retrieve(cid), args.n, args.repeats
+        )
+    if "sdk-inprocess" in only:
+        from fake_stripe.sdk import stripe_client
+
+        sdk = stripe_client(app, KEY)
+        results["sdk in-process"] = timed(
+            lambda: sdk.v1.customers.retrieve(cid), args.n, args.repeats
+        )
+    for name, us in results.items():
+        print(f"{name:16s} {us:8.1f} us/call  ({1e6 / us:,.0f}/s)  [{args.stored} stored]")
+    if "sdk canned" in results and "sdk in-process" in results:
+        ratio = results["sdk in-process"] / results["sdk canned"]
+        print(f"sdk in-process / sdk canned = {ratio:.2f}x")
     app.state.fake.webhooks.close()
 
 
 if __name__ == "__main__":
-    asyncio.run(
-        main(
-            int(sys.argv[1]) if len(sys.argv) > 1 else 5000,
-            int(sys.argv[2]) if len(sys.argv) > 2 else 0,
-        )
-    )
+    main()

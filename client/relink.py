@@ -108,11 +108,13 @@ class RelinkClient:
         max_network_retries: int = MAX_NETWORK_RETRIES,
         http_client: stripe.HTTPClient | None = None,
         clock: Callable[[], int] | None = None,
+        retry_time_scale: float = 1.0,
     ) -> RelinkClient:
         """A client for a base URL (`https://api.stripe.com`, a fake's URL) or an ASGI app.
 
         An app is reached in-process through `fake_stripe.sdk.http_client` (imported only then:
-        a merchant's production path never loads the fake).
+        a merchant's production path never loads the fake). `retry_time_scale` scales the SDK's
+        back-off between retries (1, the default, keeps the SDK's own delays).
         """
         owned = http_client is None  # close only what this call created
         if http_client is None:
@@ -122,7 +124,7 @@ class RelinkClient:
                 http_client = _fake_sdk().http_client(target)
         base = target if isinstance(target, str) else _in_process_base()
         log = RequestLog()
-        recording = RecordingHTTPClient(http_client, log)
+        recording = RecordingHTTPClient(http_client, log, retry_time_scale)
         sdk = stripe.StripeClient(
             api_key,
             base_addresses={"api": base},

@@ -64,14 +64,26 @@ def _object_id(body: Any) -> str | None:
 
 
 class RecordingHTTPClient(stripe.HTTPClient):
-    """Wraps any `stripe.HTTPClient`; the wrapped client's retry policy is the SDK's."""
+    """Wraps any `stripe.HTTPClient`; the retry policy is the SDK's.
+
+    `retry_time_scale` multiplies the SDK's back-off between retries (0.5 s, 1 s, ... with
+    jitter): 1 keeps the SDK's delays; a test harness against the fake passes a small scale, as
+    it does for the fake's webhook retries, so a retried 500 costs milliseconds, not seconds.
+    """
 
     name = "recording"
 
-    def __init__(self, inner: stripe.HTTPClient, log: RequestLog) -> None:
+    def __init__(
+        self, inner: stripe.HTTPClient, log: RequestLog, retry_time_scale: float = 1.0
+    ) -> None:
         super().__init__()
         self.inner = inner
         self.log = log
+        self.retry_time_scale = retry_time_scale
+
+    def _sleep_time_seconds(self, num_retries: int) -> float:
+        # The SDK's retry loop asks its HTTP client how long to sleep before each retry.
+        return float(super()._sleep_time_seconds(num_retries)) * self.retry_time_scale
 
     def request(
         self,

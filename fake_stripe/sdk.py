@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp
 
-from .inprocess import InProcessTransport
+from .inprocess import ASGIDriver, encode_headers
 
 IN_PROCESS_BASE = "http://fake-stripe.local"
 
@@ -28,7 +28,8 @@ def _stripe() -> Any:
 
 
 def http_client(app: ASGIApp) -> Any:
-    """A `stripe.HTTPClient` that sends the SDK's requests straight into `app`."""
+    """A `stripe.HTTPClient` that sends the SDK's requests straight into `app` (on the
+    caller's thread, with no HTTP client library in between)."""
     _stripe()
     import stripe
 
@@ -37,7 +38,7 @@ def http_client(app: ASGIApp) -> Any:
 
         def __init__(self) -> None:
             super().__init__()
-            self._httpx = httpx.Client(transport=InProcessTransport(app), timeout=60)
+            self._driver = ASGIDriver(app)
 
         def request(
             self,
@@ -48,16 +49,12 @@ def http_client(app: ASGIApp) -> Any:
             *,
             _usage: list[str] | None = None,
         ) -> tuple[Any, int, Mapping[str, str]]:
-            resp = self._httpx.request(
-                method,
-                url,
-                headers=dict(headers or {}),
-                content=post_data if post_data else None,
-            )
-            return resp.content, resp.status_code, resp.headers
+            body = post_data.encode() if isinstance(post_data, str) else post_data or b""
+            status, raw, content = self._driver.request(method, url, encode_headers(headers), body)
+            return content, status, httpx.Headers(raw)
 
         def close(self) -> None:
-            self._httpx.close()
+            self._driver.close()
 
     return ASGIHTTPClient()
 

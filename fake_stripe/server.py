@@ -59,6 +59,8 @@ class FakeStripe:
         self.due: list[Callable[[Ctx], None]] = [run_due, ach.run_due]
         self.violations: list[str] = []
         self._req_counter = itertools.count(1)
+        # Set by each of several server processes sharing a store, so request ids stay unique.
+        self.instance = ""
         self._tenants: OrderedDict[str, Tenant] = OrderedDict()
         self._tenants_lock = threading.Lock()
         self.started = time.time()
@@ -99,7 +101,7 @@ class FakeStripe:
 
     def request_id(self) -> str:
         n = next(self._req_counter)
-        digest = hashlib.sha256(f"{self.seed}:req:{n}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{self.seed}{self.instance}:req:{n}".encode()).hexdigest()
         return "req_" + digest[:14]
 
     def wall_now(self) -> int:

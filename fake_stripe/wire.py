@@ -20,6 +20,7 @@ import anyio
 from pydantic_core import to_json
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from .core import formdata
 from .core.context import VERSION_RE, Ctx, Endpoint, Services
@@ -121,13 +122,32 @@ async def decode_form(raw: bytes | str) -> dict[str, Any]:
     return await anyio.to_thread.run_sync(formdata.decode, raw)
 
 
+class JSONResponse(Response):
+    """Every answer of the API: compact JSON with its headers, sent in two ASGI messages.
+
+    Starlette's `Response` would rebuild and re-check the header list and look for a background
+    task on every request; this one knows its headers are plain strings and it has no task.
+    """
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        # pydantic-core's serializer: the same compact JSON as json.dumps, several times faster
+        self.body = to_json(body)
+        self.status_code = status
+        self.background = None
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
+        raw.append((b"content-type", b"application/json"))
+        self.raw_headers = raw
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": self.body})
+
+
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        to_json(body),  # pydantic-core's serializer: the same compact JSON, several times faster
-        status_code=status,
-        headers=headers,
-        media_type="application/json",
-    )
+    return JSONResponse(status, body, headers or {})
 
 
 def error_response(err: StripeError, request_id: str, now: int, extra: dict[str, str]) -> Response:

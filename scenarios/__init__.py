@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from .runner import Result, run_all, run_scenario
     from .target import Target, served
 
+# The SDK's back-off before a retry (0.5 s, 1 s, ... with jitter) is multiplied by this when
+# the runner plays scenarios: a retried 500 costs half a millisecond, not half a second (the same
+# idea as the shortened webhook retry schedule). `scenarios run --retry-time-scale 1` restores it.
+DEFAULT_RETRY_TIME_SCALE = 0.001
+
 _WHERE = {
     "Scenario": "model",
     "ScenarioFormatError": "model",

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import DEFAULT_RETRY_TIME_SCALE
+
 if TYPE_CHECKING:  # the rest is imported when a command runs: `fake-stripe serve` never loads it
     from .model import Scenario
     from .target import Target
@@ -75,6 +77,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="N",
         help=f"scenarios run in parallel, each in its own tenant (default {DEFAULT_WORKERS})",
     )
+    r.add_argument(
+        "--retry-time-scale",
+        type=float,
+        default=DEFAULT_RETRY_TIME_SCALE,
+        metavar="X",
+        help="multiply the SDK's back-off between retries by X "
+        f"(default {DEFAULT_RETRY_TIME_SCALE:g}; 1 sleeps as the SDK does)",
+    )
     r.set_defaults(func=run)
     ls = actions.add_parser("list", help="list scenarios with their descriptions")
     ls.add_argument("paths", nargs="*", metavar="FILES|DIRS")
@@ -121,8 +131,9 @@ def list_(args: argparse.Namespace) -> int:
 def _target(args: argparse.Namespace) -> Iterator[Target]:
     from .target import Target, served
 
+    scale = args.retry_time_scale
     if args.base_url:
-        yield Target(url=args.base_url.rstrip("/"))
+        yield Target(url=args.base_url.rstrip("/"), retry_time_scale=scale)
         return
     from fake_stripe import create_app
 
@@ -130,9 +141,9 @@ def _target(args: argparse.Namespace) -> Iterator[Target]:
     try:
         if args.serve:
             with served(app) as url:
-                yield Target(url=url)
+                yield Target(url=url, retry_time_scale=scale)
             return
-        target = Target.in_process(app)
+        target = Target.in_process(app, scale)
         try:
             yield target
         finally:
@@ -151,6 +162,9 @@ def run(args: argparse.Namespace) -> int:
     if args.keep and not args.serve:
         print("fake-stripe scenarios: --keep needs --serve", file=sys.stderr)
         return 2
+    if args.retry_time_scale < 0:
+        print("fake-stripe scenarios: --retry-time-scale must not be negative", file=sys.stderr)
+        return 2
     from .report import Progress, junit, table
     from .runner import run_all
 
@@ -167,7 +181,10 @@ def run(args: argparse.Namespace) -> int:
         finally:
             progress.finish()
         elapsed = time.perf_counter() - started
-        where = f"{target.label}, {min(args.workers, len(scenarios))} workers"
+        where = (
+            f"{target.label}, {min(args.workers, len(scenarios))} workers, "
+            f"SDK retry back-off x{args.retry_time_scale:g}"
+        )
         print(table(results, elapsed, where, target.url), flush=True)
         if args.junit:
             junit(results, elapsed, args.junit)

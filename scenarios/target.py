@@ -11,6 +11,8 @@ import stripe
 
 from client import RelinkClient
 
+from . import DEFAULT_RETRY_TIME_SCALE
+
 
 @dataclass
 class Target:
@@ -19,16 +21,17 @@ class Target:
     app: Any = None
     url: str | None = None
     http_client: stripe.HTTPClient | None = None  # shared by every scenario (in-process)
+    retry_time_scale: float = DEFAULT_RETRY_TIME_SCALE
 
     @property
     def label(self) -> str:
         return self.url or "in-process"
 
     @classmethod
-    def in_process(cls, app: Any) -> Target:
+    def in_process(cls, app: Any, retry_time_scale: float = DEFAULT_RETRY_TIME_SCALE) -> Target:
         from fake_stripe.sdk import http_client
 
-        return cls(app=app, http_client=http_client(app))
+        return cls(app=app, http_client=http_client(app), retry_time_scale=retry_time_scale)
 
     def connect(
         self, key: str, stripe_version: str, clock: Callable[[], int] | None = None
@@ -39,6 +42,7 @@ class Target:
             stripe_version=stripe_version,
             http_client=self.http_client,
             clock=clock,
+            retry_time_scale=self.retry_time_scale,
         )
 
     def close(self) -> None:

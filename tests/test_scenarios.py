@@ -441,3 +441,30 @@ def test_readme_first_command_runs_the_whole_catalog_over_http() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{len(CATALOG)} scenarios: {len(CATALOG)} passed, 0 failed, 0 errors" in proc.stdout
     assert "(http://127.0.0.1:" in proc.stdout
+
+
+def test_cli_reports_the_scale_of_the_sdks_retry_back_off(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = scenarios_main(["run", "-k", "session-create-500-retried", "--seed", "3"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "SDK retry back-off x0.001" in out
+    code = scenarios_main(["run", "-k", "zero-accounts", "--retry-time-scale", "1"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "SDK retry back-off x1)" in out
+
+
+def test_a_relink_clients_retry_back_off_keeps_the_sdks_delays_unless_scaled() -> None:
+    import stripe
+
+    from client.transport import RecordingHTTPClient, RequestLog
+
+    inner = stripe.new_default_http_client()
+    try:
+        assert RecordingHTTPClient(inner, RequestLog())._sleep_time_seconds(1) >= 0.5
+        scaled = RecordingHTTPClient(inner, RequestLog(), retry_time_scale=0.001)
+        assert scaled._sleep_time_seconds(1) <= 0.001
+    finally:
+        inner.close()  # type: ignore[no-untyped-call]

@@ -173,3 +173,38 @@ def test_two_processes_sharing_one_sqlite_file_never_reuse_an_id(db: str) -> Non
     finally:
         stop(a)
         stop(b)
+
+
+def test_workers_in_memory_are_refused_because_one_process_holds_the_state() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "fake_stripe.cli.main", "serve", "--port", "0", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "--workers needs --db" in done.stderr
+    assert "in memory, the state lives in one process" in done.stderr
+
+
+def test_workers_share_one_sqlite_store_with_distinct_request_ids(db: str) -> None:
+    proc, url = start("--db", db, "--seed", "5", "--workers", "2")
+    try:
+        import concurrent.futures
+
+        def create(_: int) -> tuple[str, str]:
+            r = httpx.post(f"{url}/v1/customers", auth=("sk_test_workers", ""), timeout=30)
+            assert r.status_code == 200, r.text
+            return str(r.json()["id"]), r.headers["request-id"]
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            made = list(pool.map(create, range(40)))
+        ids = [m[0] for m in made]
+        assert len(set(ids)) == len(ids)
+        assert len({m[1] for m in made}) == len(made)
+        page = httpx.get(
+            f"{url}/v1/customers", params={"limit": 100}, auth=("sk_test_workers", "")
+        ).json()
+        assert sorted(c["id"] for c in page["data"]) == sorted(ids)
+    finally:
+        stop(proc)

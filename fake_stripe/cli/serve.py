@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ipaddress
+import json
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -17,6 +19,8 @@ from ..edge import DEFAULT_MAX_BODY
 from ..serving import bind_socket, url_of, uvicorn_config
 
 DEFAULT_PORT = 12180
+# How `serve --workers N` hands its options to the worker processes, which build their own app.
+_WORKER_OPTIONS = "FAKE_STRIPE_WORKER_OPTIONS"
 
 log = logging.getLogger("fake_stripe")
 
@@ -51,31 +55,67 @@ def serve(args: argparse.Namespace) -> int:
     # httpx logs every request at INFO, URL and all: webhook URLs may carry secrets in their
     # query strings.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    workers = getattr(args, "workers", 1)
+    if workers < 1:
+        print("fake-stripe serve: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if workers > 1 and not args.db:
+        print(
+            "fake-stripe serve: --workers needs --db: in memory, the state lives in one "
+            "process, and each worker would be a separate fake with its own customers, "
+            "accounts and events. Give a SQLite file (--db fake.sqlite) to share one store.",
+            file=sys.stderr,
+        )
+        return 2
     if args.strict and not _strict_spec():
         return 2
     token = control_token_for(args.host, args.control_token)
-    app = create_app(
-        db=args.db,
-        seed=args.seed,
-        api_version=args.api_version,
-        strict=args.strict,
-        control_token=token,
-        max_body=args.max_body,
-        webhook_lease_seconds=args.lease_seconds,
-    )
+    options = {
+        "db": args.db,
+        "seed": args.seed,
+        "api_version": args.api_version,
+        "strict": args.strict,
+        "control_token": token,
+        "max_body": args.max_body,
+        "webhook_lease_seconds": args.lease_seconds,
+    }
     sock = bind_socket(args.host, args.port)
     print(f"fake-stripe listening on {url_of(sock, args.host)}", flush=True)
-    config = uvicorn_config(
-        app,
-        loop="uvloop" if _has("uvloop") else "asyncio",
-        timeout_graceful_shutdown=2,
-    )
+    settings: dict[str, Any] = {
+        "loop": "uvloop" if _has("uvloop") else "asyncio",
+        "timeout_graceful_shutdown": 2,
+        # Nothing in the fake reads the client address; X-Forwarded-* parsing is per-request work.
+        "proxy_headers": False,
+    }
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        # Each worker is a new process (spawned, not forked) that imports `worker_app`, builds
+        # its own app on the shared store and accepts on the one listening socket.
+        os.environ[_WORKER_OPTIONS] = json.dumps(options)
+        config = uvicorn_config(f"{__name__}:worker_app", factory=True, workers=workers, **settings)
+        Multiprocess(config, sockets=[sock]).run()
+        return 0
+    app = create_app(**options)
+    config = uvicorn_config(app, **settings)
     server = _Server(config)
     try:
         server.run(sockets=[sock])
     finally:
         app.state.fake.close()
     return 0
+
+
+def worker_app() -> Any:
+    """The app of one `serve --workers N` process, from the options its parent set."""
+    from ..app import create_app
+
+    options = json.loads(os.environ[_WORKER_OPTIONS])
+    app = create_app(**options)
+    # Request ids come from the seed and a per-process counter: workers sharing a seed must
+    # not hand out the same ones.
+    app.state.fake.instance = f"pid{os.getpid()}"
+    return app
 
 
 class _Server:
@@ -174,5 +214,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         default=DEFAULT_MAX_BODY,
         metavar="BYTES",
         help=f"largest request body accepted; larger ones get a 413 (default {DEFAULT_MAX_BODY})",
+    )
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the socket (default 1); more than 1 needs --db, since "
+        "in memory one process holds the state. Injected faults and the webhook journal stay "
+        "per process",
     )
     s.set_defaults(func=serve)

@@ -107,18 +107,23 @@ class EventLog:
         idempotency_key: str | None = None,
         previous_attributes: dict[str, Any] | None = None,
     ) -> Event:
-        ev = Event(
-            id=tenant.new_id("evt"),
-            api_version=version,
-            created=tenant.now(),
-            data=EventData(
-                object=obj.model_dump(mode="json"), previous_attributes=previous_attributes
-            ),
-            request=EventRequest(id=request_id, idempotency_key=idempotency_key)
-            if request_id is not None
-            else EventRequest(),
-            type=type,
-            snapshot_kind=obj.kind,
+        # Validated from one plain dict: nested model instances would be checked and copied
+        # again, and the object is dumped once, here.
+        ev = Event.model_validate(
+            {
+                "id": tenant.new_id("evt"),
+                "api_version": version,
+                "created": tenant.now(),
+                "data": {
+                    "object": obj.model_dump(mode="json"),
+                    "previous_attributes": previous_attributes,
+                },
+                "request": {"id": request_id, "idempotency_key": idempotency_key}
+                if request_id is not None
+                else {},
+                "type": type,
+                "snapshot_kind": obj.kind,
+            }
         )
         tenant.put(ev)
         # A staged tenant tells listeners after its commit: webhooks are sent only for events

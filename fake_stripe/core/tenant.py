@@ -21,6 +21,9 @@ from .store import Backend
 M = TypeVar("M", bound=StripeObject)
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# byte -> base62 character (byte % 62): an id is one `translate` of its digest, not a
+# big-integer division per character (ids are made on every write).
+_BYTE_TO_B62 = bytes(ord(_B62[b % 62]) for b in range(256))
 
 # Stripe's usual id lengths after the prefix.
 ID_LENGTHS = {"cus": 14, "evt": 24, "req": 14, "we": 24, "whsec": 32, "seti": 24, "pm": 24}
@@ -52,13 +55,11 @@ class Tenant:
         # Straight from the store, atomically: processes sharing a SQLite file never reissue an
         # id, even inside a request's transaction.
         n = self.backend.increment(self.name, "id_counter")
+        size = length or ID_LENGTHS.get(prefix, 24)
         digest = hashlib.sha256(f"{self.seed}:{self.name}:{n}".encode()).digest()
-        num = int.from_bytes(digest, "big")
-        chars = []
-        for _ in range(length or ID_LENGTHS.get(prefix, 24)):
-            num, r = divmod(num, 62)
-            chars.append(_B62[r])
-        return f"{prefix}_{''.join(chars)}"
+        while len(digest) < size:
+            digest += hashlib.sha256(digest).digest()
+        return prefix + "_" + digest[:size].translate(_BYTE_TO_B62).decode("ascii")
 
     def random_int(self, label: str, modulo: int) -> int:
         """A seed-deterministic number for `label` (used to seed Faker per object)."""

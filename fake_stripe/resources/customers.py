@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pydantic import Field
+
 from ..core.context import Ctx
 from ..core.errors import resource_missing
 from ..core.objects import Model, StripeObject
@@ -67,13 +69,14 @@ class Customer(StripeObject):
     discount: None = None
     email: str | None = None
     invoice_prefix: str | None = None
-    invoice_settings: InvoiceSettings = InvoiceSettings()
+    # Factories, not shared instances: pydantic deep-copies a mutable default on every create.
+    invoice_settings: InvoiceSettings = Field(default_factory=InvoiceSettings)
     livemode: bool = False
-    metadata: dict[str, str] = {}
+    metadata: dict[str, str] = Field(default_factory=dict)
     name: str | None = None
     next_invoice_sequence: int = 1
     phone: str | None = None
-    preferred_locales: list[str] = []
+    preferred_locales: list[str] = Field(default_factory=list)
     shipping: Shipping | None = None
     tax_exempt: str = "none"
     test_clock: str | None = None
