@@ -4,6 +4,7 @@ server in a thread for tests and tools."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import threading
 import time
@@ -32,6 +33,21 @@ def http_protocol(kind: str = "auto") -> type[asyncio.Protocol]:
     return _h11_protocol()
 
 
+def _name(cls: type, name: str) -> None:
+    """Give a lazily built protocol class a module-level name: `serve --workers` pickles its
+    uvicorn config into spawned processes, which find the class again through `__getattr__`."""
+    cls.__name__ = cls.__qualname__ = name
+    cls.__module__ = __name__
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BoundedHttpToolsProtocol":
+        return _httptools_protocol()
+    if name == "BoundedH11Protocol":
+        return _h11_protocol()
+    raise AttributeError(name)
+
+
 class _HeadDeadline:
     """The deadline for one request head; closes the connection when it passes."""
 
@@ -54,6 +70,7 @@ class _HeadDeadline:
             self.transport.close()
 
 
+@functools.cache
 def _httptools_protocol() -> type[asyncio.Protocol]:
     import httptools
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -103,9 +120,11 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             super().on_message_complete()
             self._in_head = True
 
+    _name(Protocol, "BoundedHttpToolsProtocol")
     return Protocol
 
 
+@functools.cache
 def _h11_protocol() -> type[asyncio.Protocol]:
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -126,6 +145,7 @@ def _h11_protocol() -> type[asyncio.Protocol]:
             if self.conn.their_state is not h11.IDLE:
                 self._disarm()
 
+    _name(Protocol, "BoundedH11Protocol")
     return Protocol
 
 
