@@ -360,8 +360,8 @@ _FAKE_OPERATIONS = {(ep.method, ep.path) for ep in routes_table()}
 def stripe_unsupported_method(ctx: Any, response: Any, case: Any) -> bool | None:
     """Stripe answers a method a URL lacks as it answers an unknown URL: 404, never 405.
 
-    And a method the recorded subset leaves out may still be one of Stripe's (`GET
-    /v1/customers` lists customers): where the fake implements it, a success is right.
+    And a method the recorded spec leaves out may still be one of Stripe's that the fake
+    implements: there a success is right.
     """
     try:
         return unsupported_method(ctx, response, case)

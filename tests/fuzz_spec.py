@@ -85,6 +85,8 @@ REFINEMENTS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
      "a session links 1 to 100 accounts"),
     ("POST /v1/customers", "next_invoice_sequence", {"minimum": 1},
      "invoice numbering starts at 1"),
+    ("POST /v1/customers/{customer}", "next_invoice_sequence", {"minimum": 1},
+     "invoice numbering starts at 1"),
     ("GET /v1/events", "types", {"maxItems": 20},
      "`types` takes \"up to 20\" event types, as its description says"),
 )  # fmt: skip

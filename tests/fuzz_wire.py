@@ -130,6 +130,30 @@ class World:
             params["payment_method"] = payment_method
         return self.call("POST", "/v1/payment_intents", **params)
 
+    def mandated_payment_method(self, customer: str) -> tuple[str, str]:
+        """A PaymentMethod of the customer's with its mandate (a confirmed SetupIntent)."""
+        pm = self.payment_method(self.ids["account"][0])
+        seti = self.call(
+            "POST",
+            "/v1/setup_intents",
+            customer=customer,
+            payment_method=pm,
+            payment_method_types=["us_bank_account"],
+            confirm=True,
+            mandate_data=_ACCEPTANCE,
+        )
+        return pm, str(seti["mandate"])
+
+    def paid(self, customer: str, outcome: str | None) -> dict[str, Any]:
+        """A confirmed PaymentIntent, its charge processing or (with `outcome`) settled."""
+        pm, _ = self.mandated_payment_method(customer)
+        pi = self.payment_intent(customer, pm)
+        pi = self.call("POST", f"/v1/payment_intents/{pi['id']}/confirm")
+        if outcome is not None:
+            path = f"/v1/test_helpers/payment_intents/{pi['id']}/settle"
+            pi = self.call("POST", path, outcome=outcome)
+        return pi
+
     def setup_intent(self, customer: str) -> str:
         seti = self.call(
             "POST",
@@ -146,6 +170,7 @@ def build_world(http: httpx.Client) -> World:
     customer = world.call("POST", "/v1/customers", email="fuzz@example.com")["id"]
     authorization, accounts = world.linked_accounts(customer, 2)
     account = accounts[0]
+    world.ids["account"] = accounts
     for linked in accounts:
         refreshed = world.call(
             "POST",
@@ -157,6 +182,9 @@ def build_world(http: httpx.Client) -> World:
         "GET", "/v1/financial_connections/transactions", account=account, limit=5
     )
     pm = world.payment_method(account, customer)
+    # Charges in each state (processing, succeeded, failed), and the mandates they run under.
+    paid = [world.paid(customer, outcome) for outcome in (None, "succeeded", "account_closed")]
+    charges = [world.call("GET", f"/v1/charges/{pi['latest_charge']}") for pi in paid]
     events = world.call("GET", "/v1/events", limit=5)
     institutions = world.call("GET", "/v1/financial_connections/institutions", limit=5)
     world.ids.update(
@@ -168,7 +196,15 @@ def build_world(http: httpx.Client) -> World:
         transaction=[t["id"] for t in transactions["data"]],
         payment_method=[pm],
         intent=[world.setup_intent(customer)],
-        payment_intent=[world.payment_intent(customer, pm)["id"], world.payment_intent(None)["id"]],
+        payment_intent=[
+            world.payment_intent(customer, pm)["id"],
+            world.payment_intent(None)["id"],
+            *(pi["id"] for pi in paid),
+        ],
+        charge=[charge["id"] for charge in charges],
+        mandate=[
+            charge["payment_method_details"]["us_bank_account"]["mandate"] for charge in charges
+        ],
         id=[e["id"] for e in events["data"]],
         institution=[i["id"] for i in institutions["data"]],
         webhook_endpoint=[world.webhook_endpoint()],
@@ -188,6 +224,8 @@ _PATH_KINDS = {
     "intent": "intent",
     "id": "id",
     "webhook_endpoint": "webhook_endpoint",
+    "charge": "charge",
+    "mandate": "mandate",
 }
 _FIELD_KINDS: dict[tuple[str, ...], str] = {
     ("customer",): "customer",
@@ -195,6 +233,7 @@ _FIELD_KINDS: dict[tuple[str, ...], str] = {
     ("relink_options", "authorization"): "authorization",
     ("relink_options", "account"): "account",
     ("payment_method",): "payment_method",
+    ("payment_intent",): "payment_intent",
     ("us_bank_account", "financial_connections_account"): "account",
     ("payment_method_data", "us_bank_account", "financial_connections_account"): "account",
     ("filters", "institution"): "institution",
@@ -232,20 +271,10 @@ def _fresh(
     if path.endswith("/detach"):
         return {"payment_method": world.payment_method(world.ids["account"][0], customer)}, {}
     if path == "/v1/payment_intents/{intent}/confirm":
-        # A PaymentMethod of the customer's, with its mandate (a confirmed SetupIntent).
-        pm = world.payment_method(world.ids["account"][0])
-        world.call(
-            "POST",
-            "/v1/setup_intents",
-            customer=customer,
-            payment_method=pm,
-            payment_method_types=["us_bank_account"],
-            confirm=True,
-            mandate_data=_ACCEPTANCE,
-        )
+        pm, _ = world.mandated_payment_method(customer)
         pi = world.payment_intent(customer, pm)
         return {"intent": pi["id"]}, {("client_secret",): pi["client_secret"]}
-    if path == "/v1/payment_intents/{intent}":
+    if path in ("/v1/payment_intents/{intent}", "/v1/payment_intents/{intent}/cancel"):
         pi = world.payment_intent(customer)
         return {"intent": pi["id"]}, {("client_secret",): pi["client_secret"]}
     if path.endswith("/{intent}/confirm"):
@@ -260,6 +289,9 @@ def _fresh(
         return {"intent": seti["id"]}, {("client_secret",): seti["client_secret"]}
     if path == "/v1/webhook_endpoints/{webhook_endpoint}" and method == "DELETE":
         return {"webhook_endpoint": world.webhook_endpoint()}, {}
+    if path == "/v1/customers/{customer}" and method == "DELETE":
+        # The world's customer owns every other object: it is never the one deleted.
+        return {"customer": world.call("POST", "/v1/customers")["id"]}, {}
     if path.endswith("/disconnect"):
         _, accounts = world.linked_accounts(customer, 1)
         return {"account": accounts[0]}, {}

@@ -42,6 +42,24 @@ def test_customer_list_filters_by_email(api: httpx.Client) -> None:
     assert [c["id"] for c in got["data"]] == [a["id"]]
 
 
+def test_customer_list_filters_by_created_range(api: httpx.Client) -> None:
+    first = api.post("/v1/customers").json()
+    api.post("/v1/test_helpers/clock/advance", data={"seconds": "100"})
+    second = api.post("/v1/customers").json()
+    since = api.get("/v1/customers", params={"created[gt]": first["created"]}).json()["data"]
+    until = api.get("/v1/customers", params={"created[lte]": first["created"]}).json()["data"]
+    exact = api.get("/v1/customers", params={"created": second["created"]}).json()["data"]
+    assert [c["id"] for c in since] == [second["id"]]
+    assert [c["id"] for c in until] == [first["id"]]
+    assert exact == since
+    assert_error(
+        api.get("/v1/customers", params={"created[after]": "1"}),
+        400,
+        code="parameter_unknown",
+        param="created[after]",
+    )
+
+
 def test_deleted_customer_returns_the_stub_and_leaves_the_list(api: httpx.Client) -> None:
     cus = api.post("/v1/customers").json()
     gone = api.delete(f"/v1/customers/{cus['id']}").json()

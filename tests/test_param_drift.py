@@ -66,6 +66,8 @@ DELIBERATE: dict[tuple[str, str, str], str] = {
     "`customer`, for Connect), which the fake does not implement",
     ("POST /v1/setup_intents", "payment_method_data[type]", "enum"): _US_BANK_ONLY,
     ("POST /v1/setup_intents/{intent}/confirm", "payment_method_data[type]", "enum"): _US_BANK_ONLY,
+    ("POST /v1/setup_intents/{intent}", "payment_method_data[type]", "enum"): _US_BANK_ONLY,
+    ("POST /v1/payment_intents/{intent}", "payment_method_data[type]", "enum"): _US_BANK_ONLY,
     ("POST /v1/payment_intents", "payment_method_data[type]", "enum"): _US_BANK_ONLY,
     (
         "POST /v1/payment_intents/{intent}/confirm",
@@ -83,7 +85,11 @@ DELIBERATE: dict[tuple[str, str, str], str] = {
     },
     **{
         (operation, f"payment_method_options[us_bank_account]{suffix}", kind): _NEWER
-        for operation in ("POST /v1/setup_intents", "POST /v1/setup_intents/{intent}/confirm")
+        for operation in (
+            "POST /v1/setup_intents",
+            "POST /v1/setup_intents/{intent}",
+            "POST /v1/setup_intents/{intent}/confirm",
+        )
         for suffix, kind in (
             ("[financial_connections][filters]", "unknown"),
             ("[financial_connections][prefetch][]", "enum"),
@@ -94,7 +100,11 @@ DELIBERATE: dict[tuple[str, str, str], str] = {
     # 22.4.0 (`2026-07-29.dahlia`), `billing_details[tax_id]` in stripe-python 16.1.0's params.
     **{
         (operation, param, "unknown"): _NEWER
-        for operation in ("POST /v1/setup_intents", "POST /v1/setup_intents/{intent}/confirm")
+        for operation in (
+            "POST /v1/setup_intents",
+            "POST /v1/setup_intents/{intent}",
+            "POST /v1/setup_intents/{intent}/confirm",
+        )
         for param in (
             "allowed_payment_method_types",
             "payment_method_data[billing_details][tax_id]",
@@ -103,7 +113,11 @@ DELIBERATE: dict[tuple[str, str, str], str] = {
     ("POST /v1/payment_methods", "billing_details[tax_id]", "unknown"): _NEWER,
     **{
         (operation, "payment_method_data[billing_details][tax_id]", "unknown"): _NEWER
-        for operation in ("POST /v1/payment_intents", "POST /v1/payment_intents/{intent}/confirm")
+        for operation in (
+            "POST /v1/payment_intents",
+            "POST /v1/payment_intents/{intent}",
+            "POST /v1/payment_intents/{intent}/confirm",
+        )
     },
 }
 

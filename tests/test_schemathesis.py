@@ -12,11 +12,12 @@ not do, is decided here, narrowly, with the reason next to it:
   `.preview` `Stripe-Version` (the recorded spec is the private-preview one).
 - **Existing objects** (tests/fuzz_wire.py). Before the run, a tenant world is built through
   the API (a customer, a linked Financial Connections authorization with accounts, ownership
-  and transactions, a PaymentMethod, a SetupIntent, PaymentIntents, events, a webhook
-  endpoint). Wherever a path or a parameter names an object, most generated requests get the
-  id of a real one (only where that part of the request was generated valid: an invalid id
-  stays invalid), so GET and POST on `{id}` paths reach objects instead of only answering 404.
-  One-shot operations (detach, confirm, disconnect, delete) get a fresh object each time, so
+  and transactions, a PaymentMethod, a SetupIntent, PaymentIntents, charges processing,
+  succeeded and failed with their mandates, events, a webhook endpoint). Wherever a path or a
+  parameter names an object, most generated requests get the id of a real one (only where
+  that part of the request was generated valid: an invalid id stays invalid), so GET and POST
+  on `{id}` paths reach objects instead of only answering 404. One-shot operations (detach,
+  confirm, cancel, PaymentIntent updates, disconnect, delete) get a fresh object each time, so
   an earlier case cannot leave it in a state that refuses the next. For half of those cases
   the body also gets the values Stripe's cross-field rules need (a holder name, mandate
   acceptance, ...), so valid requests reach success, not only Stripe's refusals.
@@ -173,11 +174,16 @@ def test_what_the_fuzzed_document_leaves_out_is_what_the_fake_lacks() -> None:
     # reach the code under test); the drift test holds the fake to a subset of the spec.
     cut = {label: names for label, names in UNIMPLEMENTED_PARAMS.items() if names}
     assert set(cut) <= {
+        "GET /v1/charges",
+        "GET /v1/customers",
         "POST /v1/customers",
+        "POST /v1/customers/{customer}",
         "POST /v1/payment_methods",
         "POST /v1/payment_intents",
+        "POST /v1/payment_intents/{intent}",
         "POST /v1/payment_intents/{intent}/confirm",
         "POST /v1/setup_intents",
+        "POST /v1/setup_intents/{intent}",
         "POST /v1/setup_intents/{intent}/confirm",
     }, cut
     assert (

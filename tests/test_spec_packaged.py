@@ -3,7 +3,10 @@ re-recorded, and used to check a user's own recordings (`fake-stripe spec ...`).
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -175,11 +178,297 @@ def test_record_command_rejects_a_file_that_is_not_openapi(
 
 @pytest.mark.skipif(not SHARED.is_file(), reason="no ../shared/stripe-openapi next to the checkout")
 def test_packaged_spec_is_current_with_the_shared_source() -> None:
+    """Recording the same inputs again (SOURCE, and the operations the header says were added
+    from the second file next to it) gives the packaged file exactly."""
     header = PACKAGED[PROVENANCE_KEY]
+    additions = [
+        record.Addition(
+            record.read_source(SHARED.parent / added["source"]),
+            added["source"],
+            [record.parse_operation(text) for text in added["operations"]],
+            added["source_commits"],
+        )
+        for added in header.get("added_from", [])
+    ]
     again = record.record(
-        record.read_source(SHARED), SHARED.name, header["source_commits"], header["recorded_on"]
+        record.read_source(SHARED),
+        SHARED.name,
+        header["source_commits"],
+        header["recorded_on"],
+        additions,
     )
-    assert again == PACKAGED, "re-record: fake-stripe spec record " + str(SHARED)
+    assert again == PACKAGED, (
+        f"re-record: fake-stripe spec record {SHARED} --add-from {SHARED.parent / ADDED_FROM} "
+        f"--add-from-commit {ADDED_COMMIT}"
+    )
+
+
+def test_packaged_spec_has_the_operations_the_fake_implements_from_the_2023_spec() -> None:
+    (added,) = PACKAGED[PROVENANCE_KEY]["added_from"]
+    assert added["source"] == ADDED_FROM
+    assert added["source_version"] == "2023-08-16"
+    assert added["source_commits"] == [ADDED_COMMIT]
+    # Every schema these operations need was in the subset already (from the same 2023 spec).
+    assert added["components"] == []
+    operations = {tuple(text.split(" ")) for text in added["operations"]}
+    assert operations == {
+        ("GET", "/v1/charges"),
+        ("GET", "/v1/charges/{charge}"),
+        ("GET", "/v1/customers"),
+        ("DELETE", "/v1/customers/{customer}"),
+        ("POST", "/v1/customers/{customer}"),
+        ("GET", "/v1/mandates/{mandate}"),
+        ("GET", "/v1/payment_intents"),
+        ("POST", "/v1/payment_intents/{intent}"),
+        ("POST", "/v1/payment_intents/{intent}/cancel"),
+        ("POST", "/v1/setup_intents/{intent}"),
+    }
+    assert operations <= {(m, p) for m, p in record.operations_of(PACKAGED)}
+    assert "operationId" in PACKAGED["paths"]["/v1/charges"]["get"]
+
+
+# The second file the packaged spec takes operations from, and its stripe/openapi commit.
+ADDED_FROM = "spec3.2023-09-12.yaml.gz"
+ADDED_COMMIT = "63a674638635c68de26b9f3add13e58198f4df44"
+
+
+def _other() -> dict[str, Any]:
+    """A second source: `thing` again (different), and a list operation with its own schemas."""
+    return {
+        "openapi": "3.0.0",
+        "info": {
+            "title": "o",
+            "version": "2023-01-01",
+            "description": "Other. At commit " + "b" * 40,
+        },
+        "paths": {
+            "/v1/things/{thing}": {
+                "get": {"operationId": "OtherRetrieve", "responses": {}},
+                "delete": {
+                    "summary": "Delete a thing",
+                    "parameters": [
+                        {
+                            "name": "thing",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Deleted.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/deleted_thing"}
+                                }
+                            },
+                        }
+                    },
+                },
+            },
+            "/v1/things": {
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "description": "How many.",
+                        "schema": {"type": "integer"},
+                    }
+                ],
+                "get": {
+                    "responses": {
+                        "200": {
+                            "description": "A list.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "properties": {
+                                            "data": {
+                                                "items": {"$ref": "#/components/schemas/thing"},
+                                                "type": "array",
+                                            },
+                                            "next": {"$ref": "#/components/schemas/cursor"},
+                                        },
+                                        "type": "object",
+                                    }
+                                }
+                            },
+                        }
+                    }
+                },
+            },
+            "/v1/unrelated": {"get": {"responses": {}}},
+        },
+        "components": {
+            "schemas": {
+                "thing": {"type": "object", "properties": {"other": {"type": "string"}}},
+                "deleted_thing": {
+                    "description": "A deleted thing.",
+                    "type": "object",
+                    "properties": {
+                        "deleted": {"enum": [True], "type": "boolean"},
+                        "previous": {"$ref": "#/components/schemas/thing"},
+                        "note": {"nullable": True, "$ref": "#/components/schemas/note"},
+                    },
+                },
+                "note": {
+                    "type": "object",
+                    "properties": {"next": {"$ref": "#/components/schemas/cursor"}},
+                },
+                "cursor": {"type": "string", "description": "Where to go on."},
+                "unused": {"type": "string"},
+            }
+        },
+    }
+
+
+def test_add_from_takes_each_operation_and_the_schemas_it_needs_that_source_lacks() -> None:
+    recorded = record.record(
+        _tiny(),
+        "tiny.json",
+        ["a" * 40],
+        "2026-01-02",
+        [
+            record.Addition(
+                _other(), "other.yaml", [("DELETE", "/v1/things/{thing}"), ("GET", "/v1/things")]
+            )
+        ],
+    )
+    assert record.operations_of(recorded) == [
+        ("GET", "/v1/things/{thing}"),
+        ("DELETE", "/v1/things/{thing}"),
+        ("GET", "/v1/things"),
+    ]
+    schemas = recorded["components"]["schemas"]
+    assert set(schemas) == {"thing", "deleted_thing", "note", "cursor"}
+    # SOURCE's own schema is never replaced by OTHER's.
+    assert set(schemas["thing"]["properties"]) == {"description", "summary", "kind"}
+    # The same prose stripping and nullable rewrite as SOURCE's.
+    assert record.prose_left(recorded) == []
+    assert schemas["deleted_thing"]["properties"]["note"] == {
+        "anyOf": [{"$ref": "#/components/schemas/note"}, {"enum": [None]}]
+    }
+    # A parameter OTHER gives the whole path item goes with the operation taken.
+    assert recorded["paths"]["/v1/things"]["get"]["parameters"] == [
+        {"name": "limit", "in": "query", "schema": {"type": "integer"}}
+    ]
+    assert recorded[PROVENANCE_KEY]["added_from"] == [
+        {
+            "source": "other.yaml",
+            "source_version": "2023-01-01",
+            "source_commits": ["b" * 40],
+            "operations": ["DELETE /v1/things/{thing}", "GET /v1/things"],
+            "components": ["schemas/cursor", "schemas/deleted_thing", "schemas/note"],
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("operation", "message"),
+    [
+        (("GET", "/v1/things/{thing}"), "GET /v1/things/{thing} is in SOURCE already"),
+        (("POST", "/v1/things"), "other.json has no operation POST /v1/things"),
+    ],
+)
+def test_add_from_refuses_an_operation_source_has_or_other_lacks(
+    operation: tuple[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        record.record(
+            _tiny(), "tiny.json", additions=[record.Addition(_other(), "other.json", [operation])]
+        )
+
+
+def test_add_from_picks_what_the_fake_implements_and_source_lacks() -> None:
+    wanted = [("DELETE", "/v1/things/{id}"), ("GET", "/v1/things/{id}"), ("GET", "/v1/absent")]
+    assert record.missing_operations(_tiny(), _other(), wanted) == [
+        ("DELETE", "/v1/things/{thing}")
+    ]
+
+
+def _write_yaml_gz(path: Path, document: dict[str, Any]) -> None:
+    import yaml
+
+    text = yaml.safe_dump(document).replace("version: '2023-01-01'", "version: 2023-01-01")
+    path.write_bytes(gzip.compress(text.encode()))
+
+
+def test_record_command_adds_from_a_gzipped_yaml_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "spec3.json"
+    source.write_text(json.dumps(_tiny()), encoding="utf-8")
+    other = tmp_path / "other.yaml.gz"
+    _write_yaml_gz(other, _other())
+    out = tmp_path / "recorded.json"
+    argv = ["spec", "record", str(source), "--out", str(out), "--add-from", str(other)]
+    argv += ["--operation", "GET /v1/things", "--add-from-commit", "c" * 40]
+    assert main(argv) == 0
+    assert "added from other.yaml.gz (2023-01-01): 1 operations, 1 components" in (
+        capsys.readouterr().out
+    )
+    spec = load_spec(out)
+    assert spec is not None
+    # An unquoted YAML date stays the string Stripe's JSON has.
+    (added,) = spec.provenance["added_from"]
+    assert added["source_version"] == "2023-01-01"
+    assert added["source_commits"] == ["c" * 40]
+    assert spec.validate_response("GET", "/v1/things", 200, {"data": [{"kind": "c"}]}) != []
+    assert (
+        spec.validate_response(
+            "GET", "/v1/things", 200, {"data": [{"kind": "a", "description": None}]}
+        )
+        == []
+    )
+
+
+def test_record_command_without_operations_adds_what_the_fake_implements(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "spec3.json"
+    source.write_text(json.dumps(_tiny()), encoding="utf-8")
+    other = _other()
+    other["paths"]["/v1/charges/{charge}"] = {"get": {"responses": {}}}
+    other["paths"]["/v1/charges/{charge}/refund"] = {"post": {"responses": {}}}
+    other_file = tmp_path / "other.json"
+    other_file.write_text(json.dumps(other), encoding="utf-8")
+    out = tmp_path / "recorded.json"
+    argv = ["spec", "record", str(source), "--out", str(out), "--add-from", str(other_file)]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.endswith("components\n  GET /v1/charges/{charge}\n")
+    assert json.loads(out.read_text())[PROVENANCE_KEY]["added_from"][0]["operations"] == [
+        "GET /v1/charges/{charge}"
+    ]
+
+
+def test_record_command_refuses_operations_without_a_second_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["spec", "record", str(tmp_path / "s.json"), "--operation", "GET /v1/charges"]
+    assert main(argv) == 2
+    assert "--operation needs --add-from OTHER" in capsys.readouterr().err
+
+
+def test_record_command_names_a_malformed_operation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "spec3.json"
+    source.write_text(json.dumps(_tiny()), encoding="utf-8")
+    argv = ["spec", "record", str(source), "--out", str(tmp_path / "o.json")]
+    argv += ["--add-from", str(source), "--operation", "/v1/charges"]
+    assert main(argv) == 1
+    assert "'/v1/charges': name an operation as METHOD /path" in capsys.readouterr().err
+
+
+def test_yaml_without_pyyaml_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text("paths: {}\n", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "yaml", None)  # `import yaml` raises ImportError
+    argv = ["spec", "record", str(other), "--out", str(tmp_path / "o.json")]
+    assert main(argv) == 1
+    assert "pip install 'fake-stripe[record]'" in capsys.readouterr().err
 
 
 def test_show_prints_version_provenance_counts_and_coverage(
@@ -192,7 +481,8 @@ def test_show_prints_version_provenance_counts_and_coverage(
     assert "version: 2026-07-29.preview\n" in out
     assert "recorded from: financial_connections.subset.json on " in out
     assert "source commit: 93baee8d588ed71ca26f16ee051458820ccaee66" in out
-    assert "operations: 35 (1 DELETE, 19 GET, 15 POST); the fake implements " in out
+    assert "added from: spec3.2023-09-12.yaml.gz (2023-08-16): 10 operations, 0 components" in out
+    assert "operations: 45 (2 DELETE, 24 GET, 19 POST); the fake implements " in out
     assert "| `GET /v1/financial_connections/authorizations/{authorization}` | yes |" in out
 
 

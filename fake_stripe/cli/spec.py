@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..app import routes_table
+from ..spec import record as recording
 from ..spec.coverage import coverage_table, implemented_operations, is_implemented
 from ..spec.load import PACKAGED_SPEC, SPEC_ENV, Spec, load_spec, spec_path
 from ..spec.recordings import RecordingFormatError, check, read_recordings
@@ -41,6 +42,14 @@ def show(args: argparse.Namespace) -> int:
         out.write(f"source version: {p.get('source_version')}\n")
         for commit in p.get("source_commits") or ["(none named)"]:
             out.write(f"source commit: {commit}\n")
+        for added in p.get("added_from") or []:
+            out.write(
+                f"added from: {added.get('source')} ({added.get('source_version')}): "
+                f"{len(added.get('operations', []))} operations, "
+                f"{len(added.get('components', []))} components\n"
+            )
+            for commit in added.get("source_commits") or []:
+                out.write(f"added from commit: {commit}\n")
         out.write(f"prose: {p.get('prose')}; nullable: {p.get('nullable')}\n")
     else:
         out.write("recorded from: (not a recorded file: read as Stripe published it)\n")
@@ -84,16 +93,47 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def record(args: argparse.Namespace) -> int:
-    from ..spec.record import record_file
-
     out = Path(args.out) if args.out else PACKAGED_SPEC
+    if args.operation and not args.add_from:
+        print("fake-stripe spec record: --operation needs --add-from OTHER", file=sys.stderr)
+        return 2
     try:
-        header = record_file(Path(args.source), out, args.source_commit or None, args.date)
+        additions: list[recording.Addition] = []
+        if args.add_from:
+            additions.append(_addition(args))
+        header = recording.record_file(
+            Path(args.source), out, args.source_commit or None, args.date, additions
+        )
     except (OSError, ValueError) as err:
         print(f"fake-stripe spec record: {err}", file=sys.stderr)
         return 1
     print(f"recorded {args.source} ({header['source_version']}) to {out}")
+    for added in header.get("added_from", []):
+        print(
+            f"added from {added['source']} ({added['source_version']}): "
+            f"{len(added['operations'])} operations, {len(added['components'])} components"
+        )
+        for operation in added["operations"]:
+            print(f"  {operation}")
     return 0
+
+
+def _addition(args: argparse.Namespace) -> recording.Addition:
+    """`--add-from OTHER` with the `--operation`s named, or else every operation the fake
+    implements (its own test helpers aside) that SOURCE lacks and OTHER has."""
+    other = recording.read_source(Path(args.add_from))
+    if args.operation:
+        operations = [recording.parse_operation(text) for text in args.operation]
+    else:
+        source = recording.read_source(Path(args.source))
+        wanted = [(ep.method, ep.path) for ep in routes_table() if "/test_helpers/" not in ep.path]
+        operations = recording.missing_operations(source, other, wanted)
+        if not operations:
+            raise ValueError(
+                f"{args.add_from} has no operation the fake implements that "
+                f"{args.source} lacks; name them with --operation"
+            )
+    return recording.Addition(other, Path(args.add_from).name, operations, args.add_from_commit)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -116,7 +156,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     r = actions.add_parser(
         "record", help="derive the packaged spec from a Stripe OpenAPI file (drops the prose)"
     )
-    r.add_argument("source", metavar="SOURCE", help="a Stripe OpenAPI file (.json, .json.gz)")
+    r.add_argument(
+        "source", metavar="SOURCE", help="a Stripe OpenAPI file (.json, .yaml, optionally .gz)"
+    )
     r.add_argument("--out", default=None, help=f"where to write (default: {PACKAGED_SPEC})")
     r.add_argument(
         "--source-commit",
@@ -126,4 +168,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="the stripe/openapi commit SOURCE comes from (default: those its info names)",
     )
     r.add_argument("--date", default=None, help="recording date (default: today)")
+    r.add_argument(
+        "--add-from",
+        default=None,
+        metavar="OTHER",
+        help="a second Stripe OpenAPI file to take operations SOURCE lacks from, with the "
+        "components they need that SOURCE lacks (YAML needs the `record` extra)",
+    )
+    r.add_argument(
+        "--operation",
+        action="append",
+        default=[],
+        metavar="'METHOD /path'",
+        help="an operation to take from OTHER (repeatable; default: every operation the fake "
+        "implements that SOURCE lacks)",
+    )
+    r.add_argument(
+        "--add-from-commit",
+        action="append",
+        default=[],
+        metavar="SHA",
+        help="the stripe/openapi commit OTHER comes from (default: those its info names)",
+    )
     r.set_defaults(func=record)

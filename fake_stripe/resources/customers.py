@@ -11,6 +11,7 @@ from ..core.errors import resource_missing
 from ..core.objects import Model, StripeObject
 from ..core.params import (
     PAGINATION,
+    RANGE,
     UNSET,
     Arr,
     Enum,
@@ -20,6 +21,7 @@ from ..core.params import (
     Spec,
     Str,
     clean,
+    in_range,
     merge_metadata,
 )
 from ..core.render import Page, paginate
@@ -118,7 +120,7 @@ _FIELDS = {
 }
 CREATE = Spec(_FIELDS)
 UPDATE = Spec(_FIELDS)
-LIST = Spec({**PAGINATION, "email": Str(max_length=512), "created": Int()})
+LIST = Spec({**PAGINATION, "email": Str(max_length=512), "created": RANGE})
 
 
 def _apply(c: Customer, p: dict[str, Any]) -> None:
@@ -193,7 +195,7 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
             return False
         if email is not None and c.email != email:
             return False
-        return created is None or c.created == created
+        return in_range(c.created, created)
 
     match = None if email is None else ("email", email)
     return paginate(ctx, Customer, p, "/v1/customers", where, match)
