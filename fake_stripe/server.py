@@ -41,6 +41,7 @@ class FakeStripe:
         control_token: str | None,
         webhook_retry_schedule: RetrySchedule | None = None,
         webhook_lease_seconds: float | None = None,
+        allow_private_webhooks: bool = True,
     ) -> None:
         self.backend = backend
         self.seed = (
@@ -52,6 +53,7 @@ class FakeStripe:
         self.frozen_at = frozen_at
         self.strict = strict
         self.control_token = control_token
+        self.allow_private_webhooks = allow_private_webhooks
         self.events = EventLog()
         self.faults = Faults()
         self.validator: Validator | None = None
@@ -70,6 +72,7 @@ class FakeStripe:
             self.seed,
             webhook_retry_schedule,
             webhook_lease_seconds or LEASE_SECONDS,
+            allow_private_webhooks,
         )
         self.events.listeners.append(self.webhooks.on_event)
         self.webhooks.resume_pending()

@@ -38,27 +38,31 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
-
-if TYPE_CHECKING:
-    import httpx
 
 from ..core.events import Event
 from ..core.objects import Model, StripeObject
 from ..core.store import Backend
 from ..core.tenant import Tenant
-from ..resources.webhook_endpoints import WebhookEndpoint
+from ..resources.webhook_endpoints import MAX_ENDPOINTS, WebhookEndpoint
+from .sender import Reply, Sender, describe
+from .slots import Slots
 
 log = logging.getLogger("fake_stripe")
 
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
-SNIPPET = 200
 LEASE_SECONDS = 30.0  # a dead process's deliveries are taken over after about this long
 RETRY_AFTER_FAULT = 5.0  # seconds: an attempt the fake itself failed (store busy) goes again
 JOURNAL_MAX = 100_000  # attempts kept per tenant
+# Attempts in flight at once: per endpoint one (its deliveries go out in order), per tenant as
+# many as Stripe lets it have endpoints, and in all a share of the process's sockets.
+TENANT_IN_FLIGHT = MAX_ENDPOINTS
+IN_FLIGHT = 256
+STORE_THREADS = 2
 _SETTINGS_META = "webhooks:settings"
 
 
@@ -213,6 +217,20 @@ def render_payload(ev: Event, ep: WebhookEndpoint) -> str:
 HeapItem = tuple[float, int, str, str, str]  # due, order, tenant, delivery id, endpoint id
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One attempt as read from the store: what to send, or why it cannot be sent."""
+
+    rec: Delivery
+    ep: WebhookEndpoint
+    ev: Event
+    schedule: RetrySchedule
+    started: float
+    body: bytes
+    headers: dict[str, str]
+    failure: str | None
+
+
 class Deliveries:
     """The delivery engine of one server (`FakeStripe.webhooks`): `tenant` gives the tenant of
     a name, `backend` lists the tenants whose pending deliveries `resume_pending` schedules."""
@@ -224,6 +242,7 @@ class Deliveries:
         seed: int,
         schedule: RetrySchedule | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        allow_private: bool = True,
     ) -> None:
         self.backend = backend
         # Names this process in the store's leases: never reused, so a restart is a new owner.
@@ -249,7 +268,11 @@ class Deliveries:
         self._wake = asyncio.Event()
         self._pump_task: asyncio.Task[None] | None = None
         self._lease_task: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._slots = Slots(TENANT_IN_FLIGHT, IN_FLIGHT)
+        self.sender = Sender(allow_private)
+        # The store is read and written off the loop: a write may wait seconds for a lock
+        # another process holds, and the loop serves every tenant's attempts.
+        self._store = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="fake-stripe-hooks")
 
     # ---- configuration -----------------------------------------------------------------------
     def configure(self, **changes: Any) -> RetrySchedule:
@@ -455,14 +478,20 @@ class Deliveries:
 
     async def _keep_leases(self) -> None:
         """Renew this process's leases, and take over those of processes that stopped."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
-                self.backend.renew(self.owner, time.time() + self.lease_seconds)
-                for due, name, rec in self._claim_expired():
-                    self._push((due, next(self._order), name, rec.id, rec.endpoint))
-            except Exception:
-                log.exception("renewing webhook delivery leases failed; trying again")
+                found = await loop.run_in_executor(self._store, self._renew_and_claim)
+            except Exception as exc:
+                log.warning("renewing webhook delivery leases failed (%s); trying again", exc)
+                continue
+            for due, name, rec in found:
+                self._push((due, next(self._order), name, rec.id, rec.endpoint))
+
+    def _renew_and_claim(self) -> list[tuple[float, str, Delivery]]:
+        self.backend.renew(self.owner, time.time() + self.lease_seconds)
+        return self._claim_expired()
 
     def _push(self, item: HeapItem) -> None:
         key = (item[2], item[3])
@@ -491,13 +520,8 @@ class Deliveries:
         try:
             while queue:
                 tenant, delivery_id = queue.popleft()
-                try:
+                async with self._slots.turn(tenant):
                     next_at = await self._attempt(tenant, delivery_id)
-                except Exception:
-                    # A fault of the fake (the store busy): the delivery stays stored and goes
-                    # again a little later.
-                    log.exception("webhook delivery %s failed inside fake-stripe", delivery_id)
-                    next_at = time.time() + RETRY_AFTER_FAULT
                 if next_at is None:
                     self._scheduled.discard((tenant, delivery_id))
                 else:
@@ -509,8 +533,37 @@ class Deliveries:
             if not queue:
                 self._queues.pop(key, None)
 
-    async def _attempt(self, tenant_name: str, delivery_id: str) -> float | None:
+    async def _attempt(self, tenant: str, delivery_id: str) -> float | None:
         """One POST. Returns when to try this delivery again, or None when it is done."""
+        loop = asyncio.get_running_loop()
+        try:
+            job = await loop.run_in_executor(self._store, self._prepare, tenant, delivery_id)
+            if not isinstance(job, _Job):
+                return job
+            if job.failure is None:
+                reply = await self.sender.post(
+                    tenant, job.ep.url, job.body, job.headers, job.schedule.timeout
+                )
+            else:
+                reply = Reply(None, "", job.failure)
+            latency_ms = round((time.time() - job.started) * 1000, 3)
+            return await loop.run_in_executor(
+                self._store, self._finish, tenant, delivery_id, job, reply, latency_ms
+            )
+        except Exception as exc:
+            # A fault of the fake's store (busy, or gone for a moment): the delivery stays
+            # stored and goes again a little later.
+            log.warning(
+                "webhook delivery %s of tenant %s: the store failed (%s); trying again in %gs",
+                delivery_id,
+                tenant,
+                describe(exc),
+                RETRY_AFTER_FAULT,
+            )
+            return time.time() + RETRY_AFTER_FAULT
+
+    def _prepare(self, tenant_name: str, delivery_id: str) -> _Job | float | None:
+        """In a store thread: what the attempt sends, or when to look again (None: never)."""
         tenant = self.tenant(tenant_name)
         rec = self._load(tenant, delivery_id)
         if rec is None:
@@ -526,11 +579,16 @@ class Deliveries:
         ev = tenant.get(Event, rec.event)
         if ep is None or ev is None or ep.status != "enabled":
             # Stripe stops retrying for an endpoint that was disabled or deleted.
-            tenant.delete(rec)
+            with self.backend.transaction(tenant_name, True):
+                tenant.delete(rec)
             return None
         schedule = self.settings(tenant).schedule(self.schedule)
-        body = render_payload(ev, ep)
         started = time.time()
+        try:
+            body = render_payload(ev, ep)
+        except Exception as exc:  # an event stored in a shape this version cannot render
+            log.warning("webhook delivery %s: its payload cannot be rendered", delivery_id)
+            return _Job(rec, ep, ev, schedule, started, b"", {}, describe(exc))
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": USER_AGENT,
@@ -538,85 +596,40 @@ class Deliveries:
             "Cache-Control": "no-cache",
             "Stripe-Signature": sign(ep.secret, int(started), body),
         }
-        status, snippet, error = await self._post(ep.url, body, headers, schedule.timeout)
-        latency_ms = round((time.time() - started) * 1000, 3)
-        ok = status is not None and 200 <= status < 300
-        with self.backend.transaction(tenant_name, True):
-            return self._after_attempt(
-                tenant,
-                delivery_id,
-                rec,
-                ev,
-                ep,
-                ok,
-                schedule,
-                started,
-                headers["Stripe-Signature"],
-                status,
-                snippet,
-                error,
-                latency_ms,
-            )
+        return _Job(rec, ep, ev, schedule, started, body.encode(), headers, None)
 
-    def _after_attempt(
-        self,
-        tenant: Tenant,
-        delivery_id: str,
-        rec: Delivery,
-        ev: Event,
-        ep: WebhookEndpoint,
-        ok: bool,
-        schedule: RetrySchedule,
-        started: float,
-        signature: str,
-        status: int | None,
-        snippet: str,
-        error: str | None,
-        latency_ms: float,
+    def _finish(
+        self, tenant_name: str, delivery_id: str, job: _Job, reply: Reply, latency_ms: float
     ) -> float | None:
-        # Re-read: the tenant may have been reset while the request was in flight.
-        current = tenant.get(Delivery, delivery_id)
-        next_at = None if current is None else self._next_at(current, ok, schedule)
-        # Journal first, so whoever sees the new state (pending_webhooks) also sees the attempt.
-        self._record(
-            tenant.name,
-            time=round(started, 6),
-            event=ev.id,
-            type=ev.type,
-            endpoint=ep.id,
-            url=ep.url,
-            attempt=rec.attempts + 1,
-            duplicate=rec.send > 0,
-            redelivery=rec.redelivery,
-            signature=signature,
-            status_code=status,
-            latency_ms=latency_ms,
-            response=snippet,
-            error=error,
-            outcome="succeeded" if ok else "failed",
-            next_attempt_at=None if next_at is None else round(next_at, 6),
-        )
-        if current is not None:
-            self._apply(tenant, current, ok, next_at)
-        return next_at
-
-    async def _post(
-        self, url: str, body: str, headers: dict[str, str], timeout: float
-    ) -> tuple[int | None, str, str | None]:
-        import httpx  # imported on the first delivery: the server starts without it
-
-        if self._client is None:
-            # trust_env=False: a proxy from the environment must not see local deliveries.
-            self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
-        try:
-            resp = await self._client.post(
-                url, content=body.encode(), headers=headers, timeout=timeout
+        """In a store thread: journal the attempt and store what it changed."""
+        tenant = self.tenant(tenant_name)
+        ok = reply.status is not None and 200 <= reply.status < 300
+        with self.backend.transaction(tenant_name, True):
+            # Re-read: the tenant may have been reset while the request was in flight.
+            current = tenant.get(Delivery, delivery_id)
+            next_at = None if current is None else self._next_at(current, ok, job.schedule)
+            # Journal first, so whoever sees the new state (pending_webhooks) also sees it.
+            self._record(
+                tenant_name,
+                time=round(job.started, 6),
+                event=job.ev.id,
+                type=job.ev.type,
+                endpoint=job.ep.id,
+                url=job.ep.url,
+                attempt=job.rec.attempts + 1,
+                duplicate=job.rec.send > 0,
+                redelivery=job.rec.redelivery,
+                signature=job.headers.get("Stripe-Signature", ""),
+                status_code=reply.status,
+                latency_ms=latency_ms,
+                response=reply.snippet,
+                error=reply.error,
+                outcome="succeeded" if ok else "failed",
+                next_attempt_at=None if next_at is None else round(next_at, 6),
             )
-        except httpx.TimeoutException:
-            return None, "", f"timeout after {timeout:g}s"
-        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-            return None, "", f"{type(exc).__name__}: {exc}"[:SNIPPET]
-        return resp.status_code, resp.content[:SNIPPET].decode("utf-8", "replace"), None
+            if current is not None:
+                self._apply(tenant, current, ok, next_at)
+        return next_at
 
     @staticmethod
     def _next_at(rec: Delivery, ok: bool, schedule: RetrySchedule) -> float | None:
@@ -676,8 +689,8 @@ class Deliveries:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
+        await self.sender.close()
+        self._store.shutdown(wait=True, cancel_futures=True)
         loop = asyncio.get_running_loop()
         await loop.shutdown_asyncgens()
         await loop.shutdown_default_executor()
