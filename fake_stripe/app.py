@@ -28,7 +28,7 @@ from .payments import charges, payment_intents, setup_intents, us_bank_account
 from .resources import customers, events, payment_methods, test_helpers, webhook_endpoints
 from .server import FakeStripe
 from .stripejs import routes as stripejs
-from .webhooks.delivery import RetrySchedule
+from .webhooks.schedule import RetrySchedule
 from .wire import dispatch
 
 log = logging.getLogger("fake_stripe")

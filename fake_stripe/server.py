@@ -19,7 +19,8 @@ from .core.store import Backend
 from .core.tenant import Tenant
 from .financial_connections.domain import run_due
 from .payments import ach
-from .webhooks.delivery import LEASE_SECONDS, Deliveries, RetrySchedule
+from .webhooks.delivery import LEASE_SECONDS, Deliveries
+from .webhooks.schedule import RetrySchedule
 
 log = logging.getLogger("fake_stripe")
 
