@@ -125,7 +125,7 @@ def load(ctx: Ctx, endpoint_id: str) -> WebhookEndpoint:
 
 def create(ctx: Ctx, p: dict[str, Any]) -> WebhookEndpoint:
     if sum(1 for _ in ctx.tenant.iterate(WebhookEndpoint)) >= MAX_ENDPOINTS:
-        # Stripe's wording, as its API answers it (no code, no param); disabled endpoints count.
+        # Stripe's wording as users quote it; GUESS: no code and no param. Disabled ones count.
         raise InvalidRequestError(
             f"You have reached the maximum of {MAX_ENDPOINTS} test webhook endpoints."
         )

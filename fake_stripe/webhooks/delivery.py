@@ -40,7 +40,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from ..core.events import Event
 from ..core.objects import Model, StripeObject
@@ -52,6 +52,7 @@ from .sender import Reply, Sender, describe
 from .slots import Slots
 
 log = logging.getLogger("fake_stripe")
+T = TypeVar("T")
 
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 LEASE_SECONDS = 30.0  # a dead process's deliveries are taken over after about this long
@@ -174,8 +175,10 @@ class Deliveries:
         self._slots = Slots(TENANT_IN_FLIGHT, IN_FLIGHT)
         self.sender = Sender(allow_private)
         # The store is read and written off the loop: a write may wait seconds for a lock
-        # another process holds, and the loop serves every tenant's attempts.
+        # another process holds, and the loop serves every tenant's attempts. Tenants take
+        # turns at its threads, so one tenant's queue of store work never delays another's.
         self._store = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="fake-stripe-hooks")
+        self._store_turns = Slots(1, STORE_THREADS)
 
     # ---- configuration -----------------------------------------------------------------------
     def configure(self, **changes: Any) -> RetrySchedule:
@@ -438,9 +441,8 @@ class Deliveries:
 
     async def _attempt(self, tenant: str, delivery_id: str) -> float | None:
         """One POST. Returns when to try this delivery again, or None when it is done."""
-        loop = asyncio.get_running_loop()
         try:
-            job = await loop.run_in_executor(self._store, self._prepare, tenant, delivery_id)
+            job = await self._in_store(tenant, self._prepare, tenant, delivery_id)
             if not isinstance(job, _Job):
                 return job
             if job.failure is None:
@@ -450,8 +452,8 @@ class Deliveries:
             else:
                 reply = Reply(None, "", job.failure)
             latency_ms = round((time.time() - job.started) * 1000, 3)
-            return await loop.run_in_executor(
-                self._store, self._finish, tenant, delivery_id, job, reply, latency_ms
+            return await self._in_store(
+                tenant, self._finish, tenant, delivery_id, job, reply, latency_ms
             )
         except Exception as exc:
             # A fault of the fake's store (busy, or gone for a moment): the delivery stays
@@ -464,6 +466,10 @@ class Deliveries:
                 RETRY_AFTER_FAULT,
             )
             return time.time() + RETRY_AFTER_FAULT
+
+    async def _in_store(self, tenant: str, work: Callable[..., T], *args: Any) -> T:
+        async with self._store_turns.turn(tenant):
+            return await asyncio.get_running_loop().run_in_executor(self._store, work, *args)
 
     def _prepare(self, tenant_name: str, delivery_id: str) -> _Job | float | None:
         """In a store thread: what the attempt sends, or when to look again (None: never)."""

@@ -55,7 +55,7 @@ class RetrySchedule:
     factor: float = 10.0
     max_attempts: int = 4
     time_scale: float = 1.0
-    timeout: float = 10.0
+    timeout: float = 10.0  # GUESS: Stripe does not publish its webhook timeout
 
     def delay(self, failed_attempt: int) -> float:
         # Bounded all the same: a schedule checked once may be combined later with another

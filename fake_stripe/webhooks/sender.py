@@ -32,6 +32,7 @@ from .slots import Slots
 if TYPE_CHECKING:
     import httpx
 
+# GUESS: Stripe shows the start of an answer but does not say how much it keeps.
 SNIPPET = 200  # characters of the answer the journal keeps
 READ_MAX = 1024  # bytes of the answer read at most: enough for SNIPPET characters of UTF-8
 LOOKUP_THREADS = 8
