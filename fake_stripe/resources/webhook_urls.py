@@ -21,9 +21,12 @@ from urllib.parse import SplitResult, urlsplit
 from ..core.errors import invalid_param
 
 PORTS = (1, 65535)
-# At registration a name is looked up for at most this long; one that does not resolve by then is
-# accepted, and checked again before every attempt.
+# At registration a name is looked up for at most this long, by at most LOOKUPS threads at once
+# (a resolver that never answers holds its thread until the system gives up); a name that does
+# not resolve by then, or finds no thread free, is accepted and checked before every attempt.
 LOOKUP_SECONDS = 1.0
+LOOKUPS = 4
+_lookups = threading.BoundedSemaphore(LOOKUPS)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _CONTROL = frozenset(map(chr, [*range(0x21), 0x7F]))  # controls and the space
 
@@ -98,8 +101,10 @@ def check_public(parts: SplitResult) -> None:
 
 
 def _lookup(host: str, port: int) -> list[str]:
-    """The addresses `host` resolves to, waiting at most LOOKUP_SECONDS (the lookup itself
-    finishes in a thread of its own)."""
+    """The addresses `host` resolves to, waiting at most LOOKUP_SECONDS; none when it does not
+    resolve in time or LOOKUPS lookups are already under way."""
+    if not _lookups.acquire(blocking=False):
+        return []
     found: list[str] = []
     done = threading.Event()
 
@@ -108,7 +113,9 @@ def _lookup(host: str, port: int) -> list[str]:
             found.extend(str(info[4][0]) for info in socket.getaddrinfo(host, port))
         except (OSError, UnicodeError):
             pass
-        done.set()
+        finally:
+            _lookups.release()
+            done.set()
 
     threading.Thread(target=run, name="fake-stripe-lookup", daemon=True).start()
     return list(found) if done.wait(LOOKUP_SECONDS) else []
