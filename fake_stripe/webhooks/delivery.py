@@ -1,4 +1,4 @@
-"""Webhook delivery: signed POSTs, retries with backoff, at least once, and the journal.
+"""Webhook delivery: signed POSTs, retries with backoff, at least once.
 
 Each event goes to every enabled endpoint of its tenant whose `enabled_events` match. The
 listener runs once the request that caused the event has committed; it only stores one pending
@@ -11,7 +11,12 @@ The store is the truth: a worker re-reads the `Delivery` before each attempt and
 it is gone (tenant reset, endpoint deleted or disabled). Pending deliveries therefore survive a
 restart with a SQLite or PostgreSQL store, and `resume_pending` schedules them again. Deliveries
 to one endpoint go out one at a time, in the order the events happened (unless the tenant turns
-on shuffling); retries go to the back. The journal of attempts is kept in memory, per process.
+on shuffling); retries go to the back. Every attempt is journaled (`journal.py`, in memory, per
+process).
+
+No tenant can hold delivery for the others: an attempt takes a fair turn first (`slots.py`: one
+per endpoint, 16 per tenant, 256 in all), is one POST bounded in time and bytes (`sender.py`),
+and reads and writes the store in two store threads where tenants take turns, never on the loop.
 
 Several processes may share a store, so each delivery is leased (`Backend.lease`): the process
 whose request made it holds it, renews all its leases every third of `lease_seconds`, and
@@ -40,13 +45,14 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from ..core.events import Event
-from ..core.objects import Model, StripeObject
+from ..core.objects import StripeObject
 from ..core.store import Backend
 from ..core.tenant import Tenant
 from ..resources.webhook_endpoints import MAX_ENDPOINTS, WebhookEndpoint
+from .journal import Attempt, Journal
 from .schedule import RetrySchedule, Settings
 from .sender import Reply, Sender, describe
 from .slots import Slots
@@ -57,7 +63,6 @@ T = TypeVar("T")
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 LEASE_SECONDS = 30.0  # a dead process's deliveries are taken over after about this long
 RETRY_AFTER_FAULT = 5.0  # seconds: an attempt the fake itself failed (store busy) goes again
-JOURNAL_MAX = 100_000  # attempts kept per tenant
 # Attempts in flight at once: per endpoint one (its deliveries go out in order), per tenant as
 # many as Stripe lets it have endpoints, and in all a share of the process's sockets.
 TENANT_IN_FLIGHT = MAX_ENDPOINTS
@@ -80,27 +85,6 @@ class Delivery(StripeObject):
     copies: int = 0  # duplicate sends still owed
     delivered: bool = False
     redelivery: bool = False  # asked for through `redeliver`, not caused by the event
-
-
-class Attempt(Model):
-    """One line of the delivery journal."""
-
-    seq: int
-    time: float
-    event: str
-    type: str
-    endpoint: str
-    url: str
-    attempt: int
-    duplicate: bool
-    redelivery: bool = False
-    signature: str = ""  # the Stripe-Signature header sent
-    status_code: int | None
-    latency_ms: float
-    response: str
-    error: str | None
-    outcome: Literal["succeeded", "failed"]
-    next_attempt_at: float | None
 
 
 def sign(secret: str, timestamp: int, body: str) -> str:
@@ -161,9 +145,7 @@ class Deliveries:
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._journal_lock = threading.Lock()
-        self._journal: dict[str, deque[Attempt]] = {}
-        self._seq: dict[str, int] = {}
+        self.attempts = Journal()
         # Touched only on the delivery loop:
         self._heap: list[HeapItem] = []
         self._scheduled: set[tuple[str, str]] = set()
@@ -314,44 +296,14 @@ class Deliveries:
         return rec
 
     # ---- the journal -------------------------------------------------------------------------
-    def journal(
-        self,
-        tenant: str,
-        *,
-        event: str | None = None,
-        endpoint: str | None = None,
-        outcome: str | None = None,
-        type: str | None = None,
-        after: int = 0,
-    ) -> list[Attempt]:
+    def journal(self, tenant: str, **filters: Any) -> list[Attempt]:
         """Every attempt for a tenant (by name, as `tenant_of` gives it: a name is never read
-        as a key), oldest first, optionally filtered."""
-        with self._journal_lock:
-            attempts = list(self._journal.get(tenant, ()))
-        return [
-            a
-            for a in attempts
-            if a.seq > after
-            and (event is None or a.event == event)
-            and (endpoint is None or a.endpoint == endpoint)
-            and (outcome is None or a.outcome == outcome)
-            and (type is None or a.type == type)
-        ]
+        as a key), oldest first, optionally filtered (`Journal.read`)."""
+        return self.attempts.read(tenant, **filters)
 
     def reset(self, tenant: str | None) -> None:
         """Forget the journal of one tenant, or of all (stored deliveries go with the store)."""
-        with self._journal_lock:
-            if tenant is None:
-                self._journal.clear()
-            else:
-                self._journal.pop(tenant, None)
-
-    def _record(self, tenant: str, **fields: Any) -> Attempt:
-        with self._journal_lock:
-            seq = self._seq[tenant] = self._seq.get(tenant, 0) + 1
-            entry = Attempt(seq=seq, **fields)
-            self._journal.setdefault(tenant, deque(maxlen=JOURNAL_MAX)).append(entry)
-        return entry
+        self.attempts.reset(tenant)
 
     # ---- the loop ----------------------------------------------------------------------------
     def _submit(self, tenant: str, delivery_id: str, endpoint_id: str, due: float) -> None:
@@ -518,7 +470,7 @@ class Deliveries:
             current = tenant.get(Delivery, delivery_id)
             next_at = None if current is None else self._next_at(current, ok, job.schedule)
             # Journal first, so whoever sees the new state (pending_webhooks) also sees it.
-            self._record(
+            self.attempts.record(
                 tenant_name,
                 time=round(job.started, 6),
                 event=job.ev.id,
