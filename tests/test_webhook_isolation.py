@@ -58,13 +58,19 @@ def seed_endpoints(app: Any, key: str, url: str, n: int) -> None:
 # ---- finding 2: a receiver cannot hold an attempt or the fake's memory -------------------------
 
 
+def only_attempt(api: httpx.Client, url: str, wait: float, timeout: float) -> dict[str, Any]:
+    """The one attempt of one event sent to `url`, with this timeout and no retry."""
+    settings(api, timeout=timeout, max_attempts=1)
+    create_endpoint(api, url)
+    api.post("/v1/customers")
+    (attempt,) = eventually(lambda: journal(api), timeout=wait)
+    return attempt
+
+
 def test_an_endless_response_body_is_cut_off_and_the_attempt_recorded(
     api: httpx.Client, hostile: Hostile
 ) -> None:
-    settings(api, timeout=5, max_attempts=1)
-    create_endpoint(api, hostile.url("/endless"))
-    api.post("/v1/customers")
-    (attempt,) = eventually(lambda: journal(api), timeout=8)
+    attempt = only_attempt(api, hostile.url("/endless"), wait=8, timeout=5)
     assert attempt["outcome"] == "succeeded"
     assert attempt["status_code"] == 200
     assert attempt["response"] == "x" * 200  # the journal keeps 200 characters
@@ -80,10 +86,7 @@ def test_a_receiver_dripping_its_answer_is_cut_at_the_timeout(
     api: httpx.Client, hostile: Hostile
 ) -> None:
     # 100 bytes, one per 0.2 s: 20 s in all, while no single read waits more than 0.2 s.
-    settings(api, timeout=0.5, max_attempts=1)
-    create_endpoint(api, hostile.url("/drip"))
-    api.post("/v1/customers")
-    (attempt,) = eventually(lambda: journal(api), timeout=25)
+    attempt = only_attempt(api, hostile.url("/drip"), wait=25, timeout=0.5)
     assert attempt["outcome"] == "failed"
     assert attempt["error"] == "timeout after 0.5s"
     assert attempt["status_code"] is None

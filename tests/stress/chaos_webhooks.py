@@ -195,38 +195,51 @@ async def phase_webhook_isolation(
 
             quiet = await victim.watch(fig, idle_seconds, idle)
             quiet.report(fig, "webhook phases, idle", idle_seconds)
-            await endless(victim, http, fig, endless_seconds, quiet)
-            await hanging(victim, http, fig, seconds, quiet)
+            label = "endless response bodies"
+            endless = await against(
+                victim,
+                http,
+                fig,
+                endless_seconds,
+                quiet,
+                "/endless",
+                label,
+                timeout="10",
+                max_attempts="1",
+            )
+            fig.extra[f"{label}: receiver bytes sent"] = endless.sent
+            label = f"{ENDPOINTS} hanging receivers"
+            hanging = await against(
+                victim, http, fig, seconds, quiet, "/hang", label, timeout="300", max_attempts="1"
+            )
+            fig.extra[f"{label}: most held at once"] = hanging.most_hanging
             await storm(victim, http, fig, seconds, quiet)
         finally:
             victim.close()
 
 
-async def endless(
-    victim: Victim, http: httpx.AsyncClient, fig: Figures, seconds: float, idle: Watch
-) -> None:
-    attacker = Attacker(http, "endless")
+async def against(
+    victim: Victim,
+    http: httpx.AsyncClient,
+    fig: Figures,
+    seconds: float,
+    idle: Watch,
+    path: str,
+    label: str,
+    **settings: str,
+) -> Hostile:
+    """One attacker's 16 endpoints at `path` of a bad receiver, an event every 0.5 s (16
+    attempts each), while the victim is watched; returns the receiver (closed) for its counts."""
+    attacker = Attacker(http, path.strip("/"))
     with Hostile() as receiver:
-        await attacker.setup(fig, receiver.url("/endless"), timeout="10", max_attempts="1")
-        seen = await victim.watch(fig, seconds, attacker.events(fig, seconds, 0.1))
-        seen.report(fig, "endless response bodies", seconds, idle)
-        growth = seen.rss_peak - seen.rss_start
-        fig.extra["endless response bodies: receiver bytes sent"] = receiver.sent
-        fig.extra["endless response bodies: attempts journaled"] = await attacker.attempts()
-        fig.extra[f"endless body RSS within {RSS_LIMIT_MIB} MiB"] = growth <= RSS_LIMIT_MIB
-        await attacker.reset(fig)
-
-
-async def hanging(
-    victim: Victim, http: httpx.AsyncClient, fig: Figures, seconds: float, idle: Watch
-) -> None:
-    attacker = Attacker(http, "hanging")
-    with Hostile() as receiver:
-        await attacker.setup(fig, receiver.url("/hang"), timeout="300", max_attempts="1")
+        await attacker.setup(fig, receiver.url(path), **settings)
         seen = await victim.watch(fig, seconds, attacker.events(fig, seconds, 0.5))
-        seen.report(fig, f"{ENDPOINTS} hanging receivers", seconds, idle)
-        fig.extra[f"{ENDPOINTS} hanging receivers: most held at once"] = receiver.most_hanging
+        seen.report(fig, label, seconds, idle)
+        fig.extra[f"{label}: attempts journaled"] = await attacker.attempts()
+        growth = seen.rss_peak - seen.rss_start
+        fig.extra[f"{label}: RSS within {RSS_LIMIT_MIB} MiB"] = growth <= RSS_LIMIT_MIB
         await attacker.reset(fig)
+    return receiver
 
 
 async def storm(
