@@ -9,6 +9,7 @@ long.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
@@ -22,6 +23,7 @@ from fake_stripe import create_app
 from fake_stripe.core.tenant import tenant_of
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.resources.webhook_endpoints import WebhookEndpoint
+from fake_stripe.webhooks.slots import Slots
 from tests.helpers import assert_error
 from tests.hostile import Hostile
 from tests.test_webhooks import create_endpoint, dead_port, eventually, journal, settings
@@ -281,3 +283,50 @@ def test_a_name_that_resolves_privately_later_is_refused_at_delivery(
     assert attempt["outcome"] == "failed"
     assert attempt["error"].startswith("refused: rebind.example (127.0.0.1) is a private")
     assert hostile.requests == []
+
+
+def test_serve_on_loopback_sends_to_local_receivers_with_or_without_the_flag(
+    hostile: Hostile,
+) -> None:
+    from tests.test_serve import start, stop
+
+    for flags in ((), ("--allow-private-webhooks",)):
+        proc, url = start(*flags)
+        try:
+            with httpx.Client(base_url=url, headers={"Authorization": "Bearer sk_test_lo"}) as c:
+                create_endpoint(c, hostile.url("/ok"))
+                c.post("/v1/customers")
+                (attempt,) = eventually(lambda c=c: journal(c))
+                assert attempt["outcome"] == "succeeded"
+        finally:
+            stop(proc)
+
+
+# ---- fair turns ----------------------------------------------------------------------------------
+
+
+def test_a_freed_turn_goes_to_the_waiting_tenant_holding_the_fewest() -> None:
+    async def run() -> list[str]:
+        slots = Slots(per_key=3, total=2)
+        order: list[str] = []
+        done = [asyncio.Event() for _ in range(6)]
+
+        async def work(n: int, key: str) -> None:
+            async with slots.turn(key):
+                order.append(key)
+                await done[n].wait()
+
+        keys = ("a", "a", "a", "a", "b", "c")
+        tasks = [asyncio.create_task(work(n, k)) for n, k in enumerate(keys)]
+        await asyncio.sleep(0)
+        assert order == ["a", "a"]
+        tasks[3].cancel()  # a waiter that gives up leaves no turn behind
+        for n in (0, 4, 5, 1, 2):  # a keeps one turn until b and c have had theirs
+            done[n].set()
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert slots.busy == {}
+        return order
+
+    # b and c waited behind a's two turns; a's third request goes after both.
+    assert asyncio.run(run()) == ["a", "a", "b", "c", "a"]

@@ -1,6 +1,7 @@
 """Fair turns for work of many tenants on one event loop: at most `per_key` at once for one
-tenant and `total` in all; when the total is reached, freed turns go round the waiting tenants
-one by one, so a tenant that asks for many waits behind its own work, not others behind it.
+tenant and `total` in all; when the total is reached, a freed turn goes to the waiting tenant
+that holds the fewest, so a tenant that asks for many waits behind its own work, not others
+behind it.
 
 The delivery engine takes one turn per webhook attempt (so one tenant's hanging receivers hold
 at most its own share of connections), and the sender one per name lookup.
@@ -72,14 +73,20 @@ class Slots:
                 del self._waiting[key]
 
     def _grant(self) -> None:
-        for key in list(self._waiting):
-            if self._in_use >= self.total:
+        while self._in_use < self.total:
+            for key in list(self._waiting):
+                queue = self._waiting[key]
+                while queue and queue[0].done():  # its task was cancelled while it waited
+                    queue.popleft()
+                if not queue:
+                    del self._waiting[key]
+            ready = [key for key in self._waiting if self._free(key)]
+            if not ready:
                 return
+            # The tenant holding the fewest turns goes first; among equals, the longest waiting.
+            key = min(ready, key=lambda k: self.busy.get(k, 0))
             queue = self._waiting.pop(key)
-            while queue and queue[0].done():  # its task was cancelled while it waited
-                queue.popleft()
-            if queue and self._free(key):
-                self._take(key)
-                queue.popleft().set_result(None)
+            self._take(key)
+            queue.popleft().set_result(None)
             if queue:
-                self._waiting[key] = queue  # to the back: the others go first
+                self._waiting[key] = queue  # to the back of its equals
