@@ -28,7 +28,7 @@ from .payments import charges, payment_intents, setup_intents, us_bank_account
 from .resources import customers, events, payment_methods, test_helpers, webhook_endpoints
 from .server import FakeStripe
 from .stripejs import routes as stripejs
-from .webhooks.delivery import RetrySchedule
+from .webhooks.schedule import RetrySchedule
 from .wire import dispatch
 
 log = logging.getLogger("fake_stripe")
@@ -229,11 +229,15 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     webhook_lease_seconds: float | None = None,
+    allow_private_webhooks: bool = True,
 ) -> Starlette:
     """The fake Stripe server as an ASGI app (in-process, or under uvicorn).
 
     `max_body` (bytes) bounds a request body: a larger one is refused with a 413 before it is
-    read whole. `body_timeout` (seconds) bounds the time to receive one.
+    read whole. `body_timeout` (seconds) bounds the time to receive one. Serving others beyond
+    loopback, pass `allow_private_webhooks=False`: webhook endpoints must then point at public
+    addresses, checked when registered and before every attempt (`fake-stripe serve` does so
+    unless given `--allow-private-webhooks`).
     """
     fake = FakeStripe(
         backend or open_backend(db),
@@ -244,6 +248,7 @@ def create_app(
         control_token,
         webhook_retry_schedule,
         webhook_lease_seconds,
+        allow_private_webhooks,
     )
     if strict:
         from .spec.load import load_spec

@@ -19,7 +19,8 @@ from .core.store import Backend
 from .core.tenant import Tenant
 from .financial_connections.domain import run_due
 from .payments import ach
-from .webhooks.delivery import LEASE_SECONDS, Deliveries, RetrySchedule
+from .webhooks.delivery import LEASE_SECONDS, Deliveries
+from .webhooks.schedule import RetrySchedule
 
 log = logging.getLogger("fake_stripe")
 
@@ -41,6 +42,7 @@ class FakeStripe:
         control_token: str | None,
         webhook_retry_schedule: RetrySchedule | None = None,
         webhook_lease_seconds: float | None = None,
+        allow_private_webhooks: bool = True,
     ) -> None:
         self.backend = backend
         self.seed = (
@@ -52,6 +54,7 @@ class FakeStripe:
         self.frozen_at = frozen_at
         self.strict = strict
         self.control_token = control_token
+        self.allow_private_webhooks = allow_private_webhooks
         self.events = EventLog()
         self.faults = Faults()
         self.validator: Validator | None = None
@@ -70,6 +73,7 @@ class FakeStripe:
             self.seed,
             webhook_retry_schedule,
             webhook_lease_seconds or LEASE_SECONDS,
+            allow_private_webhooks,
         )
         self.events.listeners.append(self.webhooks.on_event)
         self.webhooks.resume_pending()

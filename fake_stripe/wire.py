@@ -208,6 +208,7 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
             faults=app.faults,
             due=app.due,
             key=key,
+            allow_private_webhooks=app.allow_private_webhooks,
         )
         if method == "POST" and (idem := request.headers.get("idempotency-key")) is not None:
             ctx.idempotency_key = idem

@@ -27,7 +27,8 @@ from fake_stripe.core.formdata import MAX_DEPTH, decode
 from fake_stripe.core.tenant import tenant_of
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.serving import ServerThread
-from fake_stripe.webhooks.delivery import Deliveries, RetrySchedule, ScheduleError
+from fake_stripe.webhooks.delivery import Deliveries
+from fake_stripe.webhooks.schedule import RetrySchedule, ScheduleError
 
 from .helpers import assert_error
 

@@ -78,6 +78,8 @@ def serve(args: argparse.Namespace) -> int:
         "control_token": token,
         "max_body": args.max_body,
         "webhook_lease_seconds": args.lease_seconds,
+        # Off loopback, an endpoint pointing inside the network would be an open proxy into it.
+        "allow_private_webhooks": args.allow_private_webhooks or _is_loopback(args.host),
     }
     sock = bind_socket(args.host, args.port)
     print(f"fake-stripe listening on {url_of(sock, args.host)}", flush=True)
@@ -208,6 +210,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "(violations go to the log and an X-Fake-Stripe-Violations header)",
     )
     s.add_argument("--control-token", default=None, help="token the /_fake/ routes require")
+    s.add_argument(
+        "--allow-private-webhooks",
+        action="store_true",
+        help="bound beyond loopback, still send webhooks to private, loopback and link-local "
+        "addresses (refused by default: any key could reach services inside your network)",
+    )
     s.add_argument(
         "--max-body",
         type=_positive,

@@ -41,6 +41,9 @@ class Ctx:
     # The account's default version (the server's `--api-version`): Stripe renders events at it,
     # whatever version the request that caused them sent.
     account_version: str = ""
+    # False on a server reachable beyond loopback: webhook endpoints must then point at public
+    # addresses (`resources/webhook_urls.py`).
+    allow_private_webhooks: bool = True
 
     @property
     def preview(self) -> bool:
@@ -98,6 +101,7 @@ class Services(Protocol):
     events: EventLog
     faults: Faults
     due: list[Callable[[Ctx], None]]
+    allow_private_webhooks: bool
 
     def tenant(self, name: str) -> Tenant: ...
 

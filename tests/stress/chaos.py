@@ -8,8 +8,10 @@ Every phase is bounded in count and time and talks to 127.0.0.1 only. Phases:
 malformed input (property-based, with the shapes of issue 11: deep brackets, bodies over the
 limit, non-ASCII digits, bad percent-encoding and UTF-8, huge headers), slowloris connections,
 N clients of mixed traffic with an audit that every acknowledged write is present, faulty
-webhook receivers (hang, 500, reset, slow) while the API's latency is measured, and a body of
-nested brackets at the size limit while a concurrent GET's latency is measured.
+webhook receivers (hang, 500, reset, slow) while the API's latency is measured, a body of
+nested brackets at the size limit while a concurrent GET's latency is measured, and the webhook
+isolation phases of `chaos_webhooks` (an endless body, 16 hanging receivers, a closed-port
+storm).
 """
 
 from __future__ import annotations
@@ -510,6 +512,10 @@ def run(size: Size) -> Figures:
         asyncio.run(phase_mixed(server, fig, size.clients, size.ops))
         asyncio.run(phase_nested(server, fig, size.nested_rounds))
         asyncio.run(phase_webhooks(server, fig, size.events, size.webhook_seconds))
+        from . import chaos_webhooks  # it builds on this module
+
+        hooks = chaos_webhooks.LONG if size is LONG else chaos_webhooks.SHORT
+        asyncio.run(chaos_webhooks.phases(server, fig, hooks))
         # The head deadline is 10 s (fake_stripe.serving.HEADER_TIMEOUT).
         wait = max(0.0, 12 - (time.monotonic() - started))
         closed = slowloris_closed(slow, wait + 1)

@@ -15,3 +15,5 @@ def test_chaos_short_form_gives_no_5xx_loses_no_write_and_drops_slow_clients() -
     assert fig.extra["internal errors logged"] == 0
     assert fig.extra["tracebacks logged"] == 0
     assert "nested brackets answered" not in fig.extra  # every one was a 400
+    assert fig.extra["endless response bodies: RSS within 64 MiB"], fig.extra
+    assert fig.extra["16 hanging receivers: most held at once"] == 16
