@@ -19,6 +19,7 @@ from typing import Any
 import stripe
 
 from .decisions import (
+    PREVIEW_VERSION,
     Assessment,
     DebitDecision,
     DebitReading,
@@ -35,7 +36,6 @@ from .decisions import (
 from .errors import RelinkError
 from .transport import RecordingHTTPClient, RequestLog
 
-PREVIEW_VERSION = "2026-01-28.preview"
 MAX_NETWORK_RETRIES = 2
 
 

@@ -47,7 +47,7 @@ def test_table_has_one_row_per_recorded_operation() -> None:
 def test_command_without_the_spec_names_the_variable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["coverage", "--spec", str(tmp_path / "absent.json")]) == 1
+    assert main(["coverage", "--spec", str(tmp_path / "absent.json")]) == 2
     assert "FAKE_STRIPE_OPENAPI" in capsys.readouterr().err
 
 

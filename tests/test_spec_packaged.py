@@ -172,7 +172,7 @@ def test_record_command_rejects_a_file_that_is_not_openapi(
 ) -> None:
     source = tmp_path / "x.json"
     source.write_text("{}", encoding="utf-8")
-    assert main(["spec", "record", str(source), "--out", str(tmp_path / "o.json")]) == 1
+    assert main(["spec", "record", str(source), "--out", str(tmp_path / "o.json")]) == 2
     assert "not an OpenAPI document" in capsys.readouterr().err
 
 
@@ -456,7 +456,7 @@ def test_record_command_names_a_malformed_operation(
     source.write_text(json.dumps(_tiny()), encoding="utf-8")
     argv = ["spec", "record", str(source), "--out", str(tmp_path / "o.json")]
     argv += ["--add-from", str(source), "--operation", "/v1/charges"]
-    assert main(argv) == 1
+    assert main(argv) == 2
     assert "'/v1/charges': name an operation as METHOD /path" in capsys.readouterr().err
 
 
@@ -467,7 +467,7 @@ def test_yaml_without_pyyaml_names_the_extra(
     other.write_text("paths: {}\n", encoding="utf-8")
     monkeypatch.setitem(sys.modules, "yaml", None)  # `import yaml` raises ImportError
     argv = ["spec", "record", str(other), "--out", str(tmp_path / "o.json")]
-    assert main(argv) == 1
+    assert main(argv) == 2
     assert "pip install 'fake-stripe[record]'" in capsys.readouterr().err
 
 
@@ -563,7 +563,19 @@ def test_validate_reads_a_json_list(tmp_path: Path, capsys: pytest.CaptureFixtur
     listed = tmp_path / "list.json"
     listed.write_text(json.dumps([_recording(), _recording(livemode="no")]), encoding="utf-8")
     assert main(["spec", "validate", str(listed)]) == 1
-    assert capsys.readouterr().out.startswith(f"{listed}[1]: POST /v1/customers 200: /livemode:")
+    # Both items are on line 1: each is named by the line and the column it starts at.
+    column = len("[") + len(json.dumps(_recording())) + len(", ") + 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{listed}:1:{column}: POST /v1/customers 200: /livemode:")
+
+
+def test_validate_names_the_line_of_a_single_json_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = tmp_path / "one.json"
+    one.write_text("\n" + json.dumps(_recording(livemode="no"), indent=2), encoding="utf-8")
+    assert main(["spec", "validate", str(one)]) == 1
+    assert capsys.readouterr().out.startswith(f"{one}:2: POST /v1/customers 200: /livemode:")
 
 
 def test_validate_refuses_what_is_not_a_recording(
