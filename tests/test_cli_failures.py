@@ -207,3 +207,15 @@ def test_a_bad_scenario_file_is_named_with_the_format_reference(
         assert line.startswith(f"fake-stripe scenarios: {bad}: ")
         assert expected in line
         assert "FORMAT.md" in line
+
+
+def test_serve_on_a_port_in_use_says_to_pick_another() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = fails_in_one_line("serve", "--port", str(port))
+    assert line == (
+        f"fake-stripe serve: cannot listen on 127.0.0.1:{port} (Address already in use): stop "
+        "what listens there, or give another --port (0 picks a free one)"
+    )

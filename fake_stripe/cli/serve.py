@@ -79,7 +79,16 @@ def serve(args: argparse.Namespace) -> int:
         "max_body": args.max_body,
         "webhook_lease_seconds": args.lease_seconds,
     }
-    sock = bind_socket(args.host, args.port)
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        from .common import fail
+
+        return fail(
+            "serve",
+            f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}): stop what "
+            "listens there, or give another --port (0 picks a free one)",
+        )
     print(f"fake-stripe listening on {url_of(sock, args.host)}", flush=True)
     settings: dict[str, Any] = {
         "loop": "uvloop" if _has("uvloop") else "asyncio",
