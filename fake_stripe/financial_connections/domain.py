@@ -2,8 +2,9 @@
 
 Every transition lives here. The public API, the test helpers and the fake Stripe.js flow all
 call these functions, so a state change and the events it records are the same whichever way
-it was caused. The mapping of the seed's inactive reasons to causes, scopes and actions is
-DESIGN.md's table; where Stripe is silent the choice is marked GUESS (see docs/guesses.md).
+it was caused. `REASONS` maps the ways Stripe's relink guide says an account goes inactive to
+causes, scopes and actions (docs/api.md tabulates it); where Stripe is silent the choice is
+marked GUESS (see docs/guesses.md).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ DAY = 86_400
 TAN_LIFETIME = 180 * DAY  # GUESS: banks do not publish TAN lifetimes
 TAN_WARNING = 30 * DAY  # Stripe's hosted relink treats "expiring within 30 days" as due
 
-# seed reason -> (cause, scope, action); DESIGN.md's table
+# reason (the `deactivate` helper's) -> (cause, scope, action)
 REASONS: dict[str, tuple[str, str, str]] = {
     "token_expired": ("access_expired", "authorization", "relink_required"),
     "mfa_changed": ("institution_requirement", "authorization", "relink_required"),
@@ -310,8 +311,8 @@ def deactivate_account(ctx: Ctx, account: Account, cause: str, action: str) -> A
     else:
         _inactivate(ctx, account, cause, action)
         if cause != "account_closed" and action == "relink_required":
-            # GUESS: a locked account is relinkable only through its authorization (the seed
-            # relinks authorizations), so the authorization asks for a relink too while the
+            # GUESS: a locked account is relinkable only through its authorization (the relink
+            # guide relinks authorizations), so the authorization asks for a relink too while the
             # other accounts keep working.
             auth.status = "inactive"
             auth.status_details = AuthorizationStatusDetails(
@@ -714,5 +715,7 @@ def load_account(ctx: Ctx, account_id: str, param: str = "id") -> Account:
 
 
 def load_authorization(ctx: Ctx, auth_id: str, param: str = "id") -> Authorization:
-    # GUESS: an unknown authorization is a 404 even inside a body (reference 11.3).
+    # GUESS: an unknown authorization is a 404 `resource_missing` naming the parameter, even
+    # inside a body (`relink_options[authorization]`), where Stripe answers most unknown ids
+    # with a 400.
     return ctx.tenant.load(Authorization, auth_id, param, 404)
