@@ -87,6 +87,15 @@ def link(sdk: Any, display_name: str | None = None) -> Any:
     return sdk.v1.financial_connections.sessions.retrieve(session.id).accounts.data[0]
 
 
+def linked_and_watched(sdk: Any, receiver: Receiver) -> tuple[Any, Any]:
+    """A linked account, and a webhook endpoint at `receiver` for every event."""
+    account = link(sdk)
+    endpoint = sdk.v1.webhook_endpoints.create(
+        params={"url": receiver.url, "enabled_events": ["*"]}
+    )
+    return account, endpoint
+
+
 def debits(sdk: Any, amounts: list[int]) -> tuple[Any, list[Any]]:
     """A linked account, a PaymentMethod from it with a multi-use mandate (a confirmed
     SetupIntent), and one confirmed ACH PaymentIntent per amount: all `processing`."""
@@ -153,10 +162,7 @@ def test_relink_story_on_the_dashboard(
     request: pytest.FixtureRequest,
 ) -> None:
     page = board
-    account = link(sdk)
-    endpoint = sdk.v1.webhook_endpoints.create(
-        params={"url": receiver.url, "enabled_events": ["*"]}
-    )
+    account, endpoint = linked_and_watched(sdk, receiver)
 
     # Pick the tenant: the list names it by a fingerprint, never by its key, so opening it
     # takes the key; the page then remembers it for this tab.
@@ -502,8 +508,7 @@ def test_notices_never_cover_a_panel(
     request: pytest.FixtureRequest,
 ) -> None:
     page = board
-    account = link(sdk)
-    sdk.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"]})
+    account, _ = linked_and_watched(sdk, receiver)
     sdk.raw_request("post", f"{TH}/accounts/{account.id}/deactivate", reason="token_expired")
     page.goto(f"{fake.url}/_fake/dashboard?tenant={key.split('_', 2)[2]}")
     deliveries = page.get_by_role("region", name="Webhook deliveries")
