@@ -13,8 +13,8 @@ import sys
 from typing import NoReturn
 
 from ..core.tenant import KEY_RE
-from .serve import DEFAULT_PORT
 
+DEFAULT_PORT = 12180  # `fake-stripe serve`'s, where the other commands look by default
 DEFAULT_BASE_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 USAGE = 2  # the exit status of every failure the user can fix
 

@@ -17,8 +17,7 @@ from typing import Any
 from ..core.context import DEFAULT_API_VERSION
 from ..edge import DEFAULT_MAX_BODY
 from ..serving import bind_socket, url_of, uvicorn_config
-
-DEFAULT_PORT = 12180
+from .common import DEFAULT_PORT, fail
 # How `serve --workers N` hands its options to the worker processes, which build their own app.
 _WORKER_OPTIONS = "FAKE_STRIPE_WORKER_OPTIONS"
 
@@ -82,8 +81,6 @@ def serve(args: argparse.Namespace) -> int:
     try:
         sock = bind_socket(args.host, args.port)
     except OSError as exc:
-        from .common import fail
-
         return fail(
             "serve",
             f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}): stop what "
