@@ -35,23 +35,23 @@ def _slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
 
-def _anchors(page: Path) -> set[str]:
-    return {_slug(h) for h in re.findall(r"^#+ (.*)$", page.read_text(), flags=re.M)}
+def _anchors(doc: Path) -> set[str]:
+    return {_slug(h) for h in re.findall(r"^#+ (.*)$", doc.read_text(), flags=re.M)}
 
 
-def _rel(page: Path) -> str:
-    return str(page.relative_to(ROOT))
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
 
 
-@pytest.mark.parametrize("page", PAGES, ids=_rel)
-def test_every_link_of_a_page_resolves(page: Path) -> None:
-    text = page.read_text()
+@pytest.mark.parametrize("doc", PAGES, ids=_rel)
+def test_every_link_of_a_page_resolves(doc: Path) -> None:
+    text = doc.read_text()
     broken = []
     for target in re.findall(r"\]\(([^)\s]+)\)", text):
         if target.startswith(("http://", "https://", "mailto:")):
             continue
         path, _, anchor = target.partition("#")
-        resolved = (page.parent / path).resolve() if path else page
+        resolved = (doc.parent / path).resolve() if path else doc
         if not resolved.exists():
             broken.append(target)
         elif anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved):
@@ -59,11 +59,11 @@ def test_every_link_of_a_page_resolves(page: Path) -> None:
     assert broken == []
 
 
-@pytest.mark.parametrize("page", PAGES, ids=_rel)
-def test_every_path_a_page_names_exists(page: Path) -> None:
+@pytest.mark.parametrize("doc", PAGES, ids=_rel)
+def test_every_path_a_page_names_exists(doc: Path) -> None:
     """A path in backquotes (`tests/stores.py`, `core/formdata.py`) is in the repository or in
     the package."""
-    named = re.findall(r"`([\w./-]+/[\w.-]+\.(?:py|md|js|json|toml|css|html))`", page.read_text())
+    named = re.findall(r"`([\w./-]+/[\w.-]+\.(?:py|md|js|json|toml|css|html))`", doc.read_text())
     missing = [
         p
         for p in named
@@ -88,9 +88,9 @@ def test_nothing_points_outside_the_repository(path: Path) -> None:
 def test_the_pages_never_call_stripes_guide_the_seed() -> None:
     """`--seed` is an option; the guide the fake follows is "Stripe's relink guide"."""
     found = [
-        f"{_rel(page)}: {line.strip()}"
-        for page in PAGES
-        for line in page.read_text().splitlines()
+        f"{_rel(doc)}: {line.strip()}"
+        for doc in PAGES
+        for line in doc.read_text().splitlines()
         if re.search(r"\bthe seed('s)?\b|\bseed reason", line, flags=re.I)
     ]
     assert found == []

@@ -103,8 +103,8 @@ def argv_of(line: str, served: str, scratch: Path) -> list[str]:
     args = shlex.split(line.rstrip(" &").replace(DEFAULT_URL, served), comments=True)
     if args[0].startswith(".venv/bin/"):
         args[0] = str(BIN / Path(args[0]).name)
-    out = []
-    for arg in args:
+    out = args[:1]
+    for arg in args[1:]:
         if arg.startswith(("out/", "/tmp/")) or arg == "fake.db":
             arg = str(scratch / Path(arg).name)
         out.append(arg)
