@@ -18,6 +18,7 @@ from ..core.context import DEFAULT_API_VERSION
 from ..edge import DEFAULT_MAX_BODY
 from ..serving import bind_socket, url_of, uvicorn_config
 from .common import DEFAULT_PORT, fail
+
 # How `serve --workers N` hands its options to the worker processes, which build their own app.
 _WORKER_OPTIONS = "FAKE_STRIPE_WORKER_OPTIONS"
 
