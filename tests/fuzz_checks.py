@@ -207,8 +207,8 @@ STRIPE_RULES: tuple[Rule, ...] = (
         "parameter_missing",
         r"(payment_method_data\[billing_details\]|billing_details)\[name\]",
         None,
-        "A us_bank_account PaymentMethod needs the account holder's name (reference 3.2; "
-        "GUESS in docs/guesses.md); the spec cannot tie a field to the type.",
+        "A us_bank_account PaymentMethod needs the account holder's name (a GUESS, in "
+        "docs/guesses.md); the spec cannot tie a field to the type.",
     ),
     Rule(
         "POST /v1/setup_intents",

@@ -1,4 +1,4 @@
-"""Hostile input and a safe control surface (issue 11): each finding has its test here.
+"""Hostile input and a safe control surface: each way in an attacker tried has its test here.
 
 Limits: a body over the size limit is a 413 before it is read whole; a request name nested
 beyond the limit is refused at the first level too many. Tenancy: a tenant name is never read

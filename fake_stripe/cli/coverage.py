@@ -10,6 +10,7 @@ from pathlib import Path
 from ..app import routes_table
 from ..spec.coverage import coverage_table
 from ..spec.load import SPEC_ENV, load_spec, spec_path
+from .common import USAGE
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
             "(unset, the packaged spec is used)",
             file=sys.stderr,
         )
-        return 1
+        return USAGE
     table = coverage_table(spec, routes_table())
     if args.write:
         Path(args.write).write_text(table, encoding="utf-8")

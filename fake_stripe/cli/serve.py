@@ -17,8 +17,8 @@ from typing import Any
 from ..core.context import DEFAULT_API_VERSION
 from ..edge import DEFAULT_MAX_BODY
 from ..serving import bind_socket, url_of, uvicorn_config
+from .common import DEFAULT_PORT, fail
 
-DEFAULT_PORT = 12180
 # How `serve --workers N` hands its options to the worker processes, which build their own app.
 _WORKER_OPTIONS = "FAKE_STRIPE_WORKER_OPTIONS"
 
@@ -81,7 +81,14 @@ def serve(args: argparse.Namespace) -> int:
         # Off loopback, an endpoint pointing inside the network would be an open proxy into it.
         "allow_private_webhooks": args.allow_private_webhooks or _is_loopback(args.host),
     }
-    sock = bind_socket(args.host, args.port)
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        return fail(
+            "serve",
+            f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}): stop what "
+            "listens there, or give another --port (0 picks a free one)",
+        )
     print(f"fake-stripe listening on {url_of(sock, args.host)}", flush=True)
     settings: dict[str, Any] = {
         "loop": "uvloop" if _has("uvloop") else "asyncio",

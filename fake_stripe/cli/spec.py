@@ -12,6 +12,7 @@ from ..spec import record as recording
 from ..spec.coverage import coverage_table, implemented_operations, is_implemented
 from ..spec.load import PACKAGED_SPEC, SPEC_ENV, Spec, load_spec, spec_path
 from ..spec.recordings import RecordingFormatError, check, read_recordings
+from .common import USAGE, fail
 
 
 def _load(args: argparse.Namespace, command: str) -> Spec | None:
@@ -30,7 +31,7 @@ def _load(args: argparse.Namespace, command: str) -> Spec | None:
 def show(args: argparse.Namespace) -> int:
     spec = _load(args, "spec show")
     if spec is None:
-        return 1
+        return USAGE
     out = sys.stdout
     info = spec.document.get("info", {})
     source = spec.source if spec.source is not None else "(in memory)"
@@ -67,7 +68,7 @@ def show(args: argparse.Namespace) -> int:
 def validate(args: argparse.Namespace) -> int:
     spec = _load(args, "spec validate")
     if spec is None:
-        return 1
+        return USAGE
     checked = violations = unknown = 0
     for name in args.files:
         try:
@@ -83,8 +84,7 @@ def validate(args: argparse.Namespace) -> int:
                     violations += 1
                     print(f"{where}: {violation}")
         except (OSError, RecordingFormatError) as err:
-            print(f"fake-stripe spec validate: {err}", file=sys.stderr)
-            return 2
+            return fail("spec validate", " ".join(str(err).split()))
     print(
         f"{checked} recordings, {violations} violations, {unknown} not in the spec",
         file=sys.stderr,
@@ -95,8 +95,7 @@ def validate(args: argparse.Namespace) -> int:
 def record(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else PACKAGED_SPEC
     if args.operation and not args.add_from:
-        print("fake-stripe spec record: --operation needs --add-from OTHER", file=sys.stderr)
-        return 2
+        return fail("spec record", "--operation needs --add-from OTHER")
     try:
         additions: list[recording.Addition] = []
         if args.add_from:
@@ -105,8 +104,7 @@ def record(args: argparse.Namespace) -> int:
             Path(args.source), out, args.source_commit or None, args.date, additions
         )
     except (OSError, ValueError) as err:
-        print(f"fake-stripe spec record: {err}", file=sys.stderr)
-        return 1
+        return fail("spec record", " ".join(str(err).split()))
     print(f"recorded {args.source} ({header['source_version']}) to {out}")
     for added in header.get("added_from", []):
         print(

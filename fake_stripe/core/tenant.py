@@ -62,7 +62,7 @@ class Tenant:
         return prefix + "_" + digest[:size].translate(_BYTE_TO_B62).decode("ascii")
 
     def random_int(self, label: str, modulo: int) -> int:
-        """A seed-deterministic number for `label` (used to seed Faker per object)."""
+        """A seed-deterministic number for `label` (seeds the made-up data of one object)."""
         digest = hashlib.sha256(f"{self.seed}:{self.name}:{label}".encode()).digest()
         return int.from_bytes(digest[:8], "big") % modulo
 

@@ -1,8 +1,8 @@
 """Setup intents for `us_bank_account` and the mandates their confirmation creates.
 
-The seed's new-account path: surface the mandate, then confirm a SetupIntent with the new
-PaymentMethod and `mandate_data`; the intent succeeds, a multi-use mandate is created and the
-PaymentMethod is attached to the customer.
+The new-account path of Stripe's relink guide: surface the mandate, then confirm a SetupIntent
+with the new PaymentMethod and `mandate_data`; the intent succeeds, a multi-use mandate is
+created and the PaymentMethod is attached to the customer.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Which operations of Stripe's recorded spec the fake implements (`fake-stripe coverage`).
 
 The table is computed, never maintained by hand: the recorded spec's operations against the
-routes table. The README and `docs/coverage.md` carry its output, and a test keeps them current.
+routes table. `docs/coverage.md` is its output, and a test keeps it current.
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ from collections.abc import Iterable
 
 from ..core.context import Endpoint
 from .load import Spec
-
-START_MARKER = "<!-- coverage:start -->"
-END_MARKER = "<!-- coverage:end -->"
 
 _PARAM = re.compile(r"\{[^}]*\}")
 
@@ -67,12 +64,3 @@ def coverage_table(spec: Spec, table: list[Endpoint]) -> str:
             + ".",
         ]
     return "\n".join(lines) + "\n"
-
-
-def readme_section(text: str) -> str | None:
-    """The text between the coverage markers of a README, or None without both markers."""
-    start = text.find(START_MARKER)
-    end = text.find(END_MARKER)
-    if start < 0 or end < start:
-        return None
-    return text[start + len(START_MARKER) : end].strip("\n") + "\n"

@@ -5,7 +5,7 @@
     .venv/bin/python -m tests.stress.chaos --short    # what CI runs (tests/stress/test_chaos.py)
 
 Every phase is bounded in count and time and talks to 127.0.0.1 only. Phases:
-malformed input (property-based, with the shapes of issue 11: deep brackets, bodies over the
+malformed input (property-based, with the shapes of `hostile_bodies`: deep brackets, bodies over the
 limit, non-ASCII digits, bad percent-encoding and UTF-8, huge headers), slowloris connections,
 N clients of mixed traffic with an audit that every acknowledged write is present, faulty
 webhook receivers (hang, 500, reset, slow) while the API's latency is measured, a body of
@@ -152,7 +152,7 @@ def form_bodies(draw: st.DrawFn) -> bytes:
 
 
 def hostile_bodies() -> list[tuple[str, bytes]]:
-    """The shapes of issue 11 at and over the size limit."""
+    """Malformed bodies at and over the size limit, each a shape an attacker would try."""
     return [
         ("nested brackets 1.8 MB", b"a" + b"[a]" * 600_000),
         ("nested brackets at the limit", b"a" + b"[a]" * ((MiB - 1) // 3)),
