@@ -1,0 +1,133 @@
+"""The caps of docs/limits.md: arrays, fault rules, idempotency records, the tenant clock.
+
+Each cap bounds what one request costs or what one tenant may keep; past it, the request is a
+400 naming the parameter and nothing is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from fake_stripe.app import routes_table
+from fake_stripe.core.params import DEFAULT_MAX_ITEMS, Arr, Either, Hash, Param
+from fake_stripe.financial_connections import sessions
+from fake_stripe.spec.params import to_param
+from fake_stripe.stripejs.routes import endpoints as stripejs_endpoints
+
+from .helpers import assert_error
+
+
+def link(api: httpx.Client, *permissions: str) -> dict[str, Any]:
+    """A linked account with `permissions` (and the customer's session completed)."""
+    cus = api.post("/v1/customers").json()["id"]
+    session = api.post(
+        "/v1/financial_connections/sessions",
+        data={
+            "account_holder[type]": "customer",
+            "account_holder[customer]": cus,
+            **{f"permissions[{i}]": p for i, p in enumerate(permissions)},
+        },
+    ).json()
+    done = api.post(
+        f"/v1/test_helpers/financial_connections/sessions/{session['id']}/complete",
+        data={"outcome": "link"},
+    )
+    assert done.status_code == 200, done.text
+    account: dict[str, Any] = done.json()["accounts"]["data"][0]
+    return account
+
+
+# ---- arrays ------------------------------------------------------------------------------------
+
+
+def _arrays(param: Param, name: str) -> list[tuple[str, Arr]]:
+    if isinstance(param, Either):
+        return [found for option in param.options for found in _arrays(option, name)]
+    if isinstance(param, Hash):
+        return [f for k, sub in param.fields.items() for f in _arrays(sub, f"{name}[{k}]")]
+    if isinstance(param, Arr):
+        return [(name, param), *_arrays(param.item, f"{name}[]")]
+    return []
+
+
+def test_every_declared_array_is_capped_at_most_at_the_default() -> None:
+    found = []
+    for ep in [*routes_table(), *stripejs_endpoints()]:
+        fields = dict(ep.params.fields)
+        if ep.params.extra.get("open"):
+            fields = {**sessions.GA.fields, **sessions.PREVIEW.fields}
+        for key, param in fields.items():
+            found += [(f"{ep.path} {n}", a.max_items) for n, a in _arrays(param, key)]
+    assert len(found) > 30
+    assert all(0 < cap <= DEFAULT_MAX_ITEMS for _, cap in found), found
+
+
+def test_an_array_from_the_spec_without_max_items_gets_the_default_cap() -> None:
+    param = to_param({"type": "array", "items": {"type": "string"}})
+    assert isinstance(param, Arr) and param.max_items == DEFAULT_MAX_ITEMS
+    capped = to_param({"type": "array", "items": {"type": "string"}, "maxItems": 20})
+    assert isinstance(capped, Arr) and capped.max_items == 20
+
+
+@pytest.mark.parametrize("form", ["features[]", "features[{i}]"])
+def test_an_array_over_its_cap_is_a_400_naming_it(api: httpx.Client, form: str) -> None:
+    account = link(api, "payment_method", "transactions")
+    body = (
+        "&".join(f"{form.format(i=i)}=transactions" for i in range(101))
+        .replace("[", "%5B")
+        .replace("]", "%5D")
+    )
+    resp = api.post(
+        f"/v1/financial_connections/accounts/{account['id']}/refresh",
+        content=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    err = assert_error(resp, 400, param="features")
+    assert err["message"] == "Array features exceeded maximum 100 allowed elements."
+    after = api.get(f"/v1/financial_connections/accounts/{account['id']}").json()
+    assert after["transaction_refresh"] == account["transaction_refresh"]
+
+
+def test_a_feature_named_many_times_is_refreshed_once(api: httpx.Client) -> None:
+    account = link(api, "payment_method", "transactions")
+    resp = api.post(
+        f"/v1/financial_connections/accounts/{account['id']}/refresh",
+        data={"features[]": ["transactions"] * 100},
+    )
+    assert resp.status_code == 200, resp.text
+    refresh = resp.json()["transaction_refresh"]["id"]
+    txns = api.get(
+        "/v1/financial_connections/transactions",
+        params={"account": account["id"], "limit": 100},
+    ).json()["data"]
+    # one refresh collects 3 to 8 transactions (financial_connections.domain.make_transactions)
+    assert 3 <= len([t for t in txns if t["transaction_refresh"] == refresh]) <= 8
+    events = api.get(
+        "/v1/events", params={"type": "financial_connections.account.refreshed_transactions"}
+    ).json()["data"]
+    assert len(events) == 1
+
+
+def test_complete_with_more_accounts_than_the_cap_is_a_400_and_creates_none(
+    api: httpx.Client,
+) -> None:
+    cus = api.post("/v1/customers").json()["id"]
+    session = api.post(
+        "/v1/financial_connections/sessions",
+        data={
+            "account_holder[type]": "customer",
+            "account_holder[customer]": cus,
+            "permissions[0]": "payment_method",
+        },
+    ).json()
+    accounts = {f"accounts[{i}][subcategory]": "checking" for i in range(101)}
+    resp = api.post(
+        f"/v1/test_helpers/financial_connections/sessions/{session['id']}/complete",
+        data={"outcome": "link", **accounts},
+    )
+    assert_error(resp, 400, param="accounts")
+    listed = api.get("/v1/financial_connections/accounts", params={"session": session["id"]}).json()
+    assert listed["data"] == []
