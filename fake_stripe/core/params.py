@@ -17,7 +17,14 @@ from .formdata import Repeated
 
 
 class _Unset:
-    """An empty string sent to clear a value (`limits[accounts]=`, `description=`)."""
+    """An empty string sent to clear a value (`limits[accounts]=`, `description=`).
+
+    False in a condition, as the empty string it stands for: `p.get("metadata") or {}` and
+    `if p.get("code")` read an unset value as no value, never as a given one.
+    """
+
+    def __bool__(self) -> bool:
+        return False
 
     def __repr__(self) -> str:
         return "UNSET"
@@ -35,13 +42,17 @@ def clean(value: Any) -> Any:
     return value
 
 
-def merge_metadata(current: dict[str, str], value: Any) -> dict[str, str]:
-    """Stripe's metadata update: keys merge into what is there, a key set to "" is removed,
-    and `metadata=` (unset as a whole) clears everything."""
+def merge(current: dict[str, Any], value: Any) -> dict[str, Any]:
+    """Stripe's update of a hash: keys merge into what is there, a key set to "" is removed,
+    and the hash unset as a whole (`metadata=`) clears everything."""
     if value is UNSET:
         return {}
     merged = {**current, **value}
     return {k: v for k, v in merged.items() if v is not UNSET}
+
+
+def merge_metadata(current: dict[str, str], value: Any) -> dict[str, str]:
+    return merge(current, value)
 
 
 def one_of(values: tuple[str, ...]) -> str:
