@@ -15,6 +15,7 @@ from typing import Any
 from .core.context import Ctx
 from .core.events import EventLog
 from .core.faults import Faults
+from .core.lanes import Lanes
 from .core.store import Backend
 from .core.tenant import Tenant
 from .financial_connections.domain import run_due
@@ -54,6 +55,7 @@ class FakeStripe:
         self.control_token = control_token
         self.events = EventLog()
         self.faults = Faults()
+        self.lanes = Lanes()
         self.validator: Validator | None = None
         # Run for every authenticated /v1 request before its handler: the tenant clock's due work.
         self.due: list[Callable[[Ctx], None]] = [run_due, ach.run_due]
@@ -66,7 +68,7 @@ class FakeStripe:
         self.started = time.time()
         self.webhooks = Deliveries(
             backend,
-            self.tenant,
+            self._settled_tenant,
             self.seed,
             webhook_retry_schedule,
             webhook_lease_seconds or LEASE_SECONDS,
@@ -88,6 +90,13 @@ class FakeStripe:
                 self._tenants.move_to_end(name)
             return t
 
+    def _settled_tenant(self, name: str) -> Tenant:
+        """A tenant as webhook delivery reads it: it hears of events from inside the request's
+        transaction (so deliveries are stored with the request, or not at all), on a thread and
+        a connection of its own that see only what was committed, so it first waits for that."""
+        self.backend.settle(name)
+        return self.tenant(name)
+
     def reset(self, name: str | None) -> None:
         self.backend.reset(name)
         self.faults.reset(name)
@@ -97,6 +106,7 @@ class FakeStripe:
         """Stop delivering (pending deliveries stay stored, their leases released) and close
         the store."""
         self.webhooks.close()
+        self.lanes.close()
         self.backend.close()
 
     def request_id(self) -> str:

@@ -9,8 +9,6 @@ rendered by one function; no other exception reaches the client as anything but 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -23,10 +21,10 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .core import formdata
+from .core import idempotency as idem
 from .core.context import VERSION_RE, Ctx, Endpoint, Services
 from .core.errors import (
     AuthenticationError,
-    IdempotencyError,
     InvalidRequestError,
     ParamError,
     RateLimitError,
@@ -39,10 +37,6 @@ from .core.tenant import KEY_RE, StagedTenant, Tenant, tenant_of
 
 log = logging.getLogger("fake_stripe")
 
-IDEMPOTENCY_TTL = 24 * 3600
-# A key still in flight this long after its claim was claimed by a process that died (the
-# outcome is committed with the request's writes, and requests last milliseconds).
-IN_FLIGHT_ABANDONED = 30.0
 # GUESS (docs/guesses.md): the code is Stripe's (`lock_timeout`, 429); the wording is ours.
 LOCK_TIMEOUT = (
     "This object cannot be accessed right now because another API request is using it. "
@@ -209,18 +203,49 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
             due=app.due,
             key=key,
         )
-        if method == "POST" and (idem := request.headers.get("idempotency-key")) is not None:
-            ctx.idempotency_key = idem
-            fingerprinted = decoded if expand is None else {**decoded, "expand": expand}
-            response = _idempotent(app, ctx, ep, path, fingerprinted, params, base_headers)
-        else:
-            status, body = _run(ctx, ep, params)
-            response = _finish(app, ctx, method, path, status, body, base_headers)
+        key_given = request.headers.get("idempotency-key") if method == "POST" else None
+        response = await app.lanes.run(
+            tenant.name,
+            _respond,
+            app,
+            ctx,
+            ep,
+            path,
+            decoded,
+            expand,
+            params,
+            key_given,
+            base_headers,
+        )
         await app.faults.after(tenant, method, path)
         return response
     except StripeError as err:
         now = tenant.now() if tenant is not None else app.wall_now()
         return error_response(err, request_id, now, base_headers)
+
+
+def _respond(
+    app: Services,
+    ctx: Ctx,
+    ep: Endpoint,
+    path: str,
+    decoded: dict[str, Any],
+    expand: Any,
+    params: dict[str, Any],
+    key: str | None,
+    headers: dict[str, str],
+) -> Response:
+    """The request's work in the store, and its answer: on a worker thread under a server
+    (`core.lanes`), so an error is rendered here too, where reading the tenant clock may wait."""
+    try:
+        if key is None:
+            status, body = _run(ctx, ep, params)
+            return _finish(app, ctx, ep.method, path, status, body, headers)
+        ctx.idempotency_key = key
+        fingerprinted = decoded if expand is None else {**decoded, "expand": expand}
+        return _idempotent(app, ctx, ep, path, fingerprinted, params, headers)
+    except StripeError as err:
+        return error_response(err, ctx.request_id, ctx.tenant.base.now(), headers)
 
 
 def _run(
@@ -307,106 +332,47 @@ def _idempotent(
     headers: dict[str, str],
 ) -> Response:
     key = ctx.idempotency_key or ""
-    if not 1 <= len(key) <= 255:
-        raise InvalidRequestError(
-            f"Idempotent key length is {len(key)}, which is outside accepted lengths. "
-            "Idempotent Keys must be 1-255 characters long. If you're looking for a decent "
-            "generator, try using a UUID defined by IETF RFC 4122."
-        )
+    idem.check_key(key)
     headers = {**headers, "Idempotency-Key": key}
     endpoint = f"{ep.method} {path}"
-    fingerprint = hashlib.sha256(json.dumps(decoded, sort_keys=True).encode()).hexdigest()
+    fingerprint = idem.fingerprint(decoded)
     meta = "idem:" + key
-    now = ctx.now()
-    # The key is claimed before the request runs, outside its transaction, with an atomic
-    # compare-and-set: of two processes racing with one key, one wins and the other sees it in
-    # flight (409) or replays it. The outcome is written in the request's own transaction, so
-    # a record still in flight long after its claim belongs to a process that died before
-    # committing anything: it may be claimed again.
     store = ctx.tenant.base
     record: dict[str, Any] = {
         "endpoint": endpoint,
         "fingerprint": fingerprint,
-        "created": now,
+        "created": ctx.now(),
         "request_id": ctx.request_id,
         "in_flight": True,
         "claimed_at": time.time(),
     }
-    claim = json.dumps(record)
-    for _ in range(8):
-        stored = store.meta_get(meta)
-        rec = None if stored is None else json.loads(stored)
-        if rec is not None and now - rec["created"] > IDEMPOTENCY_TTL:
-            rec = None  # expired, or released by a request that must run again
-        if rec is not None and rec.get("in_flight"):
-            if time.time() - rec.get("claimed_at", 0) > IN_FLIGHT_ABANDONED:
-                rec = None
-        if rec is not None:
-            return _replay(rec, key, path, endpoint, fingerprint, headers)
-        if store.backend.meta_swap(store.name, meta, stored, claim):
-            break
-    else:
-        raise _in_use(key)
+    earlier = idem.claim(store, key, record)
+    if earlier is not None:
+        idem.check_replay(earlier, key, path, endpoint, fingerprint)
+        return _replay(earlier, headers)
 
     def remember(status: int, body: Any) -> None:
-        ctx.tenant.meta_set(
-            meta, json.dumps({**record, "status": status, "body": body, "in_flight": False})
-        )
+        ctx.tenant.meta_set(meta, idem.outcome(record, status, body))
 
-    released = json.dumps({**record, "created": -IDEMPOTENCY_TTL - 1, "in_flight": False})
     try:
         status, body = _run(ctx, ep, params, remember)
     except ParamError:
-        store.meta_set(meta, released)
+        idem.release(store, key, record)
         raise
     except StripeError as err:
         if err.code == "lock_timeout":
-            store.meta_set(meta, released)  # nothing ran: a retry must run
+            idem.release(store, key, record)  # nothing ran: a retry must run
         elif not err.commits:
-            body = err.body(ctx.request_id, now)
-            store.meta_set(
-                meta, json.dumps({**record, "status": err.status, "body": body, "in_flight": False})
-            )
+            body = err.body(ctx.request_id, record["created"])
+            store.meta_set(meta, idem.outcome(record, err.status, body))
         raise
     except Exception:
-        # A fault of the fake itself: forget the key so a retry runs again.
-        store.meta_set(meta, released)
+        idem.release(store, key, record)  # a fault of the fake itself: a retry runs again
         raise
     return _finish(app, ctx, ep.method, path, status, body, headers)
 
 
-def _in_use(key: str) -> IdempotencyError:
-    return IdempotencyError(
-        "There is currently another in-progress request using this Idempotent Key "
-        "(that probably means you submitted twice, and the other request is still "
-        f"going through): {key}. Please try again later.",
-        code="idempotency_key_in_use",
-        status=409,
-    )
-
-
-def _replay(
-    rec: dict[str, Any],
-    key: str,
-    path: str,
-    endpoint: str,
-    fingerprint: str,
-    headers: dict[str, str],
-) -> Response:
-    if rec["endpoint"] != endpoint:
-        raise IdempotencyError(
-            "Keys for idempotent requests can only be used for the same endpoint they were "
-            f"first used for ('{rec['endpoint'].split(' ', 1)[1]}' vs '{path}'). Try using a "
-            f"key other than '{key}' if you meant to execute a different request."
-        )
-    if rec["fingerprint"] != fingerprint:
-        raise IdempotencyError(
-            "Keys for idempotent requests can only be used with the same parameters they "
-            f"were first used with. Try using a key other than '{key}' if you meant to "
-            "execute a different request."
-        )
-    if rec.get("in_flight"):
-        raise _in_use(key)
+def _replay(rec: dict[str, Any], headers: dict[str, str]) -> Response:
     replay = {
         **headers,
         "Idempotent-Replayed": "true",

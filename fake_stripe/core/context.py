@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from .events import Event, EventLog
 from .faults import Faults
+from .lanes import Lanes
 from .objects import StripeObject, is_preview
 from .params import Spec
 from .tenant import StagedTenant, Tenant
@@ -98,6 +99,7 @@ class Services(Protocol):
     events: EventLog
     faults: Faults
     due: list[Callable[[Ctx], None]]
+    lanes: Lanes
 
     def tenant(self, name: str) -> Tenant: ...
 
