@@ -8,11 +8,12 @@ rendered by one function; no other exception reaches the client as anything but 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 from pydantic_core import to_json
@@ -30,6 +31,7 @@ from .core.errors import (
     RateLimitError,
     StripeError,
 )
+from .core.faults import fault_error
 from .core.params import EXPAND, check
 from .core.render import render
 from .core.store import Busy, Conflict
@@ -169,22 +171,61 @@ def _version(app: Services, request: Request) -> str:
     return v
 
 
+class _Answer(NamedTuple):
+    response: Response | None
+    pause: float = 0.0  # seconds to wait first: an injected fault's delay
+    resume: bool = False  # then run the request (a `before` fault with a delay and no status)
+
+
 async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoint]) -> Response:
+    """Authenticate on the event loop, then run the rest where the tenant's work runs
+    (`core.lanes`: a worker thread under a server), waiting out injected delays on the loop."""
     request_id = app.request_id()
-    method = request.method
-    base_headers = {"Request-Id": request_id}
-    tenant = None
-    path: str = request.scope["path"]
+    headers = {"Request-Id": request_id}
+    ep = endpoints.get(request.method)
     try:
-        ep = endpoints.get(method)
         key, tenant = authenticate(app, request, ep.keys if ep else ("sk", "rk"))
+    except StripeError as err:
+        return error_response(err, request_id, app.wall_now(), headers)
+    raw = await request.body() if request.method == "POST" else request.scope["query_string"]
+    job = (app, request, ep, key, tenant, raw, request_id, headers)
+    answer = await app.lanes.run(tenant.name, _serve, *job, True)
+    if answer.pause:
+        await asyncio.sleep(answer.pause)
+    if answer.resume:
+        answer = await app.lanes.run(tenant.name, _serve, *job, False)
+        if answer.pause:
+            await asyncio.sleep(answer.pause)
+    assert answer.response is not None
+    return answer.response
+
+
+def _serve(
+    app: Services,
+    request: Request,
+    ep: Endpoint | None,
+    key: str,
+    tenant: Tenant,
+    raw: bytes,
+    request_id: str,
+    headers: dict[str, str],
+    before: bool,
+) -> _Answer:
+    """The request once authenticated: version, fault rules, parameters, the store work and
+    the answer, errors included (rendering one reads the tenant clock in the store)."""
+    method, path = request.method, request.scope["path"]
+    try:
         version = _version(app, request)
-        base_headers["Stripe-Version"] = version
+        headers["Stripe-Version"] = version
         if ep is None:
             raise unrecognized(method, path)
-        await app.faults.before(tenant, method, path)
-        raw = await request.body() if method == "POST" else request.scope["query_string"]
-        decoded = await decode_form(raw)
+        if before and (rule := app.faults.take(tenant.name, method, path, "before")):
+            if rule.status is None:
+                return _Answer(None, rule.delay_ms / 1000, resume=True)
+            return _Answer(
+                _error(fault_error(rule.status), tenant, request_id, headers), rule.delay_ms / 1000
+            )
+        decoded = formdata.decode(raw)
         expand = decoded.get("expand")
         decoded = {k: v for k, v in decoded.items() if k != "expand"}
         # An open spec hands the raw tree to the handler, which checks it itself (sessions
@@ -203,49 +244,25 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
             due=app.due,
             key=key,
         )
-        key_given = request.headers.get("idempotency-key") if method == "POST" else None
-        response = await app.lanes.run(
-            tenant.name,
-            _respond,
-            app,
-            ctx,
-            ep,
-            path,
-            decoded,
-            expand,
-            params,
-            key_given,
-            base_headers,
-        )
-        await app.faults.after(tenant, method, path)
-        return response
-    except StripeError as err:
-        now = tenant.now() if tenant is not None else app.wall_now()
-        return error_response(err, request_id, now, base_headers)
-
-
-def _respond(
-    app: Services,
-    ctx: Ctx,
-    ep: Endpoint,
-    path: str,
-    decoded: dict[str, Any],
-    expand: Any,
-    params: dict[str, Any],
-    key: str | None,
-    headers: dict[str, str],
-) -> Response:
-    """The request's work in the store, and its answer: on a worker thread under a server
-    (`core.lanes`), so an error is rendered here too, where reading the tenant clock may wait."""
-    try:
-        if key is None:
+        idempotency_key = request.headers.get("idempotency-key") if method == "POST" else None
+        if idempotency_key is None:
             status, body = _run(ctx, ep, params)
-            return _finish(app, ctx, ep.method, path, status, body, headers)
-        ctx.idempotency_key = key
-        fingerprinted = decoded if expand is None else {**decoded, "expand": expand}
-        return _idempotent(app, ctx, ep, path, fingerprinted, params, headers)
+            response = _finish(app, ctx, method, path, status, body, headers)
+        else:
+            ctx.idempotency_key = idempotency_key
+            fingerprinted = decoded if expand is None else {**decoded, "expand": expand}
+            response = _idempotent(app, ctx, ep, path, fingerprinted, params, headers)
     except StripeError as err:
-        return error_response(err, ctx.request_id, ctx.tenant.base.now(), headers)
+        return _Answer(_error(err, tenant, request_id, headers))
+    rule = app.faults.take(tenant.name, method, path, "after")
+    if rule is not None and rule.status is not None:
+        lost = _error(fault_error(rule.status), tenant, request_id, headers)
+        return _Answer(lost, rule.delay_ms / 1000)
+    return _Answer(response, rule.delay_ms / 1000 if rule is not None else 0.0)
+
+
+def _error(err: StripeError, tenant: Tenant, request_id: str, headers: dict[str, str]) -> Response:
+    return error_response(err, request_id, tenant.now(), headers)
 
 
 def _run(

@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from fake_stripe.app import routes_table
+from fake_stripe.core.idempotency import PURGE_BATCH
 from fake_stripe.core.params import DEFAULT_MAX_ITEMS, Arr, Either, Hash, Param
+from fake_stripe.core.tenant import MAX_CLOCK_OFFSET, tenant_of
 from fake_stripe.financial_connections import sessions
 from fake_stripe.spec.params import to_param
 from fake_stripe.stripejs.routes import endpoints as stripejs_endpoints
@@ -131,3 +133,103 @@ def test_complete_with_more_accounts_than_the_cap_is_a_400_and_creates_none(
     assert_error(resp, 400, param="accounts")
     listed = api.get("/v1/financial_connections/accounts", params={"session": session["id"]}).json()
     assert listed["data"] == []
+
+
+# ---- fault rules -------------------------------------------------------------------------------
+
+
+def test_a_tenant_may_arm_at_most_200_fault_rules(api: httpx.Client) -> None:
+    rule = {"path": "/v1/never/*", "status": "500"}
+    for _ in range(200):
+        assert api.post("/v1/test_helpers/faults", data=rule).status_code == 200
+    resp = api.post("/v1/test_helpers/faults", data=rule)
+    assert_error(resp, 400, param="path")
+    assert len(api.get("/_fake/faults").json()["data"]) == 200
+    assert api.get("/v1/customers").status_code == 200  # none of them matches
+    api.delete("/_fake/faults")
+    assert api.post("/v1/test_helpers/faults", data=rule).status_code == 200
+    api.delete("/_fake/faults")
+
+
+def test_a_fault_glob_over_500_characters_is_refused(api: httpx.Client) -> None:
+    resp = api.post("/v1/test_helpers/faults", data={"path": "/v1/" + "*a" * 250, "status": "500"})
+    assert_error(resp, 400, param="path")
+    assert api.get("/_fake/faults").json()["data"] == []
+
+
+# ---- idempotency records -----------------------------------------------------------------------
+
+DAY = 24 * 3600
+
+
+def _records(app: Any, key: str, names: list[str]) -> list[str]:
+    """Which of the idempotency keys `names` the tenant of `key` still has a record of."""
+    tenant = tenant_of(key)
+    backend = app.state.fake.backend
+    return [n for n in names if backend.meta_get(tenant, f"idem:{n}") is not None]
+
+
+def test_idempotency_records_are_purged_a_few_per_request_once_a_day_old(
+    api: httpx.Client, app: Any, key: str
+) -> None:
+    old = [f"old-{i}" for i in range(10)]
+    for i, name in enumerate(old):
+        if i % 2:  # a failed request's record too
+            resp = api.post("/v1/customers/cus_missing", headers={"Idempotency-Key": name})
+            assert resp.status_code == 404
+        else:
+            api.post("/v1/customers", headers={"Idempotency-Key": name})
+    assert _records(app, key, old) == old
+    api.post("/v1/test_helpers/clock/advance", data={"seconds": str(DAY - 60)})
+    api.post("/v1/customers", headers={"Idempotency-Key": "young-0"})
+    assert _records(app, key, old) == old  # not a day old yet
+    api.post("/v1/test_helpers/clock/advance", data={"seconds": "120"})
+    api.post("/v1/customers", headers={"Idempotency-Key": "young-1"})
+    assert len(_records(app, key, old)) == len(old) - PURGE_BATCH  # a bounded number at once
+    for i in range(2, 5):
+        api.post("/v1/customers", headers={"Idempotency-Key": f"young-{i}"})
+    assert _records(app, key, old) == []
+    young = [f"young-{i}" for i in range(5)]
+    assert _records(app, key, young) == young
+    replay = api.post("/v1/customers", headers={"Idempotency-Key": "young-4"})
+    assert replay.headers["idempotent-replayed"] == "true"
+    again = api.post("/v1/customers", headers={"Idempotency-Key": "old-0"})
+    assert "idempotent-replayed" not in again.headers  # forgotten: the request runs again
+
+
+# ---- the tenant clock --------------------------------------------------------------------------
+
+PAYMENT = {
+    "amount": "1000",
+    "currency": "usd",
+    "confirm": "true",
+    "payment_method_data[type]": "us_bank_account",
+    "payment_method_data[us_bank_account][routing_number]": "110000000",
+    "payment_method_data[us_bank_account][account_number]": "000123456789",
+    "payment_method_data[us_bank_account][account_holder_type]": "individual",
+    "payment_method_data[billing_details][name]": "Jenny Rosen",
+    "mandate_data[customer_acceptance][type]": "offline",
+}
+
+
+def test_the_clock_stops_100_years_ahead_and_payments_still_work_there(
+    api: httpx.Client,
+) -> None:
+    ten_years = str(10 * 365 * 86_400)
+    start = api.get("/v1/test_helpers/clock").json()["now"]
+    refused = None
+    for _ in range(1000):  # the finding: 798 steps of 10 years passed year 9999
+        resp = api.post("/v1/test_helpers/clock/advance", data={"seconds": ten_years})
+        if resp.status_code != 200:
+            refused = resp
+            break
+    assert refused is not None
+    assert_error(refused, 400, param="seconds")
+    now = api.get("/v1/test_helpers/clock").json()["now"]
+    assert now - start == MAX_CLOCK_OFFSET
+    pi = api.post("/v1/payment_intents", data=PAYMENT)
+    assert pi.status_code == 200, pi.text
+    assert pi.json()["status"] == "processing"
+    settled = api.post(f"/v1/test_helpers/payment_intents/{pi.json()['id']}/settle")
+    assert settled.status_code == 200, settled.text
+    assert settled.json()["status"] == "succeeded"

@@ -1,7 +1,12 @@
-"""A tenant's idempotency records: claiming a key and checking a replay.
+"""A tenant's idempotency records: claiming a key, checking a replay, and forgetting a record
+once Stripe's 24 hours have passed in the tenant's time.
 
 A record is tenant metadata `idem:<key>`: the endpoint, a fingerprint of the parameters, when
-(tenant time) it was claimed, and once the request is done, the status and body to replay.
+(tenant time) it was claimed, and once the request is done, the status and body to replay. Each
+claim is also appended to the tenant's log of claims (`idem:log:<n>`, oldest first; `idem:head`
+is the oldest entry still there), and each claim first purges up to `PURGE_BATCH` entries from
+the head whose 24 hours have passed, with their records. So a tenant keeps the records of about
+one day of claims, and a request costs a few store operations however many there are.
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ TTL = 24 * 3600
 # A key still in flight this long after its claim was claimed by a process that died (the
 # outcome is committed with the request's writes, and requests last milliseconds).
 IN_FLIGHT_ABANDONED = 30.0
+# Log entries purged per claim at most: more than the one a claim adds, so a backlog (after the
+# clock jumped) drains while the tenant keeps sending idempotent requests.
+PURGE_BATCH = 4
+_HEAD, _TAIL = "idem:head", "idem:tail"
 
 
 def check_key(key: str) -> None:
@@ -42,6 +51,7 @@ def claim(store: Tenant, key: str, record: dict[str, Any]) -> dict[str, Any] | N
     still in flight long after its claim belongs to a process that died before committing: it
     may be claimed again, as may an expired or released one.
     """
+    purge(store, record["created"])
     meta = "idem:" + key
     claimed = json.dumps(record)
     for _ in range(8):
@@ -55,6 +65,10 @@ def claim(store: Tenant, key: str, record: dict[str, Any]) -> dict[str, Any] | N
         if rec is not None:
             return dict(rec)
         if store.backend.meta_swap(store.name, meta, stored, claimed):
+            n = store.backend.increment(store.name, _TAIL)
+            store.backend.meta_set(
+                store.name, f"idem:log:{n}", json.dumps([key, record["created"]])
+            )
             return None
     raise in_use(key)
 
@@ -68,6 +82,35 @@ def release(store: Tenant, key: str, record: dict[str, Any]) -> None:
     """Forget the claim (nothing ran, or the fake failed): a retry with the key runs again."""
     released = {**record, "created": -TTL - 1, "in_flight": False}
     store.meta_set("idem:" + key, json.dumps(released))
+
+
+def purge(store: Tenant, now: int) -> int:
+    """Forget up to PURGE_BATCH of the oldest claims made more than TTL before `now` (tenant
+    time), with their records unless the key was claimed again since. Returns how many."""
+    backend, name = store.backend, store.name
+    done = 0
+    while done < PURGE_BATCH:
+        head = backend.meta_get(name, _HEAD)
+        n = int(head or 1)
+        entry = backend.meta_get(name, f"idem:log:{n}")
+        if entry is None:
+            # Past the tail; or an entry whose claimer stopped between counting and writing it.
+            if n > int(backend.meta_get(name, _TAIL) or 0):
+                return done
+        elif now - int(json.loads(entry)[1]) <= TTL:
+            return done
+        if not backend.meta_swap(name, _HEAD, head, str(n + 1)):
+            return done  # another request is purging this tenant
+        done += 1
+        if entry is None:
+            continue
+        backend.meta_swap(name, f"idem:log:{n}", entry, None)
+        key, created = json.loads(entry)
+        meta = "idem:" + key
+        stored = backend.meta_get(name, meta)
+        if stored is not None and json.loads(stored)["created"] <= created:
+            backend.meta_swap(name, meta, stored, None)
+    return done
 
 
 def check_replay(rec: dict[str, Any], key: str, path: str, endpoint: str, fp: str) -> None:
