@@ -50,6 +50,7 @@ def control_token_for(host: str, token: str | None) -> str | None:
 def serve(args: argparse.Namespace) -> int:
 
     from ..app import create_app
+    from ..core.store import StoreError, open_backend
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # httpx logs every request at INFO, URL and all: webhook URLs may carry secrets in their
@@ -70,6 +71,12 @@ def serve(args: argparse.Namespace) -> int:
     if args.strict and not _strict_spec():
         return 2
     token = control_token_for(args.host, args.control_token)
+    try:
+        # Opened and checked before anything says the server is listening.
+        backend = open_backend(args.db)
+    except StoreError as exc:
+        print(f"fake-stripe serve: {exc}", file=sys.stderr)
+        return 2
     options = {
         "db": args.db,
         "seed": args.seed,
@@ -92,11 +99,12 @@ def serve(args: argparse.Namespace) -> int:
 
         # Each worker is a new process (spawned, not forked) that imports `worker_app`, builds
         # its own app on the shared store and accepts on the one listening socket.
+        backend.close()  # each worker opens its own
         os.environ[_WORKER_OPTIONS] = json.dumps(options)
         config = uvicorn_config(f"{__name__}:worker_app", factory=True, workers=workers, **settings)
         Multiprocess(config, sockets=[sock]).run()
         return 0
-    app = create_app(**options)
+    app = create_app(**options, backend=backend)
     config = uvicorn_config(app, **settings)
     server = _Server(config)
     try:

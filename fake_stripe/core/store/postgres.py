@@ -22,10 +22,12 @@ from typing import Any
 import psycopg
 from psycopg import errors
 
+from . import check
 from .base import Busy, Conflict
 from .threads import SETTLE_TIMEOUT, PerThread, Writers
 
 LOCK_TIMEOUT = "5s"
+CONNECT_TIMEOUT = 10  # seconds: an address that never answers is reported, not waited on
 _MIGRATION_LOCK = (0x66616B65, 0x73747270)  # two-int advisory keys: apart from tenant locks
 
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -66,21 +68,51 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+class _Rollback(Exception):
+    """Leaves a transaction by rolling it back."""
+
+
 class PostgresBackend:
     shared = True
 
     def __init__(self, url: str, schema_version: int = SCHEMA_VERSION) -> None:
+        """Connect, bring the schema up to date and check that the database can be written;
+        `check.StoreError` (one line) when it cannot be used."""
         self.url = url
         self._threads: PerThread[psycopg.Connection[Any]] = PerThread(self._connect, _close)
         self._writers = Writers()
-        self._migrate(schema_version)
+        try:
+            self._migrate(schema_version)
+            self._check_writable()
+        except psycopg.Error as exc:
+            self.close()
+            raise check.postgres_error(url, exc) from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_writable(self) -> None:
+        """A write, rolled back: a read-only database or role is refused now, not with a 500
+        on each request later."""
+        conn = self._conn
+        with contextlib.suppress(_Rollback), conn.transaction():
+            conn.execute(
+                "INSERT INTO meta (tenant, name, value) VALUES ('', 'write check', '') "
+                "ON CONFLICT (tenant, name) DO NOTHING"
+            )
+            raise _Rollback
 
     @property
     def _conn(self) -> psycopg.Connection[Any]:
         return self._threads.slot().conn
 
     def _connect(self) -> psycopg.Connection[Any]:
-        conn = psycopg.connect(self.url, autocommit=True, application_name="fake-stripe")
+        conn = psycopg.connect(
+            self.url,
+            autocommit=True,
+            application_name="fake-stripe",
+            connect_timeout=CONNECT_TIMEOUT,
+        )
         conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
         return conn
 
@@ -96,9 +128,9 @@ class PostgresBackend:
             ).fetchone()
             current = int(row[0]) if row else 0
             if current > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"the database has schema version {current}, newer than this fake-stripe "
-                    f"knows ({SCHEMA_VERSION}): upgrade fake-stripe to open it"
+                raise check.StoreError(
+                    f"--db {check.redacted(self.url)} has schema version {current}, newer than "
+                    f"this fake-stripe knows ({SCHEMA_VERSION}); upgrade fake-stripe to open it"
                 )
             for version, steps in MIGRATIONS:
                 if current < version <= target:

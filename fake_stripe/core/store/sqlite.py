@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from . import check
 from .base import Busy, Conflict
 from .threads import SETTLE_TIMEOUT, PerThread, Writers
 
@@ -74,10 +75,38 @@ class SQLiteBackend:
     shared = True
 
     def __init__(self, path: str, schema_version: int = SCHEMA_VERSION) -> None:
+        """Open the store, bring its schema up to date and check that it can be written;
+        `check.StoreError` (one line) when it cannot be used."""
         self.path = path
+        check.sqlite_file(path)
         self._threads: PerThread[sqlite3.Connection] = PerThread(self._connect, _close)
         self._writers = Writers()
-        self._migrate(schema_version)
+        try:
+            check.sqlite_tables(self._db, path)
+            self._migrate(schema_version)
+            self._check_writable()
+        except sqlite3.Error as exc:
+            self.close()
+            raise check.sqlite_error(path, exc) from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_writable(self) -> None:
+        """A write, rolled back: a read-only file or mount lets SQLite open the file and read
+        it, and refuses only the first write."""
+        db = self._db
+        try:
+            self._begin_immediate(db)
+        except Busy:
+            return  # another process is writing to it: so can this one, once it is done
+        try:
+            db.execute(
+                "INSERT INTO meta (tenant, name, value) VALUES ('', 'write check', '') "
+                "ON CONFLICT(tenant, name) DO NOTHING"
+            )
+        finally:
+            db.execute("ROLLBACK")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -100,9 +129,9 @@ class SQLiteBackend:
                 "SELECT coalesce(max(version), 0) FROM schema_migrations"
             ).fetchone()
             if current > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.path} has schema version {current}, newer than this fake-stripe "
-                    f"knows ({SCHEMA_VERSION}): upgrade fake-stripe to open it"
+                raise check.StoreError(
+                    f"--db {self.path} has schema version {current}, newer than this "
+                    f"fake-stripe knows ({SCHEMA_VERSION}); upgrade fake-stripe to open it"
                 )
             for version, steps in MIGRATIONS:
                 if current < version <= target:
