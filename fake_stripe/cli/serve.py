@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import ipaddress
 import json
 import logging
@@ -19,6 +20,10 @@ from ..edge import DEFAULT_MAX_BODY
 from ..serving import bind_socket, url_of, uvicorn_config
 
 DEFAULT_PORT = 12180
+# Seconds a thread may hold the GIL while another waits for it (CPython's default is 0.005).
+# A handler computing on a worker thread would otherwise make every other request wait up to
+# 5 ms at each hand-off between the event loop and the workers (docs/limits.md has figures).
+SWITCH_INTERVAL = 0.0005
 # How `serve --workers N` hands its options to the worker processes, which build their own app.
 _WORKER_OPTIONS = "FAKE_STRIPE_WORKER_OPTIONS"
 
@@ -105,6 +110,7 @@ def serve(args: argparse.Namespace) -> int:
         Multiprocess(config, sockets=[sock]).run()
         return 0
     app = create_app(**options, backend=backend)
+    _tune_for_serving()
     config = uvicorn_config(app, **settings)
     server = _Server(config)
     try:
@@ -123,7 +129,16 @@ def worker_app() -> Any:
     # Request ids come from the seed and a per-process counter: workers sharing a seed must
     # not hand out the same ones.
     app.state.fake.instance = f"pid{os.getpid()}"
+    _tune_for_serving()
     return app
+
+
+def _tune_for_serving() -> None:
+    """The interpreter as a server needs it: a short GIL switch interval (SWITCH_INTERVAL),
+    and what start-up made frozen out of the cyclic garbage collector, so that a full
+    collection, during which every thread waits, does not walk it each time."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    gc.freeze()
 
 
 class _Server:
