@@ -22,10 +22,10 @@ from fake_stripe.stripejs.routes import endpoints as stripejs_endpoints
 from .helpers import assert_error
 
 
-def link(api: httpx.Client, *permissions: str) -> dict[str, Any]:
-    """A linked account with `permissions` (and the customer's session completed)."""
+def new_session(api: httpx.Client, *permissions: str) -> dict[str, Any]:
+    """A pending session of a new customer, collecting `permissions`."""
     cus = api.post("/v1/customers").json()["id"]
-    session = api.post(
+    session: dict[str, Any] = api.post(
         "/v1/financial_connections/sessions",
         data={
             "account_holder[type]": "customer",
@@ -33,6 +33,12 @@ def link(api: httpx.Client, *permissions: str) -> dict[str, Any]:
             **{f"permissions[{i}]": p for i, p in enumerate(permissions)},
         },
     ).json()
+    return session
+
+
+def link(api: httpx.Client, *permissions: str) -> dict[str, Any]:
+    """A linked account with `permissions` (its session completed)."""
+    session = new_session(api, *permissions)
     done = api.post(
         f"/v1/test_helpers/financial_connections/sessions/{session['id']}/complete",
         data={"outcome": "link"},
@@ -116,15 +122,7 @@ def test_a_feature_named_many_times_is_refreshed_once(api: httpx.Client) -> None
 def test_complete_with_more_accounts_than_the_cap_is_a_400_and_creates_none(
     api: httpx.Client,
 ) -> None:
-    cus = api.post("/v1/customers").json()["id"]
-    session = api.post(
-        "/v1/financial_connections/sessions",
-        data={
-            "account_holder[type]": "customer",
-            "account_holder[customer]": cus,
-            "permissions[0]": "payment_method",
-        },
-    ).json()
+    session = new_session(api, "payment_method")
     accounts = {f"accounts[{i}][subcategory]": "checking" for i in range(101)}
     resp = api.post(
         f"/v1/test_helpers/financial_connections/sessions/{session['id']}/complete",

@@ -24,13 +24,13 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote
 
 import httpx
+
+from ..stores import PG_ENV, postgres_schema
 
 PROBE = r"""
 import json, sys, time, httpx
@@ -253,29 +253,15 @@ def phase_sqlite_lock(start: Callable[..., Any], fig: Any, seconds: float) -> No
                 fig.extra["lock phases: tracebacks logged"] += s.stop().count("Traceback")
 
 
-@contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    import psycopg
-
-    schema = "chaos_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        sep = "&" if "?" in url else "?"
-        yield f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 def phase_postgres_lock(start: Callable[..., Any], fig: Any, seconds: float) -> None:
-    base = os.environ.get("FAKE_STRIPE_TEST_PG")
-    if not base:
-        fig.extra["PostgreSQL, 2 instances"] = "not run: set FAKE_STRIPE_TEST_PG"
+    if not os.environ.get(PG_ENV):
+        fig.extra["PostgreSQL, 2 instances"] = f"not run: set {PG_ENV}"
         return
     import psycopg
 
-    with postgres_schema(base) as url:
+    schema = postgres_schema()  # a schema of its own, dropped when the generator ends
+    url = next(schema)
+    try:
         servers = [start("--db", url), start("--db", url)]
         other = psycopg.connect(url)  # in a transaction until commit: the lock is held so long
 
@@ -291,3 +277,5 @@ def phase_postgres_lock(start: Callable[..., Any], fig: Any, seconds: float) -> 
             for s in servers:
                 fig.extra.setdefault("lock phases: tracebacks logged", 0)
                 fig.extra["lock phases: tracebacks logged"] += s.stop().count("Traceback")
+    finally:
+        next(schema, None)
