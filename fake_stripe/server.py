@@ -18,7 +18,7 @@ from .core.faults import Faults
 from .core.lanes import Lanes
 from .core.store import Backend
 from .core.tenant import Tenant
-from .financial_connections.domain import run_due
+from .financial_connections import domain as fc_domain
 from .payments import ach
 from .webhooks.delivery import LEASE_SECONDS, Deliveries, RetrySchedule
 
@@ -58,7 +58,9 @@ class FakeStripe:
         self.lanes = Lanes()
         self.validator: Validator | None = None
         # Run for every authenticated /v1 request before its handler: the tenant clock's due work.
-        self.due: list[Callable[[Ctx], None]] = [run_due, ach.run_due]
+        self.due: list[Callable[[Ctx], None]] = [fc_domain.run_due, ach.run_due]
+        # When each of them has work next (tenant time), or None.
+        self.due_at: list[Callable[[Tenant], int | None]] = [fc_domain.next_due, ach.next_due]
         self.violations: list[str] = []
         self._req_counter = itertools.count(1)
         # Set by each of several server processes sharing a store, so request ids stay unique.
@@ -113,6 +115,12 @@ class FakeStripe:
         n = next(self._req_counter)
         digest = hashlib.sha256(f"{self.seed}{self.instance}:req:{n}".encode()).hexdigest()
         return "req_" + digest[:14]
+
+    def quiet(self, tenant: Tenant) -> bool:
+        if not self.backend.inline_reads:
+            return False
+        now = tenant.now()
+        return all((at := due_at(tenant)) is None or at > now for due_at in self.due_at)
 
     def wall_now(self) -> int:
         return int(time.time()) if self.frozen_at is None else self.frozen_at

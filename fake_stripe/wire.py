@@ -189,7 +189,8 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
         return error_response(err, request_id, app.wall_now(), headers)
     raw = await request.body() if request.method == "POST" else request.scope["query_string"]
     job = (app, request, ep, key, tenant, raw, request_id, headers)
-    answer = await app.lanes.run(tenant.name, _serve, *job, True)
+    light = ep is not None and ep.light and not raw and app.quiet(tenant)
+    answer = await app.lanes.run(tenant.name, _serve, *job, True, light=light)
     if answer.pause:
         await asyncio.sleep(answer.pause)
     if answer.resume:

@@ -210,3 +210,73 @@ def test_lanes_serve_a_tenant_in_order_and_free_the_lane_of_a_cancelled_request(
     lanes.close()
     assert order == ["other tenant", "first", "second"]
     assert lanes.busy() == {}
+
+
+# ---- light requests run on the event loop ------------------------------------------------------
+
+
+class Where:
+    """A due-work hook noting the thread each request of a tenant runs on."""
+
+    def __init__(self) -> None:
+        self.threads: dict[str, list[int]] = {}
+
+    def __call__(self, ctx: Ctx) -> None:
+        self.threads.setdefault(ctx.tenant.name, []).append(threading.get_ident())
+
+
+PAYMENT = {
+    "amount": "1000",
+    "currency": "usd",
+    "confirm": "true",
+    "payment_method_data[type]": "us_bank_account",
+    "payment_method_data[us_bank_account][routing_number]": "110000000",
+    "payment_method_data[us_bank_account][account_number]": "000123456789",
+    "payment_method_data[us_bank_account][account_holder_type]": "individual",
+    "payment_method_data[billing_details][name]": "Jenny Rosen",
+    "mandate_data[customer_acceptance][type]": "offline",
+}
+
+
+def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy() -> None:
+    app = create_app(seed=25)
+    where = Where()
+    gate = Gate("nobody yet")
+    app.state.fake.due.extend([where, gate])
+    srv = ServerThread(app)
+    url, loop = srv.url, srv.thread.ident
+    try:
+        auth = ("sk_test_light", "")
+        cid = httpx.post(f"{url}/v1/customers", auth=auth).json()["id"]
+        assert httpx.get(f"{url}/v1/customers/{cid}", auth=auth).status_code == 200
+        assert httpx.get(f"{url}/v1/customers", auth=auth).status_code == 200
+        create, retrieve, listed = where.threads["light"]
+        assert retrieve == loop
+        assert create != loop and listed != loop  # a POST, a list: not light
+        # A debit settling at the next request: that GET goes to a worker, which settles it.
+        days = {"settlement_business_days": "0"}
+        assert httpx.post(f"{url}/_fake/payments/settings", data=days, auth=auth).is_success
+        pi = httpx.post(f"{url}/v1/payment_intents", data=PAYMENT, auth=auth).json()
+        assert pi["status"] == "processing"
+        before = len(where.threads["light"])
+        settled = httpx.get(f"{url}/v1/payment_intents/{pi['id']}", auth=auth).json()
+        assert settled["status"] == "succeeded"
+        assert where.threads["light"][before] != loop
+        # A tenant with a request in its lanes: its light GET waits its turn in the pool.
+        busy = ("sk_test_busy", "")
+        busy_cid = httpx.post(f"{url}/v1/customers", auth=busy).json()["id"]
+        gate.tenant = "busy"
+        with ThreadPoolExecutor(2) as pool:
+            held = pool.submit(httpx.post, f"{url}/v1/customers", auth=busy, timeout=30)
+            gate.wait_held(1)
+            get = pool.submit(httpx.get, f"{url}/v1/customers/{busy_cid}", auth=busy)
+            time.sleep(0.2)
+            assert not get.done()
+            gate.open.set()
+            assert held.result().status_code == 200
+            assert get.result().status_code == 200
+        assert where.threads["busy"][-1] != loop
+    finally:
+        gate.open.set()
+        srv.stop()
+        app.state.fake.close()

@@ -90,6 +90,10 @@ class Endpoint:
     params: Spec = field(default_factory=lambda: Spec({}))
     keys: tuple[str, ...] = ("sk", "rk")
     status: int = 200
+    # A GET of one object whose size is bounded: given no parameters, it may run on the event
+    # loop itself when the store's reads wait for nobody (`Services.quiet`), saving the
+    # hand-off to a worker thread.
+    light: bool = False
 
 
 class Services(Protocol):
@@ -106,5 +110,11 @@ class Services(Protocol):
     def request_id(self) -> str: ...
 
     def wall_now(self) -> int: ...
+
+    def quiet(self, tenant: Tenant) -> bool:
+        """Whether a light request of `tenant` may run on the event loop: the store's reads
+        wait for no lock and do no network I/O, and the tenant clock has no work due (every
+        request runs that first, it may be long, and it writes)."""
+        ...
 
     def check_response(self, method: str, path: str, status: int, body: Any) -> list[str]: ...

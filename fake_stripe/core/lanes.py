@@ -9,7 +9,10 @@ or blocked cannot take every worker from the others.
 
 Stepped by hand in-process (`fake_stripe.inprocess` runs a `/v1` request with no task and no
 turn of the loop) the work runs inline on the caller's thread: there is nobody else to serve,
-and the hand-off would cost more than the fake's own work.
+and the hand-off would cost more than the fake's own work. Under a server, work the caller
+knows to be light (a GET of one small object from memory) runs inline too: the hand-off to a
+thread and back would cost about as much as the work, and the GIL hand-offs it takes are what
+makes a request wait while another thread computes.
 """
 
 from __future__ import annotations
@@ -40,10 +43,12 @@ class Lanes:
         self._running: dict[str, int] = {}
         self._waiting: dict[str, deque[_Waiter]] = {}
 
-    async def run(self, tenant: str, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, tenant: str, fn: Callable[..., T], *args: Any, light: bool = False) -> T:
         """`fn(*args)` in a worker thread, once `tenant` has a free lane; inline when the
-        caller is stepped by hand (no running task)."""
-        if asyncio.current_task() is None:
+        caller is stepped by hand (no running task), or when the work is `light` (bounded and
+        waiting for nothing, the caller says) and the tenant has nothing in the pool (so it
+        keeps its order)."""
+        if asyncio.current_task() is None or (light and tenant not in self._running):
             return fn(*args)
         await self._enter(tenant)
         try:

@@ -45,6 +45,8 @@ from .objects import (
 if TYPE_CHECKING:
     from faker import Faker
 
+    from ..core.tenant import Tenant
+
 DAY = 86_400
 TAN_LIFETIME = 180 * DAY  # GUESS: banks do not publish TAN lifetimes
 TAN_WARNING = 30 * DAY  # Stripe's hosted relink treats "expiring within 30 days" as due
@@ -374,10 +376,16 @@ def _unschedule(ctx: Ctx, what: str, target: str) -> None:
     ctx.tenant.meta_set("schedule_next", str(items[0][0]) if items else "")
 
 
+def next_due(tenant: Tenant) -> int | None:
+    """When the tenant's next scheduled change is due (tenant time), if any."""
+    nxt = tenant.meta_get("schedule_next")
+    return int(nxt) if nxt else None
+
+
 def run_due(ctx: Ctx) -> None:
     """Fire what the tenant clock has passed. Cheap when nothing is due (one meta read)."""
-    nxt = ctx.tenant.meta_get("schedule_next")
-    if not nxt or int(nxt) > ctx.now():
+    nxt = next_due(ctx.tenant)
+    if nxt is None or nxt > ctx.now():
         return
     items = json.loads(ctx.tenant.meta_get("schedule") or "[]")
     now = ctx.now()

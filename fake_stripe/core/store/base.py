@@ -46,6 +46,10 @@ class Backend(Protocol):
     # Whether other processes may share this store (memory: no). Only a shared store needs to
     # look for the expired leases of processes that died.
     shared: bool
+    # Whether a read may run on the event loop: it never waits for a lock another thread or
+    # process holds (memory: the tenant's own lock only; SQLite in WAL mode: readers never wait
+    # for the writer) and does no network I/O (PostgreSQL does).
+    inline_reads: bool
 
     def transaction(self, tenant: str, write: bool) -> AbstractContextManager[None]:
         """Everything inside is one atomic unit; an exception rolls it back. Nested

@@ -53,6 +53,7 @@ class _MemTenant:
 
 class MemoryBackend:
     shared = False
+    inline_reads = True
 
     def __init__(self) -> None:
         self._tenants: dict[str, _MemTenant] = {}

@@ -74,6 +74,7 @@ class _Rollback(Exception):
 
 class PostgresBackend:
     shared = True
+    inline_reads = False
 
     def __init__(self, url: str, schema_version: int = SCHEMA_VERSION) -> None:
         """Connect, bring the schema up to date and check that the database can be written;

@@ -73,6 +73,7 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 class SQLiteBackend:
     shared = True
+    inline_reads = False  # True once the file is known to be in WAL mode
 
     def __init__(self, path: str, schema_version: int = SCHEMA_VERSION) -> None:
         """Open the store, bring its schema up to date and check that it can be written;
@@ -85,6 +86,8 @@ class SQLiteBackend:
             check.sqlite_tables(self._db, path)
             self._migrate(schema_version)
             self._check_writable()
+            (mode,) = self._one("PRAGMA journal_mode", ())
+            self.inline_reads = str(mode).lower() == "wal"
         except sqlite3.Error as exc:
             self.close()
             raise check.sqlite_error(path, exc) from None
