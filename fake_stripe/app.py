@@ -81,7 +81,8 @@ class V1Router:
 
 def routes_table() -> list[Endpoint]:
     """Every Stripe API endpoint the fake implements. `light`: a GET of one object of bounded
-    size (not a list, not a session with its accounts, not an event with its object)."""
+    size (not a list, not a session with its accounts, not an event with its object), or a
+    write of one small object (`Endpoint.light`)."""
     E = Endpoint
     fc = "/v1/financial_connections"
     th = "/v1/test_helpers/financial_connections"
@@ -89,11 +90,11 @@ def routes_table() -> list[Endpoint]:
     pi = "/v1/payment_intents"
     pk = ("sk", "rk", "pk")
     return [
-        E("POST", "/v1/customers", customers.create, customers.CREATE),
+        E("POST", "/v1/customers", customers.create, customers.CREATE, light=True),
         E("GET", "/v1/customers", customers.list_, customers.LIST),
         E("GET", "/v1/customers/{customer}", customers.retrieve, light=True),
-        E("POST", "/v1/customers/{customer}", customers.update, customers.UPDATE),
-        E("DELETE", "/v1/customers/{customer}", customers.delete),
+        E("POST", "/v1/customers/{customer}", customers.update, customers.UPDATE, light=True),
+        E("DELETE", "/v1/customers/{customer}", customers.delete, light=True),
         E("GET", "/v1/events", events.list_, events.LIST),
         E("GET", "/v1/events/{id}", events.retrieve),
         # Financial Connections

@@ -189,7 +189,14 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
         return error_response(err, request_id, app.wall_now(), headers)
     raw = await request.body() if request.method == "POST" else request.scope["query_string"]
     job = (app, request, ep, key, tenant, raw, request_id, headers)
-    light = ep is not None and ep.light and not raw and app.quiet(tenant)
+    write = request.method != "GET"
+    light = (
+        ep is not None
+        and ep.light
+        # a light GET takes no parameters; a light write's body is decoded in a few µs
+        and (len(raw) <= DECODE_INLINE_MAX if write else not raw)
+        and app.quiet(tenant, write)
+    )
     answer = await app.lanes.run(tenant.name, _serve, *job, True, light=light)
     if answer.pause:
         await asyncio.sleep(answer.pause)

@@ -90,9 +90,10 @@ class Endpoint:
     params: Spec = field(default_factory=lambda: Spec({}))
     keys: tuple[str, ...] = ("sk", "rk")
     status: int = 200
-    # A GET of one object whose size is bounded: given no parameters, it may run on the event
-    # loop itself when the store's reads wait for nobody (`Services.quiet`), saving the
-    # hand-off to a worker thread.
+    # Bounded small work: a GET of one object of bounded size, or a write of one small object.
+    # It may run on the event loop itself, saving the hand-off to a worker thread, when the
+    # store cannot make it wait (`Services.quiet`) and the request is small (a GET with no
+    # parameters, a write with a short body).
     light: bool = False
 
 
@@ -111,10 +112,11 @@ class Services(Protocol):
 
     def wall_now(self) -> int: ...
 
-    def quiet(self, tenant: Tenant) -> bool:
+    def quiet(self, tenant: Tenant, write: bool = False) -> bool:
         """Whether a light request of `tenant` may run on the event loop: the store's reads
-        wait for no lock and do no network I/O, and the tenant clock has no work due (every
-        request runs that first, it may be long, and it writes)."""
+        (and, for a `write`, its writes) wait for no lock of another process and do no network
+        I/O, and the tenant clock has no work due (every request runs that first, it may be
+        long, and it writes)."""
         ...
 
     def check_response(self, method: str, path: str, status: int, body: Any) -> list[str]: ...

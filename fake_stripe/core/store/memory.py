@@ -68,24 +68,24 @@ class MemoryBackend:
             t = self._tenants.setdefault(tenant, _MemTenant())
         return t
 
-    @contextlib.contextmanager
-    def _locked(self, tenant: str) -> Iterator[_MemTenant]:
-        """The tenant, its lock held. Every write holds it (re-entered inside a transaction)."""
+    def _acquire(self, tenant: str) -> _MemTenant:
+        """The tenant, its lock now held by the caller, who releases it. Every write holds it
+        (re-entered inside a transaction). Not a context manager: writes are the hot path."""
         t = self._t(tenant)
         t.lock.acquire()
         while self._tenants.get(tenant) is not t:  # reset while this one waited: a new tenant
             t.lock.release()
             t = self._t(tenant)
             t.lock.acquire()
-        try:
-            yield t
-        finally:
-            t.lock.release()
+        return t
 
     @contextlib.contextmanager
     def transaction(self, tenant: str, write: bool) -> Iterator[None]:
-        with self._locked(tenant):
+        t = self._acquire(tenant)
+        try:
             yield
+        finally:
+            t.lock.release()
 
     def settle(self, tenant: str, timeout: float = 0.0) -> None:
         """Nothing to wait for: a write is seen by every thread as soon as it is made."""
@@ -105,8 +105,11 @@ class MemoryBackend:
         data: str,
         index: Mapping[str, str] | None = None,
     ) -> None:
-        with self._locked(tenant) as t:
+        t = self._acquire(tenant)
+        try:
             self._put(t, kind, obj_id, data, index)
+        finally:
+            t.lock.release()
 
     def _put(
         self, t: _MemTenant, kind: str, obj_id: str, data: str, index: Mapping[str, str] | None
@@ -141,11 +144,14 @@ class MemoryBackend:
     def delete(self, tenant: str, obj_id: str) -> None:
         if tenant not in self._tenants:
             return
-        with self._locked(tenant) as t:
+        t = self._acquire(tenant)
+        try:
             row = t.objects.pop(obj_id, None)
             if row is not None:
                 t.kinds[row[0]].by_seq.pop(row[1], None)
                 self._unindex(t, row[0], obj_id, row[1])
+        finally:
+            t.lock.release()
         with self._lease_lock:
             self._leases.pop((tenant, obj_id), None)
 
@@ -191,11 +197,15 @@ class MemoryBackend:
         return None if t is None else t.meta.get(name)
 
     def meta_set(self, tenant: str, name: str, value: str) -> None:
-        with self._locked(tenant) as t:
+        t = self._acquire(tenant)
+        try:
             t.meta[name] = value
+        finally:
+            t.lock.release()
 
     def meta_swap(self, tenant: str, name: str, old: str | None, new: str | None) -> bool:
-        with self._locked(tenant) as t:
+        t = self._acquire(tenant)
+        try:
             if t.meta.get(name) != old:
                 return False
             if new is None:
@@ -203,13 +213,17 @@ class MemoryBackend:
             else:
                 t.meta[name] = new
             return True
+        finally:
+            t.lock.release()
 
     def increment(self, tenant: str, name: str) -> int:
-        with self._locked(tenant) as t:
-            meta = t.meta
-            n = int(meta.get(name) or 0) + 1
-            meta[name] = str(n)
+        t = self._acquire(tenant)
+        try:
+            n = int(t.meta.get(name) or 0) + 1
+            t.meta[name] = str(n)
             return n
+        finally:
+            t.lock.release()
 
     def lease(self, tenant: str, obj_id: str, owner: str, until: float, now: float) -> bool:
         with self._lease_lock:
@@ -243,8 +257,9 @@ class MemoryBackend:
         for name in names:
             # Under the tenant's lock: a transaction under way finishes first, and the next
             # one starts on a fresh tenant.
-            with self._locked(name):
-                self._tenants.pop(name, None)
+            t = self._acquire(name)
+            self._tenants.pop(name, None)
+            t.lock.release()
         with self._lease_lock:
             for k in [k for k in self._leases if tenant is None or k[0] == tenant]:
                 del self._leases[k]
