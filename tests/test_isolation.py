@@ -28,6 +28,7 @@ from fake_stripe.core.lanes import Lanes
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.serving import ServerThread
 
+from .helpers import ACH_PAYMENT
 from .stores import postgres_schema
 
 # How long the other tenant may take: far below the time the blocked tenant is held.
@@ -228,19 +229,6 @@ class Where:
         self.threads.setdefault(ctx.tenant.name, []).append(threading.get_ident())
 
 
-PAYMENT = {
-    "amount": "1000",
-    "currency": "usd",
-    "confirm": "true",
-    "payment_method_data[type]": "us_bank_account",
-    "payment_method_data[us_bank_account][routing_number]": "110000000",
-    "payment_method_data[us_bank_account][account_number]": "000123456789",
-    "payment_method_data[us_bank_account][account_holder_type]": "individual",
-    "payment_method_data[billing_details][name]": "Jenny Rosen",
-    "mandate_data[customer_acceptance][type]": "offline",
-}
-
-
 def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy() -> None:
     app = create_app(seed=25)
     where = Where()
@@ -260,7 +248,7 @@ def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy()
         # A debit settling at the next request: that GET goes to a worker, which settles it.
         days = {"settlement_business_days": "0"}
         assert httpx.post(f"{url}/_fake/payments/settings", data=days, auth=auth).is_success
-        pi = httpx.post(f"{url}/v1/payment_intents", data=PAYMENT, auth=auth).json()
+        pi = httpx.post(f"{url}/v1/payment_intents", data=ACH_PAYMENT, auth=auth).json()
         assert pi["status"] == "processing"
         before = len(where.threads["light"])
         settled = httpx.get(f"{url}/v1/payment_intents/{pi['id']}", auth=auth).json()

@@ -19,7 +19,7 @@ from fake_stripe.financial_connections import sessions
 from fake_stripe.spec.params import to_param
 from fake_stripe.stripejs.routes import endpoints as stripejs_endpoints
 
-from .helpers import assert_error
+from .helpers import ACH_PAYMENT, assert_error
 
 
 def new_session(api: httpx.Client, *permissions: str) -> dict[str, Any]:
@@ -197,18 +197,6 @@ def test_idempotency_records_are_purged_a_few_per_request_once_a_day_old(
 
 # ---- the tenant clock --------------------------------------------------------------------------
 
-PAYMENT = {
-    "amount": "1000",
-    "currency": "usd",
-    "confirm": "true",
-    "payment_method_data[type]": "us_bank_account",
-    "payment_method_data[us_bank_account][routing_number]": "110000000",
-    "payment_method_data[us_bank_account][account_number]": "000123456789",
-    "payment_method_data[us_bank_account][account_holder_type]": "individual",
-    "payment_method_data[billing_details][name]": "Jenny Rosen",
-    "mandate_data[customer_acceptance][type]": "offline",
-}
-
 
 def test_the_clock_stops_100_years_ahead_and_payments_still_work_there(
     api: httpx.Client,
@@ -225,7 +213,7 @@ def test_the_clock_stops_100_years_ahead_and_payments_still_work_there(
     assert_error(refused, 400, param="seconds")
     now = api.get("/v1/test_helpers/clock").json()["now"]
     assert now - start == MAX_CLOCK_OFFSET
-    pi = api.post("/v1/payment_intents", data=PAYMENT)
+    pi = api.post("/v1/payment_intents", data=ACH_PAYMENT)
     assert pi.status_code == 200, pi.text
     assert pi.json()["status"] == "processing"
     settled = api.post(f"/v1/test_helpers/payment_intents/{pi.json()['id']}/settle")
