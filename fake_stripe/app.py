@@ -80,7 +80,9 @@ class V1Router:
 
 
 def routes_table() -> list[Endpoint]:
-    """Every Stripe API endpoint the fake implements."""
+    """Every Stripe API endpoint the fake implements. `light`: a GET of one object of bounded
+    size (not a list, not a session with its accounts, not an event with its object), or a
+    write of one small object (`Endpoint.light`)."""
     E = Endpoint
     fc = "/v1/financial_connections"
     th = "/v1/test_helpers/financial_connections"
@@ -88,16 +90,16 @@ def routes_table() -> list[Endpoint]:
     pi = "/v1/payment_intents"
     pk = ("sk", "rk", "pk")
     return [
-        E("POST", "/v1/customers", customers.create, customers.CREATE),
+        E("POST", "/v1/customers", customers.create, customers.CREATE, light=True),
         E("GET", "/v1/customers", customers.list_, customers.LIST),
-        E("GET", "/v1/customers/{customer}", customers.retrieve),
-        E("POST", "/v1/customers/{customer}", customers.update, customers.UPDATE),
-        E("DELETE", "/v1/customers/{customer}", customers.delete),
+        E("GET", "/v1/customers/{customer}", customers.retrieve, light=True),
+        E("POST", "/v1/customers/{customer}", customers.update, customers.UPDATE, light=True),
+        E("DELETE", "/v1/customers/{customer}", customers.delete, light=True),
         E("GET", "/v1/events", events.list_, events.LIST),
         E("GET", "/v1/events/{id}", events.retrieve),
         # Financial Connections
         E("GET", f"{fc}/accounts", fc_accounts.list_, fc_accounts.LIST),
-        E("GET", f"{fc}/accounts/{{account}}", fc_accounts.retrieve),
+        E("GET", f"{fc}/accounts/{{account}}", fc_accounts.retrieve, light=True),
         E("POST", f"{fc}/accounts/{{account}}/disconnect", fc_accounts.disconnect),
         E(
             "POST",
@@ -124,11 +126,16 @@ def routes_table() -> list[Endpoint]:
         E("GET", f"{fc}/institutions", institutions.list_, institutions.LIST),
         E("GET", f"{fc}/institutions/{{institution}}", institutions.retrieve),
         E("GET", f"{fc}/transactions", fc_accounts.list_transactions, fc_accounts.TRANSACTIONS),
-        E("GET", f"{fc}/transactions/{{transaction}}", fc_accounts.retrieve_transaction),
+        E(
+            "GET",
+            f"{fc}/transactions/{{transaction}}",
+            fc_accounts.retrieve_transaction,
+            light=True,
+        ),
         # Payment methods, setup intents, mandates
         E("POST", "/v1/payment_methods", us_bank_account.create, us_bank_account.CREATE),
         E("GET", "/v1/payment_methods", payment_methods.list_, payment_methods.LIST),
-        E("GET", "/v1/payment_methods/{payment_method}", payment_methods.retrieve),
+        E("GET", "/v1/payment_methods/{payment_method}", payment_methods.retrieve, light=True),
         E(
             "POST",
             "/v1/payment_methods/{payment_method}/attach",
@@ -137,7 +144,13 @@ def routes_table() -> list[Endpoint]:
         ),
         E("POST", "/v1/payment_methods/{payment_method}/detach", payment_methods.detach),
         E("POST", "/v1/setup_intents", setup_intents.create, setup_intents.CREATE),
-        E("GET", "/v1/setup_intents/{intent}", setup_intents.retrieve, setup_intents.RETRIEVE),
+        E(
+            "GET",
+            "/v1/setup_intents/{intent}",
+            setup_intents.retrieve,
+            setup_intents.RETRIEVE,
+            light=True,
+        ),
         E("POST", "/v1/setup_intents/{intent}", setup_intents.update, setup_intents.UPDATE),
         E(
             "POST",
@@ -145,12 +158,19 @@ def routes_table() -> list[Endpoint]:
             setup_intents.confirm,
             setup_intents.CONFIRM,
         ),
-        E("GET", "/v1/mandates/{mandate}", setup_intents.retrieve_mandate),
+        E("GET", "/v1/mandates/{mandate}", setup_intents.retrieve_mandate, light=True),
         # PaymentIntents and charges (ACH Direct Debit); a publishable key with the client
         # secret may retrieve and confirm, as Stripe.js does
         E("POST", pi, payment_intents.create, payment_intents.CREATE),
         E("GET", pi, payment_intents.list_, payment_intents.LIST),
-        E("GET", f"{pi}/{{intent}}", payment_intents.retrieve, payment_intents.RETRIEVE, keys=pk),
+        E(
+            "GET",
+            f"{pi}/{{intent}}",
+            payment_intents.retrieve,
+            payment_intents.RETRIEVE,
+            keys=pk,
+            light=True,
+        ),
         E("POST", f"{pi}/{{intent}}", payment_intents.update, payment_intents.UPDATE),
         E(
             "POST",
@@ -161,7 +181,7 @@ def routes_table() -> list[Endpoint]:
         ),
         E("POST", f"{pi}/{{intent}}/cancel", payment_intents.cancel, payment_intents.CANCEL),
         E("GET", "/v1/charges", charges.list_, charges.LIST),
-        E("GET", "/v1/charges/{charge}", charges.retrieve),
+        E("GET", "/v1/charges/{charge}", charges.retrieve, light=True),
         # Webhook endpoints
         E("POST", we, webhook_endpoints.create, webhook_endpoints.CREATE),
         E("GET", we, webhook_endpoints.list_, webhook_endpoints.LIST),

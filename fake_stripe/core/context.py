@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from .events import Event, EventLog
 from .faults import Faults
+from .lanes import Lanes
 from .objects import StripeObject, is_preview
 from .params import Spec
 from .tenant import StagedTenant, Tenant
@@ -92,6 +93,11 @@ class Endpoint:
     params: Spec = field(default_factory=lambda: Spec({}))
     keys: tuple[str, ...] = ("sk", "rk")
     status: int = 200
+    # Bounded small work: a GET of one object of bounded size, or a write of one small object.
+    # It may run on the event loop itself, saving the hand-off to a worker thread, when the
+    # store cannot make it wait (`Services.quiet`) and the request is small (a GET with no
+    # parameters, a write with a short body).
+    light: bool = False
 
 
 class Services(Protocol):
@@ -102,11 +108,19 @@ class Services(Protocol):
     faults: Faults
     due: list[Callable[[Ctx], None]]
     allow_private_webhooks: bool
+    lanes: Lanes
 
     def tenant(self, name: str) -> Tenant: ...
 
     def request_id(self) -> str: ...
 
     def wall_now(self) -> int: ...
+
+    def quiet(self, tenant: Tenant, write: bool = False) -> bool:
+        """Whether a light request of `tenant` may run on the event loop: the store's reads
+        (and, for a `write`, its writes) wait for no lock of another process and do no network
+        I/O, and the tenant clock has no work due (every request runs that first, it may be
+        long, and it writes)."""
+        ...
 
     def check_response(self, method: str, path: str, status: int, body: Any) -> list[str]: ...

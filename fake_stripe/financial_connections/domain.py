@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import Ctx
 from ..core.errors import InvalidRequestError
@@ -42,6 +42,9 @@ from .objects import (
     Transaction,
     TransactionRefresh,
 )
+
+if TYPE_CHECKING:
+    from ..core.tenant import Tenant
 
 DAY = 86_400
 TAN_LIFETIME = 180 * DAY  # GUESS: banks do not publish TAN lifetimes
@@ -360,10 +363,16 @@ def _unschedule(ctx: Ctx, what: str, target: str) -> None:
     ctx.tenant.meta_set("schedule_next", str(items[0][0]) if items else "")
 
 
+def next_due(tenant: Tenant) -> int | None:
+    """When the tenant's next scheduled change is due (tenant time), if any."""
+    nxt = tenant.meta_get("schedule_next")
+    return int(nxt) if nxt else None
+
+
 def run_due(ctx: Ctx) -> None:
     """Fire what the tenant clock has passed. Cheap when nothing is due (one meta read)."""
-    nxt = ctx.tenant.meta_get("schedule_next")
-    if not nxt or int(nxt) > ctx.now():
+    nxt = next_due(ctx.tenant)
+    if nxt is None or nxt > ctx.now():
         return
     items = json.loads(ctx.tenant.meta_get("schedule") or "[]")
     now = ctx.now()

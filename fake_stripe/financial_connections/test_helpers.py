@@ -294,7 +294,7 @@ def trigger(ctx: Ctx, p: dict[str, Any]) -> Triggered:
         elif event.endswith("upcoming_account_number_expiry"):
             expiry = (account.account_numbers or [])[0].expected_expiry_date or ctx.now()
             # Time passes until 30 days before the TAN expires: the tenant clock moves.
-            ctx.tenant.advance(expiry - fc_domain.TAN_WARNING - ctx.now())
+            ctx.tenant.advance(expiry - fc_domain.TAN_WARNING - ctx.now(), "event")
             fc_domain.run_due(ctx)
         elif "deactivation" in event:
             fc_domain.schedule_deactivation(
