@@ -70,7 +70,29 @@ def test_every_declared_array_is_capped_at_most_at_the_default() -> None:
         for key, param in fields.items():
             found += [(f"{ep.path} {n}", a.max_items) for n, a in _arrays(param, key)]
     assert len(found) > 30
-    assert all(0 < cap <= DEFAULT_MAX_ITEMS for _, cap in found), found
+    # A webhook endpoint may name every event type Stripe has (about 250) once.
+    wider = {
+        "/v1/webhook_endpoints enabled_events",
+        "/v1/webhook_endpoints/{webhook_endpoint} enabled_events",
+    }
+    assert all(0 < cap <= DEFAULT_MAX_ITEMS for name, cap in found if name not in wider), found
+    assert all(cap == 500 for name, cap in found if name in wider), found
+
+
+def test_a_webhook_endpoint_may_name_250_event_types_but_not_501(api: httpx.Client) -> None:
+    types = [f"fake.event_{i}.created" for i in range(501)]
+    ok = api.post(
+        "/v1/webhook_endpoints",
+        data={"url": "http://127.0.0.1:9/hook", "enabled_events[]": types[:250] + types[:3]},
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["enabled_events"] == types[:250]  # a type named twice counts once
+    resp = api.post(
+        "/v1/webhook_endpoints",
+        data={"url": "http://127.0.0.1:9/hook", "enabled_events[]": types},
+    )
+    err = assert_error(resp, 400, param="enabled_events")
+    assert err["message"] == "Array enabled_events exceeded maximum 500 allowed elements."
 
 
 def test_an_array_from_the_spec_without_max_items_gets_the_default_cap() -> None:
