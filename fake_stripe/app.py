@@ -26,7 +26,7 @@ from .financial_connections import sessions as fc_sessions
 from .financial_connections import test_helpers as fc_helpers
 from .payments import charges, payment_intents, setup_intents, us_bank_account
 from .resources import customers, events, payment_methods, test_helpers, webhook_endpoints
-from .server import FakeStripe
+from .state import FakeStripe
 from .stripejs import routes as stripejs
 from .webhooks.schedule import RetrySchedule
 from .wire import dispatch

@@ -23,8 +23,8 @@ from merchant import REAL_STRIPE_JS, STRIPE_VERSION, Merchant, create_merchant_a
 from playwright.sync_api import BrowserContext, FrameLocator, Page, Route, expect
 
 from fake_stripe import create_app
+from fake_stripe.http_server import ServerThread
 from fake_stripe.sdk import stripe_client
-from fake_stripe.serving import ServerThread
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "playwright"
 _tenants = itertools.count(1)

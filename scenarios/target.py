@@ -53,7 +53,7 @@ class Target:
 @contextmanager
 def served(app: Any) -> Iterator[str]:
     """`app` under uvicorn on a free loopback port, in a thread; yields its base URL."""
-    from fake_stripe.serving import ServerThread
+    from fake_stripe.http_server import ServerThread
 
     with ServerThread(app) as url:
         yield url

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from fake_stripe import create_app
+from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.serving import ServerThread
 
 _keys = itertools.count(1)
 

@@ -18,8 +18,8 @@ from typing import Any
 import stripe
 
 from fake_stripe import create_app
+from fake_stripe.http_server import ServerThread
 from fake_stripe.sdk import stripe_client
-from fake_stripe.serving import ServerThread
 
 TH = "/v1/test_helpers/financial_connections"
 GA_AUTHORIZATION_FIELDS = {

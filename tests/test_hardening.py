@@ -21,12 +21,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fake_stripe import create_app, serving
+from fake_stripe import create_app, http_server
 from fake_stripe.core.errors import ParamError
 from fake_stripe.core.formdata import MAX_DEPTH, decode
 from fake_stripe.core.tenant import tenant_of
+from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.serving import ServerThread
 from fake_stripe.webhooks.delivery import Deliveries
 from fake_stripe.webhooks.schedule import RetrySchedule, ScheduleError
 
@@ -180,7 +180,7 @@ def test_a_body_that_stops_arriving_gets_a_408(small: tuple[Any, str]) -> None:
 def test_an_incomplete_request_head_is_dropped_after_the_header_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(serving, "HEADER_TIMEOUT", 0.3)
+    monkeypatch.setattr(http_server, "HEADER_TIMEOUT", 0.3)
     app = create_app(seed=2)
     with ServerThread(app) as url:
         started = time.monotonic()
@@ -522,9 +522,9 @@ def test_an_empty_idempotency_key_is_a_400(api: httpx.Client) -> None:
 
 
 def test_the_tenant_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fake_stripe import server as server_module
+    from fake_stripe import state as state_module
 
-    monkeypatch.setattr(server_module, "TENANT_CACHE", 3)
+    monkeypatch.setattr(state_module, "TENANT_CACHE", 3)
     app = create_app(seed=5)
     fake = app.state.fake
     with inprocess_client(app) as c:

@@ -25,8 +25,8 @@ import pytest
 from fake_stripe import create_app
 from fake_stripe.core.context import Ctx
 from fake_stripe.core.lanes import Lanes
+from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.serving import ServerThread
 
 from .helpers import ACH_PAYMENT
 from .stores import postgres_schema

@@ -595,9 +595,9 @@ def test_strict_mode_with_the_packaged_spec_flags_a_bad_response(
     """What `--strict` adds with no `FAKE_STRIPE_OPENAPI`: a response the spec rejects is still
     sent, with the header naming the field (a handler is patched to answer a wrong body)."""
     from fake_stripe import create_app
+    from fake_stripe.http_server import ServerThread
     from fake_stripe.inprocess import client as inprocess_client
     from fake_stripe.resources import customers
-    from fake_stripe.serving import ServerThread
 
     monkeypatch.delenv(SPEC_ENV, raising=False)
     monkeypatch.setattr(customers, "retrieve", lambda ctx, p: {"id": 5, "object": "customer"})

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..core.context import DEFAULT_API_VERSION
 from ..edge import DEFAULT_MAX_BODY
-from ..serving import bind_socket, url_of, uvicorn_config
+from ..http_server import bind_socket, url_of, uvicorn_config
 from .common import DEFAULT_PORT, fail
 
 # Seconds a thread may hold the GIL while another waits for it (CPython's default is 0.005).
