@@ -145,7 +145,7 @@ def main() -> None:
     if "sdk canned" in results and "sdk in-process" in results:
         ratio = results["sdk in-process"] / results["sdk canned"]
         print(f"sdk in-process / sdk canned = {ratio:.2f}x")
-    app.state.fake.webhooks.close()
+    app.fake.close()
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def rows_to_copy(app: Any, loop: asyncio.AbstractEventLoop) -> tuple[dict[str, A
         b"outcome=link",
     )
     fca = done["accounts"]["data"][0]["id"]
-    backend = app.state.fake.backend
+    backend = app.fake.backend
     tenant = KEY.split("_", 2)[2]
     rows = {}
     for kind in (
@@ -82,7 +82,7 @@ def rows_to_copy(app: Any, loop: asyncio.AbstractEventLoop) -> tuple[dict[str, A
 
 def fill(app: Any, rows: list[Any], tenants: list[str], objects: int) -> float:
     """Write `objects` copies, round-robin over `tenants`; returns the seconds it took."""
-    backend = app.state.fake.backend
+    backend = app.fake.backend
     plan = (
         ["customer"] * 4
         + ["event"] * 4
@@ -164,8 +164,8 @@ def run(backend: str, layout: str, objects: int, tenants: int, n: int, repeats: 
             others = [f"other{i}" for i in range(tenants - 1)]
             fill_s = fill(app, rows, [me, *others], objects)
         result = measure(app, ids, n, repeats)
-        app.state.fake.webhooks.close()
-        app.state.fake.backend.close()
+        app.fake.close()
+        app.fake.backend.close()
         return result, fill_s
 
 

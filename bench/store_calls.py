@@ -83,7 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     store = Counting(open_backend(args.db))
     app = create_app(seed=7, backend=store)  # type: ignore[arg-type]
-    fake = app.state.fake
+    fake = app.fake
     api = client(app)
     api.headers["Authorization"] = f"Bearer {KEY}"
     api.headers.update(PREVIEW)

@@ -36,6 +36,14 @@ log = logging.getLogger("fake_stripe")
 ALL_METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD"]
 
 
+class App(Starlette):
+    """The fake Stripe server as an ASGI app. `fake` is the server behind it (`FakeStripe`: its
+    tenants, store, faults and webhook delivery); `app.fake.close()` stops and closes all it
+    runs and opened."""
+
+    fake: FakeStripe
+
+
 class V1Router:
     """The `/v1` routes table as an ASGI app in front of Starlette's router.
 
@@ -250,7 +258,7 @@ def create_app(
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     webhook_lease_seconds: float | None = None,
     allow_private_webhooks: bool = True,
-) -> Starlette:
+) -> App:
     """The fake Stripe server as an ASGI app (in-process, or under uvicorn).
 
     `max_body` (bytes) bounds a request body: a larger one is refused with a 413 before it is
@@ -297,9 +305,9 @@ def create_app(
         # 405; Stripe answers every method it lacks as an unknown URL.
         return await dispatch(fake, request, {})
 
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app = App(routes=routes, exception_handlers={HTTPException: http_error})
     app.add_middleware(V1Router, fake=fake, table=table)
     # Added last, so it runs first: before the /v1 router and every other route.
     app.add_middleware(Edge, fake=fake, max_body=max_body, body_timeout=body_timeout)
-    app.state.fake = fake
+    app.fake = fake
     return app

@@ -71,6 +71,7 @@ class FakeStripe:
         self._tenants: OrderedDict[str, Tenant] = OrderedDict()
         self._tenants_lock = threading.Lock()
         self.started = time.time()
+        self.closed = False
         self.webhooks = Deliveries(
             backend,
             self._settled_tenant,
@@ -109,8 +110,12 @@ class FakeStripe:
         self.webhooks.reset(name)
 
     def close(self) -> None:
-        """Stop delivering (pending deliveries stay stored, their leases released) and close
-        the store."""
+        """Stop delivering (pending deliveries stay stored, their leases released), stop the
+        request workers and close the store (the one given to `create_app` too). Closing
+        again does nothing."""
+        if self.closed:
+            return
+        self.closed = True
         self.webhooks.close()
         self.lanes.close()
         self.backend.close()

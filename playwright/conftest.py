@@ -144,7 +144,7 @@ def final_screenshot(page: Page, request: pytest.FixtureRequest) -> Iterator[Non
 
 @pytest.fixture(autouse=True)
 def _no_spec_violations(fake_app: Any) -> Iterator[None]:
-    fake = fake_app.state.fake
+    fake = fake_app.fake
     start = len(fake.violations)
     yield
     new = fake.violations[start:]

@@ -27,7 +27,7 @@ _keys = itertools.count(1)
 def app() -> Iterator[Any]:
     app = create_app(seed=424242, strict=True)
     yield app
-    app.state.fake.webhooks.close()
+    app.fake.close()
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +71,7 @@ def _no_spec_violations(request: pytest.FixtureRequest) -> Iterator[None]:
     if "app" not in request.fixturenames and "api" not in request.fixturenames:
         yield
         return
-    fake = request.getfixturevalue("app").state.fake
+    fake = request.getfixturevalue("app").fake
     start = len(fake.violations)
     yield
     new = fake.violations[start:]

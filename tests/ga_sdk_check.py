@@ -274,8 +274,8 @@ def main() -> int:
         payments_walkthrough(stripe_client(server.url, "sk_test_gapayments_socket"))
     finally:
         server.stop()
-        app.state.fake.webhooks.close()
-    violations = app.state.fake.violations
+        app.fake.close()
+    violations = app.fake.violations
     assert not violations, violations
     print(
         f"GA SDK {stripe.VERSION} ({stripe.api_version}): the GA view holds and ACH payments "

@@ -80,7 +80,7 @@ def test_dashboard_and_tenants_list_need_the_control_token_when_the_server_has_o
                 ok = c.get(path, headers={"Authorization": "Bearer s3cret"})
                 assert ok.status_code == 200, path
     finally:
-        app.state.fake.webhooks.close()
+        app.fake.close()
 
 
 # ---- /_fake/tenants ----------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def linked_world(seed: int) -> dict[str, Any]:
                 "transactions": [(t["description"], t["amount"]) for t in txns.json()["data"]],
             }
     finally:
-        app.state.fake.webhooks.close()
+        app.fake.close()
 
 
 def test_the_same_seed_makes_the_same_data_and_another_seed_other_data() -> None:

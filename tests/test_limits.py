@@ -185,7 +185,7 @@ DAY = 24 * 3600
 def _records(app: Any, key: str, names: list[str]) -> list[str]:
     """Which of the idempotency keys `names` the tenant of `key` still has a record of."""
     tenant = tenant_of(key)
-    backend = app.state.fake.backend
+    backend = app.fake.backend
     return [n for n in names if backend.meta_get(tenant, f"idem:{n}") is not None]
 
 

@@ -613,11 +613,11 @@ def test_strict_mode_with_the_packaged_spec_flags_a_bad_response(
         assert (
             "/id: 5 is not of type 'string' (value: 5)" in resp.headers["x-fake-stripe-violations"]
         )
-        assert app.state.fake.violations
+        assert app.fake.violations
     finally:
         if server is not None:
             server.stop()
-        app.state.fake.webhooks.close()
+        app.fake.close()
 
 
 def test_strict_serve_without_a_spec_file_says_so_and_does_not_start(

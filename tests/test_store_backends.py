@@ -303,7 +303,7 @@ def test_listing_customers_by_email_decodes_only_the_matches(
         assert decoded == 3
         events = api.get("/v1/events", params={"type": "customer.created", "limit": 100})
         assert len(events.json()["data"]) == 60
-    app.state.fake.webhooks.close()
+    app.fake.close()
 
 
 # Shared stores only: nothing survives a memory store's restart.
@@ -337,7 +337,7 @@ def test_a_stored_delivery_that_cannot_be_resumed_is_skipped_and_the_app_starts(
         with inprocess_client(app) as api:
             assert api.get("/_fake/health").status_code == 200
     finally:
-        app.state.fake.webhooks.close()
+        app.fake.close()
 
 
 # ---- real processes on one store -------------------------------------------------------------

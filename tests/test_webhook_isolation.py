@@ -44,7 +44,7 @@ def other(api: httpx.Client, key: str) -> httpx.Client:
 
 def seed_endpoints(app: Any, key: str, url: str, n: int) -> None:
     """`n` endpoints for all events, stored directly (past the API's cap of 16)."""
-    fake = app.state.fake
+    fake = app.fake
     name = tenant_of(key)
     tenant = fake.tenant(name)
     with fake.backend.transaction(name, True):
@@ -230,7 +230,7 @@ def open_app() -> Iterator[Any]:
     """A server as one bound beyond loopback runs it (no --allow-private-webhooks)."""
     app = create_app(seed=9, allow_private_webhooks=False)
     yield app
-    app.state.fake.close()
+    app.fake.close()
 
 
 @pytest.mark.parametrize(

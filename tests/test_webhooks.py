@@ -43,8 +43,7 @@ T = TypeVar("T")
 
 
 def close_app(app: Starlette) -> None:
-    app.state.fake.webhooks.close()
-    app.state.fake.backend.close()
+    app.fake.close()
 
 
 @pytest.fixture(scope="module")
@@ -407,7 +406,7 @@ class Gadget(StripeObject):
 
 def emit(app: Starlette, key: str, version: str, type_: str, obj: StripeObject) -> Event:
     """Record an event as a request at `version` would (outside any request: delivered now)."""
-    fake = app.state.fake
+    fake = app.fake
     tenant = fake.tenant(tenant_of(key))
     return fake.events.emit(tenant, type_, obj, version=version, request_id="req_test")
 
@@ -605,7 +604,7 @@ def test_journal_filters_and_needs_the_tenants_key(api: httpx.Client, receiver: 
 def test_thousand_events_to_a_healthy_receiver_arrive_exactly_once(
     app: Starlette, key: str, receiver: Receiver
 ) -> None:
-    fake = app.state.fake
+    fake = app.fake
     with inprocess_client(app, headers={"Authorization": f"Bearer {key}"}) as api:
         create_endpoint(api, receiver.url)
 

@@ -125,7 +125,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         server.run(sockets=[sock])
     finally:
-        app.state.fake.close()
+        app.fake.close()
     return 0
 
 
@@ -137,7 +137,7 @@ def worker_app() -> Any:
     app = create_app(**options)
     # Request ids come from the seed and a per-process counter: workers sharing a seed must
     # not hand out the same ones.
-    app.state.fake.instance = f"pid{os.getpid()}"
+    app.fake.instance = f"pid{os.getpid()}"
     _tune_for_serving()
     return app
 
