@@ -127,6 +127,16 @@ def test_a_filtered_list_reads_only_the_objects_whose_indexed_field_matches(
     assert not list(b.iter_desc("other", "customer", None, None, ("email", "me@example.com")))
 
 
+def test_several_names_are_read_in_one_call_and_only_those_set_come_back(store: Store) -> None:
+    b = store.open()
+    b.meta_set("t", "a", "1")
+    b.meta_set("t", "b", "2")
+    b.meta_set("other", "c", "3")
+    assert b.meta_many("t", ("a", "b", "c", "missing")) == {"a": "1", "b": "2"}
+    assert b.meta_many("t", ()) == {}
+    assert b.meta_many("nobody", ("a",)) == {}
+
+
 def test_meta_swap_lets_exactly_one_caller_claim_a_name(store: Store) -> None:
     b = store.open()
     assert b.meta_swap("t", "idem:k", None, "first")
