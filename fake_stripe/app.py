@@ -129,7 +129,7 @@ def routes_table() -> list[Endpoint]:
         ),
         E("GET", f"{fc}/accounts/{{account}}/owners", fc_accounts.owners, fc_accounts.OWNERS),
         E("GET", f"{fc}/authorizations/{{authorization}}", fc_accounts.retrieve_authorization),
-        E("POST", f"{fc}/sessions", fc_sessions.create_handler, fc_sessions.CREATE),
+        E("POST", f"{fc}/sessions", fc_sessions.create, fc_sessions.CREATE),
         E("GET", f"{fc}/sessions/{{session}}", fc_sessions.retrieve),
         E("GET", f"{fc}/institutions", institutions.list_, institutions.LIST),
         E("GET", f"{fc}/institutions/{{institution}}", institutions.retrieve),

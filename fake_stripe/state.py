@@ -12,13 +12,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from .core.clock import by_name
 from .core.context import Ctx
 from .core.events import EventLog
 from .core.faults import Faults
 from .core.lanes import Lanes
 from .core.store import Backend
 from .core.tenant import Tenant
-from .financial_connections import domain as fc_domain
+from .financial_connections import schedule as fc_schedule
 from .payments import ach
 from .webhooks.delivery import LEASE_SECONDS, Deliveries
 from .webhooks.schedule import RetrySchedule
@@ -60,10 +61,10 @@ class FakeStripe:
         self.faults = Faults()
         self.lanes = Lanes()
         self.validator: Validator | None = None
-        # Run for every authenticated /v1 request before its handler: the tenant clock's due work.
-        self.due: list[Callable[[Ctx], None]] = [fc_domain.run_due, ach.run_due]
-        # When each of them has work next (tenant time), or None.
-        self.due_at: list[Callable[[Tenant], int | None]] = [fc_domain.next_due, ach.next_due]
+        # What the tenant clock runs when it is due, before each request's handler.
+        self.schedules = by_name(fc_schedule.SCHEDULE, ach.SCHEDULE)
+        # More work to run before each request's handler, after the clock's.
+        self.due: list[Callable[[Ctx], None]] = []
         self.violations: list[str] = []
         self._req_counter = itertools.count(1)
         # Set by each of several server processes sharing a store, so request ids stay unique.
@@ -80,7 +81,7 @@ class FakeStripe:
             webhook_lease_seconds or LEASE_SECONDS,
             allow_private_webhooks,
         )
-        self.events.listeners.append(self.webhooks.on_event)
+        self.events.routers.append(self.webhooks.route)
         self.webhooks.resume_pending()
 
     def tenant(self, name: str) -> Tenant:
@@ -90,7 +91,8 @@ class FakeStripe:
         with self._tenants_lock:
             t = self._tenants.get(name)
             if t is None:
-                t = self._tenants[name] = Tenant(self.backend, name, self.seed, self.frozen_at)
+                t = Tenant(self.backend, name, self.seed, self.frozen_at, self.schedules)
+                self._tenants[name] = t
                 if len(self._tenants) > TENANT_CACHE:
                     self._tenants.popitem(last=False)
             else:
@@ -125,12 +127,9 @@ class FakeStripe:
         digest = hashlib.sha256(f"{self.seed}{self.instance}:req:{n}".encode()).hexdigest()
         return "req_" + digest[:14]
 
-    def quiet(self, tenant: Tenant, write: bool = False) -> bool:
+    def quiet(self, write: bool = False) -> bool:
         # A write may wait for another process's lock in every shared store.
-        if not self.backend.inline_reads or (write and self.backend.shared):
-            return False
-        now = tenant.now()
-        return all((at := due_at(tenant)) is None or at > now for due_at in self.due_at)
+        return self.backend.inline_reads and not (write and self.backend.shared)
 
     def wall_now(self) -> int:
         return int(time.time()) if self.frozen_at is None else self.frozen_at

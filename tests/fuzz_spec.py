@@ -24,7 +24,7 @@ def _declared(method: str, path: str) -> params.Spec:
         if (ep.method, ep.path) == (method, path):
             # Session creation checks its parameters in the handler, by version; under the
             # `.preview` version sent here, against PREVIEW.
-            return fc_sessions.PREVIEW if ep.params.extra.get("open") else ep.params
+            return fc_sessions.PREVIEW if ep.params.open else ep.params
     raise KeyError((method, path))
 
 

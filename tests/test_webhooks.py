@@ -32,7 +32,7 @@ from fake_stripe.core.objects import StripeObject
 from fake_stripe.core.tenant import tenant_of
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.resources.customers import Customer
-from fake_stripe.webhooks import delivery
+from fake_stripe.webhooks import signing
 from tests.conftest import ServerThread
 from tests.helpers import assert_error
 
@@ -361,7 +361,7 @@ def test_signature_is_hmac_sha256_of_timestamp_dot_body(
     header = r.headers["Stripe-Signature"]
     t = int(header.split(",")[0].removeprefix("t="))
     assert abs(t - time.time()) < 5
-    assert header == delivery.sign(ep["secret"], t, r.body.decode())
+    assert header == signing.sign(ep["secret"], t, r.body.decode())
     mac = hmac.new(ep["secret"].encode(), f"{t}.".encode() + r.body, hashlib.sha256)
     assert header == f"t={t},v1={mac.hexdigest()}"
 

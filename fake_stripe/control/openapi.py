@@ -232,7 +232,7 @@ def described_operation(
 
 
 def _open_params(ep: Endpoint) -> params.Spec:
-    if not ep.params.extra.get("open"):
+    if not ep.params.open:
         return ep.params
     # An open route checks its parameters in the handler; the only one today is session
     # creation, which takes the preview parameters under a `.preview` version.

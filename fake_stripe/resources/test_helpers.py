@@ -31,7 +31,7 @@ class TenantClock(BaseModel):
 
 
 def advance_clock(ctx: Ctx, p: dict[str, Any]) -> TenantClock:
-    ctx.tenant.advance(p["seconds"])
+    ctx.clock.advance(p["seconds"])
     ctx.run_due()
     return TenantClock(now=ctx.now())
 
