@@ -10,10 +10,15 @@ from ..core.errors import InvalidRequestError, exclusive, invalid_param, missing
 from ..core.params import clean
 from ..core.tenant import secret_matches
 from ..resources import payment_methods
+from ..resources.payment_methods import PaymentMethod
 from . import us_bank_account
 from .objects import PaymentIntent, SetupIntent
 
 Intent = SetupIntent | PaymentIntent
+
+
+def _noun(intent: Intent) -> str:
+    return "SetupIntent" if isinstance(intent, SetupIntent) else "PaymentIntent"
 
 
 def set_payment_method(ctx: Ctx, intent: Intent, p: dict[str, Any]) -> None:
@@ -33,9 +38,21 @@ def set_payment_method(ctx: Ctx, intent: Intent, p: dict[str, Any]) -> None:
         intent.status = "requires_confirmation"
 
 
+def payment_method_to_confirm(ctx: Ctx, intent: Intent) -> PaymentMethod:
+    """The PaymentMethod a confirmation uses: the intent must have one by then."""
+    if intent.payment_method is None:
+        noun = _noun(intent)
+        raise InvalidRequestError(
+            f"You cannot confirm this {noun} because it's missing a payment method. "
+            f"Update the {noun} with a payment method and then confirm it again.",
+            code=f"{intent.object}_unexpected_state",
+        )
+    return payment_methods.load(ctx, intent.payment_method, "payment_method")
+
+
 def check_client_secret(ctx: Ctx, intent: Intent, secret: str | None) -> None:
     """A publishable key must show the client secret; any key that shows one must match."""
-    noun = "SetupIntent" if isinstance(intent, SetupIntent) else "PaymentIntent"
+    noun = _noun(intent)
     if secret is None and ctx.publishable:
         # GUESS: the wording; Stripe requires the client secret with a publishable key.
         raise invalid_param(

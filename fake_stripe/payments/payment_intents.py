@@ -31,10 +31,15 @@ from ..core.params import (
     merge_metadata,
 )
 from ..core.render import Page, paginate
-from ..resources import customers, payment_methods
+from ..resources import customers
 from ..resources.payment_methods import PaymentMethod
 from . import ach
-from .intents import check_client_secret, customer_acceptance, set_payment_method
+from .intents import (
+    check_client_secret,
+    customer_acceptance,
+    payment_method_to_confirm,
+    set_payment_method,
+)
 from .objects import ClientPaymentIntent, Mandate, PaymentIntent
 from .params import MANDATE_DATA, MANDATE_DATA_CONFIRM, OFF_SESSION, PAYMENT_OPTIONS, PM_DATA
 
@@ -236,13 +241,7 @@ def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> Failed | None:
     if pi.status not in ("requires_payment_method", "requires_confirmation"):
         raise _unexpected(pi, "confirm")
     set_payment_method(ctx, pi, p)
-    if pi.payment_method is None:
-        raise InvalidRequestError(
-            "You cannot confirm this PaymentIntent because it's missing a payment method. "
-            "Update the PaymentIntent with a payment method and then confirm it again.",
-            code="payment_intent_unexpected_state",
-        )
-    pm = payment_methods.load(ctx, pi.payment_method, "payment_method")
+    pm = payment_method_to_confirm(ctx, pi)
     if pm.customer is not None and pi.customer is None:
         raise invalid_param(
             "payment_method",

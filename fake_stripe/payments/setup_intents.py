@@ -14,8 +14,13 @@ from ..core.errors import InvalidRequestError, ParamError
 from ..core.params import UNSET, Arr, Bool, Enum, Metadata, Spec, Str, clean, merge, merge_metadata
 from ..financial_connections.bank_accounts import check_usable
 from ..financial_connections.objects import Account
-from ..resources import customers, payment_methods
-from .intents import check_client_secret, customer_acceptance, set_payment_method
+from ..resources import customers
+from .intents import (
+    check_client_secret,
+    customer_acceptance,
+    payment_method_to_confirm,
+    set_payment_method,
+)
 from .objects import Mandate, SetupAttempt, SetupIntent
 from .params import MANDATE_DATA, MANDATE_DATA_CONFIRM, PM_DATA, SETUP_OPTIONS
 
@@ -118,13 +123,7 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
             f"You cannot confirm this SetupIntent because it has a status of {si.status}.",
             code="setup_intent_unexpected_state",
         )
-    if si.payment_method is None:
-        raise InvalidRequestError(
-            "You cannot confirm this SetupIntent because it's missing a payment method. "
-            "Update the SetupIntent with a payment method and then confirm it again.",
-            code="setup_intent_unexpected_state",
-        )
-    pm = payment_methods.load(ctx, si.payment_method, "payment_method")
+    pm = payment_method_to_confirm(ctx, si)
     fca = pm.us_bank_account.financial_connections_account
     if fca is not None:
         account = ctx.tenant.get(Account, fca)
