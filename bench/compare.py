@@ -47,6 +47,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fake_stripe.core.versions import PREVIEW_VERSION
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
 FAKE = ROOT / ".venv" / "bin" / "fake-stripe"
@@ -55,7 +57,7 @@ NPM_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / "fake-stripe-peers-npm"
 LOCALSTRIPE_SPEC = os.environ.get("LOCALSTRIPE_SPEC", "localstripe==1.15.10")
 SSM_SPEC = os.environ.get("SSM_SPEC", "stripe-stateful-mock@0.0.16")
 KEY = "sk_test_bench"
-PREVIEW = "2026-01-28.preview"
+PREVIEW = PREVIEW_VERSION
 POST_BODY = (
     "email=jenny%40example.com&name=Jenny+Rosen&metadata%5Border_id%5D=6735&metadata%5Bplan%5D=gold"
 )

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fake_stripe import create_app
+from fake_stripe.core.versions import PREVIEW_VERSION
 
 KEY = "sk_test_bench"
 POST_BODY = b"email=jenny%40example.com&name=Jenny+Rosen&metadata[order]=6735&metadata[plan]=gold"
@@ -83,7 +84,7 @@ def canned_sdk(body: bytes) -> Any:
         name = "canned"
 
         def request(self, method: str, url: str, headers: Any, post_data: Any = None, **kw: Any):  # type: ignore[no-untyped-def]
-            return body, 200, {"request-id": "req_canned", "stripe-version": "2026-01-28.preview"}
+            return body, 200, {"request-id": "req_canned", "stripe-version": PREVIEW_VERSION}
 
     return stripe.StripeClient(KEY, http_client=Canned(), base_addresses={"api": "http://x"})
 

@@ -35,9 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inprocess_bench import call  # noqa: E402
 
 from fake_stripe import create_app  # noqa: E402
+from fake_stripe.core.versions import PREVIEW_VERSION
 
 KEY = "sk_test_bench"
-PREVIEW = "2026-01-28.preview"
+PREVIEW = PREVIEW_VERSION
 
 
 def rows_to_copy(app: Any, loop: asyncio.AbstractEventLoop) -> tuple[dict[str, Any], list[Any]]:

@@ -17,8 +17,9 @@ from .control import dashboard, health, openapi
 from .control import faults as fault_control
 from .control import payments as payments_control
 from .control import webhooks as webhook_control
-from .core.context import DEFAULT_API_VERSION, Endpoint
+from .core.context import Endpoint
 from .core.store import Backend, open_backend
+from .core.versions import DEFAULT_API_VERSION
 from .edge import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY, Edge
 from .financial_connections import accounts as fc_accounts
 from .financial_connections import institutions

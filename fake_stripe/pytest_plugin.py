@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from .core.versions import PREVIEW_VERSION
+
 if TYPE_CHECKING:
     from .app import App
 
-PREVIEW_VERSION = "2026-01-28.preview"
 _keys = itertools.count(1)
 
 

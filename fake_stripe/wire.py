@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from .core import formdata
 from .core import idempotency as idem
 from .core.clock import Clock
-from .core.context import VERSION_RE, Ctx, Endpoint, Failed, Services
+from .core.context import Ctx, Endpoint, Failed, Services
 from .core.errors import (
     AuthenticationError,
     InvalidRequestError,
@@ -38,6 +38,7 @@ from .core.params import EXPAND, check
 from .core.render import render
 from .core.store import Busy, Conflict
 from .core.tenant import KEY_RE, StagedTenant, Tenant, tenant_of
+from .core.versions import VERSION_RE
 
 log = logging.getLogger("fake_stripe")
 

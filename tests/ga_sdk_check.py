@@ -18,6 +18,7 @@ from typing import Any
 import stripe
 
 from fake_stripe import create_app
+from fake_stripe.core.versions import PREVIEW_VERSION
 from fake_stripe.http_server import ServerThread
 from fake_stripe.sdk import stripe_client
 
@@ -131,7 +132,7 @@ def check(ga: Any, mode: str) -> None:
     print(f"  {mode}: status_details, authorization, last4, prefetch, events, PM, SI: ok")
 
 
-PREVIEW = "2026-01-28.preview"
+PREVIEW = PREVIEW_VERSION
 WEEK = 7 * 86_400
 ACCEPTANCE = {
     "customer_acceptance": {

@@ -16,13 +16,14 @@ import httpx
 import pytest
 
 from fake_stripe import create_app
+from fake_stripe.core.versions import PREVIEW_VERSION
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.wire import mask_key
 from tests.helpers import assert_error
 from tests.test_payment_intents import charge, customer, linked_pm
 
 TH = "/v1/test_helpers/financial_connections"
-PREVIEW = {"Stripe-Version": "2026-01-28.preview"}
+PREVIEW = {"Stripe-Version": PREVIEW_VERSION}
 
 
 def linked_account(api: httpx.Client, display_name: str = "Everyday Checking") -> dict[str, Any]:

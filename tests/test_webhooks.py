@@ -30,6 +30,7 @@ from fake_stripe import create_app
 from fake_stripe.core.events import Event
 from fake_stripe.core.objects import StripeObject
 from fake_stripe.core.tenant import tenant_of
+from fake_stripe.core.versions import PREVIEW_VERSION
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.resources.customers import Customer
 from fake_stripe.webhooks import signing
@@ -249,11 +250,9 @@ def test_endpoint_update_disables_replaces_events_and_merges_metadata(api: httpx
 
 
 def test_endpoint_api_version_is_kept(api: httpx.Client) -> None:
-    ep = create_endpoint(api, "https://example.com/a", api_version="2026-01-28.preview")
-    assert ep["api_version"] == "2026-01-28.preview"
-    assert api.get(f"/v1/webhook_endpoints/{ep['id']}").json()["api_version"] == (
-        "2026-01-28.preview"
-    )
+    ep = create_endpoint(api, "https://example.com/a", api_version=PREVIEW_VERSION)
+    assert ep["api_version"] == PREVIEW_VERSION
+    assert api.get(f"/v1/webhook_endpoints/{ep['id']}").json()["api_version"] == (PREVIEW_VERSION)
 
 
 def test_deleted_endpoint_returns_the_stub_and_is_gone(api: httpx.Client) -> None:
@@ -308,7 +307,7 @@ def test_endpoint_create_rejects_bad_values_naming_the_param(api: httpx.Client) 
     )
     ep = create_endpoint(api, "https://example.com")
     assert_error(
-        api.post(f"/v1/webhook_endpoints/{ep['id']}", data={"api_version": "2026-01-28.preview"}),
+        api.post(f"/v1/webhook_endpoints/{ep['id']}", data={"api_version": PREVIEW_VERSION}),
         400,
         code="parameter_unknown",
         param="api_version",
@@ -415,12 +414,12 @@ def test_endpoint_api_version_decides_the_payload_shape(
     app: Starlette, key: str, receiver: Receiver
 ) -> None:
     with inprocess_client(app, headers={"Authorization": f"Bearer {key}"}) as api:
-        preview = create_endpoint(api, receiver.url + "?preview", api_version="2026-01-28.preview")
+        preview = create_endpoint(api, receiver.url + "?preview", api_version=PREVIEW_VERSION)
         ga = create_endpoint(api, receiver.url + "?ga", api_version="2026-10-28.endive")
         create_endpoint(api, receiver.url + "?default")
     emit(app, key, "2025-06-30.basil", "test_webhooks_gadget.updated", Gadget(id="gad_1"))
     got = {r.path.rsplit("?", 1)[1]: r for r in receiver.wait_for(3)}
-    assert got["preview"].event["api_version"] == "2026-01-28.preview"
+    assert got["preview"].event["api_version"] == PREVIEW_VERSION
     assert got["preview"].event["data"]["object"]["relink_hint"] == "preview only"
     assert got["ga"].event["api_version"] == "2026-10-28.endive"
     assert "relink_hint" not in got["ga"].event["data"]["object"]
@@ -436,9 +435,9 @@ def test_a_preview_event_without_an_endpoint_version_keeps_its_preview_fields(
 ) -> None:
     with inprocess_client(app, headers={"Authorization": f"Bearer {key}"}) as api:
         create_endpoint(api, receiver.url)
-    emit(app, key, "2026-01-28.preview", "test_webhooks_gadget.updated", Gadget(id="gad_2"))
+    emit(app, key, PREVIEW_VERSION, "test_webhooks_gadget.updated", Gadget(id="gad_2"))
     (r,) = receiver.wait_for(1)
-    assert r.event["api_version"] == "2026-01-28.preview"
+    assert r.event["api_version"] == PREVIEW_VERSION
     assert r.event["data"]["object"]["relink_hint"] == "preview only"
 
 
@@ -655,7 +654,7 @@ def test_the_journal_records_the_signature_header_each_attempt_sent(
 def test_payload_is_the_body_a_delivery_to_the_endpoint_sends(
     api: httpx.Client, receiver: Receiver
 ) -> None:
-    ep = create_endpoint(api, receiver.url, api_version="2026-01-28.preview")
+    ep = create_endpoint(api, receiver.url, api_version=PREVIEW_VERSION)
     api.post("/v1/customers")
     (got,) = receiver.wait_for(1)
     resp = api.get(
@@ -664,7 +663,7 @@ def test_payload_is_the_body_a_delivery_to_the_endpoint_sends(
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["object"] == "webhook_payload"
-    assert body["api_version"] == "2026-01-28.preview"
+    assert body["api_version"] == PREVIEW_VERSION
     # Rendered now: the same body, but for `pending_webhooks`, which counts down once delivered.
     sent, now = json.loads(got.body), json.loads(body["payload"])
     assert {**now, "pending_webhooks": 1} == sent

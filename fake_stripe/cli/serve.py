@@ -15,7 +15,7 @@ import sys
 from collections.abc import Generator
 from typing import Any
 
-from ..core.context import DEFAULT_API_VERSION
+from ..core.versions import DEFAULT_API_VERSION
 from ..edge import DEFAULT_MAX_BODY
 from ..http_server import bind_socket, url_of, uvicorn_config
 from .common import DEFAULT_PORT, fail

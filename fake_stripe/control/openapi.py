@@ -22,8 +22,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..core import params
-from ..core.context import DEFAULT_API_VERSION, Endpoint
+from ..core.context import Endpoint
 from ..core.params import Arr, Bool, Either, Enum, Hash, Int, Metadata, Param, Str
+from ..core.versions import DEFAULT_API_VERSION
 from ..spec.load import Spec, load_spec
 from .guard import ControlServer, server_route
 from .webhooks import TARGET

@@ -4,7 +4,6 @@ what the wire layer needs of the server that runs it (`Services`)."""
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -14,12 +13,10 @@ from .errors import StripeError
 from .events import Event, EventLog
 from .faults import Faults
 from .lanes import Lanes
-from .objects import StripeObject, is_preview
+from .objects import StripeObject
 from .params import Spec
 from .tenant import StagedTenant, Tenant
-
-DEFAULT_API_VERSION = "2026-10-28.endive"
-VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[a-z_]+=v\d+)*$")
+from .versions import is_preview
 
 
 @dataclass

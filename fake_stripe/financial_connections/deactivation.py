@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..core.context import Ctx
 from ..core.errors import InvalidRequestError
-from ..core.objects import NEWEST_PREVIEW
+from ..core.versions import NEWEST_PREVIEW
 from .common import CLOCK, load_account, load_authorization
 from .objects import (
     Account,

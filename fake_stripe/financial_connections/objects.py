@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from ..core.objects import Model, StripeObject, is_preview
+from ..core.objects import Model, StripeObject
+from ..core.versions import is_preview
 
 Action = Literal["none", "relink_required"]
 InactiveCause = Literal[
