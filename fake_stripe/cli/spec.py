@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from ..app import routes_table
 from ..spec import record as recording
 from ..spec.coverage import coverage_table, implemented_operations, is_implemented
-from ..spec.load import PACKAGED_SPEC, SPEC_ENV, Spec, load_spec, spec_path
+from ..spec.load import PACKAGED_SPEC, PROVENANCE_KEY, SPEC_ENV, Spec, load_spec, spec_path
 from ..spec.recordings import RecordingFormatError, check, read_recordings
 
 
@@ -97,6 +98,9 @@ def record(args: argparse.Namespace) -> int:
     if args.operation and not args.add_from:
         print("fake-stripe spec record: --operation needs --add-from OTHER", file=sys.stderr)
         return 2
+    if args.rest and not args.add_from:
+        print("fake-stripe spec record: --rest needs --add-from OTHER", file=sys.stderr)
+        return 2
     try:
         additions: list[recording.Addition] = []
         if args.add_from:
@@ -115,6 +119,41 @@ def record(args: argparse.Namespace) -> int:
         )
         for operation in added["operations"]:
             print(f"  {operation}")
+    if args.rest:
+        return _record_rest(args, out, additions)
+    return 0
+
+
+def _record_rest(args: argparse.Namespace, out: Path, additions: list[recording.Addition]) -> int:
+    """`--rest FIXTURES`: every other operation of OTHER, with the example objects, next to
+    the recorded spec; and the routes index of the two."""
+    from ..spec import rest
+
+    rest_out = Path(args.rest_out) if args.rest_out else rest.PACKAGED_REST
+    routes_out = Path(args.routes_out) if args.routes_out else rest.PACKAGED_ROUTES
+    try:
+        recorded = json.loads(out.read_text(encoding="utf-8"))
+        fixtures = json.loads(Path(args.rest).read_text(encoding="utf-8"))
+        document = rest.record_rest(
+            recorded,
+            additions[0],
+            fixtures,
+            Path(args.rest).name,
+            args.fixtures_commit,
+            recorded.get(PROVENANCE_KEY, {}).get("recorded_on"),
+        )
+    except (OSError, ValueError) as err:
+        print(f"fake-stripe spec record: {err}", file=sys.stderr)
+        return 1
+    rest.write_rest(document, rest_out)
+    rest.write_routes(rest.routes_index(recorded, document), routes_out)
+    header = document[PROVENANCE_KEY]
+    print(
+        f"recorded the rest of {header['source']} to {rest_out}: {header['operations']} "
+        f"operations, {header['components']} components, {len(document[rest.EXAMPLES_KEY])} "
+        f"example objects ({len(header['examples']['synthesized'])} without a fixture)"
+    )
+    print(f"routes index: {routes_out}")
     return 0
 
 
@@ -189,5 +228,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         default=[],
         metavar="SHA",
         help="the stripe/openapi commit OTHER comes from (default: those its info names)",
+    )
+    r.add_argument(
+        "--rest",
+        default=None,
+        metavar="FIXTURES",
+        help="also record every other operation of OTHER, with one example object per "
+        "resource from FIXTURES (Stripe's fixtures3.json), as the rest of the API the "
+        "generic resources answer",
+    )
+    r.add_argument(
+        "--rest-out", default=None, help="where the rest goes (default: the packaged file)"
+    )
+    r.add_argument(
+        "--routes-out",
+        default=None,
+        help="where the routes index goes (default: the packaged file)",
+    )
+    r.add_argument(
+        "--fixtures-commit",
+        action="append",
+        default=[],
+        metavar="SHA",
+        help="the stripe/openapi commit FIXTURES comes from",
     )
     r.set_defaults(func=record)
