@@ -188,6 +188,7 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
         base_headers["Stripe-Version"] = version
         if ep is None:
             raise unrecognized(method, path)
+        base_headers.update(ep.headers)
         await app.faults.before(tenant, method, path)
         raw = await request.body() if method == "POST" else request.scope["query_string"]
         decoded = await decode_form(raw)
@@ -208,6 +209,7 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
             faults=app.faults,
             due=app.due,
             key=key,
+            expansions=app.expansions,
         )
         if method == "POST" and (idem := request.headers.get("idempotency-key")) is not None:
             ctx.idempotency_key = idem

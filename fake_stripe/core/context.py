@@ -13,10 +13,19 @@ from .events import Event, EventLog
 from .faults import Faults
 from .objects import StripeObject, is_preview
 from .params import Spec
+from .raw import RawObject
 from .tenant import StagedTenant, Tenant
 
 DEFAULT_API_VERSION = "2026-10-28.endive"
 VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[a-z_]+=v\d+)*$")
+
+
+class Expansions(Protocol):
+    """What `expand[]` knows beyond the models' own `expandable`: for an object kind and a
+    field (dotted, relative to the object), the object kinds the field's id may name; None
+    when the field does not expand."""
+
+    def targets(self, kind: str, field: str) -> frozenset[str] | None: ...
 
 
 @dataclass
@@ -41,6 +50,8 @@ class Ctx:
     # The account's default version (the server's `--api-version`): Stripe renders events at it,
     # whatever version the request that caused them sent.
     account_version: str = ""
+    # Fields `expand[]` may follow beyond what the models declare (the generic resources).
+    expansions: Expansions | None = None
 
     @property
     def preview(self) -> bool:
@@ -50,7 +61,10 @@ class Ctx:
         return self.tenant.now()
 
     def emit(
-        self, type: str, obj: StripeObject, previous_attributes: dict[str, Any] | None = None
+        self,
+        type: str,
+        obj: StripeObject | RawObject,
+        previous_attributes: dict[str, Any] | None = None,
     ) -> Event:
         """Record an event caused by this request (or, inside `acting_alone`, by nobody)."""
         return self.events.emit(
@@ -89,6 +103,8 @@ class Endpoint:
     params: Spec = field(default_factory=lambda: Spec({}))
     keys: tuple[str, ...] = ("sk", "rk")
     status: int = 200
+    # Sent with every answer of the endpoint (`Fake-Stripe-Model: generic`).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Services(Protocol):
@@ -98,6 +114,7 @@ class Services(Protocol):
     events: EventLog
     faults: Faults
     due: list[Callable[[Ctx], None]]
+    expansions: Expansions | None
 
     def tenant(self, name: str) -> Tenant: ...
 
