@@ -33,6 +33,7 @@ from .core.errors import (
     StripeError,
 )
 from .core.params import EXPAND, check
+from .core.raw import File
 from .core.render import render
 from .core.store import Busy, Conflict
 from .core.tenant import KEY_RE, StagedTenant, Tenant, tenant_of
@@ -293,6 +294,8 @@ def _finish(
     body: Any,
     headers: dict[str, str],
 ) -> Response:
+    if isinstance(body, File):
+        return Response(body.data, status, {**headers, "Content-Type": body.content_type})
     violations = app.check_response(method, path, status, body)
     if violations:
         headers = {**headers, "X-Fake-Stripe-Violations": "; ".join(violations)[:4000]}

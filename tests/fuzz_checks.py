@@ -361,13 +361,16 @@ def stripe_unsupported_method(ctx: Any, response: Any, case: Any) -> bool | None
     """Stripe answers a method a URL lacks as it answers an unknown URL: 404, never 405.
 
     And a method the recorded spec leaves out may still be one of Stripe's that the fake
-    implements: there a success is right.
+    implements, by hand or generically (`POST /v1/charges`): there a success is right.
     """
     try:
         return unsupported_method(ctx, response, case)
     except UnsupportedMethodResponse:
         method = str(response.request.method)
         if (method, case.path) in _FAKE_OPERATIONS and response.status_code < 500:
+            return None
+        generic = response.headers.get("fake-stripe-model") == ["generic"]
+        if generic and response.status_code < 500:
             return None
         message = str(_error(response).get("message", ""))
         if response.status_code == 404 and message.startswith(

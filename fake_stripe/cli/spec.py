@@ -10,9 +10,11 @@ from pathlib import Path
 
 from ..app import routes_table
 from ..spec import record as recording
-from ..spec.coverage import coverage_table, implemented_operations, is_implemented
+from ..spec.coverage import implemented_operations, is_implemented
 from ..spec.load import PACKAGED_SPEC, PROVENANCE_KEY, SPEC_ENV, Spec, load_spec, spec_path
 from ..spec.recordings import RecordingFormatError, check, read_recordings
+from ..spec.rest import load_whole
+from .coverage import table_of
 
 
 def _load(args: argparse.Namespace, command: str) -> Spec | None:
@@ -60,8 +62,16 @@ def show(args: argparse.Namespace) -> int:
     done = sum(1 for method, path in operations if is_implemented(table, method, path))
     methods = ", ".join(f"{n} {m}" for m, n in sorted(by_method.items()))
     out.write(f"operations: {len(operations)} ({methods}); the fake implements {done}\n")
+    whole = load_whole() if getattr(args, "spec", None) is None else None
+    if whole is not None:
+        rest = whole.rest_provenance
+        out.write(
+            f"rest of the API: {rest.get('source')} ({rest.get('source_version')}): "
+            f"{len(whole.operations()) - len(operations)} more operations, "
+            f"{len(whole.examples)} example objects, answered generically\n"
+        )
     out.write(f"fake endpoints: {len(implemented_operations(table))}\n\n")
-    out.write(coverage_table(spec, table))
+    out.write(table_of(spec, whole=whole is not None))
     return 0
 
 

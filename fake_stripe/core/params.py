@@ -148,6 +148,25 @@ class Int(Param):
         return n
 
 
+# GUESS (docs/guesses.md): Stripe's decimals (`percentage=12.5`) in its integer error's wording.
+_DECIMAL = re.compile(r"-?[0-9]{1,19}(\.[0-9]{1,12})?")
+
+
+@dataclass
+class Num(Param):
+    """A decimal number (`application_fee_percent=12.5`), read as a float."""
+
+    emptyable: bool = False
+
+    def check(self, name: str, value: Any) -> Any:
+        s = _scalar(name, value)
+        if s == "" and self.emptyable:
+            return UNSET
+        if not _DECIMAL.fullmatch(s):
+            raise invalid_param(name, f"Invalid decimal: {s[:40]}")
+        return float(s)
+
+
 @dataclass
 class Bool(Param):
     def check(self, name: str, value: Any) -> Any:
@@ -195,6 +214,22 @@ class Hash(Param):
         if not isinstance(value, dict):
             raise invalid_param(name, "Invalid object")
         return check_fields(self.fields, value, tuple(self.required), prefix=name)
+
+
+@dataclass
+class Map(Param):
+    """A hash whose keys are the caller's (`currency_options[eur][amount_off]=5`), each value
+    of one shape."""
+
+    value: Param
+    emptyable: bool = False
+
+    def check(self, name: str, value: Any) -> Any:
+        if value == "" and self.emptyable:
+            return UNSET
+        if not isinstance(value, dict):
+            raise invalid_param(name, "Invalid object")
+        return {k: self.value.check(f"{name}[{k}]", v) for k, v in value.items()}
 
 
 @dataclass

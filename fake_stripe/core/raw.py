@@ -77,3 +77,11 @@ class RawKind:
 
     def of(self, data: Mapping[str, Any]) -> RawObject:
         return RawObject(self.kind, dict(data), self.indexed)
+
+
+@dataclass(frozen=True)
+class File:
+    """An answer that is a file, not JSON (a quote's PDF)."""
+
+    content_type: str
+    data: bytes

@@ -1,0 +1,178 @@
+"""Routing to the generic operations: the routes index the server reads when it starts (every
+operation's method and path template, a few kilobytes), a segment trie over the operations the
+fake does not model by hand (built on the first request the hand-modelled table does not answer),
+and each operation's `Endpoint`, made on its first request from the whole spec (read then).
+
+A lookup walks the path's segments once, a literal segment before a parameter (`/v1/customers/
+search` before `/v1/customers/{customer}`), so it costs the same however many operations there
+are. Hand-modelled operations win: they are not in the trie, and `shadowing` tells the `/v1`
+router which of its own patterns a more literal generic path takes precedence over.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.context import Endpoint
+from ..core.params import Spec
+from ..spec.coverage import shape
+from ..spec.params import from_schema
+from ..spec.rest import load_whole, read_routes
+from .catalog import Catalog
+from .handlers import Handlers
+from .schemas import param_of, segments
+
+HEADERS = {"Fake-Stripe-Model": "generic"}
+_MULTIPART = "multipart/form-data"
+
+
+@dataclass
+class _Node:
+    literal: dict[str, _Node] = field(default_factory=dict)
+    param: _Node | None = None
+    # method -> template
+    operations: dict[str, str] = field(default_factory=dict)
+
+
+class GenericRoutes:
+    """The generic operations of one server."""
+
+    def __init__(
+        self,
+        modelled: Iterable[Endpoint],
+        fixtures_on_miss: bool = False,
+        operations: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.modelled = {(ep.method, shape(ep.path)) for ep in modelled}
+        self.fixtures_on_miss = fixtures_on_miss
+        listed = operations if operations is not None else read_routes()
+        self.operations = [(m, t) for m, t in listed if (m, shape(t)) not in self.modelled]
+        self._trie: _Node | None = None
+        self._handlers: Handlers | None = None
+        self._endpoints: dict[tuple[str, str], dict[str, Endpoint]] = {}
+        self._lock = threading.Lock()
+
+    def shadowing(self, pattern: str) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+        """The generic paths more literal than the modelled `pattern` that it would match
+        (`/v1/customers/search` for `/v1/customers/{customer}`), with their methods."""
+        mine = segments(pattern)
+        found: dict[str, set[str]] = {}
+        for method, template in self.operations:
+            theirs = segments(template)
+            if len(theirs) != len(mine):
+                continue
+            pairs = list(zip(mine, theirs, strict=True))
+            covered = all(param_of(a) is not None or a == b for a, b in pairs)
+            literal = any(param_of(a) is not None and param_of(b) is None for a, b in pairs)
+            if covered and literal:
+                found.setdefault(template, set()).add(method)
+        return [(_regex(t), frozenset(methods)) for t, methods in found.items()]
+
+    # -- lookup --------------------------------------------------------------------------------
+    def _build(self) -> _Node:
+        root = _Node()
+        for method, template in self.operations:
+            node = root
+            for segment in segments(template):
+                if param_of(segment) is not None:
+                    node.param = node.param or _Node()
+                    node = node.param
+                else:
+                    node = node.literal.setdefault(segment, _Node())
+            node.operations[method] = template
+        return root
+
+    def lookup(self, method: str, path: str) -> tuple[dict[str, Endpoint], dict[str, str]] | None:
+        """The endpoints of the generic operation `method path`, and its path parameters."""
+        if self._trie is None:
+            with self._lock:
+                if self._trie is None:
+                    self._trie = self._build()
+        parts = path.strip("/").split("/")
+        if any(not part for part in parts):
+            return None
+        template = _walk(self._trie, parts, 0, method)
+        if template is None:
+            return None
+        values = {
+            name: part
+            for segment, part in zip(segments(template), parts, strict=True)
+            if (name := param_of(segment)) is not None
+        }
+        return self.endpoints(method, template), values
+
+    # -- endpoints -----------------------------------------------------------------------------
+    @property
+    def handlers(self) -> Handlers | None:
+        if self._handlers is None:
+            with self._lock:
+                if self._handlers is None:
+                    whole = load_whole()
+                    if whole is None:
+                        return None
+                    self._handlers = Handlers(Catalog(whole), self.fixtures_on_miss)
+        return self._handlers
+
+    def endpoints(self, method: str, template: str) -> dict[str, Endpoint]:
+        key = (method, template)
+        found = self._endpoints.get(key)
+        if found is None:
+            handlers = self.handlers
+            if handlers is None:
+                return {}
+            op = handlers.catalog.operation(method, template)
+            endpoint = Endpoint(
+                method,
+                template,
+                handlers.handler(op),
+                _params(handlers.catalog, method, template),
+                headers=HEADERS,
+            )
+            found = self._endpoints[key] = {method: endpoint}
+        return found
+
+    def targets(self, kind: str, field_name: str) -> frozenset[str] | None:
+        """`Expansions` for `expand[]`: what the spec says a field of `kind` expands to."""
+        handlers = self.handlers
+        return None if handlers is None else handlers.catalog.expansion_targets(kind, field_name)
+
+    def validate(self, method: str, path: str, status: int, body: Any) -> list[str] | None:
+        """The whole spec's check of a generic answer; None before any generic request."""
+        if self._handlers is None:
+            return None
+        spec = self._handlers.catalog.spec
+        return [str(v) for v in spec.validate_response(method, path, status, body)]
+
+
+def _walk(node: _Node, parts: list[str], index: int, method: str) -> str | None:
+    if index == len(parts):
+        return node.operations.get(method)
+    child = node.literal.get(parts[index])
+    if child is not None:
+        found = _walk(child, parts, index + 1, method)
+        if found is not None:
+            return found
+    if node.param is not None:
+        return _walk(node.param, parts, index + 1, method)
+    return None
+
+
+def _regex(template: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$")
+
+
+def _params(catalog: Catalog, method: str, template: str) -> Spec:
+    """The operation's parameters, from its request schema (a file upload's from the
+    multipart body's)."""
+    schema = catalog.spec.request_schema(method, template)
+    if schema is None:
+        operation = catalog.paths[template][method.lower()]
+        content = operation.get("requestBody", {}).get("content", {})
+        schema = dict(content.get(_MULTIPART, {}).get("schema", {"properties": {}}))
+    spec = from_schema(schema)
+    fields = {k: v for k, v in spec.fields.items() if k != "expand"}
+    return Spec(fields, spec.required)
