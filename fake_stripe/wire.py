@@ -9,6 +9,7 @@ rendered by one function; no other exception reaches the client as anything but 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import logging
@@ -116,11 +117,17 @@ def authenticate(app: Services, request: Request, allow: tuple[str, ...]) -> tup
 DECODE_INLINE_MAX = 8 * 1024
 
 
-async def decode_form(raw: bytes | str) -> dict[str, Any]:
-    """`formdata.decode`, off the event loop when the input is large."""
+async def decode_form(raw: bytes | str, content_type: str = "") -> dict[str, Any]:
+    """`formdata.decode` (or, for a file upload, `decode_multipart`), off the event loop when
+    the input is large."""
+    decode: Callable[[], dict[str, Any]]
+    if content_type.startswith("multipart/form-data") and isinstance(raw, bytes):
+        decode = functools.partial(formdata.decode_multipart, raw, content_type)
+    else:
+        decode = functools.partial(formdata.decode, raw)
     if len(raw) <= DECODE_INLINE_MAX:
-        return formdata.decode(raw)
-    return await anyio.to_thread.run_sync(formdata.decode, raw)
+        return decode()
+    return await anyio.to_thread.run_sync(decode)
 
 
 class JSONResponse(Response):
@@ -192,7 +199,7 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
         base_headers.update(ep.headers)
         await app.faults.before(tenant, method, path)
         raw = await request.body() if method == "POST" else request.scope["query_string"]
-        decoded = await decode_form(raw)
+        decoded = await decode_form(raw, request.headers.get("content-type", ""))
         expand = decoded.get("expand")
         decoded = {k: v for k, v in decoded.items() if k != "expand"}
         # An open spec hands the raw tree to the handler, which checks it itself (sessions

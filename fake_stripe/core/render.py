@@ -101,20 +101,25 @@ def _not_expandable(name: str, on_list: bool) -> ParamError:
     return ParamError(f"This property cannot be expanded ({name}).{hint}")
 
 
-def _expandable(ctx: Ctx, kind: str | None, rel: str) -> frozenset[str] | None:
+def _expandable(ctx: Ctx, kind: str | None, rel: str, value: Any) -> frozenset[str] | None:
     """The kinds the field `rel` of a `kind` object may expand to: the model's own
-    declaration first, then what the server knows of the spec."""
+    declaration first; then what the server knows of the spec (a modelled object asks only
+    when the field holds the id of an object no model has, so the spec is read only then).
+    """
     if kind is None:
         return None
-    try:
-        declared = model_for(kind).expandable.get(rel)
-    except KeyError:
-        declared = None
+    modelled = _modelled(kind)
+    declared = model_for(kind).expandable.get(rel) if modelled else None
     if declared is not None:
         return frozenset((declared,))
-    if ctx.expansions is None:
+    if ctx.expansions is None or (modelled and not _unmodelled_id(value)):
         return None
     return ctx.expansions.targets(kind, rel)
+
+
+def _unmodelled_id(value: Any) -> bool:
+    """Whether `value` looks like the id of an object no model has (`in_...`)."""
+    return isinstance(value, str) and "_" in value and model_for_id(value) is None
 
 
 def _modelled(kind: str) -> bool:
@@ -174,7 +179,7 @@ def _expand(
             raise _not_expandable(name, False)
         _expand(ctx, value, parts[1:], full, owner, rel_name)
         return
-    expected = _expandable(ctx, owner, rel_name)
+    expected = _expandable(ctx, owner, rel_name, value)
     if expected is None:
         raise _not_expandable(name, False)
     if isinstance(value, str):

@@ -73,15 +73,16 @@ def types_for(
     if op.kind in (ACTION, SINGLETON) and isinstance(status, str) and op.status == status:
         wanted.append(status)
     found: list[str] = []
+    if what not in _PLAIN and changed:
+        # The change itself first, then what the action is called (`invoice.finalized`).
+        match = next((f"{b}.updated" for b in bases if f"{b}.updated" in known), None)
+        if match is not None:
+            found.append(match)
     for suffix in wanted:
         match = next((f"{b}.{suffix}" for b in bases if f"{b}.{suffix}" in known), None)
         if match is not None:
             found.append(match)
             break
-    if what not in _PLAIN and changed:
-        match = next((f"{b}.updated" for b in bases if f"{b}.updated" in known), None)
-        if match is not None:
-            found.append(match)
     return found
 
 

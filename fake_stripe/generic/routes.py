@@ -86,8 +86,8 @@ class GenericRoutes:
             node.operations[method] = template
         return root
 
-    def lookup(self, method: str, path: str) -> tuple[dict[str, Endpoint], dict[str, str]] | None:
-        """The endpoints of the generic operation `method path`, and its path parameters."""
+    def match(self, method: str, path: str) -> tuple[str, dict[str, str]] | None:
+        """The template of the generic operation `method path`, and its path parameters."""
         if self._trie is None:
             with self._lock:
                 if self._trie is None:
@@ -103,7 +103,20 @@ class GenericRoutes:
             for segment, part in zip(segments(template), parts, strict=True)
             if (name := param_of(segment)) is not None
         }
-        return self.endpoints(method, template), values
+        return template, values
+
+    def lookup(self, method: str, path: str) -> tuple[dict[str, Endpoint], dict[str, str]] | None:
+        """The endpoints of the generic operation `method path`, and its path parameters."""
+        found = self.match(method, path)
+        if found is None:
+            return None
+        endpoints = self.endpoints(method, found[0])
+        return (endpoints, found[1]) if endpoints else None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the whole spec has been read (on the first generic request)."""
+        return self._handlers is not None
 
     # -- endpoints -----------------------------------------------------------------------------
     @property

@@ -42,8 +42,10 @@ class Clause:
 
     def _test(self, actual: Any) -> bool:
         if self.op == ":":
-            if isinstance(actual, str) and isinstance(self.value, str):
-                return actual.lower() == self.value.lower()
+            if isinstance(actual, bool) and isinstance(self.value, str):
+                return str(actual).lower() == self.value.lower()  # `active:'true'`
+            if isinstance(actual, (str, int, float)) and isinstance(self.value, (str, int, float)):
+                return str(actual).lower() == str(self.value).lower()
             return bool(actual == self.value)
         if self.op == "~":
             return isinstance(actual, str) and str(self.value).lower() in actual.lower()
