@@ -7,6 +7,7 @@ form (`relink_options[authorization]`). Unknown parameters are rejected as Strip
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -149,7 +150,7 @@ class Int(Param):
 
 
 # GUESS (docs/guesses.md): Stripe's decimals (`percentage=12.5`) in its integer error's wording.
-_DECIMAL = re.compile(r"-?[0-9]{1,19}(\.[0-9]{1,12})?")
+_DECIMAL = re.compile(r"-?[0-9]{1,19}(\.[0-9]{1,19})?([eE][-+]?[0-9]{1,3})?")
 
 
 @dataclass
@@ -162,15 +163,20 @@ class Num(Param):
         s = _scalar(name, value)
         if s == "" and self.emptyable:
             return UNSET
-        if not _DECIMAL.fullmatch(s):
+        number = float(s) if _DECIMAL.fullmatch(s) else math.inf
+        if not math.isfinite(number):
             raise invalid_param(name, f"Invalid decimal: {s[:40]}")
-        return float(s)
+        return number
 
 
 @dataclass
 class Bool(Param):
+    emptyable: bool = False
+
     def check(self, name: str, value: Any) -> Any:
         s = _scalar(name, value)
+        if s == "" and self.emptyable:
+            return UNSET
         if s not in ("true", "false"):
             raise invalid_param(name, f"Invalid boolean: {s[:40]}")
         return s == "true"
@@ -264,14 +270,19 @@ class Either(Param):
     options: tuple[Param, ...]
 
     def check(self, name: str, value: Any) -> Any:
-        last: ParamError | None = None
+        errors: list[tuple[Param, ParamError]] = []
         for opt in self.options:
             try:
                 return opt.check(name, value)
             except ParamError as e:
-                last = e
-        assert last is not None
-        raise last
+                errors.append((opt, e))
+        # The error of the option shaped like the value says most ("" given where a string or
+        # a hash may go is an empty string, not a bad hash).
+        container = isinstance(value, (dict, list))
+        for opt, error in errors:
+            if isinstance(opt, (Hash, Map, Metadata, Arr)) == container:
+                raise error
+        raise errors[-1][1]
 
 
 @dataclass

@@ -79,7 +79,8 @@ class Handlers:
     def raw_kind(self, op: Operation) -> RawKind:
         assert op.resource is not None
         store = op.resource.store
-        noun = sorted(op.resource.objects)[0] if len(op.resource.objects) == 1 else store
+        objects = op.resource.objects
+        noun = sorted(objects)[0] if len(objects) == 1 else (op.build or store)
         return RawKind(store, noun, self.catalog.indexed.get(store, ()))
 
     def _parents(self, op: Operation, ctx: Ctx) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.context import Endpoint
-from ..core.params import Spec
+from ..core.params import PAGINATION, Spec
 from ..spec.coverage import shape
 from ..spec.params import from_schema
 from ..spec.rest import load_whole, read_routes
@@ -188,4 +188,7 @@ def _params(catalog: Catalog, method: str, template: str) -> Spec:
         schema = dict(content.get(_MULTIPART, {}).get("schema", {"properties": {}}))
     spec = from_schema(schema)
     fields = {k: v for k, v in spec.fields.items() if k != "expand"}
+    if "limit" in fields:
+        # 1 to 100, as the spec's descriptions say (its schema says only `integer`).
+        fields["limit"] = PAGINATION["limit"]
     return Spec(fields, spec.required)

@@ -211,6 +211,10 @@ class Schemas:
                 name = self.response_schema("GET", candidate)
                 if name is not None:
                     return name
+        # No way to read one (`/v1/tax/calculations/{calculation}`): what its collection makes.
+        collection = self.by_shape.get(shape(prefix.rsplit("/", 1)[0]), "")
+        if "post" in self.paths.get(collection, {}) and not self._is_list("GET", collection):
+            return self.response_schema("POST", collection)
         return None
 
     def _expands_to(self, schema: Mapping[str, Any]) -> frozenset[str]:

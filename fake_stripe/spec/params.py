@@ -107,9 +107,9 @@ def _any_of(branches: list[Mapping[str, Any]], where: str) -> Param:
 
 
 def _emptyable(param: Param) -> Param:
-    if isinstance(param, (Str, Enum, Int, Num, Hash, Map, Metadata)):
+    if isinstance(param, (Str, Enum, Int, Num, Bool, Hash, Map, Metadata)):
         return replace(param, emptyable=True)
-    # `Arr` reads an empty string as the empty list; `Bool` and `Either` have no empty form.
+    # `Arr` reads an empty string as the empty list; `Either` has no empty form.
     return param
 
 
