@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from ..app import routes_table
-from ..generic.coverage import answered
 from ..spec.coverage import coverage_table, readme_text
 from ..spec.load import SPEC_ENV, Spec, load_spec, spec_path
 from ..spec.rest import load_whole
@@ -17,6 +16,8 @@ from ..spec.rest import load_whole
 def table_of(spec: Spec, whole: bool, readme: bool = False) -> str:
     """The coverage table of `spec`; with `whole`, of the whole API the package ships (the
     recorded spec and its rest). With `readme`, the README's summary of it."""
+    from ..generic.coverage import answered
+
     source: Spec = (load_whole() or spec) if whole else spec
     table = routes_table()
     how = answered(table, source.operations())

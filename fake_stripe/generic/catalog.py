@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from ..spec.coverage import shape
+from ..spec.coverage import param_of, segments, shape
 from ..spec.rest import WholeSpec
-from .schemas import Resource, Schemas, param_of, segments
+from .schemas import Resource, Schemas
 
 CREATE = "create"
 RETRIEVE = "retrieve"

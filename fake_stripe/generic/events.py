@@ -17,8 +17,8 @@ from typing import Any
 from ..core.context import Ctx
 from ..core.objects import StripeObject
 from ..core.raw import RawObject
+from ..spec.coverage import param_of, segments
 from .catalog import ACTION, SINGLETON, Catalog, Operation
-from .schemas import param_of, segments
 
 _PLAIN = ("created", "updated", "deleted")
 

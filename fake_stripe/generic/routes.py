@@ -15,16 +15,16 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import Endpoint
 from ..core.params import PAGINATION, Spec
-from ..spec.coverage import shape
-from ..spec.params import from_schema
-from ..spec.rest import load_whole, read_routes
-from .catalog import Catalog
-from .handlers import Handlers
-from .schemas import param_of, segments
+from ..spec.coverage import param_of, segments, shape
+from ..spec.rest import read_routes
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .handlers import Handlers
 
 HEADERS = {"Fake-Stripe-Model": "generic"}
 _MULTIPART = "multipart/form-data"
@@ -52,6 +52,8 @@ class GenericRoutes:
         listed = operations if operations is not None else read_routes()
         self.operations = [(m, t) for m, t in listed if (m, shape(t)) not in self.modelled]
         self._trie: _Node | None = None
+        self._heads: dict[tuple[int, str | None], list[tuple[list[str | None], str, str]]] | None
+        self._heads = None
         self._handlers: Handlers | None = None
         self._endpoints: dict[tuple[str, str], dict[str, Endpoint]] = {}
         self._lock = threading.Lock()
@@ -59,18 +61,30 @@ class GenericRoutes:
     def shadowing(self, pattern: str) -> list[tuple[re.Pattern[str], frozenset[str]]]:
         """The generic paths more literal than the modelled `pattern` that it would match
         (`/v1/customers/search` for `/v1/customers/{customer}`), with their methods."""
-        mine = segments(pattern)
+        mine = _literals(pattern)
+        heads = self._by_shape()
+        if _head(mine)[1] is None:  # a parameter right after /v1: any collection may fit
+            candidates = [op for key, ops in heads.items() if key[0] == len(mine) for op in ops]
+        else:
+            candidates = heads.get(_head(mine), [])
         found: dict[str, set[str]] = {}
-        for method, template in self.operations:
-            theirs = segments(template)
-            if len(theirs) != len(mine):
-                continue
+        for theirs, method, template in candidates:
             pairs = list(zip(mine, theirs, strict=True))
-            covered = all(param_of(a) is not None or a == b for a, b in pairs)
-            literal = any(param_of(a) is not None and param_of(b) is None for a, b in pairs)
+            covered = all(a is None or a == b for a, b in pairs)
+            literal = any(a is None and b is not None for a, b in pairs)
             if covered and literal:
                 found.setdefault(template, set()).add(method)
         return [(_regex(t), frozenset(methods)) for t, methods in found.items()]
+
+    def _by_shape(self) -> dict[tuple[int, str | None], list[tuple[list[str | None], str, str]]]:
+        """The operations by segment count and collection (`/v1/<collection>/...`)."""
+        if self._heads is None:
+            heads: dict[tuple[int, str | None], list[tuple[list[str | None], str, str]]] = {}
+            for method, template in self.operations:
+                parts = _literals(template)
+                heads.setdefault(_head(parts), []).append((parts, method, template))
+            self._heads = heads
+        return self._heads
 
     # -- lookup --------------------------------------------------------------------------------
     def _build(self) -> _Node:
@@ -122,6 +136,11 @@ class GenericRoutes:
     @property
     def handlers(self) -> Handlers | None:
         if self._handlers is None:
+            # Read (and imported) on the first generic request only.
+            from ..spec.rest import load_whole
+            from .catalog import Catalog
+            from .handlers import Handlers
+
             with self._lock:
                 if self._handlers is None:
                     whole = load_whole()
@@ -174,6 +193,15 @@ def _walk(node: _Node, parts: list[str], index: int, method: str) -> str | None:
     return None
 
 
+def _literals(template: str) -> list[str | None]:
+    """The segments of `template`, None for a parameter."""
+    return [None if param_of(s) is not None else s for s in segments(template)]
+
+
+def _head(parts: list[str | None]) -> tuple[int, str | None]:
+    return len(parts), parts[1] if len(parts) > 1 else None
+
+
 def _regex(template: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$")
 
@@ -181,6 +209,8 @@ def _regex(template: str) -> re.Pattern[str]:
 def _params(catalog: Catalog, method: str, template: str) -> Spec:
     """The operation's parameters, from its request schema (a file upload's from the
     multipart body's)."""
+    from ..spec.params import from_schema
+
     schema = catalog.spec.request_schema(method, template)
     if schema is None:
         operation = catalog.paths[template][method.lower()]

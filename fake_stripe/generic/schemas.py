@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..spec.coverage import shape
+from ..spec.coverage import segments, shape
 from ..spec.rest import WholeSpec
 
 _JSON = "application/json"
-_PARAM = re.compile(r"^\{(\w+)\}$")
 
 
 @dataclass(frozen=True)
@@ -30,15 +29,6 @@ class Resource:
     store: str  # the store's kind: the object string, or the union's schema name
     build: str  # the schema a new one is built from (a union's card, else the schema itself)
     has_id: bool
-
-
-def segments(template: str) -> list[str]:
-    return template.strip("/").split("/")
-
-
-def param_of(segment: str) -> str | None:
-    found = _PARAM.match(segment)
-    return found.group(1) if found else None
 
 
 class Schemas:

@@ -18,11 +18,22 @@ START_MARKER = "<!-- coverage:start -->"
 END_MARKER = "<!-- coverage:end -->"
 
 _PARAM = re.compile(r"\{[^}]*\}")
+_ONE_PARAM = re.compile(r"^\{(\w+)\}$")
 
 
 def shape(path: str) -> str:
     """`/v1/setup_intents/{intent}` and `/v1/setup_intents/{id}` are the same URL."""
     return _PARAM.sub("{}", path)
+
+
+def segments(template: str) -> list[str]:
+    return template.strip("/").split("/")
+
+
+def param_of(segment: str) -> str | None:
+    """`intent` for the segment `{intent}`; None for a literal one."""
+    found = _ONE_PARAM.match(segment)
+    return found.group(1) if found else None
 
 
 def implemented_operations(table: Iterable[Endpoint]) -> set[tuple[str, str]]:

@@ -22,11 +22,13 @@ import gzip
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .examples import Shapes
 from .load import PROVENANCE_KEY, Spec, load_spec, rewrite_nullable
-from .record import Addition, add_operations, missing_operations, operations_of, strip_prose
+
+if TYPE_CHECKING:
+    from .record import Addition
 
 HERE = Path(__file__).resolve().parent
 PACKAGED_REST = HERE / "stripe-openapi-rest.json.gz"
@@ -49,6 +51,8 @@ def record_rest(
     `other.operations` is ignored: every operation `recorded` lacks is taken. `fixtures` is
     Stripe's `fixtures3.json` (`{"resources": {resource id: object}}`).
     """
+    from .record import Addition, add_operations, missing_operations, operations_of, strip_prose
+
     base = {key: value for key, value in recorded.items() if key != PROVENANCE_KEY}
     wanted = operations_of(other.document)
     operations = missing_operations(base, other.document, wanted)
@@ -123,6 +127,8 @@ def _without_descriptions(value: Any) -> Any:
 
 def routes_index(recorded: Mapping[str, Any], rest: Mapping[str, Any]) -> dict[str, Any]:
     """Every operation of the packaged spec and its rest: what a server routes by."""
+    from .record import operations_of
+
     operations = {*operations_of(recorded), *operations_of(rest)}
     header = {
         "spec": recorded.get(PROVENANCE_KEY, {}).get("source"),
