@@ -2,6 +2,9 @@
 
 - `asgi GET` / `asgi POST`: the ASGI app called in a loop (`GET /v1/customers/{id}`, and
   `POST /v1/customers` with an email, a name and two metadata keys): the fake's own work;
+- `generic GET` / `generic POST` (only when named in --only): the same for a generic resource
+  (`GET /v1/products/{id}`, `POST /v1/products` with a name, a description and two metadata
+  keys);
 - `httpx GET`: `fake_stripe.inprocess.client(app).get(...)`, the plain httpx client in-process;
 - `sdk canned`: the official SDK's `customers.retrieve` on an HTTP client that returns a fixed
   answer (the SDK's own floor), and `sdk in-process`: the same call through
@@ -25,6 +28,7 @@ from fake_stripe import create_app
 
 KEY = "sk_test_bench"
 POST_BODY = b"email=jenny%40example.com&name=Jenny+Rosen&metadata[order]=6735&metadata[plan]=gold"
+GENERIC_BODY = b"name=T-shirt&description=Cotton&metadata[order]=6735&metadata[plan]=gold"
 
 
 async def call(app: Any, method: str, path: str, body: bytes = b"") -> list[dict[str, Any]]:
@@ -117,6 +121,22 @@ def main() -> None:
     if "asgi-post" in only:
         results["asgi POST"] = timed(
             lambda: loop.run_until_complete(call(app, "POST", "/v1/customers", POST_BODY)),
+            args.n,
+            args.repeats,
+        )
+    if "generic-get" in only or "generic-post" in only:
+        # A generic resource (docs/generic.md): its first request reads the rest of the API.
+        made = loop.run_until_complete(call(app, "POST", "/v1/products", b"name=T-shirt"))
+        product = json.loads(made[1]["body"])["id"]
+    if "generic-get" in only:
+        results["generic GET"] = timed(
+            lambda: loop.run_until_complete(call(app, "GET", f"/v1/products/{product}")),
+            args.n,
+            args.repeats,
+        )
+    if "generic-post" in only:
+        results["generic POST"] = timed(
+            lambda: loop.run_until_complete(call(app, "POST", "/v1/products", GENERIC_BODY)),
             args.n,
             args.repeats,
         )

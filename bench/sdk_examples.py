@@ -76,11 +76,14 @@ def by_hand(method: str, path: str) -> bool:
     """Whether the fake answers `method path` with a hand-modelled endpoint."""
     table, generic = _routes()
     for ep in table:
-        pattern = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(ep.path)) + "$"
-        if ep.method == method and re.match(pattern, path):
-            shadows = generic.shadowing(ep.path) if generic and "{" in ep.path else []
-            return not any(method in ms and rx.match(path) for rx, ms in shadows)
+        if ep.method == method and re.match(_regex(ep.path), path):
+            shadows = generic.shadowing(ep.path) if generic and "{" in ep.path else {}
+            return not any(method in ms and re.match(_regex(t), path) for t, ms in shadows.items())
     return False
+
+
+def _regex(template: str) -> str:
+    return "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$"
 
 
 def classify(message: str, request: tuple[str, str] | None) -> str:

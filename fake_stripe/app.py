@@ -40,7 +40,32 @@ log = logging.getLogger("fake_stripe")
 
 ALL_METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD"]
 
-Shadow = tuple[re.Pattern[str], frozenset[str]]
+
+def _pattern(path: str, named: bool = True) -> re.Pattern[str]:
+    """`/v1/customers/{customer}` as a regex (with named groups for the parameters)."""
+    group = r"(?P<\1>[^/]+)" if named else "[^/]+"
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", group, re.escape(path)) + "$")
+
+
+class Shadows:
+    """The generic paths a modelled pattern leaves alone: a dict lookup for a literal one
+    (`/v1/customers/search`), a regex for one with parameters."""
+
+    def __init__(self, templates: dict[str, frozenset[str]]) -> None:
+        self.literal = {t: ms for t, ms in templates.items() if "{" not in t}
+        self.patterns = [(_pattern(t, False), ms) for t, ms in templates.items() if "{" in t]
+
+    def __bool__(self) -> bool:
+        return bool(self.literal or self.patterns)
+
+    def take(self, method: str, path: str) -> bool:
+        """Whether `method path` belongs to a generic operation rather than the pattern."""
+        methods = self.literal.get(path)
+        if methods is not None and method in methods:
+            return True
+        return bool(self.patterns) and any(
+            method in ms and rx.match(path) for rx, ms in self.patterns
+        )
 
 
 class V1Router:
@@ -63,15 +88,14 @@ class V1Router:
         self.generic = generic
         self.fixed: dict[str, dict[str, Endpoint]] = {}
         # (pattern, its endpoints, the more literal generic paths it must leave alone)
-        self.patterns: list[tuple[re.Pattern[str], dict[str, Endpoint], list[Shadow]]] = []
+        self.patterns: list[tuple[re.Pattern[str], dict[str, Endpoint], Shadows | None]] = []
         shapes: dict[str, dict[str, Endpoint]] = {}
         for ep in table:
             target = self.fixed if "{" not in ep.path else shapes
             target.setdefault(ep.path, {})[ep.method] = ep
         for path, eps in shapes.items():
-            regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
-            shadows = generic.shadowing(path) if generic is not None else []
-            self.patterns.append((re.compile(f"^{regex}$"), eps, shadows))
+            shadows = Shadows(generic.shadowing(path)) if generic is not None else None
+            self.patterns.append((_pattern(path), eps, shadows or None))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -85,7 +109,7 @@ class V1Router:
             for regex, candidates, shadows in self.patterns:
                 m = regex.match(path)
                 if m is not None:
-                    if not any(method in ms and rx.match(path) for rx, ms in shadows):
+                    if shadows is None or not shadows.take(method, path):
                         path_params = m.groupdict()
                         eps = candidates
                     break

@@ -120,14 +120,14 @@ DECODE_INLINE_MAX = 8 * 1024
 async def decode_form(raw: bytes | str, content_type: str = "") -> dict[str, Any]:
     """`formdata.decode` (or, for a file upload, `decode_multipart`), off the event loop when
     the input is large."""
-    decode: Callable[[], dict[str, Any]]
     if content_type.startswith("multipart/form-data") and isinstance(raw, bytes):
-        decode = functools.partial(formdata.decode_multipart, raw, content_type)
-    else:
-        decode = functools.partial(formdata.decode, raw)
+        decode = functools.partial(formdata.decode_multipart, content_type=content_type)
+        if len(raw) <= DECODE_INLINE_MAX:
+            return decode(raw)
+        return await anyio.to_thread.run_sync(decode, raw)
     if len(raw) <= DECODE_INLINE_MAX:
-        return decode()
-    return await anyio.to_thread.run_sync(decode)
+        return formdata.decode(raw)
+    return await anyio.to_thread.run_sync(formdata.decode, raw)
 
 
 class JSONResponse(Response):
@@ -198,8 +198,12 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
             raise unrecognized(method, path)
         base_headers.update(ep.headers)
         await app.faults.before(tenant, method, path)
-        raw = await request.body() if method == "POST" else request.scope["query_string"]
-        decoded = await decode_form(raw, request.headers.get("content-type", ""))
+        if method == "POST":
+            decoded = await decode_form(
+                await request.body(), request.headers.get("content-type", "")
+            )
+        else:
+            decoded = await decode_form(request.scope["query_string"])
         expand = decoded.get("expand")
         decoded = {k: v for k, v in decoded.items() if k != "expand"}
         # An open spec hands the raw tree to the handler, which checks it itself (sessions

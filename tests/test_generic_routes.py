@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from fake_stripe import create_app
+from fake_stripe.app import Shadows
 from fake_stripe.core.context import Endpoint
 from fake_stripe.generic.routes import GenericRoutes
 from fake_stripe.inprocess import client as inprocess_client
@@ -58,10 +59,12 @@ def test_modelled_operations_are_left_out_and_their_literal_neighbours_shadow_th
     modelled = [Endpoint("GET", "/v1/things/{id}", _never)]
     routes = GenericRoutes(modelled, operations=THINGS)
     assert routes.match("GET", "/v1/things/th_1") is None
-    ((regex, methods),) = routes.shadowing("/v1/things/{id}")
-    assert methods == {"GET"}
-    assert regex.match("/v1/things/search") and not regex.match("/v1/things/th_1")
-    assert routes.shadowing("/v1/things/{thing}/parts/{part}") == []
+    assert routes.shadowing("/v1/things/{id}") == {"/v1/things/search": {"GET"}}
+    assert routes.shadowing("/v1/things/{thing}/parts/{part}") == {}
+    shadows = Shadows({"/v1/things/search": frozenset({"GET"}), "/v1/things/{t}/x": {"POST"}})
+    assert shadows.take("GET", "/v1/things/search")
+    assert not shadows.take("POST", "/v1/things/search")
+    assert shadows.take("POST", "/v1/things/th_1/x") and not shadows.take("GET", "/v1/things/t/x")
 
 
 def test_the_packaged_index_routes_every_operation_of_the_whole_api() -> None:

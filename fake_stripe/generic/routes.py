@@ -11,7 +11,6 @@ router which of its own patterns a more literal generic path takes precedence ov
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -58,9 +57,9 @@ class GenericRoutes:
         self._endpoints: dict[tuple[str, str], dict[str, Endpoint]] = {}
         self._lock = threading.Lock()
 
-    def shadowing(self, pattern: str) -> list[tuple[re.Pattern[str], frozenset[str]]]:
-        """The generic paths more literal than the modelled `pattern` that it would match
-        (`/v1/customers/search` for `/v1/customers/{customer}`), with their methods."""
+    def shadowing(self, pattern: str) -> dict[str, frozenset[str]]:
+        """The generic path templates more literal than the modelled `pattern` that it would
+        match (`/v1/customers/search` for `/v1/customers/{customer}`), with their methods."""
         mine = _literals(pattern)
         heads = self._by_shape()
         if _head(mine)[1] is None:  # a parameter right after /v1: any collection may fit
@@ -74,7 +73,7 @@ class GenericRoutes:
             literal = any(a is None and b is not None for a, b in pairs)
             if covered and literal:
                 found.setdefault(template, set()).add(method)
-        return [(_regex(t), frozenset(methods)) for t, methods in found.items()]
+        return {template: frozenset(methods) for template, methods in found.items()}
 
     def _by_shape(self) -> dict[tuple[int, str | None], list[tuple[list[str | None], str, str]]]:
         """The operations by segment count and collection (`/v1/<collection>/...`)."""
@@ -200,10 +199,6 @@ def _literals(template: str) -> list[str | None]:
 
 def _head(parts: list[str | None]) -> tuple[int, str | None]:
     return len(parts), parts[1] if len(parts) > 1 else None
-
-
-def _regex(template: str) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$")
 
 
 def _params(catalog: Catalog, method: str, template: str) -> Spec:
