@@ -494,7 +494,7 @@ def report(
         lines += [f"| {k} | {v:.2f} |" for k, v in cat.items()]
     lines += [
         "",
-        "Targets (issue 14):",
+        "Targets:",
         "",
         "| what | target | figure | met |",
         "|---|---|---|---|",

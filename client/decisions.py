@@ -1,9 +1,9 @@
 """The relink decisions, as pure functions of Stripe objects (no I/O).
 
-Every rule here is a sentence of the seed ("Relink data access to a Financial Connections account
-with your user's permission") turned into code: when to relink, when to start from scratch, how to
-read a finished session. The objects are plain mappings (a `stripe.StripeObject` is one), so the
-rules can be tested with dictionaries and no server.
+Every rule here is a sentence of Stripe's relink guide ("Relink data access to a Financial
+Connections account with your user's permission", see docs/api.md) turned into code: when to relink,
+when to start from scratch, how to read a finished session. The objects are plain mappings (a
+`stripe.StripeObject` is one), so the rules can be tested with dictionaries and no server.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# The relink surface (`relink_options`, `authorization`, `status_details`) is in preview: every
+# request of the client sends this version.
+PREVIEW_VERSION = "2026-01-28.preview"
 # Stripe's hosted relink offers accounts "with TANs expected to expire within the next 30 days".
 TAN_RELINK_WINDOW = 30 * 86_400
 
@@ -188,7 +191,7 @@ def session_params(
     account: str | None = None,
     permissions: Sequence[str] = ("balances",),
 ) -> dict[str, Any]:
-    """`POST /v1/financial_connections/sessions` parameters, as the seed lists them.
+    """`POST /v1/financial_connections/sessions` parameters, as the relink guide lists them.
 
     With `authorization`, a relink session; without, a session to connect from scratch.
     """
@@ -267,9 +270,9 @@ def resolve(
     browser_error: str | None = None,
     repairing: str | None = None,
 ) -> Resolution:
-    """Read a session after the authentication flow (the seed's `.then(...)` handler).
+    """Read a session after the authentication flow (the relink guide's `.then(...)` handler).
 
-    `existing_account_ids` are the authorization's accounts fetched before the flow (the seed's
+    `existing_account_ids` are the authorization's accounts fetched before the flow (the guide's
     `fetch_existing_accounts()`); `browser_error` is the `error.message` Stripe.js resolved with;
     `repairing` is the account the relink was started for, if any.
     """

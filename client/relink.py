@@ -1,9 +1,10 @@
-"""`RelinkClient`: the seed's relink integration on the official `stripe` SDK (public preview).
+"""`RelinkClient`: the relink integration of Stripe's relink guide (docs/api.md names it), on the
+official `stripe` SDK (public preview).
 
 The I/O around the pure rules of `decisions.py`: read the account and its authorization, create
 the relink session, read the finished session, turn a newly linked account into a PaymentMethod
 behind an accepted mandate, and keep a watchlist from verified webhooks. Every request carries the
-`.preview` Stripe-Version the seed requires; 5xx answers and broken connections are retried by the
+`.preview` Stripe-Version the guide requires; 5xx answers and broken connections are retried by the
 SDK with the same idempotency key; any other Stripe error surfaces as a `RelinkError`.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 import stripe
 
 from .decisions import (
+    PREVIEW_VERSION,
     Assessment,
     DebitDecision,
     DebitReading,
@@ -35,7 +37,6 @@ from .decisions import (
 from .errors import RelinkError
 from .transport import RecordingHTTPClient, RequestLog
 
-PREVIEW_VERSION = "2026-01-28.preview"
 MAX_NETWORK_RETRIES = 2
 
 
@@ -176,7 +177,7 @@ class RelinkClient:
             raise RelinkError("assess account", str(err)) from err
 
     def existing_account_ids(self, customer: str, authorization: str) -> list[str]:
-        """The seed's `fetch_existing_accounts()`: the authorization's accounts right now."""
+        """The relink guide's `fetch_existing_accounts()`: the authorization's accounts now."""
         with self._step("list accounts"):
             page = self.stripe.v1.financial_connections.accounts.list(
                 params={"account_holder": {"customer": customer}, "limit": 100}
@@ -204,7 +205,7 @@ class RelinkClient:
 
         With `require_account`, the session sends `relink_options[account]`: the user must
         repair that very account (a different pick fails with `no_account`). Without it, as in
-        the seed, the user may pick another account, which `resolve` reports.
+        the relink guide, the user may pick another account, which `resolve` reports.
         """
         if require_account and account is None:
             raise ValueError("require_account needs the account to repair")
@@ -293,8 +294,8 @@ class RelinkClient:
         billing_name: str | None = None,
     ) -> PaymentSetup:
         """After the user accepted the mandate: PaymentMethod from the account, SetupIntent with
-        `mandate_data` (the seed's "convert the newly created Financial Connections account into
-        a Payment Method")."""
+        `mandate_data` (the relink guide's "convert the newly created Financial Connections account
+        into a Payment Method")."""
         v1 = self.stripe.v1
         if billing_name is None:
             with self._step("retrieve customer"):

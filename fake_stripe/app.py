@@ -7,6 +7,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -30,7 +31,7 @@ from .payments import charges, payment_intents, setup_intents, us_bank_account
 from .resources import customers, events, payment_methods, test_helpers, webhook_endpoints
 from .server import FakeStripe, Validator
 from .stripejs import routes as stripejs
-from .webhooks.delivery import RetrySchedule
+from .webhooks.schedule import RetrySchedule
 from .wire import dispatch
 
 if TYPE_CHECKING:
@@ -114,7 +115,11 @@ class V1Router:
                         eps = candidates
                     break
         if (eps is None or method not in eps) and self.generic is not None:
-            found = self.generic.lookup(method, path)
+            if self.generic.loaded:
+                found = self.generic.lookup(method, path)
+            else:
+                # The first generic request reads the rest of the API: off the event loop.
+                found = await anyio.to_thread.run_sync(self.generic.lookup, method, path)
             if found is not None:
                 eps, path_params = found
         if eps is None:
@@ -127,7 +132,9 @@ class V1Router:
 
 
 def routes_table() -> list[Endpoint]:
-    """Every Stripe API endpoint the fake implements."""
+    """Every Stripe API endpoint the fake implements. `light`: a GET of one object of bounded
+    size (not a list, not a session with its accounts, not an event with its object), or a
+    write of one small object (`Endpoint.light`)."""
     E = Endpoint
     fc = "/v1/financial_connections"
     th = "/v1/test_helpers/financial_connections"
@@ -135,16 +142,16 @@ def routes_table() -> list[Endpoint]:
     pi = "/v1/payment_intents"
     pk = ("sk", "rk", "pk")
     return [
-        E("POST", "/v1/customers", customers.create, customers.CREATE),
+        E("POST", "/v1/customers", customers.create, customers.CREATE, light=True),
         E("GET", "/v1/customers", customers.list_, customers.LIST),
-        E("GET", "/v1/customers/{customer}", customers.retrieve),
-        E("POST", "/v1/customers/{customer}", customers.update, customers.UPDATE),
-        E("DELETE", "/v1/customers/{customer}", customers.delete),
+        E("GET", "/v1/customers/{customer}", customers.retrieve, light=True),
+        E("POST", "/v1/customers/{customer}", customers.update, customers.UPDATE, light=True),
+        E("DELETE", "/v1/customers/{customer}", customers.delete, light=True),
         E("GET", "/v1/events", events.list_, events.LIST),
         E("GET", "/v1/events/{id}", events.retrieve),
         # Financial Connections
         E("GET", f"{fc}/accounts", fc_accounts.list_, fc_accounts.LIST),
-        E("GET", f"{fc}/accounts/{{account}}", fc_accounts.retrieve),
+        E("GET", f"{fc}/accounts/{{account}}", fc_accounts.retrieve, light=True),
         E("POST", f"{fc}/accounts/{{account}}/disconnect", fc_accounts.disconnect),
         E(
             "POST",
@@ -171,11 +178,16 @@ def routes_table() -> list[Endpoint]:
         E("GET", f"{fc}/institutions", institutions.list_, institutions.LIST),
         E("GET", f"{fc}/institutions/{{institution}}", institutions.retrieve),
         E("GET", f"{fc}/transactions", fc_accounts.list_transactions, fc_accounts.TRANSACTIONS),
-        E("GET", f"{fc}/transactions/{{transaction}}", fc_accounts.retrieve_transaction),
+        E(
+            "GET",
+            f"{fc}/transactions/{{transaction}}",
+            fc_accounts.retrieve_transaction,
+            light=True,
+        ),
         # Payment methods, setup intents, mandates
         E("POST", "/v1/payment_methods", us_bank_account.create, us_bank_account.CREATE),
         E("GET", "/v1/payment_methods", payment_methods.list_, payment_methods.LIST),
-        E("GET", "/v1/payment_methods/{payment_method}", payment_methods.retrieve),
+        E("GET", "/v1/payment_methods/{payment_method}", payment_methods.retrieve, light=True),
         E(
             "POST",
             "/v1/payment_methods/{payment_method}/attach",
@@ -184,7 +196,13 @@ def routes_table() -> list[Endpoint]:
         ),
         E("POST", "/v1/payment_methods/{payment_method}/detach", payment_methods.detach),
         E("POST", "/v1/setup_intents", setup_intents.create, setup_intents.CREATE),
-        E("GET", "/v1/setup_intents/{intent}", setup_intents.retrieve, setup_intents.RETRIEVE),
+        E(
+            "GET",
+            "/v1/setup_intents/{intent}",
+            setup_intents.retrieve,
+            setup_intents.RETRIEVE,
+            light=True,
+        ),
         E("POST", "/v1/setup_intents/{intent}", setup_intents.update, setup_intents.UPDATE),
         E(
             "POST",
@@ -192,12 +210,19 @@ def routes_table() -> list[Endpoint]:
             setup_intents.confirm,
             setup_intents.CONFIRM,
         ),
-        E("GET", "/v1/mandates/{mandate}", setup_intents.retrieve_mandate),
+        E("GET", "/v1/mandates/{mandate}", setup_intents.retrieve_mandate, light=True),
         # PaymentIntents and charges (ACH Direct Debit); a publishable key with the client
         # secret may retrieve and confirm, as Stripe.js does
         E("POST", pi, payment_intents.create, payment_intents.CREATE),
         E("GET", pi, payment_intents.list_, payment_intents.LIST),
-        E("GET", f"{pi}/{{intent}}", payment_intents.retrieve, payment_intents.RETRIEVE, keys=pk),
+        E(
+            "GET",
+            f"{pi}/{{intent}}",
+            payment_intents.retrieve,
+            payment_intents.RETRIEVE,
+            keys=pk,
+            light=True,
+        ),
         E("POST", f"{pi}/{{intent}}", payment_intents.update, payment_intents.UPDATE),
         E(
             "POST",
@@ -208,7 +233,7 @@ def routes_table() -> list[Endpoint]:
         ),
         E("POST", f"{pi}/{{intent}}/cancel", payment_intents.cancel, payment_intents.CANCEL),
         E("GET", "/v1/charges", charges.list_, charges.LIST),
-        E("GET", "/v1/charges/{charge}", charges.retrieve),
+        E("GET", "/v1/charges/{charge}", charges.retrieve, light=True),
         # Webhook endpoints
         E("POST", we, webhook_endpoints.create, webhook_endpoints.CREATE),
         E("GET", we, webhook_endpoints.list_, webhook_endpoints.LIST),
@@ -290,17 +315,21 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     webhook_lease_seconds: float | None = None,
+    allow_private_webhooks: bool = True,
     only_modelled: bool = False,
     fixtures_on_miss: bool = False,
 ) -> Starlette:
     """The fake Stripe server as an ASGI app (in-process, or under uvicorn).
 
     `max_body` (bytes) bounds a request body: a larger one is refused with a 413 before it is
-    read whole. `body_timeout` (seconds) bounds the time to receive one. Every operation of
-    Stripe's recorded spec answers; those the fake does not model by hand answer generically
-    (docs/generic.md), unless `only_modelled` (then they are unknown URLs, 404).
-    `fixtures_on_miss` answers a generic retrieve, update or action of an unknown id with the
-    resource's example object, as stripe-mock does.
+    read whole. `body_timeout` (seconds) bounds the time to receive one. Serving others beyond
+    loopback, pass `allow_private_webhooks=False`: webhook endpoints must then point at public
+    addresses, checked when registered and before every attempt (`fake-stripe serve` does so
+    unless given `--allow-private-webhooks`). Every operation of Stripe's recorded spec
+    answers; those the fake does not model by hand answer generically (docs/generic.md),
+    unless `only_modelled` (then they are unknown URLs, 404). `fixtures_on_miss` answers a
+    generic retrieve, update or action of an unknown id with the resource's example object,
+    as stripe-mock does.
     """
     fake = FakeStripe(
         backend or open_backend(db),
@@ -311,6 +340,7 @@ def create_app(
         control_token,
         webhook_retry_schedule,
         webhook_lease_seconds,
+        allow_private_webhooks,
     )
     table = routes_table()
     generic = None if only_modelled else GenericRoutes(table, fixtures_on_miss)

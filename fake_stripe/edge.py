@@ -1,5 +1,7 @@
-"""What every HTTP request passes before any route: the body limit and the body-read timeout,
-and the one catch-all that turns a fault of the fake into a Stripe-shaped 500.
+"""What every HTTP request passes before any route: the check that a loopback server is called
+by a loopback name (DNS rebinding, `control.guard.foreign_host`), the body limit and the
+body-read timeout, and the one catch-all that turns a fault of the fake into a Stripe-shaped
+500.
 
 The body is read here, chunk by chunk, and handed on whole: a body over the limit is refused
 as soon as its `Content-Length` or the bytes received so far pass the limit, so it is never
@@ -15,6 +17,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .control.guard import foreign_host, rebinding_refused
 from .core.context import Services
 from .core.errors import APIError, InvalidRequestError, StripeError
 from .stripejs.routes import CORS, PREFIX
@@ -65,6 +68,10 @@ class Edge:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        # `/_fake/` routes check the Host themselves, where the control token lifts the check.
+        if not scope["path"].startswith("/_fake/") and (reason := foreign_host(scope)):
+            await self._answer(scope, send, rebinding_refused(reason), {"Connection": "close"})
             return
         started = False
 

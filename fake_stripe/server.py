@@ -15,11 +15,13 @@ from typing import Any
 from .core.context import Ctx, Expansions
 from .core.events import EventLog
 from .core.faults import Faults
+from .core.lanes import Lanes
 from .core.store import Backend
 from .core.tenant import Tenant
-from .financial_connections.domain import run_due
+from .financial_connections import domain as fc_domain
 from .payments import ach
-from .webhooks.delivery import LEASE_SECONDS, Deliveries, RetrySchedule
+from .webhooks.delivery import LEASE_SECONDS, Deliveries
+from .webhooks.schedule import RetrySchedule
 
 log = logging.getLogger("fake_stripe")
 
@@ -41,6 +43,7 @@ class FakeStripe:
         control_token: str | None,
         webhook_retry_schedule: RetrySchedule | None = None,
         webhook_lease_seconds: float | None = None,
+        allow_private_webhooks: bool = True,
     ) -> None:
         self.backend = backend
         self.seed = (
@@ -52,13 +55,17 @@ class FakeStripe:
         self.frozen_at = frozen_at
         self.strict = strict
         self.control_token = control_token
+        self.allow_private_webhooks = allow_private_webhooks
         self.events = EventLog()
         self.faults = Faults()
+        self.lanes = Lanes()
         self.validator: Validator | None = None
         # What `expand[]` follows beyond the models (the generic resources, when served).
         self.expansions: Expansions | None = None
         # Run for every authenticated /v1 request before its handler: the tenant clock's due work.
-        self.due: list[Callable[[Ctx], None]] = [run_due, ach.run_due]
+        self.due: list[Callable[[Ctx], None]] = [fc_domain.run_due, ach.run_due]
+        # When each of them has work next (tenant time), or None.
+        self.due_at: list[Callable[[Tenant], int | None]] = [fc_domain.next_due, ach.next_due]
         self.violations: list[str] = []
         self._req_counter = itertools.count(1)
         # Set by each of several server processes sharing a store, so request ids stay unique.
@@ -68,10 +75,11 @@ class FakeStripe:
         self.started = time.time()
         self.webhooks = Deliveries(
             backend,
-            self.tenant,
+            self._settled_tenant,
             self.seed,
             webhook_retry_schedule,
             webhook_lease_seconds or LEASE_SECONDS,
+            allow_private_webhooks,
         )
         self.events.listeners.append(self.webhooks.on_event)
         self.webhooks.resume_pending()
@@ -90,6 +98,13 @@ class FakeStripe:
                 self._tenants.move_to_end(name)
             return t
 
+    def _settled_tenant(self, name: str) -> Tenant:
+        """A tenant as webhook delivery reads it: it hears of events from inside the request's
+        transaction (so deliveries are stored with the request, or not at all), on a thread and
+        a connection of its own that see only what was committed, so it first waits for that."""
+        self.backend.settle(name)
+        return self.tenant(name)
+
     def reset(self, name: str | None) -> None:
         self.backend.reset(name)
         self.faults.reset(name)
@@ -99,12 +114,20 @@ class FakeStripe:
         """Stop delivering (pending deliveries stay stored, their leases released) and close
         the store."""
         self.webhooks.close()
+        self.lanes.close()
         self.backend.close()
 
     def request_id(self) -> str:
         n = next(self._req_counter)
         digest = hashlib.sha256(f"{self.seed}{self.instance}:req:{n}".encode()).hexdigest()
         return "req_" + digest[:14]
+
+    def quiet(self, tenant: Tenant, write: bool = False) -> bool:
+        # A write may wait for another process's lock in every shared store.
+        if not self.backend.inline_reads or (write and self.backend.shared):
+            return False
+        now = tenant.now()
+        return all((at := due_at(tenant)) is None or at > now for due_at in self.due_at)
 
     def wall_now(self) -> int:
         return int(time.time()) if self.frozen_at is None else self.frozen_at

@@ -8,14 +8,12 @@ rendered by one function; no other exception reaches the client as anything but 
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import functools
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 from pydantic_core import to_json
@@ -24,15 +22,16 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .core import formdata
+from .core import idempotency as idem
 from .core.context import VERSION_RE, Ctx, Endpoint, Services
 from .core.errors import (
     AuthenticationError,
-    IdempotencyError,
     InvalidRequestError,
     ParamError,
     RateLimitError,
     StripeError,
 )
+from .core.faults import fault_error
 from .core.params import EXPAND, check
 from .core.raw import File
 from .core.render import render
@@ -41,10 +40,6 @@ from .core.tenant import KEY_RE, StagedTenant, Tenant, tenant_of
 
 log = logging.getLogger("fake_stripe")
 
-IDEMPOTENCY_TTL = 24 * 3600
-# A key still in flight this long after its claim was claimed by a process that died (the
-# outcome is committed with the request's writes, and requests last milliseconds).
-IN_FLIGHT_ABANDONED = 30.0
 # GUESS (docs/guesses.md): the code is Stripe's (`lock_timeout`, 429); the wording is ours.
 LOCK_TIMEOUT = (
     "This object cannot be accessed right now because another API request is using it. "
@@ -117,14 +112,8 @@ def authenticate(app: Services, request: Request, allow: tuple[str, ...]) -> tup
 DECODE_INLINE_MAX = 8 * 1024
 
 
-async def decode_form(raw: bytes | str, content_type: str = "") -> dict[str, Any]:
-    """`formdata.decode` (or, for a file upload, `decode_multipart`), off the event loop when
-    the input is large."""
-    if content_type.startswith("multipart/form-data") and isinstance(raw, bytes):
-        decode = functools.partial(formdata.decode_multipart, content_type=content_type)
-        if len(raw) <= DECODE_INLINE_MAX:
-            return decode(raw)
-        return await anyio.to_thread.run_sync(decode, raw)
+async def decode_form(raw: bytes | str) -> dict[str, Any]:
+    """`formdata.decode`, off the event loop when the input is large."""
     if len(raw) <= DECODE_INLINE_MAX:
         return formdata.decode(raw)
     return await anyio.to_thread.run_sync(formdata.decode, raw)
@@ -183,27 +172,74 @@ def _version(app: Services, request: Request) -> str:
     return v
 
 
+class _Answer(NamedTuple):
+    response: Response | None
+    pause: float = 0.0  # seconds to wait first: an injected fault's delay
+    resume: bool = False  # then run the request (a `before` fault with a delay and no status)
+
+
 async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoint]) -> Response:
+    """Authenticate on the event loop, then run the rest where the tenant's work runs
+    (`core.lanes`: a worker thread under a server), waiting out injected delays on the loop."""
     request_id = app.request_id()
-    method = request.method
-    base_headers = {"Request-Id": request_id}
-    tenant = None
-    path: str = request.scope["path"]
+    headers = {"Request-Id": request_id}
+    ep = endpoints.get(request.method)
     try:
-        ep = endpoints.get(method)
         key, tenant = authenticate(app, request, ep.keys if ep else ("sk", "rk"))
+    except StripeError as err:
+        return error_response(err, request_id, app.wall_now(), headers)
+    raw = await request.body() if request.method == "POST" else request.scope["query_string"]
+    job = (app, request, ep, key, tenant, raw, request_id, headers)
+    write = request.method != "GET"
+    light = (
+        ep is not None
+        and ep.light
+        # a light GET takes no parameters; a light write's body is decoded in a few µs
+        and (len(raw) <= DECODE_INLINE_MAX if write else not raw)
+        and app.quiet(tenant, write)
+    )
+    answer = await app.lanes.run(tenant.name, _serve, *job, True, light=light)
+    if answer.pause:
+        await asyncio.sleep(answer.pause)
+    if answer.resume:
+        answer = await app.lanes.run(tenant.name, _serve, *job, False)
+        if answer.pause:
+            await asyncio.sleep(answer.pause)
+    assert answer.response is not None
+    return answer.response
+
+
+def _serve(
+    app: Services,
+    request: Request,
+    ep: Endpoint | None,
+    key: str,
+    tenant: Tenant,
+    raw: bytes,
+    request_id: str,
+    headers: dict[str, str],
+    before: bool,
+) -> _Answer:
+    """The request once authenticated: version, fault rules, parameters, the store work and
+    the answer, errors included (rendering one reads the tenant clock in the store)."""
+    method, path = request.method, request.scope["path"]
+    try:
         version = _version(app, request)
-        base_headers["Stripe-Version"] = version
+        headers["Stripe-Version"] = version
         if ep is None:
             raise unrecognized(method, path)
-        base_headers.update(ep.headers)
-        await app.faults.before(tenant, method, path)
-        if method == "POST":
-            decoded = await decode_form(
-                await request.body(), request.headers.get("content-type", "")
+        headers.update(ep.headers)
+        if before and (rule := app.faults.take(tenant.name, method, path, "before")):
+            if rule.status is None:
+                return _Answer(None, rule.delay_ms / 1000, resume=True)
+            return _Answer(
+                _error(fault_error(rule.status), tenant, request_id, headers), rule.delay_ms / 1000
             )
+        content_type = request.headers.get("content-type", "") if method == "POST" else ""
+        if content_type.startswith("multipart/form-data"):
+            decoded = formdata.decode_multipart(raw, content_type)
         else:
-            decoded = await decode_form(request.scope["query_string"])
+            decoded = formdata.decode(raw)
         expand = decoded.get("expand")
         decoded = {k: v for k, v in decoded.items() if k != "expand"}
         # An open spec hands the raw tree to the handler, which checks it itself (sessions
@@ -222,19 +258,27 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
             due=app.due,
             key=key,
             expansions=app.expansions,
+            allow_private_webhooks=app.allow_private_webhooks,
         )
-        if method == "POST" and (idem := request.headers.get("idempotency-key")) is not None:
-            ctx.idempotency_key = idem
-            fingerprinted = decoded if expand is None else {**decoded, "expand": expand}
-            response = _idempotent(app, ctx, ep, path, fingerprinted, params, base_headers)
-        else:
+        idempotency_key = request.headers.get("idempotency-key") if method == "POST" else None
+        if idempotency_key is None:
             status, body = _run(ctx, ep, params)
-            response = _finish(app, ctx, method, path, status, body, base_headers)
-        await app.faults.after(tenant, method, path)
-        return response
+            response = _finish(app, ctx, method, path, status, body, headers)
+        else:
+            ctx.idempotency_key = idempotency_key
+            fingerprinted = decoded if expand is None else {**decoded, "expand": expand}
+            response = _idempotent(app, ctx, ep, path, fingerprinted, params, headers)
     except StripeError as err:
-        now = tenant.now() if tenant is not None else app.wall_now()
-        return error_response(err, request_id, now, base_headers)
+        return _Answer(_error(err, tenant, request_id, headers))
+    rule = app.faults.take(tenant.name, method, path, "after")
+    if rule is not None and rule.status is not None:
+        lost = _error(fault_error(rule.status), tenant, request_id, headers)
+        return _Answer(lost, rule.delay_ms / 1000)
+    return _Answer(response, rule.delay_ms / 1000 if rule is not None else 0.0)
+
+
+def _error(err: StripeError, tenant: Tenant, request_id: str, headers: dict[str, str]) -> Response:
+    return error_response(err, request_id, tenant.now(), headers)
 
 
 def _run(
@@ -323,106 +367,47 @@ def _idempotent(
     headers: dict[str, str],
 ) -> Response:
     key = ctx.idempotency_key or ""
-    if not 1 <= len(key) <= 255:
-        raise InvalidRequestError(
-            f"Idempotent key length is {len(key)}, which is outside accepted lengths. "
-            "Idempotent Keys must be 1-255 characters long. If you're looking for a decent "
-            "generator, try using a UUID defined by IETF RFC 4122."
-        )
+    idem.check_key(key)
     headers = {**headers, "Idempotency-Key": key}
     endpoint = f"{ep.method} {path}"
-    fingerprint = hashlib.sha256(json.dumps(decoded, sort_keys=True).encode()).hexdigest()
+    fingerprint = idem.fingerprint(decoded)
     meta = "idem:" + key
-    now = ctx.now()
-    # The key is claimed before the request runs, outside its transaction, with an atomic
-    # compare-and-set: of two processes racing with one key, one wins and the other sees it in
-    # flight (409) or replays it. The outcome is written in the request's own transaction, so
-    # a record still in flight long after its claim belongs to a process that died before
-    # committing anything: it may be claimed again.
     store = ctx.tenant.base
     record: dict[str, Any] = {
         "endpoint": endpoint,
         "fingerprint": fingerprint,
-        "created": now,
+        "created": ctx.now(),
         "request_id": ctx.request_id,
         "in_flight": True,
         "claimed_at": time.time(),
     }
-    claim = json.dumps(record)
-    for _ in range(8):
-        stored = store.meta_get(meta)
-        rec = None if stored is None else json.loads(stored)
-        if rec is not None and now - rec["created"] > IDEMPOTENCY_TTL:
-            rec = None  # expired, or released by a request that must run again
-        if rec is not None and rec.get("in_flight"):
-            if time.time() - rec.get("claimed_at", 0) > IN_FLIGHT_ABANDONED:
-                rec = None
-        if rec is not None:
-            return _replay(rec, key, path, endpoint, fingerprint, headers)
-        if store.backend.meta_swap(store.name, meta, stored, claim):
-            break
-    else:
-        raise _in_use(key)
+    earlier = idem.claim(store, key, record)
+    if earlier is not None:
+        idem.check_replay(earlier, key, path, endpoint, fingerprint)
+        return _replay(earlier, headers)
 
     def remember(status: int, body: Any) -> None:
-        ctx.tenant.meta_set(
-            meta, json.dumps({**record, "status": status, "body": body, "in_flight": False})
-        )
+        ctx.tenant.meta_set(meta, idem.outcome(record, status, body))
 
-    released = json.dumps({**record, "created": -IDEMPOTENCY_TTL - 1, "in_flight": False})
     try:
         status, body = _run(ctx, ep, params, remember)
     except ParamError:
-        store.meta_set(meta, released)
+        idem.release(store, key, record)
         raise
     except StripeError as err:
         if err.code == "lock_timeout":
-            store.meta_set(meta, released)  # nothing ran: a retry must run
+            idem.release(store, key, record)  # nothing ran: a retry must run
         elif not err.commits:
-            body = err.body(ctx.request_id, now)
-            store.meta_set(
-                meta, json.dumps({**record, "status": err.status, "body": body, "in_flight": False})
-            )
+            body = err.body(ctx.request_id, record["created"])
+            store.meta_set(meta, idem.outcome(record, err.status, body))
         raise
     except Exception:
-        # A fault of the fake itself: forget the key so a retry runs again.
-        store.meta_set(meta, released)
+        idem.release(store, key, record)  # a fault of the fake itself: a retry runs again
         raise
     return _finish(app, ctx, ep.method, path, status, body, headers)
 
 
-def _in_use(key: str) -> IdempotencyError:
-    return IdempotencyError(
-        "There is currently another in-progress request using this Idempotent Key "
-        "(that probably means you submitted twice, and the other request is still "
-        f"going through): {key}. Please try again later.",
-        code="idempotency_key_in_use",
-        status=409,
-    )
-
-
-def _replay(
-    rec: dict[str, Any],
-    key: str,
-    path: str,
-    endpoint: str,
-    fingerprint: str,
-    headers: dict[str, str],
-) -> Response:
-    if rec["endpoint"] != endpoint:
-        raise IdempotencyError(
-            "Keys for idempotent requests can only be used for the same endpoint they were "
-            f"first used for ('{rec['endpoint'].split(' ', 1)[1]}' vs '{path}'). Try using a "
-            f"key other than '{key}' if you meant to execute a different request."
-        )
-    if rec["fingerprint"] != fingerprint:
-        raise IdempotencyError(
-            "Keys for idempotent requests can only be used with the same parameters they "
-            f"were first used with. Try using a key other than '{key}' if you meant to "
-            "execute a different request."
-        )
-    if rec.get("in_flight"):
-        raise _in_use(key)
+def _replay(rec: dict[str, Any], headers: dict[str, str]) -> Response:
     replay = {
         **headers,
         "Idempotent-Replayed": "true",

@@ -1,11 +1,11 @@
 """The sample merchant page: a small Starlette app that relinks Financial Connections accounts.
 
-Its server side is the seed's integration on the official `stripe` SDK (public-preview version):
-list the customer's linked accounts and decide per account whether it is healthy, can be
-relinked through its authorization, or must be connected from scratch; create the session
-(payments use case: `payment_method` permission, checking/savings filter, one account; data use
-case: no filters); turn a new account into a PaymentMethod once the customer accepts the mandate.
-Its page (`merchant_page/`) runs the seed's client code with Stripe.js.
+Its server side is the integration of Stripe's relink guide (docs/api.md) on the official `stripe`
+SDK (public-preview version): list the customer's linked accounts and decide per account whether it
+is healthy, can be relinked through its authorization, or must be connected from scratch; create the
+session (payments use case: `payment_method` permission, checking/savings filter, one account; data
+use case: no filters); turn a new account into a PaymentMethod once the customer accepts the
+mandate. Its page (`merchant_page/`) runs the guide's client code with Stripe.js.
 
 Run it by hand against a running fake:
 
@@ -38,7 +38,7 @@ MERCHANT_NAME = "Acme Supply Co."
 ORDER = "Order #1001"
 ORDER_AMOUNT = 1000  # $10.00
 
-# The seed's two use cases: what the session asks for.
+# The relink guide's two use cases: what the session asks for.
 USE_CASES: dict[str, dict[str, Any]] = {
     "payments": {
         "permissions": ["payment_method", "balances"],
@@ -100,7 +100,7 @@ class Merchant:
     def close(self) -> None:
         self._http.close()
 
-    # ---- the seed, server side ---------------------------------------------------------------
+    # ---- the relink guide, server side -----------------------------------------------------------
 
     def accounts(self, user: User) -> list[dict[str, Any]]:
         """Every linked account with its status and what the customer can do about it."""

@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 from conftest import ARTIFACTS
 from playwright.sync_api import Page, expect
 
 from fake_stripe.core.context import DEFAULT_API_VERSION
 from fake_stripe.serving import ServerThread
-from fake_stripe.wire import mask_key
 
 TH = "/v1/test_helpers/financial_connections"
 
@@ -87,6 +87,15 @@ def link(sdk: Any, display_name: str | None = None) -> Any:
     return sdk.v1.financial_connections.sessions.retrieve(session.id).accounts.data[0]
 
 
+def linked_and_watched(sdk: Any, receiver: Receiver) -> tuple[Any, Any]:
+    """A linked account, and a webhook endpoint at `receiver` for every event."""
+    account = link(sdk)
+    endpoint = sdk.v1.webhook_endpoints.create(
+        params={"url": receiver.url, "enabled_events": ["*"]}
+    )
+    return account, endpoint
+
+
 def debits(sdk: Any, amounts: list[int]) -> tuple[Any, list[Any]]:
     """A linked account, a PaymentMethod from it with a multi-use mandate (a confirmed
     SetupIntent), and one confirmed ACH PaymentIntent per amount: all `processing`."""
@@ -131,6 +140,14 @@ def debits(sdk: Any, amounts: list[int]) -> tuple[Any, list[Any]]:
     return account, intents
 
 
+def tenant_label(fake: ServerThread, key: str) -> str:
+    """The fingerprint the dashboard names `key`'s tenant by."""
+    snapshot = httpx.get(
+        f"{fake.url}/_fake/dashboard/tenant", headers={"Authorization": f"Bearer {key}"}
+    )
+    return str(snapshot.json()["tenant"]["label"])
+
+
 def snap(page: Page, request: pytest.FixtureRequest, step: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}--{step}.png"), animations="disabled")
@@ -145,20 +162,27 @@ def test_relink_story_on_the_dashboard(
     request: pytest.FixtureRequest,
 ) -> None:
     page = board
-    account = link(sdk)
-    endpoint = sdk.v1.webhook_endpoints.create(
-        params={"url": receiver.url, "enabled_events": ["*"]}
-    )
+    account, endpoint = linked_and_watched(sdk, receiver)
 
-    # Pick the tenant: the picker shows keys masked only.
+    # Pick the tenant: the list names it by a fingerprint, never by its key, so opening it
+    # takes the key; the page then remembers it for this tab.
+    label = tenant_label(fake, key)
     page.goto(f"{fake.url}/_fake/dashboard")
     expect(page.get_by_role("heading", name="fake-stripe dashboard")).to_be_visible()
     picker = page.get_by_role("combobox", name="Tenant", exact=True)
-    picker.select_option(label=mask_key(key))
-    expect(page.get_by_role("heading", name=f"Tenant {mask_key(key)}")).to_be_visible()
+    picker.select_option(label=f"Tenant {label} (needs its key)")
+    expect(page.get_by_role("status").filter(has_text=f"Open Tenant {label}")).to_contain_text(
+        "Enter its key"
+    )
+    expect(page.get_by_label("Open by key")).to_be_focused()
+    snap(page, request, "0-picked-needs-its-key")
+    page.get_by_label("Open by key").fill(key)
+    page.get_by_label("Open by key").press("Enter")
+    expect(page.get_by_role("heading", name=f"Tenant {label}")).to_be_visible()
+    expect(picker.locator("option:checked")).to_have_text(f"Tenant {label}")
     # Every tenant has a Payments panel, empty until a PaymentIntent is made.
     expect(page.get_by_role("heading", name="Payments")).to_be_visible()
-    assert key not in page.content()
+    assert key not in page.content() and key.split("_", 2)[2] not in page.content()
 
     # See the linked account under its customer and authorization.
     card = page.locator(f"#{account.id}")
@@ -420,3 +444,118 @@ def test_settling_a_payment_that_settled_meanwhile_shows_stripes_error(
     expect(row.get_by_role("button", name="Settle")).to_have_count(0)
     row.scroll_into_view_if_needed()
     snap(page, request, "error")
+
+
+def test_open_by_key_refuses_a_live_key_as_the_api_does(
+    board: Page, fake: ServerThread, request: pytest.FixtureRequest
+) -> None:
+    page = board
+    page.goto(f"{fake.url}/_fake/dashboard")
+    page.get_by_label("Open by key").fill("sk_live_nope")
+    page.get_by_role("button", name="Open", exact=True).click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Open a tenant: failed")
+    expect(alert).to_contain_text("never accepts live-mode API keys")
+    expect(alert).to_contain_text("401")
+    # Nothing opened: no tenant board, no tenant added to the picker.
+    expect(page.locator("#board")).to_be_hidden()
+    expect(page.get_by_role("combobox", name="Tenant", exact=True)).not_to_contain_text("nope")
+    for refused in ("pk_test_nope", "sk_test_has-a-dash"):
+        page.get_by_label("Open by key").fill(refused)
+        page.get_by_role("button", name="Open", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_count(3)
+    expect(page.get_by_role("alert").first).to_contain_text("Invalid API Key provided")
+    expect(page.get_by_role("alert").nth(1)).to_contain_text("secret_key_required")
+    expect(page.locator("#board")).to_be_hidden()
+    snap(page, request, "refused-keys")
+
+
+def test_tenants_whose_masked_keys_look_alike_have_distinct_labels(
+    board: Page, fake: ServerThread, key: str, request: pytest.FixtureRequest
+) -> None:
+    """`sk_test_demo` and `sk_test_123` mask to stars alone; the picker tells them apart."""
+    page = board
+    suffix = key.split("_", 2)[2]
+    keys = [f"sk_test_d{suffix}", f"sk_test_1{suffix}"]
+    for k in keys:
+        assert httpx.post(f"{fake.url}/v1/customers", auth=(k, "")).status_code == 200
+    labels = [tenant_label(fake, k) for k in keys]
+    page.goto(f"{fake.url}/_fake/dashboard?tenant={keys[0].split('_', 2)[2]}")
+    expect(page.get_by_role("heading", name=f"Tenant {labels[0]}")).to_be_visible()
+    options = page.get_by_role("combobox", name="Tenant", exact=True).locator("option")
+    texts = options.all_inner_texts()
+    assert f"Tenant {labels[0]}" in texts and f"Tenant {labels[1]} (needs its key)" in texts
+    assert len(set(texts)) == len(texts)
+    assert not any("*" in t or suffix in t for t in texts)
+    snap(page, request, "distinct-labels")
+
+
+def _overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def test_notices_never_cover_a_panel(
+    board: Page,
+    fake: ServerThread,
+    sdk: Any,
+    key: str,
+    receiver: Receiver,
+    request: pytest.FixtureRequest,
+) -> None:
+    page = board
+    account, _ = linked_and_watched(sdk, receiver)
+    sdk.raw_request("post", f"{TH}/accounts/{account.id}/deactivate", reason="token_expired")
+    page.goto(f"{fake.url}/_fake/dashboard?tenant={key.split('_', 2)[2]}")
+    deliveries = page.get_by_role("region", name="Webhook deliveries")
+    expect(deliveries.get_by_role("listitem").first).to_be_visible()
+    # Three errors (they stay until dismissed) and a success: the most notices at once.
+    card = page.locator(f"#{account.id}")
+    card.get_by_label("In days").fill("0")
+    for _ in range(3):
+        card.get_by_role("button", name="Schedule deactivation").click()
+    page.get_by_role("button", name="Advance", exact=True).click()
+    notices = page.locator("#toasts > .toast")
+    expect(notices).to_have_count(3)
+    expect(page.get_by_role("status").filter(has_text="Advance the clock")).to_be_visible()
+    for where in ("top", "deliveries", "bottom"):
+        if where == "deliveries":
+            deliveries.scroll_into_view_if_needed()
+        elif where == "bottom":
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        boxes = [b for b in (n.bounding_box() for n in notices.all()) if b is not None]
+        assert len(boxes) == 3
+        panels = [p.bounding_box() for p in page.locator(".panel").all()]
+        covered = [
+            i for i, panel in enumerate(panels) if panel and any(_overlaps(b, panel) for b in boxes)
+        ]
+        assert covered == [], f"notices cover panels {covered} when scrolled to the {where}"
+        # Every notice is in view wherever the page is scrolled.
+        assert all(0 <= b["y"] and b["y"] + b["height"] <= 800 for b in boxes), where
+        snap(page, request, f"notices-{where}")
+
+
+def test_the_events_column_never_strands_a_lone_value_on_a_line(
+    board: Page, fake: ServerThread, sdk: Any, key: str, request: pytest.FixtureRequest
+) -> None:
+    """Each event's facts wrap only between them: `pending_webhooks 0` stays on one line."""
+    page = board
+    link(sdk)
+    page.goto(f"{fake.url}/_fake/dashboard?tenant={key.split('_', 2)[2]}")
+    events = page.get_by_role("region", name="Events").locator("summary")
+    expect(events.first).to_be_visible()
+    lines_of_each = page.evaluate(
+        """() => [...document.querySelectorAll("#events summary .nowrap")].map((span) => {
+          const range = document.createRange();
+          range.selectNodeContents(span);
+          return [span.textContent, new Set([...range.getClientRects()].map((r) => r.top)).size];
+        })"""
+    )
+    pending = [n for text, n in lines_of_each if text.startswith("pending_webhooks ")]
+    assert pending and all(n == 1 for n in pending), lines_of_each
+    assert all(n == 1 for _, n in lines_of_each), lines_of_each
+    snap(page, request, "events-column")

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fake_stripe.cli.common import USAGE, Parser, fail, no_fake
+
 from . import DEFAULT_RETRY_TIME_SCALE
 
 if TYPE_CHECKING:  # the rest is imported when a command runs: `fake-stripe serve` never loads it
@@ -24,6 +26,8 @@ if TYPE_CHECKING:  # the rest is imported when a command runs: `fake-stripe serv
     from .target import Target
 
 DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
+# The format's reference ships inside the package, next to this module.
+FORMAT = Path(__file__).resolve().parent / "FORMAT.md"
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "scenarios",
         help="run or list the relink scenario catalog",
         description="Play relink scenarios (TOML files) with the reference "
-        "client against the fake. See scenarios/FORMAT.md.",
+        f"client against the fake. The file format: {FORMAT}",
     )
     actions = p.add_subparsers(dest="scenarios_command", required=True)
     r = actions.add_parser("run", help="run scenarios and print a results table")
@@ -93,26 +97,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _select(args: argparse.Namespace) -> list[Scenario] | None:
-    try:
-        import stripe  # noqa: F401
-    except ImportError:
-        print(
-            "fake-stripe scenarios: the reference client needs the official SDK: "
-            "pip install 'fake-stripe[scenarios]' (scripts/bootstrap does)",
-            file=sys.stderr,
-        )
-        return None
     from .model import ScenarioFormatError, load_all
 
     try:
         scenarios = load_all(args.paths)
     except ScenarioFormatError as err:
-        print(f"fake-stripe scenarios: {err}", file=sys.stderr)
+        fail("scenarios", " ".join(str(err).split()) + f" (the format: {FORMAT})")
         return None
     if args.keyword:
         scenarios = [s for s in scenarios if s.matches(args.keyword)]
     if not scenarios:
-        print("fake-stripe scenarios: no scenario matches", file=sys.stderr)
+        fail("scenarios", "no scenario matches: `fake-stripe scenarios list` shows them all")
         return None
     return scenarios
 
@@ -120,11 +115,38 @@ def _select(args: argparse.Namespace) -> list[Scenario] | None:
 def list_(args: argparse.Namespace) -> int:
     scenarios = _select(args)
     if scenarios is None:
-        return 2
+        return USAGE
     from .report import catalog
 
     print(catalog(scenarios))
     return 0
+
+
+def _unplayable(args: argparse.Namespace) -> int | None:
+    """Why `run` cannot start (printed; the exit status returned), or None."""
+    try:
+        import stripe  # noqa: F401
+    except ImportError:
+        return fail(
+            "scenarios",
+            "the reference client needs the official SDK: pip install 'fake-stripe[scenarios]' "
+            "(scripts/bootstrap does)",
+        )
+    if args.workers < 1:
+        return fail("scenarios", "--workers must be at least 1")
+    if args.keep and not args.serve:
+        return fail("scenarios", "--keep needs --serve")
+    if args.retry_time_scale < 0:
+        return fail("scenarios", "--retry-time-scale must not be negative")
+    if args.base_url:
+        import httpx
+
+        try:
+            # Any answer will do (401 when the server wants a control token): it is up.
+            httpx.get(args.base_url.rstrip("/") + "/_fake/health", timeout=5)
+        except httpx.HTTPError as exc:
+            return no_fake("scenarios", args.base_url, exc)
+    return None
 
 
 @contextmanager
@@ -153,18 +175,11 @@ def _target(args: argparse.Namespace) -> Iterator[Target]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if (status := _unplayable(args)) is not None:
+        return status
     scenarios = _select(args)
     if scenarios is None:
-        return 2
-    if args.workers < 1:
-        print("fake-stripe scenarios: --workers must be at least 1", file=sys.stderr)
-        return 2
-    if args.keep and not args.serve:
-        print("fake-stripe scenarios: --keep needs --serve", file=sys.stderr)
-        return 2
-    if args.retry_time_scale < 0:
-        print("fake-stripe scenarios: --retry-time-scale must not be negative", file=sys.stderr)
-        return 2
+        return USAGE
     from .report import Progress, junit, table
     from .runner import run_all
 
@@ -214,7 +229,7 @@ def _wait_for_stop() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m scenarios.cli run ...`: the same as `fake-stripe scenarios run ...`."""
-    parser = argparse.ArgumentParser(prog="fake-stripe")
+    parser = Parser(prog="fake-stripe")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["scenarios", *(sys.argv[1:] if argv is None else argv)])
     return int(args.func(args))

@@ -193,6 +193,8 @@ class _Checker:
         return ScenarioFormatError(self.path, message)
 
     def table(self, value: Any, where: str) -> dict[str, Any]:
+        if value is None:
+            raise self.fail(f"{where} is missing: it must be a table")
         if not isinstance(value, dict):
             raise self.fail(f"{where} must be a table, not {type(value).__name__}")
         return value

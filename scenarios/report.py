@@ -6,10 +6,12 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .model import Scenario
-from .runner import Result
+
+if TYPE_CHECKING:  # listing the catalog needs no runner, and so no SDK
+    from .runner import Result
 
 BAR_WIDTH = 28
 

@@ -4,7 +4,7 @@ build by tests/test_sdk_payments.py), in both modes.
 
 The GA and public-preview SDK builds cannot share a virtual environment, so `.ci/run` runs this
 script in its own venv (`.venv-ga`). It drives the strict app in-process and over a loopback
-socket, and exits non-zero on any mismatch. It covers the GA view of issue 12: `status_details`
+socket, and exits non-zero on any mismatch. It covers what a GA reader sees: `status_details`
 (active only) on accounts and in the upcoming-deactivation event, the GA authorization's fields,
 `last4`, prefetch, event versions and `previous_attributes`, PaymentMethod and SetupIntent
 shapes.

@@ -1,5 +1,5 @@
-"""`fake-stripe coverage`: the table, its copies in the README and docs, and what an operation
-the fake does not model by hand answers with `--only-modelled`."""
+"""`fake-stripe coverage`: the table, its copy in docs/coverage.md, and what an operation the
+fake does not model by hand answers with `--only-modelled`."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def coverage_spec_file(tmp_path: Path) -> Path:
 def test_command_without_the_spec_names_the_variable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["coverage", "--spec", str(tmp_path / "absent.json")]) == 1
+    assert main(["coverage", "--spec", str(tmp_path / "absent.json")]) == 2
     assert "FAKE_STRIPE_OPENAPI" in capsys.readouterr().err
 
 
@@ -94,29 +94,11 @@ def test_command_writes_the_table_to_a_file(tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8") == TABLE
 
 
-def test_readme_coverage_section_is_the_commands_summary() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = coverage.readme_section(readme)
-    assert section is not None, (
-        f"README.md needs a coverage section between {coverage.START_MARKER} and "
-        f"{coverage.END_MARKER}"
-    )
-    assert section == table_of(SPEC, whole=True, readme=True), (
-        "README.md's coverage section is stale: paste the summary of `fake-stripe coverage`"
-    )
-
-
 def test_docs_coverage_is_the_commands_output() -> None:
     text = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8")
     assert text == TABLE, (
         "docs/coverage.md is stale: run `fake-stripe coverage --write docs/coverage.md`"
     )
-
-
-def test_readme_section_reads_between_the_markers() -> None:
-    text = f"intro\n{coverage.START_MARKER}\n| a |\n{coverage.END_MARKER}\nrest"
-    assert coverage.readme_section(text) == "| a |\n"
-    assert coverage.readme_section("no markers here") is None
 
 
 @pytest.fixture(scope="module")

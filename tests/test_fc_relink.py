@@ -1,4 +1,4 @@
-"""The seed end to end through the public-preview SDK: link, pay, deactivate, relink.
+"""Stripe's relink guide end to end through the public-preview SDK: link, pay, deactivate, relink.
 
 Runs in both modes against the strict app (every response validated against the recorded spec).
 """
@@ -91,7 +91,7 @@ def pay(sdk: Any, cus: Any, account: Any) -> tuple[Any, Any]:
 
 
 def relink_session(sdk: Any, cus: Any, authorization: str, use_case: str, **extra: Any) -> Any:
-    """Exactly as the seed creates it."""
+    """Exactly as the relink guide creates it."""
     params: dict[str, Any] = {
         "account_holder": {"type": "customer", "customer": cus.id},
         "relink_options": {"authorization": authorization, **extra},

@@ -1,4 +1,4 @@
-"""Hostile input and a safe control surface (issue 11): each finding has its test here.
+"""Hostile input and a safe control surface: each way in an attacker tried has its test here.
 
 Limits: a body over the size limit is a 413 before it is read whole; a request name nested
 beyond the limit is refused at the first level too many. Tenancy: a tenant name is never read
@@ -27,7 +27,8 @@ from fake_stripe.core.formdata import MAX_DEPTH, decode
 from fake_stripe.core.tenant import tenant_of
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.serving import ServerThread
-from fake_stripe.webhooks.delivery import Deliveries, RetrySchedule, ScheduleError
+from fake_stripe.webhooks.delivery import Deliveries
+from fake_stripe.webhooks.schedule import RetrySchedule, ScheduleError
 
 from .helpers import assert_error
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stores import postgres_url_or_skip
+from tests.stores import postgres_url
 
 SOAK = Path(__file__).resolve().parent.parent / "bench" / "soak_stores.py"
 
@@ -21,7 +21,7 @@ SOAK = Path(__file__).resolve().parent.parent / "bench" / "soak_stores.py"
 def test_the_short_soak_loses_nothing_and_duplicates_nothing(stores: str) -> None:
     env = dict(os.environ)
     if stores == "pg3":
-        env["FAKE_STRIPE_TEST_PG"] = postgres_url_or_skip()
+        env["FAKE_STRIPE_TEST_PG"] = postgres_url()
     done = subprocess.run(
         [sys.executable, str(SOAK), "--short", "--stores", stores],
         capture_output=True,

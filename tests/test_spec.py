@@ -14,7 +14,7 @@ from .spec_guard import recorded_spec
 
 SPEC: Spec = recorded_spec()
 
-# Appendix A of shared/reference/stripe-financial-connections.md.
+# Objects in Stripe's preview shapes, written by hand, that the recorded spec must accept.
 ACCOUNT: dict[str, Any] = {
     "id": "fca_1LDYuMGxLVUXRs6HW0lrat9T",
     "object": "financial_connections.account",

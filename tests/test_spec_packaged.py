@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,15 +18,6 @@ from fake_stripe.spec import record
 from fake_stripe.spec.load import PACKAGED_SPEC, PROVENANCE_KEY, SPEC_ENV, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
-# Where the source sits next to a checkout (CI's fresh clone: `../shared`; a worktree one deeper).
-SHARED = next(
-    (
-        candidate
-        for base in (ROOT.parent, ROOT.parent.parent)
-        if (candidate := base / "shared/stripe-openapi/financial_connections.subset.json").is_file()
-    ),
-    ROOT.parent / "shared/stripe-openapi/financial_connections.subset.json",
-)
 PACKAGED: dict[str, Any] = json.loads(PACKAGED_SPEC.read_text(encoding="utf-8"))
 
 
@@ -172,35 +164,45 @@ def test_record_command_rejects_a_file_that_is_not_openapi(
 ) -> None:
     source = tmp_path / "x.json"
     source.write_text("{}", encoding="utf-8")
-    assert main(["spec", "record", str(source), "--out", str(tmp_path / "o.json")]) == 1
+    assert main(["spec", "record", str(source), "--out", str(tmp_path / "o.json")]) == 2
     assert "not an OpenAPI document" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not SHARED.is_file(), reason="no ../shared/stripe-openapi next to the checkout")
-def test_packaged_spec_is_current_with_the_shared_source() -> None:
-    """Recording the same inputs again (SOURCE, and the operations the header says were added
-    from the second file next to it) gives the packaged file exactly."""
-    header = PACKAGED[PROVENANCE_KEY]
-    additions = [
-        record.Addition(
-            record.read_source(SHARED.parent / added["source"]),
-            added["source"],
-            [record.parse_operation(text) for text in added["operations"]],
-            added["source_commits"],
-        )
-        for added in header.get("added_from", [])
-    ]
-    again = record.record(
-        record.read_source(SHARED),
-        SHARED.name,
-        header["source_commits"],
-        header["recorded_on"],
-        additions,
+CHECK = ROOT / "scripts" / "check-packaged-spec"
+
+
+def _check(folder: Path, packaged: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(CHECK), str(folder), "--packaged", str(packaged)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    assert again == PACKAGED, (
-        f"re-record: fake-stripe spec record {SHARED} --add-from {SHARED.parent / ADDED_FROM} "
-        f"--add-from-commit {ADDED_COMMIT}"
-    )
+
+
+def test_the_freshness_check_compares_the_packaged_file_with_its_sources_recorded_again(
+    tmp_path: Path,
+) -> None:
+    """`scripts/check-packaged-spec` (run by .ci/run on Stripe's files next to the clone) on a
+    small source recorded with an operation added from a second file."""
+    source, other = tmp_path / "spec3.json", tmp_path / "other.json"
+    source.write_text(json.dumps(_tiny()), encoding="utf-8")
+    other.write_text(json.dumps(_other()), encoding="utf-8")
+    packaged = tmp_path / "packaged.json"
+    argv = ["spec", "record", str(source), "--out", str(packaged), "--add-from", str(other)]
+    assert main([*argv, "--operation", "DELETE /v1/things/{thing}"]) == 0
+    fresh = _check(tmp_path, packaged)
+    assert fresh.returncode == 0, fresh.stderr
+    changed = _tiny()
+    changed["paths"]["/v1/things/{thing}"]["get"]["operationId"] = "GetThingAgain"
+    source.write_text(json.dumps(changed), encoding="utf-8")
+    stale = _check(tmp_path, packaged)
+    assert stale.returncode == 1
+    assert f"re-record it: fake-stripe spec record {source} --out {packaged}" in stale.stderr
+    assert f"--add-from {other} --add-from-commit {'b' * 40}" in stale.stderr
+    assert "--operation 'DELETE /v1/things/{thing}'" in stale.stderr
+    other.unlink()
+    assert _check(tmp_path, packaged).returncode == 2
 
 
 def test_packaged_spec_has_the_operations_the_fake_implements_from_the_2023_spec() -> None:
@@ -456,7 +458,7 @@ def test_record_command_names_a_malformed_operation(
     source.write_text(json.dumps(_tiny()), encoding="utf-8")
     argv = ["spec", "record", str(source), "--out", str(tmp_path / "o.json")]
     argv += ["--add-from", str(source), "--operation", "/v1/charges"]
-    assert main(argv) == 1
+    assert main(argv) == 2
     assert "'/v1/charges': name an operation as METHOD /path" in capsys.readouterr().err
 
 
@@ -467,7 +469,7 @@ def test_yaml_without_pyyaml_names_the_extra(
     other.write_text("paths: {}\n", encoding="utf-8")
     monkeypatch.setitem(sys.modules, "yaml", None)  # `import yaml` raises ImportError
     argv = ["spec", "record", str(other), "--out", str(tmp_path / "o.json")]
-    assert main(argv) == 1
+    assert main(argv) == 2
     assert "pip install 'fake-stripe[record]'" in capsys.readouterr().err
 
 
@@ -565,7 +567,19 @@ def test_validate_reads_a_json_list(tmp_path: Path, capsys: pytest.CaptureFixtur
     listed = tmp_path / "list.json"
     listed.write_text(json.dumps([_recording(), _recording(livemode="no")]), encoding="utf-8")
     assert main(["spec", "validate", str(listed)]) == 1
-    assert capsys.readouterr().out.startswith(f"{listed}[1]: POST /v1/customers 200: /livemode:")
+    # Both items are on line 1: each is named by the line and the column it starts at.
+    column = len("[") + len(json.dumps(_recording())) + len(", ") + 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{listed}:1:{column}: POST /v1/customers 200: /livemode:")
+
+
+def test_validate_names_the_line_of_a_single_json_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = tmp_path / "one.json"
+    one.write_text("\n" + json.dumps(_recording(livemode="no"), indent=2), encoding="utf-8")
+    assert main(["spec", "validate", str(one)]) == 1
+    assert capsys.readouterr().out.startswith(f"{one}:2: POST /v1/customers 200: /livemode:")
 
 
 def test_validate_refuses_what_is_not_a_recording(

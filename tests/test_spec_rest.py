@@ -5,6 +5,8 @@ recorded spec (`fake-stripe spec record ... --rest FIXTURES`)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +15,12 @@ import pytest
 from fake_stripe.cli.main import main
 from fake_stripe.spec import record, rest
 from fake_stripe.spec.examples import Shapes
-from fake_stripe.spec.load import PACKAGED_SPEC, PROVENANCE_KEY, load_spec
+from fake_stripe.spec.load import PROVENANCE_KEY, load_spec
 
-from .test_spec_packaged import ADDED_COMMIT, ADDED_FROM, SHARED, _other, _tiny
+from .test_spec_packaged import ADDED_COMMIT, ADDED_FROM, _other, _tiny
 
 PACKAGED_REST: dict[str, Any] = rest.read_rest()
+CHECK = Path(__file__).resolve().parent.parent / "scripts" / "check-packaged-spec"
 FIXTURES_COMMIT = "f6c2a48fbac2819d1feba8143d942ffc65e1c0d2"
 
 
@@ -68,33 +71,8 @@ def test_the_recorded_spec_wins_over_its_rest() -> None:
     assert set(whole.document["paths"]["/v1/charges"]) == {"get", "post"}
 
 
-@pytest.mark.skipif(not SHARED.is_file(), reason="no ../shared/stripe-openapi next to the checkout")
-def test_packaged_rest_is_current_with_the_shared_sources() -> None:
-    header = PACKAGED_REST[PROVENANCE_KEY]
-    recorded = json.loads(PACKAGED_SPEC.read_text(encoding="utf-8"))
-    other = record.Addition(
-        record.read_source(SHARED.parent / header["source"]),
-        header["source"],
-        [],
-        header["source_commits"],
-    )
-    fixtures = json.loads((SHARED.parent / header["examples"]["source"]).read_text())
-    again = rest.record_rest(
-        recorded,
-        other,
-        fixtures,
-        header["examples"]["source"],
-        header["examples"]["source_commits"],
-        header["recorded_on"],
-    )
-    assert again == PACKAGED_REST, "re-record with `fake-stripe spec record ... --rest FIXTURES`"
-    index = json.loads(rest.PACKAGED_ROUTES.read_text(encoding="utf-8"))
-    assert rest.routes_index(recorded, again) == index
-
-
-def test_record_command_with_rest_writes_the_rest_and_the_routes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _record_tiny(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
+    """A tiny spec recorded with one operation added from a second file, and its rest."""
     source = tmp_path / "spec3.json"
     source.write_text(json.dumps(_tiny()), encoding="utf-8")
     other = tmp_path / "other.json"
@@ -106,7 +84,38 @@ def test_record_command_with_rest_writes_the_rest_and_the_routes(
     argv += ["--operation", "GET /v1/things", "--rest", str(fixtures)]
     argv += ["--rest-out", str(rest_out), "--routes-out", str(routes)]
     assert main(argv) == 0
-    assert "recorded the rest of other.json" in capsys.readouterr().out
+    return out, rest_out, routes, fixtures
+
+
+def _check(folder: Path, packaged: Path, rest_out: Path, routes: Path) -> Any:
+    return subprocess.run(
+        [sys.executable, str(CHECK), str(folder), "--packaged", str(packaged)]
+        + ["--rest", str(rest_out), "--routes", str(routes)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_freshness_check_records_the_rest_again(tmp_path: Path) -> None:
+    """`scripts/check-packaged-spec` (run by .ci/run on Stripe's files next to the clone) checks
+    the rest and the routes index too."""
+    packaged, rest_out, routes, fixtures = _record_tiny(tmp_path)
+    fresh = _check(tmp_path, packaged, rest_out, routes)
+    assert fresh.returncode == 0, fresh.stderr
+    assert "are what recording the rest gives" in fresh.stdout
+    changed = _other()
+    changed["paths"]["/v1/unrelated"]["get"]["operationId"] = "GetUnrelatedAgain"
+    (tmp_path / "other.json").write_text(json.dumps(changed), encoding="utf-8")
+    stale = _check(tmp_path, packaged, rest_out, routes)
+    assert stale.returncode == 1
+    assert f"--rest {fixtures}" in stale.stderr and f"--rest-out {rest_out}" in stale.stderr
+    fixtures.unlink()
+    assert _check(tmp_path, packaged, rest_out, routes).returncode == 2
+
+
+def test_record_command_with_rest_writes_the_rest_and_the_routes(tmp_path: Path) -> None:
+    _, rest_out, routes, _ = _record_tiny(tmp_path)
     written = rest.read_rest(rest_out)
     # What the recorded spec took (GET /v1/things) is not in the rest; the other operations are.
     assert record.operations_of(written) == [

@@ -171,9 +171,9 @@ def test_read_modify_write_in_write_transactions_loses_no_update(store: Store) -
     assert handles[0].meta_get("t", "count") == "200"
 
 
+# Shared stores only: the memory store has no rollback (requests stage their writes instead).
+@pytest.mark.parametrize("store", SHARED, indirect=True)
 def test_a_transaction_that_fails_leaves_nothing_behind(store: Store) -> None:
-    if store.kind == "memory":
-        pytest.skip("the memory store has no rollback: requests stage their writes instead")
     b = store.open()
     with pytest.raises(RuntimeError), b.transaction("t", write=True):
         b.put("t", "customer", "cus_1", "{}")
@@ -183,11 +183,11 @@ def test_a_transaction_that_fails_leaves_nothing_behind(store: Store) -> None:
     assert b.meta_get("t", "x") is None
 
 
+# Shared stores only: in one process nobody else writes.
+@pytest.mark.parametrize("store", SHARED, indirect=True)
 def test_a_read_transaction_that_must_write_after_another_writer_conflicts(
     store: Store,
 ) -> None:
-    if store.kind == "memory":
-        pytest.skip("one process: nobody else writes")
     a, b = store.open(), store.open()
     a.meta_set("t", "x", "0")
     with pytest.raises(Conflict), a.transaction("t", write=False):
@@ -197,9 +197,9 @@ def test_a_read_transaction_that_must_write_after_another_writer_conflicts(
     assert a.meta_get("t", "x") == "1"
 
 
+# Shared stores only: in one process nobody else holds the lock.
+@pytest.mark.parametrize("store", SHARED, indirect=True)
 def test_a_write_lock_held_too_long_is_reported_as_busy(store: Store, monkeypatch: Any) -> None:
-    if store.kind == "memory":
-        pytest.skip("one process: nobody else holds the lock")
     a, b = store.open(), store.open()
     if store.kind == "sqlite":
         b._db.execute("PRAGMA busy_timeout=100")  # type: ignore[attr-defined]
@@ -251,9 +251,9 @@ def test_expired_leases_are_claimed_by_exactly_one_of_two_handles(store: Store) 
 # ---- schema versions -------------------------------------------------------------------------
 
 
+# Shared stores only: the memory store has no schema.
+@pytest.mark.parametrize("store", SHARED, indirect=True)
 def test_an_old_schema_is_migrated_keeping_every_row(store: Store) -> None:
-    if store.kind == "memory":
-        pytest.skip("the memory store has no schema")
     old = store.open(schema_version=1)
     assert old.schema_version() == 1  # type: ignore[attr-defined]
     cus = Customer(id="cus_old", created=1, email="kept@example.com").model_dump_json()
@@ -306,11 +306,11 @@ def test_listing_customers_by_email_decodes_only_the_matches(
     app.state.fake.webhooks.close()
 
 
+# Shared stores only: nothing survives a memory store's restart.
+@pytest.mark.parametrize("store", SHARED, indirect=True)
 def test_a_stored_delivery_that_cannot_be_resumed_is_skipped_and_the_app_starts(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if store.kind == "memory":
-        pytest.skip("nothing survives a memory store's restart")
     b = store.open()
     good = {
         "id": "whdel_good",

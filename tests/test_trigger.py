@@ -45,3 +45,19 @@ def test_a_refused_trigger_changes_nothing(api: httpx.Client) -> None:
     )
     assert api.get("/v1/customers").json()["data"] == []
     assert api.get("/v1/events").json()["data"] == []
+
+
+def test_trigger_customer_created_makes_one_customer_and_nothing_else(api: httpx.Client) -> None:
+    """As Stripe CLI's fixture for it: one `POST /v1/customers` with a description."""
+    got = api.post("/v1/test_helpers/trigger", data={"event": "customer.created"}, headers=PV)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["account"] is None
+    (customer,) = api.get("/v1/customers").json()["data"]
+    assert customer["id"] == body["customer"]
+    assert customer["description"] == "(created by fake-stripe trigger)"
+    assert customer["email"] is None
+    events = api.get("/v1/events", headers=PV).json()["data"]
+    assert [e["type"] for e in events] == ["customer.created"]
+    assert [e["id"] for e in events] == body["events"]
+    assert api.get("/v1/financial_connections/accounts", headers=PV).json()["data"] == []

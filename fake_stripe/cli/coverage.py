@@ -8,20 +8,20 @@ import sys
 from pathlib import Path
 
 from ..app import routes_table
-from ..spec.coverage import coverage_table, readme_text
+from ..spec.coverage import coverage_table
 from ..spec.load import SPEC_ENV, Spec, load_spec, spec_path
 from ..spec.rest import load_whole
+from .common import USAGE
 
 
-def table_of(spec: Spec, whole: bool, readme: bool = False) -> str:
+def table_of(spec: Spec, whole: bool) -> str:
     """The coverage table of `spec`; with `whole`, of the whole API the package ships (the
-    recorded spec and its rest). With `readme`, the README's summary of it."""
+    recorded spec and its rest)."""
     from ..generic.coverage import answered
 
     source: Spec = (load_whole() or spec) if whole else spec
     table = routes_table()
-    how = answered(table, source.operations())
-    return (readme_text if readme else coverage_table)(source, table, how)
+    return coverage_table(source, table, answered(table, source.operations()))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
             "(unset, the packaged spec is used)",
             file=sys.stderr,
         )
-        return 1
+        return USAGE
     text = table_of(spec, whole=path is None)
     if args.write:
         Path(args.write).write_text(text, encoding="utf-8")

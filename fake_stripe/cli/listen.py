@@ -9,7 +9,6 @@ deletes its endpoint.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -19,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import httpx
 
-
-from .serve import DEFAULT_PORT
+from .common import add_api_key, add_base_url, fail, key_problem, no_fake
 
 ENDPOINT_DESCRIPTION = "fake-stripe listen"
 
@@ -36,16 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument(
         "--events", default="*", help="comma-separated event types to forward (default: all)"
     )
-    p.add_argument(
-        "--api-key",
-        default=os.environ.get("FAKE_STRIPE_API_KEY") or os.environ.get("STRIPE_API_KEY"),
-        help="the tenant's test key (default: $FAKE_STRIPE_API_KEY, then $STRIPE_API_KEY)",
-    )
-    p.add_argument(
-        "--base-url",
-        default=f"http://127.0.0.1:{DEFAULT_PORT}",
-        help=f"the running fake (default http://127.0.0.1:{DEFAULT_PORT})",
-    )
+    add_api_key(p)
+    add_base_url(p)
     p.add_argument(
         "--api-version",
         default=None,
@@ -80,20 +70,17 @@ def format_attempt(a: dict[str, Any]) -> str:
 
 def _error(resp: httpx.Response) -> str:
     try:
-        return str(resp.json()["error"]["message"])
+        message = str(resp.json()["error"]["message"])
     except (ValueError, KeyError, TypeError):
-        return f"HTTP {resp.status_code}: {resp.text[:200]}"
+        message = f"HTTP {resp.status_code}: {resp.text[:200]}"
+    return " ".join(message.split())
 
 
 def run(args: argparse.Namespace) -> int:
     import httpx  # not imported by the server: only these commands use it
 
-    if not args.api_key:
-        print(
-            "fake-stripe listen: give --api-key sk_test_... (or set STRIPE_API_KEY)",
-            file=sys.stderr,
-        )
-        return 2
+    if problem := key_problem(args.api_key):
+        return fail("listen", problem)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     client = httpx.Client(
@@ -120,11 +107,9 @@ def _listen(client: httpx.Client, args: argparse.Namespace, stop: threading.Even
     try:
         resp = client.post("/v1/webhook_endpoints", data=form)
     except httpx.HTTPError as exc:
-        print(f"fake-stripe listen: cannot reach {args.base_url}: {exc}", file=sys.stderr)
-        return 1
+        return no_fake("listen", args.base_url, exc)
     if resp.status_code != 200:
-        print(f"fake-stripe listen: {_error(resp)}", file=sys.stderr)
-        return 1
+        return fail("listen", _error(resp))
     endpoint = resp.json()
     try:
         if args.print_secret:

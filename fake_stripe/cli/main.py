@@ -11,6 +11,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 
 from . import coverage, dashboard, listen, serve, spec, trigger
+from .common import Parser
 
 AddParser = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 
@@ -26,7 +27,7 @@ ENTRY_POINTS = "fake_stripe.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="fake-stripe",
         description="A stateful, offline fake of Stripe's Financial Connections relink surface.",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import ipaddress
 import json
 import logging
@@ -17,8 +18,12 @@ from typing import Any
 from ..core.context import DEFAULT_API_VERSION
 from ..edge import DEFAULT_MAX_BODY
 from ..serving import bind_socket, url_of, uvicorn_config
+from .common import DEFAULT_PORT, fail
 
-DEFAULT_PORT = 12180
+# Seconds a thread may hold the GIL while another waits for it (CPython's default is 0.005).
+# A handler computing on a worker thread would otherwise make every other request wait up to
+# 5 ms at each hand-off between the event loop and the workers (docs/limits.md has figures).
+SWITCH_INTERVAL = 0.0005
 # How `serve --workers N` hands its options to the worker processes, which build their own app.
 _WORKER_OPTIONS = "FAKE_STRIPE_WORKER_OPTIONS"
 
@@ -50,6 +55,7 @@ def control_token_for(host: str, token: str | None) -> str | None:
 def serve(args: argparse.Namespace) -> int:
 
     from ..app import create_app
+    from ..core.store import StoreError, open_backend
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # httpx logs every request at INFO, URL and all: webhook URLs may carry secrets in their
@@ -70,6 +76,12 @@ def serve(args: argparse.Namespace) -> int:
     if args.strict and not _strict_spec():
         return 2
     token = control_token_for(args.host, args.control_token)
+    try:
+        # Opened and checked before anything says the server is listening.
+        backend = open_backend(args.db)
+    except StoreError as exc:
+        print(f"fake-stripe serve: {exc}", file=sys.stderr)
+        return 2
     options = {
         "db": args.db,
         "seed": args.seed,
@@ -78,10 +90,19 @@ def serve(args: argparse.Namespace) -> int:
         "control_token": token,
         "max_body": args.max_body,
         "webhook_lease_seconds": args.lease_seconds,
+        # Off loopback, an endpoint pointing inside the network would be an open proxy into it.
+        "allow_private_webhooks": args.allow_private_webhooks or _is_loopback(args.host),
         "only_modelled": args.only_modelled,
         "fixtures_on_miss": args.fixtures_on_miss,
     }
-    sock = bind_socket(args.host, args.port)
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        return fail(
+            "serve",
+            f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}): stop what "
+            "listens there, or give another --port (0 picks a free one)",
+        )
     print(f"fake-stripe listening on {url_of(sock, args.host)}", flush=True)
     settings: dict[str, Any] = {
         "loop": "uvloop" if _has("uvloop") else "asyncio",
@@ -94,11 +115,13 @@ def serve(args: argparse.Namespace) -> int:
 
         # Each worker is a new process (spawned, not forked) that imports `worker_app`, builds
         # its own app on the shared store and accepts on the one listening socket.
+        backend.close()  # each worker opens its own
         os.environ[_WORKER_OPTIONS] = json.dumps(options)
         config = uvicorn_config(f"{__name__}:worker_app", factory=True, workers=workers, **settings)
         Multiprocess(config, sockets=[sock]).run()
         return 0
-    app = create_app(**options)
+    app = create_app(**options, backend=backend)
+    _tune_for_serving()
     config = uvicorn_config(app, **settings)
     server = _Server(config)
     try:
@@ -117,7 +140,16 @@ def worker_app() -> Any:
     # Request ids come from the seed and a per-process counter: workers sharing a seed must
     # not hand out the same ones.
     app.state.fake.instance = f"pid{os.getpid()}"
+    _tune_for_serving()
     return app
+
+
+def _tune_for_serving() -> None:
+    """The interpreter as a server needs it: a short GIL switch interval (SWITCH_INTERVAL),
+    and what start-up made frozen out of the cyclic garbage collector, so that a full
+    collection, during which every thread waits, does not walk it each time."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    gc.freeze()
 
 
 class _Server:
@@ -222,6 +254,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "the resource's example object with that id (as stripe-mock does) instead of 404",
     )
     s.add_argument("--control-token", default=None, help="token the /_fake/ routes require")
+    s.add_argument(
+        "--allow-private-webhooks",
+        action="store_true",
+        help="bound beyond loopback, still send webhooks to private, loopback and link-local "
+        "addresses (refused by default: any key could reach services inside your network)",
+    )
     s.add_argument(
         "--max-body",
         type=_positive,

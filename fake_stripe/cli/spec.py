@@ -14,6 +14,7 @@ from ..spec.coverage import implemented_operations, is_implemented
 from ..spec.load import PACKAGED_SPEC, PROVENANCE_KEY, SPEC_ENV, Spec, load_spec, spec_path
 from ..spec.recordings import RecordingFormatError, check, read_recordings
 from ..spec.rest import load_whole
+from .common import USAGE, fail
 from .coverage import table_of
 
 
@@ -33,7 +34,7 @@ def _load(args: argparse.Namespace, command: str) -> Spec | None:
 def show(args: argparse.Namespace) -> int:
     spec = _load(args, "spec show")
     if spec is None:
-        return 1
+        return USAGE
     out = sys.stdout
     info = spec.document.get("info", {})
     source = spec.source if spec.source is not None else "(in memory)"
@@ -78,7 +79,7 @@ def show(args: argparse.Namespace) -> int:
 def validate(args: argparse.Namespace) -> int:
     spec = _load(args, "spec validate")
     if spec is None:
-        return 1
+        return USAGE
     checked = violations = unknown = 0
     for name in args.files:
         try:
@@ -94,8 +95,7 @@ def validate(args: argparse.Namespace) -> int:
                     violations += 1
                     print(f"{where}: {violation}")
         except (OSError, RecordingFormatError) as err:
-            print(f"fake-stripe spec validate: {err}", file=sys.stderr)
-            return 2
+            return fail("spec validate", " ".join(str(err).split()))
     print(
         f"{checked} recordings, {violations} violations, {unknown} not in the spec",
         file=sys.stderr,
@@ -106,11 +106,9 @@ def validate(args: argparse.Namespace) -> int:
 def record(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else PACKAGED_SPEC
     if args.operation and not args.add_from:
-        print("fake-stripe spec record: --operation needs --add-from OTHER", file=sys.stderr)
-        return 2
+        return fail("spec record", "--operation needs --add-from OTHER")
     if args.rest and not args.add_from:
-        print("fake-stripe spec record: --rest needs --add-from OTHER", file=sys.stderr)
-        return 2
+        return fail("spec record", "--rest needs --add-from OTHER")
     try:
         additions: list[recording.Addition] = []
         if args.add_from:
@@ -119,8 +117,7 @@ def record(args: argparse.Namespace) -> int:
             Path(args.source), out, args.source_commit or None, args.date, additions
         )
     except (OSError, ValueError) as err:
-        print(f"fake-stripe spec record: {err}", file=sys.stderr)
-        return 1
+        return fail("spec record", " ".join(str(err).split()))
     print(f"recorded {args.source} ({header['source_version']}) to {out}")
     for added in header.get("added_from", []):
         print(
@@ -153,8 +150,7 @@ def _record_rest(args: argparse.Namespace, out: Path, additions: list[recording.
             recorded.get(PROVENANCE_KEY, {}).get("recorded_on"),
         )
     except (OSError, ValueError) as err:
-        print(f"fake-stripe spec record: {err}", file=sys.stderr)
-        return 1
+        return fail("spec record", " ".join(str(err).split()))
     rest.write_rest(document, rest_out)
     rest.write_routes(rest.routes_index(recorded, document), routes_out)
     header = document[PROVENANCE_KEY]

@@ -8,23 +8,24 @@ deactivated for `financial_connections.account.deactivated`, and so on), through
 from __future__ import annotations
 
 import argparse
-import os
+import difflib
 
 from ..financial_connections.test_helpers import TRIGGERS
-from .serve import DEFAULT_PORT
+from .common import add_api_key, add_base_url, fail, key_problem, no_fake
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("trigger", help="make the fake emit an event through a real change")
-    p.add_argument(
-        "event", choices=TRIGGERS, metavar="EVENT", help="one of: " + ", ".join(TRIGGERS)
+    p = sub.add_parser(
+        "trigger",
+        help="make the fake emit an event through a real change",
+        description="Make a running fake emit EVENT through the state change that causes it "
+        "(as `stripe trigger` does against Stripe).\n\nEVENT is one of:\n  "
+        + "\n  ".join(TRIGGERS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--api-key",
-        default=os.environ.get("FAKE_STRIPE_API_KEY") or os.environ.get("STRIPE_API_KEY"),
-        help="the tenant's test key (default: $FAKE_STRIPE_API_KEY, then $STRIPE_API_KEY)",
-    )
-    p.add_argument("--base-url", default=f"http://127.0.0.1:{DEFAULT_PORT}")
+    p.add_argument("event", metavar="EVENT", help="the event type (see above)")
+    add_api_key(p)
+    add_base_url(p)
     p.add_argument(
         "--api-version",
         default="2026-01-28.preview",
@@ -36,22 +37,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def run(args: argparse.Namespace) -> int:
     import httpx  # not imported by the server: only this command uses it
 
-    if not args.api_key:
-        print("fake-stripe trigger: give --api-key (or set FAKE_STRIPE_API_KEY)")
-        return 2
-    resp = httpx.post(
-        f"{args.base_url.rstrip('/')}/v1/test_helpers/trigger",
-        data={"event": args.event},
-        headers={"Authorization": f"Bearer {args.api_key}", "Stripe-Version": args.api_version},
-        timeout=30,
-    )
-    body = resp.json()
+    if args.event not in TRIGGERS:
+        close = difflib.get_close_matches(args.event, TRIGGERS, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        return fail(
+            "trigger",
+            f"no trigger for {args.event!r}: {hint}`fake-stripe trigger --help` lists the "
+            f"{len(TRIGGERS)} events it can cause",
+        )
+    if problem := key_problem(args.api_key):
+        return fail("trigger", problem)
+    try:
+        resp = httpx.post(
+            f"{args.base_url.rstrip('/')}/v1/test_helpers/trigger",
+            data={"event": args.event},
+            headers={"Authorization": f"Bearer {args.api_key}", "Stripe-Version": args.api_version},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        return no_fake("trigger", args.base_url, exc)
+    try:
+        body = resp.json()
+    except ValueError:
+        return fail("trigger", f"{args.base_url} is not a fake-stripe (HTTP {resp.status_code})")
     if resp.status_code != 200:
-        print(f"fake-stripe trigger: {body.get('error', {}).get('message', resp.text)}")
-        return 1
-    print(
-        f"Triggered {args.event}: "
-        + ", ".join(body["events"])
-        + f" (customer {body['customer']}, account {body['account']})"
-    )
+        message = body.get("error", {}).get("message") if isinstance(body, dict) else None
+        return fail("trigger", " ".join(str(message or resp.text).split()))
+    made = f"customer {body['customer']}"
+    if body.get("account"):
+        made += f", account {body['account']}"
+    print(f"Triggered {args.event}: " + ", ".join(body["events"]) + f" ({made})")
     return 0

@@ -12,6 +12,8 @@ rules its tests armed nor runs its clock's due work.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterator
 from importlib import resources
 from itertools import islice
@@ -24,13 +26,14 @@ from starlette.routing import BaseRoute, Route
 from ..core.events import Event
 from ..core.objects import NEWEST_PREVIEW, StripeObject
 from ..core.params import Spec, check
+from ..core.store import Backend
 from ..core.tenant import Tenant
 from ..financial_connections.objects import Account, Authorization, Session
 from ..payments.objects import Charge, PaymentIntent
 from ..resources.customers import Customer
 from ..resources.payment_methods import PaymentMethod
 from ..resources.webhook_endpoints import WebhookEndpoint
-from ..wire import decode_form, mask_key
+from ..wire import decode_form
 from .faults import listed as listed_faults
 from .guard import ControlServer, server_route, tenant_route
 
@@ -56,6 +59,22 @@ HEADERS = {
 }
 
 M = TypeVar("M", bound=StripeObject)
+# Where a tenant's opaque id is kept: in the store, so every instance sharing it agrees.
+REF_META = "dashboard_ref"
+
+
+def tenant_ref(backend: Backend, name: str) -> dict[str, str]:
+    """How the page names a tenant without its key: an opaque id, drawn at random the first
+    time it is asked for (so nothing about the key can be read from it), and a short
+    fingerprint of the key that tells tenants apart where masked keys look alike
+    (`sk_test_demo` and `sk_test_123` both mask to stars alone)."""
+    ref = backend.meta_get(name, REF_META)
+    if ref is None:
+        backend.meta_swap(name, REF_META, None, "tn_" + secrets.token_hex(8))
+        ref = backend.meta_get(name, REF_META)
+    assert ref is not None
+    fingerprint = hashlib.sha256(f"fake-stripe tenant {name}".encode()).hexdigest()[:8]
+    return {"id": ref, "label": f"#{fingerprint}"}
 
 
 def _asset(name: str) -> str:
@@ -80,7 +99,7 @@ def snapshot(server: ControlServer, tenant: Tenant) -> dict[str, Any]:
     charges = [tenant.get(Charge, pi.latest_charge) for pi in intents if pi.latest_charge]
     return {
         "object": "dashboard.tenant",
-        "tenant": mask_key(f"sk_test_{tenant.name}"),
+        "tenant": tenant_ref(tenant.backend, tenant.name),
         "now": tenant.now(),
         "customers": _rendered(customers),
         "accounts": _rendered(accounts),
@@ -121,12 +140,13 @@ def routes(server: ControlServer) -> list[BaseRoute]:
         return asset
 
     async def tenants(request: Request) -> Any:
-        """The tenants this server's store holds, newest first, each with its masked key."""
+        """The tenants this server's store holds, newest first, never by their keys: knowing a
+        key is what lets one act on its tenant, and the control token alone must not."""
         check(Spec({}), await decode_form(request.url.query))
         return {
             "object": "list",
             "data": [
-                {"object": "dashboard.tenant_ref", "id": n, "key": mask_key(f"sk_test_{n}")}
+                {"object": "dashboard.tenant_ref", **tenant_ref(server.backend, n)}
                 for n in reversed(server.backend.tenants())
             ],
             "has_more": False,

@@ -10,7 +10,9 @@ Every route refuses cross-site requests first, unless they carry the control tok
 the developer visits must not reset the server with a "simple" cross-origin POST (the browser
 sends it without asking), nor reach it through DNS rebinding (its own host name resolving to
 127.0.0.1, so that the browser deems the server same-origin). The Stripe.js routes are not
-here: they are meant to be called from other origins.
+here: they are meant to be called from other origins. The rebinding check (`foreign_host`)
+guards every other route too, `/v1` and Stripe.js included (`Edge` applies it), with no token
+to lift it there.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from ..core.context import Services
 from ..core.errors import AuthenticationError, PermissionError, StripeError
@@ -77,14 +80,40 @@ def _host_name(host: str) -> str:
     return host.rpartition(":")[0] if ":" in host else host
 
 
+def foreign_host(scope: Scope) -> str | None:
+    """Why a request reached a loopback server under a name that is not a loopback one (as a
+    page rebound to 127.0.0.1 does), or None. Only a loopback server can be reached through DNS
+    rebinding alone; one bound elsewhere is reachable by anyone anyway. In-process calls have no
+    socket and a server name of their own, and pass."""
+    server = scope.get("server")
+    if not server or not _is_loopback(str(server[0])):
+        return None
+    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+    if host is None:
+        return None  # browsers always send one; an HTTP/1.0 tool need not
+    name = _host_name(host.lower())
+    # 0.0.0.0 and [::] reach this machine as loopback does, and no page can own them as its
+    # origin: a page calling them is an ordinary cross-origin request.
+    if _is_loopback(name) or name in ("0.0.0.0", "[::]"):
+        return None
+    return f"the Host header ({host[:100]!r}) is not a loopback name or address"
+
+
+def rebinding_refused(reason: str) -> PermissionError:
+    # Fake-only: no Stripe wording to follow.
+    return PermissionError(
+        f"This fake-stripe server answers only requests addressed to it by a loopback name: "
+        f"{reason}. A web page may be trying DNS rebinding. Call it at http://127.0.0.1 or "
+        "http://localhost."
+    )
+
+
 def _cross_site(request: Request) -> str | None:
     """Why this request looks sent by another site, or None."""
     host = request.headers.get("host", "")
-    server = request.scope.get("server")
-    # Only a loopback server can be reached through DNS rebinding alone; one bound elsewhere
-    # is reachable by anyone, and its server-wide routes always need the control token.
-    if server and _is_loopback(str(server[0])) and not _is_loopback(_host_name(host.lower())):
-        return f"the Host header ({host[:100]!r}) is not a loopback name or address"
+    reason = foreign_host(request.scope)
+    if reason is not None:
+        return reason
     origin = request.headers.get("origin")
     if origin is not None and origin.lower() != f"{request.url.scheme}://{host}".lower():
         return f"the request comes from another origin ({origin[:100]!r})"

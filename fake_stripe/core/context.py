@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from .events import Event, EventLog
 from .faults import Faults
+from .lanes import Lanes
 from .objects import StripeObject, is_preview
 from .params import Spec
 from .raw import RawObject
@@ -52,6 +53,9 @@ class Ctx:
     account_version: str = ""
     # Fields `expand[]` may follow beyond what the models declare (the generic resources).
     expansions: Expansions | None = None
+    # False on a server reachable beyond loopback: webhook endpoints must then point at public
+    # addresses (`resources/webhook_urls.py`).
+    allow_private_webhooks: bool = True
 
     @property
     def preview(self) -> bool:
@@ -105,6 +109,11 @@ class Endpoint:
     status: int = 200
     # Sent with every answer of the endpoint (`Fake-Stripe-Model: generic`).
     headers: dict[str, str] = field(default_factory=dict)
+    # Bounded small work: a GET of one object of bounded size, or a write of one small object.
+    # It may run on the event loop itself, saving the hand-off to a worker thread, when the
+    # store cannot make it wait (`Services.quiet`) and the request is small (a GET with no
+    # parameters, a write with a short body).
+    light: bool = False
 
 
 class Services(Protocol):
@@ -115,11 +124,20 @@ class Services(Protocol):
     faults: Faults
     due: list[Callable[[Ctx], None]]
     expansions: Expansions | None
+    allow_private_webhooks: bool
+    lanes: Lanes
 
     def tenant(self, name: str) -> Tenant: ...
 
     def request_id(self) -> str: ...
 
     def wall_now(self) -> int: ...
+
+    def quiet(self, tenant: Tenant, write: bool = False) -> bool:
+        """Whether a light request of `tenant` may run on the event loop: the store's reads
+        (and, for a `write`, its writes) wait for no lock of another process and do no network
+        I/O, and the tenant clock has no work due (every request runs that first, it may be
+        long, and it writes)."""
+        ...
 
     def check_response(self, method: str, path: str, status: int, body: Any) -> list[str]: ...

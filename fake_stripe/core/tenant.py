@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from .errors import resource_missing
+from .errors import invalid_param, resource_missing
 from .objects import StripeObject, model_for
 from .raw import Kind, RawObject
 from .store import Backend
@@ -31,6 +31,11 @@ _BYTE_TO_B62 = bytes(ord(_B62[b % 62]) for b in range(256))
 # Stripe's usual id lengths after the prefix.
 ID_LENGTHS = {"cus": 14, "evt": 24, "req": 14, "we": 24, "whsec": 32, "seti": 24, "pm": 24}
 
+
+# GUESS (docs/limits.md): how far a tenant's clock may be advanced in all, so that every date
+# the fake computes from it (a settlement, a TAN expiry, a deactivation 10 years ahead) stays a
+# real calendar date and far from the end of Stripe's timestamps.
+MAX_CLOCK_OFFSET = 100 * 365 * 86_400
 
 # An API key, matched in full (`fullmatch`: `$` would also match before a final newline).
 KEY_RE = re.compile(r"(sk|rk|pk)_(test|live)_([A-Za-z0-9_]+)")
@@ -65,7 +70,7 @@ class Tenant:
         return prefix + "_" + digest[:size].translate(_BYTE_TO_B62).decode("ascii")
 
     def random_int(self, label: str, modulo: int) -> int:
-        """A seed-deterministic number for `label` (used to seed Faker per object)."""
+        """A seed-deterministic number for `label` (seeds the made-up data of one object)."""
         digest = hashlib.sha256(f"{self.seed}:{self.name}:{label}".encode()).digest()
         return int.from_bytes(digest[:8], "big") % modulo
 
@@ -79,9 +84,16 @@ class Tenant:
             return self._frozen_at + offset
         return int(time.time()) + offset
 
-    def advance(self, seconds: int) -> int:
-        offset = int(self.meta_get("clock_offset") or 0) + seconds
-        self.meta_set("clock_offset", str(offset))
+    def advance(self, seconds: int, param: str = "seconds") -> int:
+        """Move the clock `seconds` ahead; past MAX_CLOCK_OFFSET in all, a 400 naming `param`."""
+        before = int(self.meta_get("clock_offset") or 0)
+        if before + seconds > MAX_CLOCK_OFFSET:
+            raise invalid_param(
+                param,
+                f"The test clock can move at most {MAX_CLOCK_OFFSET} seconds (100 years) ahead "
+                f"in all; it has moved {before} seconds already.",
+            )
+        self.meta_set("clock_offset", str(before + seconds))
         return self.now()
 
     # ---- objects -----------------------------------------------------------------------------

@@ -25,12 +25,18 @@ LIST = Spec(
         "session": Str(),
     }
 )
+# GUESS (docs/guesses.md): a feature named twice is refreshed once, as Stripe's `features` is a
+# set of 4 values.
 FEATURES_REFRESH = Spec(
-    {"features": Arr(Enum(("balance", "inferred_balances", "ownership", "transactions")))},
+    {
+        "features": Arr(
+            Enum(("balance", "inferred_balances", "ownership", "transactions")), unique=True
+        )
+    },
     required=("features",),
 )
 FEATURES_SUBSCRIBE = Spec(
-    {"features": Arr(Enum(("balance", "inferred_balances", "transactions")))},
+    {"features": Arr(Enum(("balance", "inferred_balances", "transactions")), unique=True)},
     required=("features",),
 )
 OWNERS = Spec({**PAGINATION, "ownership": Str()}, required=("ownership",))

@@ -2,8 +2,9 @@
 
 Every transition lives here. The public API, the test helpers and the fake Stripe.js flow all
 call these functions, so a state change and the events it records are the same whichever way
-it was caused. The mapping of the seed's inactive reasons to causes, scopes and actions is
-DESIGN.md's table; where Stripe is silent the choice is marked GUESS (see docs/guesses.md).
+it was caused. `REASONS` maps the ways Stripe's relink guide says an account goes inactive to
+causes, scopes and actions (docs/api.md tabulates it); where Stripe is silent the choice is
+marked GUESS (see docs/guesses.md).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..core.errors import InvalidRequestError
 from ..core.objects import NEWEST_PREVIEW
 from ..resources.payment_methods import PaymentMethod
 from .bank_accounts import bank_details
+from .generated import Generator
 from .institutions import BY_ID, Bank
 from .objects import (
     Account,
@@ -42,13 +44,13 @@ from .objects import (
 )
 
 if TYPE_CHECKING:
-    from faker import Faker
+    from ..core.tenant import Tenant
 
 DAY = 86_400
 TAN_LIFETIME = 180 * DAY  # GUESS: banks do not publish TAN lifetimes
 TAN_WARNING = 30 * DAY  # Stripe's hosted relink treats "expiring within 30 days" as due
 
-# seed reason -> (cause, scope, action); DESIGN.md's table
+# reason (the `deactivate` helper's) -> (cause, scope, action)
 REASONS: dict[str, tuple[str, str, str]] = {
     "token_expired": ("access_expired", "authorization", "relink_required"),
     "mfa_changed": ("institution_requirement", "authorization", "relink_required"),
@@ -92,23 +94,19 @@ _LABELS = {
 _STYLES = ("Everyday", "Premier", "Advantage", "Total", "Essential", "Select", "Classic")
 
 
-def faker_for(ctx: Ctx, label: str) -> Faker:
-    from faker import Faker  # imported on first use: it costs a third of the cold start
-
-    fake = Faker("en_US")
-    fake.seed_instance(ctx.tenant.random_int(label, 2**31))
-    return fake
+def generator_for(ctx: Ctx, label: str) -> Generator:
+    return Generator(ctx.tenant.random_int(label, 2**31))
 
 
 def offers(ctx: Ctx, bank: Bank, holder: AccountHolder | None) -> list[NewAccount]:
     """The accounts an institution shows this account holder: seed-deterministic."""
     who = (holder.customer or holder.account or "") if holder else ""
-    fake = faker_for(ctx, f"offers:{bank.id}:{who}")
+    gen = generator_for(ctx, f"offers:{bank.id}:{who}")
     out = []
     for o in bank.offers:
-        style = fake.random_element(_STYLES)
+        style = gen.random_element(_STYLES)
         out.append(
-            NewAccount(f"{style} {_LABELS[o.subcategory]}", o.subcategory, fake.numerify("####"))
+            NewAccount(f"{style} {_LABELS[o.subcategory]}", o.subcategory, gen.numerify("####"))
         )
     return out
 
@@ -177,9 +175,9 @@ def create_authorization(ctx: Ctx, bank: Bank, holder: AccountHolder | None) -> 
 
 
 def refresh_balance(ctx: Ctx, account: Account) -> None:
-    fake = faker_for(ctx, f"balance:{account.id}:{ctx.now() // DAY}")
+    gen = generator_for(ctx, f"balance:{account.id}:{ctx.now() // DAY}")
     now = ctx.now()
-    amount = fake.random_int(1_000, 2_500_000)
+    amount = gen.random_int(1_000, 2_500_000)
     if account.category == "credit":
         account.balance = Balance(
             as_of=now, credit={"used": {"usd": amount}}, current={"usd": -amount}, type="credit"
@@ -194,19 +192,19 @@ def refresh_balance(ctx: Ctx, account: Account) -> None:
 
 
 def make_ownership(ctx: Ctx, account: Account) -> AccountOwnership:
-    fake = faker_for(ctx, f"owners:{account.id}")
+    gen = generator_for(ctx, f"owners:{account.id}")
     oid = ctx.tenant.new_id("fcaowns")
     owners = [
         AccountOwner(
             id=ctx.tenant.new_id("fcaown"),
-            email=fake.email(),
-            name=fake.name(),
+            email=gen.email(),
+            name=gen.name(),
             ownership=oid,
-            phone=fake.numerify("+1##########"),
-            raw_address=fake.address().replace("\n", ", "),
+            phone=gen.phone(),
+            raw_address=gen.address(),
             refreshed_at=ctx.now(),
         )
-        for _ in range(1 + fake.random_int(0, 1))
+        for _ in range(1 + gen.random_int(0, 1))
     ]
     ownership = AccountOwnership(
         id=oid,
@@ -232,15 +230,15 @@ def make_transactions(ctx: Ctx, account: Account) -> TransactionRefresh:
         status="succeeded",
     )
     ctx.tenant.meta_set(f"txnref:{ref.id}", str(now))
-    fake = faker_for(ctx, f"transactions:{account.id}:{ref.id}")
-    for i in range(fake.random_int(3, 8)):
-        when = now - fake.random_int(0, 30) * DAY - i
-        posted = fake.random_int(0, 4) > 0
+    gen = generator_for(ctx, f"transactions:{account.id}:{ref.id}")
+    for i in range(gen.random_int(3, 8)):
+        when = now - gen.random_int(0, 30) * DAY - i
+        posted = gen.random_int(0, 4) > 0
         txn = Transaction(
             id=ctx.tenant.new_id("fctxn"),
             account=account.id,
-            amount=fake.random_int(-250_000, 50_000),
-            description=fake.company(),
+            amount=gen.random_int(-250_000, 50_000),
+            description=gen.company(),
             status="posted" if posted else "pending",
             status_transitions=StatusTransitions(posted_at=when if posted else None, void_at=None),
             transacted_at=when,
@@ -316,8 +314,8 @@ def deactivate_account(ctx: Ctx, account: Account, cause: str, action: str) -> A
     else:
         _inactivate(ctx, account, cause, action)
         if cause != "account_closed" and action == "relink_required":
-            # GUESS: a locked account is relinkable only through its authorization (the seed
-            # relinks authorizations), so the authorization asks for a relink too while the
+            # GUESS: a locked account is relinkable only through its authorization (the relink
+            # guide relinks authorizations), so the authorization asks for a relink too while the
             # other accounts keep working.
             auth.status = "inactive"
             auth.status_details = AuthorizationStatusDetails(
@@ -365,10 +363,16 @@ def _unschedule(ctx: Ctx, what: str, target: str) -> None:
     ctx.tenant.meta_set("schedule_next", str(items[0][0]) if items else "")
 
 
+def next_due(tenant: Tenant) -> int | None:
+    """When the tenant's next scheduled change is due (tenant time), if any."""
+    nxt = tenant.meta_get("schedule_next")
+    return int(nxt) if nxt else None
+
+
 def run_due(ctx: Ctx) -> None:
     """Fire what the tenant clock has passed. Cheap when nothing is due (one meta read)."""
-    nxt = ctx.tenant.meta_get("schedule_next")
-    if not nxt or int(nxt) > ctx.now():
+    nxt = next_due(ctx.tenant)
+    if nxt is None or nxt > ctx.now():
         return
     items = json.loads(ctx.tenant.meta_get("schedule") or "[]")
     now = ctx.now()
@@ -720,5 +724,7 @@ def load_account(ctx: Ctx, account_id: str, param: str = "id") -> Account:
 
 
 def load_authorization(ctx: Ctx, auth_id: str, param: str = "id") -> Authorization:
-    # GUESS: an unknown authorization is a 404 even inside a body (reference 11.3).
+    # GUESS: an unknown authorization is a 404 `resource_missing` naming the parameter, even
+    # inside a body (`relink_options[authorization]`), where Stripe answers most unknown ids
+    # with a 400.
     return ctx.tenant.load(Authorization, auth_id, param, 404)

@@ -30,18 +30,20 @@ _HOLDER = Hash(
     },
     required=("type",),
 )
+# GUESS (docs/guesses.md): `permissions`, `prefetch` and `account_subcategories` are sets: a
+# value named twice counts once.
 _GA_FIELDS = {
     "account_holder": _HOLDER,
-    "permissions": Arr(Enum(PERMISSIONS)),
+    "permissions": Arr(Enum(PERMISSIONS), unique=True),
     "filters": Hash(
         {
-            "account_subcategories": Arr(Enum(SUBCATEGORIES)),
+            "account_subcategories": Arr(Enum(SUBCATEGORIES), unique=True),
             "countries": Arr(Str()),
             # GUESS (D10): the GA SDK sends the singular `country`.
             "country": Str(),
         }
     ),
-    "prefetch": Arr(Enum(("balances", "ownership", "transactions"))),
+    "prefetch": Arr(Enum(("balances", "ownership", "transactions")), unique=True),
     "return_url": Str(),
     "limits": Hash({"accounts": Int(1, 100, emptyable=True)}, required=("accounts",)),
     "expand": Arr(Str()),
@@ -52,14 +54,16 @@ PREVIEW = Spec(
         **_GA_FIELDS,
         "filters": Hash(
             {
-                "account_subcategories": Arr(Enum(SUBCATEGORIES)),
+                "account_subcategories": Arr(Enum(SUBCATEGORIES), unique=True),
                 "countries": Arr(Str()),
                 "country": Str(),
                 "institution": Str(),
                 "require_payment_method_support": Enum(("all", "at_least_one", "none")),
             }
         ),
-        "prefetch": Arr(Enum(("balances", "inferred_balances", "ownership", "transactions"))),
+        "prefetch": Arr(
+            Enum(("balances", "inferred_balances", "ownership", "transactions")), unique=True
+        ),
         "relink_options": Hash(
             {"authorization": Str(), "account": Str()}, required=("authorization",)
         ),

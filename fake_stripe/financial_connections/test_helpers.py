@@ -217,16 +217,27 @@ class Triggered(BaseModel):
     account: str | None = None
 
 
-def _linked(ctx: Ctx, institution: str, permissions: list[str]) -> tuple[Any, Any, Any]:
-    """A fresh customer with one account linked through a completed session."""
+# Stripe CLI's trigger fixtures (`pkg/fixtures/triggers/*.json` in stripe/stripe-cli) make each
+# customer with a description and nothing else; `customer.created` is that one request.
+TRIGGER_DESCRIPTION = "(created by fake-stripe trigger)"
+
+
+def _customer(ctx: Ctx) -> Any:
     from ..resources import customers
-    from .objects import AccountHolder, Session
 
     cus = customers.Customer(
-        id=ctx.tenant.new_id("cus"), created=ctx.now(), email="trigger@example.com"
+        id=ctx.tenant.new_id("cus"), created=ctx.now(), description=TRIGGER_DESCRIPTION
     )
     ctx.tenant.put(cus)
     ctx.emit("customer.created", cus)
+    return cus
+
+
+def _linked(ctx: Ctx, institution: str, permissions: list[str]) -> tuple[Any, Any]:
+    """A fresh customer with one account linked through a completed session."""
+    from .objects import AccountHolder, Session
+
+    cus = _customer(ctx)
     sid = ctx.tenant.new_id("fcsess")
     session = Session(
         id=sid,
@@ -239,7 +250,7 @@ def _linked(ctx: Ctx, institution: str, permissions: list[str]) -> tuple[Any, An
     b = bank(institution)
     spec = next(o for o in offers(ctx, b, session.account_holder) if o.subcategory == "checking")
     done = fc_domain.complete(ctx, session, Outcome([], [spec], institution=b.id))
-    return cus, session, load_account(ctx, done.account_ids[0])
+    return cus, load_account(ctx, done.account_ids[0])
 
 
 def trigger(ctx: Ctx, p: dict[str, Any]) -> Triggered:
@@ -253,8 +264,11 @@ def trigger(ctx: Ctx, p: dict[str, Any]) -> Triggered:
             param="event",
         )
     newest_before = next(ctx.tenant.iterate(Event), None)
+    if event == "customer.created":
+        cus = _customer(ctx)
+        return Triggered(event=event, events=_since(ctx, newest_before, event), customer=cus.id)
     institution = "fcinst_Chase" if "account_number" in event else DEFAULT
-    cus, session, account = _linked(
+    cus, account = _linked(
         ctx, institution, ["payment_method", "balances", "ownership", "transactions"]
     )
     with ctx.acting_alone():  # the institution (or time) changes the account
@@ -280,7 +294,7 @@ def trigger(ctx: Ctx, p: dict[str, Any]) -> Triggered:
         elif event.endswith("upcoming_account_number_expiry"):
             expiry = (account.account_numbers or [])[0].expected_expiry_date or ctx.now()
             # Time passes until 30 days before the TAN expires: the tenant clock moves.
-            ctx.tenant.advance(expiry - fc_domain.TAN_WARNING - ctx.now())
+            ctx.tenant.advance(expiry - fc_domain.TAN_WARNING - ctx.now(), "event")
             fc_domain.run_due(ctx)
         elif "deactivation" in event:
             fc_domain.schedule_deactivation(
@@ -294,14 +308,18 @@ def trigger(ctx: Ctx, p: dict[str, Any]) -> Triggered:
                     "access_expired",
                     "relink_required",
                 )
+    return Triggered(
+        event=event, events=_since(ctx, newest_before, event), customer=cus.id, account=account.id
+    )
+
+
+def _since(ctx: Ctx, newest_before: Any, event: str) -> list[str]:
+    """The ids of the events of type `event` recorded after `newest_before`, oldest first."""
+    from ..core.events import Event
+
     emitted = []
     for e in ctx.tenant.iterate(Event):  # newest first, down to what existed before
         if newest_before is not None and e.id == newest_before.id:
             break
         emitted.append(e)
-    return Triggered(
-        event=event,
-        events=[e.id for e in reversed(emitted) if e.type == event],
-        customer=cus.id,
-        account=account.id,
-    )
+    return [e.id for e in reversed(emitted) if e.type == event]

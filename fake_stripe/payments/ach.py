@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ..core.context import Ctx
+from ..core.tenant import Tenant
 from ..financial_connections.bank_accounts import fingerprint
 from ..financial_connections.objects import Account
 from ..resources.payment_methods import PaymentMethod
@@ -152,10 +153,16 @@ def _schedule(ctx: Ctx, due: int, pi_id: str) -> None:
     ctx.tenant.meta_set("ach_schedule_next", str(items[0][0]))
 
 
+def next_due(tenant: Tenant) -> int | None:
+    """When the tenant's next debit settles (tenant time), if any is processing."""
+    nxt = tenant.meta_get("ach_schedule_next")
+    return int(nxt) if nxt else None
+
+
 def run_due(ctx: Ctx) -> None:
     """Settle the debits the tenant clock has reached. One meta read when nothing is due."""
-    nxt = ctx.tenant.meta_get("ach_schedule_next")
-    if not nxt or int(nxt) > ctx.now():
+    nxt = next_due(ctx.tenant)
+    if nxt is None or nxt > ctx.now():
         return
     now = ctx.now()
     items = json.loads(ctx.tenant.meta_get("ach_schedule") or "[]")

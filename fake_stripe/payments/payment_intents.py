@@ -24,6 +24,7 @@ from ..core.params import (
     Str,
     clean,
     in_range,
+    merge,
     merge_metadata,
 )
 from ..core.render import Page, paginate
@@ -173,7 +174,7 @@ def _options(pi: PaymentIntent, given: Any) -> None:
     uba: dict[str, Any] = dict(options.get("us_bank_account") or {})
     if isinstance(given, dict) and "us_bank_account" in given:
         new = given["us_bank_account"]
-        uba = {} if new is UNSET else {**uba, **clean(new)}
+        uba = clean(merge(uba, new))
     # GUESS: the defaults Stripe shows (its docs say `verification_method` defaults to automatic).
     fc = {"permissions": ["payment_method"], **uba.get("financial_connections", {})}
     uba = {**uba, "financial_connections": fc}

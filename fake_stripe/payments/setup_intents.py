@@ -1,8 +1,8 @@
 """Setup intents for `us_bank_account` and the mandates their confirmation creates.
 
-The seed's new-account path: surface the mandate, then confirm a SetupIntent with the new
-PaymentMethod and `mandate_data`; the intent succeeds, a multi-use mandate is created and the
-PaymentMethod is attached to the customer.
+The new-account path of Stripe's relink guide: surface the mandate, then confirm a SetupIntent
+with the new PaymentMethod and `mandate_data`; the intent succeeds, a multi-use mandate is
+created and the PaymentMethod is attached to the customer.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ..core.params import (
     Spec,
     Str,
     clean,
+    merge,
     merge_metadata,
 )
 from ..financial_connections.bank_accounts import check_usable
@@ -254,17 +255,18 @@ def _options(p: dict[str, Any], si: SetupIntent) -> None:
     opts = p.get("payment_method_options")
     if opts:
         merged = dict(si.payment_method_options or {})
-        for kind, given in clean(opts).items():
+        for kind, given in opts.items():
             if kind == "us_bank_account" and isinstance(given, dict):
                 current = dict(merged.get(kind) or _us_bank_account_defaults())
                 for name, value in given.items():
                     if isinstance(value, dict) and isinstance(current.get(name), dict):
-                        current[name] = {**current[name], **value}
+                        # `mandate_options[collection_method]=` removes what was set
+                        current[name] = clean(merge(current[name], value))
                     else:
-                        current[name] = value
+                        current[name] = clean(value)
                 merged[kind] = current
             else:
-                merged[kind] = given
+                merged[kind] = clean(given)
         si.payment_method_options = merged
     if "us_bank_account" in si.payment_method_types:
         _fill_us_bank_account(si)

@@ -60,7 +60,8 @@ def from_params(ctx: Ctx, p: dict[str, Any], hash_name: str) -> PaymentMethod:
         allow_redisplay=p.get("allow_redisplay", "unspecified"),
         us_bank_account=UsBankAccount(),
     )
-    # GUESS: Stripe requires the holder name for us_bank_account (reference 3.2).
+    # GUESS (docs/guesses.md, PaymentMethods from accounts): Stripe requires the holder's name
+    # for us_bank_account.
     if not pm.billing_details.name:
         raise ParamError(
             "Missing required param: billing_details[name]. A us_bank_account PaymentMethod "

@@ -8,14 +8,14 @@ from pydantic import BaseModel
 
 from ..core.context import Ctx
 from ..core.errors import ParamError
-from ..core.faults import Rule
+from ..core.faults import MAX_GLOB, Rule
 from ..core.params import Enum, Int, Spec, Str
 
 ADVANCE = Spec({"seconds": Int(0, 10 * 365 * 86_400)}, required=("seconds",))
 FAULT = Spec(
     {
         "method": Enum(("GET", "POST", "DELETE", "*")),
-        "path": Str(),
+        "path": Str(max_length=MAX_GLOB),
         "count": Int(1, 1000),
         "status": Enum(("429", "500", "502", "503")),
         "delay_ms": Int(0, 30_000),

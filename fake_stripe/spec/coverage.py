@@ -2,7 +2,7 @@
 
 The table is computed, never maintained by hand: the recorded spec's operations against the
 routes table, and, for the others, how the generic resources answer them (given by the caller).
-`docs/coverage.md` carries the table and the README its summary; a test keeps both current.
+`docs/coverage.md` is its output, and a test keeps it current.
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ from collections.abc import Iterable, Mapping
 
 from ..core.context import Endpoint
 from .load import Spec
-
-START_MARKER = "<!-- coverage:start -->"
-END_MARKER = "<!-- coverage:end -->"
 
 _PARAM = re.compile(r"\{[^}]*\}")
 _ONE_PARAM = re.compile(r"^\{(\w+)\}$")
@@ -115,23 +112,3 @@ def summary(
             '`invalid_request_error`, "Unrecognized request URL").'
         )
     return text
-
-
-def readme_text(
-    spec: Spec, table: list[Endpoint], answered: Mapping[tuple[str, str], str] | None = None
-) -> str:
-    """What the README carries between its markers: the summary, and where the table is."""
-    return (
-        summary(spec, table, answered)
-        + "\n\nEvery operation, one row each: [docs/coverage.md](docs/coverage.md) "
-        "(`fake-stripe coverage`).\n"
-    )
-
-
-def readme_section(text: str) -> str | None:
-    """The text between the coverage markers of a README, or None without both markers."""
-    start = text.find(START_MARKER)
-    end = text.find(END_MARKER)
-    if start < 0 or end < start:
-        return None
-    return text[start + len(START_MARKER) : end].strip("\n") + "\n"

@@ -67,7 +67,9 @@ def to_param(schema: Mapping[str, Any], where: str = "") -> Param:
         items = schema.get("items")
         if not isinstance(items, Mapping):
             raise UnsupportedSchema(f"{where}: array without an item schema")
-        return Arr(to_param(items, f"{where}[]"), max_items=schema.get("maxItems"))
+        # An array the spec gives no `maxItems` gets the parameter language's default cap.
+        cap = int(schema.get("maxItems", params.DEFAULT_MAX_ITEMS))
+        return Arr(to_param(items, f"{where}[]"), max_items=cap)
     if kind == "object":
         properties = schema.get("properties")
         extra = schema.get("additionalProperties")

@@ -52,20 +52,20 @@ def _recording(where: str, item: object) -> Recording:
 
 
 def read_recordings(path: Path) -> Iterator[Recording]:
-    """Every recording in `path`: a JSON document (one or a list), else JSON lines."""
+    """Every recording in `path`: a JSON document (one or a list), else JSON lines. Each is
+    named `FILE:LINE` (a list's items `FILE:LINE:COLUMN`, where the item starts)."""
     text = path.read_text(encoding="utf-8")
     try:
         whole: Any = json.loads(text)
     except json.JSONDecodeError:
-        whole = None
-        lines = True
+        pass
     else:
-        lines = False
-    if not lines:
-        items = whole if isinstance(whole, list) else [whole]
-        for index, item in enumerate(items):
-            where = f"{path}[{index}]" if isinstance(whole, list) else str(path)
-            yield _recording(where, item)
+        if not isinstance(whole, list):
+            start = len(text) - len(text.lstrip())
+            yield _recording(f"{path}:{text.count(chr(10), 0, start) + 1}", whole)
+            return
+        for where, item in _items(text):
+            yield _recording(f"{path}:{where}", item)
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -75,6 +75,21 @@ def read_recordings(path: Path) -> Iterator[Recording]:
         except json.JSONDecodeError as err:
             raise RecordingFormatError(f"{path}:{number}: not JSON ({err.msg})") from err
         yield _recording(f"{path}:{number}", item)
+
+
+def _items(text: str) -> Iterator[tuple[str, Any]]:
+    """The items of a JSON list already known to be valid, each with `LINE:COLUMN` of its start."""
+    decoder = json.JSONDecoder()
+    at = text.index("[") + 1
+    while True:
+        while text[at] in " \t\r\n,":
+            at += 1
+        if text[at] == "]":
+            return
+        item, end = decoder.raw_decode(text, at)
+        line = text.count("\n", 0, at) + 1
+        yield f"{line}:{at - text.rfind(chr(10), 0, at)}", item
+        at = end
 
 
 def check(spec: Spec, recording: Recording) -> Checked:

@@ -1,4 +1,4 @@
-"""Webhook delivery: signed POSTs, retries with backoff, at least once, and the journal.
+"""Webhook delivery: signed POSTs, retries with backoff, at least once.
 
 Each event goes to every enabled endpoint of its tenant whose `enabled_events` match. The
 listener runs once the request that caused the event has committed; it only stores one pending
@@ -11,7 +11,12 @@ The store is the truth: a worker re-reads the `Delivery` before each attempt and
 it is gone (tenant reset, endpoint deleted or disabled). Pending deliveries therefore survive a
 restart with a SQLite or PostgreSQL store, and `resume_pending` schedules them again. Deliveries
 to one endpoint go out one at a time, in the order the events happened (unless the tenant turns
-on shuffling); retries go to the back. The journal of attempts is kept in memory, per process.
+on shuffling); retries go to the back. Every attempt is journaled (`journal.py`, in memory, per
+process).
+
+No tenant can hold delivery for the others: an attempt takes a fair turn first (`slots.py`: one
+per endpoint, 16 per tenant, 256 in all), is one POST bounded in time and bytes (`sender.py`),
+and reads and writes the store in two store threads where tenants take turns, never on the loop.
 
 Several processes may share a store, so each delivery is leased (`Backend.lease`): the process
 whose request made it holds it, renews all its leases every third of `lease_seconds`, and
@@ -38,124 +43,32 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
-
-from pydantic import Field
-
-if TYPE_CHECKING:
-    import httpx
+from typing import Any, ClassVar, TypeVar
 
 from ..core.events import Event
-from ..core.objects import Model, StripeObject
+from ..core.objects import StripeObject
 from ..core.store import Backend
 from ..core.tenant import Tenant
-from ..resources.webhook_endpoints import WebhookEndpoint
+from ..resources.webhook_endpoints import MAX_ENDPOINTS, WebhookEndpoint
+from .journal import Attempt, Journal
+from .schedule import RetrySchedule, Settings
+from .sender import Reply, Sender, describe
+from .slots import Slots
 
 log = logging.getLogger("fake_stripe")
+T = TypeVar("T")
 
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
-SNIPPET = 200
 LEASE_SECONDS = 30.0  # a dead process's deliveries are taken over after about this long
 RETRY_AFTER_FAULT = 5.0  # seconds: an attempt the fake itself failed (store busy) goes again
-JOURNAL_MAX = 100_000  # attempts kept per tenant
+# Attempts in flight at once: per endpoint one (its deliveries go out in order), per tenant as
+# many as Stripe lets it have endpoints, and in all a share of the process's sockets.
+TENANT_IN_FLIGHT = MAX_ENDPOINTS
+IN_FLIGHT = 256
+STORE_THREADS = 2
 _SETTINGS_META = "webhooks:settings"
-
-
-# Bounds of every retry-schedule and fault setting (a tenant's through
-# `/_fake/webhooks/settings`, the server's through `create_app` or `Deliveries.configure`).
-# Within them no retry time can overflow, and the longest wait is checked on its own.
-BOUNDS: dict[str, tuple[float, float]] = {
-    "base_delay": (0.0, 86_400.0),
-    "factor": (0.0, 100.0),
-    "max_attempts": (1, 100),
-    "time_scale": (0.0, 1_000.0),
-    "timeout": (0.001, 300.0),
-    "shuffle_window": (0.0, 3_600.0),
-}
-MAX_RETRY_WAIT = 30 * 86_400.0  # seconds between two attempts, at most
-
-
-class ScheduleError(ValueError):
-    """A setting out of its bounds; `param` names it."""
-
-    def __init__(self, param: str, message: str) -> None:
-        super().__init__(message)
-        self.param = param
-
-
-def check_bounds(name: str, value: float) -> None:
-    low, high = BOUNDS[name]
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ScheduleError(name, f"{name} must be between {low:g} and {high:g}.")
-
-
-@dataclass(frozen=True)
-class RetrySchedule:
-    """When failed attempts are retried: `base_delay * factor**(n-1) * time_scale` seconds
-    after failed attempt n, for at most `max_attempts` attempts in all.
-
-    The default follows Stripe's test mode ("three retries over a few hours"; the exact
-    intervals are not published): 1 min, 10 min, 100 min. `time_scale=0.001` makes that
-    60 ms, 0.6 s, 6 s. `timeout` (seconds, never scaled) bounds one attempt.
-    """
-
-    base_delay: float = 60.0
-    factor: float = 10.0
-    max_attempts: int = 4
-    time_scale: float = 1.0
-    timeout: float = 10.0
-
-    def delay(self, failed_attempt: int) -> float:
-        # Bounded all the same: a schedule checked once may be combined later with another
-        # tenant's or server's overrides.
-        try:
-            wait = self.base_delay * self.factor ** (failed_attempt - 1) * self.time_scale
-        except OverflowError:
-            wait = MAX_RETRY_WAIT
-        return min(wait, MAX_RETRY_WAIT)
-
-    def check(self) -> RetrySchedule:
-        """Itself, or ScheduleError naming the first setting out of bounds."""
-        for f in dataclasses.fields(self):
-            check_bounds(f.name, getattr(self, f.name))
-        retries = max(1, int(self.max_attempts) - 1)
-        last = self.base_delay * self.factor ** (retries - 1) * self.time_scale
-        longest = max(self.delay(1), last)
-        if longest > MAX_RETRY_WAIT:
-            raise ScheduleError(
-                "max_attempts" if self.factor > 1 else "base_delay",
-                f"The retry schedule's longest wait would be {longest:.3g} seconds; it can be "
-                f"at most {MAX_RETRY_WAIT:g} seconds (30 days). Lower base_delay, factor, "
-                "time_scale or max_attempts.",
-            )
-        return self
-
-
-def _bounded(name: str) -> Any:
-    low, high = BOUNDS[name]
-    return Field(default=None, ge=low, le=high, allow_inf_nan=False)
-
-
-class Settings(Model):
-    """A tenant's opt-in fault modes and its overrides of the server's retry schedule."""
-
-    duplicate: bool = False
-    shuffle: bool = False
-    shuffle_window: float = Field(default=0.25, ge=0.0, le=BOUNDS["shuffle_window"][1])
-    base_delay: float | None = _bounded("base_delay")
-    factor: float | None = _bounded("factor")
-    max_attempts: int | None = _bounded("max_attempts")
-    time_scale: float | None = _bounded("time_scale")
-    timeout: float | None = _bounded("timeout")
-
-    def schedule(self, default: RetrySchedule) -> RetrySchedule:
-        overrides = {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(RetrySchedule)
-            if getattr(self, f.name) is not None
-        }
-        return dataclasses.replace(default, **overrides)
 
 
 class Delivery(StripeObject):
@@ -172,27 +85,6 @@ class Delivery(StripeObject):
     copies: int = 0  # duplicate sends still owed
     delivered: bool = False
     redelivery: bool = False  # asked for through `redeliver`, not caused by the event
-
-
-class Attempt(Model):
-    """One line of the delivery journal."""
-
-    seq: int
-    time: float
-    event: str
-    type: str
-    endpoint: str
-    url: str
-    attempt: int
-    duplicate: bool
-    redelivery: bool = False
-    signature: str = ""  # the Stripe-Signature header sent
-    status_code: int | None
-    latency_ms: float
-    response: str
-    error: str | None
-    outcome: Literal["succeeded", "failed"]
-    next_attempt_at: float | None
 
 
 def sign(secret: str, timestamp: int, body: str) -> str:
@@ -213,6 +105,20 @@ def render_payload(ev: Event, ep: WebhookEndpoint) -> str:
 HeapItem = tuple[float, int, str, str, str]  # due, order, tenant, delivery id, endpoint id
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One attempt as read from the store: what to send, or why it cannot be sent."""
+
+    rec: Delivery
+    ep: WebhookEndpoint
+    ev: Event
+    schedule: RetrySchedule
+    started: float
+    body: bytes
+    headers: dict[str, str]
+    failure: str | None
+
+
 class Deliveries:
     """The delivery engine of one server (`FakeStripe.webhooks`): `tenant` gives the tenant of
     a name, `backend` lists the tenants whose pending deliveries `resume_pending` schedules."""
@@ -224,6 +130,7 @@ class Deliveries:
         seed: int,
         schedule: RetrySchedule | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        allow_private: bool = True,
     ) -> None:
         self.backend = backend
         # Names this process in the store's leases: never reused, so a restart is a new owner.
@@ -238,9 +145,7 @@ class Deliveries:
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._journal_lock = threading.Lock()
-        self._journal: dict[str, deque[Attempt]] = {}
-        self._seq: dict[str, int] = {}
+        self.attempts = Journal()
         # Touched only on the delivery loop:
         self._heap: list[HeapItem] = []
         self._scheduled: set[tuple[str, str]] = set()
@@ -249,7 +154,13 @@ class Deliveries:
         self._wake = asyncio.Event()
         self._pump_task: asyncio.Task[None] | None = None
         self._lease_task: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._slots = Slots(TENANT_IN_FLIGHT, IN_FLIGHT)
+        self.sender = Sender(allow_private)
+        # The store is read and written off the loop: a write may wait seconds for a lock
+        # another process holds, and the loop serves every tenant's attempts. Tenants take
+        # turns at its threads, so one tenant's queue of store work never delays another's.
+        self._store = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="fake-stripe-hooks")
+        self._store_turns = Slots(1, STORE_THREADS)
 
     # ---- configuration -----------------------------------------------------------------------
     def configure(self, **changes: Any) -> RetrySchedule:
@@ -385,44 +296,14 @@ class Deliveries:
         return rec
 
     # ---- the journal -------------------------------------------------------------------------
-    def journal(
-        self,
-        tenant: str,
-        *,
-        event: str | None = None,
-        endpoint: str | None = None,
-        outcome: str | None = None,
-        type: str | None = None,
-        after: int = 0,
-    ) -> list[Attempt]:
+    def journal(self, tenant: str, **filters: Any) -> list[Attempt]:
         """Every attempt for a tenant (by name, as `tenant_of` gives it: a name is never read
-        as a key), oldest first, optionally filtered."""
-        with self._journal_lock:
-            attempts = list(self._journal.get(tenant, ()))
-        return [
-            a
-            for a in attempts
-            if a.seq > after
-            and (event is None or a.event == event)
-            and (endpoint is None or a.endpoint == endpoint)
-            and (outcome is None or a.outcome == outcome)
-            and (type is None or a.type == type)
-        ]
+        as a key), oldest first, optionally filtered (`Journal.read`)."""
+        return self.attempts.read(tenant, **filters)
 
     def reset(self, tenant: str | None) -> None:
         """Forget the journal of one tenant, or of all (stored deliveries go with the store)."""
-        with self._journal_lock:
-            if tenant is None:
-                self._journal.clear()
-            else:
-                self._journal.pop(tenant, None)
-
-    def _record(self, tenant: str, **fields: Any) -> Attempt:
-        with self._journal_lock:
-            seq = self._seq[tenant] = self._seq.get(tenant, 0) + 1
-            entry = Attempt(seq=seq, **fields)
-            self._journal.setdefault(tenant, deque(maxlen=JOURNAL_MAX)).append(entry)
-        return entry
+        self.attempts.reset(tenant)
 
     # ---- the loop ----------------------------------------------------------------------------
     def _submit(self, tenant: str, delivery_id: str, endpoint_id: str, due: float) -> None:
@@ -455,14 +336,20 @@ class Deliveries:
 
     async def _keep_leases(self) -> None:
         """Renew this process's leases, and take over those of processes that stopped."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
-                self.backend.renew(self.owner, time.time() + self.lease_seconds)
-                for due, name, rec in self._claim_expired():
-                    self._push((due, next(self._order), name, rec.id, rec.endpoint))
-            except Exception:
-                log.exception("renewing webhook delivery leases failed; trying again")
+                found = await loop.run_in_executor(self._store, self._renew_and_claim)
+            except Exception as exc:
+                log.warning("renewing webhook delivery leases failed (%s); trying again", exc)
+                continue
+            for due, name, rec in found:
+                self._push((due, next(self._order), name, rec.id, rec.endpoint))
+
+    def _renew_and_claim(self) -> list[tuple[float, str, Delivery]]:
+        self.backend.renew(self.owner, time.time() + self.lease_seconds)
+        return self._claim_expired()
 
     def _push(self, item: HeapItem) -> None:
         key = (item[2], item[3])
@@ -491,13 +378,8 @@ class Deliveries:
         try:
             while queue:
                 tenant, delivery_id = queue.popleft()
-                try:
+                async with self._slots.turn(tenant):
                     next_at = await self._attempt(tenant, delivery_id)
-                except Exception:
-                    # A fault of the fake (the store busy): the delivery stays stored and goes
-                    # again a little later.
-                    log.exception("webhook delivery %s failed inside fake-stripe", delivery_id)
-                    next_at = time.time() + RETRY_AFTER_FAULT
                 if next_at is None:
                     self._scheduled.discard((tenant, delivery_id))
                 else:
@@ -509,8 +391,40 @@ class Deliveries:
             if not queue:
                 self._queues.pop(key, None)
 
-    async def _attempt(self, tenant_name: str, delivery_id: str) -> float | None:
+    async def _attempt(self, tenant: str, delivery_id: str) -> float | None:
         """One POST. Returns when to try this delivery again, or None when it is done."""
+        try:
+            job = await self._in_store(tenant, self._prepare, tenant, delivery_id)
+            if not isinstance(job, _Job):
+                return job
+            if job.failure is None:
+                reply = await self.sender.post(
+                    tenant, job.ep.url, job.body, job.headers, job.schedule.timeout
+                )
+            else:
+                reply = Reply(None, "", job.failure)
+            latency_ms = round((time.time() - job.started) * 1000, 3)
+            return await self._in_store(
+                tenant, self._finish, tenant, delivery_id, job, reply, latency_ms
+            )
+        except Exception as exc:
+            # A fault of the fake's store (busy, or gone for a moment): the delivery stays
+            # stored and goes again a little later.
+            log.warning(
+                "webhook delivery %s of tenant %s: the store failed (%s); trying again in %gs",
+                delivery_id,
+                tenant,
+                describe(exc),
+                RETRY_AFTER_FAULT,
+            )
+            return time.time() + RETRY_AFTER_FAULT
+
+    async def _in_store(self, tenant: str, work: Callable[..., T], *args: Any) -> T:
+        async with self._store_turns.turn(tenant):
+            return await asyncio.get_running_loop().run_in_executor(self._store, work, *args)
+
+    def _prepare(self, tenant_name: str, delivery_id: str) -> _Job | float | None:
+        """In a store thread: what the attempt sends, or when to look again (None: never)."""
         tenant = self.tenant(tenant_name)
         rec = self._load(tenant, delivery_id)
         if rec is None:
@@ -526,11 +440,16 @@ class Deliveries:
         ev = tenant.get(Event, rec.event)
         if ep is None or ev is None or ep.status != "enabled":
             # Stripe stops retrying for an endpoint that was disabled or deleted.
-            tenant.delete(rec)
+            with self.backend.transaction(tenant_name, True):
+                tenant.delete(rec)
             return None
         schedule = self.settings(tenant).schedule(self.schedule)
-        body = render_payload(ev, ep)
         started = time.time()
+        try:
+            body = render_payload(ev, ep)
+        except Exception as exc:  # an event stored in a shape this version cannot render
+            log.warning("webhook delivery %s: its payload cannot be rendered", delivery_id)
+            return _Job(rec, ep, ev, schedule, started, b"", {}, describe(exc))
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": USER_AGENT,
@@ -538,85 +457,40 @@ class Deliveries:
             "Cache-Control": "no-cache",
             "Stripe-Signature": sign(ep.secret, int(started), body),
         }
-        status, snippet, error = await self._post(ep.url, body, headers, schedule.timeout)
-        latency_ms = round((time.time() - started) * 1000, 3)
-        ok = status is not None and 200 <= status < 300
-        with self.backend.transaction(tenant_name, True):
-            return self._after_attempt(
-                tenant,
-                delivery_id,
-                rec,
-                ev,
-                ep,
-                ok,
-                schedule,
-                started,
-                headers["Stripe-Signature"],
-                status,
-                snippet,
-                error,
-                latency_ms,
-            )
+        return _Job(rec, ep, ev, schedule, started, body.encode(), headers, None)
 
-    def _after_attempt(
-        self,
-        tenant: Tenant,
-        delivery_id: str,
-        rec: Delivery,
-        ev: Event,
-        ep: WebhookEndpoint,
-        ok: bool,
-        schedule: RetrySchedule,
-        started: float,
-        signature: str,
-        status: int | None,
-        snippet: str,
-        error: str | None,
-        latency_ms: float,
+    def _finish(
+        self, tenant_name: str, delivery_id: str, job: _Job, reply: Reply, latency_ms: float
     ) -> float | None:
-        # Re-read: the tenant may have been reset while the request was in flight.
-        current = tenant.get(Delivery, delivery_id)
-        next_at = None if current is None else self._next_at(current, ok, schedule)
-        # Journal first, so whoever sees the new state (pending_webhooks) also sees the attempt.
-        self._record(
-            tenant.name,
-            time=round(started, 6),
-            event=ev.id,
-            type=ev.type,
-            endpoint=ep.id,
-            url=ep.url,
-            attempt=rec.attempts + 1,
-            duplicate=rec.send > 0,
-            redelivery=rec.redelivery,
-            signature=signature,
-            status_code=status,
-            latency_ms=latency_ms,
-            response=snippet,
-            error=error,
-            outcome="succeeded" if ok else "failed",
-            next_attempt_at=None if next_at is None else round(next_at, 6),
-        )
-        if current is not None:
-            self._apply(tenant, current, ok, next_at)
-        return next_at
-
-    async def _post(
-        self, url: str, body: str, headers: dict[str, str], timeout: float
-    ) -> tuple[int | None, str, str | None]:
-        import httpx  # imported on the first delivery: the server starts without it
-
-        if self._client is None:
-            # trust_env=False: a proxy from the environment must not see local deliveries.
-            self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
-        try:
-            resp = await self._client.post(
-                url, content=body.encode(), headers=headers, timeout=timeout
+        """In a store thread: journal the attempt and store what it changed."""
+        tenant = self.tenant(tenant_name)
+        ok = reply.status is not None and 200 <= reply.status < 300
+        with self.backend.transaction(tenant_name, True):
+            # Re-read: the tenant may have been reset while the request was in flight.
+            current = tenant.get(Delivery, delivery_id)
+            next_at = None if current is None else self._next_at(current, ok, job.schedule)
+            # Journal first, so whoever sees the new state (pending_webhooks) also sees it.
+            self.attempts.record(
+                tenant_name,
+                time=round(job.started, 6),
+                event=job.ev.id,
+                type=job.ev.type,
+                endpoint=job.ep.id,
+                url=job.ep.url,
+                attempt=job.rec.attempts + 1,
+                duplicate=job.rec.send > 0,
+                redelivery=job.rec.redelivery,
+                signature=job.headers.get("Stripe-Signature", ""),
+                status_code=reply.status,
+                latency_ms=latency_ms,
+                response=reply.snippet,
+                error=reply.error,
+                outcome="succeeded" if ok else "failed",
+                next_attempt_at=None if next_at is None else round(next_at, 6),
             )
-        except httpx.TimeoutException:
-            return None, "", f"timeout after {timeout:g}s"
-        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-            return None, "", f"{type(exc).__name__}: {exc}"[:SNIPPET]
-        return resp.status_code, resp.content[:SNIPPET].decode("utf-8", "replace"), None
+            if current is not None:
+                self._apply(tenant, current, ok, next_at)
+        return next_at
 
     @staticmethod
     def _next_at(rec: Delivery, ok: bool, schedule: RetrySchedule) -> float | None:
@@ -676,8 +550,8 @@ class Deliveries:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
+        await self.sender.close()
+        self._store.shutdown(wait=True, cancel_futures=True)
         loop = asyncio.get_running_loop()
         await loop.shutdown_asyncgens()
         await loop.shutdown_default_executor()

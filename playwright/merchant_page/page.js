@@ -1,4 +1,4 @@
-/* The sample merchant page: the seed's client code around stripe.collectFinancialConnectionsAccounts. */
+/* The sample merchant page: Stripe's relink guide's client code around stripe.collectFinancialConnectionsAccounts. */
 (function () {
   "use strict";
 
@@ -181,7 +181,7 @@
     });
   });
 
-  // ---- the seed's client code ----------------------------------------------------------------
+  // ---- the relink guide's client code -----------------------------------------------------------
 
   function relink(account) {
     message.hidden = true;

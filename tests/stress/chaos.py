@@ -5,11 +5,15 @@
     .venv/bin/python -m tests.stress.chaos --short    # what CI runs (tests/stress/test_chaos.py)
 
 Every phase is bounded in count and time and talks to 127.0.0.1 only. Phases:
-malformed input (property-based, with the shapes of issue 11: deep brackets, bodies over the
+malformed input (property-based, with the shapes of `hostile_bodies`: deep brackets, bodies over the
 limit, non-ASCII digits, bad percent-encoding and UTF-8, huge headers), slowloris connections,
 N clients of mixed traffic with an audit that every acknowledged write is present, faulty
-webhook receivers (hang, 500, reset, slow) while the API's latency is measured, and a body of
-nested brackets at the size limit while a concurrent GET's latency is measured.
+webhook receivers (hang, 500, reset, slow) while the API's latency is measured, a body of
+nested brackets at the size limit while a concurrent GET's latency is measured, the webhook
+isolation phases of `chaos_webhooks` (an endless body, 16 hanging receivers, a closed-port
+storm), and the isolation phases of `tests/stress/isolation.py` (the largest requests the
+limits allow, a store lock held by another process on SQLite and by another instance on
+PostgreSQL).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from typing import Any
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from . import isolation
 
 MiB = 1024 * 1024
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -63,9 +69,11 @@ def pct(values: list[float], q: float) -> float:
 
 
 class Server:
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
+        """`serve` on a free port: with `--seed 1` and memory, or with `extra` (`--db X`)."""
+        args = extra or ("--seed", "1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fake_stripe.cli.main", "serve", "--port", "0", "--seed", "1"],
+            [sys.executable, "-m", "fake_stripe.cli.main", "serve", "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -150,7 +158,7 @@ def form_bodies(draw: st.DrawFn) -> bytes:
 
 
 def hostile_bodies() -> list[tuple[str, bytes]]:
-    """The shapes of issue 11 at and over the size limit."""
+    """Malformed bodies at and over the size limit, each a shape an attacker would try."""
     return [
         ("nested brackets 1.8 MB", b"a" + b"[a]" * 600_000),
         ("nested brackets at the limit", b"a" + b"[a]" * ((MiB - 1) // 3)),
@@ -484,10 +492,18 @@ class Size:
     webhook_seconds: float
     nested_rounds: int
     slowloris: int
+    isolation_seconds: float
 
 
 SHORT = Size(
-    examples=300, clients=8, ops=40, events=10, webhook_seconds=4, nested_rounds=5, slowloris=20
+    examples=300,
+    clients=8,
+    ops=40,
+    events=10,
+    webhook_seconds=4,
+    nested_rounds=5,
+    slowloris=20,
+    isolation_seconds=3,
 )
 LONG = Size(
     examples=5000,
@@ -497,6 +513,7 @@ LONG = Size(
     webhook_seconds=20,
     nested_rounds=40,
     slowloris=200,
+    isolation_seconds=20,
 )
 
 
@@ -510,6 +527,11 @@ def run(size: Size) -> Figures:
         asyncio.run(phase_mixed(server, fig, size.clients, size.ops))
         asyncio.run(phase_nested(server, fig, size.nested_rounds))
         asyncio.run(phase_webhooks(server, fig, size.events, size.webhook_seconds))
+        from . import chaos_webhooks  # it builds on this module
+
+        hooks = chaos_webhooks.LONG if size is LONG else chaos_webhooks.SHORT
+        asyncio.run(chaos_webhooks.phases(server, fig, hooks))
+        isolation.phase_largest(server.url, fig, size.isolation_seconds)
         # The head deadline is 10 s (fake_stripe.serving.HEADER_TIMEOUT).
         wait = max(0.0, 12 - (time.monotonic() - started))
         closed = slowloris_closed(slow, wait + 1)
@@ -519,12 +541,15 @@ def run(size: Size) -> Figures:
         log = server.stop()
     fig.extra["internal errors logged"] = log.count("internal error")
     fig.extra["tracebacks logged"] = log.count("Traceback")
+    isolation.phase_sqlite_lock(Server, fig, size.isolation_seconds)
+    isolation.phase_postgres_lock(Server, fig, size.isolation_seconds)
+    fig.extra.setdefault("duplicate objects per idempotency key", 0)
     return fig
 
 
 def report(fig: Figures) -> str:
     lines = [
-        f"cases tried: {fig.cases}",
+        f"requests (cases tried): {fig.cases}",
         f"statuses: {dict(sorted(fig.status.items()))}",
         f"5xx: {len(fig.fivexx)}",
         *(f"  {x}" for x in fig.fivexx[:20]),
@@ -543,7 +568,12 @@ def main(argv: list[str] | None = None) -> int:
     print(report(fig))
     if args.json:
         print(json.dumps({"cases": fig.cases, "5xx": len(fig.fivexx), **fig.extra}, default=str))
-    ok = not fig.fivexx and fig.lost_writes == 0 and fig.extra.get("slowloris all closed")
+    ok = (
+        not fig.fivexx
+        and fig.lost_writes == 0
+        and fig.extra.get("duplicate objects per idempotency key", 0) == 0
+        and fig.extra.get("slowloris all closed")
+    )
     return 0 if ok else 1
 
 

@@ -6,6 +6,7 @@ from .chaos import SHORT, report, run
 
 
 def test_chaos_short_form_gives_no_5xx_loses_no_write_and_drops_slow_clients() -> None:
+    # The latency figures are printed, not asserted: they are measured by the long form.
     fig = run(SHORT)
     print(report(fig))
     assert fig.fivexx == []
@@ -15,3 +16,8 @@ def test_chaos_short_form_gives_no_5xx_loses_no_write_and_drops_slow_clients() -
     assert fig.extra["internal errors logged"] == 0
     assert fig.extra["tracebacks logged"] == 0
     assert "nested brackets answered" not in fig.extra  # every one was a 400
+    assert fig.extra["endless response bodies: RSS within 64 MiB"], fig.extra
+    assert fig.extra["16 hanging receivers: most held at once"] == 16
+    assert "largest: 101 features answered" not in fig.extra  # over the cap: a 400
+    assert fig.extra["SQLite, 2 processes: writes acknowledged"] > 0
+    assert fig.extra["lock phases: tracebacks logged"] == 0

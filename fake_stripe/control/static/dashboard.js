@@ -37,7 +37,9 @@
   const MAX_TOASTS = 3;
 
   const state = {
-    tenant: null, // the tenant's name: its key is sk_test_<name>
+    key: null, // the open tenant's API key, as given (never shown)
+    ref: null, // how the server names that tenant: {id, label}
+    keys: new Map(), // tenant id -> the key this page was given for it
     worldJson: "",
     eventsJson: "",
     seq: 0, // the last delivery-journal entry shown
@@ -73,6 +75,10 @@
       options.map(([value, text]) => h("option", { value, selected: value === chosen }, text))),
   ];
   const pairs = (values) => values.map((v) => [v, v]);
+  // "a · b · c", wrapping only at the separators: a narrow column never strands a lone value
+  // ("pending_webhooks" at the end of one line, "0" alone on the next).
+  const facts = (tag, ...parts) => h(tag, { class: "muted" },
+    parts.filter((p) => p !== null).map((p, i) => [i ? " · " : "", h("span", { class: "nowrap" }, p)]));
 
   // ---- talking to the fake -------------------------------------------------------------------
   class StripeError extends Error {
@@ -101,9 +107,9 @@
     return out;
   }
 
-  async function call(method, path, params, { tenant = true } = {}) {
+  async function call(method, path, params, { tenant = true, key = state.key } = {}) {
     const headers = { "Stripe-Version": PREVIEW };
-    if (tenant) headers.Authorization = "Bearer sk_test_" + state.tenant;
+    if (tenant) headers.Authorization = "Bearer " + key;
     const form = encode(params).toString();
     let url = path;
     let body;
@@ -128,15 +134,20 @@
 
   // ---- toasts: every action answers ----------------------------------------------------------
   function toast(kind, title, lines) {
+    // A notice goes in the rail beside the panels (never over them): the newest on top.
+    // A message reads as a sentence; the facts after it (code, param, ...) as a short list.
+    const message = lines.length && lines[0][0] === "message" ? lines[0][1] : null;
+    const rest = message === null ? lines : lines.slice(1);
     const box = h("div", { class: "toast toast-" + kind, role: kind === "error" ? "alert" : "status" },
       h("p", { class: "toast-title" }, title),
-      lines.length ? h("dl", {}, lines.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])) : null);
+      message === null ? null : h("p", { class: "toast-message" }, message),
+      rest.length ? h("dl", {}, rest.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])) : null);
     const close = h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss: " + title,
       onclick: () => box.remove() }, "×");
     box.prepend(close);
     $("toasts").prepend(box);
     if (kind !== "error") setTimeout(() => box.remove(), 5000);
-    // The newest few only: a stack taller than that would cover the panels being worked on.
+    // The newest few only: the rail is read at a glance, not scrolled.
     while ($("toasts").children.length > MAX_TOASTS) $("toasts").lastChild.remove();
   }
 
@@ -168,54 +179,66 @@
   }
 
   // ---- the tenant picker ---------------------------------------------------------------------
+  // The server lists tenants by an opaque id and a short fingerprint, never by key: opening one
+  // takes its key, which the page then remembers (in memory, for this tab) to reopen it.
   async function loadTenants() {
     const sel = $("tenant-select");
     try {
       const list = await call("GET", "/_fake/tenants", null, { tenant: false });
-      const keep = sel.value || state.tenant || "";
       sel.replaceChildren(h("option", { value: "" }, "Choose a tenant…"));
-      for (const t of list.data) sel.append(h("option", { value: t.id }, t.key));
-      if (state.tenant && !list.data.some((t) => t.id === state.tenant)) {
-        sel.append(h("option", { value: state.tenant }, masked("sk_test_" + state.tenant)));
-      }
-      sel.value = keep;
+      for (const t of list.data) sel.append(tenantOption(t));
+      if (state.ref && !list.data.some((t) => t.id === state.ref.id)) sel.append(tenantOption(state.ref));
+      sel.value = state.ref ? state.ref.id : "";
     } catch (err) {
       showError("List the tenants", err);
     }
   }
 
-  // Stripe shows the first 8 and the last 4 characters of a key.
-  function masked(key) {
-    if (key.length <= 12) return key.slice(0, 8) + "*".repeat(Math.max(0, key.length - 8));
-    return key.slice(0, 8) + "*".repeat(key.length - 12) + key.slice(-4);
+  const tenantOption = (t) =>
+    h("option", { value: t.id }, state.keys.has(t.id) ? `Tenant ${t.label}` : `Tenant ${t.label} (needs its key)`);
+
+  function pick(id) {
+    if (state.keys.has(id)) return openKey(state.keys.get(id));
+    const option = [...$("tenant-select").options].find((o) => o.value === id);
+    $("tenant-select").value = state.ref ? state.ref.id : "";
+    toast("info", `Open ${option ? option.textContent.replace(/ \(needs its key\)$/, "") : "the tenant"}`,
+      [["how", "Enter its key in “Open by key”: the list never shows keys."]]);
+    $("key-input").focus();
   }
 
-  function nameOf(value) {
-    const v = value.trim();
-    const m = /^(sk|rk|pk)_test_(.+)$/.exec(v);
-    return m ? m[2] : v;
-  }
-
-  async function openTenant(name) {
-    if (!name || !/^[A-Za-z0-9_]+$/.test(name)) {
-      toast("error", "Open a tenant: failed",
-        [["message", "Give a test-mode key such as sk_test_abc (letters, digits, underscores)."]]);
+  // Asks the server first, with the key as given: it refuses live, publishable and malformed
+  // keys as the API does, and its answer is shown as a notice.
+  async function openKey(given) {
+    const key = given.trim();
+    if (!key) {
+      toast("error", "Open a tenant: failed", [["message", "Give a test-mode key such as sk_test_abc."]]);
       return;
     }
-    state.tenant = name;
+    let snap;
+    try {
+      snap = await call("GET", "/_fake/dashboard/tenant", null, { key });
+    } catch (err) {
+      showError("Open a tenant", err);
+      return;
+    }
+    state.key = key;
+    state.ref = snap.tenant;
+    state.keys.set(snap.tenant.id, key);
     state.worldJson = state.eventsJson = "";
     state.seq = 0;
     $("deliveries").replaceChildren();
     const url = new URL(location.href);
-    url.searchParams.set("tenant", name);
+    url.searchParams.set("tenant", key.replace(/^(sk|rk)_test_/, ""));
     history.replaceState(null, "", url);
-    $("tenant-key").textContent = masked("sk_test_" + name);
+    $("tenant-key").textContent = snap.tenant.label;
     $("empty").hidden = true;
     $("board").hidden = false;
-    if (![...$("tenant-select").options].some((o) => o.value === name)) {
-      $("tenant-select").append(h("option", { value: name }, masked("sk_test_" + name)));
-    }
-    $("tenant-select").value = name;
+    const sel = $("tenant-select");
+    const known = [...sel.options].find((o) => o.value === snap.tenant.id);
+    if (known) known.replaceWith(tenantOption(snap.tenant));
+    else sel.append(tenantOption(snap.tenant));
+    sel.value = snap.tenant.id;
+    drawSnapshot(snap);
     await refresh();
     schedule();
   }
@@ -223,7 +246,7 @@
   // ---- polling -------------------------------------------------------------------------------
   function schedule() {
     clearTimeout(state.timer);
-    if ($("live").checked && state.tenant) state.timer = setTimeout(tick, POLL_MS);
+    if ($("live").checked && state.key) state.timer = setTimeout(tick, POLL_MS);
   }
 
   async function tick() {
@@ -234,7 +257,7 @@
   // One load at a time; a refresh asked for meanwhile (after an action) waits for it and runs
   // again, so what the action changed is always drawn.
   async function refresh() {
-    if (!state.tenant) return;
+    if (!state.key) return;
     while (state.inflight) await state.inflight;
     state.inflight = load();
     try {
@@ -245,10 +268,10 @@
   }
 
   async function load() {
-    const tenant = state.tenant;
+    const key = state.key;
     try {
       const [snap, attempts] = await Promise.all([call("GET", "/_fake/dashboard/tenant"), journal()]);
-      if (tenant !== state.tenant) return;
+      if (key !== state.key) return;
       drawSnapshot(snap);
       drawDeliveries(attempts);
       $("poll-status").textContent = "";
@@ -621,9 +644,9 @@
           h("summary", {},
             h("span", { class: "event-type" }, e.type), " ",
             h("span", { class: "mono" }, obj.id || ""), " ",
-            h("span", { class: "muted" }, `${time(e.created)} · ${e.api_version || "—"}` +
-              ` · ${e.request && e.request.id ? e.request.id : "automatic"}` +
-              ` · pending_webhooks ${e.pending_webhooks}`)),
+            facts("span", time(e.created), e.api_version || "—",
+              e.request && e.request.id ? e.request.id : "automatic",
+              `pending_webhooks ${e.pending_webhooks}`)),
           h("p", {}, h("span", { class: "mono" }, e.id), obj.id ? [" on ", anchor(obj.id)] : ""),
           h("pre", { class: "json" }, JSON.stringify(e, null, 2))));
     });
@@ -666,9 +689,9 @@
     return h("li", { class: "delivery delivery-" + a.outcome, "aria-label": `Delivery of ${a.type} ${a.event}, attempt ${a.attempt}: ${a.outcome}` },
       h("p", {}, badge(a.outcome), " ", h("span", { class: "event-type" }, a.type), " ",
         h("span", { class: "mono" }, a.event), " → ", h("span", { class: "mono" }, a.url)),
-      h("p", { class: "muted" }, `${time(Math.floor(a.time))} · attempt ${a.attempt}` +
-        `${kinds.length ? ` (${kinds.join(", ")})` : ""} · ${result} · ${a.latency_ms} ms` +
-        (a.next_attempt_at ? ` · next attempt ${time(Math.floor(a.next_attempt_at))}` : "")),
+      facts("p", time(Math.floor(a.time)),
+        `attempt ${a.attempt}${kinds.length ? ` (${kinds.join(", ")})` : ""}`, result, `${a.latency_ms} ms`,
+        a.next_attempt_at ? `next attempt ${time(Math.floor(a.next_attempt_at))}` : null),
       h("p", {}, "Stripe-Signature: ", h("code", { class: "signature" }, a.signature || "—")),
       a.response ? h("p", { class: "muted" }, "Response: ", h("code", {}, a.response)) : null,
       payloadBox,
@@ -684,23 +707,24 @@
   // ---- start ---------------------------------------------------------------------------------
   function start() {
     $("tenant-select").addEventListener("change", (e) => {
-      if (e.target.value) openTenant(e.target.value);
+      if (e.target.value) pick(e.target.value);
     });
     $("tenant-refresh").addEventListener("click", loadTenants);
     $("pick").addEventListener("submit", (e) => e.preventDefault());
     $("open-key").addEventListener("submit", (e) => {
       e.preventDefault();
-      const name = nameOf($("key-input").value);
+      const key = $("key-input").value;
       $("key-input").value = "";
-      openTenant(name);
+      openKey(key);
     });
     $("live").addEventListener("change", schedule);
     $("advance").addEventListener("submit", advance);
     $("fault-form").addEventListener("submit", addFault);
     $("faults-clear").addEventListener("click", clearFaults);
+    // `?tenant=NAME` (what `fake-stripe dashboard --api-key sk_test_NAME` opens) or a whole key.
     const wanted = new URLSearchParams(location.search).get("tenant");
     loadTenants().then(() => {
-      if (wanted) openTenant(nameOf(wanted));
+      if (wanted) openKey(/^(sk|rk|pk)_(test|live)_/.test(wanted) ? wanted : "sk_test_" + wanted);
     });
   }
 

@@ -8,22 +8,32 @@ a `postgresql://` URL is PostgreSQL, anything else is a SQLite file.
 from __future__ import annotations
 
 from .base import Backend, Busy, Conflict
+from .check import StoreError
 from .memory import MemoryBackend
 from .sqlite import SQLiteBackend
 
-__all__ = ["Backend", "Busy", "Conflict", "MemoryBackend", "SQLiteBackend", "open_backend"]
+__all__ = [
+    "Backend",
+    "Busy",
+    "Conflict",
+    "MemoryBackend",
+    "SQLiteBackend",
+    "StoreError",
+    "open_backend",
+]
 
 
 def open_backend(db: str | None) -> Backend:
+    """The store `--db` names, opened and checked (`StoreError` when it cannot be used)."""
     if not db:
         return MemoryBackend()
     if db.startswith(("postgresql://", "postgres://")):
         try:
             from .postgres import PostgresBackend
-        except ImportError as exc:
-            raise RuntimeError(
-                f"--db {db.split('://')[0]}://... needs psycopg: "
+        except ImportError:
+            raise StoreError(
+                f"--db {db.split('://')[0]}://... needs psycopg, which is not installed: "
                 "pip install 'fake-stripe[postgres]'"
-            ) from exc
+            ) from None
         return PostgresBackend(db)
     return SQLiteBackend(db)

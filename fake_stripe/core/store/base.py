@@ -16,6 +16,10 @@ below by its own means; the rest of the fake only speaks to this interface.
   caller runs the request again in a write transaction.
 - **Atomic counters and claims**: `increment` (ids, sequence numbers) and `meta_swap`
   (idempotency keys: one request wins a key) are single atomic statements.
+- **Threads**: requests run on several threads at once (`core.lanes`), beside webhook
+  delivery's. A store never makes one tenant's transaction wait for another tenant's, except
+  where the engine has one lock for all (SQLite's write lock), and a thread's read never waits
+  for another thread's transaction.
 - **Leases** on objects (webhook deliveries): exactly one live owner attempts each one. An
   owner renews its leases while it lives; the leases of an owner that stopped renewing expire
   and `claim_expired` hands them to whoever asks first.
@@ -42,10 +46,20 @@ class Backend(Protocol):
     # Whether other processes may share this store (memory: no). Only a shared store needs to
     # look for the expired leases of processes that died.
     shared: bool
+    # Whether a read may run on the event loop: it never waits for a lock another thread or
+    # process holds (memory: the tenant's own lock only; SQLite in WAL mode: readers never wait
+    # for the writer) and does no network I/O (PostgreSQL does).
+    inline_reads: bool
 
     def transaction(self, tenant: str, write: bool) -> AbstractContextManager[None]:
         """Everything inside is one atomic unit; an exception rolls it back. Nested
         transactions join the outer one. `tenant` scopes the write lock where the store can."""
+        ...
+
+    def settle(self, tenant: str, timeout: float = ...) -> None:
+        """Wait for the transactions of `tenant` that other threads of this process hold now:
+        once they end, this thread sees what they committed (a thread told of a write from
+        inside its transaction, as webhook delivery is, calls this before reading)."""
         ...
 
     def get(self, tenant: str, obj_id: str) -> tuple[str, str] | None: ...
@@ -76,9 +90,9 @@ class Backend(Protocol):
 
     def meta_get(self, tenant: str, name: str) -> str | None: ...
     def meta_set(self, tenant: str, name: str, value: str) -> None: ...
-    def meta_swap(self, tenant: str, name: str, old: str | None, new: str) -> bool:
-        """Set `name` to `new` only if it still holds `old` (None: only if absent). Atomic
-        across processes; True when this call made the change."""
+    def meta_swap(self, tenant: str, name: str, old: str | None, new: str | None) -> bool:
+        """Set `name` to `new` only if it still holds `old` (None: only if absent); `new` None
+        removes it. Atomic across processes; True when this call made the change."""
         ...
 
     def increment(self, tenant: str, name: str) -> int: ...

@@ -3,6 +3,10 @@
 Objects are kept as JSON text keyed by id, as in the SQL stores, so every store behaves alike
 (a handler that forgets to `put` a change loses it in all of them). Lists walk a per-kind
 sequence index from a bisected position, so no request costs more as the store grows.
+
+Each tenant has its own lock, held for a whole transaction: requests of one tenant (on the
+request threads and the delivery thread) take turns, those of different tenants never wait for
+each other. Reads outside a transaction take no lock.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ class _Seqs:
 
 
 class _MemTenant:
-    __slots__ = ("objects", "kinds", "lookup", "indexed", "meta", "seq")
+    __slots__ = ("objects", "kinds", "lookup", "indexed", "meta", "seq", "lock")
 
     def __init__(self) -> None:
+        self.lock = threading.RLock()
         # id -> (kind, seq, json)
         self.objects: dict[str, tuple[str, int, str]] = {}
         self.kinds: dict[str, _Seqs] = {}
@@ -48,24 +53,42 @@ class _MemTenant:
 
 class MemoryBackend:
     shared = False
+    inline_reads = True
 
     def __init__(self) -> None:
         self._tenants: dict[str, _MemTenant] = {}
-        # The delivery thread and the request thread both write: a transaction keeps the other
-        # one out for its duration.
-        self._lock = threading.RLock()
+        # Leases span tenants (the delivery thread claims any tenant's): one short lock.
+        self._lease_lock = threading.Lock()
         self._leases: dict[tuple[str, str], tuple[str, float]] = {}
 
     def _t(self, tenant: str) -> _MemTenant:
         t = self._tenants.get(tenant)
         if t is None:
-            t = self._tenants[tenant] = _MemTenant()
+            # setdefault: two threads meeting a new tenant at once keep the same one
+            t = self._tenants.setdefault(tenant, _MemTenant())
+        return t
+
+    def _acquire(self, tenant: str) -> _MemTenant:
+        """The tenant, its lock now held by the caller, who releases it. Every write holds it
+        (re-entered inside a transaction). Not a context manager: writes are the hot path."""
+        t = self._t(tenant)
+        t.lock.acquire()
+        while self._tenants.get(tenant) is not t:  # reset while this one waited: a new tenant
+            t.lock.release()
+            t = self._t(tenant)
+            t.lock.acquire()
         return t
 
     @contextlib.contextmanager
     def transaction(self, tenant: str, write: bool) -> Iterator[None]:
-        with self._lock:
+        t = self._acquire(tenant)
+        try:
             yield
+        finally:
+            t.lock.release()
+
+    def settle(self, tenant: str, timeout: float = 0.0) -> None:
+        """Nothing to wait for: a write is seen by every thread as soon as it is made."""
 
     def get(self, tenant: str, obj_id: str) -> tuple[str, str] | None:
         t = self._tenants.get(tenant)
@@ -82,7 +105,15 @@ class MemoryBackend:
         data: str,
         index: Mapping[str, str] | None = None,
     ) -> None:
-        t = self._t(tenant)
+        t = self._acquire(tenant)
+        try:
+            self._put(t, kind, obj_id, data, index)
+        finally:
+            t.lock.release()
+
+    def _put(
+        self, t: _MemTenant, kind: str, obj_id: str, data: str, index: Mapping[str, str] | None
+    ) -> None:
         row = t.objects.get(obj_id)
         if row is not None:
             seq = row[1]
@@ -93,7 +124,7 @@ class MemoryBackend:
             t.objects[obj_id] = (kind, seq, data)
             k = t.kinds.get(kind)
             if k is None:
-                k = t.kinds[kind] = _Seqs()
+                k = t.kinds.setdefault(kind, _Seqs())
             k.add(seq, obj_id)
         if index is not None and t.indexed.get(obj_id) != index:
             self._unindex(t, kind, obj_id, seq)
@@ -111,14 +142,18 @@ class MemoryBackend:
                     del entry.seqs[i]
 
     def delete(self, tenant: str, obj_id: str) -> None:
-        t = self._tenants.get(tenant)
-        if t is None:
+        if tenant not in self._tenants:
             return
-        row = t.objects.pop(obj_id, None)
-        if row is not None:
-            t.kinds[row[0]].by_seq.pop(row[1], None)
-            self._unindex(t, row[0], obj_id, row[1])
-        self._leases.pop((tenant, obj_id), None)
+        t = self._acquire(tenant)
+        try:
+            row = t.objects.pop(obj_id, None)
+            if row is not None:
+                t.kinds[row[0]].by_seq.pop(row[1], None)
+                self._unindex(t, row[0], obj_id, row[1])
+        finally:
+            t.lock.release()
+        with self._lease_lock:
+            self._leases.pop((tenant, obj_id), None)
 
     def iter_desc(
         self,
@@ -162,25 +197,36 @@ class MemoryBackend:
         return None if t is None else t.meta.get(name)
 
     def meta_set(self, tenant: str, name: str, value: str) -> None:
-        self._t(tenant).meta[name] = value
+        t = self._acquire(tenant)
+        try:
+            t.meta[name] = value
+        finally:
+            t.lock.release()
 
-    def meta_swap(self, tenant: str, name: str, old: str | None, new: str) -> bool:
-        with self._lock:
-            meta = self._t(tenant).meta
-            if meta.get(name) != old:
+    def meta_swap(self, tenant: str, name: str, old: str | None, new: str | None) -> bool:
+        t = self._acquire(tenant)
+        try:
+            if t.meta.get(name) != old:
                 return False
-            meta[name] = new
+            if new is None:
+                t.meta.pop(name, None)
+            else:
+                t.meta[name] = new
             return True
+        finally:
+            t.lock.release()
 
     def increment(self, tenant: str, name: str) -> int:
-        with self._lock:
-            meta = self._t(tenant).meta
-            n = int(meta.get(name) or 0) + 1
-            meta[name] = str(n)
+        t = self._acquire(tenant)
+        try:
+            n = int(t.meta.get(name) or 0) + 1
+            t.meta[name] = str(n)
             return n
+        finally:
+            t.lock.release()
 
     def lease(self, tenant: str, obj_id: str, owner: str, until: float, now: float) -> bool:
-        with self._lock:
+        with self._lease_lock:
             held = self._leases.get((tenant, obj_id))
             if held is not None and held[0] != owner and held[1] >= now:
                 return False
@@ -188,7 +234,7 @@ class MemoryBackend:
             return True
 
     def renew(self, owner: str, until: float) -> int:
-        with self._lock:
+        with self._lease_lock:
             mine = [k for k, (o, _u) in self._leases.items() if o == owner]
             for k in mine:
                 self._leases[k] = (owner, until)
@@ -200,21 +246,23 @@ class MemoryBackend:
     def claim_expired(
         self, owner: str, until: float, now: float, limit: int
     ) -> list[tuple[str, str]]:
-        with self._lock:
+        with self._lease_lock:
             found = [k for k, (_o, u) in self._leases.items() if u < now][:limit]
             for k in found:
                 self._leases[k] = (owner, until)
             return found
 
     def reset(self, tenant: str | None) -> None:
-        with self._lock:
-            if tenant is None:
-                self._tenants.clear()
-                self._leases.clear()
-            else:
-                self._tenants.pop(tenant, None)
-                for k in [k for k in self._leases if k[0] == tenant]:
-                    del self._leases[k]
+        names = list(self._tenants) if tenant is None else [tenant]
+        for name in names:
+            # Under the tenant's lock: a transaction under way finishes first, and the next
+            # one starts on a fresh tenant.
+            t = self._acquire(name)
+            self._tenants.pop(name, None)
+            t.lock.release()
+        with self._lease_lock:
+            for k in [k for k in self._leases if tenant is None or k[0] == tenant]:
+                del self._leases[k]
 
     def tenants(self) -> list[str]:
         return list(self._tenants)

@@ -1,20 +1,20 @@
 """The PostgreSQL store: several `fake-stripe serve` instances, on any number of machines,
 sharing one database (psycopg 3; `pip install 'fake-stripe[postgres]'`).
 
-One connection per instance, used by the request thread and the webhook thread in turn. A
-write transaction takes a per-tenant advisory lock first (`pg_advisory_xact_lock`), so the
-requests that change one tenant run one after another across instances while other tenants'
-requests run beside them; waiting for it is bounded by `lock_timeout`, after which the request
-fails with `Busy`. A read transaction is `REPEATABLE READ` and takes no lock: if it has to
-write and a concurrent writer changed the same rows, PostgreSQL raises a serialization failure,
-which becomes `Conflict` (the request runs again, writing). Deliveries are leased with
-`SELECT ... FOR UPDATE SKIP LOCKED`, so two instances never claim the same one.
+A connection per thread that uses the store (`threads.PerThread`). A write transaction takes a
+per-tenant advisory lock first (`pg_advisory_xact_lock`), so the requests that change one tenant
+run one after another across threads and instances while other tenants' requests run beside
+them (each on its own connection, so a wait holds up nobody else); waiting for it is bounded by
+`lock_timeout`, after which the request fails with `Busy`. A read transaction is `REPEATABLE
+READ` and takes no lock: if it has to write and a concurrent writer changed the same rows,
+PostgreSQL raises a serialization failure, which becomes `Conflict` (the request runs again,
+writing). Deliveries are leased with `SELECT ... FOR UPDATE SKIP LOCKED`, so two instances never
+claim the same one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -22,9 +22,12 @@ from typing import Any
 import psycopg
 from psycopg import errors
 
+from . import check
 from .base import Busy, Conflict
+from .threads import SETTLE_TIMEOUT, PerThread, Writers
 
 LOCK_TIMEOUT = "5s"
+CONNECT_TIMEOUT = 10  # seconds: an address that never answers is reported, not waited on
 _MIGRATION_LOCK = (0x66616B65, 0x73747270)  # two-int advisory keys: apart from tenant locks
 
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -65,23 +68,57 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+class _Rollback(Exception):
+    """Leaves a transaction by rolling it back."""
+
+
 class PostgresBackend:
     shared = True
+    inline_reads = False
 
     def __init__(self, url: str, schema_version: int = SCHEMA_VERSION) -> None:
+        """Connect, bring the schema up to date and check that the database can be written;
+        `check.StoreError` (one line) when it cannot be used."""
         self.url = url
-        self._lock = threading.RLock()
-        self._depth = 0
-        self._conn = self._connect()
-        self._migrate(schema_version)
+        self._threads: PerThread[psycopg.Connection[Any]] = PerThread(self._connect, _close)
+        self._writers = Writers()
+        try:
+            self._migrate(schema_version)
+            self._check_writable()
+        except psycopg.Error as exc:
+            self.close()
+            raise check.postgres_error(url, exc) from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_writable(self) -> None:
+        """A write, rolled back: a read-only database or role is refused now, not with a 500
+        on each request later."""
+        conn = self._conn
+        with contextlib.suppress(_Rollback), conn.transaction():
+            conn.execute(
+                "INSERT INTO meta (tenant, name, value) VALUES ('', 'write check', '') "
+                "ON CONFLICT (tenant, name) DO NOTHING"
+            )
+            raise _Rollback
+
+    @property
+    def _conn(self) -> psycopg.Connection[Any]:
+        return self._threads.slot().conn
 
     def _connect(self) -> psycopg.Connection[Any]:
-        conn = psycopg.connect(self.url, autocommit=True, application_name="fake-stripe")
+        conn = psycopg.connect(
+            self.url,
+            autocommit=True,
+            application_name="fake-stripe",
+            connect_timeout=CONNECT_TIMEOUT,
+        )
         conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
         return conn
 
     def _migrate(self, target: int) -> None:
-        with self._lock, self._conn.transaction():
+        with self._conn.transaction():
             self._conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", _MIGRATION_LOCK)
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -92,9 +129,9 @@ class PostgresBackend:
             ).fetchone()
             current = int(row[0]) if row else 0
             if current > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"the database has schema version {current}, newer than this fake-stripe "
-                    f"knows ({SCHEMA_VERSION}): upgrade fake-stripe to open it"
+                raise check.StoreError(
+                    f"--db {check.redacted(self.url)} has schema version {current}, newer than "
+                    f"this fake-stripe knows ({SCHEMA_VERSION}); upgrade fake-stripe to open it"
                 )
             for version, steps in MIGRATIONS:
                 if current < version <= target:
@@ -111,45 +148,53 @@ class PostgresBackend:
     # ---- transactions ------------------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self, tenant: str, write: bool) -> Iterator[None]:
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            if self._conn.broken:
-                self._conn = self._connect()
-            self._depth = 1
+        slot = self._threads.slot()
+        if slot.depth:
+            slot.depth += 1
             try:
-                with self._conn.transaction():
-                    if write:
-                        self._conn.execute(
-                            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (tenant,)
-                        )
-                    else:
-                        self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    yield
-            except (errors.SerializationFailure, errors.DeadlockDetected) as exc:
-                raise Conflict(str(exc)) from exc
-            except errors.LockNotAvailable as exc:
-                raise Busy(str(exc)) from exc
+                yield
             finally:
-                self._depth = 0
+                slot.depth -= 1
+            return
+        if slot.conn.broken:
+            slot = self._threads.replace(slot)
+        conn = slot.conn
+        slot.depth = 1
+        held = None
+        try:
+            with conn.transaction():
+                if write:
+                    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (tenant,))
+                else:
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                held = self._writers.begin(tenant)
+                yield
+        except (errors.SerializationFailure, errors.DeadlockDetected) as exc:
+            raise Conflict(str(exc)) from exc
+        except errors.LockNotAvailable as exc:
+            raise Busy(str(exc)) from exc
+        finally:
+            slot.depth = 0
+            if held is not None:
+                self._writers.end(tenant, held)
+
+    def settle(self, tenant: str, timeout: float = SETTLE_TIMEOUT) -> None:
+        self._writers.settle(tenant, timeout)
 
     @contextlib.contextmanager
     def _atomic(self) -> Iterator[None]:
-        if self._depth:
+        slot = self._threads.slot()
+        if slot.depth:
             yield
         else:
-            with self._conn.transaction():
+            with slot.conn.transaction():
                 yield
 
     def _q(self, sql: str, args: tuple[Any, ...]) -> psycopg.Cursor[Any]:
-        if not self._depth and self._conn.broken:
-            self._conn = self._connect()
-        return self._conn.execute(sql, args)
+        slot = self._threads.slot()
+        if not slot.depth and slot.conn.broken:
+            slot = self._threads.replace(slot)
+        return slot.conn.execute(sql, args)
 
     def _row(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
         """The one row a statement always returns (`RETURNING` of an upsert)."""
@@ -158,8 +203,7 @@ class PostgresBackend:
         return tuple(row)
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
-        with self._lock:
-            return self._q(sql, args).fetchone()
+        return self._q(sql, args).fetchone()
 
     # ---- objects -----------------------------------------------------------------------------
     def get(self, tenant: str, obj_id: str) -> tuple[str, str] | None:
@@ -176,7 +220,7 @@ class PostgresBackend:
         data: str,
         index: Mapping[str, str] | None = None,
     ) -> None:
-        with self._lock, self._atomic():
+        with self._atomic():
             row = self._q(
                 "UPDATE objects SET data=%s, kind=%s WHERE tenant=%s AND id=%s RETURNING seq",
                 (data, kind, tenant, obj_id),
@@ -203,7 +247,7 @@ class PostgresBackend:
                     )
 
     def delete(self, tenant: str, obj_id: str) -> None:
-        with self._lock, self._atomic():
+        with self._atomic():
             for table in ("objects", "lookup", "leases"):
                 self._q(f"DELETE FROM {table} WHERE tenant=%s AND id=%s", (tenant, obj_id))
 
@@ -239,8 +283,7 @@ class PostgresBackend:
             extra = match
         batch = 64
         while True:
-            with self._lock:
-                rows = self._q(sql, (tenant, kind, pivot, *extra, batch)).fetchall()
+            rows = self._q(sql, (tenant, kind, pivot, *extra, batch)).fetchall()
             for oid, data, seq in rows:
                 pivot = seq
                 yield oid, data
@@ -253,53 +296,52 @@ class PostgresBackend:
         return None if row is None else str(row[0])
 
     def meta_set(self, tenant: str, name: str, value: str) -> None:
-        with self._lock:
-            self._q(
-                "INSERT INTO meta (tenant, name, value) VALUES (%s, %s, %s) "
-                "ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value",
-                (tenant, name, value),
-            )
+        self._q(
+            "INSERT INTO meta (tenant, name, value) VALUES (%s, %s, %s) "
+            "ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value",
+            (tenant, name, value),
+        )
 
-    def meta_swap(self, tenant: str, name: str, old: str | None, new: str) -> bool:
-        with self._lock:
-            if old is None:
-                cur = self._q(
-                    "INSERT INTO meta (tenant, name, value) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (tenant, name) DO NOTHING",
-                    (tenant, name, new),
-                )
-            else:
-                cur = self._q(
-                    "UPDATE meta SET value=%s WHERE tenant=%s AND name=%s AND value=%s",
-                    (new, tenant, name, old),
-                )
-            return cur.rowcount == 1
+    def meta_swap(self, tenant: str, name: str, old: str | None, new: str | None) -> bool:
+        if new is None:
+            cur = self._q(
+                "DELETE FROM meta WHERE tenant=%s AND name=%s AND value=%s", (tenant, name, old)
+            )
+        elif old is None:
+            cur = self._q(
+                "INSERT INTO meta (tenant, name, value) VALUES (%s, %s, %s) "
+                "ON CONFLICT (tenant, name) DO NOTHING",
+                (tenant, name, new),
+            )
+        else:
+            cur = self._q(
+                "UPDATE meta SET value=%s WHERE tenant=%s AND name=%s AND value=%s",
+                (new, tenant, name, old),
+            )
+        return cur.rowcount == 1
 
     def increment(self, tenant: str, name: str) -> int:
-        with self._lock:
-            row = self._row(
-                "INSERT INTO meta (tenant, name, value) VALUES (%s, %s, '1') "
-                "ON CONFLICT (tenant, name) DO UPDATE "
-                "SET value = (meta.value::bigint + 1)::text RETURNING value",
-                (tenant, name),
-            )
-            return int(row[0])
+        row = self._row(
+            "INSERT INTO meta (tenant, name, value) VALUES (%s, %s, '1') "
+            "ON CONFLICT (tenant, name) DO UPDATE "
+            "SET value = (meta.value::bigint + 1)::text RETURNING value",
+            (tenant, name),
+        )
+        return int(row[0])
 
     # ---- leases ------------------------------------------------------------------------------
     def lease(self, tenant: str, obj_id: str, owner: str, until: float, now: float) -> bool:
-        with self._lock:
-            cur = self._q(
-                "INSERT INTO leases (tenant, id, owner, expires) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (tenant, id) DO UPDATE SET owner = excluded.owner, "
-                "expires = excluded.expires "
-                "WHERE leases.owner = excluded.owner OR leases.expires < %s",
-                (tenant, obj_id, owner, until, now),
-            )
-            return cur.rowcount == 1
+        cur = self._q(
+            "INSERT INTO leases (tenant, id, owner, expires) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (tenant, id) DO UPDATE SET owner = excluded.owner, "
+            "expires = excluded.expires "
+            "WHERE leases.owner = excluded.owner OR leases.expires < %s",
+            (tenant, obj_id, owner, until, now),
+        )
+        return cur.rowcount == 1
 
     def renew(self, owner: str, until: float) -> int:
-        with self._lock:
-            return self._q("UPDATE leases SET expires=%s WHERE owner=%s", (until, owner)).rowcount
+        return self._q("UPDATE leases SET expires=%s WHERE owner=%s", (until, owner)).rowcount
 
     def release_all(self, owner: str) -> None:
         self.renew(owner, 0.0)
@@ -307,19 +349,18 @@ class PostgresBackend:
     def claim_expired(
         self, owner: str, until: float, now: float, limit: int
     ) -> list[tuple[str, str]]:
-        with self._lock:
-            rows = self._q(
-                "WITH due AS (SELECT tenant, id FROM leases WHERE expires < %s "
-                "ORDER BY expires LIMIT %s FOR UPDATE SKIP LOCKED) "
-                "UPDATE leases l SET owner = %s, expires = %s FROM due "
-                "WHERE l.tenant = due.tenant AND l.id = due.id RETURNING l.tenant, l.id",
-                (now, limit, owner, until),
-            ).fetchall()
-            return [(str(t), str(i)) for t, i in rows]
+        rows = self._q(
+            "WITH due AS (SELECT tenant, id FROM leases WHERE expires < %s "
+            "ORDER BY expires LIMIT %s FOR UPDATE SKIP LOCKED) "
+            "UPDATE leases l SET owner = %s, expires = %s FROM due "
+            "WHERE l.tenant = due.tenant AND l.id = due.id RETURNING l.tenant, l.id",
+            (now, limit, owner, until),
+        ).fetchall()
+        return [(str(t), str(i)) for t, i in rows]
 
     # ---- whole tenants -----------------------------------------------------------------------
     def reset(self, tenant: str | None) -> None:
-        with self._lock, self._atomic():
+        with self._atomic():
             for table in ("objects", "meta", "seqs", "lookup", "leases"):
                 if tenant is None:
                     self._q(f"DELETE FROM {table}", ())
@@ -327,9 +368,11 @@ class PostgresBackend:
                     self._q(f"DELETE FROM {table} WHERE tenant=%s", (tenant,))
 
     def tenants(self) -> list[str]:
-        with self._lock:
-            return [r[0] for r in self._q("SELECT tenant FROM seqs", ()).fetchall()]
+        return [r[0] for r in self._q("SELECT tenant FROM seqs", ()).fetchall()]
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._threads.close()
+
+
+def _close(conn: psycopg.Connection[Any]) -> None:
+    conn.close()

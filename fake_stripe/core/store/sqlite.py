@@ -2,23 +2,24 @@
 machine (WAL journal; `synchronous=NORMAL`: a power cut may lose the last commits, never
 corrupt the file).
 
-One connection per process, used by the request thread and the webhook thread in turn (an
-`RLock` held for a whole transaction). Write transactions are `BEGIN IMMEDIATE`: SQLite's one
-write lock is taken at the start, so no other process writes between a request's reads and its
-writes; a process waiting for it waits up to `BUSY_TIMEOUT_MS`, then the request fails with
-`Busy`. Reads run in a deferred transaction (a snapshot, no lock).
+A connection per thread (`threads.PerThread`). Write transactions are `BEGIN IMMEDIATE`:
+SQLite's one write lock is taken at the start, so no other thread or process writes between a
+request's reads and its writes; a thread waiting for it waits up to `BUSY_TIMEOUT_MS`, then the
+request fails with `Busy`. Reads run in a deferred transaction (a snapshot, no lock), on their
+own connection, so they never wait for a writer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from . import check
 from .base import Busy, Conflict
+from .threads import SETTLE_TIMEOUT, PerThread, Writers
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -72,17 +73,54 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 class SQLiteBackend:
     shared = True
+    inline_reads = False  # True once the file is known to be in WAL mode
 
     def __init__(self, path: str, schema_version: int = SCHEMA_VERSION) -> None:
+        """Open the store, bring its schema up to date and check that it can be written;
+        `check.StoreError` (one line) when it cannot be used."""
         self.path = path
-        self._lock = threading.RLock()
-        self._depth = 0  # transactions open on this connection (nested ones join the outer)
-        self._reading = False  # the open transaction is a read snapshot
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate(schema_version)
+        check.sqlite_file(path)
+        self._threads: PerThread[sqlite3.Connection] = PerThread(self._connect, _close)
+        self._writers = Writers()
+        try:
+            check.sqlite_tables(self._db, path)
+            self._migrate(schema_version)
+            self._check_writable()
+            (mode,) = self._one("PRAGMA journal_mode", ())
+            self.inline_reads = str(mode).lower() == "wal"
+        except sqlite3.Error as exc:
+            self.close()
+            raise check.sqlite_error(path, exc) from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_writable(self) -> None:
+        """A write, rolled back: a read-only file or mount lets SQLite open the file and read
+        it, and refuses only the first write."""
+        db = self._db
+        try:
+            self._begin_immediate(db)
+        except Busy:
+            return  # another process is writing to it: so can this one, once it is done
+        try:
+            db.execute(
+                "INSERT INTO meta (tenant, name, value) VALUES ('', 'write check', '') "
+                "ON CONFLICT(tenant, name) DO NOTHING"
+            )
+        finally:
+            db.execute("ROLLBACK")
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self._threads.slot().conn
 
     def _migrate(self, target: int) -> None:
         with self.transaction("", write=True):
@@ -94,9 +132,9 @@ class SQLiteBackend:
                 "SELECT coalesce(max(version), 0) FROM schema_migrations"
             ).fetchone()
             if current > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.path} has schema version {current}, newer than this fake-stripe "
-                    f"knows ({SCHEMA_VERSION}): upgrade fake-stripe to open it"
+                raise check.StoreError(
+                    f"--db {self.path} has schema version {current}, newer than this "
+                    f"fake-stripe knows ({SCHEMA_VERSION}); upgrade fake-stripe to open it"
                 )
             for version, steps in MIGRATIONS:
                 if current < version <= target:
@@ -113,40 +151,47 @@ class SQLiteBackend:
     # ---- transactions ------------------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self, tenant: str, write: bool) -> Iterator[None]:
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            if write:
-                self._begin_immediate()
-            else:
-                self._db.execute("BEGIN")
-            self._depth, self._reading = 1, not write
+        slot = self._threads.slot()
+        if slot.depth:
+            slot.depth += 1
             try:
                 yield
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
             finally:
-                self._depth, self._reading = 0, False
+                slot.depth -= 1
+            return
+        db = slot.conn
+        if write:
+            self._begin_immediate(db)
+        else:
+            db.execute("BEGIN")
+        slot.depth, slot.reading = 1, not write
+        held = self._writers.begin(tenant)
+        try:
+            yield
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            slot.depth, slot.reading = 0, False
+            self._writers.end(tenant, held)
 
-    def _begin_immediate(self) -> None:
+    def settle(self, tenant: str, timeout: float = SETTLE_TIMEOUT) -> None:
+        self._writers.settle(tenant, timeout)
+
+    @staticmethod
+    def _begin_immediate(db: sqlite3.Connection) -> None:
         """`BEGIN IMMEDIATE`, waiting for the write lock in short steps: SQLite's own busy
         handler sleeps up to 100 ms between tries, which under contention between processes
         leaves the lock idle most of the time."""
-        self._db.execute("PRAGMA busy_timeout=0")
+        db.execute("PRAGMA busy_timeout=0")
         try:
             deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
             pause = 0.0002
             while True:
                 try:
-                    self._db.execute("BEGIN IMMEDIATE")
+                    db.execute("BEGIN IMMEDIATE")
                     return
                 except sqlite3.OperationalError as exc:
                     if not _is_busy(exc):
@@ -156,12 +201,12 @@ class SQLiteBackend:
                 time.sleep(pause)
                 pause = min(pause * 1.5, 0.002)
         finally:
-            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     @contextlib.contextmanager
     def _atomic(self) -> Iterator[None]:
         """A write of several statements: joins the open transaction, or opens one."""
-        if self._depth:
+        if self._threads.slot().depth:
             yield
         else:
             with self.transaction("", write=True):
@@ -170,18 +215,18 @@ class SQLiteBackend:
     def _exec(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
         """A write. In a read snapshot it needs the write lock, which SQLite refuses when
         another process wrote since the snapshot: the request then runs again, writing."""
+        slot = self._threads.slot()
         try:
-            return self._db.execute(sql, args)
+            return slot.conn.execute(sql, args)
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
-            if self._reading:
+            if slot.reading:
                 raise Conflict(str(exc)) from exc
             raise Busy(str(exc)) from exc
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
-        with self._lock:
-            return self._db.execute(sql, args).fetchone()
+        return self._db.execute(sql, args).fetchone()
 
     # ---- objects -----------------------------------------------------------------------------
     def get(self, tenant: str, obj_id: str) -> tuple[str, str] | None:
@@ -196,7 +241,7 @@ class SQLiteBackend:
         data: str,
         index: Mapping[str, str] | None = None,
     ) -> None:
-        with self._lock, self._atomic():
+        with self._atomic():
             row = self._exec(
                 "UPDATE objects SET data=?, kind=? WHERE tenant=? AND id=? RETURNING seq",
                 (data, kind, tenant, obj_id),
@@ -223,7 +268,7 @@ class SQLiteBackend:
                     )
 
     def delete(self, tenant: str, obj_id: str) -> None:
-        with self._lock, self._atomic():
+        with self._atomic():
             for table in ("objects", "lookup", "leases"):
                 self._exec(f"DELETE FROM {table} WHERE tenant=? AND id=?", (tenant, obj_id))
 
@@ -262,8 +307,7 @@ class SQLiteBackend:
             extra = match
         batch = 64
         while True:
-            with self._lock:
-                rows = self._db.execute(sql, (tenant, kind, pivot, *extra, batch)).fetchall()
+            rows = self._db.execute(sql, (tenant, kind, pivot, *extra, batch)).fetchall()
             for oid, data, seq in rows:
                 pivot = seq
                 yield oid, data
@@ -276,53 +320,52 @@ class SQLiteBackend:
         return None if row is None else str(row[0])
 
     def meta_set(self, tenant: str, name: str, value: str) -> None:
-        with self._lock:
-            self._exec(
-                "INSERT INTO meta (tenant, name, value) VALUES (?, ?, ?) "
-                "ON CONFLICT(tenant, name) DO UPDATE SET value=excluded.value",
-                (tenant, name, value),
-            )
+        self._exec(
+            "INSERT INTO meta (tenant, name, value) VALUES (?, ?, ?) "
+            "ON CONFLICT(tenant, name) DO UPDATE SET value=excluded.value",
+            (tenant, name, value),
+        )
 
-    def meta_swap(self, tenant: str, name: str, old: str | None, new: str) -> bool:
-        with self._lock:
-            if old is None:
-                cur = self._exec(
-                    "INSERT INTO meta (tenant, name, value) VALUES (?, ?, ?) "
-                    "ON CONFLICT(tenant, name) DO NOTHING",
-                    (tenant, name, new),
-                )
-            else:
-                cur = self._exec(
-                    "UPDATE meta SET value=? WHERE tenant=? AND name=? AND value=?",
-                    (new, tenant, name, old),
-                )
-            return cur.rowcount == 1
+    def meta_swap(self, tenant: str, name: str, old: str | None, new: str | None) -> bool:
+        if new is None:
+            cur = self._exec(
+                "DELETE FROM meta WHERE tenant=? AND name=? AND value=?", (tenant, name, old)
+            )
+        elif old is None:
+            cur = self._exec(
+                "INSERT INTO meta (tenant, name, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(tenant, name) DO NOTHING",
+                (tenant, name, new),
+            )
+        else:
+            cur = self._exec(
+                "UPDATE meta SET value=? WHERE tenant=? AND name=? AND value=?",
+                (new, tenant, name, old),
+            )
+        return cur.rowcount == 1
 
     def increment(self, tenant: str, name: str) -> int:
         """One statement: atomic across the processes sharing the file."""
-        with self._lock:
-            (value,) = self._exec(
-                "INSERT INTO meta (tenant, name, value) VALUES (?, ?, '1') "
-                "ON CONFLICT(tenant, name) DO UPDATE SET value = CAST(value AS INTEGER) + 1 "
-                "RETURNING value",
-                (tenant, name),
-            ).fetchone()
-            return int(value)
+        (value,) = self._exec(
+            "INSERT INTO meta (tenant, name, value) VALUES (?, ?, '1') "
+            "ON CONFLICT(tenant, name) DO UPDATE SET value = CAST(value AS INTEGER) + 1 "
+            "RETURNING value",
+            (tenant, name),
+        ).fetchone()
+        return int(value)
 
     # ---- leases ------------------------------------------------------------------------------
     def lease(self, tenant: str, obj_id: str, owner: str, until: float, now: float) -> bool:
-        with self._lock:
-            cur = self._exec(
-                "INSERT INTO leases (tenant, id, owner, expires) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(tenant, id) DO UPDATE SET owner=excluded.owner, "
-                "expires=excluded.expires WHERE leases.owner=excluded.owner OR leases.expires < ?",
-                (tenant, obj_id, owner, until, now),
-            )
-            return cur.rowcount == 1
+        cur = self._exec(
+            "INSERT INTO leases (tenant, id, owner, expires) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(tenant, id) DO UPDATE SET owner=excluded.owner, "
+            "expires=excluded.expires WHERE leases.owner=excluded.owner OR leases.expires < ?",
+            (tenant, obj_id, owner, until, now),
+        )
+        return cur.rowcount == 1
 
     def renew(self, owner: str, until: float) -> int:
-        with self._lock:
-            return self._exec("UPDATE leases SET expires=? WHERE owner=?", (until, owner)).rowcount
+        return self._exec("UPDATE leases SET expires=? WHERE owner=?", (until, owner)).rowcount
 
     def release_all(self, owner: str) -> None:
         self.renew(owner, 0.0)
@@ -330,7 +373,7 @@ class SQLiteBackend:
     def claim_expired(
         self, owner: str, until: float, now: float, limit: int
     ) -> list[tuple[str, str]]:
-        with self._lock, self._atomic():
+        with self._atomic():
             found = self._db.execute(
                 "SELECT tenant, id FROM leases WHERE expires < ? ORDER BY expires LIMIT ?",
                 (now, limit),
@@ -344,7 +387,7 @@ class SQLiteBackend:
 
     # ---- whole tenants -----------------------------------------------------------------------
     def reset(self, tenant: str | None) -> None:
-        with self._lock, self._atomic():
+        with self._atomic():
             for table in ("objects", "meta", "seqs", "lookup", "leases"):
                 if tenant is None:
                     self._exec(f"DELETE FROM {table}", ())
@@ -352,9 +395,11 @@ class SQLiteBackend:
                     self._exec(f"DELETE FROM {table} WHERE tenant=?", (tenant,))
 
     def tenants(self) -> list[str]:
-        with self._lock:
-            return [r[0] for r in self._db.execute("SELECT tenant FROM seqs").fetchall()]
+        return [r[0] for r in self._db.execute("SELECT tenant FROM seqs").fetchall()]
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._threads.close()
+
+
+def _close(db: sqlite3.Connection) -> None:
+    db.close()

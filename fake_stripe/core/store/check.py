@@ -1,0 +1,100 @@
+"""What makes a store unusable, found when it is opened: `StoreError`, one line that names the
+file or URL, what is wrong and what to do.
+
+`fake-stripe serve` opens its store before it says it is listening, and stops with that line
+(exit status 2) rather than starting and answering 500 to every request: a truncated or junk
+file, another program's SQLite database, a schema newer than this fake-stripe, a directory, a
+folder that does not exist, a read-only file or mount, a PostgreSQL server it cannot reach, or
+a missing psycopg.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from urllib.parse import urlsplit, urlunsplit
+
+# The tables of a store made before the schema was versioned (its first migration).
+UNVERSIONED = {"objects", "meta", "seqs"}
+_HEADER = b"SQLite format 3\x00"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used; the message is one line."""
+
+
+def sqlite_file(path: str) -> None:
+    """Checks before connecting: what SQLite would report only as "unable to open"."""
+    where = f"--db {path}"
+    if os.path.isdir(path):
+        raise StoreError(f"{where} is a directory; give a file in it, e.g. {path}/fake.db")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise StoreError(f"{where}: the folder {folder} does not exist; create it first")
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return  # a new store
+    with open(path, "rb") as f:
+        head = f.read(100)
+    if not head.startswith(_HEADER):
+        raise StoreError(
+            f"{where} is not a SQLite database; give another file, or move this one away"
+        )
+    if len(head) == 100:
+        size = int.from_bytes(head[16:18], "big")
+        page_size = 65536 if size == 1 else size
+        pages = int.from_bytes(head[28:32], "big")
+        # The header's page count holds when it was written with the change counter.
+        if head[24:28] == head[92:96] and os.path.getsize(path) < pages * page_size:
+            raise StoreError(
+                f"{where} is truncated ({os.path.getsize(path)} bytes of "
+                f"{pages * page_size}); restore it from a copy or start from a new file"
+            )
+
+
+def sqlite_tables(db: sqlite3.Connection, path: str) -> None:
+    """A database with tables but none of fake-stripe's schema belongs to something else."""
+    tables = {
+        r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    }
+    if tables and "schema_migrations" not in tables and not tables <= UNVERSIONED:
+        shown = ", ".join(sorted(tables)[:5])
+        raise StoreError(
+            f"--db {path} is a SQLite database of another program (tables: {shown}); "
+            "give fake-stripe a file of its own"
+        )
+
+
+def sqlite_error(path: str, exc: sqlite3.Error) -> StoreError:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return StoreError(
+            f"--db {path} is read-only ({text}); fake-stripe writes to its store: make the file "
+            "and its folder writable, or give another file"
+        )
+    if "malformed" in text or "not a database" in text:
+        return StoreError(
+            f"--db {path} is damaged ({text}); restore it from a copy or start from a new file"
+        )
+    return StoreError(f"--db {path} cannot be opened ({text}); check the file and its folder")
+
+
+def redacted(url: str) -> str:
+    """The URL without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def postgres_error(url: str, exc: Exception) -> StoreError:
+    text = " ".join(str(exc).split())[:300]
+    where = f"--db {redacted(url)}"
+    if "read-only" in text or "read only" in text:
+        return StoreError(
+            f"{where} is read-only ({text}); fake-stripe writes to its store: give a database "
+            "and role that may write"
+        )
+    return StoreError(
+        f"{where} cannot be used ({text}); check that PostgreSQL runs there and the URL"
+    )

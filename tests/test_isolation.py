@@ -1,0 +1,274 @@
+"""One tenant's slow or blocked request never holds up another tenant's.
+
+Under a server, a request's store work runs on a worker thread (`core.lanes`), a few lanes per
+tenant, and the SQL stores give each thread its own connection; so the event loop goes on
+serving while a handler computes or waits for a store lock. Each test blocks one tenant for
+certain (a handler held on an event, a store lock held from outside) and checks that another
+tenant's GET is answered meanwhile, well before the blocked request ends. In-process, a request
+stepped by hand still runs on the caller's own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fake_stripe import create_app
+from fake_stripe.core.context import Ctx
+from fake_stripe.core.lanes import Lanes
+from fake_stripe.inprocess import client as inprocess_client
+from fake_stripe.serving import ServerThread
+
+from .helpers import ACH_PAYMENT
+from .stores import postgres_schema
+
+# How long the other tenant may take: far below the time the blocked tenant is held.
+PROMPT = 2.0
+HELD = 8.0
+HEAVY = "/v1/setup_intents"  # a request that always runs on a worker thread
+
+
+class Gate:
+    """A due-work hook (run before every handler) that holds the requests of one tenant until
+    the gate opens, counting those it holds. The tests send it requests that are not `light`
+    (`POST /v1/setup_intents`): light ones may run on the event loop, and a handler held there
+    would hold everything (a light handler holds nothing up in real life)."""
+
+    def __init__(self, tenant: str) -> None:
+        self.tenant = tenant
+        self.open = threading.Event()
+        self.held = 0
+        self.threads: set[int] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, ctx: Ctx) -> None:
+        self.threads.add(threading.get_ident())
+        if ctx.tenant.name != self.tenant:
+            return
+        with self._lock:
+            self.held += 1
+        self.open.wait(HELD)
+
+    def wait_held(self, n: int) -> None:
+        deadline = time.monotonic() + PROMPT * 2
+        while self.held < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert self.held >= n, f"{self.held} of {n} requests reached the handler"
+
+
+@pytest.fixture
+def gated() -> Iterator[tuple[Any, str, Gate]]:
+    app = create_app(seed=21)
+    gate = Gate("slow")
+    app.state.fake.due.append(gate)
+    with ServerThread(app) as url:
+        yield app, url, gate
+        gate.open.set()
+    app.state.fake.close()
+
+
+def _get(url: str, key: str, path: str = "/v1/customers") -> httpx.Response:
+    return httpx.get(f"{url}{path}", auth=(key, ""), timeout=PROMPT)
+
+
+def test_a_tenant_whose_handler_is_held_does_not_hold_up_another_tenant(
+    gated: tuple[Any, str, Gate],
+) -> None:
+    _app, url, gate = gated
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(httpx.post, f"{url}{HEAVY}", auth=("sk_test_slow", ""), timeout=30)
+        gate.wait_held(1)
+        t0 = time.monotonic()
+        other = _get(url, "sk_test_quick")
+        waited = time.monotonic() - t0
+        assert other.status_code == 200
+        assert not slow.done(), "the held request ended early: the test proved nothing"
+        gate.open.set()
+        assert slow.result().status_code == 200
+    assert waited < PROMPT
+
+
+def test_a_tenant_with_more_held_requests_than_lanes_leaves_workers_for_the_others(
+    gated: tuple[Any, str, Gate],
+) -> None:
+    app, url, gate = gated
+    lanes: Lanes = app.state.fake.lanes
+    n = lanes.per_tenant + 3
+    with ThreadPoolExecutor(n) as pool:
+        held = [
+            pool.submit(httpx.post, f"{url}{HEAVY}", auth=("sk_test_slow", ""), timeout=30)
+            for _ in range(n)
+        ]
+        gate.wait_held(1)  # the others wait for its tenant's lock, or for a lane
+        time.sleep(0.3)
+        # per_tenant of them hold a worker; the rest wait on the loop, holding no thread
+        assert lanes.busy() == {"slow": lanes.per_tenant}
+        others = [_get(url, f"sk_test_quick{i}") for i in range(3)]
+        assert [r.status_code for r in others] == [200, 200, 200]
+        gate.open.set()
+        assert [f.result().status_code for f in held] == [200] * n
+    assert lanes.busy() == {}
+
+
+def test_in_process_a_request_runs_on_the_callers_thread() -> None:
+    app = create_app(seed=22)
+    gate = Gate("nobody")
+    app.state.fake.due.append(gate)
+    with inprocess_client(app) as api:
+        assert api.get("/v1/customers", auth=("sk_test_inline", "")).status_code == 200
+    assert gate.threads == {threading.get_ident()}
+    app.state.fake.close()
+
+
+# ---- a store lock held by another process ------------------------------------------------------
+
+
+def _blocked_writer_and_a_reader(url: str, release: Any) -> None:
+    """Tenant `x` writes while its lock is held elsewhere; tenant `y` reads meanwhile."""
+    with ThreadPoolExecutor(1) as pool:
+        write = pool.submit(httpx.post, f"{url}/v1/customers", auth=("sk_test_x", ""), timeout=30)
+        time.sleep(0.3)  # x's request is waiting for the lock by now
+        t0 = time.monotonic()
+        read = _get(url, "sk_test_y")
+        waited = time.monotonic() - t0
+        assert read.status_code == 200
+        assert not write.done(), "x was not held: the test proved nothing"
+        release()
+        assert write.result().status_code == 200
+    assert waited < PROMPT
+
+
+def test_sqlite_a_write_lock_held_by_another_process_holds_up_no_reader(tmp_path: Path) -> None:
+    db = str(tmp_path / "store.db")
+    app = create_app(seed=23, db=db)
+    try:
+        with ServerThread(app) as url:
+            assert _get(url, "sk_test_y").status_code == 200
+            other = sqlite3.connect(db, isolation_level=None)  # another process's connection
+            other.execute("BEGIN IMMEDIATE")
+            try:
+                _blocked_writer_and_a_reader(url, lambda: other.execute("COMMIT"))
+            finally:
+                if other.in_transaction:
+                    other.execute("ROLLBACK")
+                other.close()
+    finally:
+        app.state.fake.close()
+
+
+def test_postgres_a_tenant_lock_held_by_another_instance_holds_up_no_other_tenant() -> None:
+    for url in postgres_schema():
+        import psycopg
+
+        app = create_app(seed=24, db=url)
+        other = psycopg.connect(url)  # another instance's connection, in a transaction
+        try:
+            with ServerThread(app) as served:
+                assert _get(served, "sk_test_y").status_code == 200
+                other.execute("SELECT pg_advisory_xact_lock(hashtextextended('x', 0))")
+                _blocked_writer_and_a_reader(served, other.commit)
+        finally:
+            other.close()
+            app.state.fake.close()
+
+
+# ---- the lanes themselves ----------------------------------------------------------------------
+
+
+def test_lanes_serve_a_tenant_in_order_and_free_the_lane_of_a_cancelled_request() -> None:
+    lanes = Lanes(workers=4, per_tenant=1)
+    release = threading.Event()
+    order: list[str] = []
+
+    def work(name: str) -> str:
+        if name == "first":
+            release.wait(5)
+        order.append(name)
+        return name
+
+    async def scenario() -> None:
+        first = asyncio.ensure_future(lanes.run("t", work, "first"))
+        await asyncio.sleep(0.05)
+        cancelled = asyncio.ensure_future(lanes.run("t", work, "cancelled"))
+        second = asyncio.ensure_future(lanes.run("t", work, "second"))
+        other = await lanes.run("u", work, "other tenant")  # not behind t's lane
+        assert other == "other tenant"
+        await asyncio.sleep(0.05)
+        cancelled.cancel()
+        release.set()
+        assert await first == "first"
+        assert await second == "second"
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+
+    asyncio.run(scenario())
+    lanes.close()
+    assert order == ["other tenant", "first", "second"]
+    assert lanes.busy() == {}
+
+
+# ---- light requests run on the event loop ------------------------------------------------------
+
+
+class Where:
+    """A due-work hook noting the thread each request of a tenant runs on."""
+
+    def __init__(self) -> None:
+        self.threads: dict[str, list[int]] = {}
+
+    def __call__(self, ctx: Ctx) -> None:
+        self.threads.setdefault(ctx.tenant.name, []).append(threading.get_ident())
+
+
+def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy() -> None:
+    app = create_app(seed=25)
+    where = Where()
+    gate = Gate("nobody yet")
+    app.state.fake.due.extend([where, gate])
+    srv = ServerThread(app)
+    url, loop = srv.url, srv.thread.ident
+    try:
+        auth = ("sk_test_light", "")
+        cid = httpx.post(f"{url}/v1/customers", auth=auth).json()["id"]
+        assert httpx.get(f"{url}/v1/customers/{cid}", auth=auth).status_code == 200
+        assert httpx.get(f"{url}/v1/customers", auth=auth).status_code == 200
+        assert httpx.post(f"{url}{HEAVY}", auth=auth).status_code == 200
+        create, retrieve, listed, heavy = where.threads["light"]
+        assert create == loop and retrieve == loop
+        assert listed != loop and heavy != loop  # a list, a SetupIntent: not light
+        # A debit settling at the next request: that GET goes to a worker, which settles it.
+        days = {"settlement_business_days": "0"}
+        assert httpx.post(f"{url}/_fake/payments/settings", data=days, auth=auth).is_success
+        pi = httpx.post(f"{url}/v1/payment_intents", data=ACH_PAYMENT, auth=auth).json()
+        assert pi["status"] == "processing"
+        before = len(where.threads["light"])
+        settled = httpx.get(f"{url}/v1/payment_intents/{pi['id']}", auth=auth).json()
+        assert settled["status"] == "succeeded"
+        assert where.threads["light"][before] != loop
+        # A tenant with a request in its lanes: its light GET waits its turn in the pool.
+        busy = ("sk_test_busy", "")
+        busy_cid = httpx.post(f"{url}/v1/customers", auth=busy).json()["id"]
+        gate.tenant = "busy"
+        with ThreadPoolExecutor(2) as pool:
+            held = pool.submit(httpx.post, f"{url}{HEAVY}", auth=busy, timeout=30)
+            gate.wait_held(1)
+            get = pool.submit(httpx.get, f"{url}/v1/customers/{busy_cid}", auth=busy)
+            time.sleep(0.2)
+            assert not get.done()
+            gate.open.set()
+            assert held.result().status_code == 200
+            assert get.result().status_code == 200
+        assert where.threads["busy"][-1] != loop
+    finally:
+        gate.open.set()
+        srv.stop()
+        app.state.fake.close()

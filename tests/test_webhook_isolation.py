@@ -1,0 +1,332 @@
+"""One tenant cannot stall, starve or exhaust webhook delivery for the others, and a webhook
+endpoint cannot be turned against the network the fake runs in.
+
+Receivers that misbehave on purpose (`tests/hostile.py`) hang, stream an endless body or drip
+their answer; endpoints beyond the API's cap are put straight into the store, as a store written
+before the cap would hold them. Retry schedules are shortened per tenant, so nothing here waits
+long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from fake_stripe import create_app
+from fake_stripe.core.tenant import tenant_of
+from fake_stripe.inprocess import client as inprocess_client
+from fake_stripe.resources.webhook_endpoints import WebhookEndpoint
+from fake_stripe.webhooks.slots import Slots
+from tests.helpers import assert_error
+from tests.hostile import Hostile
+from tests.test_webhooks import create_endpoint, dead_port, eventually, journal, settings
+
+
+@pytest.fixture
+def hostile() -> Iterator[Hostile]:
+    with Hostile() as h:
+        yield h
+
+
+def other(api: httpx.Client, key: str) -> httpx.Client:
+    """A client of another tenant on the same server and transport as `api`."""
+    c = httpx.Client(transport=api._transport, base_url=api.base_url)
+    c.headers["Authorization"] = f"Bearer {key}"
+    return c
+
+
+def seed_endpoints(app: Any, key: str, url: str, n: int) -> None:
+    """`n` endpoints for all events, stored directly (past the API's cap of 16)."""
+    fake = app.state.fake
+    name = tenant_of(key)
+    tenant = fake.tenant(name)
+    with fake.backend.transaction(name, True):
+        for _ in range(n):
+            ep_id = tenant.new_id("we")
+            tenant.put(
+                WebhookEndpoint(
+                    id=ep_id, created=1, url=url, enabled_events=["*"], secret=f"whsec_{ep_id}"
+                )
+            )
+
+
+# ---- finding 2: a receiver cannot hold an attempt or the fake's memory -------------------------
+
+
+def only_attempt(api: httpx.Client, url: str, wait: float, timeout: float) -> dict[str, Any]:
+    """The one attempt of one event sent to `url`, with this timeout and no retry."""
+    settings(api, timeout=timeout, max_attempts=1)
+    create_endpoint(api, url)
+    api.post("/v1/customers")
+    (attempt,) = eventually(lambda: journal(api), timeout=wait)
+    return attempt
+
+
+def test_an_endless_response_body_is_cut_off_and_the_attempt_recorded(
+    api: httpx.Client, hostile: Hostile
+) -> None:
+    attempt = only_attempt(api, hostile.url("/endless"), wait=8, timeout=5)
+    assert attempt["outcome"] == "succeeded"
+    assert attempt["status_code"] == 200
+    assert attempt["response"] == "x" * 200  # the journal keeps 200 characters
+    assert attempt["latency_ms"] < 2000
+    # The fake stopped reading after the first bytes: the receiver's writes soon fail.
+    time.sleep(0.3)
+    sent = hostile.sent
+    time.sleep(0.3)
+    assert hostile.sent == sent < 64 * 1024 * 1024
+
+
+def test_a_receiver_dripping_its_answer_is_cut_at_the_timeout(
+    api: httpx.Client, hostile: Hostile
+) -> None:
+    # 100 bytes, one per 0.2 s: 20 s in all, while no single read waits more than 0.2 s.
+    attempt = only_attempt(api, hostile.url("/drip"), wait=25, timeout=0.5)
+    assert attempt["outcome"] == "failed"
+    assert attempt["error"] == "timeout after 0.5s"
+    assert attempt["status_code"] is None
+    assert attempt["latency_ms"] < 1500
+
+
+# ---- finding 3: one tenant's receivers cannot starve another's deliveries ----------------------
+
+
+def test_a_seventeenth_endpoint_is_refused_as_stripe_refuses_it(api: httpx.Client) -> None:
+    made = [create_endpoint(api, f"https://example.com/{i}") for i in range(16)]
+    api.post(f"/v1/webhook_endpoints/{made[0]['id']}", data={"disabled": "true"})
+    err = assert_error(
+        api.post(
+            "/v1/webhook_endpoints", data={"url": "https://example.com/x", "enabled_events[]": "*"}
+        ),
+        400,
+    )
+    assert err["message"] == "You have reached the maximum of 16 test webhook endpoints."
+    api.delete(f"/v1/webhook_endpoints/{made[1]['id']}")
+    create_endpoint(api, "https://example.com/again")
+
+
+def test_other_tenants_hanging_receivers_do_not_delay_a_tenants_delivery(
+    api: httpx.Client, key: str, hostile: Hostile
+) -> None:
+    # 120 receivers that never answer, 15 for each of 8 tenants, with the longest timeout.
+    attackers = [other(api, f"{key}att{n}") for n in range(8)]
+    for att in attackers:
+        settings(att, timeout=300, max_attempts=1)
+        for _ in range(15):
+            create_endpoint(att, hostile.url("/hang"))
+        att.post("/v1/customers")
+    eventually(lambda: hostile.hanging >= 100, timeout=10)
+    ok = Hostile()
+    try:
+        create_endpoint(api, ok.url("/ok"))
+        api.post("/v1/customers")
+        (attempt,) = eventually(lambda: journal(api), timeout=5)
+        assert attempt["outcome"] == "succeeded", attempt
+        assert attempt["latency_ms"] < 2000
+    finally:
+        ok.close()
+        for att in attackers:
+            att.close()
+
+
+def test_one_tenant_never_has_more_than_16_attempts_in_flight(
+    app: Any, api: httpx.Client, key: str, hostile: Hostile
+) -> None:
+    settings(api, timeout=300, max_attempts=1)
+    seed_endpoints(app, key, hostile.url("/hang"), 40)
+    api.post("/v1/customers")
+    eventually(lambda: hostile.hanging >= 16, timeout=10)
+    time.sleep(0.3)
+    assert hostile.most_hanging == 16
+
+
+def test_a_storm_of_failing_attempts_does_not_delay_another_tenants_webhook(
+    app: Any, api: httpx.Client, key: str, hostile: Hostile
+) -> None:
+    attacker = other(api, f"{key}storm")
+    try:
+        settings(attacker, base_delay=0, max_attempts=100)
+        seed_endpoints(app, f"{key}storm", f"http://127.0.0.1:{dead_port()}/x", 1000)
+        attacker.post("/v1/customers")
+        time.sleep(0.5)  # the storm is under way
+        create_endpoint(api, hostile.url("/ok"))
+        started = time.monotonic()
+        api.post("/v1/customers")
+        (attempt,) = eventually(lambda: journal(api), timeout=5)
+        assert attempt["outcome"] == "succeeded", attempt
+        assert time.monotonic() - started < 3
+    finally:
+        attacker.post("/_fake/reset", data={"key": f"{key}storm"})
+        attacker.close()
+
+
+# ---- finding 5: a URL Stripe would refuse is refused, and no attempt loops -----------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:99999/x",
+        "http://127.0.0.1:0/x",
+        "http://127.0.0.1:port/x",
+        "https://example.com/a b",
+        "https://example.com/\x7f",
+    ],
+)
+def test_a_webhook_url_stripe_would_refuse_is_a_400_naming_url(api: httpx.Client, url: str) -> None:
+    resp = api.post("/v1/webhook_endpoints", data={"url": url, "enabled_events[]": "*"})
+    assert_error(resp, 400, param="url")
+    ep = create_endpoint(api, "https://example.com/ok")
+    resp = api.post(f"/v1/webhook_endpoints/{ep['id']}", data={"url": url})
+    assert_error(resp, 400, param="url")
+
+
+def test_a_stored_url_that_cannot_be_sent_to_is_a_failed_attempt_not_a_loop(
+    app: Any, api: httpx.Client, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings(api, base_delay=0.02, factor=1, max_attempts=3)
+    seed_endpoints(app, key, "http://127.0.0.1:99999/x", 1)
+    with caplog.at_level(logging.INFO, logger="fake_stripe"):
+        api.post("/v1/customers")
+        attempts = eventually(lambda: len(journal(api)) == 3 and journal(api))
+        time.sleep(0.1)
+    assert [a["outcome"] for a in attempts] == ["failed"] * 3
+    assert all(a["status_code"] is None and a["error"] for a in attempts)
+    assert attempts[-1]["next_attempt_at"] is None
+    assert len(journal(api)) == 3
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+# ---- finding 6: DNS rebinding and SSRF ----------------------------------------------------------
+
+
+def test_a_loopback_server_refuses_v1_and_stripejs_under_a_foreign_host(
+    server: Any, key: str
+) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    auth = {"Authorization": f"Bearer {key}"}
+    evil = {"Host": f"evil.example:{port}"}
+    with httpx.Client(base_url=server.url) as c:
+        assert_error(c.get("/v1/customers", headers={**auth, **evil}), 403)
+        hook = {"url": "http://192.168.1.1/admin", "enabled_events[]": "*"}
+        assert_error(c.post("/v1/webhook_endpoints", data=hook, headers={**auth, **evil}), 403)
+        assert c.get("/v1/webhook_endpoints", headers=auth).json()["data"] == []
+        js = c.get("/v3/", headers=evil)
+        assert_error(js, 403)
+        assert js.headers["access-control-allow-origin"] == "*"
+        assert c.get("/v1/customers", headers={**auth, "Host": f"localhost:{port}"}).is_success
+        assert c.get("/v3/", headers={"Origin": "http://merchant.example"}).is_success
+
+
+@pytest.fixture
+def open_app() -> Iterator[Any]:
+    """A server as one bound beyond loopback runs it (no --allow-private-webhooks)."""
+    app = create_app(seed=9, allow_private_webhooks=False)
+    yield app
+    app.state.fake.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/x",
+        "http://localhost/x",
+        "http://10.1.2.3/x",
+        "http://192.168.0.1/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:8080/x",
+        "http://[fd00::1]/x",
+        "http://[::ffff:127.0.0.1]/x",
+        "http://2130706433/x",
+        "http://0.0.0.0/x",
+    ],
+)
+def test_a_server_open_beyond_loopback_refuses_private_webhook_targets(
+    open_app: Any, url: str
+) -> None:
+    with inprocess_client(open_app, headers={"Authorization": "Bearer sk_test_open"}) as c:
+        resp = c.post("/v1/webhook_endpoints", data={"url": url, "enabled_events[]": "*"})
+        err = assert_error(resp, 400, param="url")
+        assert "--allow-private-webhooks" in err["message"]
+        ok = c.post(
+            "/v1/webhook_endpoints",
+            data={"url": "https://93.184.215.14/x", "enabled_events[]": "*"},
+        )
+        assert ok.status_code == 200, ok.text
+
+
+def test_a_name_that_resolves_privately_later_is_refused_at_delivery(
+    open_app: Any, hostile: Hostile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = socket.getaddrinfo
+    answers = iter(["93.184.215.14"])  # public when registered, the receiver's address after
+
+    def rebinding(host: Any, port: Any, *args: Any, **kw: Any) -> Any:
+        if host != "rebind.example":
+            return real(host, port, *args, **kw)
+        return real(next(answers, "127.0.0.1"), port, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    url = f"http://rebind.example:{hostile.port}/ok"
+    with inprocess_client(open_app, headers={"Authorization": "Bearer sk_test_rebind"}) as c:
+        settings(c, max_attempts=1)
+        create_endpoint(c, url)
+        c.post("/v1/customers")
+        (attempt,) = eventually(lambda: journal(c))
+    assert attempt["outcome"] == "failed"
+    assert attempt["error"].startswith("refused: rebind.example (127.0.0.1) is a private")
+    assert hostile.requests == []
+
+
+def test_serve_on_loopback_sends_to_local_receivers_with_or_without_the_flag(
+    hostile: Hostile,
+) -> None:
+    from tests.test_serve import start, stop
+
+    for flags in ((), ("--allow-private-webhooks",)):
+        proc, url = start(*flags)
+        try:
+            with httpx.Client(base_url=url, headers={"Authorization": "Bearer sk_test_lo"}) as c:
+                create_endpoint(c, hostile.url("/ok"))
+                c.post("/v1/customers")
+                (attempt,) = eventually(lambda c=c: journal(c))
+                assert attempt["outcome"] == "succeeded"
+        finally:
+            stop(proc)
+
+
+# ---- fair turns ----------------------------------------------------------------------------------
+
+
+def test_a_freed_turn_goes_to_the_waiting_tenant_holding_the_fewest() -> None:
+    async def run() -> list[str]:
+        slots = Slots(per_key=3, total=2)
+        order: list[str] = []
+        done = [asyncio.Event() for _ in range(6)]
+
+        async def work(n: int, key: str) -> None:
+            async with slots.turn(key):
+                order.append(key)
+                await done[n].wait()
+
+        keys = ("a", "a", "a", "a", "b", "c")
+        tasks = [asyncio.create_task(work(n, k)) for n, k in enumerate(keys)]
+        await asyncio.sleep(0)
+        assert order == ["a", "a"]
+        tasks[3].cancel()  # a waiter that gives up leaves no turn behind
+        for n in (0, 4, 5, 1, 2):  # a keeps one turn until b and c have had theirs
+            done[n].set()
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert slots.busy == {}
+        return order
+
+    # b and c waited behind a's two turns; a's third request goes after both.
+    assert asyncio.run(run()) == ["a", "a", "b", "c", "a"]
