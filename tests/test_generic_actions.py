@@ -131,6 +131,9 @@ def test_a_query_it_cannot_read_is_refused_naming_query(api: httpx.Client) -> No
     assert_error(resp, 400, param="query")
     resp = api.get("/v1/products/search")
     assert_error(resp, 400, code="parameter_missing", param="query")
+    eleven = " AND ".join(f"name:'{n}'" for n in range(11))
+    err = assert_error(api.get("/v1/products/search", params={"query": eleven}), 400, param="query")
+    assert "at most 10 clauses" in err["message"]
 
 
 def test_a_file_upload_is_a_multipart_body(api: httpx.Client) -> None:

@@ -25,6 +25,8 @@ _CLAUSE = re.compile(
     re.VERBOSE,
 )
 MAX_PAGE = 10_000
+# Stripe's documented cap on the clauses of one search query.
+MAX_CLAUSES = 10
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,11 @@ def parse(query: str) -> tuple[list[Clause], bool]:
     if " AND " in query and " OR " in query:
         raise _invalid(query, "AND and OR cannot be combined in one query")
     joined_by_or = " OR " in query
+    texts = query.split(" OR " if joined_by_or else " AND ")
+    if len(texts) > MAX_CLAUSES:
+        raise _invalid(query, f"a query has at most {MAX_CLAUSES} clauses")
     clauses = []
-    for text in query.split(" OR " if joined_by_or else " AND "):
+    for text in texts:
         found = _CLAUSE.match(text)
         if found is None:
             raise _invalid(query, f"the clause {text.strip()[:60]!r} is not understood")
