@@ -38,7 +38,7 @@ from typing import Any
 # What a failure's message says -> its class (checked in order).
 CLASSES = [
     (r"No such \w[\w. ]*: '", "names an id the fake never made"),
-    (r"Unrecognized request URL", "operation newer than the recorded 2023 spec (404)"),
+    (r"Unrecognized request URL", "unknown URL (404): an operation the fake does not answer"),
     (r"Received unknown parameter", "parameter newer than the recorded 2023 spec"),
     (r"Invalid \w+: must be one of", "enum value newer than the recorded 2023 spec"),
     (r"InvalidRequestError", "other invalid_request_error"),
