@@ -278,3 +278,15 @@ def test_a_modelled_answer_carries_no_generic_header(api: httpx.Client) -> None:
     resp = api.post("/v1/customers")
     assert resp.status_code == 200
     assert "fake-stripe-model" not in resp.headers
+
+
+def test_an_id_of_the_callers_choosing_never_replaces_another_object(api: httpx.Client) -> None:
+    coupon = ok(api.post("/v1/coupons", data={"id": "SPRING", "percent_off": "10"}))
+    assert coupon["id"] == "SPRING"
+    again = api.post("/v1/coupons", data={"id": "SPRING", "percent_off": "50"})
+    assert_error(again, 400, code="resource_already_exists", param="id")
+    customer = api.post("/v1/customers").json()["id"]
+    taken = api.post("/v1/coupons", data={"id": customer, "percent_off": "5"})
+    assert_error(taken, 400, code="resource_already_exists", param="id")
+    assert api.get(f"/v1/customers/{customer}").json()["object"] == "customer"
+    assert ok(api.get("/v1/coupons/SPRING"))["percent_off"] == 10

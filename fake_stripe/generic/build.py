@@ -10,7 +10,6 @@ it: the spec does not say how Stripe derives such fields.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,9 +45,10 @@ class Builder:
             data["livemode"] = False
         if "metadata" in props and isinstance(data.get("metadata"), dict):
             data["metadata"] = {}
-        if op.parents and op.link is not None:
-            data[op.link] = ctx.path[op.parents[-1].param]
         self.apply(data, params, schema)
+        if op.parents and op.link is not None:
+            # After the request's values: the path decides the parent.
+            data[op.link] = ctx.path[op.parents[-1].param]
         return data
 
     def new_id(self, ctx: Ctx, schema: str) -> str:
@@ -114,9 +114,6 @@ def _merged(current: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = clean(sub)
     return out
-
-
-_LIST_URL = re.compile(r"/v1/[^?]*")
 
 
 def _empty_lists(data: dict[str, Any], old_id: Any, new_id: Any) -> None:
