@@ -162,6 +162,8 @@ class GenericRoutes:
                 handlers.handler(op),
                 _params(handlers.catalog, method, template),
                 headers=HEADERS,
+                # One object read or written (`Endpoint.light`); lists and searches walk many.
+                light=op.kind not in ("list", "search", "binary"),
             )
             found = self._endpoints[key] = {method: endpoint}
         return found
