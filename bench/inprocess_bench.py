@@ -112,34 +112,24 @@ def main() -> None:
     body = first[1]["body"]
     cid = json.loads(body)["id"]
     results: dict[str, float] = {}
-    if "asgi-get" in only:
-        results["asgi GET"] = timed(
-            lambda: loop.run_until_complete(call(app, "GET", f"/v1/customers/{cid}")),
-            args.n,
-            args.repeats,
-        )
-    if "asgi-post" in only:
-        results["asgi POST"] = timed(
-            lambda: loop.run_until_complete(call(app, "POST", "/v1/customers", POST_BODY)),
-            args.n,
-            args.repeats,
-        )
+    product = ""
     if "generic-get" in only or "generic-post" in only:
         # A generic resource (docs/generic.md): its first request reads the rest of the API.
         made = loop.run_until_complete(call(app, "POST", "/v1/products", b"name=T-shirt"))
         product = json.loads(made[1]["body"])["id"]
-    if "generic-get" in only:
-        results["generic GET"] = timed(
-            lambda: loop.run_until_complete(call(app, "GET", f"/v1/products/{product}")),
-            args.n,
-            args.repeats,
-        )
-    if "generic-post" in only:
-        results["generic POST"] = timed(
-            lambda: loop.run_until_complete(call(app, "POST", "/v1/products", GENERIC_BODY)),
-            args.n,
-            args.repeats,
-        )
+    asgi = {
+        "asgi-get": ("asgi GET", "GET", f"/v1/customers/{cid}", b""),
+        "asgi-post": ("asgi POST", "POST", "/v1/customers", POST_BODY),
+        "generic-get": ("generic GET", "GET", f"/v1/products/{product}", b""),
+        "generic-post": ("generic POST", "POST", "/v1/products", GENERIC_BODY),
+    }
+    for name, (label, method, path, body) in asgi.items():
+        if name in only:
+            results[label] = timed(
+                lambda m=method, p=path, b=body: loop.run_until_complete(call(app, m, p, b)),
+                args.n,
+                args.repeats,
+            )
     loop.close()
     if "httpx-get" in only:
         from fake_stripe.inprocess import client

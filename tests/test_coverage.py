@@ -6,21 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from fake_stripe import create_app
 from fake_stripe.app import routes_table
 from fake_stripe.cli.coverage import table_of
 from fake_stripe.cli.main import main
-from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.serving import ServerThread
 from fake_stripe.spec import coverage
 from fake_stripe.spec.rest import load_whole
 
-from .helpers import assert_error
+from .helpers import Served, assert_error
 from .spec_guard import recorded_spec
 
 SPEC = recorded_spec()
@@ -102,28 +98,16 @@ def test_docs_coverage_is_the_commands_output() -> None:
 
 
 @pytest.fixture(scope="module")
-def only_modelled() -> Iterator[Any]:
-    app = create_app(seed=7, strict=True, only_modelled=True)
-    yield app
-    app.state.fake.webhooks.close()
-
-
-@pytest.fixture(scope="module")
-def only_modelled_server(only_modelled: Any) -> Iterator[ServerThread]:
-    server = ServerThread(only_modelled)
-    yield server
-    server.stop()
+def only_modelled() -> Iterator[Served]:
+    served = Served(seed=7, strict=True, only_modelled=True)
+    yield served
+    served.close()
 
 
 @pytest.fixture
-def refusing(mode: str, only_modelled: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+def refusing(mode: str, only_modelled: Served) -> Iterator[httpx.Client]:
     """A client of the `--only-modelled` app, in-process or over its socket."""
-    if mode == "inprocess":
-        http = inprocess_client(only_modelled)
-    else:
-        http = httpx.Client(base_url=request.getfixturevalue("only_modelled_server").url)
-    http.headers["Authorization"] = "Bearer sk_test_only_modelled"
-    with http:
+    with only_modelled.client(mode, "sk_test_only_modelled") as http:
         yield http
 
 

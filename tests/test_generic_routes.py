@@ -15,9 +15,8 @@ from fake_stripe.app import Shadows
 from fake_stripe.core.context import Endpoint
 from fake_stripe.generic.routes import GenericRoutes
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.serving import ServerThread
 
-from .helpers import assert_error
+from .helpers import Served, assert_error
 from .test_generic import ok
 
 THINGS = [
@@ -111,30 +110,18 @@ def test_the_search_of_a_modelled_resource_is_not_taken_for_an_id(api: httpx.Cli
 
 
 @pytest.fixture(scope="module")
-def missing_app() -> Iterator[Any]:
-    app = create_app(seed=11, strict=True, fixtures_on_miss=True)
-    yield app
-    app.state.fake.webhooks.close()
-
-
-@pytest.fixture(scope="module")
-def missing_server(missing_app: Any) -> Iterator[ServerThread]:
-    server = ServerThread(missing_app)
-    yield server
-    server.stop()
+def missing() -> Iterator[Served]:
+    served = Served(seed=11, strict=True, fixtures_on_miss=True)
+    yield served
+    served.close()
 
 
 @pytest.fixture
-def mock(mode: str, missing_app: Any, request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+def mock(mode: str, missing: Served, key: str) -> Iterator[httpx.Client]:
     """A client of a `--fixtures-on-miss` app, in-process or over its socket, own tenant."""
-    if mode == "inprocess":
-        http = inprocess_client(missing_app)
-    else:
-        http = httpx.Client(base_url=request.getfixturevalue("missing_server").url)
-    http.headers["Authorization"] = "Bearer " + request.getfixturevalue("key")
-    with http:
+    with missing.client(mode, key) as http:
         yield http
-    assert not missing_app.state.fake.violations
+    assert not missing.app.state.fake.violations
 
 
 def test_fixtures_on_miss_answers_the_example_with_the_id_asked(mock: httpx.Client) -> None:

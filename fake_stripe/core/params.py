@@ -160,6 +160,12 @@ class Int(Param):
         return n
 
 
+def _given(param: Param, name: str, value: Any) -> str | None:
+    """The string given; None for an empty one where the parameter may be unset."""
+    s = _scalar(name, value)
+    return None if s == "" and param.emptyable else s
+
+
 # GUESS (docs/guesses.md): Stripe's decimals (`percentage=12.5`) in its integer error's wording.
 _DECIMAL = re.compile(r"-?[0-9]{1,19}(\.[0-9]{1,19})?([eE][-+]?[0-9]{1,3})?")
 
@@ -171,8 +177,8 @@ class Num(Param):
     emptyable: bool = False
 
     def check(self, name: str, value: Any) -> Any:
-        s = _scalar(name, value)
-        if s == "" and self.emptyable:
+        s = _given(self, name, value)
+        if s is None:
             return UNSET
         number = float(s) if _DECIMAL.fullmatch(s) else math.inf
         if not math.isfinite(number):
@@ -185,8 +191,8 @@ class Bool(Param):
     emptyable: bool = False
 
     def check(self, name: str, value: Any) -> Any:
-        s = _scalar(name, value)
-        if s == "" and self.emptyable:
+        s = _given(self, name, value)
+        if s is None:
             return UNSET
         if s not in ("true", "false"):
             raise invalid_param(name, f"Invalid boolean: {s[:40]}")
