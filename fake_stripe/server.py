@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from .core.context import Ctx
+from .core.context import Ctx, Expansions
 from .core.events import EventLog
 from .core.faults import Faults
 from .core.lanes import Lanes
@@ -60,6 +60,8 @@ class FakeStripe:
         self.faults = Faults()
         self.lanes = Lanes()
         self.validator: Validator | None = None
+        # What `expand[]` follows beyond the models (the generic resources, when served).
+        self.expansions: Expansions | None = None
         # Run for every authenticated /v1 request before its handler: the tenant clock's due work.
         self.due: list[Callable[[Ctx], None]] = [fc_domain.run_due, ach.run_due]
         # When each of them has work next (tenant time), or None.

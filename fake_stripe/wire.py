@@ -33,6 +33,7 @@ from .core.errors import (
 )
 from .core.faults import fault_error
 from .core.params import EXPAND, check
+from .core.raw import File
 from .core.render import render
 from .core.store import Busy, Conflict
 from .core.tenant import KEY_RE, StagedTenant, Tenant, tenant_of
@@ -227,13 +228,18 @@ def _serve(
         headers["Stripe-Version"] = version
         if ep is None:
             raise unrecognized(method, path)
+        headers.update(ep.headers)
         if before and (rule := app.faults.take(tenant.name, method, path, "before")):
             if rule.status is None:
                 return _Answer(None, rule.delay_ms / 1000, resume=True)
             return _Answer(
                 _error(fault_error(rule.status), tenant, request_id, headers), rule.delay_ms / 1000
             )
-        decoded = formdata.decode(raw)
+        content_type = request.headers.get("content-type", "") if method == "POST" else ""
+        if content_type.startswith("multipart/form-data"):
+            decoded = formdata.decode_multipart(raw, content_type)
+        else:
+            decoded = formdata.decode(raw)
         expand = decoded.get("expand")
         decoded = {k: v for k, v in decoded.items() if k != "expand"}
         # An open spec hands the raw tree to the handler, which checks it itself (sessions
@@ -251,6 +257,7 @@ def _serve(
             faults=app.faults,
             due=app.due,
             key=key,
+            expansions=app.expansions,
             allow_private_webhooks=app.allow_private_webhooks,
         )
         idempotency_key = request.headers.get("idempotency-key") if method == "POST" else None
@@ -342,6 +349,8 @@ def _finish(
     body: Any,
     headers: dict[str, str],
 ) -> Response:
+    if isinstance(body, File):
+        return Response(body.data, status, {**headers, "Content-Type": body.content_type})
     violations = app.check_response(method, path, status, body)
     if violations:
         headers = {**headers, "X-Fake-Stripe-Violations": "; ".join(violations)[:4000]}

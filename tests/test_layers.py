@@ -18,7 +18,7 @@ FLOORS: list[set[str]] = [
     {"financial_connections"},
     {"payments"},
     {"webhooks", "spec"},
-    {"control", "stripejs"},
+    {"control", "stripejs", "generic"},
     {"server", "edge"},
     {"app"},
     {"cli", "serving", "inprocess", "sdk", "pytest_plugin", "__init__"},

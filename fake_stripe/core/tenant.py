@@ -9,6 +9,7 @@ advance (`/v1/test_helpers/clock/advance`), or a frozen instant.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -16,9 +17,11 @@ from typing import TypeVar
 
 from .errors import invalid_param, resource_missing
 from .objects import StripeObject, model_for
+from .raw import Kind, RawObject
 from .store import Backend
 
-M = TypeVar("M", bound=StripeObject)
+M = TypeVar("M")
+Stored = StripeObject | RawObject
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # byte -> base62 character (byte % 62): an id is one `translate` of its digest, not a
@@ -97,34 +100,39 @@ class Tenant:
     def _row(self, obj_id: str) -> tuple[str, str] | None:
         return self.backend.get(self.name, obj_id)
 
-    def get(self, cls: type[M], obj_id: str) -> M | None:
+    def get(self, cls: Kind[M], obj_id: str) -> M | None:
         row = self._row(obj_id)
         if row is None or row[0] != cls.kind:
             return None
         return cls.model_validate_json(row[1])
 
-    def load(self, cls: type[M], obj_id: str, param: str = "id", status: int | None = None) -> M:
+    def load(self, cls: Kind[M], obj_id: str, param: str = "id", status: int | None = None) -> M:
         """The object, or Stripe's `resource_missing` naming `param`."""
         obj = self.get(cls, obj_id)
         if obj is None:
             raise resource_missing(cls.noun, obj_id, param, status)
         return obj
 
-    def get_any(self, obj_id: str) -> StripeObject | None:
+    def get_any(self, obj_id: str) -> Stored | None:
+        """The object with this id, whatever its kind (a `RawObject` for a kind with no model)."""
         row = self._row(obj_id)
         if row is None:
             return None
-        return model_for(row[0]).model_validate_json(row[1])
+        try:
+            model = model_for(row[0])
+        except KeyError:
+            return RawObject(row[0], json.loads(row[1]))
+        return model.model_validate_json(row[1])
 
-    def put(self, obj: StripeObject) -> None:
+    def put(self, obj: Stored) -> None:
         self.backend.put(self.name, obj.kind, obj.id, obj.model_dump_json(), obj.index_values())
 
-    def delete(self, obj: StripeObject) -> None:
+    def delete(self, obj: Stored) -> None:
         self.backend.delete(self.name, obj.id)
 
     def iterate(
         self,
-        cls: type[M],
+        cls: Kind[M],
         where: Callable[[M], bool] | None = None,
         starting_after: str | None = None,
         ending_before: str | None = None,
@@ -172,17 +180,17 @@ class StagedTenant(Tenant):
             return None if staged is None else staged[:2]
         return self.backend.get(self.name, obj_id)
 
-    def put(self, obj: StripeObject) -> None:
+    def put(self, obj: Stored) -> None:
         if obj.id not in self._objects and self.backend.get(self.name, obj.id) is None:
             self._new.append(obj.id)
         self._objects[obj.id] = (obj.kind, obj.model_dump_json(), obj.index_values())
 
-    def delete(self, obj: StripeObject) -> None:
+    def delete(self, obj: Stored) -> None:
         self._objects[obj.id] = None
 
     def iterate(
         self,
-        cls: type[M],
+        cls: Kind[M],
         where: Callable[[M], bool] | None = None,
         starting_after: str | None = None,
         ending_before: str | None = None,

@@ -206,7 +206,8 @@ def _check_secret(ctx: Ctx, pi: PaymentIntent, secret: str | None) -> None:
             "client_secret",
             "A publishable key can only use this PaymentIntent together with its client_secret.",
         )
-    if secret is not None and not hmac.compare_digest(secret, pi.client_secret):
+    # Compared as bytes: `compare_digest` refuses str with non-ASCII characters (a 500).
+    if secret is not None and not hmac.compare_digest(secret.encode(), pi.client_secret.encode()):
         raise InvalidRequestError(
             "The client_secret provided does not match the client_secret associated with the "
             "PaymentIntent.",

@@ -168,7 +168,9 @@ def _session(ctx: Ctx, p: dict[str, Any]) -> Session:
     secret = p["client_secret"]
     sid = secret.partition("_secret_")[0]
     session = ctx.tenant.get(Session, sid) if sid.startswith("fcsess_") else None
-    if session is None or not hmac.compare_digest(session.client_secret or "", secret):
+    # Compared as bytes: `compare_digest` refuses str with non-ASCII characters (a 500).
+    known = (session.client_secret or "").encode() if session is not None else b""
+    if session is None or not hmac.compare_digest(known, secret.encode()):
         # GUESS: the wording Stripe uses for a PaymentIntent client secret of another account.
         raise InvalidRequestError(
             "The client_secret provided does not match any associated Financial Connections "
