@@ -2,6 +2,9 @@
 
 - `asgi GET` / `asgi POST`: the ASGI app called in a loop (`GET /v1/customers/{id}`, and
   `POST /v1/customers` with an email, a name and two metadata keys): the fake's own work;
+- `generic GET` / `generic POST` (only when named in --only): the same for a generic resource
+  (`GET /v1/products/{id}`, `POST /v1/products` with a name, a description and two metadata
+  keys);
 - `httpx GET`: `fake_stripe.inprocess.client(app).get(...)`, the plain httpx client in-process;
 - `sdk canned`: the official SDK's `customers.retrieve` on an HTTP client that returns a fixed
   answer (the SDK's own floor), and `sdk in-process`: the same call through
@@ -26,6 +29,7 @@ from fake_stripe.core.versions import PREVIEW_VERSION
 
 KEY = "sk_test_bench"
 POST_BODY = b"email=jenny%40example.com&name=Jenny+Rosen&metadata[order]=6735&metadata[plan]=gold"
+GENERIC_BODY = b"name=T-shirt&description=Cotton&metadata[order]=6735&metadata[plan]=gold"
 
 
 async def call(app: Any, method: str, path: str, body: bytes = b"") -> list[dict[str, Any]]:
@@ -109,18 +113,24 @@ def main() -> None:
     body = first[1]["body"]
     cid = json.loads(body)["id"]
     results: dict[str, float] = {}
-    if "asgi-get" in only:
-        results["asgi GET"] = timed(
-            lambda: loop.run_until_complete(call(app, "GET", f"/v1/customers/{cid}")),
-            args.n,
-            args.repeats,
-        )
-    if "asgi-post" in only:
-        results["asgi POST"] = timed(
-            lambda: loop.run_until_complete(call(app, "POST", "/v1/customers", POST_BODY)),
-            args.n,
-            args.repeats,
-        )
+    product = ""
+    if "generic-get" in only or "generic-post" in only:
+        # A generic resource (docs/generic.md): its first request reads the rest of the API.
+        made = loop.run_until_complete(call(app, "POST", "/v1/products", b"name=T-shirt"))
+        product = json.loads(made[1]["body"])["id"]
+    asgi = {
+        "asgi-get": ("asgi GET", "GET", f"/v1/customers/{cid}", b""),
+        "asgi-post": ("asgi POST", "POST", "/v1/customers", POST_BODY),
+        "generic-get": ("generic GET", "GET", f"/v1/products/{product}", b""),
+        "generic-post": ("generic POST", "POST", "/v1/products", GENERIC_BODY),
+    }
+    for name, (label, method, path, body) in asgi.items():
+        if name in only:
+            results[label] = timed(
+                lambda m=method, p=path, b=body: loop.run_until_complete(call(app, m, p, b)),
+                args.n,
+                args.repeats,
+            )
     loop.close()
     if "httpx-get" in only:
         from fake_stripe.inprocess import client

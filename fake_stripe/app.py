@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING, Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -25,16 +27,47 @@ from .financial_connections import accounts as fc_accounts
 from .financial_connections import institutions
 from .financial_connections import sessions as fc_sessions
 from .financial_connections import test_helpers as fc_helpers
+from .generic.routes import GenericRoutes
 from .payments import charges, payment_intents, setup_intents, us_bank_account
 from .resources import customers, events, payment_methods, test_helpers, webhook_endpoints
-from .state import FakeStripe
+from .state import FakeStripe, Validator
 from .stripejs import routes as stripejs
 from .webhooks.schedule import RetrySchedule
 from .wire import dispatch
 
+if TYPE_CHECKING:
+    from .spec.load import Spec
+
 log = logging.getLogger("fake_stripe")
 
 ALL_METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD"]
+
+
+def _pattern(path: str, named: bool = True) -> re.Pattern[str]:
+    """`/v1/customers/{customer}` as a regex (with named groups for the parameters)."""
+    group = r"(?P<\1>[^/]+)" if named else "[^/]+"
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", group, re.escape(path)) + "$")
+
+
+class Shadows:
+    """The generic paths a modelled pattern leaves alone: a dict lookup for a literal one
+    (`/v1/customers/search`), a regex for one with parameters."""
+
+    def __init__(self, templates: dict[str, frozenset[str]]) -> None:
+        self.literal = {t: ms for t, ms in templates.items() if "{" not in t}
+        self.patterns = [(_pattern(t, False), ms) for t, ms in templates.items() if "{" in t]
+
+    def __bool__(self) -> bool:
+        return bool(self.literal or self.patterns)
+
+    def take(self, method: str, path: str) -> bool:
+        """Whether `method path` belongs to a generic operation rather than the pattern."""
+        methods = self.literal.get(path)
+        if methods is not None and method in methods:
+            return True
+        return bool(self.patterns) and any(
+            method in ms and rx.match(path) for rx, ms in self.patterns
+        )
 
 
 class App(Starlette):
@@ -49,40 +82,59 @@ class V1Router:
     """The `/v1` routes table as an ASGI app in front of Starlette's router.
 
     Every `/v1` request takes this path: a dict lookup for fixed paths, one regex per shape for
-    the others; anything it does not know falls through to the Starlette app (catch-all 404).
+    the others, then (for what the hand-modelled table does not answer) the generic operations;
+    anything none of them knows falls through to the Starlette app (catch-all 404).
     """
 
-    def __init__(self, app: ASGIApp, fake: FakeStripe, table: list[Endpoint]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        fake: FakeStripe,
+        table: list[Endpoint],
+        generic: GenericRoutes | None = None,
+    ) -> None:
         self.fake = fake
         self.fallback = app
+        self.generic = generic
         self.fixed: dict[str, dict[str, Endpoint]] = {}
-        self.patterns: list[tuple[re.Pattern[str], dict[str, Endpoint]]] = []
+        # (pattern, its endpoints, the more literal generic paths it must leave alone)
+        self.patterns: list[tuple[re.Pattern[str], dict[str, Endpoint], Shadows | None]] = []
         shapes: dict[str, dict[str, Endpoint]] = {}
         for ep in table:
             target = self.fixed if "{" not in ep.path else shapes
             target.setdefault(ep.path, {})[ep.method] = ep
         for path, eps in shapes.items():
-            regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
-            self.patterns.append((re.compile(f"^{regex}$"), eps))
+            shadows = Shadows(generic.shadowing(path)) if generic is not None else None
+            self.patterns.append((_pattern(path), eps, shadows or None))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] != "http" or not path.startswith("/v1/"):
             await self.fallback(scope, receive, send)
             return
+        method = scope["method"]
         eps = self.fixed.get(path)
+        path_params: dict[str, str] = {}
         if eps is None:
-            for regex, candidates in self.patterns:
+            for regex, candidates, shadows in self.patterns:
                 m = regex.match(path)
                 if m is not None:
-                    scope["path_params"] = m.groupdict()
-                    eps = candidates
+                    if shadows is None or not shadows.take(method, path):
+                        path_params = m.groupdict()
+                        eps = candidates
                     break
+        if (eps is None or method not in eps) and self.generic is not None:
+            if self.generic.loaded:
+                found = self.generic.lookup(method, path)
             else:
-                await self.fallback(scope, receive, send)
-                return
-        else:
-            scope["path_params"] = {}
+                # The first generic request reads the rest of the API: off the event loop.
+                found = await anyio.to_thread.run_sync(self.generic.lookup, method, path)
+            if found is not None:
+                eps, path_params = found
+        if eps is None:
+            await self.fallback(scope, receive, send)
+            return
+        scope["path_params"] = path_params
         # A fault of the fake is answered by `Edge`, the one catch-all of every route.
         response = await dispatch(self.fake, Request(scope, receive), eps)
         await response(scope, receive, send)
@@ -245,6 +297,20 @@ def routes_table() -> list[Endpoint]:
     ]
 
 
+def _validator(spec: Spec, generic: GenericRoutes | None) -> Validator:
+    """Strict mode's check: against the whole API once a generic request has read it (it holds
+    the packaged spec, whose paths and components win), else against the packaged spec."""
+
+    def validate(method: str, path: str, status: int, body: Any) -> list[str]:
+        if generic is not None:
+            found = generic.validate(method, path, status, body)
+            if found is not None:
+                return found
+        return [str(v) for v in spec.validate_response(method, path, status, body)]
+
+    return validate
+
+
 def create_app(
     *,
     db: str | None = None,
@@ -259,6 +325,8 @@ def create_app(
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     webhook_lease_seconds: float | None = None,
     allow_private_webhooks: bool = True,
+    only_modelled: bool = False,
+    fixtures_on_miss: bool = False,
 ) -> App:
     """The fake Stripe server as an ASGI app (in-process, or under uvicorn).
 
@@ -266,7 +334,11 @@ def create_app(
     read whole. `body_timeout` (seconds) bounds the time to receive one. Serving others beyond
     loopback, pass `allow_private_webhooks=False`: webhook endpoints must then point at public
     addresses, checked when registered and before every attempt (`fake-stripe serve` does so
-    unless given `--allow-private-webhooks`).
+    unless given `--allow-private-webhooks`). Every operation of Stripe's recorded spec
+    answers; those the fake does not model by hand answer generically (docs/generic.md),
+    unless `only_modelled` (then they are unknown URLs, 404). `fixtures_on_miss` answers a
+    generic retrieve, update or action of an unknown id with the resource's example object,
+    as stripe-mock does.
     """
     fake = FakeStripe(
         backend or open_backend(db),
@@ -279,17 +351,19 @@ def create_app(
         webhook_lease_seconds,
         allow_private_webhooks,
     )
+    table = routes_table()
+    generic = None if only_modelled else GenericRoutes(table, fixtures_on_miss)
+    fake.expansions = generic
     if strict:
         from .spec.load import load_spec
 
         spec = load_spec()
         if spec is not None:
-            fake.validator = lambda m, p, s, b: [str(v) for v in spec.validate_response(m, p, s, b)]
+            fake.validator = _validator(spec, generic)
 
     async def not_found(request: Request) -> Response:
         return await dispatch(fake, request, {})
 
-    table = routes_table()
     routes: list[BaseRoute] = [
         *health.routes(fake),
         *openapi.routes(fake, table),
@@ -307,7 +381,7 @@ def create_app(
         return await dispatch(fake, request, {})
 
     app = App(routes=routes, exception_handlers={HTTPException: http_error})
-    app.add_middleware(V1Router, fake=fake, table=table)
+    app.add_middleware(V1Router, fake=fake, table=table, generic=generic)
     # Added last, so it runs first: before the /v1 router and every other route.
     app.add_middleware(Edge, fake=fake, max_body=max_body, body_timeout=body_timeout)
     app.fake = fake

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .core.clock import by_name
-from .core.context import Ctx
+from .core.context import Ctx, Expansions
 from .core.events import EventLog
 from .core.faults import Faults
 from .core.lanes import Lanes
@@ -65,6 +65,8 @@ class FakeStripe:
         self.schedules = by_name(fc_schedule.SCHEDULE, ach.SCHEDULE)
         # More work to run before each request's handler, after the clock's.
         self.due: list[Callable[[Ctx], None]] = []
+        # What `expand[]` follows beyond the models (the generic resources, when served).
+        self.expansions: Expansions | None = None
         self.violations: list[str] = []
         self._req_counter = itertools.count(1)
         # Set by each of several server processes sharing a store, so request ids stay unique.

@@ -35,6 +35,7 @@ from .core.errors import (
 )
 from .core.faults import fault_error
 from .core.params import EXPAND, check
+from .core.raw import File
 from .core.render import render
 from .core.store import Busy, Conflict
 from .core.tenant import KEY_RE, StagedTenant, Tenant, tenant_of
@@ -255,12 +256,17 @@ def _serve(job: _Job, before: bool) -> _Answer:
         headers["Stripe-Version"] = version
         if ep is None:
             raise unrecognized(method, path)
+        headers.update(ep.headers)
         if before and (rule := app.faults.take(tenant.name, method, path, "before")):
             if rule.status is None:
                 return _Answer(None, rule.delay_ms / 1000, resume=True)
             err = fault_error(rule.status)
             return _Answer(_error(err, clock, job, headers), rule.delay_ms / 1000)
-        decoded = formdata.decode(job.raw)
+        content_type = request.headers.get("content-type", "") if method == "POST" else ""
+        if content_type.startswith("multipart/form-data"):
+            decoded = formdata.decode_multipart(job.raw, content_type)
+        else:
+            decoded = formdata.decode(job.raw)
         expand = decoded.get("expand")
         decoded = {k: v for k, v in decoded.items() if k != "expand"}
         # An open spec hands the raw tree to the handler, which checks it itself (sessions
@@ -278,6 +284,7 @@ def _serve(job: _Job, before: bool) -> _Answer:
             faults=app.faults,
             due=app.due,
             key=job.key,
+            expansions=app.expansions,
             allow_private_webhooks=app.allow_private_webhooks,
             on_loop=_on_loop(),
         )
@@ -377,6 +384,10 @@ def _handle(
 def _finish(
     app: Services, method: str, path: str, done: _Done, headers: dict[str, str]
 ) -> Response:
+    if isinstance(done.body, File):
+        return Response(
+            done.body.data, done.status, {**headers, "Content-Type": done.body.content_type}
+        )
     violations = app.check_response(method, path, done.status, done.body)
     if violations:
         headers = {**headers, "X-Fake-Stripe-Violations": "; ".join(violations)[:4000]}

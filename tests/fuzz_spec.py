@@ -13,6 +13,7 @@ from fake_stripe.app import routes_table
 from fake_stripe.core import params
 from fake_stripe.core.params import Arr, Bool, Either, Enum, Hash, Int, Metadata, Param
 from fake_stripe.financial_connections import sessions as fc_sessions
+from fake_stripe.generic.routes import GenericRoutes
 from fake_stripe.spec.load import Spec
 from fake_stripe.spec.params import WIRE_PARAMS
 
@@ -25,6 +26,10 @@ def _declared(method: str, path: str) -> params.Spec:
             # Session creation checks its parameters in the handler, by version; under the
             # `.preview` version sent here, against PREVIEW.
             return fc_sessions.PREVIEW if ep.params.open else ep.params
+    # A generic operation checks the spec's own parameters.
+    generic = GenericRoutes(routes_table()).endpoints(method, path)
+    if method in generic:
+        return generic[method].params
     raise KeyError((method, path))
 
 
@@ -61,7 +66,12 @@ def _close(schema: Any) -> None:
     if isinstance(schema, dict):
         if "properties" in schema and "additionalProperties" not in schema:
             schema["additionalProperties"] = False
-        if schema.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
+        extra = schema.get("additionalProperties")
+        if (
+            schema.get("type") == "object"
+            and isinstance(extra, dict)
+            and extra.get("type") == "string"
+        ):
             # Metadata: Stripe's documented limits (50 keys, keys up to 40 characters, values up
             # to 500), and a key must survive the bracket encoding (`metadata[key]`).
             schema["maxProperties"] = 50
@@ -70,6 +80,8 @@ def _close(schema: Any) -> None:
         for key in ("properties",):
             for sub in schema.get(key, {}).values():
                 _close(sub)
+        if isinstance(extra, dict) and extra.get("type") != "string":
+            _close(extra)  # a map of hashes (`currency_options[eur][amount]`)
         for sub in schema.get("anyOf", ()):
             _close(sub)
         _close(schema.get("items"))

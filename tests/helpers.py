@@ -1,10 +1,39 @@
-"""Assertions and request bodies shared by the tests."""
+"""Assertions, request bodies and apps of a test's own options, shared by the tests."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+
+from fake_stripe import create_app
+from fake_stripe.http_server import ServerThread
+from fake_stripe.inprocess import client as inprocess_client
+
+
+class Served:
+    """An app made with a test module's own options, reached in-process or over a socket of
+    its own (started the first time a test asks for it)."""
+
+    def __init__(self, **options: Any) -> None:
+        self.app = create_app(**options)
+        self._server: ServerThread | None = None
+
+    def client(self, mode: str, key: str) -> httpx.Client:
+        """A client for tenant `key`, in `mode` ("inprocess" or "server")."""
+        if mode == "inprocess":
+            http = inprocess_client(self.app)
+        else:
+            if self._server is None:
+                self._server = ServerThread(self.app)
+            http = httpx.Client(base_url=self._server.url)
+        http.headers["Authorization"] = f"Bearer {key}"
+        return http
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        self.app.fake.close()
 
 
 def assert_error(

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fake_stripe.core.errors import ParamError
-from fake_stripe.core.formdata import Repeated, decode
+from fake_stripe.core.formdata import Repeated, decode, decode_multipart
 
 
 def test_nested_hashes_arrays_and_metadata_decode_in_order() -> None:
@@ -92,3 +92,36 @@ def test_bracket_soup_only_ever_yields_a_tree_or_a_param_error(
         assert e.status == 400
         return
     assert isinstance(tree, dict)
+
+
+def _multipart(*parts: tuple[str, str, bytes]) -> bytes:
+    out = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        out += (
+            b"--XyZ\r\nContent-Disposition: " + disposition.encode() + b"\r\n\r\n" + data + b"\r\n"
+        )
+    return out + b"--XyZ--\r\n"
+
+
+def test_multipart_decodes_fields_brackets_and_a_file_as_its_name() -> None:
+    body = _multipart(
+        ("purpose", "", b"dispute_evidence"),
+        ("file_link_data[create]", "", b"true"),
+        ("file", "evidence.pdf", b"%PDF-1.4 \xff\xfe binary"),
+    )
+    assert decode_multipart(body, "multipart/form-data; boundary=XyZ") == {
+        "purpose": "dispute_evidence",
+        "file_link_data": {"create": "true"},
+        "file": "evidence.pdf",
+    }
+
+
+def test_multipart_without_a_boundary_or_a_name_is_refused() -> None:
+    with pytest.raises(ParamError, match="names no boundary"):
+        decode_multipart(b"x", "multipart/form-data")
+    body = b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nx\r\n--XyZ--\r\n"
+    with pytest.raises(ParamError, match="a part has no name"):
+        decode_multipart(body, "multipart/form-data; boundary=XyZ")
+    with pytest.raises(ParamError, match="Invalid UTF-8 in parameter: note"):
+        decode_multipart(_multipart(("note", "", b"\xff")), "multipart/form-data; boundary=XyZ")

@@ -18,7 +18,7 @@ FLOORS: list[set[str]] = [
     {"financial_connections"},
     {"payments"},
     {"webhooks", "spec"},
-    {"control", "stripejs"},
+    {"control", "stripejs", "generic"},
     {"state", "edge"},
     {"app"},
     {"cli", "http_server", "inprocess", "sdk", "pytest_plugin", "__init__"},

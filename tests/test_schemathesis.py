@@ -39,21 +39,14 @@ Run it alone with `pytest tests/test_schemathesis.py -s` to see the case count a
 
 from __future__ import annotations
 
-import time
-from collections import Counter
 from typing import Any
 
-import httpx
-import pytest
-import schemathesis
-
-from fake_stripe import create_app
 from fake_stripe.app import routes_table
-from fake_stripe.inprocess import InProcessTransport, LoopThread
 
-from .fuzz_checks import STRIPE_RULES, WRAPPED
+from .fuzz_checks import STRIPE_RULES
+from .fuzz_run import start
 from .fuzz_spec import REFINEMENTS, fuzzed_document
-from .fuzz_wire import World, as_sent, build_world, prepare, send, stripe_encode
+from .fuzz_wire import World, build_world, prepare, stripe_encode
 from .spec_guard import recorded_spec
 
 SPEC = recorded_spec()
@@ -71,79 +64,22 @@ MAX_EXAMPLES = 150
 # The conformance bar for the whole run.
 MIN_CASES = 5_000
 
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "generation": {
-            "mode": "all",
-            "max-examples": MAX_EXAMPLES,
-            "database": "none",
-            "deterministic": True,
-            # The tenant key is always sent (auth is checked by `ignored_auth` on its own).
-            "with-security-parameters": False,
-        },
-        # Links would need the test helpers (not in Stripe's spec) to create linked accounts;
-        # the tenant world gives every operation existing objects instead.
-        "phases": {"stateful": {"enabled": False}},
-    }
-)
-APP = create_app(seed=4242, strict=True)
 DOCUMENT, UNIMPLEMENTED_PARAMS = fuzzed_document(SPEC, IMPLEMENTED)
-schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
-# Checks that send requests of their own (ignored_auth, ...) send them into the same app.
-schema.app = APP
-
-LOOP = LoopThread()
-CLIENT = httpx.Client(
-    transport=InProcessTransport(APP, loop=LOOP), base_url="http://fake-stripe.local", headers=AUTH
-)
+schema, RUN, CLIENT = start(DOCUMENT, MAX_EXAMPLES, 4242, AUTH)
 WORLD: list[World] = []
-COUNTS: Counter[str] = Counter()
-ANSWERS: Counter[tuple[str, int]] = Counter()  # (operation, status), for the summary
-STARTED: list[float] = []
 
 
 @schema.parametrize()
 def test_fake_answers_as_the_recorded_spec_says(case: Any) -> None:
     if not WORLD:
-        STARTED.append(time.perf_counter())
         WORLD.append(build_world(CLIENT))
-    COUNTS[case.operation.label] += 1
     prepare(case, WORLD[0])
-    response, headers = send(APP, LOOP, case, AUTH)
-    ANSWERS[(case.operation.label, response.status_code)] += 1
-    try:
-        case.validate_response(
-            response,
-            excluded_checks=list(WRAPPED),
-            additional_checks=list(WRAPPED.values()),
-            headers=headers,
-            transport_kwargs={"app": APP, "headers": headers},
-        )
-        violations = response.headers.get("x-fake-stripe-violations")
-        assert not violations, violations
-    except BaseException as exc:
-        exc.add_note(as_sent(response))
-        raise
+    RUN.check(case)
 
 
 def test_the_run_reached_every_operation_and_the_case_budget() -> None:
     """Runs after the parametrized test (pytest keeps definition order): the totals."""
-    labels = {f"{method} {path}" for method, path in IMPLEMENTED}
-    if set(COUNTS) != labels:
-        pytest.skip("only part of the run was selected; the budget applies to the whole run")
-    total = sum(COUNTS.values())
-    elapsed = time.perf_counter() - STARTED[0]
-    report = "\n".join(
-        f"  {COUNTS[label]:5d}  {label}  ("
-        + ", ".join(f"{status}: {n}" for (op, status), n in sorted(ANSWERS.items()) if op == label)
-        + ")"
-        for label in sorted(labels)
-    )
-    print(
-        f"\nschemathesis: {total} cases over {len(labels)} operations in {elapsed:.0f} s\n{report}"
-    )
-    assert total >= MIN_CASES, f"only {total} cases (the bar is {MIN_CASES})\n{report}"
-    assert not APP.fake.violations, APP.fake.violations
+    RUN.report((f"{method} {path}" for method, path in IMPLEMENTED), "schemathesis", MIN_CASES)
 
 
 def test_stripe_encoding_uses_brackets_and_indexes() -> None:

@@ -485,7 +485,9 @@ def test_show_prints_version_provenance_counts_and_coverage(
     assert "source commit: 93baee8d588ed71ca26f16ee051458820ccaee66" in out
     assert "added from: spec3.2023-09-12.yaml.gz (2023-08-16): 10 operations, 0 components" in out
     assert "operations: 45 (2 DELETE, 24 GET, 19 POST); the fake implements " in out
-    assert "| `GET /v1/financial_connections/authorizations/{authorization}` | yes |" in out
+    assert "rest of the API: spec3.2023-09-12.yaml.gz (2023-08-16): 431 more operations, " in out
+    assert "| `GET /v1/financial_connections/authorizations/{authorization}` | modelled |" in out
+    assert "| `POST /v1/refunds` | generic-stateful |" in out
 
 
 def _recording(**overrides: Any) -> dict[str, Any]:

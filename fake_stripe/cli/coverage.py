@@ -9,8 +9,19 @@ from pathlib import Path
 
 from ..app import routes_table
 from ..spec.coverage import coverage_table
-from ..spec.load import SPEC_ENV, load_spec, spec_path
+from ..spec.load import SPEC_ENV, Spec, load_spec, spec_path
+from ..spec.rest import load_whole
 from .common import USAGE
+
+
+def table_of(spec: Spec, whole: bool) -> str:
+    """The coverage table of `spec`; with `whole`, of the whole API the package ships (the
+    recorded spec and its rest)."""
+    from ..generic.coverage import answered
+
+    source: Spec = (load_whole() or spec) if whole else spec
+    table = routes_table()
+    return coverage_table(source, table, answered(table, source.operations()))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,18 +35,19 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return USAGE
-    table = coverage_table(spec, routes_table())
+    text = table_of(spec, whole=path is None)
     if args.write:
-        Path(args.write).write_text(table, encoding="utf-8")
+        Path(args.write).write_text(text, encoding="utf-8")
     else:
-        sys.stdout.write(table)
+        sys.stdout.write(text)
     return 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
         "coverage",
-        help="print which operations of Stripe's recorded spec the fake implements (Markdown)",
+        help="print what answers each operation of Stripe's recorded spec (Markdown): "
+        "modelled by hand, generic-stateful or generic-action",
     )
     parser.add_argument(
         "--spec",

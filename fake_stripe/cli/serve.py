@@ -92,6 +92,8 @@ def serve(args: argparse.Namespace) -> int:
         "webhook_lease_seconds": args.lease_seconds,
         # Off loopback, an endpoint pointing inside the network would be an open proxy into it.
         "allow_private_webhooks": args.allow_private_webhooks or _is_loopback(args.host),
+        "only_modelled": args.only_modelled,
+        "fixtures_on_miss": args.fixtures_on_miss,
     }
     try:
         sock = bind_socket(args.host, args.port)
@@ -238,6 +240,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         action="store_true",
         help="validate every response against the recorded Stripe spec "
         "(violations go to the log and an X-Fake-Stripe-Violations header)",
+    )
+    s.add_argument(
+        "--only-modelled",
+        action="store_true",
+        help="answer only the operations the fake models by hand; every other operation of "
+        "Stripe's spec is an unknown URL (404) instead of a generic resource",
+    )
+    s.add_argument(
+        "--fixtures-on-miss",
+        action="store_true",
+        help="a retrieve, update or action of an unknown id of a generic resource answers "
+        "the resource's example object with that id (as stripe-mock does) instead of 404",
     )
     s.add_argument("--control-token", default=None, help="token the /_fake/ routes require")
     s.add_argument(

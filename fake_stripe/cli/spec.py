@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 from ..app import routes_table
 from ..spec import record as recording
-from ..spec.coverage import coverage_table, implemented_operations, is_implemented
-from ..spec.load import PACKAGED_SPEC, SPEC_ENV, Spec, load_spec, spec_path
+from ..spec.coverage import implemented_operations, is_implemented
+from ..spec.load import PACKAGED_SPEC, PROVENANCE_KEY, SPEC_ENV, Spec, load_spec, spec_path
 from ..spec.recordings import RecordingFormatError, check, read_recordings
+from ..spec.rest import load_whole
 from .common import USAGE, fail
+from .coverage import table_of
 
 
 def _load(args: argparse.Namespace, command: str) -> Spec | None:
@@ -60,8 +63,16 @@ def show(args: argparse.Namespace) -> int:
     done = sum(1 for method, path in operations if is_implemented(table, method, path))
     methods = ", ".join(f"{n} {m}" for m, n in sorted(by_method.items()))
     out.write(f"operations: {len(operations)} ({methods}); the fake implements {done}\n")
+    whole = load_whole() if getattr(args, "spec", None) is None else None
+    if whole is not None:
+        rest = whole.rest_provenance
+        out.write(
+            f"rest of the API: {rest.get('source')} ({rest.get('source_version')}): "
+            f"{len(whole.operations()) - len(operations)} more operations, "
+            f"{len(whole.examples)} example objects, answered generically\n"
+        )
     out.write(f"fake endpoints: {len(implemented_operations(table))}\n\n")
-    out.write(coverage_table(spec, table))
+    out.write(table_of(spec, whole=whole is not None))
     return 0
 
 
@@ -96,6 +107,8 @@ def record(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else PACKAGED_SPEC
     if args.operation and not args.add_from:
         return fail("spec record", "--operation needs --add-from OTHER")
+    if args.rest and not args.add_from:
+        return fail("spec record", "--rest needs --add-from OTHER")
     try:
         additions: list[recording.Addition] = []
         if args.add_from:
@@ -113,6 +126,40 @@ def record(args: argparse.Namespace) -> int:
         )
         for operation in added["operations"]:
             print(f"  {operation}")
+    if args.rest:
+        return _record_rest(args, out, additions)
+    return 0
+
+
+def _record_rest(args: argparse.Namespace, out: Path, additions: list[recording.Addition]) -> int:
+    """`--rest FIXTURES`: every other operation of OTHER, with the example objects, next to
+    the recorded spec; and the routes index of the two."""
+    from ..spec import rest
+
+    rest_out = Path(args.rest_out) if args.rest_out else rest.PACKAGED_REST
+    routes_out = Path(args.routes_out) if args.routes_out else rest.PACKAGED_ROUTES
+    try:
+        recorded = json.loads(out.read_text(encoding="utf-8"))
+        fixtures = json.loads(Path(args.rest).read_text(encoding="utf-8"))
+        document = rest.record_rest(
+            recorded,
+            additions[0],
+            fixtures,
+            Path(args.rest).name,
+            args.fixtures_commit,
+            recorded.get(PROVENANCE_KEY, {}).get("recorded_on"),
+        )
+    except (OSError, ValueError) as err:
+        return fail("spec record", " ".join(str(err).split()))
+    rest.write_rest(document, rest_out)
+    rest.write_routes(rest.routes_index(recorded, document), routes_out)
+    header = document[PROVENANCE_KEY]
+    print(
+        f"recorded the rest of {header['source']} to {rest_out}: {header['operations']} "
+        f"operations, {header['components']} components, {len(document[rest.EXAMPLES_KEY])} "
+        f"example objects ({len(header['examples']['synthesized'])} without a fixture)"
+    )
+    print(f"routes index: {routes_out}")
     return 0
 
 
@@ -187,5 +234,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         default=[],
         metavar="SHA",
         help="the stripe/openapi commit OTHER comes from (default: those its info names)",
+    )
+    r.add_argument(
+        "--rest",
+        default=None,
+        metavar="FIXTURES",
+        help="also record every other operation of OTHER, with one example object per "
+        "resource from FIXTURES (Stripe's fixtures3.json), as the rest of the API the "
+        "generic resources answer",
+    )
+    r.add_argument(
+        "--rest-out", default=None, help="where the rest goes (default: the packaged file)"
+    )
+    r.add_argument(
+        "--routes-out",
+        default=None,
+        help="where the routes index goes (default: the packaged file)",
+    )
+    r.add_argument(
+        "--fixtures-commit",
+        action="append",
+        default=[],
+        metavar="SHA",
+        help="the stripe/openapi commit FIXTURES comes from",
     )
     r.set_defaults(func=record)

@@ -15,8 +15,17 @@ from .faults import Faults
 from .lanes import Lanes
 from .objects import StripeObject
 from .params import Spec
+from .raw import RawObject
 from .tenant import StagedTenant, Tenant
 from .versions import is_preview
+
+
+class Expansions(Protocol):
+    """What `expand[]` knows beyond the models' own `expandable`: for an object kind and a
+    field (dotted, relative to the object), the object kinds the field's id may name; None
+    when the field does not expand."""
+
+    def targets(self, kind: str, field: str) -> frozenset[str] | None: ...
 
 
 @dataclass
@@ -40,6 +49,8 @@ class Ctx:
     # The account's default version (the server's `--api-version`): Stripe renders events at it,
     # whatever version the request that caused them sent.
     account_version: str = ""
+    # Fields `expand[]` may follow beyond what the models declare (the generic resources).
+    expansions: Expansions | None = None
     # False on a server reachable beyond loopback: webhook endpoints must then point at public
     # addresses (`resources/webhook_urls.py`).
     allow_private_webhooks: bool = True
@@ -65,7 +76,10 @@ class Ctx:
         return self.tenant.clock.now()
 
     def emit(
-        self, type: str, obj: StripeObject, previous_attributes: dict[str, Any] | None = None
+        self,
+        type: str,
+        obj: StripeObject | RawObject,
+        previous_attributes: dict[str, Any] | None = None,
     ) -> Event:
         """Record an event caused by this request (or, inside `acting_alone`, by nobody)."""
         return self.events.emit(
@@ -114,6 +128,8 @@ class Endpoint:
     params: Spec = field(default_factory=lambda: Spec({}))
     keys: tuple[str, ...] = ("sk", "rk")
     status: int = 200
+    # Sent with every answer of the endpoint (`Fake-Stripe-Model: generic`).
+    headers: dict[str, str] = field(default_factory=dict)
     # Bounded small work: a GET of one object of bounded size, or a write of one small object.
     # It may run on the event loop itself, saving the hand-off to a worker thread, when the
     # store cannot make it wait (`Services.quiet`) and the request is small (a GET with no
@@ -128,6 +144,7 @@ class Services(Protocol):
     events: EventLog
     faults: Faults
     due: list[Callable[[Ctx], None]]
+    expansions: Expansions | None
     allow_private_webhooks: bool
     lanes: Lanes
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .objects import Model, StripeObject, model_for
+from .raw import RawObject
 from .tenant import StagedTenant, Tenant
 
 
@@ -43,8 +44,12 @@ class Event(StripeObject):
     type: str
     snapshot_kind: str
 
-    def snapshot(self) -> StripeObject:
-        return model_for(self.snapshot_kind).model_validate(self.data.object)
+    def snapshot(self) -> StripeObject | RawObject:
+        try:
+            model = model_for(self.snapshot_kind)
+        except KeyError:
+            return RawObject(self.snapshot_kind, dict(self.data.object))
+        return model.model_validate(self.data.object)
 
     def to_api(self, version: str) -> dict[str, Any]:
         """Read through `/v1/events`: rendered for the reader and labelled with the reader's
@@ -70,11 +75,16 @@ class Event(StripeObject):
 
 
 def _previous_for(
-    obj: StripeObject, rendered: dict[str, Any], previous: dict[str, Any], version: str
+    obj: StripeObject | RawObject,
+    rendered: dict[str, Any],
+    previous: dict[str, Any],
+    version: str,
 ) -> dict[str, Any]:
     """`previous_attributes` as the reader at `version` sees them: only the fields it sees, and
     only those whose rendering changed (a GA reader, who never sees `status_details.inactive`,
     is not told that `status_details` was `{}`)."""
+    if isinstance(obj, RawObject):
+        return {k: v for k, v in previous.items() if k in rendered}
     try:
         before = type(obj).model_validate({**obj.model_dump(mode="json"), **previous})
     except ValueError:
@@ -99,7 +109,7 @@ class EventLog:
         self,
         tenant: Tenant,
         type: str,
-        obj: StripeObject,
+        obj: StripeObject | RawObject,
         *,
         version: str,
         request_id: str | None,

@@ -172,3 +172,41 @@ def decode(raw: bytes | str) -> dict[str, Any]:
         parts = split_key(key)
         _insert(root, parts, value)
     return root
+
+
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+_NAME = re.compile(rb'\bname="([^"]*)"', re.IGNORECASE)
+_FILENAME = re.compile(rb'\bfilename="([^"]*)"', re.IGNORECASE)
+
+
+def decode_multipart(raw: bytes, content_type: str) -> dict[str, Any]:
+    """Decode a `multipart/form-data` body (a file upload) into the same nested dict. A file
+    part's value is its file name: the fake keeps no file's contents."""
+    found = _BOUNDARY.search(content_type)
+    if found is None:
+        raise ParamError("Invalid multipart/form-data body: the Content-Type names no boundary.")
+    chunks = raw.split(b"--" + found.group(1).encode("latin-1"))
+    if len(chunks) > MAX_PAIRS + 2:
+        raise ParamError(f"Too many parameters (at most {MAX_PAIRS}).")
+    root: dict[str, Any] = {}
+    for chunk in chunks[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, sep, body = chunk.partition(b"\r\n\r\n")
+        name = _NAME.search(head)
+        if not sep or name is None:
+            raise ParamError("Invalid multipart/form-data body: a part has no name.")
+        filename = _FILENAME.search(head)
+        data = filename.group(1) if filename else body.removesuffix(b"\r\n")
+        key = _text(name.group(1), "")
+        _insert(root, split_key(key), _text(data, key[:200]))
+    return root
+
+
+def _text(raw: bytes, param: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParamError(
+            f"Invalid UTF-8 in parameter: {param or '(name)'}", param=param or None
+        ) from None

@@ -7,6 +7,7 @@ form (`relink_options[authorization]`). Unknown parameters are rejected as Strip
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -159,10 +160,40 @@ class Int(Param):
         return n
 
 
+def _given(param: Param, name: str, value: Any) -> str | None:
+    """The string given; None for an empty one where the parameter may be unset."""
+    s = _scalar(name, value)
+    return None if s == "" and param.emptyable else s
+
+
+# GUESS (docs/guesses.md): Stripe's decimals (`percentage=12.5`) in its integer error's wording.
+_DECIMAL = re.compile(r"-?[0-9]{1,19}(\.[0-9]{1,19})?([eE][-+]?[0-9]{1,3})?")
+
+
+@dataclass
+class Num(Param):
+    """A decimal number (`application_fee_percent=12.5`), read as a float."""
+
+    emptyable: bool = False
+
+    def check(self, name: str, value: Any) -> Any:
+        s = _given(self, name, value)
+        if s is None:
+            return UNSET
+        number = float(s) if _DECIMAL.fullmatch(s) else math.inf
+        if not math.isfinite(number):
+            raise invalid_param(name, f"Invalid decimal: {s[:40]}")
+        return number
+
+
 @dataclass
 class Bool(Param):
+    emptyable: bool = False
+
     def check(self, name: str, value: Any) -> Any:
-        s = _scalar(name, value)
+        s = _given(self, name, value)
+        if s is None:
+            return UNSET
         if s not in ("true", "false"):
             raise invalid_param(name, f"Invalid boolean: {s[:40]}")
         return s == "true"
@@ -221,6 +252,22 @@ class Hash(Param):
 
 
 @dataclass
+class Map(Param):
+    """A hash whose keys are the caller's (`currency_options[eur][amount_off]=5`), each value
+    of one shape."""
+
+    value: Param
+    emptyable: bool = False
+
+    def check(self, name: str, value: Any) -> Any:
+        if value == "" and self.emptyable:
+            return UNSET
+        if not isinstance(value, dict):
+            raise invalid_param(name, "Invalid object")
+        return {k: self.value.check(f"{name}[{k}]", v) for k, v in value.items()}
+
+
+@dataclass
 class Metadata(Param):
     emptyable: bool = True
 
@@ -252,14 +299,19 @@ class Either(Param):
     options: tuple[Param, ...]
 
     def check(self, name: str, value: Any) -> Any:
-        last: ParamError | None = None
+        errors: list[tuple[Param, ParamError]] = []
         for opt in self.options:
             try:
                 return opt.check(name, value)
             except ParamError as e:
-                last = e
-        assert last is not None
-        raise last
+                errors.append((opt, e))
+        # The error of the option shaped like the value says most ("" given where a string or
+        # a hash may go is an empty string, not a bad hash).
+        container = isinstance(value, (dict, list))
+        for opt, error in errors:
+            if isinstance(opt, (Hash, Map, Metadata, Arr)) == container:
+                raise error
+        raise errors[-1][1]
 
 
 @dataclass

@@ -10,11 +10,12 @@ from pydantic import BaseModel
 
 from .errors import ParamError, resource_missing
 from .objects import StripeObject, model_for, model_for_id
+from .raw import Kind, RawObject
 
 if TYPE_CHECKING:
     from .context import Ctx
 
-M = TypeVar("M", bound=StripeObject)
+M = TypeVar("M")
 
 MAX_EXPAND_DEPTH = 4
 
@@ -30,7 +31,7 @@ class Page:
 
 def paginate(
     ctx: Ctx,
-    cls: type[M],
+    cls: Kind[M],
     params: dict[str, Any],
     url: str,
     where: Callable[[M], bool] | None = None,
@@ -63,7 +64,7 @@ def paginate(
 
 
 def to_json(ctx: Ctx, result: Any) -> Any:
-    if isinstance(result, StripeObject):
+    if isinstance(result, (StripeObject, RawObject)):
         return result.to_api(ctx.version)
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json")
@@ -100,10 +101,49 @@ def _not_expandable(name: str, on_list: bool) -> ParamError:
     return ParamError(f"This property cannot be expanded ({name}).{hint}")
 
 
-def _expandable(cls: type[StripeObject] | None, rel: str) -> str | None:
-    if cls is None:
+def _expandable(ctx: Ctx, kind: str | None, rel: str, value: Any) -> frozenset[str] | None:
+    """The kinds the field `rel` of a `kind` object may expand to: the model's own
+    declaration first; then what the server knows of the spec (a modelled object asks only
+    when the field holds the id of an object no model has, so the spec is read only then).
+    """
+    if kind is None:
         return None
-    return cls.expandable.get(rel)
+    modelled = _modelled(kind)
+    declared = model_for(kind).expandable.get(rel) if modelled else None
+    if declared is not None:
+        return frozenset((declared,))
+    if ctx.expansions is None or (modelled and not _unmodelled_id(value)):
+        return None
+    return ctx.expansions.targets(kind, rel)
+
+
+def _unmodelled_id(value: Any) -> bool:
+    """Whether `value` looks like the id of an object no model has (`in_...`)."""
+    return isinstance(value, str) and "_" in value and model_for_id(value) is None
+
+
+def _modelled(kind: str) -> bool:
+    try:
+        model_for(kind)
+    except KeyError:
+        return False
+    return True
+
+
+def _fetch(ctx: Ctx, value: str, expected: frozenset[str]) -> dict[str, Any] | None:
+    """The object `value` names, rendered, if it is of an expected kind."""
+    target = model_for_id(value)
+    if target is not None and target.kind in expected:
+        obj = target.fetch(ctx.tenant, value)
+        return None if obj is None else obj.to_api(ctx.version)
+    if ctx.expansions is None:
+        return None
+    found = ctx.tenant.get_any(value)
+    if isinstance(found, RawObject) and found.data.get("object") in expected:
+        return found.to_api(ctx.version)
+    if isinstance(found, StripeObject) and found.kind in expected:
+        return found.to_api(ctx.version)
+    return None
 
 
 def _expand(
@@ -111,7 +151,7 @@ def _expand(
     node: Any,
     parts: list[str],
     full: str,
-    owner: type[StripeObject] | None,
+    owner: str | None,
     rel: str,
 ) -> None:
     if not parts:
@@ -123,11 +163,8 @@ def _expand(
     if not isinstance(node, dict):
         raise _not_expandable(parts[0], False)
     obj_kind = node.get("object")
-    if isinstance(obj_kind, str) and "id" in node:
-        try:
-            owner, rel = model_for(obj_kind), ""
-        except KeyError:
-            pass
+    if isinstance(obj_kind, str) and "id" in node and (_modelled(obj_kind) or ctx.expansions):
+        owner, rel = obj_kind, ""
     name = parts[0]
     rel_name = f"{rel}.{name}" if rel else name
     if name not in node:
@@ -142,16 +179,15 @@ def _expand(
             raise _not_expandable(name, False)
         _expand(ctx, value, parts[1:], full, owner, rel_name)
         return
-    expected = _expandable(owner, rel_name)
+    expected = _expandable(ctx, owner, rel_name, value)
     if expected is None:
         raise _not_expandable(name, False)
     if isinstance(value, str):
-        target = model_for_id(value)
-        # Only an object of the declared kind replaces the id.
-        obj = target.fetch(ctx.tenant, value) if target and target.kind == expected else None
-        if obj is None:
+        # Only an object of a declared kind replaces the id.
+        rendered = _fetch(ctx, value, expected)
+        if rendered is None:
             return
-        node[name] = value = obj.to_api(ctx.version)
+        node[name] = value = rendered
     if value is None:
         return
     _expand(ctx, value, parts[1:], full, None, "")

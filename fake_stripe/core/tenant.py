@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -20,9 +21,11 @@ from typing import Any, TypeVar
 from .clock import Clock, Schedule
 from .errors import resource_missing
 from .objects import StripeObject, model_for
+from .raw import Kind, RawObject
 from .store import Backend
 
-M = TypeVar("M", bound=StripeObject)
+M = TypeVar("M")
+Stored = StripeObject | RawObject
 Row = tuple[str, str]  # kind, JSON
 Staged = tuple[str, str, dict[str, str] | None]  # kind, JSON, indexed values
 
@@ -101,34 +104,39 @@ class Tenant:
     def _row(self, obj_id: str) -> Row | None:
         return self.backend.get(self.name, obj_id)
 
-    def get(self, cls: type[M], obj_id: str) -> M | None:
+    def get(self, cls: Kind[M], obj_id: str) -> M | None:
         row = self._row(obj_id)
         if row is None or row[0] != cls.kind:
             return None
         return cls.model_validate_json(row[1])
 
-    def load(self, cls: type[M], obj_id: str, param: str = "id", status: int | None = None) -> M:
+    def load(self, cls: Kind[M], obj_id: str, param: str = "id", status: int | None = None) -> M:
         """The object, or Stripe's `resource_missing` naming `param`."""
         obj = self.get(cls, obj_id)
         if obj is None:
             raise resource_missing(cls.noun, obj_id, param, status)
         return obj
 
-    def get_any(self, obj_id: str) -> StripeObject | None:
+    def get_any(self, obj_id: str) -> Stored | None:
+        """The object with this id, whatever its kind (a `RawObject` for a kind with no model)."""
         row = self._row(obj_id)
         if row is None:
             return None
-        return model_for(row[0]).model_validate_json(row[1])
+        try:
+            model = model_for(row[0])
+        except KeyError:
+            return RawObject(row[0], json.loads(row[1]))
+        return model.model_validate_json(row[1])
 
-    def put(self, obj: StripeObject) -> None:
+    def put(self, obj: Stored) -> None:
         self.backend.put(self.name, obj.kind, obj.id, obj.model_dump_json(), obj.index_values())
 
-    def delete(self, obj: StripeObject) -> None:
+    def delete(self, obj: Stored) -> None:
         self.backend.delete(self.name, obj.id)
 
     def iterate(
         self,
-        cls: type[M],
+        cls: Kind[M],
         where: Callable[[M], bool] | None = None,
         starting_after: str | None = None,
         ending_before: str | None = None,
@@ -146,7 +154,7 @@ class Tenant:
             if where is None or where(obj):
                 yield obj
 
-    def every(self, cls: type[M]) -> list[M]:
+    def every(self, cls: Kind[M]) -> list[M]:
         """Every object of a kind, newest first (for kinds a tenant has few of)."""
         return list(self.iterate(cls))
 
@@ -212,11 +220,11 @@ class StagedTenant(Tenant):
             return None if staged is None else staged[:2]
         return self._from_store(obj_id)
 
-    def put(self, obj: StripeObject) -> None:
+    def put(self, obj: Stored) -> None:
         self._objects[obj.id] = (obj.kind, obj.model_dump_json(), obj.index_values())
         self._lists.pop(obj.kind, None)
 
-    def delete(self, obj: StripeObject) -> None:
+    def delete(self, obj: Stored) -> None:
         self._objects[obj.id] = None
         self._lists.pop(obj.kind, None)
 
@@ -225,7 +233,7 @@ class StagedTenant(Tenant):
 
     def iterate(
         self,
-        cls: type[M],
+        cls: Kind[M],
         where: Callable[[M], bool] | None = None,
         starting_after: str | None = None,
         ending_before: str | None = None,
@@ -262,7 +270,7 @@ class StagedTenant(Tenant):
             if where is None or where(obj):
                 yield obj
 
-    def every(self, cls: type[M]) -> list[M]:
+    def every(self, cls: Kind[M]) -> list[M]:
         found = self._lists.get(cls.kind)
         if found is None:
             found = self._lists[cls.kind] = list(self.iterate(cls))

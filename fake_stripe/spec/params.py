@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..core import params
-from ..core.params import Arr, Bool, Either, Enum, Hash, Int, Metadata, Param, Str
+from ..core.params import Arr, Bool, Either, Enum, Hash, Int, Map, Metadata, Num, Param, Str
 from .load import Spec as OpenAPISpec
 
 # Stripe's default for strings whose schema gives no maxLength (`params.Str` uses it too).
@@ -59,6 +59,8 @@ def to_param(schema: Mapping[str, Any], where: str = "") -> Param:
         return Str(max_length=int(schema.get("maxLength", DEFAULT_MAX_LENGTH)))
     if kind == "integer":
         return Int(minimum=schema.get("minimum"), maximum=schema.get("maximum"))
+    if kind == "number":
+        return Num()
     if kind == "boolean":
         return Bool()
     if kind == "array":
@@ -75,6 +77,9 @@ def to_param(schema: Mapping[str, Any], where: str = "") -> Param:
             if isinstance(extra, Mapping) and extra.get("type") == "string":
                 # Stripe's metadata: any keys, string values.
                 return Metadata(emptyable=False)
+            if isinstance(extra, Mapping) and extra:
+                # Keys of the caller's choosing (currencies), each value of one shape.
+                return Map(to_param(extra, f"{where}[]"))
             raise UnsupportedSchema(f"{where}: object without properties")
         return Hash(
             {name: to_param(sub, f"{where}[{name}]") for name, sub in properties.items()},
@@ -99,14 +104,14 @@ def _any_of(branches: list[Mapping[str, Any]], where: str) -> Param:
         return options[0]
     # Scalars first: a container value fails them quickly, while a scalar value given to a
     # container option would produce a less specific error ("Invalid object").
-    options.sort(key=lambda option: isinstance(option, (Hash, Metadata, Arr)))
+    options.sort(key=lambda option: isinstance(option, (Hash, Map, Metadata, Arr)))
     return Either(tuple(options))
 
 
 def _emptyable(param: Param) -> Param:
-    if isinstance(param, (Str, Enum, Int, Hash, Metadata)):
+    if isinstance(param, (Str, Enum, Int, Num, Bool, Hash, Map, Metadata)):
         return replace(param, emptyable=True)
-    # `Arr` reads an empty string as the empty list; `Bool` and `Either` have no empty form.
+    # `Arr` reads an empty string as the empty list; `Either` has no empty form.
     return param
 
 
@@ -229,6 +234,8 @@ def _kind(param: Param) -> str:
         Arr: "array",
         Hash: "object",
         Metadata: "metadata",
+        Num: "number",
+        Map: "map",
     }.get(type(param), type(param).__name__)
 
 

@@ -1,0 +1,163 @@
+"""Run stripe-python's own generated examples against `fake-stripe serve`, as Stripe's CI runs
+them against stripe-mock, and sort the failures by cause.
+
+stripe-python's `tests/conftest.py` finds the mock at `STRIPE_MOCK_HOST`:`STRIPE_MOCK_PORT`
+(and only checks that a GET of `/` gets any answer). The examples that call the API with the
+SDK's default client reach the fake; those that stub the HTTP client (`stub_request`) never do.
+This script starts `fake-stripe serve` on a free loopback port with the flags given, runs the
+file with the Python of a scratch environment that has stripe-python's test dependencies, and
+prints the pass count and each failure class.
+
+Nothing of stripe-python is in this repository. Prepare a scratch directory outside it:
+
+    DIR=/tmp/stripe-python-examples; mkdir -p $DIR/tests/openapi
+    for f in __init__.py conftest.py http_client_mock.py stripe_mock.py request_mock.py \\
+             test_generated_examples.py; do
+        git -C STRIPE_PYTHON show REF:tests/$f > $DIR/tests/$f; done
+    git -C STRIPE_PYTHON show REF:pyproject.toml > $DIR/pyproject.toml   # its pytest settings
+    python3 -m venv $DIR/venv && $DIR/venv/bin/pip install stripe==16.1.0 'pytest<9' \\
+        pytest-mock pytest-xdist 'anyio[trio]==3.6.2' httpx aiohttp requests
+
+Usage: .venv/bin/python bench/sdk_examples.py DIR [--workers N] [-- serve flags...]
+e.g.   .venv/bin/python bench/sdk_examples.py $DIR -- --fixtures-on-miss
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+# What a failure's message says -> its class (checked in order).
+CLASSES = [
+    (r"No such \w[\w. ]*: '", "names an id the fake never made"),
+    (r"Unrecognized request URL", "unknown URL (404): an operation the fake does not answer"),
+    (r"Received unknown parameter", "parameter newer than the recorded 2023 spec"),
+    (r"Invalid \w+: must be one of", "enum value newer than the recorded 2023 spec"),
+    (r"InvalidRequestError", "other invalid_request_error"),
+    (r"APIError|500", "server error of the fake"),
+]
+_REQUESTED = re.compile(
+    r"def (test_\w+)\(.*?assert_requested\(\s*\"(\w+)\",\s*path=\"([^\"]+)\"", re.DOTALL
+)
+
+
+def requested(examples: Path) -> dict[str, tuple[str, str]]:
+    """Each example's request (method, path), from its `assert_requested`."""
+    text = examples.read_text(encoding="utf-8")
+    found: dict[str, tuple[str, str]] = {}
+    for chunk in re.split(r"\n    (?=(?:async )?def test_)", text):
+        match = _REQUESTED.search(chunk)
+        if match is not None:
+            found[match.group(1)] = (match.group(2).upper(), match.group(3))
+    return found
+
+
+@functools.cache
+def _routes() -> tuple[list[Any], Any]:
+    from fake_stripe.app import routes_table
+
+    table = routes_table()
+    try:
+        from fake_stripe.generic.routes import GenericRoutes
+    except ImportError:  # a fake from before the generic resources
+        return table, None
+    return table, GenericRoutes(table)
+
+
+def by_hand(method: str, path: str) -> bool:
+    """Whether the fake answers `method path` with a hand-modelled endpoint."""
+    table, generic = _routes()
+    for ep in table:
+        if ep.method == method and re.match(_regex(ep.path), path):
+            shadows = generic.shadowing(ep.path) if generic and "{" in ep.path else {}
+            return not any(method in ms and re.match(_regex(t), path) for t, ms in shadows.items())
+    return False
+
+
+def _regex(template: str) -> str:
+    return "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$"
+
+
+def classify(message: str, request: tuple[str, str] | None) -> str:
+    kind = next((name for pattern, name in CLASSES if re.search(pattern, message)), None)
+    if kind is None:
+        return "other: " + message.split("\n", 1)[0][:120]
+    modelled = request is not None and by_hand(*request)
+    if kind == "parameter newer than the recorded 2023 spec" and modelled:
+        return "parameter the hand-modelled endpoint does not implement"
+    if kind == "names an id the fake never made":
+        return kind + (" (a hand-modelled endpoint)" if modelled else " (a generic endpoint)")
+    return kind
+
+
+def serve(flags: list[str]) -> tuple[subprocess.Popen[str], int]:
+    command = [sys.executable, "-m", "fake_stripe.cli.main", "serve", "--port", "0", "--seed", "1"]
+    process = subprocess.Popen([*command, *flags], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    found = re.search(r":(\d+)\s*$", line)
+    if found is None:
+        process.kill()
+        raise SystemExit(f"fake-stripe serve did not start: {line!r}")
+    return process, int(found.group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dir", type=Path, help="the scratch directory (tests/, venv/)")
+    parser.add_argument("--workers", default="2", help="pytest-xdist workers (default 2)")
+    parser.add_argument("--python", type=Path, default=None, help="default: DIR/venv/bin/python")
+    parser.add_argument("serve_flags", nargs="*", help="flags for fake-stripe serve (after --)")
+    args = parser.parse_args()
+    python = args.python or args.dir / "venv/bin/python"
+    junit = args.dir / "results.xml"
+    process, port = serve(args.serve_flags)
+    try:
+        env = {**os.environ, "STRIPE_MOCK_HOST": "127.0.0.1", "STRIPE_MOCK_PORT": str(port)}
+        subprocess.run(
+            [str(python), "-m", "pytest", "tests/test_generated_examples.py", "-q", "-n",
+             args.workers, "-p", "no:cacheprovider", f"--junitxml={junit}"],
+            cwd=args.dir, env=env, stdout=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    return report(junit, args.dir / "tests/test_generated_examples.py")
+
+
+def report(junit: Path, examples: Path) -> int:
+    requests = requested(examples)
+    cases = list(ET.parse(junit).iter("testcase"))
+    failures: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    for case in cases:
+        failed = case.find("failure")
+        if failed is None:
+            failed = case.find("error")
+        if failed is None:
+            continue
+        message = failed.get("message", "") + "\n" + (failed.text or "")[-2000:]
+        test = str(case.get("name")).split("[")[0].removesuffix("_async")
+        name = classify(message, requests.get(test))
+        failures[name] += 1
+        examples.setdefault(name, str(case.get("name")))
+    passed = len(cases) - sum(failures.values())
+    # The examples that reach the server call the SDK without stubbing its HTTP client.
+    live = [c for c in cases if "_service" not in str(c.get("name"))]
+    print(f"{passed} of {len(cases)} passed (sync and async; async under asyncio and trio)")
+    print(f"{len(live) - sum(failures.values())} of the {len(live)} that reach the server passed")
+    for name, count in failures.most_common():
+        print(f"  {count:4d}  {name}  (e.g. {examples[name]})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,292 @@
+"""Generic resources (every operation the fake does not model by hand): create, retrieve, update,
+delete, list, expand, nested collections, events, parameters, idempotency, tenants, faults and
+the clock. Each test runs in-process and over a socket, on the session's strict app: every
+generic answer is checked against the recorded spec too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .helpers import assert_error
+
+GENERIC = {"fake-stripe-model": "generic"}
+
+
+def ok(resp: httpx.Response) -> dict[str, Any]:
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["fake-stripe-model"] == "generic"
+    return dict(resp.json())
+
+
+def product(api: httpx.Client, **values: str) -> dict[str, Any]:
+    return ok(api.post("/v1/products", data={"name": "T-shirt", **values}))
+
+
+def test_create_builds_from_the_example_with_the_request_values_an_id_and_now(
+    api: httpx.Client,
+) -> None:
+    now = api.get("/v1/test_helpers/clock").json()["now"]
+    made = product(api, description="Soft", **{"metadata[size]": "L"})
+    assert made["object"] == "product"
+    assert made["id"].startswith("prod_") and len(made["id"]) == len("prod_") + 14
+    assert abs(made["created"] - now) <= 2
+    assert made["livemode"] is False
+    assert (made["name"], made["description"], made["metadata"]) == (
+        "T-shirt",
+        "Soft",
+        {"size": "L"},
+    )
+    # A field the request does not name keeps the example's value.
+    assert made["active"] is True
+
+
+def test_retrieve_answers_what_was_stored_and_an_unknown_id_is_resource_missing(
+    api: httpx.Client,
+) -> None:
+    made = product(api)
+    assert ok(api.get(f"/v1/products/{made['id']}")) == made
+    resp = api.get("/v1/products/prod_nope")
+    err = assert_error(resp, 404, code="resource_missing", param="id")
+    assert err["message"] == "No such product: 'prod_nope'"
+    assert resp.headers["fake-stripe-model"] == "generic"
+
+
+def test_update_merges_metadata_as_stripe_does_and_records_previous_attributes(
+    api: httpx.Client,
+) -> None:
+    made = product(api, **{"metadata[a]": "1", "metadata[b]": "2"})
+    updated = ok(
+        api.post(
+            f"/v1/products/{made['id']}",
+            data={"metadata[b]": "", "metadata[c]": "3", "name": "Hoodie"},
+        )
+    )
+    assert updated["metadata"] == {"a": "1", "c": "3"}
+    assert updated["name"] == "Hoodie"
+    assert ok(api.get(f"/v1/products/{made['id']}")) == updated
+    cleared = ok(api.post(f"/v1/products/{made['id']}", data={"metadata": ""}))
+    assert cleared["metadata"] == {}
+    event = api.get("/v1/events", params={"type": "product.updated", "limit": 2}).json()["data"]
+    assert event[1]["data"]["previous_attributes"] == {
+        "metadata": {"a": "1", "b": "2"},
+        "name": "T-shirt",
+    }
+
+
+def test_delete_answers_the_deleted_shape_and_the_object_is_gone(api: httpx.Client) -> None:
+    made = product(api)
+    gone = ok(api.delete(f"/v1/products/{made['id']}"))
+    assert gone == {"id": made["id"], "object": "product", "deleted": True}
+    assert_error(api.get(f"/v1/products/{made['id']}"), 404, code="resource_missing", param="id")
+    assert_error(api.delete(f"/v1/products/{made['id']}"), 404, code="resource_missing", param="id")
+
+
+def test_list_paginates_newest_first(api: httpx.Client) -> None:
+    ids = [product(api)["id"] for _ in range(5)]
+    first = ok(api.get("/v1/products", params={"limit": 2}))
+    assert [p["id"] for p in first["data"]] == ids[::-1][:2]
+    assert first["has_more"] is True and first["url"] == "/v1/products"
+    rest = ok(api.get("/v1/products", params={"limit": 10, "starting_after": ids[3]}))
+    assert [p["id"] for p in rest["data"]] == ids[::-1][2:]
+    assert rest["has_more"] is False
+    before = ok(api.get("/v1/products", params={"limit": 2, "ending_before": ids[1]}))
+    assert [p["id"] for p in before["data"]] == [ids[3], ids[2]]
+
+
+def test_list_cursor_that_does_not_exist_is_refused(api: httpx.Client) -> None:
+    resp = api.get("/v1/products", params={"starting_after": "prod_nope"})
+    assert_error(resp, 404, code="resource_missing", param="starting_after")
+
+
+def test_list_filters_on_field_equality_and_created_ranges(api: httpx.Client) -> None:
+    shirt, mug = product(api)["id"], product(api)["id"]
+    for owner in (shirt, shirt, mug):
+        ok(api.post("/v1/prices", data={"product": owner, "currency": "usd", "unit_amount": "5"}))
+    listed = ok(api.get("/v1/prices", params={"product": shirt}))
+    assert [p["product"] for p in listed["data"]] == [shirt, shirt]
+    assert ok(api.get("/v1/prices", params={"product": mug, "currency": "eur"}))["data"] == []
+    api.post("/v1/test_helpers/clock/advance", data={"seconds": "3600"})
+    later = product(api)
+    newer = ok(api.get("/v1/products", params={"created[gte]": str(later["created"])}))
+    assert [p["id"] for p in newer["data"]] == [later["id"]]
+    older = ok(api.get("/v1/products", params={"created[lt]": str(later["created"])}))
+    assert {p["id"] for p in older["data"]} == {shirt, mug}
+
+
+def test_expand_follows_ids_into_generic_and_modelled_objects(api: httpx.Client) -> None:
+    customer = api.post("/v1/customers", data={"email": "jenny@example.com"}).json()
+    item = product(api)
+    price = ok(api.post("/v1/prices", data={"product": item["id"], "currency": "usd"}))
+    expanded = ok(api.get(f"/v1/prices/{price['id']}", params={"expand[]": "product"}))
+    assert expanded["product"] == item
+    invoice = ok(api.post("/v1/invoices", data={"customer": customer["id"]}))
+    shown = ok(api.get(f"/v1/invoices/{invoice['id']}", params={"expand[]": "customer"}))
+    assert shown["customer"]["email"] == "jenny@example.com"
+    listed = ok(api.get("/v1/prices", params={"expand[]": "data.product", "limit": 1}))
+    assert listed["data"][0]["product"]["id"] == item["id"]
+
+
+def test_expand_of_a_field_that_does_not_expand_is_refused(api: httpx.Client) -> None:
+    made = product(api)
+    resp = api.get(f"/v1/products/{made['id']}", params={"expand[]": "name"})
+    err = assert_error(resp, 400)
+    assert err["message"] == "This property cannot be expanded (name)."
+
+
+def test_nested_objects_belong_to_their_parent(api: httpx.Client) -> None:
+    jenny = api.post("/v1/customers").json()["id"]
+    other = api.post("/v1/customers").json()["id"]
+    tax_id = ok(api.post(f"/v1/customers/{jenny}/tax_ids", data={"type": "eu_vat", "value": "DE1"}))
+    assert tax_id["customer"] == jenny and tax_id["id"].startswith("txi_")
+    assert [t["id"] for t in ok(api.get(f"/v1/customers/{jenny}/tax_ids"))["data"]] == [
+        tax_id["id"]
+    ]
+    assert ok(api.get(f"/v1/customers/{other}/tax_ids"))["data"] == []
+    assert ok(api.get(f"/v1/customers/{jenny}/tax_ids/{tax_id['id']}")) == tax_id
+    resp = api.get(f"/v1/customers/{other}/tax_ids/{tax_id['id']}")
+    assert_error(resp, 404, code="resource_missing", param="id")
+
+
+def test_a_nested_path_under_an_unknown_parent_is_resource_missing(api: httpx.Client) -> None:
+    resp = api.post("/v1/customers/cus_nope/tax_ids", data={"type": "eu_vat", "value": "DE1"})
+    err = assert_error(resp, 404, code="resource_missing", param="customer")
+    assert err["message"] == "No such customer: 'cus_nope'"
+
+
+def test_create_update_delete_record_events_the_spec_names(api: httpx.Client) -> None:
+    made = product(api)
+    ok(api.post(f"/v1/products/{made['id']}", data={"name": "Mug"}))
+    ok(api.delete(f"/v1/products/{made['id']}"))
+    events = api.get("/v1/events", params={"limit": 3}).json()["data"]
+    assert [e["type"] for e in events] == ["product.deleted", "product.updated", "product.created"]
+    assert events[2]["data"]["object"]["id"] == made["id"]
+    assert events[1]["data"]["object"]["name"] == "Mug"
+    assert all(e["request"]["id"] for e in events)
+    one = api.get(f"/v1/events/{events[0]['id']}").json()
+    assert one["data"]["object"]["id"] == made["id"]
+
+
+def test_a_nested_create_records_the_event_of_its_collection(api: httpx.Client) -> None:
+    jenny = api.post("/v1/customers").json()["id"]
+    ok(api.post(f"/v1/customers/{jenny}/tax_ids", data={"type": "eu_vat", "value": "DE1"}))
+    ok(api.post("/v1/subscriptions", data={"customer": jenny}))
+    types = [e["type"] for e in api.get("/v1/events", params={"limit": 2}).json()["data"]]
+    assert types == ["customer.subscription.created", "customer.tax_id.created"]
+
+
+def test_an_object_without_an_event_type_records_none(api: httpx.Client) -> None:
+    before = api.get("/v1/events", params={"limit": 1}).json()["data"]
+    ok(api.post("/v1/terminal/locations", data=_location()))
+    after = api.get("/v1/events", params={"limit": 1}).json()["data"]
+    assert after == before
+
+
+def _location() -> dict[str, str]:
+    return {
+        "display_name": "Shop",
+        "address[country]": "US",
+        "address[line1]": "1 Main St",
+        "address[city]": "Springfield",
+        "address[postal_code]": "12345",
+        "address[state]": "IL",
+    }
+
+
+def test_unknown_parameter_is_refused_naming_it(api: httpx.Client) -> None:
+    resp = api.post("/v1/products", data={"name": "x", "colour": "red"})
+    err = assert_error(resp, 400, code="parameter_unknown", param="colour")
+    assert err["message"] == "Received unknown parameter: colour"
+    assert resp.headers["fake-stripe-model"] == "generic"
+    nested = api.post("/v1/products", data={"name": "x", "package_dimensions[depth]": "1"})
+    assert_error(nested, 400, code="parameter_unknown", param="package_dimensions[depth]")
+
+
+def test_missing_required_parameter_is_refused_naming_it(api: httpx.Client) -> None:
+    resp = api.post("/v1/prices", data={"unit_amount": "5"})
+    err = assert_error(resp, 400, code="parameter_missing", param="currency")
+    assert err["message"] == "Missing required param: currency."
+
+
+def test_bad_types_are_refused_naming_the_parameter(api: httpx.Client) -> None:
+    resp = api.post("/v1/prices", data={"currency": "usd", "unit_amount": "five"})
+    assert_error(resp, 400, code="parameter_invalid_integer", param="unit_amount")
+    resp = api.post("/v1/products", data={"name": "x", "shippable": "maybe"})
+    err = assert_error(resp, 400, param="shippable")
+    assert err["message"] == "Invalid boolean: maybe"
+    resp = api.post(
+        "/v1/tax_rates", data={"display_name": "VAT", "inclusive": "false"} | {"percentage": "lots"}
+    )
+    assert_error(resp, 400, param="percentage")
+    resp = api.post("/v1/prices", data={"currency": "usd", "billing_scheme": "weekly"})
+    err = assert_error(resp, 400, param="billing_scheme")
+    assert err["message"].startswith("Invalid billing_scheme: must be one of per_unit")
+
+
+def test_a_decimal_parameter_is_accepted(api: httpx.Client) -> None:
+    rate = ok(
+        api.post(
+            "/v1/tax_rates",
+            data={"display_name": "VAT", "inclusive": "false", "percentage": "19.5"},
+        )
+    )
+    assert rate["percentage"] == 19.5
+
+
+def test_idempotency_key_replays_the_same_object(api: httpx.Client) -> None:
+    headers = {"Idempotency-Key": "make-one-product"}
+    first = api.post("/v1/products", data={"name": "Once"}, headers=headers)
+    again = api.post("/v1/products", data={"name": "Once"}, headers=headers)
+    assert again.json() == ok(first)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(ok(api.get("/v1/products"))["data"]) == 1
+    other = api.post("/v1/products", data={"name": "Twice"}, headers=headers)
+    assert_error(other, 400, type_="idempotency_error")
+
+
+def test_tenants_do_not_see_each_others_objects(api: httpx.Client) -> None:
+    made = product(api)
+    stranger = {"Authorization": "Bearer sk_test_generic_stranger"}
+    resp = api.get(f"/v1/products/{made['id']}", headers=stranger)
+    assert_error(resp, 404, code="resource_missing", param="id")
+    assert ok(api.get("/v1/products", headers=stranger))["data"] == []
+
+
+def test_an_injected_fault_answers_a_generic_path(api: httpx.Client) -> None:
+    fault = api.post(
+        "/v1/test_helpers/faults", data={"path": "/v1/coupons", "status": "503", "method": "POST"}
+    )
+    assert fault.status_code == 200, fault.text
+    resp = api.post("/v1/coupons", data={"percent_off": "10"})
+    assert resp.status_code == 503
+    assert ok(api.post("/v1/coupons", data={"percent_off": "10"}))["percent_off"] == 10
+
+
+def test_an_error_leaves_the_store_untouched(api: httpx.Client) -> None:
+    assert_error(
+        api.post("/v1/products", data={"name": "x", "colour": "red"}),
+        400,
+        code="parameter_unknown",
+        param="colour",
+    )
+    assert ok(api.get("/v1/products"))["data"] == []
+    assert api.get("/v1/events").json()["data"] == []
+
+
+def test_a_modelled_answer_carries_no_generic_header(api: httpx.Client) -> None:
+    resp = api.post("/v1/customers")
+    assert resp.status_code == 200
+    assert "fake-stripe-model" not in resp.headers
+
+
+def test_an_id_of_the_callers_choosing_never_replaces_another_object(api: httpx.Client) -> None:
+    coupon = ok(api.post("/v1/coupons", data={"id": "SPRING", "percent_off": "10"}))
+    assert coupon["id"] == "SPRING"
+    again = api.post("/v1/coupons", data={"id": "SPRING", "percent_off": "50"})
+    assert_error(again, 400, code="resource_already_exists", param="id")
+    customer = api.post("/v1/customers").json()["id"]
+    taken = api.post("/v1/coupons", data={"id": customer, "percent_off": "5"})
+    assert_error(taken, 400, code="resource_already_exists", param="id")
+    assert api.get(f"/v1/customers/{customer}").json()["object"] == "customer"
+    assert ok(api.get("/v1/coupons/SPRING"))["percent_off"] == 10

@@ -1,0 +1,153 @@
+"""Routing to the generic operations: the segment trie, the literal paths the modelled routes
+leave alone, reading the whole spec only when a generic request comes, and
+`--fixtures-on-miss` (each HTTP behaviour in-process and over a socket)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from fake_stripe import create_app
+from fake_stripe.app import Shadows
+from fake_stripe.core.context import Endpoint
+from fake_stripe.generic.routes import GenericRoutes
+from fake_stripe.inprocess import client as inprocess_client
+
+from .helpers import Served, assert_error
+from .test_generic import ok
+
+THINGS = [
+    ("GET", "/v1/things/{thing}"),
+    ("GET", "/v1/things/search"),
+    ("POST", "/v1/things/{thing}/archive"),
+    ("GET", "/v1/things/{thing}/parts/{part}"),
+]
+
+
+def _never(ctx: Any, p: dict[str, Any]) -> None:
+    raise AssertionError("not called")
+
+
+def test_a_literal_segment_wins_over_a_parameter() -> None:
+    routes = GenericRoutes([], operations=THINGS)
+    assert routes.match("GET", "/v1/things/search") == ("/v1/things/search", {})
+    assert routes.match("GET", "/v1/things/th_1") == ("/v1/things/{thing}", {"thing": "th_1"})
+    # `search` has no POST: the parameter's branch answers it.
+    assert routes.match("POST", "/v1/things/search/archive") == (
+        "/v1/things/{thing}/archive",
+        {"thing": "search"},
+    )
+    assert routes.match("GET", "/v1/things/t/parts/p") == (
+        "/v1/things/{thing}/parts/{part}",
+        {"thing": "t", "part": "p"},
+    )
+
+
+def test_what_no_operation_has_is_no_match() -> None:
+    routes = GenericRoutes([], operations=THINGS)
+    assert routes.match("DELETE", "/v1/things/th_1") is None
+    assert routes.match("GET", "/v1/things") is None
+    assert routes.match("GET", "/v1/things//parts/p") is None
+    assert routes.match("GET", "/v1/things/t/parts/p/more") is None
+
+
+def test_modelled_operations_are_left_out_and_their_literal_neighbours_shadow_them() -> None:
+    modelled = [Endpoint("GET", "/v1/things/{id}", _never)]
+    routes = GenericRoutes(modelled, operations=THINGS)
+    assert routes.match("GET", "/v1/things/th_1") is None
+    assert routes.shadowing("/v1/things/{id}") == {"/v1/things/search": {"GET"}}
+    assert routes.shadowing("/v1/things/{thing}/parts/{part}") == {}
+    shadows = Shadows({"/v1/things/search": frozenset({"GET"}), "/v1/things/{t}/x": {"POST"}})
+    assert shadows.take("GET", "/v1/things/search")
+    assert not shadows.take("POST", "/v1/things/search")
+    assert shadows.take("POST", "/v1/things/th_1/x") and not shadows.take("GET", "/v1/things/t/x")
+
+
+def test_the_packaged_index_routes_every_operation_of_the_whole_api() -> None:
+    routes = GenericRoutes([])
+    assert ("POST", "/v1/refunds/{refund}/cancel") in routes.operations
+    assert routes.match("POST", "/v1/refunds/re_1/cancel") == (
+        "/v1/refunds/{refund}/cancel",
+        {"refund": "re_1"},
+    )
+    assert routes.match("GET", "/v1/customers/search") == ("/v1/customers/search", {})
+    assert not routes.loaded
+
+
+def test_modelled_requests_and_unknown_urls_never_read_the_whole_spec() -> None:
+    app = create_app(seed=3)
+    generic = app.fake.expansions
+    try:
+        with inprocess_client(app, headers={"Authorization": "Bearer sk_test_cold"}) as http:
+            customer = http.post("/v1/customers", data={"email": "a@b.co"}).json()
+            assert http.get(f"/v1/customers/{customer['id']}").status_code == 200
+            assert (
+                http.get(
+                    f"/v1/customers/{customer['id']}", params={"expand[]": "email"}
+                ).status_code
+                == 400
+            )
+            assert http.get("/v1/nothing_here").status_code == 404
+            assert not generic.loaded
+            assert http.get("/v1/balance").status_code == 200
+            assert generic.loaded
+    finally:
+        app.fake.close()
+
+
+def test_the_search_of_a_modelled_resource_is_not_taken_for_an_id(api: httpx.Client) -> None:
+    found = ok(api.get("/v1/customers/search", params={"query": "email:'x@y.z'"}))
+    assert found == {
+        "object": "search_result",
+        "data": [],
+        "has_more": False,
+        "next_page": None,
+        "url": "/v1/customers/search",
+    }
+
+
+@pytest.fixture(scope="module")
+def missing() -> Iterator[Served]:
+    served = Served(seed=11, strict=True, fixtures_on_miss=True)
+    yield served
+    served.close()
+
+
+@pytest.fixture
+def mock(mode: str, missing: Served, key: str) -> Iterator[httpx.Client]:
+    """A client of a `--fixtures-on-miss` app, in-process or over its socket, own tenant."""
+    with missing.client(mode, key) as http:
+        yield http
+    assert not missing.app.fake.violations
+
+
+def test_fixtures_on_miss_answers_the_example_with_the_id_asked(mock: httpx.Client) -> None:
+    found = ok(mock.get("/v1/refunds/re_xxxxxxxxxxxxx"))
+    assert found["id"] == "re_xxxxxxxxxxxxx" and found["object"] == "refund"
+    updated = ok(mock.post("/v1/refunds/re_xxxxxxxxxxxxx", data={"metadata[a]": "b"}))
+    assert updated["metadata"] == {"a": "b"}
+    assert ok(mock.get("/v1/refunds"))["data"] == []
+    voided = ok(mock.post("/v1/invoices/in_xxxxxxxxxxxxx/void"))
+    assert voided["id"] == "in_xxxxxxxxxxxxx"
+    gone = ok(mock.delete("/v1/products/prod_xxxxxxxxxxxxx"))
+    assert gone == {"id": "prod_xxxxxxxxxxxxx", "object": "product", "deleted": True}
+
+
+def test_fixtures_on_miss_takes_an_unknown_parent_as_it_comes(mock: httpx.Client) -> None:
+    path = "/v1/customers/cus_xxxxxxxxxxxxx/tax_ids"
+    assert ok(mock.get(path))["data"] == []
+    made = ok(mock.post(path, data={"type": "eu_vat", "value": "DE1"}))
+    assert made["customer"] == "cus_xxxxxxxxxxxxx"
+    assert [t["id"] for t in ok(mock.get(path))["data"]] == [made["id"]]
+
+
+def test_fixtures_on_miss_leaves_stored_objects_and_modelled_misses_alone(
+    mock: httpx.Client,
+) -> None:
+    made = ok(mock.post("/v1/products", data={"name": "Real"}))
+    assert ok(mock.get(f"/v1/products/{made['id']}"))["name"] == "Real"
+    resp = mock.get("/v1/customers/cus_xxxxxxxxxxxxx")
+    assert_error(resp, 404, code="resource_missing", param="id")
