@@ -30,7 +30,10 @@ from typing import Any
 
 import stripe
 
-from client import (
+from .expect import MISSING, Matcher, Mismatch
+from .model import NEW, Scenario, Step
+from .receiver import WebhookReceiver
+from .relink_client import (
     PREVIEW_VERSION,
     Assessment,
     Decision,
@@ -40,10 +43,6 @@ from client import (
     Resolution,
     SessionStart,
 )
-
-from .expect import MISSING, Matcher, Mismatch
-from .model import NEW, Scenario, Step
-from .receiver import WebhookReceiver
 from .target import Target
 
 WEBHOOK_SECRET = "whsec_scenario_runner_replay"
