@@ -10,6 +10,7 @@ if TYPE_CHECKING or not __name__.startswith("fake_stripe."):
     from client import (
         PREVIEW_VERSION,
         Assessment,
+        Attempt,
         Decision,
         Flag,
         MandateAcceptance,
@@ -18,11 +19,13 @@ if TYPE_CHECKING or not __name__.startswith("fake_stripe."):
         Resolution,
         SessionStart,
         UseCase,
+        Watchlist,
     )
 else:
     from fake_stripe.client import (
         PREVIEW_VERSION,
         Assessment,
+        Attempt,
         Decision,
         Flag,
         MandateAcceptance,
@@ -31,11 +34,13 @@ else:
         Resolution,
         SessionStart,
         UseCase,
+        Watchlist,
     )
 
 __all__ = [
     "PREVIEW_VERSION",
     "Assessment",
+    "Attempt",
     "Decision",
     "Flag",
     "MandateAcceptance",
@@ -44,4 +49,5 @@ __all__ = [
     "Resolution",
     "SessionStart",
     "UseCase",
+    "Watchlist",
 ]
