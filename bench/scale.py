@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -32,12 +31,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import timed  # noqa: E402
 from inprocess_bench import call  # noqa: E402
 
 from fake_stripe import create_app  # noqa: E402
+from fake_stripe.core.versions import PREVIEW_VERSION
 
 KEY = "sk_test_bench"
-PREVIEW = "2026-01-28.preview"
+PREVIEW = PREVIEW_VERSION
 
 
 def rows_to_copy(app: Any, loop: asyncio.AbstractEventLoop) -> tuple[dict[str, Any], list[Any]]:
@@ -64,7 +65,7 @@ def rows_to_copy(app: Any, loop: asyncio.AbstractEventLoop) -> tuple[dict[str, A
         b"outcome=link",
     )
     fca = done["accounts"]["data"][0]["id"]
-    backend = app.state.fake.backend
+    backend = app.fake.backend
     tenant = KEY.split("_", 2)[2]
     rows = {}
     for kind in (
@@ -82,7 +83,7 @@ def rows_to_copy(app: Any, loop: asyncio.AbstractEventLoop) -> tuple[dict[str, A
 
 def fill(app: Any, rows: list[Any], tenants: list[str], objects: int) -> float:
     """Write `objects` copies, round-robin over `tenants`; returns the seconds it took."""
-    backend = app.state.fake.backend
+    backend = app.fake.backend
     plan = (
         ["customer"] * 4
         + ["event"] * 4
@@ -102,23 +103,6 @@ def fill(app: Any, rows: list[Any], tenants: list[str], objects: int) -> float:
             body = body.replace("jenny@example.com", "tenth@example.com")
         backend.put(tenants[i % len(tenants)], kind, new_id, body)
     return time.perf_counter() - t
-
-
-def timed(fn: Callable[[], Any], n: int, repeats: int) -> float:
-    """Median µs per call over `repeats` rounds of up to `n` calls, each round about a second at
-    most (a filter that walks 25,000 objects takes a fraction of a second a call)."""
-    t = time.perf_counter()
-    fn()
-    n = max(3, min(n, int(1.0 / max(time.perf_counter() - t, 1e-6))))
-    for _ in range(min(n, 50)):
-        fn()
-    rounds = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(n):
-            fn()
-        rounds.append((time.perf_counter() - t) / n * 1e6)
-    return statistics.median(rounds)
 
 
 def measure(app: Any, ids: dict[str, str], n: int, repeats: int) -> dict[str, float]:
@@ -144,7 +128,12 @@ def measure(app: Any, ids: dict[str, str], n: int, repeats: int) -> dict[str, fl
         # last: it adds customers
         "POST customer": (req("POST", "/v1/customers", b"email=a%40b.co&metadata[k]=v"), n),
     }
-    out = {name: timed(fn, count, repeats) for name, (fn, count) in cases.items()}
+    # A round takes about a second at most: a filter that walks 25,000 objects takes a
+    # fraction of a second a call.
+    out = {
+        name: timed(fn, count, repeats, warm=50, round_seconds=1.0)
+        for name, (fn, count) in cases.items()
+    }
     loop.close()
     return out
 
@@ -164,8 +153,8 @@ def run(backend: str, layout: str, objects: int, tenants: int, n: int, repeats: 
             others = [f"other{i}" for i in range(tenants - 1)]
             fill_s = fill(app, rows, [me, *others], objects)
         result = measure(app, ids, n, repeats)
-        app.state.fake.webhooks.close()
-        app.state.fake.backend.close()
+        app.fake.close()
+        app.fake.backend.close()
         return result, fill_s
 
 

@@ -82,8 +82,8 @@ def main() -> None:
     parser.add_argument("--db", default=None)
     args = parser.parse_args()
     store = Counting(open_backend(args.db))
-    app = create_app(seed=7, backend=store)  # type: ignore[arg-type]
-    fake = app.state.fake
+    app = create_app(seed=7, backend=store)
+    fake = app.fake
     api = client(app)
     api.headers["Authorization"] = f"Bearer {KEY}"
     api.headers.update(PREVIEW)

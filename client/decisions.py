@@ -15,7 +15,8 @@ from typing import Any
 
 # The relink surface (`relink_options`, `authorization`, `status_details`) is in preview: every
 # request of the client sends this version.
-PREVIEW_VERSION = "2026-01-28.preview"
+from fake_stripe.core.versions import PREVIEW_VERSION as PREVIEW_VERSION
+
 # Stripe's hosted relink offers accounts "with TANs expected to expire within the next 30 days".
 TAN_RELINK_WINDOW = 30 * 86_400
 

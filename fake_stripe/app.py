@@ -19,8 +19,9 @@ from .control import dashboard, health, openapi
 from .control import faults as fault_control
 from .control import payments as payments_control
 from .control import webhooks as webhook_control
-from .core.context import DEFAULT_API_VERSION, Endpoint
+from .core.context import Endpoint
 from .core.store import Backend, open_backend
+from .core.versions import DEFAULT_API_VERSION
 from .edge import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY, Edge
 from .financial_connections import accounts as fc_accounts
 from .financial_connections import institutions
@@ -29,7 +30,7 @@ from .financial_connections import test_helpers as fc_helpers
 from .generic.routes import GenericRoutes
 from .payments import charges, payment_intents, setup_intents, us_bank_account
 from .resources import customers, events, payment_methods, test_helpers, webhook_endpoints
-from .server import FakeStripe, Validator
+from .state import FakeStripe, Validator
 from .stripejs import routes as stripejs
 from .webhooks.schedule import RetrySchedule
 from .wire import dispatch
@@ -67,6 +68,14 @@ class Shadows:
         return bool(self.patterns) and any(
             method in ms and rx.match(path) for rx, ms in self.patterns
         )
+
+
+class App(Starlette):
+    """The fake Stripe server as an ASGI app. `fake` is the server behind it (`FakeStripe`: its
+    tenants, store, faults and webhook delivery); `app.fake.close()` stops and closes all it
+    runs and opened."""
+
+    fake: FakeStripe
 
 
 class V1Router:
@@ -173,7 +182,7 @@ def routes_table() -> list[Endpoint]:
         ),
         E("GET", f"{fc}/accounts/{{account}}/owners", fc_accounts.owners, fc_accounts.OWNERS),
         E("GET", f"{fc}/authorizations/{{authorization}}", fc_accounts.retrieve_authorization),
-        E("POST", f"{fc}/sessions", fc_sessions.create_handler, fc_sessions.CREATE),
+        E("POST", f"{fc}/sessions", fc_sessions.create, fc_sessions.CREATE),
         E("GET", f"{fc}/sessions/{{session}}", fc_sessions.retrieve),
         E("GET", f"{fc}/institutions", institutions.list_, institutions.LIST),
         E("GET", f"{fc}/institutions/{{institution}}", institutions.retrieve),
@@ -318,7 +327,7 @@ def create_app(
     allow_private_webhooks: bool = True,
     only_modelled: bool = False,
     fixtures_on_miss: bool = False,
-) -> Starlette:
+) -> App:
     """The fake Stripe server as an ASGI app (in-process, or under uvicorn).
 
     `max_body` (bytes) bounds a request body: a larger one is refused with a 413 before it is
@@ -371,9 +380,9 @@ def create_app(
         # 405; Stripe answers every method it lacks as an unknown URL.
         return await dispatch(fake, request, {})
 
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app = App(routes=routes, exception_handlers={HTTPException: http_error})
     app.add_middleware(V1Router, fake=fake, table=table, generic=generic)
     # Added last, so it runs first: before the /v1 router and every other route.
     app.add_middleware(Edge, fake=fake, max_body=max_body, body_timeout=body_timeout)
-    app.state.fake = fake
+    app.fake = fake
     return app

@@ -17,22 +17,26 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-PREVIEW_VERSION = "2026-01-28.preview"
+from .core.versions import PREVIEW_VERSION
+
+if TYPE_CHECKING:
+    from .app import App
+
 _keys = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def fake_stripe_app() -> Iterator[Any]:
+def fake_stripe_app() -> Iterator[App]:
     from .app import create_app
 
     app = create_app()
     yield app
-    app.state.fake.webhooks.close()
+    app.fake.close()
 
 
 @pytest.fixture
@@ -41,7 +45,7 @@ def fake_stripe_key() -> str:
 
 
 @pytest.fixture
-def fake_stripe_client(fake_stripe_app: Any, fake_stripe_key: str) -> Any:
+def fake_stripe_client(fake_stripe_app: App, fake_stripe_key: str) -> Any:
     from .sdk import stripe_client
 
     return stripe_client(fake_stripe_app, fake_stripe_key, stripe_version=PREVIEW_VERSION)
@@ -49,7 +53,7 @@ def fake_stripe_client(fake_stripe_app: Any, fake_stripe_key: str) -> Any:
 
 @pytest.fixture
 def fake_stripe_globals(
-    fake_stripe_app: Any, fake_stripe_key: str, monkeypatch: pytest.MonkeyPatch
+    fake_stripe_app: App, fake_stripe_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
     import stripe
 
@@ -65,7 +69,7 @@ def fake_stripe_globals(
 
 
 @pytest.fixture
-def fake_stripe_http(fake_stripe_app: Any, fake_stripe_key: str) -> Iterator[httpx.Client]:
+def fake_stripe_http(fake_stripe_app: App, fake_stripe_key: str) -> Iterator[httpx.Client]:
     from .inprocess import client
 
     with client(

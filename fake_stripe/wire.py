@@ -9,10 +9,10 @@ rendered by one function; no other exception reaches the client as anything but 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import anyio
@@ -23,20 +23,22 @@ from starlette.types import Receive, Scope, Send
 
 from .core import formdata
 from .core import idempotency as idem
-from .core.context import VERSION_RE, Ctx, Endpoint, Services
+from .core.clock import Clock
+from .core.context import Ctx, Endpoint, Failed, Services
 from .core.errors import (
-    AuthenticationError,
     InvalidRequestError,
     ParamError,
     RateLimitError,
     StripeError,
 )
 from .core.faults import fault_error
+from .core.keys import parse_key
 from .core.params import EXPAND, check
 from .core.raw import File
 from .core.render import render
 from .core.store import Busy, Conflict
-from .core.tenant import KEY_RE, StagedTenant, Tenant, tenant_of
+from .core.tenant import StagedTenant, Tenant, tenant_of
+from .core.versions import VERSION_RE
 
 log = logging.getLogger("fake_stripe")
 
@@ -46,63 +48,11 @@ LOCK_TIMEOUT = (
     "Retry the request."
 )
 
-NO_KEY = (
-    "You did not provide an API key. You need to provide your API key in the Authorization "
-    "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See "
-    "https://stripe.com/docs/api#authentication for details, or we can help at "
-    "https://support.stripe.com/."
-)
-
-
-def mask_key(key: str) -> str:
-    """Stripe keeps the first 8 and last 4 characters and the length: `sk_test_****Aso0`."""
-    if len(key) <= 12:
-        return key[:8] + "*" * max(0, len(key) - 8)
-    return key[:8] + "*" * (len(key) - 12) + key[-4:]
-
-
-def parse_key(request: Request, allow: tuple[str, ...]) -> str:
-    """The API key from `Authorization: Bearer` or Basic (key as username). Returns the key."""
-    header = request.headers.get("authorization")
-    if not header:
-        raise AuthenticationError(NO_KEY)
-    scheme, _, cred = header.strip().partition(" ")
-    cred = cred.strip()
-    if scheme.lower() == "basic":
-        try:
-            cred = base64.b64decode(cred, validate=True).decode("utf-8").partition(":")[0]
-        except (ValueError, UnicodeDecodeError):
-            raise AuthenticationError(
-                "Invalid API Key provided: the Basic credentials are not valid base64."
-            ) from None
-    elif scheme.lower() != "bearer":
-        raise AuthenticationError(f"Invalid API Key provided: {mask_key(header.strip())[:40]}")
-    if not cred:
-        raise AuthenticationError(NO_KEY)
-    m = KEY_RE.fullmatch(cred)
-    if not m:
-        raise AuthenticationError(f"Invalid API Key provided: {mask_key(cred)}")
-    if m.group(2) == "live":
-        raise AuthenticationError(
-            f"This fake Stripe server never accepts live-mode API keys ({mask_key(cred)}). "
-            "Use a test-mode key such as sk_test_..., which gets its own isolated test world."
-        )
-    if m.group(1) not in allow:
-        if m.group(1) == "pk":
-            raise AuthenticationError(
-                "This API call cannot be made with a publishable API key. Please use a secret "
-                "API key. You can find a list of your API keys at "
-                "https://dashboard.stripe.com/account/apikeys.",
-                code="secret_key_required",
-            )
-        raise AuthenticationError(f"Invalid API Key provided: {mask_key(cred)}")
-    return cred
-
 
 def authenticate(app: Services, request: Request, allow: tuple[str, ...]) -> tuple[str, Tenant]:
     """The request's API key and its tenant: the one way from a key to a tenant, for `/v1`,
     the Stripe.js endpoints and the `/_fake/` routes alike."""
-    key = parse_key(request, allow)
+    key = parse_key(request.headers.get("authorization"), allow)
     return key, app.tenant(tenant_of(key))
 
 
@@ -176,6 +126,27 @@ class _Answer(NamedTuple):
     response: Response | None
     pause: float = 0.0  # seconds to wait first: an injected fault's delay
     resume: bool = False  # then run the request (a `before` fault with a delay and no status)
+    # Run it again on a worker thread: it ran on the event loop and the clock had work due.
+    off_loop: bool = False
+
+
+class _LeaveLoop(Exception):
+    """The request runs on the event loop and the tenant clock has work due: work that may be
+    long and that writes, so the request goes to a worker thread before it changes anything."""
+
+
+@dataclass
+class _Job:
+    """An authenticated request, as the work that answers it receives it."""
+
+    app: Services
+    request: Request
+    ep: Endpoint | None
+    key: str
+    tenant: Tenant
+    raw: bytes
+    request_id: str
+    headers: dict[str, str]
 
 
 async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoint]) -> Response:
@@ -189,40 +160,44 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
     except StripeError as err:
         return error_response(err, request_id, app.wall_now(), headers)
     raw = await request.body() if request.method == "POST" else request.scope["query_string"]
-    job = (app, request, ep, key, tenant, raw, request_id, headers)
+    job = _Job(app, request, ep, key, tenant, raw, request_id, headers)
     write = request.method != "GET"
     light = (
         ep is not None
         and ep.light
         # a light GET takes no parameters; a light write's body is decoded in a few µs
         and (len(raw) <= DECODE_INLINE_MAX if write else not raw)
-        and app.quiet(tenant, write)
+        and app.quiet(write)
     )
-    answer = await app.lanes.run(tenant.name, _serve, *job, True, light=light)
+    answer = await app.lanes.run(tenant.name, _serve, job, True, light=light)
+    if answer.off_loop:
+        answer = await app.lanes.run(tenant.name, _serve, job, False)
     if answer.pause:
         await asyncio.sleep(answer.pause)
     if answer.resume:
-        answer = await app.lanes.run(tenant.name, _serve, *job, False)
+        answer = await app.lanes.run(tenant.name, _serve, job, False)
         if answer.pause:
             await asyncio.sleep(answer.pause)
     assert answer.response is not None
     return answer.response
 
 
-def _serve(
-    app: Services,
-    request: Request,
-    ep: Endpoint | None,
-    key: str,
-    tenant: Tenant,
-    raw: bytes,
-    request_id: str,
-    headers: dict[str, str],
-    before: bool,
-) -> _Answer:
+def _on_loop() -> bool:
+    """Whether this runs on an event loop's own task (not on a worker thread, and not stepped
+    by hand in-process, where there is nobody else to serve)."""
+    try:
+        return asyncio.current_task() is not None
+    except RuntimeError:  # no loop runs on this thread
+        return False
+
+
+def _serve(job: _Job, before: bool) -> _Answer:
     """The request once authenticated: version, fault rules, parameters, the store work and
-    the answer, errors included (rendering one reads the tenant clock in the store)."""
+    the answer, errors included. `before`: the `before` fault rules still apply."""
+    app, request, ep, tenant = job.app, job.request, job.ep, job.tenant
     method, path = request.method, request.scope["path"]
+    headers = job.headers
+    clock = tenant.clock
     try:
         version = _version(app, request)
         headers["Stripe-Version"] = version
@@ -232,53 +207,65 @@ def _serve(
         if before and (rule := app.faults.take(tenant.name, method, path, "before")):
             if rule.status is None:
                 return _Answer(None, rule.delay_ms / 1000, resume=True)
-            return _Answer(
-                _error(fault_error(rule.status), tenant, request_id, headers), rule.delay_ms / 1000
-            )
+            err = fault_error(rule.status)
+            return _Answer(_error(err, clock, job, headers), rule.delay_ms / 1000)
         content_type = request.headers.get("content-type", "") if method == "POST" else ""
         if content_type.startswith("multipart/form-data"):
-            decoded = formdata.decode_multipart(raw, content_type)
+            decoded = formdata.decode_multipart(job.raw, content_type)
         else:
-            decoded = formdata.decode(raw)
+            decoded = formdata.decode(job.raw)
         expand = decoded.get("expand")
         decoded = {k: v for k, v in decoded.items() if k != "expand"}
         # An open spec hands the raw tree to the handler, which checks it itself (sessions
         # choose their parameter set by API version).
-        params = dict(decoded) if ep.params.extra.get("open") else check(ep.params, decoded)
+        params = dict(decoded) if ep.params.open else check(ep.params, decoded)
         if expand is not None:
             params["expand"] = EXPAND.check("expand", expand)
         ctx = Ctx(
             tenant=StagedTenant(tenant),
             version=version,
             account_version=app.api_version,
-            request_id=request_id,
+            request_id=job.request_id,
             path=dict(request.path_params),
             events=app.events,
             faults=app.faults,
             due=app.due,
-            key=key,
+            key=job.key,
             expansions=app.expansions,
             allow_private_webhooks=app.allow_private_webhooks,
+            on_loop=_on_loop(),
         )
+        clock = ctx.clock
         idempotency_key = request.headers.get("idempotency-key") if method == "POST" else None
         if idempotency_key is None:
-            status, body = _run(ctx, ep, params)
-            response = _finish(app, ctx, method, path, status, body, headers)
+            done = _run(ctx, ep, params)
+            if done.error is not None:
+                raise done.error
+            response = _finish(app, method, path, done, headers)
         else:
             ctx.idempotency_key = idempotency_key
             fingerprinted = decoded if expand is None else {**decoded, "expand": expand}
             response = _idempotent(app, ctx, ep, path, fingerprinted, params, headers)
+    except _LeaveLoop:
+        return _Answer(None, off_loop=True)
     except StripeError as err:
-        return _Answer(_error(err, tenant, request_id, headers))
+        return _Answer(_error(err, clock, job, headers))
     rule = app.faults.take(tenant.name, method, path, "after")
     if rule is not None and rule.status is not None:
-        lost = _error(fault_error(rule.status), tenant, request_id, headers)
+        lost = _error(fault_error(rule.status), clock, job, headers)
         return _Answer(lost, rule.delay_ms / 1000)
     return _Answer(response, rule.delay_ms / 1000 if rule is not None else 0.0)
 
 
-def _error(err: StripeError, tenant: Tenant, request_id: str, headers: dict[str, str]) -> Response:
-    return error_response(err, request_id, tenant.now(), headers)
+def _error(err: StripeError, clock: Clock, job: _Job, headers: dict[str, str]) -> Response:
+    return error_response(err, job.request_id, clock.now(), headers)
+
+
+class _Done(NamedTuple):
+    status: int
+    body: Any
+    # A `Failed` answer: its error, to send once the request's writes are committed.
+    error: StripeError | None = None
 
 
 def _run(
@@ -286,9 +273,10 @@ def _run(
     ep: Endpoint,
     params: dict[str, Any],
     remember: Callable[[int, Any], None] | None = None,
-) -> tuple[int, Any]:
-    """Run the endpoint in one transaction of the store: committed only if it succeeds (or
-    fails with an error that reports an outcome, such as a bank failing in the Stripe.js flow).
+) -> _Done:
+    """Run the endpoint in one transaction of the store, committed only if it succeeds or
+    answers `Failed` (a refused debit, a bank failing in the Stripe.js flow); an error it
+    raises leaves the store as it was.
 
     A POST or DELETE holds the store's write lock from its first read to its commit, so two
     processes never both read a customer and both write their own change of it. A GET reads a
@@ -300,8 +288,8 @@ def _run(
     while True:
         try:
             with ctx.tenant.backend.transaction(ctx.tenant.name, write):
-                outcome = _handle(ctx, ep, params, remember)
-            break
+                ctx.tenant.begin()
+                return _handle(ctx, ep, params, remember)
         except Conflict:
             if write:
                 raise
@@ -310,9 +298,9 @@ def _run(
         except Busy:
             ctx.tenant.discard()
             raise RateLimitError(LOCK_TIMEOUT, code="lock_timeout") from None
-    if isinstance(outcome, StripeError):
-        raise outcome
-    return outcome
+        except BaseException:
+            ctx.tenant.discard()
+            raise
 
 
 def _handle(
@@ -320,41 +308,37 @@ def _handle(
     ep: Endpoint,
     params: dict[str, Any],
     remember: Callable[[int, Any], None] | None,
-) -> tuple[int, Any] | StripeError:
-    """The handler inside the transaction. A Stripe error is returned, not raised: the
-    transaction still commits what the store did meanwhile (ids handed out stay used, as with
-    the memory store), and the staged writes only if the error reports an outcome."""
-    try:
-        ctx.run_due()
-        result = ep.handler(ctx, params)
-        body = render(ctx, result, params.get("expand") or [])
-    except StripeError as err:
-        if err.commits:
-            if remember is not None:
-                remember(err.status, err.body(ctx.request_id, ctx.now()))
-            ctx.tenant.commit()
-        return err
+) -> _Done:
+    """The handler inside the transaction: the clock's due work, the handler, rendering, and
+    the commit of what they staged."""
+    if ctx.on_loop and ctx.clock.due_now():
+        raise _LeaveLoop
+    ctx.run_due()
+    result = ep.handler(ctx, params)
+    if isinstance(result, Failed):
+        err = result.error
+        if remember is not None:
+            remember(err.status, err.body(ctx.request_id, ctx.now()))
+        ctx.tenant.commit()
+        return _Done(err.status, None, err)
+    body = render(ctx, result, params.get("expand") or [])
     if remember is not None:
         remember(ep.status, body)
     ctx.tenant.commit()
-    return ep.status, body
+    return _Done(ep.status, body)
 
 
 def _finish(
-    app: Services,
-    ctx: Ctx,
-    method: str,
-    path: str,
-    status: int,
-    body: Any,
-    headers: dict[str, str],
+    app: Services, method: str, path: str, done: _Done, headers: dict[str, str]
 ) -> Response:
-    if isinstance(body, File):
-        return Response(body.data, status, {**headers, "Content-Type": body.content_type})
-    violations = app.check_response(method, path, status, body)
+    if isinstance(done.body, File):
+        return Response(
+            done.body.data, done.status, {**headers, "Content-Type": done.body.content_type}
+        )
+    violations = app.check_response(method, path, done.status, done.body)
     if violations:
         headers = {**headers, "X-Fake-Stripe-Violations": "; ".join(violations)[:4000]}
-    return json_response(status, body, headers)
+    return json_response(done.status, done.body, headers)
 
 
 def _idempotent(
@@ -390,21 +374,25 @@ def _idempotent(
         ctx.tenant.meta_set(meta, idem.outcome(record, status, body))
 
     try:
-        status, body = _run(ctx, ep, params, remember)
+        done = _run(ctx, ep, params, remember)
     except ParamError:
         idem.release(store, key, record)
         raise
     except StripeError as err:
         if err.code == "lock_timeout":
             idem.release(store, key, record)  # nothing ran: a retry must run
-        elif not err.commits:
+        else:
             body = err.body(ctx.request_id, record["created"])
             store.meta_set(meta, idem.outcome(record, err.status, body))
         raise
     except Exception:
-        idem.release(store, key, record)  # a fault of the fake itself: a retry runs again
+        # Nothing ran: a fault of the fake itself, or the request moving off the event loop;
+        # a retry (or the move) runs it again.
+        idem.release(store, key, record)
         raise
-    return _finish(app, ctx, ep.method, path, status, body, headers)
+    if done.error is not None:
+        raise done.error
+    return _finish(app, ep.method, path, done, headers)
 
 
 def _replay(rec: dict[str, Any], headers: dict[str, str]) -> Response:

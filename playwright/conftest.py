@@ -23,8 +23,8 @@ from merchant import REAL_STRIPE_JS, STRIPE_VERSION, Merchant, create_merchant_a
 from playwright.sync_api import BrowserContext, FrameLocator, Page, Route, expect
 
 from fake_stripe import create_app
+from fake_stripe.http_server import ServerThread
 from fake_stripe.sdk import stripe_client
-from fake_stripe.serving import ServerThread
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "playwright"
 _tenants = itertools.count(1)
@@ -144,7 +144,7 @@ def final_screenshot(page: Page, request: pytest.FixtureRequest) -> Iterator[Non
 
 @pytest.fixture(autouse=True)
 def _no_spec_violations(fake_app: Any) -> Iterator[None]:
-    fake = fake_app.state.fake
+    fake = fake_app.fake
     start = len(fake.violations)
     yield
     new = fake.violations[start:]

@@ -29,9 +29,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fake_stripe.core.versions import PREVIEW_VERSION
 from fake_stripe.sdk import stripe_client
 
-STRIPE_VERSION = "2026-01-28.preview"
+STRIPE_VERSION = PREVIEW_VERSION
 REAL_STRIPE_JS = "https://js.stripe.com/v3/"
 PAGE_DIR = Path(__file__).with_name("merchant_page")
 MERCHANT_NAME = "Acme Supply Co."

@@ -21,8 +21,8 @@ import pytest
 from conftest import ARTIFACTS
 from playwright.sync_api import Page, expect
 
-from fake_stripe.core.context import DEFAULT_API_VERSION
-from fake_stripe.serving import ServerThread
+from fake_stripe.core.versions import DEFAULT_API_VERSION
+from fake_stripe.http_server import ServerThread
 
 TH = "/v1/test_helpers/financial_connections"
 

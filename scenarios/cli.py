@@ -171,7 +171,7 @@ def _target(args: argparse.Namespace) -> Iterator[Target]:
         finally:
             target.close()
     finally:
-        app.state.fake.webhooks.close()  # the delivery loop and its connections
+        app.fake.close()  # the delivery loop and its connections
 
 
 def run(args: argparse.Namespace) -> int:

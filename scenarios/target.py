@@ -9,9 +9,8 @@ from typing import Any
 
 import stripe
 
-from client import RelinkClient
-
 from . import DEFAULT_RETRY_TIME_SCALE
+from .relink_client import RelinkClient
 
 
 @dataclass
@@ -53,7 +52,7 @@ class Target:
 @contextmanager
 def served(app: Any) -> Iterator[str]:
     """`app` under uvicorn on a free loopback port, in a thread; yields its base URL."""
-    from fake_stripe.serving import ServerThread
+    from fake_stripe.http_server import ServerThread
 
     with ServerThread(app) as url:
         yield url

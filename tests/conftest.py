@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from fake_stripe import create_app
+from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.serving import ServerThread
 
 _keys = itertools.count(1)
 
@@ -27,7 +27,7 @@ _keys = itertools.count(1)
 def app() -> Iterator[Any]:
     app = create_app(seed=424242, strict=True)
     yield app
-    app.state.fake.webhooks.close()
+    app.fake.close()
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +71,7 @@ def _no_spec_violations(request: pytest.FixtureRequest) -> Iterator[None]:
     if "app" not in request.fixturenames and "api" not in request.fixturenames:
         yield
         return
-    fake = request.getfixturevalue("app").state.fake
+    fake = request.getfixturevalue("app").fake
     start = len(fake.violations)
     yield
     new = fake.violations[start:]

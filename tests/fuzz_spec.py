@@ -25,7 +25,7 @@ def _declared(method: str, path: str) -> params.Spec:
         if (ep.method, ep.path) == (method, path):
             # Session creation checks its parameters in the handler, by version; under the
             # `.preview` version sent here, against PREVIEW.
-            return fc_sessions.PREVIEW if ep.params.extra.get("open") else ep.params
+            return fc_sessions.PREVIEW if ep.params.open else ep.params
     # A generic operation checks the spec's own parameters.
     generic = GenericRoutes(routes_table()).endpoints(method, path)
     if method in generic:

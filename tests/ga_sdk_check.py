@@ -13,13 +13,14 @@ shapes.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, cast
 
 import stripe
 
 from fake_stripe import create_app
+from fake_stripe.core.versions import PREVIEW_VERSION
+from fake_stripe.http_server import ServerThread
 from fake_stripe.sdk import stripe_client
-from fake_stripe.serving import ServerThread
 
 TH = "/v1/test_helpers/financial_connections"
 GA_AUTHORIZATION_FIELDS = {
@@ -131,7 +132,7 @@ def check(ga: Any, mode: str) -> None:
     print(f"  {mode}: status_details, authorization, last4, prefetch, events, PM, SI: ok")
 
 
-PREVIEW = "2026-01-28.preview"
+PREVIEW = PREVIEW_VERSION
 WEEK = 7 * 86_400
 ACCEPTANCE = {
     "customer_acceptance": {
@@ -219,7 +220,7 @@ def payments_walkthrough(client: Any) -> None:
         raise AssertionError("a blocked PaymentMethod was charged")
     except stripe.StripeError as err:
         assert err.http_status == 402 and err.code == "bank_account_unusable", err
-        refused = err.json_body["error"]["payment_intent"]["id"]
+        refused = cast(dict[str, Any], err.json_body)["error"]["payment_intent"]["id"]
     # Relink (a preview-version request): the same pm_ charges again, with the new last4.
     auth = v1.financial_connections.accounts.retrieve(account, options={"stripe_version": PREVIEW})
     relink = client.raw_request(
@@ -274,8 +275,8 @@ def main() -> int:
         payments_walkthrough(stripe_client(server.url, "sk_test_gapayments_socket"))
     finally:
         server.stop()
-        app.state.fake.webhooks.close()
-    violations = app.state.fake.violations
+        app.fake.close()
+    violations = app.fake.violations
     assert not violations, violations
     print(
         f"GA SDK {stripe.VERSION} ({stripe.api_version}): the GA view holds and ACH payments "

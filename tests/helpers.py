@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 
 from fake_stripe import create_app
+from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.serving import ServerThread
 
 
 class Served:
@@ -33,7 +33,7 @@ class Served:
     def close(self) -> None:
         if self._server is not None:
             self._server.stop()
-        self.app.state.fake.webhooks.close()
+        self.app.fake.close()
 
 
 def assert_error(

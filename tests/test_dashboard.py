@@ -16,13 +16,14 @@ import httpx
 import pytest
 
 from fake_stripe import create_app
+from fake_stripe.core.keys import mask_key
+from fake_stripe.core.versions import PREVIEW_VERSION
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.wire import mask_key
 from tests.helpers import assert_error
 from tests.test_payment_intents import charge, customer, linked_pm
 
 TH = "/v1/test_helpers/financial_connections"
-PREVIEW = {"Stripe-Version": "2026-01-28.preview"}
+PREVIEW = {"Stripe-Version": PREVIEW_VERSION}
 
 
 def linked_account(api: httpx.Client, display_name: str = "Everyday Checking") -> dict[str, Any]:
@@ -80,7 +81,7 @@ def test_dashboard_and_tenants_list_need_the_control_token_when_the_server_has_o
                 ok = c.get(path, headers={"Authorization": "Bearer s3cret"})
                 assert ok.status_code == 200, path
     finally:
-        app.state.fake.webhooks.close()
+        app.fake.close()
 
 
 # ---- /_fake/tenants ----------------------------------------------------------------------------

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import stripe
 
+from fake_stripe.core.versions import PREVIEW_VERSION
 from fake_stripe.sdk import stripe_client
 
-PREVIEW = "2026-01-28.preview"
+PREVIEW = PREVIEW_VERSION
 TH = "/v1/test_helpers/financial_connections"
 
 # reason -> (account cause, account action, authorization status, authorization action)

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fake_stripe.core.context import DEFAULT_API_VERSION
+from fake_stripe.core.versions import DEFAULT_API_VERSION, PREVIEW_VERSION
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.sdk import stripe_client
 
@@ -22,7 +22,7 @@ from .test_webhooks import Receiver, create_endpoint
 
 GA = "2026-10-28.endive"
 OLD_GA = "2026-03-25.dahlia"  # before accounts had status_details (stripe-node 22.3.0)
-PREVIEW = "2026-01-28.preview"
+PREVIEW = PREVIEW_VERSION
 TH = "/v1/test_helpers/financial_connections"
 
 

@@ -7,10 +7,11 @@ import re
 from typing import Any
 
 from fake_stripe import create_app
+from fake_stripe.core.versions import PREVIEW_VERSION
 from fake_stripe.financial_connections.generated import Generator
 from fake_stripe.inprocess import client as inprocess_client
 
-PV = {"Stripe-Version": "2026-01-28.preview", "Authorization": "Bearer sk_test_gen"}
+PV = {"Stripe-Version": PREVIEW_VERSION, "Authorization": "Bearer sk_test_gen"}
 TH = "/v1/test_helpers/financial_connections"
 
 
@@ -40,7 +41,7 @@ def linked_world(seed: int) -> dict[str, Any]:
                 "transactions": [(t["description"], t["amount"]) for t in txns.json()["data"]],
             }
     finally:
-        app.state.fake.webhooks.close()
+        app.fake.close()
 
 
 def test_the_same_seed_makes_the_same_data_and_another_seed_other_data() -> None:

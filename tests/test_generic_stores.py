@@ -31,8 +31,7 @@ def _app(db: str | None) -> Any:
 
 
 def _close(app: Any) -> None:
-    app.state.fake.webhooks.close()
-    app.state.fake.backend.close()
+    app.fake.close()
 
 
 def test_generic_objects_answer_alike_in_every_store(db: str | None) -> None:
@@ -55,7 +54,7 @@ def test_generic_objects_answer_alike_in_every_store(db: str | None) -> None:
             gone = api.delete(f"/v1/products/{shirt['id']}").json()
             assert gone["deleted"] is True
             assert api.get(f"/v1/products/{shirt['id']}").status_code == 404
-        assert not app.state.fake.violations
+        assert not app.fake.violations
     finally:
         _close(app)
 

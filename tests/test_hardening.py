@@ -21,12 +21,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fake_stripe import create_app, serving
+from fake_stripe import create_app, http_server
 from fake_stripe.core.errors import ParamError
 from fake_stripe.core.formdata import MAX_DEPTH, decode
 from fake_stripe.core.tenant import tenant_of
+from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.serving import ServerThread
 from fake_stripe.webhooks.delivery import Deliveries
 from fake_stripe.webhooks.schedule import RetrySchedule, ScheduleError
 
@@ -41,7 +41,7 @@ def small() -> Iterator[tuple[Any, str]]:
     app = create_app(seed=11, max_body=1000, body_timeout=0.5)
     with ServerThread(app) as url:
         yield app, url
-    app.state.fake.webhooks.close()
+    app.fake.close()
 
 
 def raw_exchange(url: str, *requests: bytes, timeout: float = 5) -> list[bytes]:
@@ -121,7 +121,7 @@ def test_body_over_the_limit_is_a_413_in_process() -> None:
         big = c.post("/v1/customers", content=b"description=" + b"x" * 89, headers=FORM)
         err = assert_error(big, 413)
         assert "at most 100 bytes" in err["message"]
-    app.state.fake.webhooks.close()
+    app.fake.close()
 
 
 def test_body_over_the_limit_is_a_413_over_a_socket_with_the_connection_closed(
@@ -180,7 +180,7 @@ def test_a_body_that_stops_arriving_gets_a_408(small: tuple[Any, str]) -> None:
 def test_an_incomplete_request_head_is_dropped_after_the_header_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(serving, "HEADER_TIMEOUT", 0.3)
+    monkeypatch.setattr(http_server, "HEADER_TIMEOUT", 0.3)
     app = create_app(seed=2)
     with ServerThread(app) as url:
         started = time.monotonic()
@@ -191,7 +191,7 @@ def test_an_incomplete_request_head_is_dropped_after_the_header_timeout(
         host, port = url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=5) as sock:
             assert sock.recv(1) == b""
-    app.state.fake.webhooks.close()
+    app.fake.close()
 
 
 def test_a_request_head_over_64_kib_is_refused(server: ServerThread) -> None:
@@ -288,7 +288,7 @@ def test_the_server_wide_schedule_has_the_same_bounds() -> None:
 
 
 def test_stored_settings_out_of_bounds_are_ignored_not_fatal(app: Any, key: str) -> None:
-    fake = app.state.fake
+    fake = app.fake
     tenant = fake.tenant(tenant_of(key))
     tenant.meta_set("webhooks:settings", '{"base_delay": 1e308}')
     assert fake.webhooks.settings(tenant).base_delay is None
@@ -404,7 +404,7 @@ def test_empty_metadata_is_not_a_500(api: httpx.Client, path_body: tuple[str, st
 def faulty() -> Iterator[tuple[Any, str]]:
     """An app whose tenant `boom` raises a fault of the fake on every route that reaches it."""
     app = create_app(seed=3)
-    fake = app.state.fake
+    fake = app.fake
     real = fake.tenant
 
     def tenant(name: str) -> Any:
@@ -412,10 +412,10 @@ def faulty() -> Iterator[tuple[Any, str]]:
             raise RuntimeError("a fault of the fake")
         return real(name)
 
-    fake.tenant = tenant
+    fake.tenant = tenant  # type: ignore[method-assign]
     with ServerThread(app) as url:
         yield app, url
-    fake.webhooks.close()
+    fake.close()
 
 
 @pytest.mark.parametrize(
@@ -499,7 +499,7 @@ def test_with_the_control_token_the_token_is_the_credential() -> None:
         assert_error(httpx.get(f"{url}/_fake/health", headers=foreign), 403)
         ok = httpx.get(f"{url}/_fake/health", headers={**foreign, "Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
-    app.state.fake.webhooks.close()
+    app.fake.close()
 
 
 def test_stripejs_routes_still_answer_other_origins(base_client: httpx.Client) -> None:
@@ -522,11 +522,11 @@ def test_an_empty_idempotency_key_is_a_400(api: httpx.Client) -> None:
 
 
 def test_the_tenant_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fake_stripe import server as server_module
+    from fake_stripe import state as state_module
 
-    monkeypatch.setattr(server_module, "TENANT_CACHE", 3)
+    monkeypatch.setattr(state_module, "TENANT_CACHE", 3)
     app = create_app(seed=5)
-    fake = app.state.fake
+    fake = app.fake
     with inprocess_client(app) as c:
         for n in range(10):
             r = c.get("/v1/customers", headers={"Authorization": f"Bearer sk_test_cache{n}"})
@@ -538,7 +538,7 @@ def test_the_tenant_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
             c.get("/v1/customers", headers={"Authorization": f"Bearer sk_test_other{n}"})
         listed = c.get("/v1/customers", headers={"Authorization": "Bearer sk_test_cache9"})
         assert len(listed.json()["data"]) == 1
-    fake.webhooks.close()
+    fake.close()
 
 
 def test_serve_keeps_webhook_urls_out_of_its_logs() -> None:

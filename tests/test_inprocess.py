@@ -58,4 +58,4 @@ def test_a_sync_client_works_inside_a_running_event_loop() -> None:
     try:
         assert asyncio.run(from_async_code()) == 200
     finally:
-        app.state.fake.webhooks.close()
+        app.fake.close()

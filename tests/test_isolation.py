@@ -25,8 +25,8 @@ import pytest
 from fake_stripe import create_app
 from fake_stripe.core.context import Ctx
 from fake_stripe.core.lanes import Lanes
+from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.serving import ServerThread
 
 from .helpers import ACH_PAYMENT
 from .stores import postgres_schema
@@ -69,11 +69,11 @@ class Gate:
 def gated() -> Iterator[tuple[Any, str, Gate]]:
     app = create_app(seed=21)
     gate = Gate("slow")
-    app.state.fake.due.append(gate)
+    app.fake.due.append(gate)
     with ServerThread(app) as url:
         yield app, url, gate
         gate.open.set()
-    app.state.fake.close()
+    app.fake.close()
 
 
 def _get(url: str, key: str, path: str = "/v1/customers") -> httpx.Response:
@@ -101,7 +101,7 @@ def test_a_tenant_with_more_held_requests_than_lanes_leaves_workers_for_the_othe
     gated: tuple[Any, str, Gate],
 ) -> None:
     app, url, gate = gated
-    lanes: Lanes = app.state.fake.lanes
+    lanes: Lanes = app.fake.lanes
     n = lanes.per_tenant + 3
     with ThreadPoolExecutor(n) as pool:
         held = [
@@ -122,11 +122,11 @@ def test_a_tenant_with_more_held_requests_than_lanes_leaves_workers_for_the_othe
 def test_in_process_a_request_runs_on_the_callers_thread() -> None:
     app = create_app(seed=22)
     gate = Gate("nobody")
-    app.state.fake.due.append(gate)
+    app.fake.due.append(gate)
     with inprocess_client(app) as api:
         assert api.get("/v1/customers", auth=("sk_test_inline", "")).status_code == 200
     assert gate.threads == {threading.get_ident()}
-    app.state.fake.close()
+    app.fake.close()
 
 
 # ---- a store lock held by another process ------------------------------------------------------
@@ -162,7 +162,7 @@ def test_sqlite_a_write_lock_held_by_another_process_holds_up_no_reader(tmp_path
                     other.execute("ROLLBACK")
                 other.close()
     finally:
-        app.state.fake.close()
+        app.fake.close()
 
 
 def test_postgres_a_tenant_lock_held_by_another_instance_holds_up_no_other_tenant() -> None:
@@ -178,7 +178,7 @@ def test_postgres_a_tenant_lock_held_by_another_instance_holds_up_no_other_tenan
                 _blocked_writer_and_a_reader(served, other.commit)
         finally:
             other.close()
-            app.state.fake.close()
+            app.fake.close()
 
 
 # ---- the lanes themselves ----------------------------------------------------------------------
@@ -233,7 +233,7 @@ def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy()
     app = create_app(seed=25)
     where = Where()
     gate = Gate("nobody yet")
-    app.state.fake.due.extend([where, gate])
+    app.fake.due.extend([where, gate])
     srv = ServerThread(app)
     url, loop = srv.url, srv.thread.ident
     try:
@@ -271,4 +271,4 @@ def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy()
     finally:
         gate.open.set()
         srv.stop()
-        app.state.fake.close()
+        app.fake.close()

@@ -19,9 +19,9 @@ FLOORS: list[set[str]] = [
     {"payments"},
     {"webhooks", "spec"},
     {"control", "stripejs", "generic"},
-    {"server", "edge"},
+    {"state", "edge"},
     {"app"},
-    {"cli", "serving", "inprocess", "sdk", "pytest_plugin", "__init__"},
+    {"cli", "http_server", "inprocess", "sdk", "pytest_plugin", "__init__"},
 ]
 LEVEL = {name: level for level, names in enumerate(FLOORS) for name in names}
 
@@ -123,5 +123,5 @@ def test_the_walker_sees_relative_and_absolute_imports() -> None:
     """The checks above are only as good as the import walk: it must find both kinds."""
     assert "fake_stripe.core.errors" in GRAPH["fake_stripe.core.params"]
     assert "fake_stripe.core.context" in GRAPH["fake_stripe.wire"]
-    assert "fake_stripe.financial_connections.domain" in GRAPH["fake_stripe.server"]
+    assert "fake_stripe.financial_connections.schedule" in GRAPH["fake_stripe.state"]
     assert "fake_stripe.app" in GRAPH["fake_stripe.cli.serve"]  # a function-level import

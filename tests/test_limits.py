@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from fake_stripe.app import routes_table
+from fake_stripe.core.clock import MAX_CLOCK_OFFSET
 from fake_stripe.core.idempotency import PURGE_BATCH
 from fake_stripe.core.params import DEFAULT_MAX_ITEMS, Arr, Either, Hash, Param
-from fake_stripe.core.tenant import MAX_CLOCK_OFFSET, tenant_of
+from fake_stripe.core.tenant import tenant_of
 from fake_stripe.financial_connections import sessions
 from fake_stripe.spec.params import to_param
 from fake_stripe.stripejs.routes import endpoints as stripejs_endpoints
@@ -65,7 +66,7 @@ def test_every_declared_array_is_capped_at_most_at_the_default() -> None:
     found = []
     for ep in [*routes_table(), *stripejs_endpoints()]:
         fields = dict(ep.params.fields)
-        if ep.params.extra.get("open"):
+        if ep.params.open:
             fields = {**sessions.GA.fields, **sessions.PREVIEW.fields}
         for key, param in fields.items():
             found += [(f"{ep.path} {n}", a.max_items) for n, a in _arrays(param, key)]
@@ -185,7 +186,7 @@ DAY = 24 * 3600
 def _records(app: Any, key: str, names: list[str]) -> list[str]:
     """Which of the idempotency keys `names` the tenant of `key` still has a record of."""
     tenant = tenant_of(key)
-    backend = app.state.fake.backend
+    backend = app.fake.backend
     return [n for n in names if backend.meta_get(tenant, f"idem:{n}") is not None]
 
 

@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from fake_stripe.core.versions import PREVIEW_VERSION
 from tests.helpers import assert_error
 
-PV = {"Stripe-Version": "2026-01-28.preview"}
+PV = {"Stripe-Version": PREVIEW_VERSION}
 TH = "/v1/test_helpers/financial_connections"
 WEEK = 7 * 86_400
 ACCEPT = {

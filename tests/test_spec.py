@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from fake_stripe.spec.load import Spec, Violation, load_spec
+from fake_stripe.spec.load import Spec, load_spec
+from fake_stripe.spec.violations import Violation
 
 from .spec_guard import recorded_spec
 

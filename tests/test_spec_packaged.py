@@ -491,7 +491,7 @@ def test_show_prints_version_provenance_counts_and_coverage(
 
 
 def _recording(**overrides: Any) -> dict[str, Any]:
-    body = {
+    body: dict[str, Any] = {
         "id": "cus_1",
         "object": "customer",
         "address": None,
@@ -597,9 +597,9 @@ def test_strict_mode_with_the_packaged_spec_flags_a_bad_response(
     """What `--strict` adds with no `FAKE_STRIPE_OPENAPI`: a response the spec rejects is still
     sent, with the header naming the field (a handler is patched to answer a wrong body)."""
     from fake_stripe import create_app
+    from fake_stripe.http_server import ServerThread
     from fake_stripe.inprocess import client as inprocess_client
     from fake_stripe.resources import customers
-    from fake_stripe.serving import ServerThread
 
     monkeypatch.delenv(SPEC_ENV, raising=False)
     monkeypatch.setattr(customers, "retrieve", lambda ctx, p: {"id": 5, "object": "customer"})
@@ -615,11 +615,11 @@ def test_strict_mode_with_the_packaged_spec_flags_a_bad_response(
         assert (
             "/id: 5 is not of type 'string' (value: 5)" in resp.headers["x-fake-stripe-violations"]
         )
-        assert app.state.fake.violations
+        assert app.fake.violations
     finally:
         if server is not None:
             server.stop()
-        app.state.fake.webhooks.close()
+        app.fake.close()
 
 
 def test_strict_serve_without_a_spec_file_says_so_and_does_not_start(

@@ -127,6 +127,16 @@ def test_a_filtered_list_reads_only_the_objects_whose_indexed_field_matches(
     assert not list(b.iter_desc("other", "customer", None, None, ("email", "me@example.com")))
 
 
+def test_several_names_are_read_in_one_call_and_only_those_set_come_back(store: Store) -> None:
+    b = store.open()
+    b.meta_set("t", "a", "1")
+    b.meta_set("t", "b", "2")
+    b.meta_set("other", "c", "3")
+    assert b.meta_many("t", ("a", "b", "c", "missing")) == {"a": "1", "b": "2"}
+    assert b.meta_many("t", ()) == {}
+    assert b.meta_many("nobody", ("a",)) == {}
+
+
 def test_meta_swap_lets_exactly_one_caller_claim_a_name(store: Store) -> None:
     b = store.open()
     assert b.meta_swap("t", "idem:k", None, "first")
@@ -303,7 +313,7 @@ def test_listing_customers_by_email_decodes_only_the_matches(
         assert decoded == 3
         events = api.get("/v1/events", params={"type": "customer.created", "limit": 100})
         assert len(events.json()["data"]) == 60
-    app.state.fake.webhooks.close()
+    app.fake.close()
 
 
 # Shared stores only: nothing survives a memory store's restart.
@@ -337,7 +347,7 @@ def test_a_stored_delivery_that_cannot_be_resumed_is_skipped_and_the_app_starts(
         with inprocess_client(app) as api:
             assert api.get("/_fake/health").status_code == 200
     finally:
-        app.state.fake.webhooks.close()
+        app.fake.close()
 
 
 # ---- real processes on one store -------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from fake_stripe.serving import ServerThread
+from fake_stripe.http_server import ServerThread
 
 STRIPE_NODE = "23.2.0"
 WALK = Path(__file__).resolve().parent / "node" / "walk.js"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from fake_stripe.core.versions import PREVIEW_VERSION
 from fake_stripe.financial_connections.test_helpers import TRIGGERS
 from tests.helpers import assert_error
 
-PV = {"Stripe-Version": "2026-01-28.preview"}
+PV = {"Stripe-Version": PREVIEW_VERSION}
 
 
 @pytest.mark.parametrize("event", TRIGGERS)

@@ -71,7 +71,7 @@ def _cases() -> Iterator[tuple[str, str]]:
         path = ep.path.replace("setup_intents/{intent}", "setup_intents/{setup_intent}")
         if ep.method != "POST" or path not in BASE:
             continue
-        fields = sessions.GA.fields if ep.params.extra.get("open") else ep.params.fields
+        fields = sessions.GA.fields if ep.params.open else ep.params.fields
         for key, param in fields.items():
             for name in dict.fromkeys(_emptyable(param, key)):
                 yield path, name

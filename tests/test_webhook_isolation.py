@@ -44,7 +44,7 @@ def other(api: httpx.Client, key: str) -> httpx.Client:
 
 def seed_endpoints(app: Any, key: str, url: str, n: int) -> None:
     """`n` endpoints for all events, stored directly (past the API's cap of 16)."""
-    fake = app.state.fake
+    fake = app.fake
     name = tenant_of(key)
     tenant = fake.tenant(name)
     with fake.backend.transaction(name, True):
@@ -230,7 +230,7 @@ def open_app() -> Iterator[Any]:
     """A server as one bound beyond loopback runs it (no --allow-private-webhooks)."""
     app = create_app(seed=9, allow_private_webhooks=False)
     yield app
-    app.state.fake.close()
+    app.fake.close()
 
 
 @pytest.mark.parametrize(
@@ -296,7 +296,7 @@ def test_serve_on_loopback_sends_to_local_receivers_with_or_without_the_flag(
             with httpx.Client(base_url=url, headers={"Authorization": "Bearer sk_test_lo"}) as c:
                 create_endpoint(c, hostile.url("/ok"))
                 c.post("/v1/customers")
-                (attempt,) = eventually(lambda c=c: journal(c))
+                (attempt,) = eventually(lambda: journal(c))
                 assert attempt["outcome"] == "succeeded"
         finally:
             stop(proc)

@@ -24,16 +24,17 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 import pytest
 import stripe
-from starlette.applications import Starlette
 
 from fake_stripe import create_app
+from fake_stripe.app import App
 from fake_stripe.core.events import Event
 from fake_stripe.core.objects import StripeObject
 from fake_stripe.core.tenant import tenant_of
+from fake_stripe.core.versions import PREVIEW_VERSION
+from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.resources.customers import Customer
-from fake_stripe.webhooks import delivery
-from tests.conftest import ServerThread
+from fake_stripe.webhooks import signing
 from tests.helpers import assert_error
 
 T = TypeVar("T")
@@ -42,20 +43,19 @@ T = TypeVar("T")
 # ---- the app under test ------------------------------------------------------------------------
 
 
-def close_app(app: Starlette) -> None:
-    app.state.fake.webhooks.close()
-    app.state.fake.backend.close()
+def close_app(app: App) -> None:
+    app.fake.close()
 
 
 @pytest.fixture(scope="module")
-def app() -> Iterator[Starlette]:
+def app() -> Iterator[App]:
     a = create_app(seed=424242, strict=True)
     yield a
     close_app(a)
 
 
 @pytest.fixture(scope="module")
-def server(app: Starlette) -> Iterator[ServerThread]:
+def server(app: App) -> Iterator[ServerThread]:
     s = ServerThread(app)
     yield s
     s.stop()
@@ -250,11 +250,9 @@ def test_endpoint_update_disables_replaces_events_and_merges_metadata(api: httpx
 
 
 def test_endpoint_api_version_is_kept(api: httpx.Client) -> None:
-    ep = create_endpoint(api, "https://example.com/a", api_version="2026-01-28.preview")
-    assert ep["api_version"] == "2026-01-28.preview"
-    assert api.get(f"/v1/webhook_endpoints/{ep['id']}").json()["api_version"] == (
-        "2026-01-28.preview"
-    )
+    ep = create_endpoint(api, "https://example.com/a", api_version=PREVIEW_VERSION)
+    assert ep["api_version"] == PREVIEW_VERSION
+    assert api.get(f"/v1/webhook_endpoints/{ep['id']}").json()["api_version"] == (PREVIEW_VERSION)
 
 
 def test_deleted_endpoint_returns_the_stub_and_is_gone(api: httpx.Client) -> None:
@@ -309,7 +307,7 @@ def test_endpoint_create_rejects_bad_values_naming_the_param(api: httpx.Client) 
     )
     ep = create_endpoint(api, "https://example.com")
     assert_error(
-        api.post(f"/v1/webhook_endpoints/{ep['id']}", data={"api_version": "2026-01-28.preview"}),
+        api.post(f"/v1/webhook_endpoints/{ep['id']}", data={"api_version": PREVIEW_VERSION}),
         400,
         code="parameter_unknown",
         param="api_version",
@@ -350,7 +348,11 @@ def test_deliveries_verify_with_the_official_sdk(api: httpx.Client, receiver: Re
                 ep["secret"],
             )
     for e in listed:
-        eventually(lambda e=e: pending(api, e["id"]) == 0)
+
+        def delivered(event_id: str = e["id"]) -> bool:
+            return pending(api, event_id) == 0
+
+        eventually(delivered)
 
 
 def test_signature_is_hmac_sha256_of_timestamp_dot_body(
@@ -362,7 +364,7 @@ def test_signature_is_hmac_sha256_of_timestamp_dot_body(
     header = r.headers["Stripe-Signature"]
     t = int(header.split(",")[0].removeprefix("t="))
     assert abs(t - time.time()) < 5
-    assert header == delivery.sign(ep["secret"], t, r.body.decode())
+    assert header == signing.sign(ep["secret"], t, r.body.decode())
     mac = hmac.new(ep["secret"].encode(), f"{t}.".encode() + r.body, hashlib.sha256)
     assert header == f"t={t},v1={mac.hexdigest()}"
 
@@ -405,23 +407,23 @@ class Gadget(StripeObject):
     relink_hint: str = "preview only"
 
 
-def emit(app: Starlette, key: str, version: str, type_: str, obj: StripeObject) -> Event:
+def emit(app: App, key: str, version: str, type_: str, obj: StripeObject) -> Event:
     """Record an event as a request at `version` would (outside any request: delivered now)."""
-    fake = app.state.fake
+    fake = app.fake
     tenant = fake.tenant(tenant_of(key))
     return fake.events.emit(tenant, type_, obj, version=version, request_id="req_test")
 
 
 def test_endpoint_api_version_decides_the_payload_shape(
-    app: Starlette, key: str, receiver: Receiver
+    app: App, key: str, receiver: Receiver
 ) -> None:
     with inprocess_client(app, headers={"Authorization": f"Bearer {key}"}) as api:
-        preview = create_endpoint(api, receiver.url + "?preview", api_version="2026-01-28.preview")
+        preview = create_endpoint(api, receiver.url + "?preview", api_version=PREVIEW_VERSION)
         ga = create_endpoint(api, receiver.url + "?ga", api_version="2026-10-28.endive")
         create_endpoint(api, receiver.url + "?default")
     emit(app, key, "2025-06-30.basil", "test_webhooks_gadget.updated", Gadget(id="gad_1"))
     got = {r.path.rsplit("?", 1)[1]: r for r in receiver.wait_for(3)}
-    assert got["preview"].event["api_version"] == "2026-01-28.preview"
+    assert got["preview"].event["api_version"] == PREVIEW_VERSION
     assert got["preview"].event["data"]["object"]["relink_hint"] == "preview only"
     assert got["ga"].event["api_version"] == "2026-10-28.endive"
     assert "relink_hint" not in got["ga"].event["data"]["object"]
@@ -433,13 +435,13 @@ def test_endpoint_api_version_decides_the_payload_shape(
 
 
 def test_a_preview_event_without_an_endpoint_version_keeps_its_preview_fields(
-    app: Starlette, key: str, receiver: Receiver
+    app: App, key: str, receiver: Receiver
 ) -> None:
     with inprocess_client(app, headers={"Authorization": f"Bearer {key}"}) as api:
         create_endpoint(api, receiver.url)
-    emit(app, key, "2026-01-28.preview", "test_webhooks_gadget.updated", Gadget(id="gad_2"))
+    emit(app, key, PREVIEW_VERSION, "test_webhooks_gadget.updated", Gadget(id="gad_2"))
     (r,) = receiver.wait_for(1)
-    assert r.event["api_version"] == "2026-01-28.preview"
+    assert r.event["api_version"] == PREVIEW_VERSION
     assert r.event["data"]["object"]["relink_hint"] == "preview only"
 
 
@@ -603,9 +605,9 @@ def test_journal_filters_and_needs_the_tenants_key(api: httpx.Client, receiver: 
 
 
 def test_thousand_events_to_a_healthy_receiver_arrive_exactly_once(
-    app: Starlette, key: str, receiver: Receiver
+    app: App, key: str, receiver: Receiver
 ) -> None:
-    fake = app.state.fake
+    fake = app.fake
     with inprocess_client(app, headers={"Authorization": f"Bearer {key}"}) as api:
         create_endpoint(api, receiver.url)
 
@@ -656,7 +658,7 @@ def test_the_journal_records_the_signature_header_each_attempt_sent(
 def test_payload_is_the_body_a_delivery_to_the_endpoint_sends(
     api: httpx.Client, receiver: Receiver
 ) -> None:
-    ep = create_endpoint(api, receiver.url, api_version="2026-01-28.preview")
+    ep = create_endpoint(api, receiver.url, api_version=PREVIEW_VERSION)
     api.post("/v1/customers")
     (got,) = receiver.wait_for(1)
     resp = api.get(
@@ -665,7 +667,7 @@ def test_payload_is_the_body_a_delivery_to_the_endpoint_sends(
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["object"] == "webhook_payload"
-    assert body["api_version"] == "2026-01-28.preview"
+    assert body["api_version"] == PREVIEW_VERSION
     # Rendered now: the same body, but for `pending_webhooks`, which counts down once delivered.
     sent, now = json.loads(got.body), json.loads(body["payload"])
     assert {**now, "pending_webhooks": 1} == sent

@@ -7,14 +7,15 @@ import concurrent.futures
 
 import httpx
 
+from fake_stripe.core.versions import PREVIEW_VERSION
 from tests.helpers import assert_error
 
 
 def test_every_response_carries_a_request_id_and_the_version(api: httpx.Client) -> None:
-    ok = api.post("/v1/customers", headers={"Stripe-Version": "2026-01-28.preview"})
+    ok = api.post("/v1/customers", headers={"Stripe-Version": PREVIEW_VERSION})
     assert ok.status_code == 200
     assert ok.headers["request-id"].startswith("req_")
-    assert ok.headers["stripe-version"] == "2026-01-28.preview"
+    assert ok.headers["stripe-version"] == PREVIEW_VERSION
     bad = api.get("/v1/customers/cus_nope")
     assert bad.headers["request-id"].startswith("req_")
     assert bad.headers["request-id"] != ok.headers["request-id"]

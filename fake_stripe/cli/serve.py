@@ -15,9 +15,9 @@ import sys
 from collections.abc import Generator
 from typing import Any
 
-from ..core.context import DEFAULT_API_VERSION
+from ..core.versions import DEFAULT_API_VERSION
 from ..edge import DEFAULT_MAX_BODY
-from ..serving import bind_socket, url_of, uvicorn_config
+from ..http_server import bind_socket, url_of, uvicorn_config
 from .common import DEFAULT_PORT, fail
 
 # Seconds a thread may hold the GIL while another waits for it (CPython's default is 0.005).
@@ -127,7 +127,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         server.run(sockets=[sock])
     finally:
-        app.state.fake.close()
+        app.fake.close()
     return 0
 
 
@@ -139,7 +139,7 @@ def worker_app() -> Any:
     app = create_app(**options)
     # Request ids come from the seed and a per-process counter: workers sharing a seed must
     # not hand out the same ones.
-    app.state.fake.instance = f"pid{os.getpid()}"
+    app.fake.instance = f"pid{os.getpid()}"
     _tune_for_serving()
     return app
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import difflib
 
+from ..core.versions import PREVIEW_VERSION
 from ..financial_connections.test_helpers import TRIGGERS
 from .common import add_api_key, add_base_url, fail, key_problem, no_fake
 
@@ -28,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_base_url(p)
     p.add_argument(
         "--api-version",
-        default="2026-01-28.preview",
+        default=PREVIEW_VERSION,
         help="Stripe-Version of the request (default: a preview version)",
     )
     p.set_defaults(func=run)

@@ -24,10 +24,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..core.events import Event
-from ..core.objects import NEWEST_PREVIEW, StripeObject
+from ..core.objects import StripeObject
 from ..core.params import Spec, check
 from ..core.store import Backend
 from ..core.tenant import Tenant
+from ..core.versions import NEWEST_PREVIEW, PREVIEW_VERSION
 from ..financial_connections.objects import Account, Authorization, Session
 from ..payments.objects import Charge, PaymentIntent
 from ..resources.customers import Customer
@@ -57,6 +58,8 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+PREVIEW_TOKEN = "__FAKE_STRIPE_PREVIEW_VERSION__"  # in dashboard.js
 
 M = TypeVar("M", bound=StripeObject)
 # Where a tenant's opaque id is kept: in the store, so every instance sharing it agrees.
@@ -127,6 +130,8 @@ def snapshot(server: ControlServer, tenant: Tenant) -> dict[str, Any]:
 def routes(server: ControlServer) -> list[BaseRoute]:
     page = _asset("dashboard.html")
     assets = {name: (_asset(name), media) for name, media in _ASSETS.items()}
+    script = assets["dashboard.js"][0].replace(PREVIEW_TOKEN, PREVIEW_VERSION)
+    assets["dashboard.js"] = (script, assets["dashboard.js"][1])
 
     async def dashboard(request: Request) -> Response:
         return Response(page, media_type="text/html; charset=utf-8", headers=HEADERS)

@@ -15,22 +15,11 @@ from starlette.routing import BaseRoute, Route
 from ..core.faults import Rule
 from ..core.params import Spec, check
 from ..core.tenant import Tenant
-from ..resources.test_helpers import FaultRule
+from ..resources.test_helpers import fault_rule
 from ..wire import decode_form
 from .guard import ControlServer, tenant_route
 
 PATH = "/_fake/faults"
-
-
-def fault_rule(rule: Rule) -> FaultRule:
-    return FaultRule(
-        method=rule.method,
-        path=rule.path,
-        count=rule.remaining,
-        status=rule.status,
-        delay_ms=rule.delay_ms,
-        when=rule.when,
-    )
 
 
 def listed(rules: list[Rule]) -> dict[str, Any]:

@@ -22,8 +22,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..core import params
-from ..core.context import DEFAULT_API_VERSION, Endpoint
+from ..core.context import Endpoint
 from ..core.params import Arr, Bool, Either, Enum, Hash, Int, Metadata, Param, Str
+from ..core.versions import DEFAULT_API_VERSION
 from ..spec.load import Spec, load_spec
 from .guard import ControlServer, server_route
 from .webhooks import TARGET
@@ -232,7 +233,7 @@ def described_operation(
 
 
 def _open_params(ep: Endpoint) -> params.Spec:
-    if not ep.params.extra.get("open"):
+    if not ep.params.open:
         return ep.params
     # An open route checks its parameters in the handler; the only one today is session
     # creation, which takes the preview parameters under a `.preview` version.

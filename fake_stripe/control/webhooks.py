@@ -20,8 +20,9 @@ from ..core.events import Event
 from ..core.params import UNSET, Bool, Enum, Int, Param, Spec, Str, check
 from ..core.tenant import Tenant
 from ..resources.webhook_endpoints import WebhookEndpoint
-from ..webhooks.delivery import Deliveries, render_payload
+from ..webhooks.delivery import Deliveries
 from ..webhooks.schedule import BOUNDS, ScheduleError, Settings
+from ..webhooks.signing import render_payload
 from ..wire import decode_form
 from .guard import ControlServer, tenant_route
 

@@ -4,21 +4,20 @@ what the wire layer needs of the server that runs it (`Services`)."""
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .clock import Clock
+from .errors import StripeError
 from .events import Event, EventLog
 from .faults import Faults
 from .lanes import Lanes
-from .objects import StripeObject, is_preview
+from .objects import StripeObject
 from .params import Spec
 from .raw import RawObject
 from .tenant import StagedTenant, Tenant
-
-DEFAULT_API_VERSION = "2026-10-28.endive"
-VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[a-z_]+=v\d+)*$")
+from .versions import is_preview
 
 
 class Expansions(Protocol):
@@ -40,8 +39,7 @@ class Ctx:
     path: dict[str, str]
     events: EventLog
     faults: Faults
-    # Work the tenant clock makes due (scheduled deactivations, TAN expiries): run before each
-    # request and after the clock moves.
+    # Work run before the handler, after what the tenant clock has due.
     due: Sequence[Callable[[Ctx], None]] = ()
     idempotency_key: str | None = None
     key: str = ""
@@ -56,13 +54,26 @@ class Ctx:
     # False on a server reachable beyond loopback: webhook endpoints must then point at public
     # addresses (`resources/webhook_urls.py`).
     allow_private_webhooks: bool = True
+    # True while the request runs on the event loop itself (a light request under a server):
+    # work the clock has due must then run on a worker thread instead (the wire layer moves
+    # the request there).
+    on_loop: bool = False
 
     @property
     def preview(self) -> bool:
         return is_preview(self.version)
 
+    @property
+    def publishable(self) -> bool:
+        """Whether the request came with a publishable key (Stripe.js)."""
+        return self.key.startswith("pk_")
+
+    @property
+    def clock(self) -> Clock:
+        return self.tenant.clock
+
     def now(self) -> int:
-        return self.tenant.now()
+        return self.tenant.clock.now()
 
     def emit(
         self,
@@ -92,8 +103,18 @@ class Ctx:
             self.background = before
 
     def run_due(self) -> None:
+        self.tenant.clock.run_due(self)
         for work in self.due:
             work(self)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """What a handler returns for a request that fails after changing state that stands (a
+    debit the bank refused, a bank that failed the Stripe.js sign-in): the answer is `error`,
+    and the request's writes are committed with it. A raised error changes nothing."""
+
+    error: StripeError
 
 
 Handler = Callable[[Ctx, dict[str, Any]], Any]
@@ -133,11 +154,10 @@ class Services(Protocol):
 
     def wall_now(self) -> int: ...
 
-    def quiet(self, tenant: Tenant, write: bool = False) -> bool:
-        """Whether a light request of `tenant` may run on the event loop: the store's reads
-        (and, for a `write`, its writes) wait for no lock of another process and do no network
-        I/O, and the tenant clock has no work due (every request runs that first, it may be
-        long, and it writes)."""
+    def quiet(self, write: bool = False) -> bool:
+        """Whether a light request may run on the event loop: the store's reads (and, for a
+        `write`, its writes) wait for no lock of another process and do no network I/O. (Should
+        the tenant clock have work due, the request moves to a worker thread: `Ctx.on_loop`.)"""
         ...
 
     def check_response(self, method: str, path: str, status: int, body: Any) -> list[str]: ...

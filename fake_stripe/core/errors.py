@@ -19,7 +19,6 @@ class StripeError(Exception):
         param: str | None = None,
         status: int | None = None,
         headers: dict[str, str] | None = None,
-        commits: bool = False,
         **extra: Any,
     ) -> None:
         super().__init__(message)
@@ -29,9 +28,6 @@ class StripeError(Exception):
         if status is not None:
             self.status = status
         self.headers = headers or {}
-        # True for an error that reports an outcome the request caused (the state it changed
-        # is kept); False for a refused request, which changes nothing.
-        self.commits = commits
         self.extra = extra
 
     def body(self, request_id: str, now: int) -> dict[str, Any]:
@@ -78,6 +74,13 @@ class IdempotencyError(StripeError):
 class APIError(StripeError):
     status = 500
     type = "api_error"
+
+
+class PaymentError(StripeError):
+    """A refused payment: 402, with the intent and the payment method in the error."""
+
+    status = 402
+    type = "card_error"
 
 
 class RateLimitError(StripeError):

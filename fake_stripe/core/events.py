@@ -9,15 +9,12 @@ get it rendered (and labelled) at theirs.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from .objects import Model, StripeObject, model_for
 from .raw import RawObject
-
-if TYPE_CHECKING:
-    from .tenant import Tenant
+from .tenant import StagedTenant, Tenant
 
 
 class EventRequest(Model):
@@ -96,15 +93,17 @@ def _previous_for(
     return {k: shown.get(k) for k in previous if k in rendered and shown.get(k) != rendered[k]}
 
 
-# Told of each event once its request has committed, with the tenant's store itself.
-Listener = Callable[["Tenant", Event], None]
+# Told of each event as it is recorded, before it is stored, with the request's staged tenant:
+# it may set the event's `pending_webhooks`, stage what it owes for it and queue work in
+# `after_commit` (webhook delivery hears of an event only if its request commits).
+Router = Callable[[StagedTenant, Event], None]
 
 
 class EventLog:
-    """Records events in the tenant's store and tells listeners (webhook delivery)."""
+    """Records events in the tenant's store, each written once, routed first."""
 
     def __init__(self) -> None:
-        self.listeners: list[Listener] = []
+        self.routers: list[Router] = []
 
     def emit(
         self,
@@ -117,6 +116,21 @@ class EventLog:
         idempotency_key: str | None = None,
         previous_attributes: dict[str, Any] | None = None,
     ) -> Event:
+        if not isinstance(tenant, StagedTenant):
+            # Outside any request: a transaction of its own, committed at once.
+            staged = StagedTenant(tenant)
+            with tenant.backend.transaction(tenant.name, True):
+                ev = self.emit(
+                    staged,
+                    type,
+                    obj,
+                    version=version,
+                    request_id=request_id,
+                    idempotency_key=idempotency_key,
+                    previous_attributes=previous_attributes,
+                )
+                staged.commit()
+            return ev
         # Validated from one plain dict: nested model instances would be checked and copied
         # again, and the object is dumped once, here.
         ev = Event.model_validate(
@@ -135,14 +149,7 @@ class EventLog:
                 "snapshot_kind": obj.kind,
             }
         )
+        for route in self.routers:
+            route(tenant, ev)
         tenant.put(ev)
-        # A staged tenant tells listeners after its commit: webhooks are sent only for events
-        # whose request succeeded.
-        after_commit = getattr(tenant, "after_commit", None)
-        committed = getattr(tenant, "base", tenant)
-        for listener in self.listeners:
-            if after_commit is None:
-                listener(committed, ev)
-            else:
-                after_commit.append(functools.partial(listener, committed, ev))
         return ev

@@ -14,30 +14,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from .versions import shows_since
+
 _REGISTRY: dict[str, type[StripeObject]] = {}
-
-# What a preview build of the SDK sends: the newest preview. Used where the fake renders for
-# "any reader" (for instance to remember the previous values of a change).
-NEWEST_PREVIEW = "9999-12-31.preview"
-
-
-def is_preview(version: str | None) -> bool:
-    """A `YYYY-MM-DD.preview` version (with or without beta flags)."""
-    return (version or "").split(";")[0].endswith(".preview")
-
-
-def version_date(version: str | None) -> str:
-    """`2026-10-28` of `2026-10-28.endive` (dates compare as strings)."""
-    return (version or "")[:10]
-
-
-def shows_since(version: str, ga_since: str | None) -> bool:
-    """Whether a reader at `version` sees what preview readers see and GA got on `ga_since`."""
-    if is_preview(version):
-        return True
-    return ga_since is not None and version_date(version) >= ga_since
-
-
 _BY_PREFIX: dict[str, type[StripeObject]] = {}
 
 

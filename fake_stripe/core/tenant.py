@@ -1,27 +1,33 @@
-"""One tenant's world: typed access to its objects, its ID stream and its clock.
+"""One tenant's world: typed access to its objects, its ID stream and its clock; and a request's
+staged view of it.
 
 IDs come from one seedable source: `prefix + base62(sha256(seed:tenant:n))`, with the counter n
 kept in the tenant's metadata, so the same seed and the same requests give the same IDs, and a
-restarted SQLite store never reissues one. The clock is real time plus an offset the tenant can
-advance (`/v1/test_helpers/clock/advance`), or a frozen instant.
+restarted SQLite store never reissues one. A request counts its ids on from the counter it read
+and writes the counter back with its other writes, inside its store transaction (which holds the
+tenant's write lock, or fails as a `Conflict` if another writer came first), so no two requests
+ever number alike; a request that fails consumes no ids.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
-import time
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
-from .errors import invalid_param, resource_missing
+from .clock import Clock, Schedule
+from .errors import resource_missing
 from .objects import StripeObject, model_for
 from .raw import Kind, RawObject
 from .store import Backend
 
 M = TypeVar("M")
 Stored = StripeObject | RawObject
+Row = tuple[str, str]  # kind, JSON
+Staged = tuple[str, str, dict[str, str] | None]  # kind, JSON, indexed values
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # byte -> base62 character (byte % 62): an id is one `translate` of its digest, not a
@@ -30,12 +36,7 @@ _BYTE_TO_B62 = bytes(ord(_B62[b % 62]) for b in range(256))
 
 # Stripe's usual id lengths after the prefix.
 ID_LENGTHS = {"cus": 14, "evt": 24, "req": 14, "we": 24, "whsec": 32, "seti": 24, "pm": 24}
-
-
-# GUESS (docs/limits.md): how far a tenant's clock may be advanced in all, so that every date
-# the fake computes from it (a settlement, a TAN expiry, a deactivation 10 years ahead) stays a
-# real calendar date and far from the end of Stripe's timestamps.
-MAX_CLOCK_OFFSET = 100 * 365 * 86_400
+ID_COUNTER = "id_counter"
 
 # An API key, matched in full (`fullmatch`: `$` would also match before a final newline).
 KEY_RE = re.compile(r"(sk|rk|pk)_(test|live)_([A-Za-z0-9_]+)")
@@ -51,53 +52,56 @@ def tenant_of(key: str) -> str:
     return m.group(3)
 
 
+def secret_matches(given: str, expected: str | None) -> bool:
+    """Whether a client secret someone showed is the object's: in constant time."""
+    return expected is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
 class Tenant:
-    def __init__(self, backend: Backend, name: str, seed: int, frozen_at: int | None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        name: str,
+        seed: int,
+        frozen_at: int | None = None,
+        schedules: Mapping[str, Schedule[Any]] | None = None,
+    ) -> None:
         self.backend = backend
         self.name = name
         self.seed = seed
-        self._frozen_at = frozen_at
+        self.frozen_at = frozen_at
+        self.schedules: Mapping[str, Schedule[Any]] = schedules or {}
+        self.clock = Clock(self, self.schedules, frozen_at)
+
+    def now(self) -> int:
+        return self.clock.now()
 
     # ---- ids ---------------------------------------------------------------------------------
     def new_id(self, prefix: str, length: int | None = None) -> str:
-        # Straight from the store, atomically: processes sharing a SQLite file never reissue an
-        # id, even inside a request's transaction.
-        n = self.backend.increment(self.name, "id_counter")
+        # Outside a request: one atomic increment, under the tenant's write lock so that it
+        # never meets a request counting on from the same counter.
+        with self.backend.transaction(self.name, True):
+            n = self.backend.increment(self.name, ID_COUNTER)
+        return self._id(prefix, n, length)
+
+    def _id(self, prefix: str, n: int, length: int | None) -> str:
         size = length or ID_LENGTHS.get(prefix, 24)
         digest = hashlib.sha256(f"{self.seed}:{self.name}:{n}".encode()).digest()
         while len(digest) < size:
             digest += hashlib.sha256(digest).digest()
         return prefix + "_" + digest[:size].translate(_BYTE_TO_B62).decode("ascii")
 
+    def client_secret(self, obj_id: str, length: int = 24) -> str:
+        """A new client secret for the object `obj_id` (`<id>_secret_<random>`)."""
+        return f"{obj_id}_secret_{self.new_id('x', length)[2:]}"
+
     def random_int(self, label: str, modulo: int) -> int:
         """A seed-deterministic number for `label` (seeds the made-up data of one object)."""
         digest = hashlib.sha256(f"{self.seed}:{self.name}:{label}".encode()).digest()
         return int.from_bytes(digest[:8], "big") % modulo
 
-    # ---- clock -------------------------------------------------------------------------------
-    def now(self) -> int:
-        frozen = self.meta_get("clock_frozen")
-        offset = int(self.meta_get("clock_offset") or 0)
-        if frozen is not None:
-            return int(frozen) + offset
-        if self._frozen_at is not None:
-            return self._frozen_at + offset
-        return int(time.time()) + offset
-
-    def advance(self, seconds: int, param: str = "seconds") -> int:
-        """Move the clock `seconds` ahead; past MAX_CLOCK_OFFSET in all, a 400 naming `param`."""
-        before = int(self.meta_get("clock_offset") or 0)
-        if before + seconds > MAX_CLOCK_OFFSET:
-            raise invalid_param(
-                param,
-                f"The test clock can move at most {MAX_CLOCK_OFFSET} seconds (100 years) ahead "
-                f"in all; it has moved {before} seconds already.",
-            )
-        self.meta_set("clock_offset", str(before + seconds))
-        return self.now()
-
     # ---- objects -----------------------------------------------------------------------------
-    def _row(self, obj_id: str) -> tuple[str, str] | None:
+    def _row(self, obj_id: str) -> Row | None:
         return self.backend.get(self.name, obj_id)
 
     def get(self, cls: Kind[M], obj_id: str) -> M | None:
@@ -150,6 +154,10 @@ class Tenant:
             if where is None or where(obj):
                 yield obj
 
+    def every(self, cls: Kind[M]) -> list[M]:
+        """Every object of a kind, newest first (for kinds a tenant has few of)."""
+        return list(self.iterate(cls))
+
     def meta_get(self, name: str) -> str | None:
         return self.backend.meta_get(self.name, name)
 
@@ -159,34 +167,69 @@ class Tenant:
 
 class StagedTenant(Tenant):
     """A request's view of its tenant: writes are held until `commit`, so a request that ends
-    in an error leaves the store as it found it (and consumes no ids).
+    in an error leaves the store as it found it. Reads see the request's own writes.
 
-    Reads see the request's own writes. Work that must follow the commit (handing new events to
-    webhook delivery) is queued in `after_commit`.
+    It reads the store as little as it can, all inside the request's transaction (where nobody
+    else writes the tenant): an object or a metadata name at most once; the clock and the id
+    counter in one call, at the first metadata read; every object of a kind (`every`) once.
+    Work that must follow the commit (handing new deliveries to webhook delivery) is queued in
+    `after_commit`; it runs inside the transaction, after the writes.
     """
 
     def __init__(self, base: Tenant) -> None:
-        super().__init__(base.backend, base.name, base.seed, base._frozen_at)
+        super().__init__(base.backend, base.name, base.seed, base.frozen_at, base.schedules)
         self.base = base
-        # id -> (kind, json, indexed values); None: deleted
-        self._objects: dict[str, tuple[str, str, dict[str, str] | None] | None] = {}
-        self._new: list[str] = []  # ids created here, oldest first
-        self._meta: dict[str, str] = {}
-        self.after_commit: list[Callable[[], None]] = []
+        self._start()
 
-    def _row(self, obj_id: str) -> tuple[str, str] | None:
+    def _start(self) -> None:
+        self._objects: dict[str, Staged | None] = {}  # first staged first; None: deleted
+        self._meta: dict[str, str] = {}
+        self._counter: int | None = None
+        self._made: set[str] = set()  # ids numbered here: new objects
+        self.after_commit: list[Callable[[], None]] = []
+        self.begin()
+
+    def begin(self) -> None:
+        """The request's transaction has begun: forget what was read before it (it may be
+        stale), so that every read the request relies on is the transaction's."""
+        self.clock = Clock(self, self.schedules, self.frozen_at, fixed=True)
+        self._stored: dict[str, Row | None] = {}  # rows read from the store
+        self._meta_stored: dict[str, str | None] = {}
+        self._prefetched = False
+        self._lists: dict[str, list[Any]] = {}
+
+    # ---- ids ---------------------------------------------------------------------------------
+    def new_id(self, prefix: str, length: int | None = None) -> str:
+        if self._counter is None:
+            self._counter = int(self.meta_get(ID_COUNTER) or 0)
+        self._counter += 1
+        self.meta_set(ID_COUNTER, str(self._counter))
+        oid = self._id(prefix, self._counter, length)
+        self._made.add(oid)
+        return oid
+
+    # ---- objects -----------------------------------------------------------------------------
+    def _from_store(self, obj_id: str) -> Row | None:
+        if obj_id not in self._stored:
+            self._stored[obj_id] = self.backend.get(self.name, obj_id)
+        return self._stored[obj_id]
+
+    def _row(self, obj_id: str) -> Row | None:
         if obj_id in self._objects:
             staged = self._objects[obj_id]
             return None if staged is None else staged[:2]
-        return self.backend.get(self.name, obj_id)
+        return self._from_store(obj_id)
 
     def put(self, obj: Stored) -> None:
-        if obj.id not in self._objects and self.backend.get(self.name, obj.id) is None:
-            self._new.append(obj.id)
         self._objects[obj.id] = (obj.kind, obj.model_dump_json(), obj.index_values())
+        self._lists.pop(obj.kind, None)
 
     def delete(self, obj: Stored) -> None:
         self._objects[obj.id] = None
+        self._lists.pop(obj.kind, None)
+
+    def _is_new(self, obj_id: str) -> bool:
+        return obj_id in self._made or self._from_store(obj_id) is None
 
     def iterate(
         self,
@@ -196,16 +239,16 @@ class StagedTenant(Tenant):
         ending_before: str | None = None,
         match: tuple[str, str] | None = None,
     ) -> Iterator[M]:
-        def matches(row: tuple[str, str, dict[str, str] | None]) -> bool:
+        def matches(row: Staged) -> bool:
             return match is None or (row[2] or {}).get(match[0]) == match[1]
 
         fresh = [
             row[:2]
-            for oid in self._new
-            if (row := self._objects.get(oid)) is not None and row[0] == cls.kind and matches(row)
+            for oid, row in self._objects.items()
+            if row is not None and row[0] == cls.kind and matches(row) and self._is_new(oid)
         ]
 
-        def rows() -> Iterator[tuple[str, str] | None]:
+        def rows() -> Iterator[Row | None]:
             # Objects created in this request are the newest of all.
             if starting_after is None and ending_before is None:
                 yield from reversed(fresh)
@@ -227,14 +270,29 @@ class StagedTenant(Tenant):
             if where is None or where(obj):
                 yield obj
 
+    def every(self, cls: Kind[M]) -> list[M]:
+        found = self._lists.get(cls.kind)
+        if found is None:
+            found = self._lists[cls.kind] = list(self.iterate(cls))
+        return list(found)
+
+    # ---- metadata ----------------------------------------------------------------------------
     def meta_get(self, name: str) -> str | None:
         if name in self._meta:
             return self._meta[name]
-        return self.backend.meta_get(self.name, name)
+        if not self._prefetched:
+            self._prefetched = True
+            wanted = (*self.clock.names(), ID_COUNTER)
+            found = self.backend.meta_many(self.name, wanted)
+            self._meta_stored.update({n: found.get(n) for n in wanted})
+        if name not in self._meta_stored:
+            self._meta_stored[name] = self.backend.meta_get(self.name, name)
+        return self._meta_stored[name]
 
     def meta_set(self, name: str, value: str) -> None:
         self._meta[name] = value
 
+    # ---- the end of the request --------------------------------------------------------------
     def commit(self) -> None:
         """Write what the request staged, then run `after_commit`. The caller holds the store's
         transaction, so other processes see all of it or none of it."""
@@ -245,16 +303,14 @@ class StagedTenant(Tenant):
                 self.backend.delete(self.name, oid)
             else:
                 self.backend.put(self.name, row[0], oid, row[1], row[2])
-        self._objects.clear()
-        self._new.clear()
-        self._meta.clear()
+        # What was written is what the store now holds (the transaction is still open).
+        self._meta_stored.update(self._meta)
+        self._stored.update({oid: None if r is None else r[:2] for oid, r in self._objects.items()})
+        self._meta, self._objects = {}, {}
         hooks, self.after_commit = self.after_commit, []
         for hook in hooks:
             hook()
 
     def discard(self) -> None:
-        """Forget what was staged (the request runs again from the start)."""
-        self._objects.clear()
-        self._new.clear()
-        self._meta.clear()
-        self.after_commit.clear()
+        """Forget what was staged and read (the request runs again from the start)."""
+        self._start()

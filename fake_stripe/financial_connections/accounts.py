@@ -8,8 +8,9 @@ from ..core.context import Ctx
 from ..core.errors import InvalidRequestError, exclusive, missing_param, resource_missing
 from ..core.params import PAGINATION, RANGE, Arr, Enum, Hash, Spec, Str, in_range
 from ..core.render import Page, paginate
-from . import domain as fc_domain
-from .domain import load_account, load_authorization
+from .bank_data import make_ownership, make_transactions, refresh_balance
+from .common import load_account, load_authorization
+from .deactivation import disconnect as disconnect_account
 from .objects import (
     Account,
     AccountOwnership,
@@ -84,7 +85,7 @@ def retrieve(ctx: Ctx, p: dict[str, Any]) -> Account:
 
 
 def disconnect(ctx: Ctx, p: dict[str, Any]) -> Account:
-    return fc_domain.disconnect(ctx, load_account(ctx, ctx.path["account"]))
+    return disconnect_account(ctx, load_account(ctx, ctx.path["account"]))
 
 
 def _require_active(account: Account, what: str) -> None:
@@ -129,17 +130,17 @@ def refresh_features(ctx: Ctx, account: Account, features: list[str]) -> Account
     done = Refresh(last_attempted_at=now, next_refresh_available_at=now, status="succeeded")
     for f in features:
         if f == "balance":
-            fc_domain.refresh_balance(ctx, account)
+            refresh_balance(ctx, account)
         elif f == "inferred_balances":
             account.inferred_balances_refresh = done
         elif f == "ownership":
-            account.ownership = fc_domain.make_ownership(ctx, account).id
+            account.ownership = make_ownership(ctx, account).id
             account.ownership_refresh = done
         elif f == "transactions":
-            account.transaction_refresh = fc_domain.make_transactions(ctx, account)
+            account.transaction_refresh = make_transactions(ctx, account)
     ctx.tenant.put(account)
     for f in features:
-        fc_domain.emit(ctx, f"financial_connections.account.refreshed_{f}", account)
+        ctx.emit(f"financial_connections.account.refreshed_{f}", account)
     return account
 
 

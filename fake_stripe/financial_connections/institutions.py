@@ -1,6 +1,6 @@
 """The institutions catalog (the same for every tenant) and its list/retrieve endpoints.
 
-Stable ids, documented in the README. Chase and PNC issue tokenized account numbers (TANs);
+Stable ids, listed in docs/api.md. Chase and PNC issue tokenized account numbers (TANs);
 Down Bank (Error) always fails authentication, like Stripe's test institution of that name.
 """
 
@@ -14,6 +14,7 @@ from ..core.errors import resource_missing
 from ..core.objects import StripeObject
 from ..core.params import PAGINATION, Spec
 from ..core.render import Page
+from .objects import Subcategory
 
 
 class Institution(StripeObject):
@@ -41,7 +42,7 @@ class Offer:
     """An account the institution shows in its account picker."""
 
     display_name: str
-    subcategory: str
+    subcategory: Subcategory
     mask: str
 
 

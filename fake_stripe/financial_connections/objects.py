@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from ..core.objects import Model, StripeObject, is_preview
+from ..core.objects import Model, StripeObject
+from ..core.versions import is_preview
 
 Action = Literal["none", "relink_required"]
 InactiveCause = Literal[
@@ -24,6 +25,8 @@ InactiveCause = Literal[
     "unspecified",
 ]
 ActiveCause = Literal["access_expired", "institution_requirement", "unspecified"]
+Category = Literal["cash", "credit", "investment", "other"]
+Subcategory = Literal["checking", "credit_card", "line_of_credit", "mortgage", "other", "savings"]
 # The GA version date from which accounts carry `status_details` (stripe-node 22.3.0, pinned to
 # `2026-06-24.dahlia`: "Add support for `status_details` on `FinancialConnections.Account`").
 STATUS_DETAILS_GA = "2026-06-24"
@@ -126,7 +129,7 @@ class Account(StripeObject):
     authorization: str
     balance: Balance | None = None
     balance_refresh: Refresh | None = None
-    category: Literal["cash", "credit", "investment", "other"] = "cash"
+    category: Category = "cash"
     created: int
     display_name: str | None
     inferred_balances_refresh: Refresh | None = None
@@ -139,9 +142,7 @@ class Account(StripeObject):
     permissions: list[str] | None
     status: Literal["active", "disconnected", "inactive"] = "active"
     status_details: AccountStatusDetails = AccountStatusDetails()
-    subcategory: Literal[
-        "checking", "credit_card", "line_of_credit", "mortgage", "other", "savings"
-    ]
+    subcategory: Subcategory
     subscriptions: list[str] | None = []
     supported_payment_method_types: list[str] = ["us_bank_account"]
     transaction_refresh: TransactionRefresh | None = None

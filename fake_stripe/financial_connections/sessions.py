@@ -1,5 +1,5 @@
 """Financial Connections sessions: create (with `relink_options` under a preview version) and
-retrieve. Completion is the end user's doing: see `fc_domain.complete`.
+retrieve. Completion is the end user's doing: see `completion.complete`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from ..core.context import Ctx
 from ..core.errors import InvalidRequestError, ParamError, missing_param
 from ..core.params import UNSET, Arr, Enum, Hash, Int, Spec, Str, check
 from ..resources import customers
-from . import domain as fc_domain
+from .common import load_authorization
+from .completion import relinkable, with_accounts
 from .institutions import bank
 from .objects import (
     PERMISSIONS,
@@ -73,8 +74,8 @@ PREVIEW = Spec(
     },
     required=("permissions",),
 )
-# The route's own spec accepts anything; `create` checks against GA or PREVIEW by version.
-CREATE = Spec({}, extra={"open": True})
+# The route's own spec accepts anything; `new_session` checks against GA or PREVIEW by version.
+CREATE = Spec({}, open=True)
 
 
 def _holder(ctx: Ctx, raw: dict[str, Any]) -> AccountHolder:
@@ -98,7 +99,8 @@ def _holder(ctx: Ctx, raw: dict[str, Any]) -> AccountHolder:
     return AccountHolder(type="account", account=raw["account"])
 
 
-def create(ctx: Ctx, raw: dict[str, Any]) -> Session:
+def new_session(ctx: Ctx, raw: dict[str, Any]) -> Session:
+    """A session made from the request's parameters (checked here, by version) and stored."""
     p = check(PREVIEW if ctx.preview else GA, raw)
     permissions = p["permissions"]
     if not permissions:
@@ -108,7 +110,7 @@ def create(ctx: Ctx, raw: dict[str, Any]) -> Session:
     if "relink_options" in p:
         relink = _relink_options(ctx, p["relink_options"], holder)
         if holder is None:
-            auth = fc_domain.load_authorization(ctx, relink.authorization)
+            auth = load_authorization(ctx, relink.authorization)
             holder = auth.account_holder  # GUESS (D4): derived from the authorization
     elif p.get("hosted", {}).get("delivery_method"):
         raise ParamError(
@@ -128,7 +130,7 @@ def create(ctx: Ctx, raw: dict[str, Any]) -> Session:
     session = Session(
         id=sid,
         account_holder=holder,
-        client_secret=f"{sid}_secret_{ctx.tenant.new_id('x', 24)[2:]}",
+        client_secret=ctx.tenant.client_secret(sid),
         filters=SessionFilters(
             account_subcategories=filters.get("account_subcategories"),
             countries=filters.get("countries")
@@ -159,7 +161,7 @@ def create(ctx: Ctx, raw: dict[str, Any]) -> Session:
 
 def _relink_options(ctx: Ctx, raw: dict[str, Any], holder: AccountHolder | None) -> RelinkOptions:
     param = "relink_options[authorization]"
-    auth = fc_domain.load_authorization(ctx, raw["authorization"], param)
+    auth = load_authorization(ctx, raw["authorization"], param)
     if auth.status == "disconnected":
         raise InvalidRequestError(
             f"The authorization {auth.id} is disconnected and cannot be relinked. Collect a "
@@ -168,7 +170,7 @@ def _relink_options(ctx: Ctx, raw: dict[str, Any], holder: AccountHolder | None)
         )
     inactive = auth.status_details.inactive
     if auth.status == "inactive" and inactive is not None and inactive.action == "none":
-        # The seed: action `none` means relink is impossible; connect from scratch.
+        # Stripe's relink guide: action `none` means relink is impossible; connect from scratch.
         raise InvalidRequestError(
             f"The authorization {auth.id} cannot be relinked (status_details.inactive.action "
             "is none). Collect a new account with a session without relink_options.",
@@ -192,7 +194,7 @@ def _relink_options(ctx: Ctx, raw: dict[str, Any], holder: AccountHolder | None)
             f"The account {account} does not belong to the authorization {auth.id}.",
             param="relink_options[account]",
         )
-    if account is not None and account not in {a.id for a in fc_domain.relinkable(ctx, auth)}:
+    if account is not None and account not in {a.id for a in relinkable(ctx, auth)}:
         raise InvalidRequestError(
             f"The account {account} cannot be relinked: it is closed or disconnected.",
             param="relink_options[account]",
@@ -205,8 +207,8 @@ def load(ctx: Ctx, session_id: str, param: str = "id") -> Session:
 
 
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> Session:
-    return fc_domain.with_accounts(ctx, load(ctx, ctx.path["session"]))
+    return with_accounts(ctx, load(ctx, ctx.path["session"]))
 
 
-def create_handler(ctx: Ctx, p: dict[str, Any]) -> Session:
-    return fc_domain.with_accounts(ctx, create(ctx, p))
+def create(ctx: Ctx, p: dict[str, Any]) -> Session:
+    return with_accounts(ctx, new_session(ctx, p))

@@ -1,6 +1,6 @@
 """Test helpers under `/v1/test_helpers/...`: what Stripe's test mode cannot do.
 
-Per tenant, same key, form-encoded, Stripe-shaped errors. Each helper calls the same domain
+Per tenant, same key, form-encoded, Stripe-shaped errors. Each helper calls the same
 functions as the API and the fake Stripe.js flow, so the state and events it produces are the
 ones a real deactivation or relink would produce.
 """
@@ -14,9 +14,12 @@ from pydantic import BaseModel
 from ..core.context import Ctx
 from ..core.errors import InvalidRequestError, exclusive, missing_param
 from ..core.params import Arr, Enum, Hash, Int, Spec, Str
-from . import domain as fc_domain
+from . import deactivation, numbers
 from . import sessions as fc_sessions
-from .domain import REASONS, NewAccount, Outcome, default_action, load_account, offers
+from .bank_data import NewAccount, offers
+from .common import CLOCK, DAY, load_account, load_authorization
+from .completion import FlowResult, complete, default_relink_selection, with_accounts
+from .deactivation import REASONS, default_action
 from .institutions import DEFAULT, bank
 from .objects import SUBCATEGORIES, Action, ActiveCause, InactiveCause
 
@@ -71,42 +74,42 @@ def complete_session(ctx: Ctx, p: dict[str, Any]) -> Any:
         raise InvalidRequestError(
             f"The session {session.id} is already {session.status}.", param="session"
         )
-    result: Outcome
+    result: FlowResult
     if outcome == "cancel":
-        result = Outcome([], [], cancelled=True)
+        result = FlowResult([], [], cancelled=True)
     elif outcome == "failure":
-        result = Outcome(
+        result = FlowResult(
             [], [], failure=p.get("failure_message", "The institution returned an error.")
         )
     elif outcome == "no_accounts":
-        result = Outcome([], [])
+        result = FlowResult([], [])
     elif outcome == "link":
         inst_id = p.get("institution") or session.institution_id or DEFAULT
         b = bank(inst_id, "institution")
         if b.fails:
-            result = Outcome([], [], failure=f"{b.institution.name} could not be reached.")
+            result = FlowResult([], [], failure=f"{b.institution.name} could not be reached.")
         else:
             specs = _new_accounts(ctx, p, b, session)
-            result = Outcome([], specs, institution=b.id)
+            result = FlowResult([], specs, institution=b.id)
     else:
         assert session.relink_options is not None
-        auth = fc_domain.load_authorization(ctx, session.relink_options.authorization)
+        auth = load_authorization(ctx, session.relink_options.authorization)
         b = bank(auth.institution or "", "institution")
         if outcome == "relink_same":
             chosen = p.get("relink_accounts")
             if chosen is None:
-                chosen = [a.id for a in fc_domain.default_relink_selection(ctx, session, auth)]
+                chosen = [a.id for a in default_relink_selection(ctx, session, auth)]
             for a in chosen:
                 if a not in auth.account_ids:
                     raise InvalidRequestError(
                         f"The account {a} does not belong to the authorization {auth.id}.",
                         param="relink_accounts",
                     )
-            result = Outcome(chosen, [])
+            result = FlowResult(chosen, [])
         else:
             specs = _new_accounts(ctx, p, b, session, exclude_auth=auth.id)
-            result = Outcome([], specs[:1])
-    return fc_domain.with_accounts(ctx, fc_domain.complete(ctx, session, result))
+            result = FlowResult([], specs[:1])
+    return with_accounts(ctx, complete(ctx, session, result))
 
 
 def _new_accounts(
@@ -115,7 +118,7 @@ def _new_accounts(
     given = p.get("accounts")
     menu = offers(ctx, b, session.account_holder)
     if exclude_auth is not None:
-        auth = fc_domain.load_authorization(ctx, exclude_auth)
+        auth = load_authorization(ctx, exclude_auth)
         taken = {load_account(ctx, a).last4 for a in auth.account_ids}
         menu = [o for o in menu if o.last4 not in taken]
     if given:
@@ -153,16 +156,16 @@ def deactivate_account(ctx: Ctx, p: dict[str, Any]) -> Any:
         raise missing_param("cause")
     action = p.get("action", action)
     with ctx.acting_alone():
-        return fc_domain.deactivate_account(ctx, account, cause, action)
+        return deactivation.deactivate_account(ctx, account, cause, action)
 
 
 def deactivate_authorization(ctx: Ctx, p: dict[str, Any]) -> Any:
-    auth = fc_domain.load_authorization(ctx, ctx.path["authorization"])
+    auth = load_authorization(ctx, ctx.path["authorization"])
     with ctx.acting_alone():
-        fc_domain.deactivate_authorization(
+        deactivation.deactivate_authorization(
             ctx, auth, p["cause"], p.get("action", default_action(p["cause"]))
         )
-    return fc_domain.load_authorization(ctx, auth.id)
+    return load_authorization(ctx, auth.id)
 
 
 def schedule_deactivation(ctx: Ctx, p: dict[str, Any]) -> Any:
@@ -172,18 +175,18 @@ def schedule_deactivation(ctx: Ctx, p: dict[str, Any]) -> Any:
     if "expected_deactivation_date" in p:
         when = p["expected_deactivation_date"]
     elif "days" in p:
-        when = ctx.now() + p["days"] * fc_domain.DAY
+        when = ctx.now() + p["days"] * DAY
     else:
         raise missing_param("expected_deactivation_date")
     with ctx.acting_alone():
-        return fc_domain.schedule_deactivation(
+        return deactivation.schedule_deactivation(
             ctx, account, when, p.get("cause", "access_expired"), p.get("action", "relink_required")
         )
 
 
 def expire_account_numbers(ctx: Ctx, p: dict[str, Any]) -> Any:
     with ctx.acting_alone():
-        return fc_domain.expire_account_numbers(ctx, load_account(ctx, ctx.path["account"]))
+        return numbers.expire_account_numbers(ctx, load_account(ctx, ctx.path["account"]))
 
 
 # ---- trigger: a real state change for each event type, like `stripe trigger` ----------------
@@ -242,14 +245,14 @@ def _linked(ctx: Ctx, institution: str, permissions: list[str]) -> tuple[Any, An
     session = Session(
         id=sid,
         account_holder=AccountHolder(type="customer", customer=cus.id),
-        client_secret=f"{sid}_secret_{ctx.tenant.new_id('x', 24)[2:]}",
+        client_secret=ctx.tenant.client_secret(sid),
         permissions=permissions,
         created=ctx.now(),
     )
     ctx.tenant.put(session)
     b = bank(institution)
     spec = next(o for o in offers(ctx, b, session.account_holder) if o.subcategory == "checking")
-    done = fc_domain.complete(ctx, session, Outcome([], [spec], institution=b.id))
+    done = complete(ctx, session, FlowResult([], [spec], institution=b.id))
     return cus, load_account(ctx, done.account_ids[0])
 
 
@@ -273,38 +276,38 @@ def trigger(ctx: Ctx, p: dict[str, Any]) -> Triggered:
     )
     with ctx.acting_alone():  # the institution (or time) changes the account
         if event.endswith(("deactivated", "reactivated")):
-            fc_domain.deactivate_account(ctx, account, "access_expired", "relink_required")
+            deactivation.deactivate_account(ctx, account, "access_expired", "relink_required")
         if event.endswith("reactivated"):
             with ctx.acting_alone(False):  # the user relinks, through the API
-                relink = fc_sessions.create(
+                relink = fc_sessions.new_session(
                     ctx,
                     {
                         "permissions": ["payment_method"],
                         "relink_options": {"authorization": account.authorization},
                     },
                 )
-                fc_domain.complete(ctx, relink, Outcome([account.id], []))
+                complete(ctx, relink, FlowResult([account.id], []))
         elif event.endswith("disconnected"):
-            fc_domain.disconnect(ctx, account)
+            deactivation.disconnect(ctx, account)
         elif ".refreshed_" in event:
             feature = event.rsplit(".refreshed_", 1)[1]
             fc_accounts.refresh_features(ctx, account, [feature])
         elif event.endswith("account_numbers_updated"):
-            fc_domain.expire_account_numbers(ctx, account)
+            numbers.expire_account_numbers(ctx, account)
         elif event.endswith("upcoming_account_number_expiry"):
             expiry = (account.account_numbers or [])[0].expected_expiry_date or ctx.now()
             # Time passes until 30 days before the TAN expires: the tenant clock moves.
-            ctx.tenant.advance(expiry - fc_domain.TAN_WARNING - ctx.now(), "event")
-            fc_domain.run_due(ctx)
+            ctx.clock.advance(expiry - numbers.TAN_WARNING - ctx.now(), "event")
+            ctx.clock.run_due(ctx, [CLOCK])
         elif "deactivation" in event:
-            fc_domain.schedule_deactivation(
-                ctx, account, ctx.now() + 7 * fc_domain.DAY, "access_expired", "relink_required"
+            deactivation.schedule_deactivation(
+                ctx, account, ctx.now() + 7 * DAY, "access_expired", "relink_required"
             )
             if event.endswith("expected_deactivation_date_updated"):
-                fc_domain.schedule_deactivation(
+                deactivation.schedule_deactivation(
                     ctx,
                     load_account(ctx, account.id),
-                    ctx.now() + 14 * fc_domain.DAY,
+                    ctx.now() + 14 * DAY,
                     "access_expired",
                     "relink_required",
                 )

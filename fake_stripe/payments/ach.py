@@ -16,13 +16,12 @@ choice is marked GUESS (docs/guesses.md).
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from ..core.clock import Item, Schedule
 from ..core.context import Ctx
-from ..core.tenant import Tenant
 from ..financial_connections.bank_accounts import fingerprint
 from ..financial_connections.objects import Account
 from ..resources.payment_methods import PaymentMethod
@@ -30,10 +29,10 @@ from .objects import (
     Charge,
     ChargeOutcome,
     ChargePaymentMethodDetails,
+    Mandate,
     PaymentIntent,
     UsBankAccountDetails,
 )
-from .setup_intents import Mandate
 
 DAY = 86_400
 DEFAULT_SETTLEMENT_DAYS = 4  # Stripe: "up to 4 business days" (standard settlement)
@@ -65,7 +64,7 @@ Decision = Literal["succeed", "fail", "refuse", "stay"]
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DebitOutcome:
     """What the bank does with a debit: `succeed` or `fail` (with a code) when it settles,
     `refuse` at confirm (a blocked PaymentMethod: 402 `bank_account_unusable`), or `stay`
     processing until a test helper decides."""
@@ -78,38 +77,38 @@ class Outcome:
         return FAILURES.get(self.code or "")
 
 
-SUCCEED = Outcome("succeed")
+SUCCEED = DebitOutcome("succeed")
 
 # Stripe's manual-entry test account numbers (docs: ACH Direct Debit, "Test account numbers").
-TEST_NUMBERS: dict[str, Outcome] = {
+TEST_NUMBERS: dict[str, DebitOutcome] = {
     "000123456789": SUCCEED,
-    "000111111113": Outcome("fail", "account_closed"),
-    "000111111116": Outcome("fail", "no_account"),
-    "000222222227": Outcome("fail", "insufficient_funds"),
-    "000333333335": Outcome("fail", "debit_not_authorized"),
-    "000444444440": Outcome("fail", "invalid_currency"),
-    "000000000009": Outcome("stay"),
+    "000111111113": DebitOutcome("fail", "account_closed"),
+    "000111111116": DebitOutcome("fail", "no_account"),
+    "000222222227": DebitOutcome("fail", "insufficient_funds"),
+    "000333333335": DebitOutcome("fail", "debit_not_authorized"),
+    "000444444440": DebitOutcome("fail", "invalid_currency"),
+    "000000000009": DebitOutcome("stay"),
 }
 # A PaymentMethod keeps only the last4 and the fingerprint of its number.
 _BY_FINGERPRINT = {fingerprint(TEST_ROUTING, n): o for n, o in TEST_NUMBERS.items()}
 # GUESS: test-institution accounts named after the behaviours behave as the numbers do (Stripe's
 # testing docs do not list the Test Institution's account names).
-TEST_ACCOUNT_NAMES: dict[str, Outcome] = {
+TEST_ACCOUNT_NAMES: dict[str, DebitOutcome] = {
     "Success": SUCCEED,
-    "Account Closed": Outcome("fail", "account_closed"),
-    "No Account": Outcome("fail", "no_account"),
-    "Insufficient Funds": Outcome("fail", "insufficient_funds"),
-    "Debit Not Authorized": Outcome("fail", "debit_not_authorized"),
-    "Invalid Currency": Outcome("fail", "invalid_currency"),
-    "Processing": Outcome("stay"),
+    "Account Closed": DebitOutcome("fail", "account_closed"),
+    "No Account": DebitOutcome("fail", "no_account"),
+    "Insufficient Funds": DebitOutcome("fail", "insufficient_funds"),
+    "Debit Not Authorized": DebitOutcome("fail", "debit_not_authorized"),
+    "Invalid Currency": DebitOutcome("fail", "invalid_currency"),
+    "Processing": DebitOutcome("stay"),
 }
 
 
-def debit_outcome(ctx: Ctx, pm: PaymentMethod) -> Outcome:
+def debit_outcome(ctx: Ctx, pm: PaymentMethod) -> DebitOutcome:
     """The one rule: what the bank does with a debit from `pm`, given its state right now."""
     uba = pm.us_bank_account
     if (uba.status_details or {}).get("blocked"):
-        return Outcome("refuse", "bank_account_unusable")
+        return DebitOutcome("refuse", "bank_account_unusable")
     if uba.financial_connections_account is not None:
         account = ctx.tenant.get(Account, uba.financial_connections_account)
         if account is None:
@@ -117,7 +116,7 @@ def debit_outcome(ctx: Ctx, pm: PaymentMethod) -> Outcome:
         inactive = account.status_details.inactive
         if account.status == "inactive" and inactive is not None:
             if inactive.cause == "account_closed":
-                return Outcome("fail", "account_closed")
+                return DebitOutcome("fail", "account_closed")
         # GUESS: a login that needs a relink (expired token, MFA, revoked access) or a
         # disconnected account does not stop a debit: ACH uses the account number, not the
         # data connection. Only the number (TAN expiry, a block) or the account itself counts.
@@ -145,36 +144,18 @@ def settlement_time(start: int, business_days: int) -> int:
     return when
 
 
-def _schedule(ctx: Ctx, due: int, pi_id: str) -> None:
-    items = json.loads(ctx.tenant.meta_get("ach_schedule") or "[]")
-    items.append([due, pi_id])
-    items.sort(key=lambda i: i[0])
-    ctx.tenant.meta_set("ach_schedule", json.dumps(items))
-    ctx.tenant.meta_set("ach_schedule_next", str(items[0][0]))
+def _settle_due(ctx: Ctx, items: list[Item]) -> None:
+    """The tenant clock reached these debits' settlement times: the bank answers each."""
+    for when, pi_id in items:
+        pi = ctx.tenant.get(PaymentIntent, pi_id)
+        # Stale items (canceled, settled by the helper) are skipped.
+        if pi is not None and pi.status == "processing" and pi.settle_at == when:
+            settle(ctx, pi, None)
 
 
-def next_due(tenant: Tenant) -> int | None:
-    """When the tenant's next debit settles (tenant time), if any is processing."""
-    nxt = tenant.meta_get("ach_schedule_next")
-    return int(nxt) if nxt else None
-
-
-def run_due(ctx: Ctx) -> None:
-    """Settle the debits the tenant clock has reached. One meta read when nothing is due."""
-    nxt = next_due(ctx.tenant)
-    if nxt is None or nxt > ctx.now():
-        return
-    now = ctx.now()
-    items = json.loads(ctx.tenant.meta_get("ach_schedule") or "[]")
-    rest = [i for i in items if i[0] > now]
-    ctx.tenant.meta_set("ach_schedule", json.dumps(rest))
-    ctx.tenant.meta_set("ach_schedule_next", str(rest[0][0]) if rest else "")
-    with ctx.acting_alone():
-        for when, pi_id in (i for i in items if i[0] <= now):
-            pi = ctx.tenant.get(PaymentIntent, pi_id)
-            # Stale items (canceled, settled by the helper) are skipped.
-            if pi is not None and pi.status == "processing" and pi.settle_at == when:
-                settle(ctx, pi, None)
+# Items `[settlement time, payment intent id]`, stored under `ach_schedule` (the name they had
+# before the tenant clock's schedules were named), so stores keep their pending debits.
+SCHEDULE: Schedule[Ctx] = Schedule("ach", "ach_schedule", _settle_due)
 
 
 # ---- transitions -------------------------------------------------------------------------------
@@ -213,7 +194,7 @@ def _payment_error(ctx: Ctx, charge: Charge, pm: PaymentMethod, code: str) -> di
     }
 
 
-def start_debit(ctx: Ctx, pi: PaymentIntent, pm: PaymentMethod) -> Outcome:
+def start_debit(ctx: Ctx, pi: PaymentIntent, pm: PaymentMethod) -> DebitOutcome:
     """Confirm: a pending charge and `processing` until settlement, or, for a blocked
     PaymentMethod, a failed charge and `requires_payment_method` right away."""
     outcome = debit_outcome(ctx, pm)
@@ -251,7 +232,7 @@ def start_debit(ctx: Ctx, pi: PaymentIntent, pm: PaymentMethod) -> Outcome:
         return outcome
     pi.status = "processing"
     pi.settle_at = due
-    _schedule(ctx, due, pi.id)
+    ctx.clock.add(SCHEDULE.name, due, pi.id)
     ctx.tenant.put(charge)
     ctx.tenant.put(pi)
     ctx.emit("charge.pending", charge)
@@ -271,7 +252,7 @@ def settle(ctx: Ctx, pi: PaymentIntent, forced: str | None) -> None:
         if outcome.decision == "stay":
             return
     else:
-        outcome = SUCCEED if forced == "succeeded" else Outcome("fail", forced)
+        outcome = SUCCEED if forced == "succeeded" else DebitOutcome("fail", forced)
     pi.settle_at = None
     if outcome.decision == "succeed":
         charge.status = "succeeded"

@@ -1,8 +1,9 @@
-"""The `payment_intent` and `charge` objects (ACH Direct Debit on `us_bank_account` only), and
-the part of a PaymentIntent a publishable key may read.
+"""The payment objects (ACH Direct Debit on `us_bank_account` only): `setup_intent`, its
+`setup_attempt` and the `mandate` a confirmation creates; `payment_intent` and `charge`; and the
+part of a PaymentIntent a publishable key may read.
 
-Shapes follow the recorded spec (`payment_intent`, `charge`, `charge_outcome`, `api_errors`,
-`payment_method_details_us_bank_account`).
+Shapes follow the recorded spec (`setup_intent`, `setup_attempt`, `mandate`, `payment_intent`,
+`charge`, `charge_outcome`, `api_errors`, `payment_method_details_us_bank_account`).
 """
 
 from __future__ import annotations
@@ -144,6 +145,97 @@ class PaymentIntent(StripeObject):
     # internal: the mandate the debit runs under, and when the clock settles it
     mandate: str | None = None
     settle_at: int | None = None
+
+
+class Mandate(StripeObject):
+    kind: ClassVar[str] = "mandate"
+    prefix: ClassVar[str] = "mandate"
+    noun: ClassVar[str] = "mandate"
+    expandable: ClassVar[dict[str, str]] = {"payment_method": "payment_method"}
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"multi_use", "single_use"})
+
+    object: str = "mandate"
+    customer_acceptance: dict[str, Any]
+    livemode: bool = False
+    multi_use: dict[str, Any] | None = {}
+    payment_method: str
+    payment_method_details: dict[str, Any] = {"type": "us_bank_account", "us_bank_account": {}}
+    # A PaymentIntent's mandate for one payment: {amount, currency}.
+    single_use: dict[str, Any] | None = None
+    status: str = "active"
+    type: str = "multi_use"
+
+
+class SetupAttempt(StripeObject):
+    """One confirmation of a SetupIntent (`latest_attempt`). The fake makes one per successful
+    confirmation; it has no list route."""
+
+    kind: ClassVar[str] = "setup_attempt"
+    prefix: ClassVar[str] = "setatt"
+    noun: ClassVar[str] = "setup_attempt"
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"attach_to_self"})
+    expandable: ClassVar[dict[str, str]] = {
+        "customer": "customer",
+        "payment_method": "payment_method",
+        "setup_intent": "setup_intent",
+    }
+
+    object: str = "setup_attempt"
+    application: str | None = None
+    attach_to_self: bool | None = None
+    created: int
+    customer: str | None = None
+    flow_directions: list[str] | None = None
+    livemode: bool = False
+    on_behalf_of: str | None = None
+    payment_method: str
+    payment_method_details: dict[str, Any]
+    setup_error: dict[str, Any] | None = None
+    setup_intent: str
+    status: str = "succeeded"
+    usage: str = "off_session"
+
+
+# GA `allowed_payment_method_types` (stripe-node 22.4.0, API `2026-07-29.dahlia`); every preview.
+ALLOWED_TYPES_GA = "2026-07-29"
+
+
+class SetupIntent(StripeObject):
+    kind: ClassVar[str] = "setup_intent"
+    prefix: ClassVar[str] = "seti"
+    noun: ClassVar[str] = "setupintent"
+    preview: ClassVar[frozenset[str]] = frozenset({"allowed_payment_method_types"})
+    ga_since: ClassVar[dict[str, str]] = {"allowed_payment_method_types": ALLOWED_TYPES_GA}
+    expandable: ClassVar[dict[str, str]] = {
+        "customer": "customer",
+        "payment_method": "payment_method",
+        "mandate": "mandate",
+        "latest_attempt": "setup_attempt",
+    }
+
+    object: str = "setup_intent"
+    allowed_payment_method_types: list[str] | None = None
+    application: str | None = None
+    automatic_payment_methods: None = None
+    cancellation_reason: str | None = None
+    client_secret: str
+    created: int
+    customer: str | None = None
+    description: str | None = None
+    flow_directions: list[str] | None = None
+    last_setup_error: dict[str, Any] | None = None
+    latest_attempt: str | None = None
+    livemode: bool = False
+    mandate: str | None = None
+    metadata: dict[str, str] = {}
+    next_action: dict[str, Any] | None = None
+    on_behalf_of: str | None = None
+    payment_method: str | None = None
+    payment_method_options: dict[str, Any] | None = None
+    payment_method_types: list[str]
+    single_use_mandate: str | None = None
+    status: str = "requires_payment_method"
+    usage: str = "off_session"
 
 
 class ClientPaymentIntent(BaseModel):

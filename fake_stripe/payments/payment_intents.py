@@ -4,20 +4,23 @@ the `settle` test helper. What the bank does with the debit is `ach.py`'s."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
-from ..core.context import Ctx
-from ..core.errors import InvalidRequestError, StripeError, exclusive, invalid_param
+from ..core.context import Ctx, Failed
+from ..core.errors import (
+    InvalidRequestError,
+    PaymentError,
+    StripeError,
+    exclusive,
+    invalid_param,
+)
 from ..core.params import (
     PAGINATION,
     RANGE,
     UNSET,
     Arr,
     Bool,
-    Either,
     Enum,
-    Hash,
     Int,
     Metadata,
     Spec,
@@ -28,11 +31,17 @@ from ..core.params import (
     merge_metadata,
 )
 from ..core.render import Page, paginate
-from ..resources import customers, payment_methods
+from ..resources import customers
 from ..resources.payment_methods import PaymentMethod
-from . import ach, us_bank_account
-from .objects import ClientPaymentIntent, PaymentIntent
-from .setup_intents import MANDATE_DATA, MANDATE_DATA_CONFIRM, PM_DATA, Mandate, customer_acceptance
+from . import ach
+from .intents import (
+    check_client_secret,
+    customer_acceptance,
+    payment_method_to_confirm,
+    set_payment_method,
+)
+from .objects import ClientPaymentIntent, Mandate, PaymentIntent
+from .params import MANDATE_DATA, MANDATE_DATA_CONFIRM, OFF_SESSION, PAYMENT_OPTIONS, PM_DATA
 
 MINIMUM_AMOUNT = 50  # Stripe's minimum charge in usd: $0.50
 MAXIMUM_AMOUNT = 99_999_999
@@ -46,33 +55,10 @@ CANCELABLE = (
 )
 UPDATABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 
-PM_OPTIONS = Hash(
-    {
-        "us_bank_account": Hash(
-            {
-                "financial_connections": Hash(
-                    {
-                        "permissions": Arr(
-                            Enum(("balances", "ownership", "payment_method", "transactions"))
-                        ),
-                        "prefetch": Arr(Enum(("balances",))),
-                        "return_url": Str(),
-                    }
-                ),
-                "networks": Hash({"requested": Arr(Enum(("ach", "us_domestic_wire")))}),
-                "preferred_settlement_speed": Enum(("fastest", "standard"), emptyable=True),
-                "setup_future_usage": Enum(("none", "off_session", "on_session"), emptyable=True),
-                "verification_method": Enum(("automatic", "instant", "microdeposits")),
-            },
-            emptyable=True,
-        )
-    }
-)
-OFF_SESSION = Either((Bool(), Enum(("one_off", "recurring"))))
 _PAYMENT = {
     "payment_method": Str(),
     "payment_method_data": PM_DATA,
-    "payment_method_options": PM_OPTIONS,
+    "payment_method_options": PAYMENT_OPTIONS,
     "payment_method_types": Arr(Str()),
     "mandate": Str(),
     "off_session": OFF_SESSION,
@@ -114,7 +100,7 @@ UPDATE = Spec(
         "metadata": Metadata(),
         "payment_method": Str(),
         "payment_method_data": PM_DATA,
-        "payment_method_options": PM_OPTIONS,
+        "payment_method_options": PAYMENT_OPTIONS,
         "payment_method_types": Arr(Str()),
         "receipt_email": Str(emptyable=True),
         "setup_future_usage": Enum(("off_session", "on_session"), emptyable=True),
@@ -183,40 +169,8 @@ def _options(pi: PaymentIntent, given: Any) -> None:
     pi.payment_method_options = options
 
 
-def _set_payment_method(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> None:
-    if p.get("payment_method") and p.get("payment_method_data"):
-        raise exclusive("payment_method", "payment_method_data")
-    if p.get("payment_method"):
-        pm = payment_methods.load(ctx, p["payment_method"], "payment_method")
-    elif p.get("payment_method_data"):
-        pm = us_bank_account.from_params(ctx, p["payment_method_data"], "payment_method_data")
-        ctx.tenant.put(pm)
-    else:
-        return
-    pi.payment_method = pm.id
-    if pi.status == "requires_payment_method":
-        pi.status = "requires_confirmation"
-
-
-def _check_secret(ctx: Ctx, pi: PaymentIntent, secret: str | None) -> None:
-    """A publishable key must show the client secret; any key that shows one must match."""
-    if secret is None and ctx.key.startswith("pk_"):
-        # GUESS: the wording; Stripe requires the client secret with a publishable key.
-        raise invalid_param(
-            "client_secret",
-            "A publishable key can only use this PaymentIntent together with its client_secret.",
-        )
-    # Compared as bytes: `compare_digest` refuses str with non-ASCII characters (a 500).
-    if secret is not None and not hmac.compare_digest(secret.encode(), pi.client_secret.encode()):
-        raise InvalidRequestError(
-            "The client_secret provided does not match the client_secret associated with the "
-            "PaymentIntent.",
-            param="client_secret",
-        )
-
-
 def _for_key(ctx: Ctx, pi: PaymentIntent) -> PaymentIntent | ClientPaymentIntent:
-    return ClientPaymentIntent.of(pi) if ctx.key.startswith("pk_") else pi
+    return ClientPaymentIntent.of(pi) if ctx.publishable else pi
 
 
 def _unexpected(pi: PaymentIntent, action: str, allowed: tuple[str, ...] = ()) -> StripeError:
@@ -278,27 +232,16 @@ def _mandate(ctx: Ctx, pi: PaymentIntent, pm: PaymentMethod, p: dict[str, Any]) 
     raise InvalidRequestError(NO_MANDATE, param="mandate_data")
 
 
-class PaymentError(StripeError):
-    """A refused payment: 402, with the intent and the payment method in the error."""
-
-    status = 402
-    type = "card_error"
-
-
 # ---- confirm ------------------------------------------------------------------------------------
 
 
-def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> None:
+def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> Failed | None:
+    """Confirm the intent: the debit starts, or the bank refuses it at once (`Failed`: the
+    failed charge and the intent's new state stand)."""
     if pi.status not in ("requires_payment_method", "requires_confirmation"):
         raise _unexpected(pi, "confirm")
-    _set_payment_method(ctx, pi, p)
-    if pi.payment_method is None:
-        raise InvalidRequestError(
-            "You cannot confirm this PaymentIntent because it's missing a payment method. "
-            "Update the PaymentIntent with a payment method and then confirm it again.",
-            code="payment_intent_unexpected_state",
-        )
-    pm = payment_methods.load(ctx, pi.payment_method, "payment_method")
+    set_payment_method(ctx, pi, p)
+    pm = payment_method_to_confirm(ctx, pi)
     if pm.customer is not None and pi.customer is None:
         raise invalid_param(
             "payment_method",
@@ -319,18 +262,20 @@ def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> None:
         ctx.tenant.put(pm)
         ctx.emit("payment_method.attached", pm)
     outcome = ach.start_debit(ctx, pi, pm)
-    if outcome.decision == "refuse":
-        code = outcome.code or "bank_account_unusable"
-        raise PaymentError(
+    if outcome.decision != "refuse":
+        return None
+    code = outcome.code or "bank_account_unusable"
+    return Failed(
+        PaymentError(
             ach.FAILURES[code],
             code=code,
-            commits=True,  # the failed charge and the intent's new state are kept
             charge=pi.latest_charge,
             payment_intent=ClientPaymentIntent.of(pi).model_dump(mode="json")
-            if ctx.key.startswith("pk_")
+            if ctx.publishable
             else pi.to_api(ctx.version),
             payment_method=pm.to_api(ctx.version),
         )
+    )
 
 
 def load(ctx: Ctx, pi_id: str, param: str = "id") -> PaymentIntent:
@@ -340,12 +285,12 @@ def load(ctx: Ctx, pi_id: str, param: str = "id") -> PaymentIntent:
 # ---- handlers -----------------------------------------------------------------------------------
 
 
-def create(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
+def create(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | Failed:
     pid = ctx.tenant.new_id("pi")
     pi = PaymentIntent(
         id=pid,
         amount=_amount(p["amount"]),
-        client_secret=f"{pid}_secret_{ctx.tenant.new_id('x', 25)[2:]}",
+        client_secret=ctx.tenant.client_secret(pid, 25),
         created=ctx.now(),
         currency=_currency(p["currency"]),
         description=p.get("description"),
@@ -365,18 +310,18 @@ def create(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
                     name,
                     f"{name} can only be passed when confirming the PaymentIntent (confirm=true).",
                 )
-    _set_payment_method(ctx, pi, p)
+    set_payment_method(ctx, pi, p)
     ctx.tenant.put(pi)
     ctx.emit("payment_intent.created", pi)
     if p.get("confirm"):
         rest = {k: v for k, v in p.items() if k not in ("payment_method", "payment_method_data")}
-        _confirm(ctx, pi, rest)
+        return _confirm(ctx, pi, rest) or pi
     return pi
 
 
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | ClientPaymentIntent:
     pi = load(ctx, ctx.path["intent"])
-    _check_secret(ctx, pi, p.get("client_secret"))
+    check_client_secret(ctx, pi, p.get("client_secret"))
     return _for_key(ctx, pi)
 
 
@@ -399,23 +344,22 @@ def update(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
         pi.metadata = merge_metadata(pi.metadata, p["metadata"])
     if "payment_method_options" in p:
         _options(pi, p["payment_method_options"])
-    _set_payment_method(ctx, pi, p)
+    set_payment_method(ctx, pi, p)
     pi.last_payment_error = None  # Stripe: cleared when the intent is later updated
     ctx.tenant.put(pi)
     return pi
 
 
-def confirm(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | ClientPaymentIntent:
+def confirm(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | ClientPaymentIntent | Failed:
     pi = load(ctx, ctx.path["intent"])
-    _check_secret(ctx, pi, p.get("client_secret"))
+    check_client_secret(ctx, pi, p.get("client_secret"))
     if "payment_method_types" in p:
         pi.payment_method_types = _types(p["payment_method_types"])
     if "receipt_email" in p:
         pi.receipt_email = None if p["receipt_email"] is UNSET else p["receipt_email"]
     if "payment_method_options" in p:
         _options(pi, p["payment_method_options"])
-    _confirm(ctx, pi, p)
-    return _for_key(ctx, pi)
+    return _confirm(ctx, pi, p) or _for_key(ctx, pi)
 
 
 def cancel(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:

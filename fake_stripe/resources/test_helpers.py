@@ -31,7 +31,7 @@ class TenantClock(BaseModel):
 
 
 def advance_clock(ctx: Ctx, p: dict[str, Any]) -> TenantClock:
-    ctx.tenant.advance(p["seconds"])
+    ctx.clock.advance(p["seconds"])
     ctx.run_due()
     return TenantClock(now=ctx.now())
 
@@ -62,6 +62,11 @@ def add_fault(ctx: Ctx, p: dict[str, Any]) -> FaultRule:
         )
     rule = Rule(p.get("method", "*"), p["path"], p.get("count", 1), status, delay, when)
     ctx.faults.add(ctx.tenant.name, rule)
+    return fault_rule(rule)
+
+
+def fault_rule(rule: Rule) -> FaultRule:
+    """An armed rule as the API shows it (`count`: the requests it still applies to)."""
     return FaultRule(
         method=rule.method,
         path=rule.path,

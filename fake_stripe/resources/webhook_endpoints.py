@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from ..core.context import VERSION_RE, Ctx
+from ..core.context import Ctx
 from ..core.errors import InvalidRequestError, invalid_param
 from ..core.objects import StripeObject
 from ..core.params import PAGINATION, UNSET, Arr, Bool, Metadata, Spec, Str, merge_metadata
 from ..core.render import Page, paginate
+from ..core.versions import VERSION_RE
 from . import webhook_urls
 
 _EVENT_TYPE_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")

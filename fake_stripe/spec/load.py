@@ -2,7 +2,7 @@
 
 This module owns reading the OpenAPI document (``FAKE_STRIPE_OPENAPI``, or the
 spec packaged next to this module, recorded by ``record.py``), the one-time
-rewrite of Stripe's ``nullable: true`` into plain JSON Schema, mapping concrete
+rewrite of Stripe's ``nullable: true`` into plain JSON Schema (``nullable.py``), mapping concrete
 request paths onto the spec's path templates, and checking the fake's JSON
 responses against the recorded response schemas.  It also hands out request schemas so that request
 validation can be built elsewhere; it does not validate requests itself, and
@@ -17,14 +17,15 @@ import gzip
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .nullable import HTTP_METHODS, rewrite_nullable
+from .violations import Violation, pointer, violations
+
 if TYPE_CHECKING:
     import referencing
-    from jsonschema.exceptions import ValidationError
 
 SPEC_ENV = "FAKE_STRIPE_OPENAPI"
 
@@ -37,8 +38,6 @@ PROVENANCE_KEY = "x-fake-stripe-recorded"
 # "#/components/schemas/..." references resolve against the document itself.
 _DOCUMENT_URI = "urn:fake-stripe:openapi"
 
-_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
 # Parameters of these methods travel in the query string, so their request
 # schema is built from the query parameters.  Stripe's spec also gives them an
 # (empty) form body, which says nothing useful.
@@ -46,20 +45,6 @@ _QUERY_METHODS = frozenset({"GET", "DELETE", "HEAD"})
 
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
-
-_NULL_BRANCH: dict[str, Any] = {"enum": [None]}
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One way in which a response body disagrees with its schema."""
-
-    pointer: str
-    message: str
-    value: object
-
-    def __str__(self) -> str:
-        return f"{self.pointer}: {self.message} (value: {self.value!r})"
 
 
 def spec_path() -> Path:
@@ -116,7 +101,7 @@ class Spec:
         self._operations: list[tuple[str, str]] = []
         self._routes: dict[int, list[tuple[tuple[str | None, ...], str]]] = {}
         for template, item in self.document.get("paths", {}).items():
-            methods = [m for m in item if m in _HTTP_METHODS]
+            methods = [m for m in item if m in HTTP_METHODS]
             self._operations.extend((m.upper(), template) for m in methods)
             segments = tuple(
                 None if _is_param(segment) else segment for segment in _split(template)
@@ -148,7 +133,7 @@ class Spec:
         are not swallowed by ``/sessions/{session}``.
         """
         wanted = method.lower()
-        if wanted not in _HTTP_METHODS:
+        if wanted not in HTTP_METHODS:
             # Path items also hold non-operation keys such as "parameters".
             return None
         segments = _split(path.split("?", 1)[0])
@@ -188,7 +173,7 @@ class Spec:
         validator = self._response_validator(method.lower(), template, status)
         if validator is None:
             return []
-        return _violations(validator.iter_errors(body))
+        return violations(validator.iter_errors(body))
 
     def validate_component(self, name: str, instance: object) -> list[Violation]:
         """Check ``instance`` against ``#/components/schemas/<name>``.
@@ -198,9 +183,8 @@ class Spec:
         """
         if name not in self.document.get("components", {}).get("schemas", {}):
             raise KeyError(f"no component schema named {name!r}")
-        pointer = "/components/schemas/" + _escape(name)
-        validator = self._validator(("component", name), pointer)
-        return _violations(validator.iter_errors(instance))
+        validator = self._validator(("component", name), pointer(("components", "schemas", name)))
+        return violations(validator.iter_errors(instance))
 
     def request_schema(self, method: str, path_template: str) -> dict[str, Any] | None:
         """The schema a request's parameters must satisfy, or None if unknown.
@@ -238,9 +222,8 @@ class Spec:
             return None
         if "schema" not in responses[key].get("content", {}).get(_JSON, {}):
             return None
-        pointer = _pointer(("paths", template, method, "responses", key, "content", _JSON))
-        pointer += "/schema"
-        return self._validator(("response", template, method, key), pointer)
+        where = pointer(("paths", template, method, "responses", key, "content", _JSON, "schema"))
+        return self._validator(("response", template, method, key), where)
 
     def _validator(self, key: tuple[str, ...], pointer: str) -> Any:
         validator = self._validators.get(key)
@@ -268,14 +251,6 @@ def _is_param(segment: str) -> bool:
     return segment.startswith("{") and segment.endswith("}")
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def _pointer(parts: Iterable[object]) -> str:
-    return "".join("/" + _escape(str(part)) for part in parts)
-
-
 def _query_schema(parameters: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
@@ -295,174 +270,3 @@ def _query_schema(parameters: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         # Draft 4 forbids an empty "required" array.
         schema["required"] = required
     return schema
-
-
-# -- nullable rewrite -------------------------------------------------------
-
-
-def rewrite_nullable(document: Mapping[str, Any]) -> dict[str, Any]:
-    """Copy the document, rewriting every schema it contains.
-
-    Only places the OpenAPI grammar says hold schemas are rewritten, so an
-    example value or an ``x-`` extension that happens to contain a
-    ``nullable`` key is left alone.
-    """
-    result = dict(document)
-    components = dict(result.get("components", {}))
-    if "schemas" in components:
-        components["schemas"] = {
-            name: _rewrite_schema(schema) for name, schema in components["schemas"].items()
-        }
-    for section, rewrite in (
-        ("parameters", _rewrite_parameter),
-        ("requestBodies", _rewrite_body),
-        ("responses", _rewrite_body),
-        ("headers", _rewrite_parameter),
-    ):
-        if section in components:
-            components[section] = {
-                name: rewrite(value) for name, value in components[section].items()
-            }
-    if "components" in result:
-        result["components"] = components
-    result["paths"] = {
-        template: _rewrite_path_item(item) for template, item in result.get("paths", {}).items()
-    }
-    return result
-
-
-def _rewrite_path_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    result = dict(item)
-    if "parameters" in result:
-        result["parameters"] = [_rewrite_parameter(p) for p in result["parameters"]]
-    for method in _HTTP_METHODS:
-        if method not in result:
-            continue
-        operation = dict(result[method])
-        if "parameters" in operation:
-            operation["parameters"] = [_rewrite_parameter(p) for p in operation["parameters"]]
-        if "requestBody" in operation:
-            operation["requestBody"] = _rewrite_body(operation["requestBody"])
-        if "responses" in operation:
-            operation["responses"] = {
-                code: _rewrite_body(response) for code, response in operation["responses"].items()
-            }
-        result[method] = operation
-    return result
-
-
-def _rewrite_parameter(parameter: Mapping[str, Any]) -> dict[str, Any]:
-    result = dict(parameter)
-    if "schema" in result:
-        result["schema"] = _rewrite_schema(result["schema"])
-    return result
-
-
-def _rewrite_body(body: Mapping[str, Any]) -> dict[str, Any]:
-    """Rewrite a request body or a response: both keep schemas under content."""
-    result = dict(body)
-    if "content" in result:
-        result["content"] = {
-            media: _rewrite_parameter(entry) for media, entry in result["content"].items()
-        }
-    if "headers" in result:
-        result["headers"] = {
-            name: _rewrite_parameter(header) for name, header in result["headers"].items()
-        }
-    return result
-
-
-def _rewrite_schema(schema: Any) -> Any:
-    """Return ``schema`` with ``nullable: true`` turned into ``anyOf [..., null]``.
-
-    Stripe writes ``nullable`` next to ``anyOf`` and ``enum``; JSON Schema
-    ignores the keyword, so without this a legitimate ``null`` would be
-    rejected (``null`` is neither in the enum nor in any branch).
-    """
-    if not isinstance(schema, Mapping):
-        return schema
-    result: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in ("properties", "patternProperties") and isinstance(value, Mapping):
-            result[key] = {name: _rewrite_schema(sub) for name, sub in value.items()}
-        elif key in ("anyOf", "oneOf", "allOf") and isinstance(value, list):
-            result[key] = [_rewrite_schema(sub) for sub in value]
-        elif key in ("items", "additionalProperties", "not"):
-            result[key] = _rewrite_schema(value)
-        else:
-            result[key] = value
-    if result.pop("nullable", False) is True:
-        return {"anyOf": [result, dict(_NULL_BRANCH)]}
-    return result
-
-
-# -- error reporting ----------------------------------------------------------
-
-
-def _violations(errors: Iterable[ValidationError]) -> list[Violation]:
-    found: list[Violation] = []
-    for error in errors:
-        for leaf in _specific(error):
-            found.append(
-                Violation(
-                    pointer=_pointer(leaf.absolute_path), message=leaf.message, value=leaf.instance
-                )
-            )
-    unique = {(v.pointer, v.message): v for v in found}
-    return sorted(unique.values(), key=lambda v: (v.pointer, v.message))
-
-
-def _specific(error: ValidationError) -> list[ValidationError]:
-    """Replace an ``anyOf`` failure by the errors of the branch that was meant.
-
-    "x is not valid under any of the given schemas" hides the real problem.
-    When exactly one branch accepts the value's type (ignoring the synthetic
-    null branch for non-null values), its errors explain the failure; when
-    several do, the one with the fewest errors at this level is preferred.
-    Otherwise the ``anyOf`` error is the honest answer.
-    """
-    if error.validator not in ("anyOf", "oneOf") or not error.context:
-        return [error]
-    branches = _branches(error)
-    fitting = [errors for errors in branches.values() if _fits(errors)]
-    if not fitting and len(branches) == 1:
-        # A nullable scalar of the wrong type: the type error says it best.
-        fitting = list(branches.values())
-    if not fitting:
-        return [error]
-    ranked = sorted(fitting, key=lambda errs: (_shallow(errs), len(errs)))
-    if len(ranked) > 1 and (_shallow(ranked[0]), len(ranked[0])) == (
-        _shallow(ranked[1]),
-        len(ranked[1]),
-    ):
-        return [error]
-    return [leaf for sub in ranked[0] for leaf in _specific(sub)]
-
-
-def _branches(error: ValidationError) -> dict[object, list[ValidationError]]:
-    options = error.validator_value
-    grouped: dict[object, list[ValidationError]] = {}
-    for sub in error.context or ():
-        index = sub.relative_schema_path[0]
-        if error.instance is not None and options[index] == _NULL_BRANCH:
-            continue
-        grouped.setdefault(index, []).append(sub)
-    return grouped
-
-
-def _fits(errors: Sequence[ValidationError]) -> bool:
-    """Whether a branch accepted the value's type and failed only on details."""
-    for sub in errors:
-        if sub.relative_path:
-            continue
-        if sub.validator == "type":
-            return False
-        if sub.validator in ("anyOf", "oneOf") and not any(
-            _fits(group) for group in _branches(sub).values()
-        ):
-            return False
-    return True
-
-
-def _shallow(errors: Sequence[ValidationError]) -> int:
-    return sum(1 for sub in errors if not sub.relative_path)

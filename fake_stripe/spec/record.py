@@ -2,8 +2,8 @@
 
 The packaged file is the project's own data: it keeps what the fake checks against (paths,
 parameters, schemas, `x-stripe*` and the other `x-` facts) and none of Stripe's prose, so every
-`description` and `summary` sentence is dropped. Stripe's `nullable: true` is rewritten once here
-(see `load.rewrite_nullable`), so loading the packaged file costs no rewrite. The first key of the
+`description` and `summary` sentence is dropped. Stripe's `nullable: true` is rewritten once
+here (`nullable.py`), so loading the packaged file costs no rewrite. The first key of the
 result is a provenance header: the source file's name, its `info.version`, the source commits
 it names, and the date of recording.
 
@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .load import PACKAGED_SPEC, PROVENANCE_KEY, rewrite_nullable
+from .load import PACKAGED_SPEC, PROVENANCE_KEY
+from .nullable import rewrite_nullable
 
 PROSE_KEYS = frozenset({"description", "summary"})
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .load import Spec, Violation
+from .load import Spec
+from .violations import Violation
 
 
 class RecordingFormatError(ValueError):

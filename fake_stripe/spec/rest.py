@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .examples import Shapes
-from .load import PROVENANCE_KEY, Spec, load_spec, rewrite_nullable
+from .load import PROVENANCE_KEY, Spec, load_spec
+from .nullable import rewrite_nullable
 
 if TYPE_CHECKING:
     from .record import Addition

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from ..core.context import Ctx, Endpoint
 from ..core.errors import InvalidRequestError, resource_missing
 from ..core.params import Spec, Str
+from ..core.tenant import secret_matches
 from ..financial_connections.objects import AccountHolder, Session, SessionFilters
 from ..payments import payment_intents, us_bank_account
 from ..payments.objects import ClientPaymentIntent, PaymentIntent
@@ -32,7 +33,7 @@ class LinkAccountSession(BaseModel):
 
 def _intent(ctx: Ctx, secret: str) -> PaymentIntent:
     pi = ctx.tenant.get(PaymentIntent, ctx.path["intent"])
-    if pi is None or secret != pi.client_secret:
+    if pi is None or not secret_matches(secret, pi.client_secret):
         raise resource_missing("payment_intent", ctx.path["intent"], "client_secret", 400)
     return pi
 
@@ -56,7 +57,7 @@ def link_account_session(ctx: Ctx, p: dict[str, Any]) -> LinkAccountSession:
         account_holder=AccountHolder(type="customer", customer=pi.customer)
         if pi.customer
         else None,
-        client_secret=f"{sid}_secret_{ctx.tenant.new_id('x', 24)[2:]}",
+        client_secret=ctx.tenant.client_secret(sid),
         filters=SessionFilters(account_subcategories=["checking", "savings"]),
         permissions=list(fc.get("permissions") or ["payment_method"]),
         prefetch=fc.get("prefetch") or None,

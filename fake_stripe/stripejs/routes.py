@@ -5,12 +5,11 @@ The flow runs in a modal iframe served from this origin. It receives the publish
 session's client secret from the merchant page by `postMessage` and sends them back here in
 `Authorization: Bearer pk_test_...` and the POST body, never in a URL. Its endpoints go through
 the same wire pipeline as `/v1` (Request-Id, key check, Stripe-shaped errors) and change state
-only through `fc_domain`, the functions the `complete` test helper calls too.
+only through the functions the `complete` test helper calls too (`financial_connections`).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -22,12 +21,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ..core.context import Ctx, Endpoint, Services
+from ..core.context import Ctx, Endpoint, Failed, Services
 from ..core.errors import APIError, InvalidRequestError, missing_param
 from ..core.objects import StripeObject
 from ..core.params import Arr, Spec, Str
-from ..financial_connections import domain as fc_domain
-from ..financial_connections.domain import NewAccount, Outcome
+from ..core.tenant import secret_matches
+from ..financial_connections import completion
+from ..financial_connections.bank_data import NewAccount, offers
+from ..financial_connections.common import load_authorization
+from ..financial_connections.completion import FlowResult
 from ..financial_connections.institutions import BY_ID, CATALOG, Bank
 from ..financial_connections.institutions import bank as find_bank
 from ..financial_connections.objects import Account, Session
@@ -149,7 +151,7 @@ class ClientSession(StripeObject):
 
 
 def client_session(ctx: Ctx, session: Session) -> ClientSession:
-    accounts = fc_domain.with_accounts(ctx, session).accounts.data
+    accounts = completion.with_accounts(ctx, session).accounts.data
     fields = set(ClientAccount.model_fields)
     countries = session.filters.countries if session.filters else None
     return ClientSession(
@@ -168,9 +170,7 @@ def _session(ctx: Ctx, p: dict[str, Any]) -> Session:
     secret = p["client_secret"]
     sid = secret.partition("_secret_")[0]
     session = ctx.tenant.get(Session, sid) if sid.startswith("fcsess_") else None
-    # Compared as bytes: `compare_digest` refuses str with non-ASCII characters (a 500).
-    known = (session.client_secret or "").encode() if session is not None else b""
-    if session is None or not hmac.compare_digest(known, secret.encode()):
+    if session is None or not secret_matches(secret, session.client_secret):
         # GUESS: the wording Stripe uses for a PaymentIntent client secret of another account.
         raise InvalidRequestError(
             "The client_secret provided does not match any associated Financial Connections "
@@ -196,7 +196,7 @@ def _institution(bank: Bank) -> FlowInstitution:
 def _fixed_bank(ctx: Ctx, session: Session) -> Bank | None:
     """The institution a session is bound to: the relinked authorization's, or a filter's."""
     if session.relink_options is not None:
-        auth = fc_domain.load_authorization(ctx, session.relink_options.authorization)
+        auth = load_authorization(ctx, session.relink_options.authorization)
         return find_bank(auth.institution or "", "client_secret")
     if session.filters and session.filters.institution:
         return find_bank(session.filters.institution, "client_secret")
@@ -219,21 +219,21 @@ def bootstrap(ctx: Ctx, p: dict[str, Any]) -> FlowSession:
 
 def _menu(ctx: Ctx, session: Session, bank: Bank) -> tuple[list[Account], list[NewAccount]]:
     """The account picker: the authorization's relinkable accounts, then the other offers."""
-    offers = fc_domain.offers(ctx, bank, session.account_holder)
+    offered = offers(ctx, bank, session.account_holder)
     if session.relink_options is None:
-        return [], offers
-    auth = fc_domain.load_authorization(ctx, session.relink_options.authorization)
+        return [], offered
+    auth = load_authorization(ctx, session.relink_options.authorization)
     linked = [a for a in (ctx.tenant.get(Account, i) for i in auth.account_ids) if a]
     taken = {a.last4 for a in linked}
-    return fc_domain.relinkable(ctx, auth), [o for o in offers if o.last4 not in taken]
+    return completion.relinkable(ctx, auth), [o for o in offered if o.last4 not in taken]
 
 
 def _flow_accounts(ctx: Ctx, session: Session, bank: Bank) -> list[FlowAccount]:
-    existing, offers = _menu(ctx, session, bank)
+    existing, offered = _menu(ctx, session, bank)
     preselected: set[str] = set()
     if session.relink_options is not None:
-        auth = fc_domain.load_authorization(ctx, session.relink_options.authorization)
-        preselected = {a.id for a in fc_domain.default_relink_selection(ctx, session, auth)}
+        auth = load_authorization(ctx, session.relink_options.authorization)
+        preselected = {a.id for a in completion.default_relink_selection(ctx, session, auth)}
     out: list[FlowAccount] = []
     for a in existing:
         out.append(
@@ -247,7 +247,7 @@ def _flow_accounts(ctx: Ctx, session: Session, bank: Bank) -> list[FlowAccount]:
                 selected=a.id in preselected,
             )
         )
-    for n, o in enumerate(offers):
+    for n, o in enumerate(offered):
         out.append(
             FlowAccount(
                 key=f"new_{n}",
@@ -266,7 +266,8 @@ def _state_key(session: Session) -> str:
     return f"stripejs:{session.id}"
 
 
-def authenticate(ctx: Ctx, p: dict[str, Any]) -> FlowLogin:
+def sign_in(ctx: Ctx, p: dict[str, Any]) -> FlowLogin | Failed:
+    """The end user signs in at the institution (Sandbox Bank usernames choose the outcome)."""
     session = _session(ctx, p)
     chosen = _fixed_bank(ctx, session)
     if chosen is None:
@@ -282,11 +283,11 @@ def authenticate(ctx: Ctx, p: dict[str, Any]) -> FlowLogin:
             if chosen.fails
             else f"{name} returned an error while signing you in."
         )
-        fc_domain.complete(ctx, session, Outcome([], [], failure=message))
+        completion.complete(ctx, session, FlowResult([], [], failure=message))
         ctx.tenant.meta_set(_state_key(session), "")
         # The bank failed, not the request: 424 (Stripe's "External Dependency Failed"), and
         # the session keeps its failed state.
-        raise APIError(message, status=424, commits=True)
+        return Failed(APIError(message, status=424))
     if username == INCORRECT:
         return FlowLogin(
             status="retry",
@@ -311,9 +312,9 @@ def complete(ctx: Ctx, p: dict[str, Any]) -> ClientSession:
             "Sign in to the institution before selecting accounts.", param="accounts"
         )
     at = BY_ID[state["institution"]]
-    existing, offers = _menu(ctx, session, at)
+    existing, offered = _menu(ctx, session, at)
     by_key: dict[str, Account | NewAccount] = {a.id: a for a in existing}
-    by_key.update({f"new_{n}": o for n, o in enumerate(offers)})
+    by_key.update({f"new_{n}": o for n, o in enumerate(offered)})
     keys = p.get("accounts") or []
     for i, key in enumerate(keys):
         if key not in by_key:
@@ -322,19 +323,19 @@ def complete(ctx: Ctx, p: dict[str, Any]) -> ClientSession:
                 param=f"accounts[{i}]",
             )
     picked = [by_key[k] for k in dict.fromkeys(keys)]
-    outcome = Outcome(
+    result = FlowResult(
         existing=[a.id for a in picked if isinstance(a, Account)],
         new=[a for a in picked if isinstance(a, NewAccount)],
         institution=at.id,
     )
-    fc_domain.complete(ctx, session, outcome)
+    completion.complete(ctx, session, result)
     ctx.tenant.meta_set(_state_key(session), "")
     return client_session(ctx, session)
 
 
 def cancel(ctx: Ctx, p: dict[str, Any]) -> ClientSession:
     session = _session(ctx, p)
-    fc_domain.complete(ctx, session, Outcome([], [], cancelled=True))
+    completion.complete(ctx, session, FlowResult([], [], cancelled=True))
     ctx.tenant.meta_set(_state_key(session), "")
     return client_session(ctx, session)
 
@@ -345,7 +346,7 @@ def endpoints() -> list[Endpoint]:
     pk = ("pk",)
     return [
         Endpoint("POST", f"{api}/session", bootstrap, SECRET, keys=pk),
-        Endpoint("POST", f"{api}/authenticate", authenticate, AUTHENTICATE, keys=pk),
+        Endpoint("POST", f"{api}/authenticate", sign_in, AUTHENTICATE, keys=pk),
         Endpoint("POST", f"{api}/complete", complete, COMPLETE, keys=pk),
         Endpoint("POST", f"{api}/cancel", cancel, SECRET, keys=pk),
         *payments.endpoints(api),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Literal
+from typing import Literal
 
 from ..core.objects import Model
 
@@ -17,7 +17,7 @@ KEEP = 10_000
 class Attempt(Model):
     """One line of the delivery journal."""
 
-    seq: int
+    seq: int = 0  # given by the journal
     time: float
     event: str
     type: str
@@ -45,10 +45,10 @@ class Journal:
         # Never reset, so `after` cursors stay valid across a tenant's reset.
         self._seq: dict[str, int] = {}
 
-    def record(self, tenant: str, **fields: Any) -> Attempt:
+    def record(self, tenant: str, attempt: Attempt) -> Attempt:
         with self._lock:
             seq = self._seq[tenant] = self._seq.get(tenant, 0) + 1
-            entry = Attempt(seq=seq, **fields)
+            entry = attempt.model_copy(update={"seq": seq})
             self._attempts.setdefault(tenant, deque(maxlen=self.keep)).append(entry)
         return entry
 

@@ -532,7 +532,7 @@ def run(size: Size) -> Figures:
         hooks = chaos_webhooks.LONG if size is LONG else chaos_webhooks.SHORT
         asyncio.run(chaos_webhooks.phases(server, fig, hooks))
         isolation.phase_largest(server.url, fig, size.isolation_seconds)
-        # The head deadline is 10 s (fake_stripe.serving.HEADER_TIMEOUT).
+        # The head deadline is 10 s (fake_stripe.http_server.HEADER_TIMEOUT).
         wait = max(0.0, 12 - (time.monotonic() - started))
         closed = slowloris_closed(slow, wait + 1)
         fig.extra["slowloris connections closed by the server"] = f"{closed} of {len(slow)}"

@@ -4,7 +4,8 @@
 "use strict";
 
 (() => {
-  const PREVIEW = "2026-01-28.preview"; // the relink fields are only rendered for a preview
+  // The relink fields are only rendered for a preview version (the server fills it in).
+  const PREVIEW = "__FAKE_STRIPE_PREVIEW_VERSION__";
   const TH = "/v1/test_helpers/financial_connections";
   const POLL_MS = 1000;
   const MAX_DELIVERIES = 200;

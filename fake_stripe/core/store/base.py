@@ -79,16 +79,20 @@ class Backend(Protocol):
         self,
         tenant: str,
         kind: str,
-        before_id: str | None,
-        after_id: str | None,
+        starting_after: str | None,
+        ending_before: str | None,
         match: tuple[str, str] | None = None,
     ) -> Iterator[tuple[str, str]]:
-        """Objects of a kind, newest first; strictly older than `before_id` if given. With
-        `after_id` the walk goes oldest-first from just newer than it (for `ending_before`).
-        With `match=(field, value)` only objects whose indexed `field` equals `value`."""
+        """Objects of a kind, newest first; strictly older than `starting_after` if given. With
+        `ending_before` the walk goes oldest-first from just newer than it. With
+        `match=(field, value)` only objects whose indexed `field` equals `value`."""
         ...
 
     def meta_get(self, tenant: str, name: str) -> str | None: ...
+    def meta_many(self, tenant: str, names: tuple[str, ...]) -> dict[str, str]:
+        """Several names at once (one round trip): those that are set, with their values."""
+        ...
+
     def meta_set(self, tenant: str, name: str, value: str) -> None: ...
     def meta_swap(self, tenant: str, name: str, old: str | None, new: str | None) -> bool:
         """Set `name` to `new` only if it still holds `old` (None: only if absent); `new` None

@@ -159,8 +159,8 @@ class MemoryBackend:
         self,
         tenant: str,
         kind: str,
-        before_id: str | None,
-        after_id: str | None,
+        starting_after: str | None,
+        ending_before: str | None,
         match: tuple[str, str] | None = None,
     ) -> Iterator[tuple[str, str]]:
         t = self._tenants.get(tenant)
@@ -169,8 +169,8 @@ class MemoryBackend:
         k = t.kinds.get(kind) if match is None else t.lookup.get((kind, *match))
         if k is None:
             return
-        if after_id is not None:
-            row = t.objects.get(after_id)
+        if ending_before is not None:
+            row = t.objects.get(ending_before)
             start = bisect.bisect_right(k.seqs, row[1]) if row else len(k.seqs)
             for i in range(start, len(k.seqs)):
                 oid = k.by_seq.get(k.seqs[i])
@@ -179,8 +179,8 @@ class MemoryBackend:
                 if oid is not None and row is not None:
                     yield oid, row[2]
             return
-        if before_id is not None:
-            row = t.objects.get(before_id)
+        if starting_after is not None:
+            row = t.objects.get(starting_after)
             end = bisect.bisect_left(k.seqs, row[1]) if row else 0
         else:
             end = len(k.seqs)
@@ -195,6 +195,12 @@ class MemoryBackend:
     def meta_get(self, tenant: str, name: str) -> str | None:
         t = self._tenants.get(tenant)
         return None if t is None else t.meta.get(name)
+
+    def meta_many(self, tenant: str, names: tuple[str, ...]) -> dict[str, str]:
+        t = self._tenants.get(tenant)
+        if t is None:
+            return {}
+        return {n: t.meta[n] for n in names if n in t.meta}
 
     def meta_set(self, tenant: str, name: str, value: str) -> None:
         t = self._acquire(tenant)

@@ -12,13 +12,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from .core.clock import by_name
 from .core.context import Ctx, Expansions
 from .core.events import EventLog
 from .core.faults import Faults
 from .core.lanes import Lanes
 from .core.store import Backend
 from .core.tenant import Tenant
-from .financial_connections import domain as fc_domain
+from .financial_connections import schedule as fc_schedule
 from .payments import ach
 from .webhooks.delivery import LEASE_SECONDS, Deliveries
 from .webhooks.schedule import RetrySchedule
@@ -60,12 +61,12 @@ class FakeStripe:
         self.faults = Faults()
         self.lanes = Lanes()
         self.validator: Validator | None = None
+        # What the tenant clock runs when it is due, before each request's handler.
+        self.schedules = by_name(fc_schedule.SCHEDULE, ach.SCHEDULE)
+        # More work to run before each request's handler, after the clock's.
+        self.due: list[Callable[[Ctx], None]] = []
         # What `expand[]` follows beyond the models (the generic resources, when served).
         self.expansions: Expansions | None = None
-        # Run for every authenticated /v1 request before its handler: the tenant clock's due work.
-        self.due: list[Callable[[Ctx], None]] = [fc_domain.run_due, ach.run_due]
-        # When each of them has work next (tenant time), or None.
-        self.due_at: list[Callable[[Tenant], int | None]] = [fc_domain.next_due, ach.next_due]
         self.violations: list[str] = []
         self._req_counter = itertools.count(1)
         # Set by each of several server processes sharing a store, so request ids stay unique.
@@ -73,6 +74,7 @@ class FakeStripe:
         self._tenants: OrderedDict[str, Tenant] = OrderedDict()
         self._tenants_lock = threading.Lock()
         self.started = time.time()
+        self.closed = False
         self.webhooks = Deliveries(
             backend,
             self._settled_tenant,
@@ -81,7 +83,7 @@ class FakeStripe:
             webhook_lease_seconds or LEASE_SECONDS,
             allow_private_webhooks,
         )
-        self.events.listeners.append(self.webhooks.on_event)
+        self.events.routers.append(self.webhooks.route)
         self.webhooks.resume_pending()
 
     def tenant(self, name: str) -> Tenant:
@@ -91,7 +93,8 @@ class FakeStripe:
         with self._tenants_lock:
             t = self._tenants.get(name)
             if t is None:
-                t = self._tenants[name] = Tenant(self.backend, name, self.seed, self.frozen_at)
+                t = Tenant(self.backend, name, self.seed, self.frozen_at, self.schedules)
+                self._tenants[name] = t
                 if len(self._tenants) > TENANT_CACHE:
                     self._tenants.popitem(last=False)
             else:
@@ -111,8 +114,12 @@ class FakeStripe:
         self.webhooks.reset(name)
 
     def close(self) -> None:
-        """Stop delivering (pending deliveries stay stored, their leases released) and close
-        the store."""
+        """Stop delivering (pending deliveries stay stored, their leases released), stop the
+        request workers and close the store (the one given to `create_app` too). Closing
+        again does nothing."""
+        if self.closed:
+            return
+        self.closed = True
         self.webhooks.close()
         self.lanes.close()
         self.backend.close()
@@ -122,12 +129,9 @@ class FakeStripe:
         digest = hashlib.sha256(f"{self.seed}{self.instance}:req:{n}".encode()).hexdigest()
         return "req_" + digest[:14]
 
-    def quiet(self, tenant: Tenant, write: bool = False) -> bool:
+    def quiet(self, write: bool = False) -> bool:
         # A write may wait for another process's lock in every shared store.
-        if not self.backend.inline_reads or (write and self.backend.shared):
-            return False
-        now = tenant.now()
-        return all((at := due_at(tenant)) is None or at > now for due_at in self.due_at)
+        return self.backend.inline_reads and not (write and self.backend.shared)
 
     def wall_now(self) -> int:
         return int(time.time()) if self.frozen_at is None else self.frozen_at

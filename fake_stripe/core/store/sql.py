@@ -1,0 +1,382 @@
+"""The SQL store, written once for SQLite and PostgreSQL: the schema and its migrations, and every
+operation of `Backend` as statements.
+
+What differs between the two engines is small and named in a `Dialect`: the placeholder, the
+integer and float column types, reading a field of a JSON document, and how expired leases are
+claimed (PostgreSQL skips rows another instance is claiming; SQLite's one write lock serializes
+claims). Statements are written with `?` and each engine's `Dialect` turns that into its own
+placeholder. The engine modules (`sqlite.py`, `postgres.py`) keep what is theirs alone:
+connecting, transactions and locks, and turning the driver's errors into `Busy`, `Conflict` and
+`StoreError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from .check import StoreError
+from .threads import SETTLE_TIMEOUT, PerThread, Slot, Writers
+
+
+@dataclass(frozen=True)
+class Dialect:
+    placeholder: str  # what `?` becomes
+    bigint: str  # column types, as the first released schema wrote them
+    double: str
+    json_field: str  # a top-level text field of `data`: `{}` is the field's name
+    # Take up to `limit` expired leases: parameters owner, until, now, limit.
+    claim: str
+
+    def field(self, name: str) -> str:
+        return self.json_field.format(name)
+
+    @functools.cache  # noqa: B019 - two dialects, a few dozen statements
+    def sql(self, statement: str) -> str:
+        return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
+
+
+def migrations(d: Dialect) -> list[tuple[int, list[str]]]:
+    """The schema, one step per version; a store at version n runs the steps after n when it
+    is opened, so an upgraded fake keeps what users stored. Never edit a step once released:
+    add one."""
+    return [
+        (
+            1,
+            [
+                # SQLite files made before versioning have these tables already.
+                "CREATE TABLE IF NOT EXISTS objects (tenant TEXT NOT NULL, id TEXT NOT NULL, "
+                f"kind TEXT NOT NULL, seq {d.bigint} NOT NULL, data TEXT NOT NULL, "
+                "PRIMARY KEY (tenant, id))",
+                "CREATE INDEX IF NOT EXISTS objects_by_kind ON objects (tenant, kind, seq)",
+                "CREATE TABLE IF NOT EXISTS meta (tenant TEXT NOT NULL, name TEXT NOT NULL, "
+                "value TEXT NOT NULL, PRIMARY KEY (tenant, name))",
+                "CREATE TABLE IF NOT EXISTS seqs "
+                f"(tenant TEXT PRIMARY KEY, seq {d.bigint} NOT NULL)",
+            ],
+        ),
+        (
+            2,
+            [
+                "CREATE TABLE leases (tenant TEXT NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL, "
+                f"expires {d.double} NOT NULL, PRIMARY KEY (tenant, id))",
+                "CREATE INDEX leases_by_expiry ON leases (expires)",
+                "CREATE INDEX leases_by_owner ON leases (owner)",
+                "CREATE TABLE lookup (tenant TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, "
+                f"value TEXT NOT NULL, kind TEXT NOT NULL, seq {d.bigint} NOT NULL, "
+                "PRIMARY KEY (tenant, id, name))",
+                "CREATE INDEX lookup_by_value ON lookup (tenant, kind, name, value, seq)",
+                # Deliveries stored before leases existed: anyone may take them.
+                "INSERT INTO leases (tenant, id, owner, expires) "
+                "SELECT tenant, id, '', 0 FROM objects WHERE kind = 'webhook_delivery'",
+                # The fields the models index (`StripeObject.indexed`) when this step was written.
+                "INSERT INTO lookup (tenant, id, name, value, kind, seq) "
+                f"SELECT tenant, id, 'email', {d.field('email')}, kind, seq FROM objects "
+                f"WHERE kind = 'customer' AND {d.field('email')} IS NOT NULL",
+                "INSERT INTO lookup (tenant, id, name, value, kind, seq) "
+                f"SELECT tenant, id, 'type', {d.field('type')}, kind, seq FROM objects "
+                f"WHERE kind = 'event' AND {d.field('type')} IS NOT NULL",
+            ],
+        ),
+    ]
+
+
+SCHEMA_VERSION = 2
+# The write that proves a store writable, rolled back: a read-only file, mount, database or role
+# is refused when the store is opened, not with a 500 on each request later.
+WRITE_CHECK = (
+    "INSERT INTO meta (tenant, name, value) VALUES ('', 'write check', '') "
+    "ON CONFLICT (tenant, name) DO NOTHING"
+)
+_VERSIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+    "applied_at {} NOT NULL)"
+)
+_SEQ_OF = "SELECT seq FROM objects WHERE tenant=? AND id=?"
+_TABLES = ("objects", "meta", "seqs", "lookup", "leases")
+_BATCH = 64  # rows a list walk reads at a time
+_END = 1 << 62  # past every sequence number
+
+
+class SQLBackend:
+    """Every `Backend` operation in SQL. An engine provides `dialect`, `where` (the store as
+    its messages name it), `_threads` (a connection per thread), `_q` (one statement, its
+    errors mapped), `_begin` (a thread's outermost transaction, under the tenant's write lock
+    when it writes), `_begin_unlocked` (one without the tenant's lock, for a write of several
+    statements outside any request) and `_migrating` (a transaction no other process
+    migrates in at the same time)."""
+
+    dialect: Dialect
+    where: str
+    _threads: PerThread[Any]
+
+    def __init__(self) -> None:
+        self._writers = Writers()
+
+    def _q(self, sql: str, args: tuple[Any, ...]) -> Any:
+        raise NotImplementedError
+
+    def _begin(self, slot: Slot[Any], tenant: str, write: bool) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _begin_unlocked(self, slot: Slot[Any]) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _migrating(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _check_writable(self) -> None:
+        """A write, rolled back (see `WRITE_CHECK`)."""
+        raise NotImplementedError
+
+    def _store_error(self, exc: BaseException) -> StoreError | None:
+        """The driver's error as the one line that says what is wrong; None for any other."""
+        raise NotImplementedError
+
+    def _open(self, schema_version: int) -> None:
+        """Bring the schema up to date and check that the store can be written; closed again
+        and `StoreError` when it cannot be used."""
+        try:
+            self._before_migrating()
+            self._migrate(schema_version)
+            self._check_writable()
+        except BaseException as exc:
+            self.close()
+            error = self._store_error(exc)
+            if error is None:
+                raise
+            raise error from None
+
+    def _before_migrating(self) -> None:
+        """What the engine checks first (SQLite: that the file is fake-stripe's)."""
+
+    # ---- transactions ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self, tenant: str, write: bool) -> Iterator[None]:
+        slot = self._threads.slot()
+        if slot.depth:  # a nested transaction joins the outer one
+            slot.depth += 1
+            try:
+                yield
+            finally:
+                slot.depth -= 1
+            return
+        held = None
+        try:
+            with self._begin(slot, tenant, write):
+                held = self._writers.begin(tenant)
+                yield
+        finally:
+            if held is not None:
+                self._writers.end(tenant, held)
+
+    def settle(self, tenant: str, timeout: float = SETTLE_TIMEOUT) -> None:
+        self._writers.settle(tenant, timeout)
+
+    @contextlib.contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """A write of several statements: joins the open transaction, or opens one."""
+        slot = self._threads.slot()
+        if slot.depth:
+            yield
+        else:
+            with self._begin_unlocked(slot):
+                yield
+
+    def close(self) -> None:
+        self._threads.close()
+
+    def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
+        return self._q(sql, args).fetchone()
+
+    # ---- schema ------------------------------------------------------------------------------
+    def _migrate(self, target: int) -> None:
+        with self._migrating():
+            self._q(_VERSIONS.format(self.dialect.double), ())
+            current = self.schema_version()
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"--db {self.where} has schema version {current}, newer than this "
+                    f"fake-stripe knows ({SCHEMA_VERSION}); upgrade fake-stripe to open it"
+                )
+            for version, steps in migrations(self.dialect):
+                if current < version <= target:
+                    for step in steps:
+                        self._q(step, ())
+                    self._q("INSERT INTO schema_migrations VALUES (?, ?)", (version, time.time()))
+
+    def schema_version(self) -> int:
+        (v,) = self._one("SELECT coalesce(max(version), 0) FROM schema_migrations", ())
+        return int(v)
+
+    # ---- objects -----------------------------------------------------------------------------
+    def get(self, tenant: str, obj_id: str) -> tuple[str, str] | None:
+        row = self._one("SELECT kind, data FROM objects WHERE tenant=? AND id=?", (tenant, obj_id))
+        return None if row is None else (row[0], row[1])
+
+    def put(
+        self,
+        tenant: str,
+        kind: str,
+        obj_id: str,
+        data: str,
+        index: Mapping[str, str] | None = None,
+    ) -> None:
+        with self._atomic():
+            row = self._one(
+                "UPDATE objects SET data=?, kind=? WHERE tenant=? AND id=? RETURNING seq",
+                (data, kind, tenant, obj_id),
+            )
+            if row is None:
+                (seq,) = self._one(
+                    "INSERT INTO seqs (tenant, seq) VALUES (?, 1) ON CONFLICT (tenant) "
+                    "DO UPDATE SET seq = seqs.seq + 1 RETURNING seq",
+                    (tenant,),
+                )
+                self._q(
+                    "INSERT INTO objects (tenant, id, kind, seq, data) VALUES (?, ?, ?, ?, ?)",
+                    (tenant, obj_id, kind, seq, data),
+                )
+            else:
+                seq = row[0]
+            if index is not None:
+                self._q("DELETE FROM lookup WHERE tenant=? AND id=?", (tenant, obj_id))
+                for name, value in index.items():
+                    self._q(
+                        "INSERT INTO lookup (tenant, id, name, value, kind, seq) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (tenant, obj_id, name, value, kind, seq),
+                    )
+
+    def delete(self, tenant: str, obj_id: str) -> None:
+        with self._atomic():
+            for table in ("objects", "lookup", "leases"):
+                self._q(f"DELETE FROM {table} WHERE tenant=? AND id=?", (tenant, obj_id))
+
+    def iter_desc(
+        self,
+        tenant: str,
+        kind: str,
+        starting_after: str | None,
+        ending_before: str | None,
+        match: tuple[str, str] | None = None,
+    ) -> Iterator[tuple[str, str]]:
+        if ending_before is not None:
+            row = self._one(_SEQ_OF, (tenant, ending_before))
+            pivot, op, order = (row[0] if row else _END), ">", "ASC"
+        else:
+            row = self._one(_SEQ_OF, (tenant, starting_after)) if starting_after else None
+            pivot = row[0] if row else (-1 if starting_after is not None else _END)
+            op, order = "<", "DESC"
+        if match is None:
+            sql = (
+                f"SELECT id, data, seq FROM objects WHERE tenant=? AND kind=? AND seq {op} ? "
+                f"ORDER BY seq {order} LIMIT ?"
+            )
+            extra: tuple[Any, ...] = ()
+        else:
+            sql = (
+                "SELECT o.id, o.data, l.seq FROM lookup l JOIN objects o "
+                "ON o.tenant = l.tenant AND o.id = l.id "
+                f"WHERE l.tenant=? AND l.kind=? AND l.seq {op} ? AND l.name=? AND l.value=? "
+                f"ORDER BY l.seq {order} LIMIT ?"
+            )
+            extra = match
+        while True:
+            rows = self._q(sql, (tenant, kind, pivot, *extra, _BATCH)).fetchall()
+            for oid, data, seq in rows:
+                pivot = seq
+                yield oid, data
+            if len(rows) < _BATCH:
+                return
+
+    # ---- metadata ----------------------------------------------------------------------------
+    def meta_get(self, tenant: str, name: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE tenant=? AND name=?", (tenant, name))
+        return None if row is None else str(row[0])
+
+    def meta_many(self, tenant: str, names: tuple[str, ...]) -> dict[str, str]:
+        if not names:
+            return {}
+        marks = ", ".join("?" * len(names))
+        rows = self._q(
+            f"SELECT name, value FROM meta WHERE tenant=? AND name IN ({marks})",
+            (tenant, *names),
+        ).fetchall()
+        return {str(n): str(v) for n, v in rows}
+
+    def meta_set(self, tenant: str, name: str, value: str) -> None:
+        self._q(
+            "INSERT INTO meta (tenant, name, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value",
+            (tenant, name, value),
+        )
+
+    def meta_swap(self, tenant: str, name: str, old: str | None, new: str | None) -> bool:
+        if new is None:
+            cur = self._q(
+                "DELETE FROM meta WHERE tenant=? AND name=? AND value=?", (tenant, name, old)
+            )
+        elif old is None:
+            cur = self._q(
+                "INSERT INTO meta (tenant, name, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (tenant, name) DO NOTHING",
+                (tenant, name, new),
+            )
+        else:
+            cur = self._q(
+                "UPDATE meta SET value=? WHERE tenant=? AND name=? AND value=?",
+                (new, tenant, name, old),
+            )
+        return bool(cur.rowcount == 1)
+
+    def increment(self, tenant: str, name: str) -> int:
+        """One statement: atomic across the processes sharing the store."""
+        (value,) = self._one(
+            "INSERT INTO meta (tenant, name, value) VALUES (?, ?, '1') "
+            "ON CONFLICT (tenant, name) DO UPDATE "
+            "SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT) RETURNING value",
+            (tenant, name),
+        )
+        return int(value)
+
+    # ---- leases ------------------------------------------------------------------------------
+    def lease(self, tenant: str, obj_id: str, owner: str, until: float, now: float) -> bool:
+        cur = self._q(
+            "INSERT INTO leases (tenant, id, owner, expires) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (tenant, id) DO UPDATE SET owner = excluded.owner, "
+            "expires = excluded.expires "
+            "WHERE leases.owner = excluded.owner OR leases.expires < ?",
+            (tenant, obj_id, owner, until, now),
+        )
+        return bool(cur.rowcount == 1)
+
+    def renew(self, owner: str, until: float) -> int:
+        return int(self._q("UPDATE leases SET expires=? WHERE owner=?", (until, owner)).rowcount)
+
+    def release_all(self, owner: str) -> None:
+        self.renew(owner, 0.0)
+
+    def claim_expired(
+        self, owner: str, until: float, now: float, limit: int
+    ) -> list[tuple[str, str]]:
+        with self._atomic():
+            rows = self._q(self.dialect.claim, (owner, until, now, limit)).fetchall()
+        return [(str(t), str(i)) for t, i in rows]
+
+    # ---- whole tenants -----------------------------------------------------------------------
+    def reset(self, tenant: str | None) -> None:
+        with self._atomic():
+            for table in _TABLES:
+                if tenant is None:
+                    self._q(f"DELETE FROM {table}", ())
+                else:
+                    self._q(f"DELETE FROM {table} WHERE tenant=?", (tenant,))
+
+    def tenants(self) -> list[str]:
+        return [str(r[0]) for r in self._q("SELECT tenant FROM seqs", ()).fetchall()]
