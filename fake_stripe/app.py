@@ -199,12 +199,19 @@ def routes_table() -> list[Endpoint]:
         E("GET", "/v1/payment_methods/{payment_method}", payment_methods.retrieve, light=True),
         E(
             "POST",
+            "/v1/payment_methods/{payment_method}",
+            payment_methods.update,
+            payment_methods.UPDATE,
+        ),
+        E(
+            "POST",
             "/v1/payment_methods/{payment_method}/attach",
             payment_methods.attach,
             payment_methods.ATTACH,
         ),
         E("POST", "/v1/payment_methods/{payment_method}/detach", payment_methods.detach),
         E("POST", "/v1/setup_intents", setup_intents.create, setup_intents.CREATE),
+        E("GET", "/v1/setup_intents", setup_intents.list_, setup_intents.LIST),
         E(
             "GET",
             "/v1/setup_intents/{intent}",
@@ -218,6 +225,12 @@ def routes_table() -> list[Endpoint]:
             "/v1/setup_intents/{intent}/confirm",
             setup_intents.confirm,
             setup_intents.CONFIRM,
+        ),
+        E(
+            "POST",
+            "/v1/setup_intents/{intent}/cancel",
+            setup_intents.cancel,
+            setup_intents.CANCEL,
         ),
         E("GET", "/v1/mandates/{mandate}", setup_intents.retrieve_mandate, light=True),
         # PaymentIntents and charges (ACH Direct Debit); a publishable key with the client

@@ -11,7 +11,22 @@ from typing import Any
 
 from ..core.context import Ctx
 from ..core.errors import InvalidRequestError, ParamError
-from ..core.params import UNSET, Arr, Bool, Enum, Metadata, Spec, Str, clean, merge, merge_metadata
+from ..core.params import (
+    PAGINATION,
+    RANGE,
+    UNSET,
+    Arr,
+    Bool,
+    Enum,
+    Metadata,
+    Spec,
+    Str,
+    clean,
+    in_range,
+    merge,
+    merge_metadata,
+)
+from ..core.render import Page, paginate
 from ..financial_connections.bank_accounts import check_usable
 from ..financial_connections.objects import Account
 from ..resources import customers
@@ -68,6 +83,18 @@ CONFIRM = Spec(
     }
 )
 RETRIEVE = Spec({"client_secret": Str()})
+CANCEL = Spec({"cancellation_reason": Enum(("abandoned", "duplicate", "requested_by_customer"))})
+LIST = Spec(
+    {
+        **PAGINATION,
+        "customer": Str(),
+        "payment_method": Str(),
+        "created": RANGE,
+        "attach_to_self": Bool(),
+    }
+)
+# The statuses Stripe lets a SetupIntent be canceled from (API reference, cancel a SetupIntent).
+CANCELABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 
 
 def _us_bank_account_defaults() -> dict[str, Any]:
@@ -240,6 +267,37 @@ def confirm(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     ctx.tenant.put(si)
     ctx.emit("setup_intent.succeeded", si)
     return si
+
+
+def cancel(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
+    si = load(ctx, ctx.path["intent"])
+    if si.status not in CANCELABLE:
+        raise InvalidRequestError(
+            f"You cannot cancel this SetupIntent because it has a status of {si.status}. Only a "
+            f"SetupIntent with one of the following statuses may be canceled: "
+            f"{', '.join(CANCELABLE)}.",
+            code="setup_intent_unexpected_state",
+        )
+    si.status = "canceled"
+    si.cancellation_reason = p.get("cancellation_reason")
+    si.next_action = None
+    ctx.tenant.put(si)
+    ctx.emit("setup_intent.canceled", si)
+    return si
+
+
+def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
+    customer, pm, created = p.get("customer"), p.get("payment_method"), p.get("created")
+    # GUESS: `attach_to_self` filters nothing here, as the fake makes no such intents.
+
+    def where(si: SetupIntent) -> bool:
+        return (
+            (customer is None or si.customer == customer)
+            and (pm is None or si.payment_method == pm)
+            and in_range(si.created, created)
+        )
+
+    return paginate(ctx, SetupIntent, p, "/v1/setup_intents", where)
 
 
 def retrieve_mandate(ctx: Ctx, p: dict[str, Any]) -> Mandate:
