@@ -28,7 +28,7 @@ from .financial_connections import institutions
 from .financial_connections import sessions as fc_sessions
 from .financial_connections import test_helpers as fc_helpers
 from .generic.routes import GenericRoutes
-from .payments import charges, payment_intents, setup_intents, us_bank_account
+from .payments import charges, microdeposits, payment_intents, setup_intents, us_bank_account
 from .resources import customers, events, payment_methods, test_helpers, webhook_endpoints
 from .state import FakeStripe, Validator
 from .stripejs import routes as stripejs
@@ -232,6 +232,12 @@ def routes_table() -> list[Endpoint]:
             setup_intents.cancel,
             setup_intents.CANCEL,
         ),
+        E(
+            "POST",
+            "/v1/setup_intents/{intent}/verify_microdeposits",
+            microdeposits.verify_setup,
+            microdeposits.VERIFY,
+        ),
         E("GET", "/v1/mandates/{mandate}", setup_intents.retrieve_mandate, light=True),
         # PaymentIntents and charges (ACH Direct Debit); a publishable key with the client
         # secret may retrieve and confirm, as Stripe.js does
@@ -254,6 +260,13 @@ def routes_table() -> list[Endpoint]:
             keys=pk,
         ),
         E("POST", f"{pi}/{{intent}}/cancel", payment_intents.cancel, payment_intents.CANCEL),
+        E(
+            "POST",
+            f"{pi}/{{intent}}/verify_microdeposits",
+            microdeposits.verify_payment,
+            microdeposits.VERIFY,
+            keys=pk,
+        ),
         E("GET", "/v1/charges", charges.list_, charges.LIST),
         E("GET", "/v1/charges/{charge}", charges.retrieve, light=True),
         # Webhook endpoints

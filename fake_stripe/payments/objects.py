@@ -99,7 +99,7 @@ class PaymentIntent(StripeObject):
     kind: ClassVar[str] = "payment_intent"
     prefix: ClassVar[str] = "pi"
     noun: ClassVar[str] = "payment_intent"
-    internal: ClassVar[frozenset[str]] = frozenset({"mandate", "settle_at"})
+    internal: ClassVar[frozenset[str]] = frozenset({"mandate", "settle_at", "microdeposits"})
     expandable: ClassVar[dict[str, str]] = {
         "customer": "customer",
         "latest_charge": "charge",
@@ -145,6 +145,8 @@ class PaymentIntent(StripeObject):
     # internal: the mandate the debit runs under, and when the clock settles it
     mandate: str | None = None
     settle_at: int | None = None
+    # what was sent for verification (payments/microdeposits.py), while it is pending
+    microdeposits: dict[str, Any] | None = None
 
 
 class Mandate(StripeObject):
@@ -206,6 +208,7 @@ class SetupIntent(StripeObject):
     noun: ClassVar[str] = "setupintent"
     preview: ClassVar[frozenset[str]] = frozenset({"allowed_payment_method_types"})
     ga_since: ClassVar[dict[str, str]] = {"allowed_payment_method_types": ALLOWED_TYPES_GA}
+    internal: ClassVar[frozenset[str]] = frozenset({"microdeposits"})
     expandable: ClassVar[dict[str, str]] = {
         "customer": "customer",
         "payment_method": "payment_method",
@@ -236,6 +239,8 @@ class SetupIntent(StripeObject):
     single_use_mandate: str | None = None
     status: str = "requires_payment_method"
     usage: str = "off_session"
+    # internal: what was sent for verification (payments/microdeposits.py), while it is pending
+    microdeposits: dict[str, Any] | None = None
 
 
 class ClientPaymentIntent(BaseModel):

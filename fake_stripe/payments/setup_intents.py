@@ -30,6 +30,7 @@ from ..core.render import Page, paginate
 from ..financial_connections.bank_accounts import check_usable
 from ..financial_connections.objects import Account
 from ..resources import customers
+from . import microdeposits
 from .intents import (
     check_client_secret,
     customer_acceptance,
@@ -144,7 +145,9 @@ def _types(p: dict[str, Any], si: SetupIntent) -> None:
         si.payment_method_types = list(allowed)
 
 
-def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
+def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
+    """Confirm the intent; True when it is to verify its account with microdeposits (the caller
+    sends them once the intent is stored)."""
     if si.status in ("succeeded", "canceled"):
         raise InvalidRequestError(
             f"You cannot confirm this SetupIntent because it has a status of {si.status}.",
@@ -194,6 +197,9 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
         ctx.tenant.put(pm)
         ctx.emit("payment_method.attached", pm)
     ctx.emit("mandate.updated", mandate)
+    return microdeposits.required(si, pm)
+    if microdeposits.required(si, pm):
+        microdeposits.send(ctx, si)
 
 
 def load(ctx: Ctx, si_id: str) -> SetupIntent:
@@ -217,8 +223,9 @@ def create(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     _types(p, si)
     _options(p, si)
     set_payment_method(ctx, si, p)
+    verify = False
     if p.get("confirm"):
-        _confirm(ctx, si, p)
+        verify = _confirm(ctx, si, p)
     elif isinstance(p.get("mandate_data"), dict):
         raise ParamError(
             "mandate_data can only be passed when confirming the SetupIntent (confirm=true).",
@@ -226,6 +233,8 @@ def create(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
         )
     ctx.tenant.put(si)
     ctx.emit("setup_intent.created", si)
+    if verify:
+        microdeposits.send(ctx, si)
     if si.status == "succeeded":
         ctx.emit("setup_intent.succeeded", si)
     return si
@@ -263,9 +272,12 @@ def confirm(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     _types(p, si)
     _options(p, si)
     set_payment_method(ctx, si, p)
-    _confirm(ctx, si, p)
+    verify = _confirm(ctx, si, p)
     ctx.tenant.put(si)
-    ctx.emit("setup_intent.succeeded", si)
+    if verify:
+        microdeposits.send(ctx, si)
+    else:
+        ctx.emit("setup_intent.succeeded", si)
     return si
 
 
