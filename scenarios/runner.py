@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import stripe
@@ -40,6 +40,7 @@ from client import (
     Resolution,
     SessionStart,
 )
+from client.microdeposits import Verification, fall_back, verify
 
 from .expect import MISSING, Matcher, Mismatch
 from .model import NEW, Scenario, Step
@@ -59,6 +60,8 @@ RETRY_SCHEDULE = {
 SETTLE_TIMEOUT = 5.0  # seconds to wait for the deliveries of one step
 ACCEPTANCE = MandateAcceptance("203.0.113.7", "Mozilla/5.0 (fake-stripe scenario)")
 _TH = "/v1/test_helpers/financial_connections"
+# Stripe's ACH test routing number and the test account number whose debits succeed.
+TEST_ROUTING, TEST_ACCOUNT = "110000000", "000123456789"
 
 
 @dataclass
@@ -150,6 +153,7 @@ class _Play:
         self.log_mark = 0
         self.assessment: Assessment | None = None
         self.resolution: Resolution | None = None
+        self.verification: Verification | None = None
         self.error: dict[str, Any] | None = None
         self.matcher = Matcher(self._resolve_ref, self._baseline)
         # Real delivery ([given] webhooks = "delivered"):
@@ -447,6 +451,12 @@ class _Play:
                 raise SetupError(f"{w}: nothing was charged yet")
             outcome = {} if step.value == "bank" else {"outcome": step.value}
             self.call("post", f"/v1/test_helpers/payment_intents/{intent}/settle", w, **outcome)
+        elif step.verb == "verify_microdeposits":
+            intent = self.ids.get("setup_intent")
+            if intent is None:
+                raise SetupError(f"{w}: no SetupIntent waits for microdeposits")
+            with self._client_errors():
+                self.verification = verify(self.client, intent, **step.value)
         elif step.verb == "webhook_receiver":
             assert self.receiver is not None  # loading checked [given] webhooks = "delivered"
             self.receiver.go_down(step.value["count"], step.value.get("status", 500))
@@ -534,6 +544,15 @@ class _Play:
                 setup = self.client.set_up_payments(customer, r.new_accounts[0], ACCEPTANCE)
                 self.ids[f"payment_methods.{NEW}"] = setup.payment_method
                 self.ids["setup_intent"] = setup.setup_intent
+            if f.fallback == "microdeposits" and not r.new_accounts:
+                # The user linked nothing: the numbers typed by hand (Stripe's test account
+                # that succeeds), verified with microdeposits.
+                name = str(self.get(f"/v1/customers/{customer}")["name"])
+                setup = fall_back(
+                    self.client, customer, TEST_ROUTING, TEST_ACCOUNT, ACCEPTANCE, billing_name=name
+                )
+                self.ids[f"payment_methods.{NEW}"] = setup.payment_method
+                self.ids["setup_intent"] = setup.setup_intent
 
     def from_watchlist(self, account: str) -> SessionStart | None:
         """What a webhook-driven backend does: act on the flag its handler recorded."""
@@ -605,6 +624,8 @@ class _Play:
             return self.error if self.error is not None else MISSING
         if key == "payment":
             return self.observe_payment()
+        if key == "verification":
+            return asdict(self.verification) if self.verification else MISSING
         if key == "charge":
             intent = self.observe("payment_intent")
             if intent is MISSING or not intent.get("latest_charge"):
