@@ -237,6 +237,7 @@ def routes_table() -> list[Endpoint]:
             "/v1/setup_intents/{intent}/verify_microdeposits",
             microdeposits.verify_setup,
             microdeposits.VERIFY,
+            keys=pk,
         ),
         E("GET", "/v1/mandates/{mandate}", setup_intents.retrieve_mandate, light=True),
         # PaymentIntents and charges (ACH Direct Debit); a publishable key with the client

@@ -205,3 +205,33 @@ def test_without_microdeposits_nothing_is_to_verify(api: httpx.Client) -> None:
     assert_error(resp, 400, code="payment_intent_unexpected_state")
     missing = api.post("/v1/setup_intents/seti_nope/verify_microdeposits", data={})
     assert_error(missing, 404, code="resource_missing", param="id")
+
+
+def test_stripe_js_verifies_with_the_publishable_key_and_client_secret(
+    api: httpx.Client, key: str
+) -> None:
+    pk = {"Authorization": "Bearer pk_" + key.removeprefix("sk_")}
+    si, pi = setup(api), payment(api)
+    base = "/_stripejs/v1"
+    no_secret = api.post(
+        f"{base}/setup_intents/{si['id']}/verify_microdeposits",
+        data={"descriptor_code": "SM11AA"},
+        headers=pk,
+    )
+    assert_error(no_secret, 400, param="client_secret")
+    done = ok(
+        api.post(
+            f"{base}/setup_intents/{si['id']}/verify_microdeposits",
+            data={"descriptor_code": "SM11AA", "client_secret": si["client_secret"]},
+            headers=pk,
+        )
+    )
+    assert done["status"] == "succeeded" and "customer" not in done and "mandate" not in done
+    paid = ok(
+        api.post(
+            f"{base}/payment_intents/{pi['id']}/verify_microdeposits",
+            data={"amounts[0]": "32", "amounts[1]": "45", "client_secret": pi["client_secret"]},
+            headers=pk,
+        )
+    )
+    assert paid["status"] == "processing" and "customer" not in paid

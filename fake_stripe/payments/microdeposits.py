@@ -24,7 +24,7 @@ from ..resources import payment_methods
 from ..resources.payment_methods import PaymentMethod
 from . import ach
 from .intents import Intent, check_client_secret
-from .objects import ClientPaymentIntent, PaymentIntent, SetupIntent
+from .objects import ClientPaymentIntent, ClientSetupIntent, PaymentIntent, SetupIntent
 
 VERIFY = Spec(
     {"amounts": Arr(Int(), max_items=10), "descriptor_code": Str(), "client_secret": Str()}
@@ -184,7 +184,7 @@ def verify(ctx: Ctx, intent: Intent, p: dict[str, Any]) -> Failed | None:
     return Failed(_error(code, param))
 
 
-def verify_setup(ctx: Ctx, p: dict[str, Any]) -> SetupIntent | Failed:
+def verify_setup(ctx: Ctx, p: dict[str, Any]) -> SetupIntent | ClientSetupIntent | Failed:
     si = ctx.tenant.load(SetupIntent, ctx.path["intent"])
     failed = verify(ctx, si, p)
     if failed is not None:
@@ -192,7 +192,7 @@ def verify_setup(ctx: Ctx, p: dict[str, Any]) -> SetupIntent | Failed:
     si.status = "succeeded"
     ctx.tenant.put(si)
     ctx.emit("setup_intent.succeeded", si)
-    return si
+    return ClientSetupIntent.of(si) if ctx.publishable else si
 
 
 def verify_payment(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | ClientPaymentIntent | Failed:

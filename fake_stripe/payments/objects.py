@@ -272,3 +272,26 @@ class ClientPaymentIntent(BaseModel):
     @classmethod
     def of(cls, pi: PaymentIntent) -> ClientPaymentIntent:
         return cls.model_validate(pi.model_dump(include=set(cls.model_fields)))
+
+
+class ClientSetupIntent(BaseModel):
+    """A SetupIntent as a publishable key sees it (with its client secret): the fields of
+    Stripe.js's `SetupIntent` type; `customer`, `metadata` and `mandate` stay hidden."""
+
+    id: str
+    object: str = "setup_intent"
+    cancellation_reason: str | None
+    client_secret: str
+    created: int
+    description: str | None
+    last_setup_error: dict[str, Any] | None
+    livemode: bool
+    next_action: dict[str, Any] | None
+    payment_method: str | None
+    payment_method_types: list[str]
+    status: str
+    usage: str
+
+    @classmethod
+    def of(cls, si: SetupIntent) -> ClientSetupIntent:
+        return cls.model_validate(si.model_dump(include=set(cls.model_fields)))
