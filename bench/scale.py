@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import timed  # noqa: E402
 from inprocess_bench import call  # noqa: E402
 
 from fake_stripe import create_app  # noqa: E402
@@ -105,23 +105,6 @@ def fill(app: Any, rows: list[Any], tenants: list[str], objects: int) -> float:
     return time.perf_counter() - t
 
 
-def timed(fn: Callable[[], Any], n: int, repeats: int) -> float:
-    """Median µs per call over `repeats` rounds of up to `n` calls, each round about a second at
-    most (a filter that walks 25,000 objects takes a fraction of a second a call)."""
-    t = time.perf_counter()
-    fn()
-    n = max(3, min(n, int(1.0 / max(time.perf_counter() - t, 1e-6))))
-    for _ in range(min(n, 50)):
-        fn()
-    rounds = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(n):
-            fn()
-        rounds.append((time.perf_counter() - t) / n * 1e6)
-    return statistics.median(rounds)
-
-
 def measure(app: Any, ids: dict[str, str], n: int, repeats: int) -> dict[str, float]:
     loop = asyncio.new_event_loop()
 
@@ -145,7 +128,12 @@ def measure(app: Any, ids: dict[str, str], n: int, repeats: int) -> dict[str, fl
         # last: it adds customers
         "POST customer": (req("POST", "/v1/customers", b"email=a%40b.co&metadata[k]=v"), n),
     }
-    out = {name: timed(fn, count, repeats) for name, (fn, count) in cases.items()}
+    # A round takes about a second at most: a filter that walks 25,000 objects takes a
+    # fraction of a second a call.
+    out = {
+        name: timed(fn, count, repeats, warm=50, round_seconds=1.0)
+        for name, (fn, count) in cases.items()
+    }
     loop.close()
     return out
 

@@ -41,7 +41,7 @@ class Verification:
         return self.status == "requires_action"
 
 
-def fall_back(
+def fall_back_to_microdeposits(
     client: RelinkClient,
     customer: str,
     routing_number: str,
@@ -94,7 +94,7 @@ def fall_back(
     return PaymentSetup(str(pm), si.id, mandate)
 
 
-def verify(
+def verify_microdeposits(
     client: RelinkClient,
     setup_intent: str,
     *,
