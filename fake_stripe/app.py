@@ -380,6 +380,8 @@ def create_app(
     )
     table = routes_table()
     generic = None if only_modelled else GenericRoutes(table, fixtures_on_miss)
+    if generic is not None:
+        table = [generic.answering_misses(ep) for ep in table]
     fake.expansions = generic
     if strict:
         from .spec.load import load_spec

@@ -11,13 +11,16 @@ router which of its own patterns a more literal generic path takes precedence ov
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..core.context import Endpoint
+from ..core.context import Ctx, Endpoint
+from ..core.errors import StripeError
 from ..core.params import PAGINATION, Spec
+from ..core.raw import RawObject
 from ..spec.coverage import param_of, segments, shape
 from ..spec.rest import read_routes
 
@@ -167,6 +170,31 @@ class GenericRoutes:
             )
             found = self._endpoints[key] = {method: endpoint}
         return found
+
+    def answering_misses(self, ep: Endpoint) -> Endpoint:
+        """`ep` (hand-modelled), answering an id of its path the fake never made with the
+        resource's example, as `fixtures_on_miss` does for the generic operations (stripe-mock's
+        way, for code such as SDK examples that names `cus_xxxxxxxxxxxxx` without creating it).
+        Nothing is stored by a miss; a miss of a parameter in the body is still an error."""
+        if not self.fixtures_on_miss or "{" not in ep.path:
+            return ep
+        inner = ep.handler
+
+        def handler(ctx: Ctx, p: dict[str, Any]) -> Any:
+            try:
+                return inner(ctx, p)
+            except StripeError as err:
+                handlers = self.handlers
+                if err.code != "resource_missing" or err.param != "id" or handlers is None:
+                    raise
+                op = handlers.catalog.operation(ep.method, ep.path)
+                if op.resource is None:
+                    raise
+                obj_id = ctx.path.get(op.id_param or "", "")
+                example = handlers.build.example_of(ctx, op, obj_id or None)
+                return RawObject(op.resource.store, example)
+
+        return dataclasses.replace(ep, handler=handler, light=False)
 
     def targets(self, kind: str, field_name: str) -> frozenset[str] | None:
         """`Expansions` for `expand[]`: what the spec says a field of `kind` expands to."""
