@@ -72,15 +72,7 @@ def fall_back_to_microdeposits(
                     "us_bank_account": {"verification_method": "microdeposits"}
                 },
                 "confirm": True,
-                "mandate_data": {
-                    "customer_acceptance": {
-                        "type": "online",
-                        "online": {
-                            "ip_address": acceptance.ip_address,
-                            "user_agent": acceptance.user_agent,
-                        },
-                    }
-                },
+                "mandate_data": acceptance.mandate_data(),
             }
         )
     action = si.next_action.type if si.next_action else None

@@ -61,6 +61,15 @@ class MandateAcceptance:
     ip_address: str
     user_agent: str
 
+    def mandate_data(self) -> dict[str, Any]:
+        """`mandate_data` for a mandate the customer accepted online."""
+        return {
+            "customer_acceptance": {
+                "type": "online",
+                "online": {"ip_address": self.ip_address, "user_agent": self.user_agent},
+            }
+        }
+
 
 @dataclass(frozen=True)
 class Payment:
@@ -323,15 +332,7 @@ class RelinkClient:
                     "payment_method": pm.id,
                     "payment_method_types": ["us_bank_account"],
                     "confirm": True,
-                    "mandate_data": {
-                        "customer_acceptance": {
-                            "type": "online",
-                            "online": {
-                                "ip_address": acceptance.ip_address,
-                                "user_agent": acceptance.user_agent,
-                            },
-                        }
-                    },
+                    "mandate_data": acceptance.mandate_data(),
                 }
             )
         if si.status != "succeeded":

@@ -194,15 +194,7 @@ class Merchant:
                 "payment_method_types": ["us_bank_account"],
                 "payment_method": pm.id,
                 "confirm": True,
-                "mandate_data": {
-                    "customer_acceptance": {
-                        "type": "online",
-                        "online": {
-                            "ip_address": request.client.host if request.client else "127.0.0.1",
-                            "user_agent": request.headers.get("user-agent", "unknown"),
-                        },
-                    }
-                },
+                "mandate_data": _accepted_online(request),
             }
         )
         return {
@@ -234,15 +226,7 @@ class Merchant:
                     "us_bank_account": {"verification_method": "microdeposits"}
                 },
                 "confirm": True,
-                "mandate_data": {
-                    "customer_acceptance": {
-                        "type": "online",
-                        "online": {
-                            "ip_address": request.client.host if request.client else "127.0.0.1",
-                            "user_agent": request.headers.get("user-agent", "unknown"),
-                        },
-                    }
-                },
+                "mandate_data": _accepted_online(request),
             }
         )
         action = si.next_action.verify_with_microdeposits if si.next_action else None
@@ -319,6 +303,19 @@ class Merchant:
             a = sdk.v1.financial_connections.accounts.retrieve(account_id)
             out.append({"id": a.id, "status": a.status})
         return out
+
+
+def _accepted_online(request: Request) -> dict[str, Any]:
+    """`mandate_data` for the mandate the customer accepted in this browser."""
+    return {
+        "customer_acceptance": {
+            "type": "online",
+            "online": {
+                "ip_address": request.client.host if request.client else "127.0.0.1",
+                "user_agent": request.headers.get("user-agent", "unknown"),
+            },
+        }
+    }
 
 
 def create_merchant_app(merchant: Merchant) -> Starlette:

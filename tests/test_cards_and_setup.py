@@ -23,6 +23,17 @@ def customer(api: httpx.Client) -> str:
     return str(ok(api.post("/v1/customers", data={"name": "Jenny Rosen"}))["id"])
 
 
+def bank_pm(api: httpx.Client, cus: str) -> Any:
+    data = {
+        "type": "us_bank_account",
+        "customer": cus,
+        "billing_details[name]": "Jenny Rosen",
+        "us_bank_account[account_number]": "000123456789",
+        "us_bank_account[routing_number]": "110000000",
+    }
+    return ok(api.post("/v1/payment_methods", data=data))
+
+
 def card_pm(api: httpx.Client, **data: Any) -> Any:
     return ok(api.post("/v1/payment_methods", data={"type": "card", **data}))
 
@@ -83,18 +94,7 @@ def test_test_payment_method_ids_make_a_card_each_time(api: httpx.Client) -> Non
     attached = ok(api.post("/v1/payment_methods/pm_card_mastercard/attach", data={"customer": cus}))
     assert attached["id"].startswith("pm_") and attached["id"] != "pm_card_mastercard"
     assert attached["customer"] == cus and attached["card"]["brand"] == "mastercard"
-    bank = ok(
-        api.post(
-            "/v1/payment_methods",
-            data={
-                "type": "us_bank_account",
-                "customer": cus,
-                "billing_details[name]": "Jenny Rosen",
-                "us_bank_account[account_number]": "000123456789",
-                "us_bank_account[routing_number]": "110000000",
-            },
-        )
-    )
+    bank = bank_pm(api, cus)
     listed = ok(api.get("/v1/payment_methods", params={"customer": cus, "type": "card"}))
     assert [p["id"] for p in listed["data"]] == [attached["id"]]
     banks = ok(api.get("/v1/payment_methods", params={"customer": cus, "type": "us_bank_account"}))
@@ -137,18 +137,7 @@ def test_update_billing_details_metadata_and_expiry(api: httpx.Client) -> None:
 
 def test_update_us_bank_account_holder_type(api: httpx.Client) -> None:
     cus = customer(api)
-    pm = ok(
-        api.post(
-            "/v1/payment_methods",
-            data={
-                "type": "us_bank_account",
-                "customer": cus,
-                "billing_details[name]": "Jenny Rosen",
-                "us_bank_account[account_number]": "000123456789",
-                "us_bank_account[routing_number]": "110000000",
-            },
-        )
-    )
+    pm = bank_pm(api, cus)
     assert pm["us_bank_account"]["account_holder_type"] == "individual"
     updated = ok(
         api.post(

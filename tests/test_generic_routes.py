@@ -171,6 +171,8 @@ def test_fixtures_on_miss_answers_hand_modelled_misses_too(mock: httpx.Client) -
     )
     assert verified["object"] == "setup_intent"
     assert modelled(mock.get("/v1/customers"))["data"] == []  # a miss stores nothing
+    filtered = modelled(mock.get("/v1/payment_methods", params={"customer": "cus_xxxxxxxxxxxxx"}))
+    assert filtered["data"] == [] and filtered["url"] == "/v1/payment_methods"
     # A miss named in the body is still Stripe's error.
     body_ref = mock.post("/v1/setup_intents", data={"customer": "cus_xxxxxxxxxxxxx"})
     assert_error(body_ref, 400, code="resource_missing", param="customer")

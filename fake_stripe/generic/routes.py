@@ -21,6 +21,7 @@ from ..core.context import Ctx, Endpoint
 from ..core.errors import StripeError
 from ..core.params import PAGINATION, Spec
 from ..core.raw import RawObject
+from ..core.render import Page
 from ..spec.coverage import param_of, segments, shape
 from ..spec.rest import read_routes
 
@@ -175,8 +176,9 @@ class GenericRoutes:
         """`ep` (hand-modelled), answering an id of its path the fake never made with the
         resource's example, as `fixtures_on_miss` does for the generic operations (stripe-mock's
         way, for code such as SDK examples that names `cus_xxxxxxxxxxxxx` without creating it).
-        Nothing is stored by a miss; a miss of a parameter in the body is still an error."""
-        if not self.fixtures_on_miss or "{" not in ep.path:
+        A list filtered by such an id is empty. Nothing is stored by a miss; an unknown id in the
+        body of a write is still an error."""
+        if not self.fixtures_on_miss:
             return ep
         inner = ep.handler
 
@@ -185,10 +187,13 @@ class GenericRoutes:
                 return inner(ctx, p)
             except StripeError as err:
                 handlers = self.handlers
-                if err.code != "resource_missing" or err.param != "id" or handlers is None:
+                if err.code != "resource_missing" or handlers is None:
                     raise
                 op = handlers.catalog.operation(ep.method, ep.path)
-                if op.resource is None:
+                if op.kind == "list":
+                    # A list filtered by (or under) an id the fake never made: nothing matches.
+                    return Page([], False, ep.path.format(**ctx.path))
+                if err.param != "id" or op.resource is None:
                     raise
                 obj_id = ctx.path.get(op.id_param or "", "")
                 example = handlers.build.example_of(ctx, op, obj_id or None)

@@ -8,7 +8,7 @@ Shapes follow the recorded spec (`setup_intent`, `setup_attempt`, `mandate`, `pa
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel
 
@@ -243,7 +243,15 @@ class SetupIntent(StripeObject):
     microdeposits: dict[str, Any] | None = None
 
 
-class ClientPaymentIntent(BaseModel):
+class ClientView(BaseModel):
+    """An intent as a publishable key sees it: the fields the subclass declares."""
+
+    @classmethod
+    def of(cls, intent: StripeObject) -> Self:
+        return cls.model_validate(intent.model_dump(include=set(cls.model_fields)))
+
+
+class ClientPaymentIntent(ClientView):
     """A PaymentIntent as a publishable key sees it (with its client secret): the fields of
     Stripe.js's `PaymentIntent` type; `customer`, `metadata` and `latest_charge` stay hidden."""
 
@@ -269,12 +277,8 @@ class ClientPaymentIntent(BaseModel):
     shipping: dict[str, Any] | None
     status: str
 
-    @classmethod
-    def of(cls, pi: PaymentIntent) -> ClientPaymentIntent:
-        return cls.model_validate(pi.model_dump(include=set(cls.model_fields)))
 
-
-class ClientSetupIntent(BaseModel):
+class ClientSetupIntent(ClientView):
     """A SetupIntent as a publishable key sees it (with its client secret): the fields of
     Stripe.js's `SetupIntent` type; `customer`, `metadata` and `mandate` stay hidden."""
 
@@ -291,7 +295,3 @@ class ClientSetupIntent(BaseModel):
     payment_method_types: list[str]
     status: str
     usage: str
-
-    @classmethod
-    def of(cls, si: SetupIntent) -> ClientSetupIntent:
-        return cls.model_validate(si.model_dump(include=set(cls.model_fields)))
