@@ -26,9 +26,7 @@ from . import ach
 from .intents import Intent, check_client_secret
 from .objects import ClientPaymentIntent, ClientSetupIntent, PaymentIntent, SetupIntent
 
-VERIFY = Spec(
-    {"amounts": Arr(Int(), max_items=10), "descriptor_code": Str(), "client_secret": Str()}
-)
+VERIFY = Spec({"amounts": Arr(Int()), "descriptor_code": Str(), "client_secret": Str()})
 # Stripe: the customer has 10 days to verify, and three tries.
 EXPIRY = 10 * ach.DAY
 MAX_ATTEMPTS = 3
