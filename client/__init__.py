@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         session_params,
     )
     from .errors import RelinkError
+    from .microdeposits import Verification, fall_back_to_microdeposits, verify_microdeposits
     from .relink import (
         MandateAcceptance,
         Payment,
@@ -60,7 +61,10 @@ _WHERE = {
     "Resolution": "decisions",
     "SessionStart": "relink",
     "UseCase": "decisions",
+    "Verification": "microdeposits",
     "Watchlist": "decisions",
+    "fall_back_to_microdeposits": "microdeposits",
+    "verify_microdeposits": "microdeposits",
     "apply_event": "decisions",
     "assess": "decisions",
     "mark_for_event": "decisions",
@@ -88,7 +92,10 @@ __all__ = [
     "Resolution",
     "SessionStart",
     "UseCase",
+    "Verification",
     "Watchlist",
+    "fall_back_to_microdeposits",
+    "verify_microdeposits",
     "apply_event",
     "assess",
     "mark_for_event",

@@ -448,6 +448,28 @@ class Watchlist:
 ACCOUNT_EVENTS = "financial_connections.account."
 
 
+def needs_preview_read(event: Mapping[str, Any]) -> str | None:
+    """The account to read with the preview version before `apply_event`, or None.
+
+    Stripe fixes an event's `data` at the version of the account (or of the webhook endpoint)
+    when the event happens: on an account whose default version is GA, an account event shows
+    no `authorization` and no `status_details.inactive`. The relink decisions need both, so the
+    account is read again, as a preview integration must.
+    """
+    if not str(event.get("type")).startswith(ACCOUNT_EVENTS):
+        return None
+    obj = _get(event, "data", "object")
+    if not isinstance(obj, Mapping) or "authorization" in obj:
+        return None
+    return str(obj.get("id"))
+
+
+def with_object(event: Mapping[str, Any], obj: Mapping[str, Any]) -> dict[str, Any]:
+    """`event` with `data.object` replaced by `obj` (a fresh read of the same object)."""
+    data = dict(_get(event, "data") or {})
+    return {**event, "data": {**data, "object": dict(obj)}}
+
+
 def mark_for_event(event_type: str, obj: Mapping[str, Any]) -> Mark | None:
     """The account flag an event implies, or None for events that change nothing here."""
     if event_type == "payment_intent.payment_failed":
@@ -464,6 +486,8 @@ def mark_for_event(event_type: str, obj: Mapping[str, Any]) -> Mark | None:
     kind = event_type.removeprefix(ACCOUNT_EVENTS)
     account = str(obj.get("id"))
     if kind == "deactivated":
+        if obj.get("status") == "active":
+            return None  # read after the event: reactivated since (its own event follows)
         action = _get(obj, "status_details", "inactive", "action")
         cause = _get(obj, "status_details", "inactive", "cause")
         if action == "relink_required":

@@ -30,9 +30,11 @@ from .decisions import (
     Watchlist,
     apply_event,
     assess,
+    needs_preview_read,
     read_debit,
     resolve,
     session_params,
+    with_object,
 )
 from .errors import RelinkError
 from .transport import RecordingHTTPClient, RequestLog
@@ -58,6 +60,15 @@ class MandateAcceptance:
 
     ip_address: str
     user_agent: str
+
+    def mandate_data(self) -> dict[str, Any]:
+        """`mandate_data` for a mandate the customer accepted online."""
+        return {
+            "customer_acceptance": {
+                "type": "online",
+                "online": {"ip_address": self.ip_address, "user_agent": self.user_agent},
+            }
+        }
 
 
 @dataclass(frozen=True)
@@ -321,15 +332,7 @@ class RelinkClient:
                     "payment_method": pm.id,
                     "payment_method_types": ["us_bank_account"],
                     "confirm": True,
-                    "mandate_data": {
-                        "customer_acceptance": {
-                            "type": "online",
-                            "online": {
-                                "ip_address": acceptance.ip_address,
-                                "user_agent": acceptance.user_agent,
-                            },
-                        }
-                    },
+                    "mandate_data": acceptance.mandate_data(),
                 }
             )
         if si.status != "succeeded":
@@ -402,8 +405,15 @@ class RelinkClient:
         Raises `stripe.SignatureVerificationError` for a forged or stale delivery: answer it
         with 400 so Stripe keeps retrying a genuine one.
         """
-        event = self.stripe.construct_event(payload, signature, secret)
-        return apply_event(self.watchlist, event.to_dict())
+        event = self.stripe.construct_event(payload, signature, secret).to_dict()
+        if event.get("id") in self.watchlist.seen_events:
+            return None
+        account_id = needs_preview_read(event)
+        if account_id is not None:
+            with self._step("read the event's account"):
+                account = self.stripe.v1.financial_connections.accounts.retrieve(account_id)
+            event = with_object(event, account.to_dict())
+        return apply_event(self.watchlist, event)
 
 
 def _refused_intent(err: RelinkError) -> dict[str, Any] | None:

@@ -28,7 +28,7 @@ from .financial_connections import institutions
 from .financial_connections import sessions as fc_sessions
 from .financial_connections import test_helpers as fc_helpers
 from .generic.routes import GenericRoutes
-from .payments import charges, payment_intents, setup_intents, us_bank_account
+from .payments import charges, microdeposits, payment_intents, setup_intents, us_bank_account
 from .resources import customers, events, payment_methods, test_helpers, webhook_endpoints
 from .state import FakeStripe, Validator
 from .stripejs import routes as stripejs
@@ -199,12 +199,19 @@ def routes_table() -> list[Endpoint]:
         E("GET", "/v1/payment_methods/{payment_method}", payment_methods.retrieve, light=True),
         E(
             "POST",
+            "/v1/payment_methods/{payment_method}",
+            payment_methods.update,
+            payment_methods.UPDATE,
+        ),
+        E(
+            "POST",
             "/v1/payment_methods/{payment_method}/attach",
             payment_methods.attach,
             payment_methods.ATTACH,
         ),
         E("POST", "/v1/payment_methods/{payment_method}/detach", payment_methods.detach),
         E("POST", "/v1/setup_intents", setup_intents.create, setup_intents.CREATE),
+        E("GET", "/v1/setup_intents", setup_intents.list_, setup_intents.LIST),
         E(
             "GET",
             "/v1/setup_intents/{intent}",
@@ -218,6 +225,19 @@ def routes_table() -> list[Endpoint]:
             "/v1/setup_intents/{intent}/confirm",
             setup_intents.confirm,
             setup_intents.CONFIRM,
+        ),
+        E(
+            "POST",
+            "/v1/setup_intents/{intent}/cancel",
+            setup_intents.cancel,
+            setup_intents.CANCEL,
+        ),
+        E(
+            "POST",
+            "/v1/setup_intents/{intent}/verify_microdeposits",
+            microdeposits.verify_setup,
+            microdeposits.VERIFY,
+            keys=pk,
         ),
         E("GET", "/v1/mandates/{mandate}", setup_intents.retrieve_mandate, light=True),
         # PaymentIntents and charges (ACH Direct Debit); a publishable key with the client
@@ -241,6 +261,13 @@ def routes_table() -> list[Endpoint]:
             keys=pk,
         ),
         E("POST", f"{pi}/{{intent}}/cancel", payment_intents.cancel, payment_intents.CANCEL),
+        E(
+            "POST",
+            f"{pi}/{{intent}}/verify_microdeposits",
+            microdeposits.verify_payment,
+            microdeposits.VERIFY,
+            keys=pk,
+        ),
         E("GET", "/v1/charges", charges.list_, charges.LIST),
         E("GET", "/v1/charges/{charge}", charges.retrieve, light=True),
         # Webhook endpoints
@@ -353,6 +380,8 @@ def create_app(
     )
     table = routes_table()
     generic = None if only_modelled else GenericRoutes(table, fixtures_on_miss)
+    if generic is not None:
+        table = [generic.answering_misses(ep) for ep in table]
     fake.expansions = generic
     if strict:
         from .spec.load import load_spec

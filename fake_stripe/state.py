@@ -20,7 +20,7 @@ from .core.lanes import Lanes
 from .core.store import Backend
 from .core.tenant import Tenant
 from .financial_connections import schedule as fc_schedule
-from .payments import ach
+from .payments import ach, microdeposits
 from .webhooks.delivery import LEASE_SECONDS, Deliveries
 from .webhooks.schedule import RetrySchedule
 
@@ -62,7 +62,7 @@ class FakeStripe:
         self.lanes = Lanes()
         self.validator: Validator | None = None
         # What the tenant clock runs when it is due, before each request's handler.
-        self.schedules = by_name(fc_schedule.SCHEDULE, ach.SCHEDULE)
+        self.schedules = by_name(fc_schedule.SCHEDULE, ach.SCHEDULE, microdeposits.SCHEDULE)
         # More work to run before each request's handler, after the clock's.
         self.due: list[Callable[[Ctx], None]] = []
         # What `expand[]` follows beyond the models (the generic resources, when served).

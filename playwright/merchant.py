@@ -194,15 +194,7 @@ class Merchant:
                 "payment_method_types": ["us_bank_account"],
                 "payment_method": pm.id,
                 "confirm": True,
-                "mandate_data": {
-                    "customer_acceptance": {
-                        "type": "online",
-                        "online": {
-                            "ip_address": request.client.host if request.client else "127.0.0.1",
-                            "user_agent": request.headers.get("user-agent", "unknown"),
-                        },
-                    }
-                },
+                "mandate_data": _accepted_online(request),
             }
         )
         return {
@@ -212,6 +204,36 @@ class Merchant:
             "setup_intent": si.id,
             "status": si.status,
             "mandate": si.mandate,
+        }
+
+    def save_typed_account(
+        self, user: User, routing: str, account: str, request: Request
+    ) -> dict[str, Any]:
+        """The fallback when nothing was linked: the numbers typed by hand, on a SetupIntent
+        that verifies them with microdeposits (it waits in requires_action)."""
+        sdk = self.client(user)
+        customer = sdk.v1.customers.retrieve(user.customer)
+        si = sdk.v1.setup_intents.create(
+            params={
+                "customer": user.customer,
+                "payment_method_types": ["us_bank_account"],
+                "payment_method_data": {
+                    "type": "us_bank_account",
+                    "billing_details": {"name": customer.name or "Jenny Rosen"},
+                    "us_bank_account": {"routing_number": routing, "account_number": account},
+                },
+                "payment_method_options": {
+                    "us_bank_account": {"verification_method": "microdeposits"}
+                },
+                "confirm": True,
+                "mandate_data": _accepted_online(request),
+            }
+        )
+        action = si.next_action.verify_with_microdeposits if si.next_action else None
+        return {
+            "client_secret": si.client_secret,
+            "status": si.status,
+            "arrival_date": action.arrival_date if action else None,
         }
 
     # ---- ACH Direct Debit: "Pay $10 by bank" ------------------------------------------------
@@ -283,6 +305,19 @@ class Merchant:
         return out
 
 
+def _accepted_online(request: Request) -> dict[str, Any]:
+    """`mandate_data` for the mandate the customer accepted in this browser."""
+    return {
+        "customer_acceptance": {
+            "type": "online",
+            "online": {
+                "ip_address": request.client.host if request.client else "127.0.0.1",
+                "user_agent": request.headers.get("user-agent", "unknown"),
+            },
+        }
+    }
+
+
 def create_merchant_app(merchant: Merchant) -> Starlette:
     page = (PAGE_DIR / "index.html").read_text(encoding="utf-8")
     assets = {
@@ -329,6 +364,11 @@ def create_merchant_app(merchant: Merchant) -> Starlette:
     def mandate(request: Request, user: User, body: dict[str, Any]) -> Response:
         return JSONResponse(merchant.accept_mandate(user, body["account"], request))
 
+    def typed(request: Request, user: User, body: dict[str, Any]) -> Response:
+        return JSONResponse(
+            merchant.save_typed_account(user, body["routing"], body["account"], request)
+        )
+
     def reload(request: Request, user: User, body: dict[str, Any]) -> Response:
         return JSONResponse({"accounts": merchant.reload(user, body["accounts"])})
 
@@ -350,6 +390,7 @@ def create_merchant_app(merchant: Merchant) -> Starlette:
             Route("/u/{uid}/sessions", guarded(sessions), methods=["POST"]),
             Route("/u/{uid}/mandate", guarded(mandate), methods=["POST"]),
             Route("/u/{uid}/reload", guarded(reload), methods=["POST"]),
+            Route("/u/{uid}/typed", guarded(typed), methods=["POST"]),
             Route("/u/{uid}/payments", guarded(payments), methods=["GET", "POST"]),
             Route("/static/{name:str}", asset),
         ]

@@ -65,7 +65,11 @@ VERBS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "charge": ("payment_account", ("amount",), ()),
     "retry_charge": ("payment_account", (), ()),
     "settle": ("settle", (), ()),
+    "verify_microdeposits": ("microdeposits", (), ()),
 }
+# `[flow] fallback`: what the backend does when the user links nothing (the flow errored, no
+# accounts, cancelled): take the numbers by hand and verify them with microdeposits.
+FALLBACKS = ("microdeposits",)
 # `settle`: the bank's answer now (`bank`: as the account's state dictates) or a forced one.
 SETTLE_OUTCOMES = (
     "bank",
@@ -90,6 +94,8 @@ STEP_EXPECT_KEYS = {
     "payment",
     "payment_intent",
     "charge",
+    "setup_intent",
+    "verification",
 }
 EXPECT_KEYS = STEP_EXPECT_KEYS | {
     "decision",
@@ -158,6 +164,7 @@ class Flow:
     stored_authorization: bool = False  # start the relink from a stored id, without assessing
     # act on what the client's webhook handler flagged (a failed debit), without assessing
     from_watchlist: bool = False
+    fallback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -362,6 +369,8 @@ def _steps(c: _Checker, raw: Any, where: str, refs: set[str], delivered: bool) -
             c.str_(value, f"{w}.{verb}", SETTLE_OUTCOMES)
         elif kind == "int":
             c.int_(value, f"{w}.{verb}")
+        elif kind == "microdeposits":
+            _microdeposits(c, value, f"{w}.{verb}")
         elif kind == "fault":
             fault = c.table(value, f"{w}.fault")
             c.keys(fault, FAULT_KEYS, f"{w}.fault")
@@ -397,6 +406,20 @@ def _steps(c: _Checker, raw: Any, where: str, refs: set[str], delivered: bool) -
     return tuple(steps)
 
 
+def _microdeposits(c: _Checker, value: Any, where: str) -> None:
+    t = c.table(value, where)
+    c.keys(t, ("amounts", "descriptor_code"), where)
+    if len(t) != 1:
+        raise c.fail(f"{where} needs exactly one of amounts, descriptor_code")
+    if "amounts" in t:
+        if not isinstance(t["amounts"], list):
+            raise c.fail(f"{where}.amounts must be a list of integers")
+        for i, amount in enumerate(t["amounts"]):
+            c.int_(amount, f"{where}.amounts[{i}]")
+    else:
+        c.str_(t["descriptor_code"], f"{where}.descriptor_code")
+
+
 def _receiver(c: _Checker, value: Any, where: str, delivered: bool) -> None:
     if not delivered:
         raise c.fail(f'{where}: the receiver exists only with [given] webhooks = "delivered"')
@@ -425,6 +448,7 @@ def _flow(c: _Checker, raw: Any, refs: set[str]) -> Flow:
             "mandate",
             "stored_authorization",
             "from_watchlist",
+            "fallback",
         ),
         "flow",
     )
@@ -444,6 +468,7 @@ def _flow(c: _Checker, raw: Any, refs: set[str]) -> Flow:
             t.get("stored_authorization", False), "flow.stored_authorization"
         ),
         from_watchlist=c.bool_(t.get("from_watchlist", False), "flow.from_watchlist"),
+        fallback=c.str_(t["fallback"], "flow.fallback", FALLBACKS) if "fallback" in t else None,
     )
 
 

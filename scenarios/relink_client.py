@@ -23,7 +23,10 @@ if TYPE_CHECKING:
         Resolution,
         SessionStart,
         UseCase,
+        Verification,
         Watchlist,
+        fall_back_to_microdeposits,
+        verify_microdeposits,
     )
 
 PACKAGE = "fake_stripe.client" if __name__.startswith("fake_stripe.") else "client"
@@ -40,7 +43,10 @@ __all__ = [
     "Resolution",
     "SessionStart",
     "UseCase",
+    "Verification",
     "Watchlist",
+    "fall_back_to_microdeposits",
+    "verify_microdeposits",
 ]
 
 

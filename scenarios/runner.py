@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .checks import check_events, check_requests, check_watchlist, error_line
@@ -34,9 +34,16 @@ from .relink_client import (
     RelinkError,
     Resolution,
     SessionStart,
+    Verification,
+    fall_back_to_microdeposits,
+    verify_microdeposits,
 )
 from .target import Target
 from .webhooks import Webhooks
+
+# Stripe's ACH test routing number and the test account number whose debits succeed: what the
+# customer types when the flow's fallback takes the numbers by hand.
+TYPED_ACCOUNT = ("110000000", "000123456789")
 
 
 @dataclass
@@ -123,6 +130,7 @@ class _Play:
         self.log_mark = 0
         self.assessment: Assessment | None = None
         self.resolution: Resolution | None = None
+        self.verification: Verification | None = None
         self.error: dict[str, Any] | None = None
         self.matcher = Matcher(self._resolve_ref, self._baseline)
         self.webhooks = Webhooks(self.observer, self.client, scenario.name, self.mismatches)
@@ -183,6 +191,12 @@ class _Play:
                 raise SetupError(f"{w}: nothing was charged yet")
             outcome = {} if step.value == "bank" else {"outcome": step.value}
             self.call("post", f"/v1/test_helpers/payment_intents/{intent}/settle", w, **outcome)
+        elif step.verb == "verify_microdeposits":
+            intent = self.ids.get("setup_intent")
+            if intent is None:
+                raise SetupError(f"{w}: no SetupIntent waits for microdeposits")
+            with self._client_errors():
+                self.verification = verify_microdeposits(self.client, intent, **step.value)
         elif step.verb == "webhook_receiver":
             receiver = self.webhooks.receiver
             assert receiver is not None  # loading checked [given] webhooks = "delivered"
@@ -271,6 +285,15 @@ class _Play:
                 setup = self.client.set_up_payments(customer, r.new_accounts[0], ACCEPTANCE)
                 self.ids[f"payment_methods.{NEW}"] = setup.payment_method
                 self.ids["setup_intent"] = setup.setup_intent
+            if f.fallback == "microdeposits" and not r.new_accounts:
+                # The user linked nothing: the numbers typed by hand (Stripe's test account
+                # that succeeds), verified with microdeposits.
+                name = str(self.get(f"/v1/customers/{customer}")["name"])
+                setup = fall_back_to_microdeposits(
+                    self.client, customer, *TYPED_ACCOUNT, ACCEPTANCE, billing_name=name
+                )
+                self.ids[f"payment_methods.{NEW}"] = setup.payment_method
+                self.ids["setup_intent"] = setup.setup_intent
 
     def from_watchlist(self, account: str) -> SessionStart | None:
         """What a webhook-driven backend does: act on the flag its handler recorded."""
@@ -344,6 +367,8 @@ class _Play:
             return self.error if self.error is not None else MISSING
         if key == "payment":
             return self.observe_payment()
+        if key == "verification":
+            return asdict(self.verification) if self.verification else MISSING
         if key == "charge":
             intent = self.observe("payment_intent")
             if intent is MISSING or not intent.get("latest_charge"):

@@ -291,6 +291,93 @@ STRIPE_RULES: tuple[Rule, ...] = (
         "Confirming needs a payment method: a state rule (`confirm=true` without "
         "`payment_method` or `payment_method_data`).",
     ),
+    *(
+        Rule(
+            "*",
+            f"{kind}_unexpected_state",
+            None,
+            r"This \w+Intent's payment method cannot be verified with microdeposits",
+            "Microdeposits are verified only while the intent waits for them "
+            "(`requires_action`): a state rule the spec cannot say.",
+        )
+        for kind in ("payment_intent", "setup_intent")
+    ),
+    *(
+        Rule(
+            "*",
+            code,
+            r"amounts|descriptor_code",
+            None,
+            "The values must be the microdeposits Stripe sent (and two positive amounts): "
+            "Stripe's documented verification errors, which the spec cannot say.",
+        )
+        for code in (
+            "payment_method_microdeposit_verification_amounts_invalid",
+            "payment_method_microdeposit_verification_amounts_mismatch",
+            "payment_method_microdeposit_verification_descriptor_code_mismatch",
+            "payment_method_microdeposit_verification_attempts_exceeded",
+            "payment_method_microdeposit_verification_timeout",
+            "parameter_missing",
+            "parameters_exclusive",
+        )
+    ),
+    Rule(
+        "*",
+        "setup_intent_unexpected_state",
+        None,
+        r"You cannot cancel this SetupIntent because it has a status of",
+        "A SetupIntent is canceled only from the states Stripe lists: a state rule the spec "
+        "cannot say.",
+    ),
+    Rule(
+        "POST /v1/payment_methods/{payment_method}",
+        "payment_method_unexpected_state",
+        None,
+        r"You must save this PaymentMethod to a customer before you can update it",
+        "Stripe's reference: a PaymentMethod must be attached to a customer to be updated.",
+    ),
+    Rule(
+        "POST /v1/payment_methods/{payment_method}",
+        "payment_method_invalid_parameter",
+        r"card|us_bank_account",
+        None,
+        "Only the hash of the PaymentMethod's own type may be updated; the spec cannot tie a "
+        "hash to the object's type.",
+    ),
+    *(
+        Rule(
+            "*",
+            code,
+            r"card\[(number|exp_month|exp_year)\]",
+            None,
+            "In test mode only Stripe's test card numbers, with an expiry in the future, make a "
+            "card: Stripe's card errors (402), which the spec cannot say.",
+        )
+        for code in (
+            "incorrect_number",
+            "card_declined",
+            "invalid_expiry_month",
+            "invalid_expiry_year",
+        )
+    ),
+    *(
+        Rule(
+            "POST /v1/payment_methods",
+            code,
+            r"card(\[\w+\])?",
+            None,
+            "A card PaymentMethod needs its `card` hash: a test token, or a number with its "
+            "expiry, not both (the spec's anyOf, which the fuzzer's generated hashes mix).",
+        )
+        for code in ("parameter_missing", "parameters_exclusive", "resource_missing")
+    ),
+    Rule(
+        "*",
+        "payment_method_unsupported_type",
+        r"payment_method",
+        None,
+        "Charging a card is outside the fake (cards are stored, never confirmed).",
+    ),
     Rule(
         "POST /v1/payment_methods",
         "parameter_missing",
@@ -352,7 +439,7 @@ def _has_unencodable_key(value: Any) -> bool:
 
 
 def _stripe_rule(case: Any, response: Any) -> Rule | None:
-    if response.status_code != 400:
+    if response.status_code not in (400, 402):  # 402: a card error (Stripe's test cards only)
         return None
     error = _error(response)
     for rule in STRIPE_RULES:

@@ -171,18 +171,24 @@ def test_a_create_of_a_modelled_resource_answers_but_stores_nothing(api: httpx.C
 
 def test_a_modelled_resource_is_listed_by_a_generic_list(api: httpx.Client) -> None:
     customer = api.post("/v1/customers").json()["id"]
-    intent = api.post("/v1/setup_intents", data={"customer": customer})
-    assert intent.status_code == 200, intent.text
-    listed = ok(api.get("/v1/setup_intents", params={"customer": customer}))
-    assert [s["id"] for s in listed["data"]] == [intent.json()["id"]]
-    assert ok(api.get("/v1/setup_intents", params={"customer": "cus_other"}))["data"] == []
+    pm = api.post(
+        "/v1/payment_methods",
+        data={"type": "card", "card[token]": "tok_visa", "customer": customer},
+    )
+    assert pm.status_code == 200, pm.text
+    listed = ok(api.get(f"/v1/customers/{customer}/payment_methods"))
+    assert listed.get("data") is not None
+    assert [p["id"] for p in listed["data"]] == [pm.json()["id"]]
 
 
 def test_an_action_on_a_modelled_object_changes_nothing(api: httpx.Client) -> None:
-    intent = api.post("/v1/setup_intents").json()
-    answered = ok(api.post(f"/v1/setup_intents/{intent['id']}/cancel"))
+    intent = api.post(
+        "/v1/payment_intents",
+        data={"amount": "1000", "currency": "usd", "payment_method_types[]": "us_bank_account"},
+    ).json()
+    answered = ok(api.post(f"/v1/payment_intents/{intent['id']}/capture"))
     assert answered["status"] == intent["status"]
-    assert api.get(f"/v1/setup_intents/{intent['id']}").json()["status"] == intent["status"]
+    assert api.get(f"/v1/payment_intents/{intent['id']}").json()["status"] == intent["status"]
 
 
 def test_generic_events_are_delivered_to_webhook_endpoints(api: httpx.Client) -> None:

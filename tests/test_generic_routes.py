@@ -146,10 +146,38 @@ def test_fixtures_on_miss_takes_an_unknown_parent_as_it_comes(mock: httpx.Client
     assert [t["id"] for t in ok(mock.get(path))["data"]] == [made["id"]]
 
 
-def test_fixtures_on_miss_leaves_stored_objects_and_modelled_misses_alone(
-    mock: httpx.Client,
-) -> None:
+def modelled(resp: httpx.Response) -> Any:
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_fixtures_on_miss_leaves_stored_objects_alone(mock: httpx.Client) -> None:
     made = ok(mock.post("/v1/products", data={"name": "Real"}))
     assert ok(mock.get(f"/v1/products/{made['id']}"))["name"] == "Real"
-    resp = mock.get("/v1/customers/cus_xxxxxxxxxxxxx")
+    customer = modelled(mock.post("/v1/customers", data={"name": "Jenny Rosen"}))
+    assert modelled(mock.get(f"/v1/customers/{customer['id']}")) == customer
+
+
+def test_fixtures_on_miss_answers_hand_modelled_misses_too(mock: httpx.Client) -> None:
+    found = modelled(mock.get("/v1/customers/cus_xxxxxxxxxxxxx"))
+    assert found["id"] == "cus_xxxxxxxxxxxxx" and found["object"] == "customer"
+    intent = modelled(mock.post("/v1/payment_intents/pi_xxxxxxxxxxxxx/cancel"))
+    assert intent["id"] == "pi_xxxxxxxxxxxxx" and intent["object"] == "payment_intent"
+    verified = modelled(
+        mock.post(
+            "/v1/setup_intents/seti_xxxxxxxxxxxxx/verify_microdeposits",
+            data={"amounts[]": ["32", "45"]},
+        )
+    )
+    assert verified["object"] == "setup_intent"
+    assert modelled(mock.get("/v1/customers"))["data"] == []  # a miss stores nothing
+    filtered = modelled(mock.get("/v1/payment_methods", params={"customer": "cus_xxxxxxxxxxxxx"}))
+    assert filtered["data"] == [] and filtered["url"] == "/v1/payment_methods"
+    # A miss named in the body is still Stripe's error.
+    body_ref = mock.post("/v1/setup_intents", data={"customer": "cus_xxxxxxxxxxxxx"})
+    assert_error(body_ref, 400, code="resource_missing", param="customer")
+
+
+def test_without_the_flag_a_hand_modelled_miss_is_a_404(api: httpx.Client) -> None:
+    resp = api.get("/v1/customers/cus_xxxxxxxxxxxxx")
     assert_error(resp, 404, code="resource_missing", param="id")

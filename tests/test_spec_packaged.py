@@ -224,6 +224,11 @@ def test_packaged_spec_has_the_operations_the_fake_implements_from_the_2023_spec
         ("POST", "/v1/payment_intents/{intent}"),
         ("POST", "/v1/payment_intents/{intent}/cancel"),
         ("POST", "/v1/setup_intents/{intent}"),
+        ("GET", "/v1/setup_intents"),
+        ("POST", "/v1/setup_intents/{intent}/cancel"),
+        ("POST", "/v1/payment_methods/{payment_method}"),
+        ("POST", "/v1/setup_intents/{intent}/verify_microdeposits"),
+        ("POST", "/v1/payment_intents/{intent}/verify_microdeposits"),
     }
     assert operations <= {(m, p) for m, p in record.operations_of(PACKAGED)}
     assert "operationId" in PACKAGED["paths"]["/v1/charges"]["get"]
@@ -483,9 +488,9 @@ def test_show_prints_version_provenance_counts_and_coverage(
     assert "version: 2026-07-29.preview\n" in out
     assert "recorded from: financial_connections.subset.json on " in out
     assert "source commit: 93baee8d588ed71ca26f16ee051458820ccaee66" in out
-    assert "added from: spec3.2023-09-12.yaml.gz (2023-08-16): 10 operations, 0 components" in out
-    assert "operations: 45 (2 DELETE, 24 GET, 19 POST); the fake implements " in out
-    assert "rest of the API: spec3.2023-09-12.yaml.gz (2023-08-16): 431 more operations, " in out
+    assert "added from: spec3.2023-09-12.yaml.gz (2023-08-16): 15 operations, 0 components" in out
+    assert "operations: 50 (2 DELETE, 25 GET, 23 POST); the fake implements " in out
+    assert "rest of the API: spec3.2023-09-12.yaml.gz (2023-08-16): 426 more operations, " in out
     assert "| `GET /v1/financial_connections/authorizations/{authorization}` | modelled |" in out
     assert "| `POST /v1/refunds` | generic-stateful |" in out
 

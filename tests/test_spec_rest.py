@@ -30,7 +30,7 @@ def test_packaged_rest_has_no_prose_and_says_where_it_came_from() -> None:
     assert list(PACKAGED_REST)[0] == PROVENANCE_KEY
     assert header["source"] == ADDED_FROM and header["source_commits"] == [ADDED_COMMIT]
     assert header["over"] == "financial_connections.subset.json"
-    assert header["operations"] == 431
+    assert header["operations"] == 426
     assert header["examples"]["source"] == "fixtures3.json"
     assert header["examples"]["source_commits"] == [FIXTURES_COMMIT]
     assert "usage_record" in header["examples"]["synthesized"]

@@ -2,9 +2,10 @@
 `webhooks/`).
 
 An event keeps a full snapshot of its object as stored (internal fields included). Its
-`api_version` is the account's default version when it happened: a webhook endpoint without its
-own `api_version` gets the event rendered at it. An endpoint with one, and a `/v1/events` reader,
-get it rendered (and labelled) at theirs.
+`api_version` is the account's default version when it happened, and its `data` is the snapshot
+rendered at that version, whoever reads it (`/v1/events` and a webhook endpoint without its own
+`api_version`), as Stripe fixes both at creation. A webhook endpoint with its own `api_version`
+gets the event rendered and labelled at that version.
 """
 
 from __future__ import annotations
@@ -52,11 +53,9 @@ class Event(StripeObject):
         return model.model_validate(self.data.object)
 
     def to_api(self, version: str) -> dict[str, Any]:
-        """Read through `/v1/events`: rendered for the reader and labelled with the reader's
-        version, so `data` and `api_version` agree. GUESS (docs/guesses.md): Stripe documents
-        `data` as fixed at creation; rendering for the reader lets a preview integration read
-        preview fields through the API on an account whose default version is GA."""
-        return self.render_at(version)
+        """Read through `/v1/events`: as created, at the event's own `api_version` whatever the
+        reader's (`version` is ignored, so the rendering depends on the event alone)."""
+        return self.render_at(self.api_version or version)
 
     def render_at(self, version: str) -> dict[str, Any]:
         """The event as a reader at `version` sees it, labelled with that version (a webhook

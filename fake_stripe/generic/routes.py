@@ -11,13 +11,17 @@ router which of its own patterns a more literal generic path takes precedence ov
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..core.context import Endpoint
+from ..core.context import Ctx, Endpoint
+from ..core.errors import StripeError
 from ..core.params import PAGINATION, Spec
+from ..core.raw import RawObject
+from ..core.render import Page
 from ..spec.coverage import param_of, segments, shape
 from ..spec.rest import read_routes
 
@@ -167,6 +171,35 @@ class GenericRoutes:
             )
             found = self._endpoints[key] = {method: endpoint}
         return found
+
+    def answering_misses(self, ep: Endpoint) -> Endpoint:
+        """`ep` (hand-modelled), answering an id of its path the fake never made with the
+        resource's example, as `fixtures_on_miss` does for the generic operations (stripe-mock's
+        way, for code such as SDK examples that names `cus_xxxxxxxxxxxxx` without creating it).
+        A list filtered by such an id is empty. Nothing is stored by a miss; an unknown id in the
+        body of a write is still an error."""
+        if not self.fixtures_on_miss:
+            return ep
+        inner = ep.handler
+
+        def handler(ctx: Ctx, p: dict[str, Any]) -> Any:
+            try:
+                return inner(ctx, p)
+            except StripeError as err:
+                handlers = self.handlers
+                if err.code != "resource_missing" or handlers is None:
+                    raise
+                op = handlers.catalog.operation(ep.method, ep.path)
+                if op.kind == "list":
+                    # A list filtered by (or under) an id the fake never made: nothing matches.
+                    return Page([], False, ep.path.format(**ctx.path))
+                if err.param != "id" or op.resource is None:
+                    raise
+                obj_id = ctx.path.get(op.id_param or "", "")
+                example = handlers.build.example_of(ctx, op, obj_id or None)
+                return RawObject(op.resource.store, example)
+
+        return dataclasses.replace(ep, handler=handler, light=False)
 
     def targets(self, kind: str, field_name: str) -> frozenset[str] | None:
         """`Expansions` for `expand[]`: what the spec says a field of `kind` expands to."""

@@ -47,7 +47,16 @@ def payment_method_to_confirm(ctx: Ctx, intent: Intent) -> PaymentMethod:
             f"Update the {noun} with a payment method and then confirm it again.",
             code=f"{intent.object}_unexpected_state",
         )
-    return payment_methods.load(ctx, intent.payment_method, "payment_method")
+    pm = payment_methods.load(ctx, intent.payment_method, "payment_method")
+    if pm.type != "us_bank_account":
+        # Cards are stored, attached and updated, but charging them is outside the fake.
+        raise InvalidRequestError(
+            f"This fake confirms {_noun(intent)}s with us_bank_account PaymentMethods only; "
+            f"{pm.id} is a {pm.type} PaymentMethod.",
+            code="payment_method_unsupported_type",
+            param="payment_method",
+        )
+    return pm
 
 
 def check_client_secret(ctx: Ctx, intent: Intent, secret: str | None) -> None:

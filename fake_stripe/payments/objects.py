@@ -8,7 +8,7 @@ Shapes follow the recorded spec (`setup_intent`, `setup_attempt`, `mandate`, `pa
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel
 
@@ -99,7 +99,7 @@ class PaymentIntent(StripeObject):
     kind: ClassVar[str] = "payment_intent"
     prefix: ClassVar[str] = "pi"
     noun: ClassVar[str] = "payment_intent"
-    internal: ClassVar[frozenset[str]] = frozenset({"mandate", "settle_at"})
+    internal: ClassVar[frozenset[str]] = frozenset({"mandate", "settle_at", "microdeposits"})
     expandable: ClassVar[dict[str, str]] = {
         "customer": "customer",
         "latest_charge": "charge",
@@ -145,6 +145,8 @@ class PaymentIntent(StripeObject):
     # internal: the mandate the debit runs under, and when the clock settles it
     mandate: str | None = None
     settle_at: int | None = None
+    # what was sent for verification (payments/microdeposits.py), while it is pending
+    microdeposits: dict[str, Any] | None = None
 
 
 class Mandate(StripeObject):
@@ -206,6 +208,7 @@ class SetupIntent(StripeObject):
     noun: ClassVar[str] = "setupintent"
     preview: ClassVar[frozenset[str]] = frozenset({"allowed_payment_method_types"})
     ga_since: ClassVar[dict[str, str]] = {"allowed_payment_method_types": ALLOWED_TYPES_GA}
+    internal: ClassVar[frozenset[str]] = frozenset({"microdeposits"})
     expandable: ClassVar[dict[str, str]] = {
         "customer": "customer",
         "payment_method": "payment_method",
@@ -236,9 +239,19 @@ class SetupIntent(StripeObject):
     single_use_mandate: str | None = None
     status: str = "requires_payment_method"
     usage: str = "off_session"
+    # internal: what was sent for verification (payments/microdeposits.py), while it is pending
+    microdeposits: dict[str, Any] | None = None
 
 
-class ClientPaymentIntent(BaseModel):
+class ClientView(BaseModel):
+    """An intent as a publishable key sees it: the fields the subclass declares."""
+
+    @classmethod
+    def of(cls, intent: StripeObject) -> Self:
+        return cls.model_validate(intent.model_dump(include=set(cls.model_fields)))
+
+
+class ClientPaymentIntent(ClientView):
     """A PaymentIntent as a publishable key sees it (with its client secret): the fields of
     Stripe.js's `PaymentIntent` type; `customer`, `metadata` and `latest_charge` stay hidden."""
 
@@ -264,6 +277,21 @@ class ClientPaymentIntent(BaseModel):
     shipping: dict[str, Any] | None
     status: str
 
-    @classmethod
-    def of(cls, pi: PaymentIntent) -> ClientPaymentIntent:
-        return cls.model_validate(pi.model_dump(include=set(cls.model_fields)))
+
+class ClientSetupIntent(ClientView):
+    """A SetupIntent as a publishable key sees it (with its client secret): the fields of
+    Stripe.js's `SetupIntent` type; `customer`, `metadata` and `mandate` stay hidden."""
+
+    id: str
+    object: str = "setup_intent"
+    cancellation_reason: str | None
+    client_secret: str
+    created: int
+    description: str | None
+    last_setup_error: dict[str, Any] | None
+    livemode: bool
+    next_action: dict[str, Any] | None
+    payment_method: str | None
+    payment_method_types: list[str]
+    status: str
+    usage: str

@@ -33,7 +33,7 @@ from ..core.params import (
 from ..core.render import Page, paginate
 from ..resources import customers
 from ..resources.payment_methods import PaymentMethod
-from . import ach
+from . import ach, microdeposits
 from .intents import (
     check_client_secret,
     customer_acceptance,
@@ -261,6 +261,9 @@ def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> Failed | None:
         pm.customer = pi.customer
         ctx.tenant.put(pm)
         ctx.emit("payment_method.attached", pm)
+    if microdeposits.required(pi, pm):
+        microdeposits.send(ctx, pi)
+        return None
     outcome = ach.start_debit(ctx, pi, pm)
     if outcome.decision != "refuse":
         return None

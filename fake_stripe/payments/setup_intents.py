@@ -11,10 +11,26 @@ from typing import Any
 
 from ..core.context import Ctx
 from ..core.errors import InvalidRequestError, ParamError
-from ..core.params import UNSET, Arr, Bool, Enum, Metadata, Spec, Str, clean, merge, merge_metadata
+from ..core.params import (
+    PAGINATION,
+    RANGE,
+    UNSET,
+    Arr,
+    Bool,
+    Enum,
+    Metadata,
+    Spec,
+    Str,
+    clean,
+    in_range,
+    merge,
+    merge_metadata,
+)
+from ..core.render import Page, paginate
 from ..financial_connections.bank_accounts import check_usable
 from ..financial_connections.objects import Account
 from ..resources import customers
+from . import microdeposits
 from .intents import (
     check_client_secret,
     customer_acceptance,
@@ -68,6 +84,18 @@ CONFIRM = Spec(
     }
 )
 RETRIEVE = Spec({"client_secret": Str()})
+CANCEL = Spec({"cancellation_reason": Enum(("abandoned", "duplicate", "requested_by_customer"))})
+LIST = Spec(
+    {
+        **PAGINATION,
+        "customer": Str(),
+        "payment_method": Str(),
+        "created": RANGE,
+        "attach_to_self": Bool(),
+    }
+)
+# The statuses Stripe lets a SetupIntent be canceled from (API reference, cancel a SetupIntent).
+CANCELABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 
 
 def _us_bank_account_defaults() -> dict[str, Any]:
@@ -117,7 +145,9 @@ def _types(p: dict[str, Any], si: SetupIntent) -> None:
         si.payment_method_types = list(allowed)
 
 
-def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
+def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
+    """Confirm the intent; True when it is to verify its account with microdeposits (the caller
+    sends them once the intent is stored)."""
     if si.status in ("succeeded", "canceled"):
         raise InvalidRequestError(
             f"You cannot confirm this SetupIntent because it has a status of {si.status}.",
@@ -167,6 +197,9 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> None:
         ctx.tenant.put(pm)
         ctx.emit("payment_method.attached", pm)
     ctx.emit("mandate.updated", mandate)
+    return microdeposits.required(si, pm)
+    if microdeposits.required(si, pm):
+        microdeposits.send(ctx, si)
 
 
 def load(ctx: Ctx, si_id: str) -> SetupIntent:
@@ -190,8 +223,9 @@ def create(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     _types(p, si)
     _options(p, si)
     set_payment_method(ctx, si, p)
+    verify = False
     if p.get("confirm"):
-        _confirm(ctx, si, p)
+        verify = _confirm(ctx, si, p)
     elif isinstance(p.get("mandate_data"), dict):
         raise ParamError(
             "mandate_data can only be passed when confirming the SetupIntent (confirm=true).",
@@ -199,6 +233,8 @@ def create(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
         )
     ctx.tenant.put(si)
     ctx.emit("setup_intent.created", si)
+    if verify:
+        microdeposits.send(ctx, si)
     if si.status == "succeeded":
         ctx.emit("setup_intent.succeeded", si)
     return si
@@ -236,10 +272,44 @@ def confirm(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     _types(p, si)
     _options(p, si)
     set_payment_method(ctx, si, p)
-    _confirm(ctx, si, p)
+    verify = _confirm(ctx, si, p)
     ctx.tenant.put(si)
-    ctx.emit("setup_intent.succeeded", si)
+    if verify:
+        microdeposits.send(ctx, si)
+    else:
+        ctx.emit("setup_intent.succeeded", si)
     return si
+
+
+def cancel(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
+    si = load(ctx, ctx.path["intent"])
+    if si.status not in CANCELABLE:
+        raise InvalidRequestError(
+            f"You cannot cancel this SetupIntent because it has a status of {si.status}. Only a "
+            f"SetupIntent with one of the following statuses may be canceled: "
+            f"{', '.join(CANCELABLE)}.",
+            code="setup_intent_unexpected_state",
+        )
+    si.status = "canceled"
+    si.cancellation_reason = p.get("cancellation_reason")
+    si.next_action = None
+    ctx.tenant.put(si)
+    ctx.emit("setup_intent.canceled", si)
+    return si
+
+
+def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
+    customer, pm, created = p.get("customer"), p.get("payment_method"), p.get("created")
+    # GUESS: `attach_to_self` filters nothing here, as the fake makes no such intents.
+
+    def where(si: SetupIntent) -> bool:
+        return (
+            (customer is None or si.customer == customer)
+            and (pm is None or si.payment_method == pm)
+            and in_range(si.created, created)
+        )
+
+    return paginate(ctx, SetupIntent, p, "/v1/setup_intents", where)
 
 
 def retrieve_mandate(ctx: Ctx, p: dict[str, Any]) -> Mandate:

@@ -11,7 +11,7 @@ from ..core.errors import ParamError, resource_missing
 from ..core.params import Enum, Metadata, Spec, Str, clean
 from ..financial_connections.bank_accounts import bank_details, check_usable, fingerprint
 from ..financial_connections.objects import Account
-from ..resources import customers
+from ..resources import cards, customers
 from ..resources.payment_methods import (
     BILLING,
     US_BANK_ACCOUNT,
@@ -22,8 +22,9 @@ from ..resources.payment_methods import (
 
 CREATE = Spec(
     {
-        "type": Enum(("us_bank_account",)),
+        "type": Enum(("us_bank_account", "card")),
         "us_bank_account": US_BANK_ACCOUNT,
+        "card": cards.CARD,
         "billing_details": BILLING,
         "customer": Str(),
         "metadata": Metadata(),
@@ -98,8 +99,23 @@ def from_params(ctx: Ctx, p: dict[str, Any], hash_name: str) -> PaymentMethod:
     return pm
 
 
+def _card(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
+    given = p.get("card")
+    if not isinstance(given, dict):
+        raise ParamError("Missing required param: card.", code="parameter_missing", param="card")
+    return PaymentMethod(
+        id=ctx.tenant.new_id("pm"),
+        created=ctx.now(),
+        type="card",
+        card=cards.from_card_params(ctx, given, "card"),
+        billing_details=BillingDetails.model_validate(clean(p.get("billing_details")) or {}),
+        metadata=clean(p.get("metadata")) or {},
+        allow_redisplay=p.get("allow_redisplay", "unspecified"),
+    )
+
+
 def create(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
-    pm = from_params(ctx, p, "")
+    pm = _card(ctx, p) if p["type"] == "card" else from_params(ctx, p, "")
     if p.get("customer"):
         pm.customer = customers.load(ctx, p["customer"], "customer").id
     ctx.tenant.put(pm)

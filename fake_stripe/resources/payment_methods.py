@@ -8,11 +8,22 @@ from typing import Any, ClassVar
 from pydantic import field_validator
 
 from ..core.context import Ctx
-from ..core.errors import InvalidRequestError
+from ..core.errors import InvalidRequestError, invalid_param
 from ..core.objects import Model, StripeObject
-from ..core.params import PAGINATION, Enum, Hash, Spec, Str
+from ..core.params import (
+    PAGINATION,
+    Enum,
+    Hash,
+    Metadata,
+    Spec,
+    Str,
+    clean,
+    merge,
+    merge_metadata,
+)
 from ..core.render import Page, paginate
-from . import customers
+from . import cards, customers
+from .cards import Card
 
 
 class BillingDetails(Model):
@@ -46,6 +57,7 @@ class PaymentMethod(StripeObject):
     prefix: ClassVar[str] = "pm"
     noun: ClassVar[str] = "payment_method"
     expandable: ClassVar[dict[str, str]] = {"customer": "customer"}
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"card"})
 
     object: str = "payment_method"
     allow_redisplay: str = "unspecified"
@@ -55,7 +67,15 @@ class PaymentMethod(StripeObject):
     livemode: bool = False
     metadata: dict[str, str] = {}
     type: str = "us_bank_account"
-    us_bank_account: UsBankAccount
+    card: Card | None = None
+    # A card PaymentMethod keeps an empty one, never shown: a PaymentMethod shows the hash of
+    # its type only.
+    us_bank_account: UsBankAccount = UsBankAccount()
+
+    def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
+        if self.type != "us_bank_account":
+            data.pop("us_bank_account", None)
+        return data
 
 
 _ADDRESS = Hash({k: Str(emptyable=True) for k in customers.ADDRESS_FIELDS}, emptyable=True)
@@ -115,12 +135,40 @@ LIST = Spec({**PAGINATION, "customer": Str(), "type": Enum(TYPES)})
 ATTACH = Spec({"customer": Str()}, required=("customer",))
 
 
+UPDATE = Spec(
+    {
+        "billing_details": BILLING,
+        "metadata": Metadata(),
+        "allow_redisplay": Enum(("always", "limited", "unspecified")),
+        "card": cards.CARD_UPDATE,
+        "us_bank_account": Hash({"account_holder_type": Enum(("company", "individual"))}),
+        "link": Hash({}),
+    }
+)
+
+
 def load(ctx: Ctx, pm_id: str, param: str = "id") -> PaymentMethod:
+    """A stored PaymentMethod, or a new stored card one for a test id (`pm_card_visa`): Stripe
+    makes a PaymentMethod of its own id each time a test id is used."""
+    if cards.is_test_id(pm_id):
+        pm = _from_test_id(ctx, pm_id, param)
+        ctx.tenant.put(pm)
+        return pm
     return ctx.tenant.load(PaymentMethod, pm_id, param)
 
 
+def _from_test_id(ctx: Ctx, pm_id: str, param: str) -> PaymentMethod:
+    card = cards.from_test_id(ctx, pm_id, param)
+    return PaymentMethod(id=ctx.tenant.new_id("pm"), created=ctx.now(), type="card", card=card)
+
+
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
-    return load(ctx, ctx.path["payment_method"])
+    pm_id = ctx.path["payment_method"]
+    if cards.is_test_id(pm_id):
+        # GUESS (docs/guesses.md, card PaymentMethods): a test id read is a new card each time,
+        # not stored (a read changes nothing).
+        return _from_test_id(ctx, pm_id, "id")
+    return load(ctx, pm_id)
 
 
 def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
@@ -132,6 +180,50 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
         return (customer is None or pm.customer == customer) and (type_ is None or pm.type == type_)
 
     return paginate(ctx, PaymentMethod, p, "/v1/payment_methods", where)
+
+
+def update(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
+    pm = load(ctx, ctx.path["payment_method"])
+    # GUESS (docs/guesses.md, card PaymentMethods): Stripe's wording for updating a PaymentMethod
+    # no customer holds.
+    if pm.customer is None:
+        raise InvalidRequestError(
+            "You must save this PaymentMethod to a customer before you can update it.",
+            code="payment_method_unexpected_state",
+        )
+    for kind in ("card", "us_bank_account"):
+        if p.get(kind) and pm.type != kind:
+            raise invalid_param(
+                kind,
+                f"You cannot update {kind} details on a PaymentMethod of type {pm.type}.",
+                code="payment_method_invalid_parameter",
+            )
+    before = pm.model_dump(mode="json")
+    if "billing_details" in p:
+        current = pm.billing_details.model_dump(mode="json")
+        given = dict(p["billing_details"])
+        if isinstance(given.get("address"), dict):
+            given["address"] = merge(current["address"], given["address"])
+        pm.billing_details = BillingDetails.model_validate(clean(merge(current, given)))
+    if "metadata" in p:
+        pm.metadata = merge_metadata(pm.metadata, p["metadata"])
+    if p.get("allow_redisplay"):
+        pm.allow_redisplay = p["allow_redisplay"]
+    if p.get("us_bank_account"):
+        holder = p["us_bank_account"].get("account_holder_type")
+        if holder is not None:
+            pm.us_bank_account.account_holder_type = holder
+    if p.get("card") and pm.card is not None:
+        month = p["card"].get("exp_month", pm.card.exp_month)
+        year = p["card"].get("exp_year", pm.card.exp_year)
+        cards.check_expiry(ctx, month, year, "card")
+        pm.card.exp_month, pm.card.exp_year = month, year
+    after = pm.model_dump(mode="json")
+    changed = {k: v for k, v in before.items() if after.get(k) != v}
+    if changed:
+        ctx.tenant.put(pm)
+        ctx.emit("payment_method.updated", pm, previous_attributes=changed)
+    return pm
 
 
 def attach(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:

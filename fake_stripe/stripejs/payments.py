@@ -1,8 +1,9 @@
 """What the fake Stripe.js calls for ACH payments: `collectBankAccountForPayment` (a Financial
 Connections session for a PaymentIntent, then the linked account attached to the intent as a
-PaymentMethod) and `confirmUsBankAccountPayment` (retrieve and confirm with the publishable key
-and the client secret). The paths follow Stripe's own (`/v1/payment_intents/{id}/
-link_account_sessions`, `…/{session}/attach`), under `/_stripejs/` like the flow's."""
+PaymentMethod), `confirmUsBankAccountPayment` (retrieve and confirm with the publishable key
+and the client secret) and `verifyMicrodepositsForPayment` / `verifyMicrodepositsForSetup`. The
+paths follow Stripe's own (`/v1/payment_intents/{id}/link_account_sessions`, `…/{session}/attach`,
+`…/verify_microdeposits`), under `/_stripejs/` like the flow's."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..core.errors import InvalidRequestError, resource_missing
 from ..core.params import Spec, Str
 from ..core.tenant import secret_matches
 from ..financial_connections.objects import AccountHolder, Session, SessionFilters
-from ..payments import payment_intents, us_bank_account
+from ..payments import microdeposits, payment_intents, us_bank_account
 from ..payments.objects import ClientPaymentIntent, PaymentIntent
 from ..resources.payment_methods import BILLING
 
@@ -99,4 +100,18 @@ def endpoints(api: str) -> list[Endpoint]:
         ),
         Endpoint("POST", f"{pi}/link_account_sessions", link_account_session, SESSION, keys=pk),
         Endpoint("POST", f"{pi}/link_account_sessions/{{session}}/attach", attach, ATTACH, keys=pk),
+        Endpoint(
+            "POST",
+            f"{pi}/verify_microdeposits",
+            microdeposits.verify_payment,
+            microdeposits.VERIFY,
+            keys=pk,
+        ),
+        Endpoint(
+            "POST",
+            f"{api}/setup_intents/{{intent}}/verify_microdeposits",
+            microdeposits.verify_setup,
+            microdeposits.VERIFY,
+            keys=pk,
+        ),
     ]

@@ -26,6 +26,7 @@ from ..core.errors import APIError, InvalidRequestError, missing_param
 from ..core.objects import StripeObject
 from ..core.params import Arr, Spec, Str
 from ..core.tenant import secret_matches
+from ..core.versions import DEFAULT_API_VERSION
 from ..financial_connections import completion
 from ..financial_connections.bank_data import NewAccount, offers
 from ..financial_connections.common import load_authorization
@@ -42,6 +43,10 @@ VERSION_TOKEN = '"__FAKE_STRIPE_JS_VERSION__"'
 # A release train as the loader names it (`https://js.stripe.com/endive/stripe.js`; its regex
 # for a Stripe.js script is `/(v3|[a-z]+)/stripe.js`).
 _RELEASE = re.compile(r"[a-z]+")
+# The train of the account's default API version, the one `@stripe/stripe-js` 10.2.1 loads
+# (`RELEASE_TRAIN = 'endive'`) and expects of any Stripe.js it finds on the page, `/v3` included:
+# it warns when `Stripe.version` (read as `v3` when it is 3) differs.
+RELEASE_TRAIN = DEFAULT_API_VERSION.rsplit(".", 1)[1]
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -379,20 +384,20 @@ def routes(server: Services) -> list[BaseRoute]:
     def script(request: Request, version: int | str) -> Response:
         # Stripe.js knows its API origin: the one it was fetched from (also when a test routes
         # https://js.stripe.com/v3/ here). `Stripe.version` is what the loader compares with its
-        # release train: 3 at /v3/ (the loader reads it as "v3"), the train's name at
-        # /<train>/stripe.js.
+        # release train: the current train at /v3/, the train's name at /<train>/stripe.js
+        # (where the loader of that train looks).
         origin = f"{request.url.scheme}://{request.url.netloc}"
         body = stripe_js.replace(ORIGIN_TOKEN, json.dumps(origin))
         body = body.replace(VERSION_TOKEN, json.dumps(version))
         return Response(body, media_type="text/javascript; charset=utf-8", headers=no_store)
 
     async def v3(request: Request) -> Response:
-        return script(request, 3)
+        return script(request, RELEASE_TRAIN)
 
     async def release(request: Request) -> Response:
         train = request.path_params["release"]
         if train == "v3":
-            return script(request, 3)
+            return script(request, RELEASE_TRAIN)
         if not _RELEASE.fullmatch(train):
             return await dispatch(server, request, {})  # Stripe's unknown-URL answer
         return script(request, train)

@@ -162,6 +162,7 @@
           document.getElementById("pay-accept").focus();
         } else {
           show("failure", "No bank account was linked. You can try again at any time.");
+          offerTyped();
         }
       });
     });
@@ -204,6 +205,7 @@
         if (error) {
           // The session failed for some reason.
           show("error", "Your bank account could not be linked: " + error.message);
+          if (payments) offerTyped();
         } else if (financialConnectionsSession.accounts.length > 0) {
           var accounts = financialConnectionsSession.accounts;
           if (!payments) {
@@ -224,6 +226,7 @@
         } else {
           // The session failed to connect an account.
           show("failure", "No bank account was connected. You can try again at any time.");
+          if (payments) offerTyped();
         }
       })
       .then(refresh);
@@ -268,6 +271,52 @@
     pendingMandate = null;
     mandate.hidden = true;
     show("failure", "The new bank account was linked but not saved for payments.");
+  });
+
+  // ---- the fallback when nothing was linked: numbers by hand, verified with microdeposits -------
+
+  var pendingSetup = null;
+
+  function offerTyped() {
+    document.getElementById("typed").hidden = false;
+  }
+
+  document.getElementById("typed-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    call("POST", "/typed", {
+      routing: document.getElementById("typed-routing").value,
+      account: document.getElementById("typed-account").value,
+    }).then(function (setup) {
+      document.getElementById("typed").hidden = true;
+      pendingSetup = setup.client_secret;
+      var arrival = new Date(setup.arrival_date * 1000).toDateString();
+      document.getElementById("verify-text").textContent =
+        "We sent a deposit of $0.01 to your account. It arrives by " + arrival + ": enter the " +
+        "6-character code starting with SM from its description.";
+      document.getElementById("verify").hidden = false;
+      show("info", "One more step: verify your bank account.");
+    }).catch(function (e) { show("error", "Your bank details were not saved: " + e.message); });
+  });
+
+  document.getElementById("verify-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!pendingSetup) return;
+    var code = document.getElementById("verify-code").value;
+    stripe.verifyMicrodepositsForSetup(pendingSetup, { descriptor_code: code })
+      .then(function (result) {
+        if (result.error) {
+          show("error", "Verification failed: " + result.error.message);
+          if (result.error.code !== "payment_method_microdeposit_verification_descriptor_code_mismatch") {
+            document.getElementById("verify").hidden = true;
+            pendingSetup = null;
+          }
+        } else {
+          document.getElementById("verify").hidden = true;
+          pendingSetup = null;
+          show("success", "Bank account verified. Payments will be debited from it.");
+        }
+        return refresh();
+      });
   });
 
   refresh().catch(function (e) { show("error", "Could not load your bank accounts: " + e.message); });

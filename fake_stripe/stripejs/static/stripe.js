@@ -4,7 +4,9 @@
  *
  * Stripe(publishableKey, options) with collectFinancialConnectionsAccounts({clientSecret}), and
  * for ACH Direct Debit collectBankAccountForPayment({clientSecret, params}) and
- * confirmUsBankAccountPayment(clientSecret, data), which resolve {paymentIntent} or {error}.
+ * confirmUsBankAccountPayment(clientSecret, data), which resolve {paymentIntent} or {error},
+ * and verifyMicrodepositsForPayment / verifyMicrodepositsForSetup(clientSecret, {amounts} or
+ * {descriptor_code}), which resolve {paymentIntent} / {setupIntent} or {error}.
  * The authentication flow runs in a full-viewport iframe served by the fake; the client secret
  * reaches it by postMessage (never in a URL) once the iframe says it is ready. The promise
  * resolves as Stripe.js does: {financialConnectionsSession} whose `accounts` is an array, or
@@ -154,8 +156,9 @@
     return clientSecret.split("_secret_")[0];
   }
 
-  function checkSecret(name, clientSecret) {
-    if (typeof clientSecret !== "string" || !/^pi_[^_]+_secret_/.test(clientSecret)) {
+  function checkSecret(name, clientSecret, prefix) {
+    var shape = new RegExp("^" + (prefix || "pi") + "_[^_]+_secret_");
+    if (typeof clientSecret !== "string" || !shape.test(clientSecret)) {
       throw integrationError(
         "Invalid value for " + name + ": clientSecret should be a client secret of the form " +
           "${id}_secret_${secret}. You specified: " + describe(clientSecret) + "."
@@ -278,8 +281,37 @@
       return call("POST", pi + "/confirm", params).then(intentResult);
     }
 
+    // The customer's microdeposit values: `amounts` (two integers, in cents) or
+    // `descriptor_code`, as the API takes them.
+    function verifyParams(clientSecret, data) {
+      var params = { client_secret: clientSecret };
+      if (data && data.amounts !== undefined) params.amounts = data.amounts;
+      if (data && data.descriptor_code !== undefined) params.descriptor_code = data.descriptor_code;
+      return params;
+    }
+
+    function verifyMicrodepositsForPayment(clientSecret, data) {
+      checkSecret("verifyMicrodepositsForPayment", clientSecret, "pi");
+      var path = "/payment_intents/" + encodeURIComponent(intentId(clientSecret));
+      return call("POST", path + "/verify_microdeposits", verifyParams(clientSecret, data)).then(
+        intentResult
+      );
+    }
+
+    function verifyMicrodepositsForSetup(clientSecret, data) {
+      checkSecret("verifyMicrodepositsForSetup", clientSecret, "seti");
+      var path = "/setup_intents/" + encodeURIComponent(intentId(clientSecret));
+      return call("POST", path + "/verify_microdeposits", verifyParams(clientSecret, data)).then(
+        function (r) {
+          return r.error ? { error: r.error } : { setupIntent: r.data };
+        }
+      );
+    }
+
     return {
       _apiKey: publishableKey,
+      verifyMicrodepositsForPayment: verifyMicrodepositsForPayment,
+      verifyMicrodepositsForSetup: verifyMicrodepositsForSetup,
       collectFinancialConnectionsAccounts: collectFinancialConnectionsAccounts,
       collectBankAccountForPayment: collectBankAccountForPayment,
       confirmUsBankAccountPayment: confirmUsBankAccountPayment,
@@ -288,7 +320,8 @@
     };
   }
 
-  // The server writes 3 here at /v3/, and the release train ("endive") at /endive/stripe.js.
+  // The server writes the release train here: the current one ("endive") at /v3/ and
+  // /endive/stripe.js, a train's own name at /<train>/stripe.js.
   Stripe.version = "__FAKE_STRIPE_JS_VERSION__";
   window.Stripe = Stripe;
 })();

@@ -1,0 +1,237 @@
+"""Microdeposit verification of a bank account typed in by hand (the ACH fallback when a
+customer cannot link): SetupIntents and PaymentIntents go `requires_action`, verify with
+Stripe's test values, fail after three wrong tries or 10 days on the tenant clock. Both modes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import assert_error
+
+DAY = 86_400
+TYPED = {
+    "payment_method_data[type]": "us_bank_account",
+    "payment_method_data[billing_details][name]": "Jenny Rosen",
+    "payment_method_data[us_bank_account][routing_number]": "110000000",
+    "payment_method_data[us_bank_account][account_number]": "000123456789",
+    "payment_method_options[us_bank_account][verification_method]": "microdeposits",
+    "mandate_data[customer_acceptance][type]": "offline",
+    "confirm": "true",
+}
+
+
+def ok(resp: httpx.Response) -> Any:
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def setup(api: httpx.Client) -> Any:
+    cus = ok(api.post("/v1/customers", data={"name": "Jenny Rosen"}))["id"]
+    return ok(
+        api.post(
+            "/v1/setup_intents",
+            data={"customer": cus, "payment_method_types[]": "us_bank_account", **TYPED},
+        )
+    )
+
+
+def payment(api: httpx.Client) -> Any:
+    return ok(
+        api.post(
+            "/v1/payment_intents",
+            data={
+                "amount": "1000",
+                "currency": "usd",
+                "payment_method_types[]": "us_bank_account",
+                **TYPED,
+            },
+        )
+    )
+
+
+def types(api: httpx.Client) -> list[str]:
+    events = ok(api.get("/v1/events", params={"limit": 100}))["data"]
+    return [e["type"] for e in reversed(events)]
+
+
+def test_setup_intent_waits_for_microdeposits_then_succeeds(api: httpx.Client) -> None:
+    si = setup(api)
+    assert si["status"] == "requires_action"
+    action = si["next_action"]
+    assert action["type"] == "verify_with_microdeposits"
+    verify = action["verify_with_microdeposits"]
+    assert verify["microdeposit_type"] == "descriptor_code"
+    assert verify["arrival_date"] > si["created"]
+    assert verify["hosted_verification_url"].startswith("https://")
+    assert "microdeposits" not in si
+    done = ok(
+        api.post(
+            f"/v1/setup_intents/{si['id']}/verify_microdeposits",
+            data={"descriptor_code": "SM11AA"},
+        )
+    )
+    assert done["status"] == "succeeded" and done["next_action"] is None
+    seen = types(api)
+    assert seen.index("setup_intent.created") < seen.index("setup_intent.requires_action")
+    assert seen.index("setup_intent.requires_action") < seen.index("setup_intent.succeeded")
+    again = api.post(
+        f"/v1/setup_intents/{si['id']}/verify_microdeposits", data={"descriptor_code": "SM11AA"}
+    )
+    assert_error(again, 400, code="setup_intent_unexpected_state")
+
+
+def test_payment_verified_by_amounts_starts_the_debit(api: httpx.Client) -> None:
+    pi = payment(api)
+    assert pi["status"] == "requires_action" and pi["latest_charge"] is None
+    done = ok(
+        api.post(
+            f"/v1/payment_intents/{pi['id']}/verify_microdeposits",
+            data={"amounts[]": ["32", "45"]},
+        )
+    )
+    assert done["status"] == "processing" and done["next_action"] is None
+    assert done["latest_charge"] is not None
+    seen = types(api)
+    assert "payment_intent.requires_action" in seen and seen[-1] == "payment_intent.processing"
+    ok(api.post("/v1/test_helpers/clock/advance", data={"seconds": str(7 * DAY)}))
+    assert ok(api.get(f"/v1/payment_intents/{pi['id']}"))["status"] == "succeeded"
+
+
+def test_three_wrong_tries_fail_the_verification(api: httpx.Client) -> None:
+    pi = payment(api)
+    url = f"/v1/payment_intents/{pi['id']}/verify_microdeposits"
+    code = "payment_method_microdeposit_verification_amounts_mismatch"
+    for _ in range(2):
+        assert_error(api.post(url, data={"amounts[]": ["1", "2"]}), 400, code=code, param="amounts")
+        assert ok(api.get(f"/v1/payment_intents/{pi['id']}"))["status"] == "requires_action"
+    last = api.post(url, data={"amounts[]": ["1", "2"]})
+    exceeded = "payment_method_microdeposit_verification_attempts_exceeded"
+    assert_error(last, 400, code=exceeded, param="amounts")
+    failed = ok(api.get(f"/v1/payment_intents/{pi['id']}"))
+    assert failed["status"] == "requires_payment_method" and failed["next_action"] is None
+    assert failed["last_payment_error"]["code"] == exceeded
+    assert "payment_intent.payment_failed" in types(api)
+    after = api.post(url, data={"amounts[]": ["32", "45"]})
+    assert_error(after, 400, code="payment_intent_unexpected_state")
+
+
+def test_descriptor_code_mismatch_and_stripes_failure_values(api: httpx.Client) -> None:
+    si = setup(api)
+    url = f"/v1/setup_intents/{si['id']}/verify_microdeposits"
+    wrong = api.post(url, data={"descriptor_code": "SM00XX"})
+    assert_error(
+        wrong,
+        400,
+        code="payment_method_microdeposit_verification_descriptor_code_mismatch",
+        param="descriptor_code",
+    )
+    timeout = api.post(url, data={"descriptor_code": "SM44DD"})
+    code = "payment_method_microdeposit_verification_timeout"
+    assert_error(timeout, 400, code=code, param="descriptor_code")
+    failed = ok(api.get(f"/v1/setup_intents/{si['id']}"))
+    assert failed["status"] == "requires_payment_method"
+    assert failed["last_setup_error"]["code"] == code
+    assert "setup_intent.setup_failed" in types(api)
+    other = setup(api)
+    exceeded = api.post(
+        f"/v1/setup_intents/{other['id']}/verify_microdeposits", data={"amounts[]": ["10", "11"]}
+    )
+    assert_error(
+        exceeded,
+        400,
+        code="payment_method_microdeposit_verification_attempts_exceeded",
+        param="amounts",
+    )
+
+
+def test_ten_days_on_the_tenant_clock_expire_the_microdeposits(api: httpx.Client) -> None:
+    si = setup(api)
+    ok(api.post("/v1/test_helpers/clock/advance", data={"seconds": str(9 * DAY)}))
+    assert ok(api.get(f"/v1/setup_intents/{si['id']}"))["status"] == "requires_action"
+    ok(api.post("/v1/test_helpers/clock/advance", data={"seconds": str(DAY + 1)}))
+    expired = ok(api.get(f"/v1/setup_intents/{si['id']}"))
+    assert expired["status"] == "requires_payment_method"
+    code = "payment_method_microdeposit_verification_timeout"
+    assert expired["last_setup_error"]["code"] == code
+    late = api.post(
+        f"/v1/setup_intents/{si['id']}/verify_microdeposits", data={"descriptor_code": "SM11AA"}
+    )
+    assert_error(late, 400, code="setup_intent_unexpected_state")
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "param"),
+    [
+        (
+            {"amounts[]": ["32"]},
+            "payment_method_microdeposit_verification_amounts_invalid",
+            "amounts",
+        ),
+        (
+            {"amounts[]": ["32", "-45"]},
+            "payment_method_microdeposit_verification_amounts_invalid",
+            "amounts",
+        ),
+        ({}, "parameter_missing", "amounts"),
+        ({"amounts[]": ["32", "45"], "descriptor_code": "SM11AA"}, "parameters_exclusive", None),
+        ({"amounts[]": ["x", "45"]}, "parameter_invalid_integer", "amounts[0]"),
+    ],
+)
+def test_bad_values_are_refused_and_count_nothing(
+    api: httpx.Client, data: dict[str, Any], code: str, param: str | None
+) -> None:
+    pi = payment(api)
+    resp = api.post(f"/v1/payment_intents/{pi['id']}/verify_microdeposits", data=data)
+    body = assert_error(resp, 400, code=code, param=param or "descriptor_code")
+    assert body["message"]
+    assert ok(api.get(f"/v1/payment_intents/{pi['id']}"))["status"] == "requires_action"
+
+
+def test_without_microdeposits_nothing_is_to_verify(api: httpx.Client) -> None:
+    data = {k: v for k, v in TYPED.items() if "verification_method" not in k}
+    pi = ok(
+        api.post(
+            "/v1/payment_intents",
+            data={"amount": "1000", "currency": "usd", **data},
+        )
+    )
+    assert pi["status"] == "processing"
+    resp = api.post(
+        f"/v1/payment_intents/{pi['id']}/verify_microdeposits", data={"amounts[]": ["32", "45"]}
+    )
+    assert_error(resp, 400, code="payment_intent_unexpected_state")
+    missing = api.post("/v1/setup_intents/seti_nope/verify_microdeposits", data={})
+    assert_error(missing, 404, code="resource_missing", param="id")
+
+
+def test_stripe_js_verifies_with_the_publishable_key_and_client_secret(
+    api: httpx.Client, key: str
+) -> None:
+    pk = {"Authorization": "Bearer pk_" + key.removeprefix("sk_")}
+    si, pi = setup(api), payment(api)
+    base = "/_stripejs/v1"
+    no_secret = api.post(
+        f"{base}/setup_intents/{si['id']}/verify_microdeposits",
+        data={"descriptor_code": "SM11AA"},
+        headers=pk,
+    )
+    assert_error(no_secret, 400, param="client_secret")
+    done = ok(
+        api.post(
+            f"{base}/setup_intents/{si['id']}/verify_microdeposits",
+            data={"descriptor_code": "SM11AA", "client_secret": si["client_secret"]},
+            headers=pk,
+        )
+    )
+    assert done["status"] == "succeeded" and "customer" not in done and "mandate" not in done
+    paid = ok(
+        api.post(
+            f"{base}/payment_intents/{pi['id']}/verify_microdeposits",
+            data={"amounts[0]": "32", "amounts[1]": "45", "client_secret": pi["client_secret"]},
+            headers=pk,
+        )
+    )
+    assert paid["status"] == "processing" and "customer" not in paid
