@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,9 +36,11 @@ def paginate(
     url: str,
     where: Callable[[M], bool] | None = None,
     match: tuple[str, str] | None = None,
+    among: Collection[str] | None = None,
 ) -> Page:
     """One page of a list; `match=(field, value)` reads only objects whose indexed field holds
-    the value (see `Tenant.iterate`), `where` filters further."""
+    the value, `among` only the objects with these ids (see `Tenant.iterate`), `where` filters
+    further."""
     limit = params.get("limit", 10)
     after = params.get("starting_after")
     before = params.get("ending_before")
@@ -52,7 +54,7 @@ def paginate(
     items: list[M] = []
     has_more = False
     for obj in ctx.tenant.iterate(
-        cls, where, starting_after=after, ending_before=before, match=match
+        cls, where, starting_after=after, ending_before=before, match=match, among=among
     ):
         if len(items) == limit:
             has_more = True

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, TypeVar
 
 from .clock import Clock, Schedule
@@ -141,18 +141,46 @@ class Tenant:
         starting_after: str | None = None,
         ending_before: str | None = None,
         match: tuple[str, str] | None = None,
+        among: Collection[str] | None = None,
     ) -> Iterator[M]:
         """Newest first (or, with `ending_before`, oldest first from just newer than it).
 
         `match=(field, value)` reads only the objects whose indexed `field` holds `value` (the
-        field must be in `cls.indexed`); `where` still filters what is read.
+        field must be in `cls.indexed`); `among` only the objects with these ids (a few: a
+        session's accounts); `where` still filters what is read.
         """
-        for _oid, data in self.backend.iter_desc(
-            self.name, cls.kind, starting_after, ending_before, match
-        ):
+        for _oid, data in self._walk(cls.kind, starting_after, ending_before, match, among):
             obj = cls.model_validate_json(data)
             if where is None or where(obj):
                 yield obj
+
+    def _walk(
+        self,
+        kind: str,
+        starting_after: str | None,
+        ending_before: str | None,
+        match: tuple[str, str] | None,
+        among: Collection[str] | None,
+    ) -> Iterator[tuple[str, str]]:
+        """The stored objects a walk reads, in its order, as (id, JSON)."""
+        if among is None:
+            yield from self.backend.iter_desc(self.name, kind, starting_after, ending_before, match)
+            return
+        cursor = starting_after if starting_after is not None else ending_before
+        order = self.backend.newest_first(self.name, [*among, *([cursor] if cursor else [])])
+        if cursor is None:
+            ids = order
+        elif cursor not in order:  # as `iter_desc`: nothing older, everything newer
+            ids = [] if starting_after is not None else order[::-1]
+        elif starting_after is not None:
+            ids = order[order.index(cursor) + 1 :]
+        else:
+            ids = order[: order.index(cursor)][::-1]
+        wanted = set(among)
+        for oid in ids:
+            row = self.backend.get(self.name, oid) if oid in wanted else None
+            if row is not None and row[0] == kind:
+                yield oid, row[1]
 
     def every(self, cls: Kind[M]) -> list[M]:
         """Every object of a kind, newest first (for kinds a tenant has few of)."""
@@ -238,6 +266,7 @@ class StagedTenant(Tenant):
         starting_after: str | None = None,
         ending_before: str | None = None,
         match: tuple[str, str] | None = None,
+        among: Collection[str] | None = None,
     ) -> Iterator[M]:
         def matches(row: Staged) -> bool:
             return match is None or (row[2] or {}).get(match[0]) == match[1]
@@ -245,16 +274,18 @@ class StagedTenant(Tenant):
         fresh = [
             row[:2]
             for oid, row in self._objects.items()
-            if row is not None and row[0] == cls.kind and matches(row) and self._is_new(oid)
+            if row is not None
+            and row[0] == cls.kind
+            and matches(row)
+            and (among is None or oid in among)
+            and self._is_new(oid)
         ]
 
         def rows() -> Iterator[Row | None]:
             # Objects created in this request are the newest of all.
             if starting_after is None and ending_before is None:
                 yield from reversed(fresh)
-            for oid, data in self.backend.iter_desc(
-                self.name, cls.kind, starting_after, ending_before, match
-            ):
+            for oid, data in self._walk(cls.kind, starting_after, ending_before, match, among):
                 if oid in self._objects:
                     staged = self._objects[oid]
                     yield None if staged is None or not matches(staged) else staged[:2]

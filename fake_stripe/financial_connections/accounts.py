@@ -73,11 +73,16 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
         h = a.account_holder
         if customer is not None and (h is None or h.customer != customer):
             return False
-        if connected is not None and (h is None or h.account != connected):
-            return False
-        return only is None or a.id in only
+        return connected is None or (h is not None and h.account == connected)
 
-    return paginate(ctx, Account, p, "/v1/financial_connections/accounts", where)
+    # A session's accounts are read by id; otherwise the holder is read from the index.
+    match = None
+    if only is None and customer is not None:
+        match = ("account_holder.customer", customer)
+    elif only is None and connected is not None:
+        match = ("account_holder.account", connected)
+    url = "/v1/financial_connections/accounts"
+    return paginate(ctx, Account, p, url, where, match, among=only)
 
 
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> Account:
@@ -211,7 +216,8 @@ def list_transactions(ctx: Ctx, p: dict[str, Any]) -> Page:
             return False
         return in_range(t.transacted_at, at)
 
-    return paginate(ctx, Transaction, p, "/v1/financial_connections/transactions", where)
+    url = "/v1/financial_connections/transactions"
+    return paginate(ctx, Transaction, p, url, where, ("account", account.id))
 
 
 def retrieve_transaction(ctx: Ctx, p: dict[str, Any]) -> Transaction:

@@ -32,4 +32,7 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
             and in_range(ch.created, created)
         )
 
-    return paginate(ctx, Charge, p, "/v1/charges", where)
+    match = ("customer", customer) if customer is not None else None
+    if intent is not None:
+        match = ("payment_intent", intent)  # an intent has fewer charges than its customer
+    return paginate(ctx, Charge, p, "/v1/charges", where, match)

@@ -51,6 +51,7 @@ class Charge(StripeObject):
         "customer": "customer",
         "payment_intent": "payment_intent",
     }
+    indexed: ClassVar[tuple[str, ...]] = ("customer", "payment_intent")
 
     object: str = "charge"
     amount: int
@@ -100,6 +101,7 @@ class PaymentIntent(StripeObject):
     prefix: ClassVar[str] = "pi"
     noun: ClassVar[str] = "payment_intent"
     internal: ClassVar[frozenset[str]] = frozenset({"mandate", "settle_at"})
+    indexed: ClassVar[tuple[str, ...]] = ("customer",)
     expandable: ClassVar[dict[str, str]] = {
         "customer": "customer",
         "latest_charge": "charge",
@@ -152,6 +154,7 @@ class Mandate(StripeObject):
     prefix: ClassVar[str] = "mandate"
     noun: ClassVar[str] = "mandate"
     expandable: ClassVar[dict[str, str]] = {"payment_method": "payment_method"}
+    indexed: ClassVar[tuple[str, ...]] = ("payment_method",)
     omit_if_none: ClassVar[frozenset[str]] = frozenset({"multi_use", "single_use"})
 
     object: str = "mandate"

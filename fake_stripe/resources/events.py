@@ -6,7 +6,7 @@ from typing import Any
 
 from ..core.context import Ctx
 from ..core.errors import exclusive
-from ..core.events import Event
+from ..core.events import Event, type_group
 from ..core.params import PAGINATION, RANGE, Arr, Bool, Spec, Str, in_range
 from ..core.render import Page, paginate
 
@@ -41,8 +41,14 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
             return False
         return in_range(ev.created, created)
 
-    # An exact type is read from the store's index; a wildcard walks every event.
-    match = ("type", type_) if type_ is not None and not type_.endswith("*") else None
+    # A type, or a group of them (`customer.*`), is read from the store's index; a `types[]`
+    # of one likewise. Several types, or a wildcard inside a segment (`cust*`), walk the events.
+    one = type_
+    if one is None and types is not None and len(types) == 1:
+        one = types[0]
+    match = None
+    if one is not None:
+        match = ("type", one) if not one.endswith("*") else type_group(one)
     return paginate(ctx, Event, p, "/v1/events", where, match)
 
 

@@ -46,6 +46,7 @@ class PaymentMethod(StripeObject):
     prefix: ClassVar[str] = "pm"
     noun: ClassVar[str] = "payment_method"
     expandable: ClassVar[dict[str, str]] = {"customer": "customer"}
+    indexed: ClassVar[tuple[str, ...]] = ("customer", "type")
 
     object: str = "payment_method"
     allow_redisplay: str = "unspecified"
@@ -131,7 +132,8 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
     def where(pm: PaymentMethod) -> bool:
         return (customer is None or pm.customer == customer) and (type_ is None or pm.type == type_)
 
-    return paginate(ctx, PaymentMethod, p, "/v1/payment_methods", where)
+    match = ("customer", customer) if customer is not None else ("type", type_) if type_ else None
+    return paginate(ctx, PaymentMethod, p, "/v1/payment_methods", where, match)
 
 
 def attach(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:

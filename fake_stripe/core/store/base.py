@@ -29,7 +29,7 @@ below by its own means; the rest of the fake only speaks to this interface.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -86,6 +86,11 @@ class Backend(Protocol):
         """Objects of a kind, newest first; strictly older than `starting_after` if given. With
         `ending_before` the walk goes oldest-first from just newer than it. With
         `match=(field, value)` only objects whose indexed `field` equals `value`."""
+        ...
+
+    def newest_first(self, tenant: str, ids: Collection[str]) -> list[str]:
+        """Those of `ids` that name stored objects, in `iter_desc`'s order (a list filtered to a
+        few known ids reads only those)."""
         ...
 
     def meta_get(self, tenant: str, name: str) -> str | None: ...

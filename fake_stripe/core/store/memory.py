@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 
 class _Seqs:
@@ -191,6 +191,13 @@ class MemoryBackend:
             row = t.objects.get(oid) if oid is not None else None
             if oid is not None and row is not None:
                 yield oid, row[2]
+
+    def newest_first(self, tenant: str, ids: Collection[str]) -> list[str]:
+        t = self._tenants.get(tenant)
+        if t is None:
+            return []
+        rows = [(row[1], oid) for oid in set(ids) if (row := t.objects.get(oid)) is not None]
+        return [oid for _seq, oid in sorted(rows, reverse=True)]
 
     def meta_get(self, tenant: str, name: str) -> str | None:
         t = self._tenants.get(tenant)

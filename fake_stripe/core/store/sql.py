@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -294,6 +294,16 @@ class SQLBackend:
                 yield oid, data
             if len(rows) < _BATCH:
                 return
+
+    def newest_first(self, tenant: str, ids: Collection[str]) -> list[str]:
+        wanted = sorted(set(ids))
+        found: list[tuple[int, str]] = []
+        for at in range(0, len(wanted), _BATCH):
+            chunk = wanted[at : at + _BATCH]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT seq, id FROM objects WHERE tenant=? AND id IN ({marks})"
+            found += self._q(sql, (tenant, *chunk)).fetchall()
+        return [str(oid) for _seq, oid in sorted(found, reverse=True)]
 
     # ---- metadata ----------------------------------------------------------------------------
     def meta_get(self, tenant: str, name: str) -> str | None:
