@@ -124,10 +124,10 @@ def main() -> None:
         "generic-get": ("generic GET", "GET", f"/v1/products/{product}", b""),
         "generic-post": ("generic POST", "POST", "/v1/products", GENERIC_BODY),
     }
-    for name, (label, method, path, body) in asgi.items():
+    for name, (label, method, path, sent) in asgi.items():
         if name in only:
             results[label] = timed(
-                lambda m=method, p=path, b=body: loop.run_until_complete(call(app, m, p, b)),
+                lambda m=method, p=path, b=sent: loop.run_until_complete(call(app, m, p, b)),
                 args.n,
                 args.repeats,
             )

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from .errors import ParamError, resource_missing
 from .objects import StripeObject, model_for, model_for_id
 from .raw import Kind, RawObject
+from .views import View
 
 if TYPE_CHECKING:
     from .context import Ctx
@@ -66,7 +67,7 @@ def paginate(
 
 
 def to_json(ctx: Ctx, result: Any) -> Any:
-    if isinstance(result, (StripeObject, RawObject)):
+    if isinstance(result, (StripeObject, RawObject, View)):
         return result.to_api(ctx.version)
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json")
@@ -81,6 +82,8 @@ def to_json(ctx: Ctx, result: Any) -> Any:
 
 
 def render(ctx: Ctx, result: Any, expand: list[str]) -> Any:
+    if expand and isinstance(result, View):
+        result = result.model()  # expanding changes the rendering: a copy of its own
     body = to_json(ctx, result)
     for path in expand:
         parts = path.split(".")

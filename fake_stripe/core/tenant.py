@@ -23,6 +23,7 @@ from .errors import resource_missing
 from .objects import StripeObject, model_for
 from .raw import Kind, RawObject
 from .store import Backend
+from .views import View
 
 M = TypeVar("M")
 Stored = StripeObject | RawObject
@@ -116,6 +117,16 @@ class Tenant:
         if obj is None:
             raise resource_missing(cls.noun, obj_id, param, status)
         return obj
+
+    def view(
+        self, cls: Kind[StripeObject], obj_id: str, param: str = "id", status: int | None = None
+    ) -> View:
+        """As `load`, for an object that is only rendered: its model is built only if its JSON
+        was never rendered at the reader's version (`core.views`)."""
+        row = self._row(obj_id)
+        if row is None or row[0] != cls.kind:
+            raise resource_missing(cls.noun, obj_id, param, status)
+        return View(cls, row[1])
 
     def get_any(self, obj_id: str) -> Stored | None:
         """The object with this id, whatever its kind (a `RawObject` for a kind with no model)."""

@@ -8,6 +8,7 @@ from ..core.context import Ctx
 from ..core.errors import InvalidRequestError, exclusive, missing_param, resource_missing
 from ..core.params import PAGINATION, RANGE, Arr, Enum, Hash, Spec, Str, in_range
 from ..core.render import Page, paginate
+from ..core.views import View
 from .bank_data import make_ownership, make_transactions, refresh_balance
 from .common import load_account, load_authorization
 from .deactivation import disconnect as disconnect_account
@@ -85,8 +86,8 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
     return paginate(ctx, Account, p, url, where, match, among=only)
 
 
-def retrieve(ctx: Ctx, p: dict[str, Any]) -> Account:
-    return load_account(ctx, ctx.path["account"])
+def retrieve(ctx: Ctx, p: dict[str, Any]) -> View:
+    return ctx.tenant.view(Account, ctx.path["account"])
 
 
 def disconnect(ctx: Ctx, p: dict[str, Any]) -> Account:
@@ -220,5 +221,5 @@ def list_transactions(ctx: Ctx, p: dict[str, Any]) -> Page:
     return paginate(ctx, Transaction, p, url, where, ("account", account.id))
 
 
-def retrieve_transaction(ctx: Ctx, p: dict[str, Any]) -> Transaction:
-    return ctx.tenant.load(Transaction, ctx.path["transaction"])
+def retrieve_transaction(ctx: Ctx, p: dict[str, Any]) -> View:
+    return ctx.tenant.view(Transaction, ctx.path["transaction"])

@@ -12,6 +12,7 @@ from typing import Any
 from ..core.context import Ctx
 from ..core.errors import InvalidRequestError, ParamError
 from ..core.params import UNSET, Arr, Bool, Enum, Metadata, Spec, Str, clean, merge, merge_metadata
+from ..core.views import View
 from ..financial_connections.bank_accounts import check_usable
 from ..financial_connections.objects import Account
 from ..resources import customers
@@ -242,5 +243,5 @@ def confirm(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     return si
 
 
-def retrieve_mandate(ctx: Ctx, p: dict[str, Any]) -> Mandate:
-    return ctx.tenant.load(Mandate, ctx.path["mandate"])
+def retrieve_mandate(ctx: Ctx, p: dict[str, Any]) -> View:
+    return ctx.tenant.view(Mandate, ctx.path["mandate"])

@@ -9,6 +9,7 @@ from ..core.errors import exclusive
 from ..core.events import Event, type_group
 from ..core.params import PAGINATION, RANGE, Arr, Bool, Spec, Str, in_range
 from ..core.render import Page, paginate
+from ..core.views import View
 
 LIST = Spec(
     {
@@ -52,5 +53,5 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
     return paginate(ctx, Event, p, "/v1/events", where, match)
 
 
-def retrieve(ctx: Ctx, p: dict[str, Any]) -> Event:
-    return ctx.tenant.load(Event, ctx.path["id"])
+def retrieve(ctx: Ctx, p: dict[str, Any]) -> View:
+    return ctx.tenant.view(Event, ctx.path["id"])

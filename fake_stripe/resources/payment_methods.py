@@ -12,6 +12,7 @@ from ..core.errors import InvalidRequestError
 from ..core.objects import Model, StripeObject
 from ..core.params import PAGINATION, Enum, Hash, Spec, Str
 from ..core.render import Page, paginate
+from ..core.views import View
 from . import customers
 
 
@@ -120,8 +121,8 @@ def load(ctx: Ctx, pm_id: str, param: str = "id") -> PaymentMethod:
     return ctx.tenant.load(PaymentMethod, pm_id, param)
 
 
-def retrieve(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
-    return load(ctx, ctx.path["payment_method"])
+def retrieve(ctx: Ctx, p: dict[str, Any]) -> View:
+    return ctx.tenant.view(PaymentMethod, ctx.path["payment_method"])
 
 
 def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
