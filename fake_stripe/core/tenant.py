@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, TypeVar
 
 from .clock import Clock, Schedule
 from .errors import resource_missing
+from .keys import KEY_RE as KEY_RE  # where the server looks them up
+from .keys import tenant_of as tenant_of
 from .objects import StripeObject, model_for
 from .raw import Kind, RawObject
 from .store import Backend
@@ -38,19 +39,6 @@ _BYTE_TO_B62 = bytes(ord(_B62[b % 62]) for b in range(256))
 # Stripe's usual id lengths after the prefix.
 ID_LENGTHS = {"cus": 14, "evt": 24, "req": 14, "we": 24, "whsec": 32, "seti": 24, "pm": 24}
 ID_COUNTER = "id_counter"
-
-# An API key, matched in full (`fullmatch`: `$` would also match before a final newline).
-KEY_RE = re.compile(r"(sk|rk|pk)_(test|live)_([A-Za-z0-9_]+)")
-
-
-def tenant_of(key: str) -> str:
-    """The one way from an API key to its tenant's name: `sk_test_abc` / `rk_test_abc` /
-    `pk_test_abc` -> `abc`. A tenant name is never read as a key again (`sk_test_sk_test_x`
-    is tenant `sk_test_x`, not `x`). Raises ValueError for anything that is not a whole key."""
-    m = KEY_RE.fullmatch(key)
-    if m is None:
-        raise ValueError("not an API key")
-    return m.group(3)
 
 
 def secret_matches(given: str, expected: str | None) -> bool:
