@@ -99,7 +99,8 @@ def world(app: Any, loop: asyncio.AbstractEventLoop) -> tuple[dict[str, str], di
         api(
             "POST",
             "/v1/payment_methods",
-            f"type=us_bank_account&us_bank_account[financial_connections_account]={fca}",
+            f"type=us_bank_account&us_bank_account[financial_connections_account]={fca}"
+            "&billing_details[name]=Jenny",
         )
     holder = f"account_holder[type]=customer&account_holder[customer]={ids['customer_a']}"
     sess = api("POST", f"{FC}/sessions", holder + "&permissions[]=transactions")
