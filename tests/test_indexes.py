@@ -247,3 +247,39 @@ def test_a_store_indexed_by_an_older_fake_is_indexed_again_when_opened(
     app.fake.close()
     marker = store.open().meta_get("", "indexed fields")
     assert marker is not None and "payment_method" in json.loads(marker)
+
+
+def test_a_requests_writes_at_once_leave_what_they_leave_one_by_one(store: Store) -> None:
+    b = store.open()
+    b.put("t", "customer", "cus_a", "{}", {"email": "a@example.com"})
+    b.put("t", "customer", "cus_gone", "{}", {"email": "a@example.com"})
+    b.meta_set("t", "kept", "1")
+    with b.transaction("t", True):
+        b.write(
+            "t",
+            {"id_counter": "7", "kept": "2"},
+            [
+                ("cus_new1", ("customer", '{"n": 1}', {"email": "a@example.com"})),
+                ("cus_a", ("customer", '{"n": 0}', {"email": "b@example.com"})),
+                ("cus_gone", None),
+                ("evt_1", ("event", "{}", {"type": "customer.created", "type.1": "customer."})),
+                ("cus_new2", ("customer", '{"n": 2}', None)),
+            ],
+        )
+    assert b.meta_many("t", ("id_counter", "kept")) == {"id_counter": "7", "kept": "2"}
+    # An update keeps its place; new objects are the newest, in the order given.
+    ids = [oid for oid, _ in b.iter_desc("t", "customer", None, None)]
+    assert ids == ["cus_new2", "cus_new1", "cus_a"]
+    assert b.get("t", "cus_a") == ("customer", '{"n": 0}')
+    assert b.get("t", "cus_gone") is None
+    by = b.iter_desc("t", "customer", None, None, ("email", "a@example.com"))
+    assert [o for o, _ in by] == ["cus_new1"]
+    by = b.iter_desc("t", "customer", None, None, ("email", "b@example.com"))
+    assert [o for o, _ in by] == ["cus_a"]
+    assert [o for o, _ in b.iter_desc("t", "event", None, None, ("type.1", "customer."))] == [
+        "evt_1"
+    ]
+    b.put("t", "customer", "cus_later", "{}")  # numbering goes on after the batch
+    assert next(b.iter_desc("t", "customer", None, None))[0] == "cus_later"
+    with b.transaction("t", True):
+        b.write("t", {}, [])  # nothing to write

@@ -326,13 +326,8 @@ class StagedTenant(Tenant):
     def commit(self) -> None:
         """Write what the request staged, then run `after_commit`. The caller holds the store's
         transaction, so other processes see all of it or none of it."""
-        for name, value in self._meta.items():
-            self.backend.meta_set(self.name, name, value)
-        for oid, row in self._objects.items():
-            if row is None:
-                self.backend.delete(self.name, oid)
-            else:
-                self.backend.put(self.name, row[0], oid, row[1], row[2])
+        if self._meta or self._objects:
+            self.backend.write(self.name, self._meta, list(self._objects.items()))
         # What was written is what the store now holds (the transaction is still open).
         self._meta_stored.update(self._meta)
         self._stored.update({oid: None if r is None else r[:2] for oid, r in self._objects.items()})

@@ -29,9 +29,12 @@ below by its own means; the rest of the fake only speaks to this interface.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
+
+# An object to store: its kind, its JSON and its indexed values (None: keep those it has).
+Written = tuple[str, str, Mapping[str, str] | None]
 
 
 class Conflict(Exception):
@@ -75,6 +78,18 @@ class Backend(Protocol):
         ...
 
     def delete(self, tenant: str, obj_id: str) -> None: ...
+    def write(
+        self,
+        tenant: str,
+        meta: Mapping[str, str],
+        objects: Sequence[tuple[str, Written | None]],
+    ) -> None:
+        """What one request changed, at once: metadata names and values, then objects in the
+        order they were first changed, each (id, (kind, JSON, index)) or (id, None) to delete.
+        The same as `meta_set`, `put` and `delete` one by one, in as few statements as the
+        store can (SQL: one per table)."""
+        ...
+
     def iter_desc(
         self,
         tenant: str,

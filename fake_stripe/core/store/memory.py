@@ -14,7 +14,9 @@ from __future__ import annotations
 import bisect
 import contextlib
 import threading
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
+
+from .base import Written
 
 
 class _Seqs:
@@ -140,6 +142,23 @@ class MemoryBackend:
                 i = bisect.bisect_left(entry.seqs, seq)
                 if i < len(entry.seqs) and entry.seqs[i] == seq:
                     del entry.seqs[i]
+
+    def write(
+        self,
+        tenant: str,
+        meta: Mapping[str, str],
+        objects: Sequence[tuple[str, Written | None]],
+    ) -> None:
+        t = self._acquire(tenant)
+        try:
+            t.meta.update(meta)
+            for oid, row in objects:
+                if row is None:
+                    self.delete(tenant, oid)
+                else:
+                    self._put(t, row[0], oid, row[1], row[2])
+        finally:
+            t.lock.release()
 
     def delete(self, tenant: str, obj_id: str) -> None:
         if tenant not in self._tenants:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from .base import Written
 from .check import StoreError
 from .threads import SETTLE_TIMEOUT, PerThread, Slot, Writers
 
@@ -98,6 +99,15 @@ _VERSIONS = (
     "applied_at {} NOT NULL)"
 )
 _SEQ_OF = "SELECT seq FROM objects WHERE tenant=? AND id=?"
+# Take n sequence numbers at once (parameters: tenant, n, n): returns the last one taken.
+_SEQS_TAKE = (
+    "INSERT INTO seqs (tenant, seq) VALUES (?, ?) ON CONFLICT (tenant) "
+    "DO UPDATE SET seq = seqs.seq + ? RETURNING seq"
+)
+_META_SET = (
+    "INSERT INTO meta (tenant, name, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value"
+)
 _TABLES = ("objects", "meta", "seqs", "lookup", "leases")
 _BATCH = 64  # rows a list walk reads at a time
 _END = 1 << 62  # past every sequence number
@@ -253,6 +263,64 @@ class SQLBackend:
                         (tenant, obj_id, name, value, kind, seq),
                     )
 
+    def write(
+        self,
+        tenant: str,
+        meta: Mapping[str, str],
+        objects: Sequence[tuple[str, Written | None]],
+    ) -> None:
+        """One statement per table: the objects that exist are found in one query, the new ones
+        numbered in one (in the order given), then each table is written by one statement run
+        over its rows."""
+        with self._atomic():
+            if meta:
+                self._many(_META_SET, [(tenant, n, v) for n, v in meta.items()])
+            gone = [(tenant, oid) for oid, row in objects if row is None]
+            for table in ("objects", "lookup", "leases") if gone else ():
+                self._many(f"DELETE FROM {table} WHERE tenant=? AND id=?", gone)
+            kept = {oid: row for oid, row in objects if row is not None}
+            if not kept:
+                return
+            seqs = dict(self._seqs_of(tenant, list(kept)))
+            new = [oid for oid in kept if oid not in seqs]
+            if new:
+                (last,) = self._one(_SEQS_TAKE, (tenant, len(new), len(new)))
+                seqs.update({oid: last - len(new) + 1 + i for i, oid in enumerate(new)})
+            self._many(
+                "INSERT INTO objects (tenant, id, kind, seq, data) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant, id) DO UPDATE SET kind = excluded.kind, data = excluded.data",
+                [(tenant, oid, row[0], seqs[oid], row[1]) for oid, row in kept.items()],
+            )
+            indexed = [(oid, row) for oid, row in kept.items() if row[2] is not None]
+            if indexed:
+                self._many(
+                    "DELETE FROM lookup WHERE tenant=? AND id=?", [(tenant, o) for o, _ in indexed]
+                )
+                rows = [
+                    (tenant, oid, name, value, row[0], seqs[oid])
+                    for oid, row in indexed
+                    for name, value in (row[2] or {}).items()
+                ]
+                if rows:
+                    self._many(
+                        "INSERT INTO lookup (tenant, id, name, value, kind, seq) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+
+    def _seqs_of(self, tenant: str, ids: list[str]) -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
+        for at in range(0, len(ids), _BATCH):
+            chunk = ids[at : at + _BATCH]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT id, seq FROM objects WHERE tenant=? AND id IN ({marks})"
+            found += [(str(i), int(s)) for i, s in self._q(sql, (tenant, *chunk)).fetchall()]
+        return found
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """One statement over several rows."""
+        raise NotImplementedError
+
     def delete(self, tenant: str, obj_id: str) -> None:
         with self._atomic():
             for table in ("objects", "lookup", "leases"):
@@ -321,11 +389,7 @@ class SQLBackend:
         return {str(n): str(v) for n, v in rows}
 
     def meta_set(self, tenant: str, name: str, value: str) -> None:
-        self._q(
-            "INSERT INTO meta (tenant, name, value) VALUES (?, ?, ?) "
-            "ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value",
-            (tenant, name, value),
-        )
+        self._q(_META_SET, (tenant, name, value))
 
     def meta_swap(self, tenant: str, name: str, old: str | None, new: str | None) -> bool:
         if new is None:

@@ -137,6 +137,17 @@ class SQLiteBackend(SQLBackend):
         finally:
             db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        slot = self._threads.slot()
+        try:
+            slot.conn.executemany(sql, rows)
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            if slot.reading:
+                raise Conflict(str(exc)) from exc
+            raise Busy(str(exc)) from exc
+
     def _q(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
         """One statement. A write in a read snapshot needs the write lock, which SQLite refuses
         when another process wrote since the snapshot: the request then runs again, writing."""
