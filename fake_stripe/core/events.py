@@ -152,20 +152,23 @@ class EventLog:
                 )
                 staged.commit()
             return ev
-        # Built without validation: every value is the fake's own (the object dumped once,
-        # here), and validating would walk the whole snapshot again.
-        ev = Event.model_construct(
-            id=tenant.new_id("evt"),
-            api_version=version,
-            created=tenant.now(),
-            data=EventData.model_construct(
-                object=obj.model_dump(mode="json"), previous_attributes=previous_attributes
-            ),
-            request=EventRequest.model_construct(id=request_id, idempotency_key=idempotency_key)
-            if request_id is not None
-            else EventRequest.model_construct(),
-            type=type,
-            snapshot_kind=obj.kind,
+        # Validated from one plain dict: nested model instances would be checked and copied
+        # again, and the object is dumped once, here.
+        ev = Event.model_validate(
+            {
+                "id": tenant.new_id("evt"),
+                "api_version": version,
+                "created": tenant.now(),
+                "data": {
+                    "object": obj.model_dump(mode="json"),
+                    "previous_attributes": previous_attributes,
+                },
+                "request": {"id": request_id, "idempotency_key": idempotency_key}
+                if request_id is not None
+                else {},
+                "type": type,
+                "snapshot_kind": obj.kind,
+            }
         )
         for route in self.routers:
             route(tenant, ev)
