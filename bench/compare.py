@@ -47,6 +47,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common import read_wrk, wrk_command
+
 from fake_stripe.core.versions import PREVIEW_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -253,35 +255,14 @@ def running(server: Server, port: int, workdir: Path) -> Iterator[subprocess.Pop
         log.close()
 
 
-_UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
 def wrk(
     url: str, seconds: int, conns: int, script: Path | None, args: list[str]
 ) -> dict[str, float]:
-    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
-    cmd += ["-H", f"Authorization: Bearer {KEY}"]
-    if script is not None:
-        cmd += ["-s", str(script)]
-    cmd.append(url)
-    if args:
-        cmd += ["--", *args]
     if script is not None and not script.exists():
         raise FileNotFoundError(script)
+    cmd = wrk_command(url, seconds, conns, KEY, script, args, latency=True)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    lat = {p: re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M) for p in ("50", "99")}
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    total = re.search(r"(\d+) requests in", out)
-    if rps is None or lat["50"] is None or lat["99"] is None:
-        raise RuntimeError(f"could not read wrk's output:\n{out}")
-    return {
-        "rps": float(rps.group(1)),
-        "p50": float(lat["50"].group(1)) * _UNIT[lat["50"].group(2)],
-        "p99": float(lat["99"].group(1)) * _UNIT[lat["99"].group(2)],
-        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
-        "requests": float(total.group(1)) if total else 0.0,
-    }
+    return read_wrk(out, latency=True)
 
 
 # ---- one server, one round -------------------------------------------------------------------

@@ -19,10 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
+
+from common import timed
 
 from fake_stripe import create_app
 from fake_stripe.core.versions import PREVIEW_VERSION
@@ -66,19 +65,6 @@ async def call(app: Any, method: str, path: str, body: bytes = b"") -> list[dict
 
     await app(scope, receive, send)
     return out
-
-
-def timed(fn: Callable[[], Any], n: int, repeats: int) -> float:
-    """Median over `repeats` rounds of the mean cost of one call, in microseconds."""
-    for _ in range(min(n, 300)):
-        fn()
-    rounds = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(n):
-            fn()
-        rounds.append((time.perf_counter() - t) / n * 1e6)
-    return statistics.median(rounds)
 
 
 def canned_sdk(body: bytes) -> Any:
@@ -126,11 +112,11 @@ def main() -> None:
     }
     for name, (label, method, path, sent) in asgi.items():
         if name in only:
-            results[label] = timed(
-                lambda m=method, p=path, b=sent: loop.run_until_complete(call(app, m, p, b)),
-                args.n,
-                args.repeats,
-            )
+
+            def asgi_call(m: str = method, p: str = path, b: bytes = sent) -> Any:
+                return loop.run_until_complete(call(app, m, p, b))
+
+            results[label] = timed(asgi_call, args.n, args.repeats)
     loop.close()
     if "httpx-get" in only:
         from fake_stripe.inprocess import client

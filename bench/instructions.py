@@ -22,7 +22,8 @@ CASES = ["asgi-get", "asgi-post", "httpx-get", "sdk-canned", "sdk-inprocess"]
 
 
 def calls(n: int) -> int:
-    """Calls `inprocess_bench.timed` makes for n with one round: warm-up, then the round."""
+    """Calls `common.timed` makes for n with one round (as inprocess_bench runs it): warm-up, then
+    the round."""
     return min(n, 300) + n
 
 

@@ -137,7 +137,7 @@ def report(junit: Path, examples: Path) -> int:
     requests = requested(examples)
     cases = list(ET.parse(junit).iter("testcase"))
     failures: Counter[str] = Counter()
-    examples: dict[str, str] = {}
+    example_of: dict[str, str] = {}
     for case in cases:
         failed = case.find("failure")
         if failed is None:
@@ -148,14 +148,14 @@ def report(junit: Path, examples: Path) -> int:
         test = str(case.get("name")).split("[")[0].removesuffix("_async")
         name = classify(message, requests.get(test))
         failures[name] += 1
-        examples.setdefault(name, str(case.get("name")))
+        example_of.setdefault(name, str(case.get("name")))
     passed = len(cases) - sum(failures.values())
     # The examples that reach the server call the SDK without stubbing its HTTP client.
     live = [c for c in cases if "_service" not in str(c.get("name"))]
     print(f"{passed} of {len(cases)} passed (sync and async; async under asyncio and trio)")
     print(f"{len(live) - sum(failures.values())} of the {len(live)} that reach the server passed")
     for name, count in failures.most_common():
-        print(f"  {count:4d}  {name}  (e.g. {examples[name]})")
+        print(f"  {count:4d}  {name}  (e.g. {example_of[name]})")
     return 0
 
 

@@ -31,16 +31,20 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
+
+# The PostgreSQL schema helper is the tests' (tests/stores.py), read from the checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common import read_wrk, wrk_command  # noqa: E402
+
+from tests.stores import fresh_schema  # noqa: E402
 
 KEY = "sk_test_soak"
 HOT = 4  # customers whose metadata every instance updates at once
@@ -499,22 +503,6 @@ def soak(
 # ---- stores ----------------------------------------------------------------------------------
 
 
-@contextmanager
-def pg_schema(url: str) -> Iterator[str]:
-    """A fresh schema in the PostgreSQL database at `url`, dropped afterwards."""
-    import psycopg
-
-    schema = "soak_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        sep = "&" if "?" in url else "?"
-        yield f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 def run(stores: list[str], pg: str | None, short: bool) -> list[Result]:
     knobs: dict[str, Any] = (
         dict(clients=6, seconds=2.0, kills=2, kill_every=1.0, rounds=5, lease=3.0)
@@ -532,7 +520,7 @@ def run(stores: list[str], pg: str | None, short: bool) -> list[Result]:
             elif store == "pg3":
                 if pg is None:
                     raise SystemExit("pg3 needs --pg URL or FAKE_STRIPE_TEST_PG")
-                with pg_schema(pg) as db:
+                with fresh_schema(pg, "soak_") as db:
                     results.append(soak("3 instances, one PostgreSQL db", db, 3, **knobs))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -551,20 +539,19 @@ wrk.body = "email=wrk@soak.test"
 
 def wrk(urls: list[str], seconds: int, conns: int, script: str | None) -> float:
     """Requests/s summed over one wrk per instance, run at once."""
-    procs = []
-    for url in urls:
-        cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "-H", f"Authorization: Bearer {KEY}"]
-        if script:
-            cmd += ["-s", script]
-        procs.append(subprocess.Popen([*cmd, url], stdout=subprocess.PIPE, text=True))
+    procs = [
+        subprocess.Popen(
+            wrk_command(url, seconds, conns, KEY, script), stdout=subprocess.PIPE, text=True
+        )
+        for url in urls
+    ]
     total = 0.0
     for p in procs:
         out, _ = p.communicate(timeout=seconds + 60)
-        for line in out.splitlines():
-            if line.startswith("Requests/sec:"):
-                total += float(line.split()[1])
-            if "Non-2xx" in line:
-                print("   wrk:", line.strip())
+        found = read_wrk(out)
+        total += found["rps"]
+        if found["non2xx"]:
+            print(f"   wrk: Non-2xx or 3xx responses: {found['non2xx']:.0f}")
     return total
 
 
@@ -576,7 +563,7 @@ def throughput(pg: str, seconds: int, conns: int) -> None:
         post_lua = f.name
     print(f"wrk, {seconds}s per run, {conns} connections per instance, loopback")
     for n in (1, 2, 3):
-        with pg_schema(pg) as db:
+        with fresh_schema(pg, "soak_") as db:
             logdir = tempfile.mkdtemp(prefix="fake-stripe-tp-")
             cluster = Cluster(db, n, 30.0, logdir)
             try:

@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--db", default=None)
     args = parser.parse_args()
     store = Counting(open_backend(args.db))
-    app = create_app(seed=7, backend=store)  # type: ignore[arg-type]
+    app = create_app(seed=7, backend=store)
     fake = app.fake
     api = client(app)
     api.headers["Authorization"] = f"Bearer {KEY}"

@@ -9,7 +9,6 @@ rendered by one function; no other exception reaches the client as anything but 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
 from collections.abc import Callable
@@ -27,18 +26,18 @@ from .core import idempotency as idem
 from .core.clock import Clock
 from .core.context import Ctx, Endpoint, Failed, Services
 from .core.errors import (
-    AuthenticationError,
     InvalidRequestError,
     ParamError,
     RateLimitError,
     StripeError,
 )
 from .core.faults import fault_error
+from .core.keys import parse_key
 from .core.params import EXPAND, check
 from .core.raw import File
 from .core.render import render
 from .core.store import Busy, Conflict
-from .core.tenant import KEY_RE, StagedTenant, Tenant, tenant_of
+from .core.tenant import StagedTenant, Tenant, tenant_of
 from .core.versions import VERSION_RE
 
 log = logging.getLogger("fake_stripe")
@@ -49,63 +48,11 @@ LOCK_TIMEOUT = (
     "Retry the request."
 )
 
-NO_KEY = (
-    "You did not provide an API key. You need to provide your API key in the Authorization "
-    "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See "
-    "https://stripe.com/docs/api#authentication for details, or we can help at "
-    "https://support.stripe.com/."
-)
-
-
-def mask_key(key: str) -> str:
-    """Stripe keeps the first 8 and last 4 characters and the length: `sk_test_****Aso0`."""
-    if len(key) <= 12:
-        return key[:8] + "*" * max(0, len(key) - 8)
-    return key[:8] + "*" * (len(key) - 12) + key[-4:]
-
-
-def parse_key(request: Request, allow: tuple[str, ...]) -> str:
-    """The API key from `Authorization: Bearer` or Basic (key as username). Returns the key."""
-    header = request.headers.get("authorization")
-    if not header:
-        raise AuthenticationError(NO_KEY)
-    scheme, _, cred = header.strip().partition(" ")
-    cred = cred.strip()
-    if scheme.lower() == "basic":
-        try:
-            cred = base64.b64decode(cred, validate=True).decode("utf-8").partition(":")[0]
-        except (ValueError, UnicodeDecodeError):
-            raise AuthenticationError(
-                "Invalid API Key provided: the Basic credentials are not valid base64."
-            ) from None
-    elif scheme.lower() != "bearer":
-        raise AuthenticationError(f"Invalid API Key provided: {mask_key(header.strip())[:40]}")
-    if not cred:
-        raise AuthenticationError(NO_KEY)
-    m = KEY_RE.fullmatch(cred)
-    if not m:
-        raise AuthenticationError(f"Invalid API Key provided: {mask_key(cred)}")
-    if m.group(2) == "live":
-        raise AuthenticationError(
-            f"This fake Stripe server never accepts live-mode API keys ({mask_key(cred)}). "
-            "Use a test-mode key such as sk_test_..., which gets its own isolated test world."
-        )
-    if m.group(1) not in allow:
-        if m.group(1) == "pk":
-            raise AuthenticationError(
-                "This API call cannot be made with a publishable API key. Please use a secret "
-                "API key. You can find a list of your API keys at "
-                "https://dashboard.stripe.com/account/apikeys.",
-                code="secret_key_required",
-            )
-        raise AuthenticationError(f"Invalid API Key provided: {mask_key(cred)}")
-    return cred
-
 
 def authenticate(app: Services, request: Request, allow: tuple[str, ...]) -> tuple[str, Tenant]:
     """The request's API key and its tenant: the one way from a key to a tenant, for `/v1`,
     the Stripe.js endpoints and the `/_fake/` routes alike."""
-    key = parse_key(request, allow)
+    key = parse_key(request.headers.get("authorization"), allow)
     return key, app.tenant(tenant_of(key))
 
 

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from client import PREVIEW_VERSION, UseCase
+from .relink_client import PREVIEW_VERSION, UseCase
 
 REASONS = (
     "token_expired",
@@ -545,7 +545,7 @@ def _check_refs(c: _Checker, value: Any, where: str, refs: set[str]) -> None:
 
 
 def catalog_dir() -> Path:
-    return Path(str(resources.files("scenarios") / "catalog"))
+    return Path(str(resources.files(__package__ or "scenarios") / "catalog"))
 
 
 def discover(paths: Iterable[str | Path] = ()) -> list[Path]:

@@ -9,9 +9,8 @@ from typing import Any
 
 import stripe
 
-from client import RelinkClient
-
 from . import DEFAULT_RETRY_TIME_SCALE
+from .relink_client import RelinkClient
 
 
 @dataclass

@@ -13,12 +13,13 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from schemathesis.core.transport import Response as StResponse
 
 from fake_stripe import create_app
 from fake_stripe.inprocess import InProcessTransport, LoopThread
 
 from .fuzz_checks import WRAPPED
-from .fuzz_wire import StResponse, as_sent, send
+from .fuzz_wire import as_sent, send
 
 
 def config(max_examples: int) -> Any:

@@ -14,7 +14,7 @@ import time
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlencode
 
 import httpx
@@ -354,7 +354,8 @@ def _named(holder: Any) -> dict[str, Any]:
 def _bank_account(data: dict[str, Any], world: World) -> None:
     """A us_bank_account PaymentMethod's data, complete: type, account, holder name."""
     data["type"] = "us_bank_account"
-    kept = data.get("us_bank_account") if isinstance(data.get("us_bank_account"), dict) else {}
+    given = data.get("us_bank_account")
+    kept = given if isinstance(given, dict) else {}
     data["us_bank_account"] = {
         **{k: v for k, v in kept.items() if k in ("account_holder_type", "account_type")},
         "financial_connections_account": world.ids["account"][0],
@@ -499,7 +500,7 @@ def send(
 def as_sent(response: StResponse) -> str:
     """What was sent (schemathesis's "Reproduce with" shows its own encoding) and the answer."""
     request = response.request
-    body = (request.body or b"").decode("utf-8", errors="replace")
+    body = cast(bytes, request.body or b"").decode("utf-8", errors="replace")
     answer = response.content.decode("utf-8", errors="replace")
     return (
         f"Sent in Stripe's encoding: {request.method} {unquote(str(request.url))[:3000]}\n"

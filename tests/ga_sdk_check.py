@@ -13,7 +13,7 @@ shapes.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, cast
 
 import stripe
 
@@ -220,7 +220,7 @@ def payments_walkthrough(client: Any) -> None:
         raise AssertionError("a blocked PaymentMethod was charged")
     except stripe.StripeError as err:
         assert err.http_status == 402 and err.code == "bank_account_unusable", err
-        refused = err.json_body["error"]["payment_intent"]["id"]
+        refused = cast(dict[str, Any], err.json_body)["error"]["payment_intent"]["id"]
     # Relink (a preview-version request): the same pm_ charges again, with the new last4.
     auth = v1.financial_connections.accounts.retrieve(account, options={"stripe_version": PREVIEW})
     relink = client.raw_request(

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -107,18 +108,27 @@ def postgres_url() -> str:
     return url
 
 
-def postgres_schema() -> Iterator[str]:
-    """A URL whose connections use a fresh schema, dropped afterwards."""
+@contextmanager
+def fresh_schema(url: str, prefix: str = "t_") -> Iterator[str]:
+    """A URL whose connections use a fresh schema of the PostgreSQL database at `url`, dropped
+    afterwards (the tests' stores, and bench/soak_stores.py's)."""
     import psycopg
 
-    url = postgres_url()
-    schema = "t_" + uuid.uuid4().hex[:12]
+    schema = prefix + uuid.uuid4().hex[:12]
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in url else "?"
-    yield f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    try:
+        sep = "&" if "?" in url else "?"
+        yield f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def postgres_schema() -> Iterator[str]:
+    """A URL whose connections use a fresh schema, dropped afterwards."""
+    with fresh_schema(postgres_url()) as url:
+        yield url
 
 
 def db_for(kind: str, tmp_path: Path) -> Iterator[str | None]:

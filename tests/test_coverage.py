@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,14 +15,15 @@ from fake_stripe.app import routes_table
 from fake_stripe.cli.coverage import table_of
 from fake_stripe.cli.main import main
 from fake_stripe.spec import coverage
-from fake_stripe.spec.rest import load_whole
+from fake_stripe.spec.rest import WholeSpec, load_whole
 
 from .helpers import Served, assert_error
 from .spec_guard import recorded_spec
 
 SPEC = recorded_spec()
-WHOLE = load_whole()
-assert WHOLE is not None
+LOADED = load_whole()
+assert LOADED is not None
+WHOLE: WholeSpec = LOADED
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = table_of(SPEC, whole=True)
 
@@ -67,7 +69,7 @@ def test_command_with_a_spec_file_covers_that_file(
 def coverage_spec_file(tmp_path: Path) -> Path:
     import json
 
-    paths = {
+    paths: dict[str, Any] = {
         "/v1/customers": {"get": {"responses": {}}},
         "/v1/refunds/{refund}": {"get": {"responses": {}}},
         "/v1/not_stripe": {"get": {"responses": {}}},

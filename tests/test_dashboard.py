@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from fake_stripe import create_app
+from fake_stripe.core.keys import mask_key
 from fake_stripe.core.versions import PREVIEW_VERSION
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.wire import mask_key
 from tests.helpers import assert_error
 from tests.test_payment_intents import charge, customer, linked_pm
 

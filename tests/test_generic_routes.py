@@ -5,7 +5,7 @@ leave alone, reading the whole spec only when a generic request comes, and
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -60,7 +60,9 @@ def test_modelled_operations_are_left_out_and_their_literal_neighbours_shadow_th
     assert routes.match("GET", "/v1/things/th_1") is None
     assert routes.shadowing("/v1/things/{id}") == {"/v1/things/search": {"GET"}}
     assert routes.shadowing("/v1/things/{thing}/parts/{part}") == {}
-    shadows = Shadows({"/v1/things/search": frozenset({"GET"}), "/v1/things/{t}/x": {"POST"}})
+    shadows = Shadows(
+        {"/v1/things/search": frozenset({"GET"}), "/v1/things/{t}/x": frozenset({"POST"})}
+    )
     assert shadows.take("GET", "/v1/things/search")
     assert not shadows.take("POST", "/v1/things/search")
     assert shadows.take("POST", "/v1/things/th_1/x") and not shadows.take("GET", "/v1/things/t/x")
@@ -79,7 +81,7 @@ def test_the_packaged_index_routes_every_operation_of_the_whole_api() -> None:
 
 def test_modelled_requests_and_unknown_urls_never_read_the_whole_spec() -> None:
     app = create_app(seed=3)
-    generic = app.fake.expansions
+    generic = cast(GenericRoutes, app.fake.expansions)
     try:
         with inprocess_client(app, headers={"Authorization": "Bearer sk_test_cold"}) as http:
             customer = http.post("/v1/customers", data={"email": "a@b.co"}).json()

@@ -412,7 +412,7 @@ def faulty() -> Iterator[tuple[Any, str]]:
             raise RuntimeError("a fault of the fake")
         return real(name)
 
-    fake.tenant = tenant
+    fake.tenant = tenant  # type: ignore[method-assign]
     with ServerThread(app) as url:
         yield app, url
     fake.close()

@@ -24,14 +24,15 @@ from schemathesis.core.parameters import ParameterLocation
 from fake_stripe.app import routes_table
 from fake_stripe.generic.catalog import BINARY, CREATE, Catalog, Operation
 from fake_stripe.spec.coverage import is_implemented
-from fake_stripe.spec.rest import load_whole
+from fake_stripe.spec.rest import WholeSpec, load_whole
 
 from .fuzz_run import start
 from .fuzz_spec import fuzzed_document
 from .fuzz_wire import stripe_encode
 
-WHOLE = load_whole()
-assert WHOLE is not None
+LOADED = load_whole()
+assert LOADED is not None
+WHOLE: WholeSpec = LOADED
 CATALOG = Catalog(WHOLE)
 SEED = int(os.environ.get("FAKE_STRIPE_GENERIC_FUZZ_SEED", "20261204"))
 SAMPLE_SIZE = 40

@@ -491,7 +491,7 @@ def test_show_prints_version_provenance_counts_and_coverage(
 
 
 def _recording(**overrides: Any) -> dict[str, Any]:
-    body = {
+    body: dict[str, Any] = {
         "id": "cus_1",
         "object": "customer",
         "address": None,

@@ -296,7 +296,7 @@ def test_serve_on_loopback_sends_to_local_receivers_with_or_without_the_flag(
             with httpx.Client(base_url=url, headers={"Authorization": "Bearer sk_test_lo"}) as c:
                 create_endpoint(c, hostile.url("/ok"))
                 c.post("/v1/customers")
-                (attempt,) = eventually(lambda c=c: journal(c))
+                (attempt,) = eventually(lambda: journal(c))
                 assert attempt["outcome"] == "succeeded"
         finally:
             stop(proc)

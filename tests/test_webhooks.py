@@ -24,17 +24,17 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 import pytest
 import stripe
-from starlette.applications import Starlette
 
 from fake_stripe import create_app
+from fake_stripe.app import App
 from fake_stripe.core.events import Event
 from fake_stripe.core.objects import StripeObject
 from fake_stripe.core.tenant import tenant_of
 from fake_stripe.core.versions import PREVIEW_VERSION
+from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.resources.customers import Customer
 from fake_stripe.webhooks import signing
-from tests.conftest import ServerThread
 from tests.helpers import assert_error
 
 T = TypeVar("T")
@@ -43,19 +43,19 @@ T = TypeVar("T")
 # ---- the app under test ------------------------------------------------------------------------
 
 
-def close_app(app: Starlette) -> None:
+def close_app(app: App) -> None:
     app.fake.close()
 
 
 @pytest.fixture(scope="module")
-def app() -> Iterator[Starlette]:
+def app() -> Iterator[App]:
     a = create_app(seed=424242, strict=True)
     yield a
     close_app(a)
 
 
 @pytest.fixture(scope="module")
-def server(app: Starlette) -> Iterator[ServerThread]:
+def server(app: App) -> Iterator[ServerThread]:
     s = ServerThread(app)
     yield s
     s.stop()
@@ -348,7 +348,11 @@ def test_deliveries_verify_with_the_official_sdk(api: httpx.Client, receiver: Re
                 ep["secret"],
             )
     for e in listed:
-        eventually(lambda e=e: pending(api, e["id"]) == 0)
+
+        def delivered(event_id: str = e["id"]) -> bool:
+            return pending(api, event_id) == 0
+
+        eventually(delivered)
 
 
 def test_signature_is_hmac_sha256_of_timestamp_dot_body(
@@ -403,7 +407,7 @@ class Gadget(StripeObject):
     relink_hint: str = "preview only"
 
 
-def emit(app: Starlette, key: str, version: str, type_: str, obj: StripeObject) -> Event:
+def emit(app: App, key: str, version: str, type_: str, obj: StripeObject) -> Event:
     """Record an event as a request at `version` would (outside any request: delivered now)."""
     fake = app.fake
     tenant = fake.tenant(tenant_of(key))
@@ -411,7 +415,7 @@ def emit(app: Starlette, key: str, version: str, type_: str, obj: StripeObject) 
 
 
 def test_endpoint_api_version_decides_the_payload_shape(
-    app: Starlette, key: str, receiver: Receiver
+    app: App, key: str, receiver: Receiver
 ) -> None:
     with inprocess_client(app, headers={"Authorization": f"Bearer {key}"}) as api:
         preview = create_endpoint(api, receiver.url + "?preview", api_version=PREVIEW_VERSION)
@@ -431,7 +435,7 @@ def test_endpoint_api_version_decides_the_payload_shape(
 
 
 def test_a_preview_event_without_an_endpoint_version_keeps_its_preview_fields(
-    app: Starlette, key: str, receiver: Receiver
+    app: App, key: str, receiver: Receiver
 ) -> None:
     with inprocess_client(app, headers={"Authorization": f"Bearer {key}"}) as api:
         create_endpoint(api, receiver.url)
@@ -601,7 +605,7 @@ def test_journal_filters_and_needs_the_tenants_key(api: httpx.Client, receiver: 
 
 
 def test_thousand_events_to_a_healthy_receiver_arrive_exactly_once(
-    app: Starlette, key: str, receiver: Receiver
+    app: App, key: str, receiver: Receiver
 ) -> None:
     fake = app.fake
     with inprocess_client(app, headers={"Authorization": f"Bearer {key}"}) as api:

@@ -148,7 +148,7 @@ def phase_largest(url: str, fig: Any, seconds: float) -> None:
 class Holder:
     """Holds a store lock from outside, in turns of `hold` seconds, until stopped."""
 
-    def __init__(self, take: Callable[[], None], give: Callable[[], None], hold: float) -> None:
+    def __init__(self, take: Callable[[], object], give: Callable[[], object], hold: float) -> None:
         self.take, self.give, self.hold = take, give, hold
         self.turns = 0
         self._stop = threading.Event()
