@@ -5,38 +5,18 @@ record a retry replays.
 
 from __future__ import annotations
 
-import collections
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from fake_stripe import create_app
 from fake_stripe.inprocess import client as inprocess_client
+from tests.helpers import Counting
 from tests.test_store_backends import Store, store
 
 __all__ = ["store"]  # the fixture, shared with the store tests
-
-
-class Counting:
-    """A store that counts the calls made to it."""
-
-    def __init__(self, backend: Any) -> None:
-        self._backend = backend
-        self.calls: collections.Counter[str] = collections.Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._backend, name)
-        if not callable(target):
-            return target
-
-        def counted(*args: Any, **kw: Any) -> Any:
-            self.calls[name] += 1
-            return target(*args, **kw)
-
-        return counted
 
 
 @pytest.fixture
