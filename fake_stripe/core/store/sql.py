@@ -110,6 +110,9 @@ _META_SET = (
 )
 _TABLES = ("objects", "meta", "seqs", "lookup", "leases")
 _BATCH = 64  # rows a list walk reads at a time
+# ... at first: a page (10 by default, and one more to know if there is more) costs no more in a
+# large store than in a small one, where a batch of 64 would read rows the page never shows.
+_FIRST_BATCH = 16
 _END = 1 << 62  # past every sequence number
 
 
@@ -355,13 +358,15 @@ class SQLBackend:
                 f"ORDER BY l.seq {order} LIMIT ?"
             )
             extra = match
+        size = _FIRST_BATCH
         while True:
-            rows = self._q(sql, (tenant, kind, pivot, *extra, _BATCH)).fetchall()
+            rows = self._q(sql, (tenant, kind, pivot, *extra, size)).fetchall()
             for oid, data, seq in rows:
                 pivot = seq
                 yield oid, data
-            if len(rows) < _BATCH:
+            if len(rows) < size:
                 return
+            size = _BATCH
 
     def newest_first(self, tenant: str, ids: Collection[str]) -> list[str]:
         wanted = sorted(set(ids))
