@@ -240,31 +240,7 @@ class SQLBackend:
         data: str,
         index: Mapping[str, str] | None = None,
     ) -> None:
-        with self._atomic():
-            row = self._one(
-                "UPDATE objects SET data=?, kind=? WHERE tenant=? AND id=? RETURNING seq",
-                (data, kind, tenant, obj_id),
-            )
-            if row is None:
-                (seq,) = self._one(
-                    "INSERT INTO seqs (tenant, seq) VALUES (?, 1) ON CONFLICT (tenant) "
-                    "DO UPDATE SET seq = seqs.seq + 1 RETURNING seq",
-                    (tenant,),
-                )
-                self._q(
-                    "INSERT INTO objects (tenant, id, kind, seq, data) VALUES (?, ?, ?, ?, ?)",
-                    (tenant, obj_id, kind, seq, data),
-                )
-            else:
-                seq = row[0]
-            if index is not None:
-                self._q("DELETE FROM lookup WHERE tenant=? AND id=?", (tenant, obj_id))
-                for name, value in index.items():
-                    self._q(
-                        "INSERT INTO lookup (tenant, id, name, value, kind, seq) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (tenant, obj_id, name, value, kind, seq),
-                    )
+        self.write(tenant, {}, [(obj_id, (kind, data, index))])
 
     def write(
         self,
@@ -272,9 +248,8 @@ class SQLBackend:
         meta: Mapping[str, str],
         objects: Sequence[tuple[str, Written | None]],
     ) -> None:
-        """One statement per table: the objects that exist are found in one query, the new ones
-        numbered in one (in the order given), then each table is written by one statement run
-        over its rows."""
+        """The objects that exist found in one query, the new ones numbered in one (in the order
+        given), then each table written by one statement over its rows."""
         with self._atomic():
             if meta:
                 self._many(_META_SET, [(tenant, n, v) for n, v in meta.items()])
@@ -284,7 +259,7 @@ class SQLBackend:
             kept = {oid: row for oid, row in objects if row is not None}
             if not kept:
                 return
-            seqs = dict(self._seqs_of(tenant, list(kept)))
+            seqs = self._seqs_of(tenant, list(kept))
             new = [oid for oid in kept if oid not in seqs]
             if new:
                 (last,) = self._one(_SEQS_TAKE, (tenant, len(new), len(new)))
@@ -311,13 +286,14 @@ class SQLBackend:
                         rows,
                     )
 
-    def _seqs_of(self, tenant: str, ids: list[str]) -> list[tuple[str, int]]:
-        found: list[tuple[str, int]] = []
+    def _seqs_of(self, tenant: str, ids: list[str]) -> dict[str, int]:
+        """The sequence numbers of those of `ids` that are stored, a batch of ids a query."""
+        found: dict[str, int] = {}
         for at in range(0, len(ids), _BATCH):
             chunk = ids[at : at + _BATCH]
             marks = ", ".join("?" * len(chunk))
             sql = f"SELECT id, seq FROM objects WHERE tenant=? AND id IN ({marks})"
-            found += [(str(i), int(s)) for i, s in self._q(sql, (tenant, *chunk)).fetchall()]
+            found.update((str(i), int(n)) for i, n in self._q(sql, (tenant, *chunk)).fetchall())
         return found
 
     def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -325,9 +301,7 @@ class SQLBackend:
         raise NotImplementedError
 
     def delete(self, tenant: str, obj_id: str) -> None:
-        with self._atomic():
-            for table in ("objects", "lookup", "leases"):
-                self._q(f"DELETE FROM {table} WHERE tenant=? AND id=?", (tenant, obj_id))
+        self.write(tenant, {}, [(obj_id, None)])
 
     def iter_desc(
         self,
@@ -369,14 +343,8 @@ class SQLBackend:
             size = _BATCH
 
     def newest_first(self, tenant: str, ids: Collection[str]) -> list[str]:
-        wanted = sorted(set(ids))
-        found: list[tuple[int, str]] = []
-        for at in range(0, len(wanted), _BATCH):
-            chunk = wanted[at : at + _BATCH]
-            marks = ", ".join("?" * len(chunk))
-            sql = f"SELECT seq, id FROM objects WHERE tenant=? AND id IN ({marks})"
-            found += self._q(sql, (tenant, *chunk)).fetchall()
-        return [str(oid) for _seq, oid in sorted(found, reverse=True)]
+        seqs = self._seqs_of(tenant, sorted(set(ids)))
+        return sorted(seqs, key=seqs.__getitem__, reverse=True)
 
     # ---- metadata ----------------------------------------------------------------------------
     def meta_get(self, tenant: str, name: str) -> str | None:
