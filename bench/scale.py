@@ -257,19 +257,20 @@ def run(store: str, objects: int, tenants: int, n: int, repeats: int) -> dict[st
             out = {}
             for name in calls[0]:
                 fns = [c[name] for c in calls]
-                t = clock()
-                fns[0]()
-                count = max(3, min(n, int(1.0 / max(clock() - t, 1e-6))))
-                for fn in fns:
-                    for _ in range(min(count, 50)):
+                counts = []
+                for fn in fns:  # calls per round: about a second's worth, for each layout
+                    t = clock()
+                    fn()
+                    counts.append(max(3, min(n, int(1.0 / max(clock() - t, 1e-6)))))
+                    for _ in range(min(counts[-1], 50)):
                         fn()
                 best = [float("inf")] * len(fns)
                 for _ in range(repeats):
                     for i, fn in enumerate(fns):
                         t = clock()
-                        for _ in range(count):
+                        for _ in range(counts[i]):
                             fn()
-                        best[i] = min(best[i], (clock() - t) / count * 1e6)
+                        best[i] = min(best[i], (clock() - t) / counts[i] * 1e6)
                 out[name] = best
             return out
         finally:
