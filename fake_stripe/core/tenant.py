@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from .clock import Clock, Schedule
 from .errors import resource_missing
-from .keys import KEY_RE as KEY_RE  # where the server looks them up
+from .keys import KEY_RE as KEY_RE  # re-exported: the server reads keys through this module
 from .keys import tenant_of as tenant_of
 from .objects import StripeObject, model_for
 from .raw import Kind, RawObject
