@@ -203,6 +203,8 @@ def cases(app: Any, ids: dict[str, str]) -> dict[str, Any]:
         "events?type=": "/v1/events?type=customer.created",
         "events?type=group.*": "/v1/events?type=payment_intent.*",
         "events?types[]= (one)": "/v1/events?types[]=customer.created",
+        "events?types[]= (three)": "/v1/events?types[]=customer.created&types[]=charge.pending"
+        "&types[]=payment_intent.*",
     }
     found: dict[str, Any] = {name: req("GET", path) for name, path in gets.items()}
     found["POST customer"] = req("POST", "/v1/customers", b"email=a%40b.co&metadata[k]=v")

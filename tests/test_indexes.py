@@ -137,6 +137,15 @@ def test_every_list_filter_answers_as_a_walk_and_decodes_only_what_it_shows(
             {"types[]": "payment_intent.*"},
             lambda o: o["type"].startswith("payment_intent."),
         ),
+        (
+            Event,
+            "/v1/events",
+            {"types[]": ["customer.created", "financial_connections.*", "charge.pending"]},
+            lambda o: (
+                o["type"] in ("customer.created", "charge.pending")
+                or o["type"].startswith("financial_connections.")
+            ),
+        ),
     ]
     for model, path, params, keep in cases:
         d.of(model)
@@ -283,3 +292,23 @@ def test_a_requests_writes_at_once_leave_what_they_leave_one_by_one(store: Store
     assert next(b.iter_desc("t", "customer", None, None))[0] == "cus_later"
     with b.transaction("t", True):
         b.write("t", {}, [])  # nothing to write
+
+
+def test_a_walk_over_several_entries_merges_them_newest_first_each_object_once(
+    store: Store,
+) -> None:
+    b = store.open()
+    for i in range(300):
+        kind = ("customer.created", "charge.pending", "invoice.paid")[i % 3]
+        index = {"type": kind, "type.1": kind.split(".")[0] + "."}
+        b.put("t", "event", f"evt_{i:03}", "{}", index)
+    both = [("type", "customer.created"), ("type.1", "charge."), ("type", "charge.pending")]
+    found = [o for o, _ in b.iter_desc("t", "event", None, None, both)]
+    expected = [f"evt_{i:03}" for i in range(299, -1, -1) if i % 3 != 2]
+    assert found == expected  # charge.pending matched twice, listed once
+    after = [o for o, _ in b.iter_desc("t", "event", "evt_150", None, both)]
+    assert after == [o for o in expected if o < "evt_150"]
+    before = [o for o, _ in b.iter_desc("t", "event", None, "evt_150", both)]
+    assert before == sorted(o for o in expected if o > "evt_150")
+    assert not list(b.iter_desc("t", "event", "evt_missing", None, both))
+    assert not list(b.iter_desc("t", "event", None, None, [("type", "nothing.here")]))

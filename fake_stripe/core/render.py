@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from .errors import ParamError, resource_missing
 from .objects import StripeObject, model_for, model_for_id
 from .raw import Kind, RawObject
+from .store.base import Match
 from .views import View
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def paginate(
     params: dict[str, Any],
     url: str,
     where: Callable[[M], bool] | None = None,
-    match: tuple[str, str] | None = None,
+    match: Match | None = None,
     among: Collection[str] | None = None,
 ) -> Page:
     """One page of a list; `match=(field, value)` reads only objects whose indexed field holds

@@ -24,6 +24,7 @@ from .keys import tenant_of as tenant_of
 from .objects import StripeObject, model_for
 from .raw import Kind, RawObject
 from .store import Backend
+from .store.base import Match
 from .views import View
 
 M = TypeVar("M")
@@ -139,14 +140,15 @@ class Tenant:
         where: Callable[[M], bool] | None = None,
         starting_after: str | None = None,
         ending_before: str | None = None,
-        match: tuple[str, str] | None = None,
+        match: Match | None = None,
         among: Collection[str] | None = None,
     ) -> Iterator[M]:
         """Newest first (or, with `ending_before`, oldest first from just newer than it).
 
         `match=(field, value)` reads only the objects whose indexed `field` holds `value` (the
-        field must be in `cls.indexed`); `among` only the objects with these ids (a few: a
-        session's accounts); `where` still filters what is read.
+        field must be in `cls.indexed`), or with a list of them, those holding any; `among` only
+        the objects with these ids (a few: a session's accounts); `where` still filters what is
+        read.
         """
         for _oid, data in self._walk(cls.kind, starting_after, ending_before, match, among):
             obj = cls.model_validate_json(data)
@@ -158,7 +160,7 @@ class Tenant:
         kind: str,
         starting_after: str | None,
         ending_before: str | None,
-        match: tuple[str, str] | None,
+        match: Match | None,
         among: Collection[str] | None,
     ) -> Iterator[tuple[str, str]]:
         """The stored objects a walk reads, in its order, as (id, JSON)."""
@@ -264,11 +266,14 @@ class StagedTenant(Tenant):
         where: Callable[[M], bool] | None = None,
         starting_after: str | None = None,
         ending_before: str | None = None,
-        match: tuple[str, str] | None = None,
+        match: Match | None = None,
         among: Collection[str] | None = None,
     ) -> Iterator[M]:
+        entries = [] if match is None else match if isinstance(match, list) else [match]
+
         def matches(row: Staged) -> bool:
-            return match is None or (row[2] or {}).get(match[0]) == match[1]
+            held = row[2] or {}
+            return match is None or any(held.get(f) == v for f, v in entries)
 
         fresh = [
             row[:2]

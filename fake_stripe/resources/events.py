@@ -9,6 +9,7 @@ from ..core.errors import exclusive
 from ..core.events import Event, type_group
 from ..core.params import PAGINATION, RANGE, Arr, Bool, Spec, Str, in_range
 from ..core.render import Page, paginate
+from ..core.store.base import Match
 from ..core.views import View
 
 LIST = Spec(
@@ -42,14 +43,14 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
             return False
         return in_range(ev.created, created)
 
-    # A type, or a group of them (`customer.*`), is read from the store's index; a `types[]`
-    # of one likewise. Several types, or a wildcard inside a segment (`cust*`), walk the events.
-    one = type_
-    if one is None and types is not None and len(types) == 1:
-        one = types[0]
-    match = None
-    if one is not None:
-        match = ("type", one) if not one.endswith("*") else type_group(one)
+    # Each type, or group of them (`customer.*`), is read from the store's index; a wildcard
+    # inside a segment (`cust*`) walks the events.
+    wanted = [type_] if type_ is not None else list(types or [])
+    entries = [("type", t) if not t.endswith("*") else type_group(t) for t in wanted]
+    found = [e for e in entries if e is not None]
+    match: Match | None = None
+    if found and len(found) == len(entries):
+        match = found[0] if len(found) == 1 else found
     return paginate(ctx, Event, p, "/v1/events", where, match)
 
 

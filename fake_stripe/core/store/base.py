@@ -35,6 +35,9 @@ from typing import Protocol
 
 # An object to store: its kind, its JSON and its indexed values (None: keep those it has).
 Written = tuple[str, str, Mapping[str, str] | None]
+# What a filtered walk reads: the objects whose indexed field holds a value, (field, value), or
+# those that match any of several such entries (a list).
+Match = tuple[str, str] | list[tuple[str, str]]
 
 
 class Conflict(Exception):
@@ -96,11 +99,12 @@ class Backend(Protocol):
         kind: str,
         starting_after: str | None,
         ending_before: str | None,
-        match: tuple[str, str] | None = None,
+        match: Match | None = None,
     ) -> Iterator[tuple[str, str]]:
         """Objects of a kind, newest first; strictly older than `starting_after` if given. With
         `ending_before` the walk goes oldest-first from just newer than it. With
-        `match=(field, value)` only objects whose indexed `field` equals `value`."""
+        `match=(field, value)` only objects whose indexed `field` equals `value`; with a list
+        of such entries, the objects that match any of them (each once)."""
         ...
 
     def newest_first(self, tenant: str, ids: Collection[str]) -> list[str]:

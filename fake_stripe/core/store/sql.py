@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Written
+from .base import Match, Written
 from .check import StoreError
 from .threads import SETTLE_TIMEOUT, PerThread, Slot, Writers
 
@@ -309,15 +310,32 @@ class SQLBackend:
         kind: str,
         starting_after: str | None,
         ending_before: str | None,
-        match: tuple[str, str] | None = None,
+        match: Match | None = None,
     ) -> Iterator[tuple[str, str]]:
         if ending_before is not None:
             row = self._one(_SEQ_OF, (tenant, ending_before))
-            pivot, op, order = (row[0] if row else _END), ">", "ASC"
+            pivot, newer = (row[0] if row else _END), True
         else:
             row = self._one(_SEQ_OF, (tenant, starting_after)) if starting_after else None
-            pivot = row[0] if row else (-1 if starting_after is not None else _END)
-            op, order = "<", "DESC"
+            pivot, newer = row[0] if row else (-1 if starting_after is not None else _END), False
+        if not isinstance(match, list):
+            for _seq, oid, data in self._walk(tenant, kind, pivot, newer, match):
+                yield oid, data
+            return
+        # Any of several entries: each entry's walk, merged in order, an object matching two
+        # entries once; every walk reads only as far as the merge goes.
+        walks = [self._walk(tenant, kind, pivot, newer, entry) for entry in match]
+        last = None
+        for seq, oid, data in heapq.merge(*walks, key=lambda r: r[0], reverse=not newer):
+            if seq != last:
+                last = seq
+                yield oid, data
+
+    def _walk(
+        self, tenant: str, kind: str, pivot: int, newer: bool, match: tuple[str, str] | None
+    ) -> Iterator[tuple[int, str, str]]:
+        """(seq, id, JSON) of a kind, from `pivot` on: older first unless `newer`."""
+        op, order = (">", "ASC") if newer else ("<", "DESC")
         if match is None:
             sql = (
                 f"SELECT id, data, seq FROM objects WHERE tenant=? AND kind=? AND seq {op} ? "
@@ -337,7 +355,7 @@ class SQLBackend:
             rows = self._q(sql, (tenant, kind, pivot, *extra, size)).fetchall()
             for oid, data, seq in rows:
                 pivot = seq
-                yield oid, data
+                yield seq, oid, data
             if len(rows) < size:
                 return
             size = _BATCH
