@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import sys
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from fake_stripe import create_app
-from fake_stripe.core.store import open_backend
-from fake_stripe.inprocess import client
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fake_stripe import create_app  # noqa: E402
+from fake_stripe.core.store import open_backend  # noqa: E402
+from fake_stripe.inprocess import client  # noqa: E402
+from tests.helpers import Counting  # noqa: E402
 
 KEY = "sk_test_storecalls"
 PREVIEW = {"Stripe-Version": "2026-09-30.preview"}
@@ -33,42 +35,6 @@ ACCEPT = {
     "mandate_data[customer_acceptance][online][user_agent]": "bench",
 }
 TH = "/v1/test_helpers/financial_connections"
-
-
-class Counting:
-    """The store, with every call counted by method name (nested transactions apart)."""
-
-    def __init__(self, backend: Any) -> None:
-        self._backend = backend
-        self.calls: collections.Counter[str] = collections.Counter()
-        self._depth = 0
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._backend, name)
-        if not callable(target):
-            return target
-
-        def counted(*args: Any, **kw: Any) -> Any:
-            self.calls[name] += 1
-            return target(*args, **kw)
-
-        return counted
-
-    @contextlib.contextmanager
-    def transaction(self, tenant: str, write: bool) -> Iterator[None]:
-        self.calls["transaction (nested)" if self._depth else "transaction"] += 1
-        self._depth += 1
-        try:
-            with self._backend.transaction(tenant, write):
-                yield
-        finally:
-            self._depth -= 1
-
-    def iter_desc(self, *args: Any, **kw: Any) -> Iterator[tuple[str, str]]:
-        self.calls["iter_desc"] += 1
-        for row in self._backend.iter_desc(*args, **kw):
-            self.calls["iter_desc rows"] += 1
-            yield row
 
 
 def ok(resp: Any) -> Any:

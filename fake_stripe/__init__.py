@@ -1,6 +1,7 @@
 """fake-stripe: a stateful, offline fake of Stripe's Financial Connections relink surface."""
 
-from .app import create_app
+from typing import TYPE_CHECKING, Any
+
 from .core.errors import (
     APIError,
     AuthenticationError,
@@ -8,6 +9,9 @@ from .core.errors import (
     InvalidRequestError,
     StripeError,
 )
+
+if TYPE_CHECKING:
+    from .app import create_app
 
 __all__ = [
     "APIError",
@@ -17,3 +21,12 @@ __all__ = [
     "StripeError",
     "create_app",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The server is imported on first use: the command line and the client start without it.
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'fake_stripe' has no attribute {name!r}")

@@ -19,7 +19,9 @@ from .control import dashboard, health, openapi
 from .control import faults as fault_control
 from .control import payments as payments_control
 from .control import webhooks as webhook_control
+from .core import indexes
 from .core.context import Endpoint
+from .core.objects import models
 from .core.store import Backend, open_backend
 from .core.versions import DEFAULT_API_VERSION
 from .edge import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY, Edge
@@ -383,6 +385,8 @@ def create_app(
     if generic is not None:
         table = [generic.answering_misses(ep) for ep in table]
     fake.expansions = generic
+    if fake.backend.shared:  # a file or database may hold objects indexed by an older fake
+        indexes.bring_up_to_date(fake.backend, models())
     if strict:
         from .spec.load import load_spec
 

@@ -18,6 +18,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .control.guard import foreign_host, rebinding_refused
+from .core.bounds import DEFAULT_BODY_TIMEOUT as DEFAULT_BODY_TIMEOUT
+from .core.bounds import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY
 from .core.context import Services
 from .core.errors import APIError, InvalidRequestError, StripeError
 from .stripejs.routes import CORS, PREFIX
@@ -25,8 +27,6 @@ from .wire import error_response
 
 log = logging.getLogger("fake_stripe")
 
-DEFAULT_MAX_BODY = 1024 * 1024  # bytes: 1 MiB
-DEFAULT_BODY_TIMEOUT = 30.0  # seconds to receive a whole body
 INTERNAL_ERROR = "An unknown error occurred in the fake Stripe server."
 
 

@@ -69,6 +69,12 @@ async def decode_form(raw: bytes | str) -> dict[str, Any]:
     return await anyio.to_thread.run_sync(formdata.decode, raw)
 
 
+class Encoded(NamedTuple):
+    """A body already encoded (for its idempotency record): sent as it is."""
+
+    json: bytes
+
+
 class JSONResponse(Response):
     """Every answer of the API: compact JSON with its headers, sent in two ASGI messages.
 
@@ -78,7 +84,7 @@ class JSONResponse(Response):
 
     def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
         # pydantic-core's serializer: the same compact JSON as json.dumps, several times faster
-        self.body = to_json(body)
+        self.body = body.json if isinstance(body, Encoded) else to_json(body)
         self.status_code = status
         self.background = None
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
@@ -329,7 +335,12 @@ def _handle(
 
 
 def _finish(
-    app: Services, method: str, path: str, done: _Done, headers: dict[str, str]
+    app: Services,
+    method: str,
+    path: str,
+    done: _Done,
+    headers: dict[str, str],
+    encoded: bytes | None = None,
 ) -> Response:
     if isinstance(done.body, File):
         return Response(
@@ -338,7 +349,7 @@ def _finish(
     violations = app.check_response(method, path, done.status, done.body)
     if violations:
         headers = {**headers, "X-Fake-Stripe-Violations": "; ".join(violations)[:4000]}
-    return json_response(done.status, done.body, headers)
+    return json_response(done.status, done.body if encoded is None else Encoded(encoded), headers)
 
 
 def _idempotent(
@@ -370,8 +381,14 @@ def _idempotent(
         idem.check_replay(earlier, key, path, endpoint, fingerprint)
         return _replay(earlier, headers)
 
+    encoded: list[bytes] = []
+
     def remember(status: int, body: Any) -> None:
-        ctx.tenant.meta_set(meta, idem.outcome(record, status, body))
+        if isinstance(body, File):
+            ctx.tenant.meta_set(meta, idem.outcome(record, status, body))
+            return
+        encoded[:] = [to_json(body)]
+        ctx.tenant.meta_set(meta, idem.outcome_encoded(record, status, encoded[0]))
 
     try:
         done = _run(ctx, ep, params, remember)
@@ -392,7 +409,7 @@ def _idempotent(
         raise
     if done.error is not None:
         raise done.error
-    return _finish(app, ep.method, path, done, headers)
+    return _finish(app, ep.method, path, done, headers, encoded[0] if encoded else None)
 
 
 def _replay(rec: dict[str, Any], headers: dict[str, str]) -> Response:

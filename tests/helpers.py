@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import collections
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -66,3 +69,39 @@ ACH_PAYMENT = {
     "payment_method_data[billing_details][name]": "Jenny Rosen",
     "mandate_data[customer_acceptance][type]": "offline",
 }
+
+
+class Counting:
+    """The store, with every call counted by method name (nested transactions apart)."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.calls: collections.Counter[str] = collections.Counter()
+        self._depth = 0
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._backend, name)
+        if not callable(target):
+            return target
+
+        def counted(*args: Any, **kw: Any) -> Any:
+            self.calls[name] += 1
+            return target(*args, **kw)
+
+        return counted
+
+    @contextlib.contextmanager
+    def transaction(self, tenant: str, write: bool) -> Iterator[None]:
+        self.calls["transaction (nested)" if self._depth else "transaction"] += 1
+        self._depth += 1
+        try:
+            with self._backend.transaction(tenant, write):
+                yield
+        finally:
+            self._depth -= 1
+
+    def iter_desc(self, *args: Any, **kw: Any) -> Iterator[tuple[str, str]]:
+        self.calls["iter_desc"] += 1
+        for row in self._backend.iter_desc(*args, **kw):
+            self.calls["iter_desc rows"] += 1
+            yield row

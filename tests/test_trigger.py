@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from fake_stripe.core.versions import PREVIEW_VERSION
-from fake_stripe.financial_connections.test_helpers import TRIGGERS
+from fake_stripe.financial_connections.triggers import TRIGGERS
 from tests.helpers import assert_error
 
 PV = {"Stripe-Version": PREVIEW_VERSION}

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import NoReturn
 
-from ..core.tenant import KEY_RE
+from ..core.keys import KEY_RE
 
 DEFAULT_PORT = 12180  # `fake-stripe serve`'s, where the other commands look by default
 DEFAULT_BASE_URL = f"http://127.0.0.1:{DEFAULT_PORT}"

@@ -7,8 +7,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..app import routes_table
-from ..spec.coverage import coverage_table
 from ..spec.load import SPEC_ENV, Spec, load_spec, spec_path
 from ..spec.rest import load_whole
 from .common import USAGE
@@ -17,7 +15,9 @@ from .common import USAGE
 def table_of(spec: Spec, whole: bool) -> str:
     """The coverage table of `spec`; with `whole`, of the whole API the package ships (the
     recorded spec and its rest)."""
+    from ..app import routes_table  # the server, imported only by the commands that read it
     from ..generic.coverage import answered
+    from ..spec.coverage import coverage_table
 
     source: Spec = (load_whole() or spec) if whole else spec
     table = routes_table()

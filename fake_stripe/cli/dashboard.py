@@ -6,7 +6,7 @@ import argparse
 import os
 from urllib.parse import urlencode
 
-from ..core.tenant import tenant_of
+from ..core.keys import tenant_of
 from .common import add_base_url, fail, key_problem, no_fake
 
 

@@ -15,9 +15,8 @@ import sys
 from collections.abc import Generator
 from typing import Any
 
+from ..core.bounds import DEFAULT_MAX_BODY
 from ..core.versions import DEFAULT_API_VERSION
-from ..edge import DEFAULT_MAX_BODY
-from ..http_server import bind_socket, url_of, uvicorn_config
 from .common import DEFAULT_PORT, fail
 
 # Seconds a thread may hold the GIL while another waits for it (CPython's default is 0.005).
@@ -56,6 +55,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from ..app import create_app
     from ..core.store import StoreError, open_backend
+    from ..http_server import bind_socket, url_of, uvicorn_config
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # httpx logs every request at INFO, URL and all: webhook URLs may carry secrets in their

@@ -8,9 +8,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from ..app import routes_table
 from ..spec import record as recording
-from ..spec.coverage import implemented_operations, is_implemented
 from ..spec.load import PACKAGED_SPEC, PROVENANCE_KEY, SPEC_ENV, Spec, load_spec, spec_path
 from ..spec.recordings import RecordingFormatError, check, read_recordings
 from ..spec.rest import load_whole
@@ -32,6 +30,9 @@ def _load(args: argparse.Namespace, command: str) -> Spec | None:
 
 
 def show(args: argparse.Namespace) -> int:
+    from ..app import routes_table  # the server, imported only by the commands that read it
+    from ..spec.coverage import implemented_operations, is_implemented
+
     spec = _load(args, "spec show")
     if spec is None:
         return USAGE
@@ -166,6 +167,8 @@ def _record_rest(args: argparse.Namespace, out: Path, additions: list[recording.
 def _addition(args: argparse.Namespace) -> recording.Addition:
     """`--add-from OTHER` with the `--operation`s named, or else every operation the fake
     implements (its own test helpers aside) that SOURCE lacks and OTHER has."""
+    from ..app import routes_table
+
     other = recording.read_source(Path(args.add_from))
     if args.operation:
         operations = [recording.parse_operation(text) for text in args.operation]

@@ -11,7 +11,7 @@ import argparse
 import difflib
 
 from ..core.versions import PREVIEW_VERSION
-from ..financial_connections.test_helpers import TRIGGERS
+from ..financial_connections.triggers import TRIGGERS
 from .common import add_api_key, add_base_url, fail, key_problem, no_fake
 
 

@@ -17,6 +17,7 @@ to lift it there.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import time
@@ -64,6 +65,8 @@ def check_control_token(server: ControlServer, request: Request) -> None:
         )
 
 
+# Asked on every request with the server's address and the Host header's name: a few names.
+@functools.lru_cache(maxsize=256)
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True

@@ -45,6 +45,18 @@ class Event(StripeObject):
     type: str
     snapshot_kind: str
 
+    def index_values(self) -> dict[str, str] | None:
+        """The type, and each group a `type=group.*` filter names: `customer.` and
+        `customer.subscription.` for `customer.subscription.created`, under `type.1`, `type.2`."""
+        found = {"type": self.type}
+        end = self.type.find(".")
+        depth = 1
+        while end != -1:
+            found[f"type.{depth}"] = self.type[: end + 1]
+            end = self.type.find(".", end + 1)
+            depth += 1
+        return found
+
     def snapshot(self) -> StripeObject | RawObject:
         try:
             model = model_for(self.snapshot_kind)
@@ -71,6 +83,15 @@ class Event(StripeObject):
         else:
             data["data"]["previous_attributes"] = _previous_for(obj, rendered, previous, version)
         return data
+
+
+def type_group(pattern: str) -> tuple[str, str] | None:
+    """The index entry a `type=` wildcard reads: `("type.1", "customer.")` for `customer.*`;
+    None for a pattern that is not a group of whole segments (`cust*`), which is walked."""
+    if not pattern.endswith(".*") or "*" in pattern[:-1]:
+        return None
+    group = pattern[:-1]
+    return f"type.{group.count('.')}", group
 
 
 def _previous_for(

@@ -78,6 +78,13 @@ def outcome(record: dict[str, Any], status: int, body: Any) -> str:
     return json.dumps({**record, "status": status, "body": body, "in_flight": False})
 
 
+def outcome_encoded(record: dict[str, Any], status: int, body: bytes) -> str:
+    """`outcome`, with the body already encoded as JSON (the bytes the response sends): the
+    body is serialized once for both."""
+    head = json.dumps({**record, "status": status, "in_flight": False})
+    return f'{head[:-1]}, "body": {body.decode()}}}'
+
+
 def release(store: Tenant, key: str, record: dict[str, Any]) -> None:
     """Forget the claim (nothing ran, or the fake failed): a retry with the key runs again."""
     released = {**record, "created": -TTL - 1, "in_flight": False}

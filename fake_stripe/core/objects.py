@@ -40,8 +40,9 @@ class StripeObject(BaseModel):
     ga_since: ClassVar[dict[str, str]] = {}
     # field -> object kind it expands to (the field holds that object's id)
     expandable: ClassVar[dict[str, str]] = {}
-    # Top-level string fields the store indexes, so a list filtered on one reads only the
-    # matching objects (a new one needs a store migration that fills it for stored objects).
+    # String fields the store indexes (dotted for a field of a hash: `account_holder.customer`),
+    # so a list filtered on one reads only the matching objects. Objects stored before a field
+    # was added are indexed again when the store is opened (`core.indexes`).
     indexed: ClassVar[tuple[str, ...]] = ()
 
     id: str
@@ -63,7 +64,14 @@ class StripeObject(BaseModel):
         """The indexed fields that hold a value (None: this kind indexes nothing)."""
         if not self.indexed:
             return None
-        return {f: v for f in self.indexed if isinstance(v := getattr(self, f), str)}
+        found = {}
+        for path in self.indexed:
+            value: Any = self
+            for name in path.split("."):
+                value = getattr(value, name, None)
+            if isinstance(value, str):
+                found[path] = value
+        return found
 
     def to_api(self, version: str) -> dict[str, Any]:
         """The object as a reader at `version` (a `Stripe-Version`) sees it."""
@@ -82,6 +90,11 @@ class StripeObject(BaseModel):
 
 def model_for(kind: str) -> type[StripeObject]:
     return _REGISTRY[kind]
+
+
+def models() -> list[type[StripeObject]]:
+    """Every model of an object kind imported so far."""
+    return list(_REGISTRY.values())
 
 
 def model_for_id(obj_id: str) -> type[StripeObject] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from .errors import ParamError, resource_missing
 from .objects import StripeObject, model_for, model_for_id
 from .raw import Kind, RawObject
+from .store.base import Match
+from .views import View
 
 if TYPE_CHECKING:
     from .context import Ctx
@@ -35,10 +37,12 @@ def paginate(
     params: dict[str, Any],
     url: str,
     where: Callable[[M], bool] | None = None,
-    match: tuple[str, str] | None = None,
+    match: Match | None = None,
+    among: Collection[str] | None = None,
 ) -> Page:
     """One page of a list; `match=(field, value)` reads only objects whose indexed field holds
-    the value (see `Tenant.iterate`), `where` filters further."""
+    the value, `among` only the objects with these ids (see `Tenant.iterate`), `where` filters
+    further."""
     limit = params.get("limit", 10)
     after = params.get("starting_after")
     before = params.get("ending_before")
@@ -52,7 +56,7 @@ def paginate(
     items: list[M] = []
     has_more = False
     for obj in ctx.tenant.iterate(
-        cls, where, starting_after=after, ending_before=before, match=match
+        cls, where, starting_after=after, ending_before=before, match=match, among=among
     ):
         if len(items) == limit:
             has_more = True
@@ -64,7 +68,7 @@ def paginate(
 
 
 def to_json(ctx: Ctx, result: Any) -> Any:
-    if isinstance(result, (StripeObject, RawObject)):
+    if isinstance(result, (StripeObject, RawObject, View)):
         return result.to_api(ctx.version)
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json")
@@ -79,6 +83,8 @@ def to_json(ctx: Ctx, result: Any) -> Any:
 
 
 def render(ctx: Ctx, result: Any, expand: list[str]) -> Any:
+    if expand and isinstance(result, View):
+        result = result.model()  # expanding changes the rendering: a copy of its own
     body = to_json(ctx, result)
     for path in expand:
         parts = path.split(".")

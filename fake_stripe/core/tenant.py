@@ -14,15 +14,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, TypeVar
 
 from .clock import Clock, Schedule
 from .errors import resource_missing
+from .keys import KEY_RE as KEY_RE  # re-exported: the server reads keys through this module
+from .keys import tenant_of as tenant_of
 from .objects import StripeObject, model_for
 from .raw import Kind, RawObject
 from .store import Backend
+from .store.base import Match
+from .views import View
 
 M = TypeVar("M")
 Stored = StripeObject | RawObject
@@ -37,19 +40,6 @@ _BYTE_TO_B62 = bytes(ord(_B62[b % 62]) for b in range(256))
 # Stripe's usual id lengths after the prefix.
 ID_LENGTHS = {"cus": 14, "evt": 24, "req": 14, "we": 24, "whsec": 32, "seti": 24, "pm": 24}
 ID_COUNTER = "id_counter"
-
-# An API key, matched in full (`fullmatch`: `$` would also match before a final newline).
-KEY_RE = re.compile(r"(sk|rk|pk)_(test|live)_([A-Za-z0-9_]+)")
-
-
-def tenant_of(key: str) -> str:
-    """The one way from an API key to its tenant's name: `sk_test_abc` / `rk_test_abc` /
-    `pk_test_abc` -> `abc`. A tenant name is never read as a key again (`sk_test_sk_test_x`
-    is tenant `sk_test_x`, not `x`). Raises ValueError for anything that is not a whole key."""
-    m = KEY_RE.fullmatch(key)
-    if m is None:
-        raise ValueError("not an API key")
-    return m.group(3)
 
 
 def secret_matches(given: str, expected: str | None) -> bool:
@@ -117,6 +107,16 @@ class Tenant:
             raise resource_missing(cls.noun, obj_id, param, status)
         return obj
 
+    def view(
+        self, cls: Kind[StripeObject], obj_id: str, param: str = "id", status: int | None = None
+    ) -> View:
+        """As `load`, for an object that is only rendered: its model is built only if its JSON
+        was never rendered at the reader's version (`core.views`)."""
+        row = self._row(obj_id)
+        if row is None or row[0] != cls.kind:
+            raise resource_missing(cls.noun, obj_id, param, status)
+        return View(cls, row[1])
+
     def get_any(self, obj_id: str) -> Stored | None:
         """The object with this id, whatever its kind (a `RawObject` for a kind with no model)."""
         row = self._row(obj_id)
@@ -140,19 +140,48 @@ class Tenant:
         where: Callable[[M], bool] | None = None,
         starting_after: str | None = None,
         ending_before: str | None = None,
-        match: tuple[str, str] | None = None,
+        match: Match | None = None,
+        among: Collection[str] | None = None,
     ) -> Iterator[M]:
         """Newest first (or, with `ending_before`, oldest first from just newer than it).
 
         `match=(field, value)` reads only the objects whose indexed `field` holds `value` (the
-        field must be in `cls.indexed`); `where` still filters what is read.
+        field must be in `cls.indexed`), or with a list of them, those holding any; `among` only
+        the objects with these ids (a few: a session's accounts); `where` still filters what is
+        read.
         """
-        for _oid, data in self.backend.iter_desc(
-            self.name, cls.kind, starting_after, ending_before, match
-        ):
+        for _oid, data in self._walk(cls.kind, starting_after, ending_before, match, among):
             obj = cls.model_validate_json(data)
             if where is None or where(obj):
                 yield obj
+
+    def _walk(
+        self,
+        kind: str,
+        starting_after: str | None,
+        ending_before: str | None,
+        match: Match | None,
+        among: Collection[str] | None,
+    ) -> Iterator[tuple[str, str]]:
+        """The stored objects a walk reads, in its order, as (id, JSON)."""
+        if among is None:
+            yield from self.backend.iter_desc(self.name, kind, starting_after, ending_before, match)
+            return
+        cursor = starting_after if starting_after is not None else ending_before
+        order = self.backend.newest_first(self.name, [*among, *([cursor] if cursor else [])])
+        if cursor is None:
+            ids = order
+        elif cursor not in order:  # as `iter_desc`: nothing older, everything newer
+            ids = [] if starting_after is not None else order[::-1]
+        elif starting_after is not None:
+            ids = order[order.index(cursor) + 1 :]
+        else:
+            ids = order[: order.index(cursor)][::-1]
+        wanted = set(among)
+        for oid in ids:
+            row = self.backend.get(self.name, oid) if oid in wanted else None
+            if row is not None and row[0] == kind:
+                yield oid, row[1]
 
     def every(self, cls: Kind[M]) -> list[M]:
         """Every object of a kind, newest first (for kinds a tenant has few of)."""
@@ -237,24 +266,30 @@ class StagedTenant(Tenant):
         where: Callable[[M], bool] | None = None,
         starting_after: str | None = None,
         ending_before: str | None = None,
-        match: tuple[str, str] | None = None,
+        match: Match | None = None,
+        among: Collection[str] | None = None,
     ) -> Iterator[M]:
+        entries = [] if match is None else match if isinstance(match, list) else [match]
+
         def matches(row: Staged) -> bool:
-            return match is None or (row[2] or {}).get(match[0]) == match[1]
+            held = row[2] or {}
+            return match is None or any(held.get(f) == v for f, v in entries)
 
         fresh = [
             row[:2]
             for oid, row in self._objects.items()
-            if row is not None and row[0] == cls.kind and matches(row) and self._is_new(oid)
+            if row is not None
+            and row[0] == cls.kind
+            and matches(row)
+            and (among is None or oid in among)
+            and self._is_new(oid)
         ]
 
         def rows() -> Iterator[Row | None]:
             # Objects created in this request are the newest of all.
             if starting_after is None and ending_before is None:
                 yield from reversed(fresh)
-            for oid, data in self.backend.iter_desc(
-                self.name, cls.kind, starting_after, ending_before, match
-            ):
+            for oid, data in self._walk(cls.kind, starting_after, ending_before, match, among):
                 if oid in self._objects:
                     staged = self._objects[oid]
                     yield None if staged is None or not matches(staged) else staged[:2]
@@ -296,13 +331,8 @@ class StagedTenant(Tenant):
     def commit(self) -> None:
         """Write what the request staged, then run `after_commit`. The caller holds the store's
         transaction, so other processes see all of it or none of it."""
-        for name, value in self._meta.items():
-            self.backend.meta_set(self.name, name, value)
-        for oid, row in self._objects.items():
-            if row is None:
-                self.backend.delete(self.name, oid)
-            else:
-                self.backend.put(self.name, row[0], oid, row[1], row[2])
+        if self._meta or self._objects:
+            self.backend.write(self.name, self._meta, list(self._objects.items()))
         # What was written is what the store now holds (the transaction is still open).
         self._meta_stored.update(self._meta)
         self._stored.update({oid: None if r is None else r[:2] for oid, r in self._objects.items()})

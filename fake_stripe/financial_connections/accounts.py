@@ -8,6 +8,7 @@ from ..core.context import Ctx
 from ..core.errors import InvalidRequestError, exclusive, missing_param, resource_missing
 from ..core.params import PAGINATION, RANGE, Arr, Enum, Hash, Spec, Str, in_range
 from ..core.render import Page, paginate
+from ..core.views import View
 from .bank_data import make_ownership, make_transactions, refresh_balance
 from .common import load_account, load_authorization
 from .deactivation import disconnect as disconnect_account
@@ -73,15 +74,20 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
         h = a.account_holder
         if customer is not None and (h is None or h.customer != customer):
             return False
-        if connected is not None and (h is None or h.account != connected):
-            return False
-        return only is None or a.id in only
+        return connected is None or (h is not None and h.account == connected)
 
-    return paginate(ctx, Account, p, "/v1/financial_connections/accounts", where)
+    # A session's accounts are read by id; otherwise the holder is read from the index.
+    match = None
+    if only is None and customer is not None:
+        match = ("account_holder.customer", customer)
+    elif only is None and connected is not None:
+        match = ("account_holder.account", connected)
+    url = "/v1/financial_connections/accounts"
+    return paginate(ctx, Account, p, url, where, match, among=only)
 
 
-def retrieve(ctx: Ctx, p: dict[str, Any]) -> Account:
-    return load_account(ctx, ctx.path["account"])
+def retrieve(ctx: Ctx, p: dict[str, Any]) -> View:
+    return ctx.tenant.view(Account, ctx.path["account"])
 
 
 def disconnect(ctx: Ctx, p: dict[str, Any]) -> Account:
@@ -211,8 +217,9 @@ def list_transactions(ctx: Ctx, p: dict[str, Any]) -> Page:
             return False
         return in_range(t.transacted_at, at)
 
-    return paginate(ctx, Transaction, p, "/v1/financial_connections/transactions", where)
+    url = "/v1/financial_connections/transactions"
+    return paginate(ctx, Transaction, p, url, where, ("account", account.id))
 
 
-def retrieve_transaction(ctx: Ctx, p: dict[str, Any]) -> Transaction:
-    return ctx.tenant.load(Transaction, ctx.path["transaction"])
+def retrieve_transaction(ctx: Ctx, p: dict[str, Any]) -> View:
+    return ctx.tenant.view(Transaction, ctx.path["transaction"])

@@ -122,6 +122,7 @@ class Account(StripeObject):
         "institution": "financial_connections.institution",
         "account_holder.customer": "customer",
     }
+    indexed: ClassVar[tuple[str, ...]] = ("account_holder.customer", "account_holder.account")
 
     object: str = "financial_connections.account"
     account_holder: AccountHolder | None
@@ -329,6 +330,7 @@ class Transaction(StripeObject):
     kind: ClassVar[str] = "financial_connections.transaction"
     prefix: ClassVar[str] = "fctxn"
     noun: ClassVar[str] = "financial_connections.transaction"
+    indexed: ClassVar[tuple[str, ...]] = ("account",)
 
     object: str = "financial_connections.transaction"
     account: str

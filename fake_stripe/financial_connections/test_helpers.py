@@ -22,6 +22,7 @@ from .completion import FlowResult, complete, default_relink_selection, with_acc
 from .deactivation import REASONS, default_action
 from .institutions import DEFAULT, bank
 from .objects import SUBCATEGORIES, Action, ActiveCause, InactiveCause
+from .triggers import TRIGGERS
 
 CAUSES: tuple[str, ...] = get_args(InactiveCause)
 ACTIONS: tuple[str, ...] = get_args(Action)
@@ -191,24 +192,6 @@ def expire_account_numbers(ctx: Ctx, p: dict[str, Any]) -> Any:
 
 # ---- trigger: a real state change for each event type, like `stripe trigger` ----------------
 
-TRIGGERS = (
-    "customer.created",
-    "financial_connections.account.created",
-    "financial_connections.account.deactivated",
-    "financial_connections.account.reactivated",
-    "financial_connections.account.disconnected",
-    "financial_connections.account.refreshed_balance",
-    "financial_connections.account.refreshed_ownership",
-    "financial_connections.account.refreshed_transactions",
-    "financial_connections.account.refreshed_inferred_balances",
-    "financial_connections.account.account_numbers_updated",
-    "financial_connections.account.upcoming_account_number_expiry",
-    "financial_connections.account.upcoming_deactivation",
-    "financial_connections.account.expected_deactivation_date_updated",
-    "financial_connections.authorization.upcoming_deactivation",
-    "financial_connections.authorization.expected_deactivation_date_updated",
-    "financial_connections.session.updated",
-)
 TRIGGER = Spec({"event": Enum(TRIGGERS)}, required=("event",))
 
 

@@ -8,14 +8,15 @@ from typing import Any
 from ..core.context import Ctx
 from ..core.params import PAGINATION, RANGE, Spec, Str, in_range
 from ..core.render import Page, paginate
+from ..core.views import View
 from ..resources import customers
 from .objects import Charge, PaymentIntent
 
 LIST = Spec({**PAGINATION, "customer": Str(), "payment_intent": Str(), "created": RANGE})
 
 
-def retrieve(ctx: Ctx, p: dict[str, Any]) -> Charge:
-    return ctx.tenant.load(Charge, ctx.path["charge"])
+def retrieve(ctx: Ctx, p: dict[str, Any]) -> View:
+    return ctx.tenant.view(Charge, ctx.path["charge"])
 
 
 def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
@@ -32,4 +33,7 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
             and in_range(ch.created, created)
         )
 
-    return paginate(ctx, Charge, p, "/v1/charges", where)
+    match = ("customer", customer) if customer is not None else None
+    if intent is not None:
+        match = ("payment_intent", intent)  # an intent has fewer charges than its customer
+    return paginate(ctx, Charge, p, "/v1/charges", where, match)

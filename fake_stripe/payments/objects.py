@@ -51,6 +51,7 @@ class Charge(StripeObject):
         "customer": "customer",
         "payment_intent": "payment_intent",
     }
+    indexed: ClassVar[tuple[str, ...]] = ("customer", "payment_intent")
 
     object: str = "charge"
     amount: int
@@ -100,6 +101,7 @@ class PaymentIntent(StripeObject):
     prefix: ClassVar[str] = "pi"
     noun: ClassVar[str] = "payment_intent"
     internal: ClassVar[frozenset[str]] = frozenset({"mandate", "settle_at", "microdeposits"})
+    indexed: ClassVar[tuple[str, ...]] = ("customer",)
     expandable: ClassVar[dict[str, str]] = {
         "customer": "customer",
         "latest_charge": "charge",
@@ -154,6 +156,7 @@ class Mandate(StripeObject):
     prefix: ClassVar[str] = "mandate"
     noun: ClassVar[str] = "mandate"
     expandable: ClassVar[dict[str, str]] = {"payment_method": "payment_method"}
+    indexed: ClassVar[tuple[str, ...]] = ("payment_method",)
     omit_if_none: ClassVar[frozenset[str]] = frozenset({"multi_use", "single_use"})
 
     object: str = "mandate"
@@ -209,6 +212,7 @@ class SetupIntent(StripeObject):
     preview: ClassVar[frozenset[str]] = frozenset({"allowed_payment_method_types"})
     ga_since: ClassVar[dict[str, str]] = {"allowed_payment_method_types": ALLOWED_TYPES_GA}
     internal: ClassVar[frozenset[str]] = frozenset({"microdeposits"})
+    indexed: ClassVar[tuple[str, ...]] = ("customer", "payment_method")
     expandable: ClassVar[dict[str, str]] = {
         "customer": "customer",
         "payment_method": "payment_method",

@@ -225,7 +225,7 @@ def _mandate(ctx: Ctx, pi: PaymentIntent, pm: PaymentMethod, p: dict[str, Any]) 
             )
         pi.mandate = found.id
         return
-    for m in ctx.tenant.iterate(Mandate, lambda m: m.payment_method == pm.id):
+    for m in ctx.tenant.iterate(Mandate, match=("payment_method", pm.id)):
         if m.status == "active" and m.type == "multi_use":
             pi.mandate = m.id
             return
@@ -379,7 +379,8 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
     def where(pi: PaymentIntent) -> bool:
         return (customer is None or pi.customer == customer) and in_range(pi.created, created)
 
-    return paginate(ctx, PaymentIntent, p, "/v1/payment_intents", where)
+    match = None if customer is None else ("customer", customer)
+    return paginate(ctx, PaymentIntent, p, "/v1/payment_intents", where, match)
 
 
 def settle(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:

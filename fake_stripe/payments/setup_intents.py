@@ -27,6 +27,7 @@ from ..core.params import (
     merge_metadata,
 )
 from ..core.render import Page, paginate
+from ..core.views import View
 from ..financial_connections.bank_accounts import check_usable
 from ..financial_connections.objects import Account
 from ..resources import customers
@@ -309,8 +310,9 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
             and in_range(si.created, created)
         )
 
-    return paginate(ctx, SetupIntent, p, "/v1/setup_intents", where)
+    match = ("customer", customer) if customer else ("payment_method", pm) if pm else None
+    return paginate(ctx, SetupIntent, p, "/v1/setup_intents", where, match)
 
 
-def retrieve_mandate(ctx: Ctx, p: dict[str, Any]) -> Mandate:
-    return ctx.tenant.load(Mandate, ctx.path["mandate"])
+def retrieve_mandate(ctx: Ctx, p: dict[str, Any]) -> View:
+    return ctx.tenant.view(Mandate, ctx.path["mandate"])

@@ -25,6 +25,7 @@ from ..core.params import (
     merge_metadata,
 )
 from ..core.render import Page, paginate
+from ..core.views import View
 
 
 class Address(Model):
@@ -159,8 +160,8 @@ def create(ctx: Ctx, p: dict[str, Any]) -> Customer:
     return c
 
 
-def retrieve(ctx: Ctx, p: dict[str, Any]) -> Customer:
-    return load(ctx, ctx.path["customer"])
+def retrieve(ctx: Ctx, p: dict[str, Any]) -> View:
+    return ctx.tenant.view(Customer, ctx.path["customer"])
 
 
 def update(ctx: Ctx, p: dict[str, Any]) -> Customer:

@@ -6,9 +6,11 @@ from typing import Any
 
 from ..core.context import Ctx
 from ..core.errors import exclusive
-from ..core.events import Event
+from ..core.events import Event, type_group
 from ..core.params import PAGINATION, RANGE, Arr, Bool, Spec, Str, in_range
 from ..core.render import Page, paginate
+from ..core.store.base import Match
+from ..core.views import View
 
 LIST = Spec(
     {
@@ -41,10 +43,16 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
             return False
         return in_range(ev.created, created)
 
-    # An exact type is read from the store's index; a wildcard walks every event.
-    match = ("type", type_) if type_ is not None and not type_.endswith("*") else None
+    # Each type, or group of them (`customer.*`), is read from the store's index; a wildcard
+    # inside a segment (`cust*`) walks the events.
+    wanted = [type_] if type_ is not None else list(types or [])
+    entries = [("type", t) if not t.endswith("*") else type_group(t) for t in wanted]
+    found = [e for e in entries if e is not None]
+    match: Match | None = None
+    if found and len(found) == len(entries):
+        match = found[0] if len(found) == 1 else found
     return paginate(ctx, Event, p, "/v1/events", where, match)
 
 
-def retrieve(ctx: Ctx, p: dict[str, Any]) -> Event:
-    return ctx.tenant.load(Event, ctx.path["id"])
+def retrieve(ctx: Ctx, p: dict[str, Any]) -> View:
+    return ctx.tenant.view(Event, ctx.path["id"])

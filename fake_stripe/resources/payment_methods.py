@@ -22,6 +22,7 @@ from ..core.params import (
     merge_metadata,
 )
 from ..core.render import Page, paginate
+from ..core.views import View
 from . import cards, customers
 from .cards import Card
 
@@ -58,6 +59,7 @@ class PaymentMethod(StripeObject):
     noun: ClassVar[str] = "payment_method"
     expandable: ClassVar[dict[str, str]] = {"customer": "customer"}
     omit_if_none: ClassVar[frozenset[str]] = frozenset({"card"})
+    indexed: ClassVar[tuple[str, ...]] = ("customer", "type")
 
     object: str = "payment_method"
     allow_redisplay: str = "unspecified"
@@ -162,13 +164,13 @@ def _from_test_id(ctx: Ctx, pm_id: str, param: str) -> PaymentMethod:
     return PaymentMethod(id=ctx.tenant.new_id("pm"), created=ctx.now(), type="card", card=card)
 
 
-def retrieve(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
+def retrieve(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod | View:
     pm_id = ctx.path["payment_method"]
     if cards.is_test_id(pm_id):
         # GUESS (docs/guesses.md, card PaymentMethods): a test id read is a new card each time,
         # not stored (a read changes nothing).
         return _from_test_id(ctx, pm_id, "id")
-    return load(ctx, pm_id)
+    return ctx.tenant.view(PaymentMethod, pm_id)
 
 
 def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
@@ -179,7 +181,8 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
     def where(pm: PaymentMethod) -> bool:
         return (customer is None or pm.customer == customer) and (type_ is None or pm.type == type_)
 
-    return paginate(ctx, PaymentMethod, p, "/v1/payment_methods", where)
+    match = ("customer", customer) if customer is not None else ("type", type_) if type_ else None
+    return paginate(ctx, PaymentMethod, p, "/v1/payment_methods", where, match)
 
 
 def update(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:

@@ -29,9 +29,15 @@ below by its own means; the rest of the fake only speaks to this interface.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
+
+# An object to store: its kind, its JSON and its indexed values (None: keep those it has).
+Written = tuple[str, str, Mapping[str, str] | None]
+# What a filtered walk reads: the objects whose indexed field holds a value, (field, value), or
+# those that match any of several such entries (a list).
+Match = tuple[str, str] | list[tuple[str, str]]
 
 
 class Conflict(Exception):
@@ -75,17 +81,35 @@ class Backend(Protocol):
         ...
 
     def delete(self, tenant: str, obj_id: str) -> None: ...
+    def write(
+        self,
+        tenant: str,
+        meta: Mapping[str, str],
+        objects: Sequence[tuple[str, Written | None]],
+    ) -> None:
+        """What one request changed, at once: metadata names and values, then objects in the
+        order they were first changed, each (id, (kind, JSON, index)) or (id, None) to delete.
+        The same as `meta_set`, `put` and `delete` one by one, in as few statements as the
+        store can (SQL: one per table)."""
+        ...
+
     def iter_desc(
         self,
         tenant: str,
         kind: str,
         starting_after: str | None,
         ending_before: str | None,
-        match: tuple[str, str] | None = None,
+        match: Match | None = None,
     ) -> Iterator[tuple[str, str]]:
         """Objects of a kind, newest first; strictly older than `starting_after` if given. With
         `ending_before` the walk goes oldest-first from just newer than it. With
-        `match=(field, value)` only objects whose indexed `field` equals `value`."""
+        `match=(field, value)` only objects whose indexed `field` equals `value`; with a list
+        of such entries, the objects that match any of them (each once)."""
+        ...
+
+    def newest_first(self, tenant: str, ids: Collection[str]) -> list[str]:
+        """Those of `ids` that name stored objects, in `iter_desc`'s order (a list filtered to a
+        few known ids reads only those)."""
         ...
 
     def meta_get(self, tenant: str, name: str) -> str | None: ...

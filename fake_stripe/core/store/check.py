@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from urllib.parse import urlsplit, urlunsplit
 
 # The tables of a store made before the schema was versioned (its first migration).
@@ -39,16 +40,34 @@ def sqlite_file(path: str) -> None:
         raise StoreError(
             f"{where} is not a SQLite database; give another file, or move this one away"
         )
-    if len(head) == 100:
-        size = int.from_bytes(head[16:18], "big")
-        page_size = 65536 if size == 1 else size
-        pages = int.from_bytes(head[28:32], "big")
-        # The header's page count holds when it was written with the change counter.
-        if head[24:28] == head[92:96] and os.path.getsize(path) < pages * page_size:
-            raise StoreError(
-                f"{where} is truncated ({os.path.getsize(path)} bytes of "
-                f"{pages * page_size}); restore it from a copy or start from a new file"
-            )
+    short = _short_by(path, head)
+    # Another process sharing the file may be checkpointing its journal into it, header first:
+    # the file is short only for those milliseconds. A truncated file stays short.
+    for _ in range(10 if short else 0):
+        time.sleep(0.05)
+        with open(path, "rb") as f:
+            short = _short_by(path, f.read(100))
+        if short is None:
+            break
+    if short is not None:
+        raise StoreError(
+            f"{where} is truncated ({short[0]} bytes of {short[1]}); restore it from a copy or "
+            "start from a new file"
+        )
+
+
+def _short_by(path: str, head: bytes) -> tuple[int, int] | None:
+    """(the file's size, the size its header gives) when the file is shorter, else None."""
+    if len(head) < 100:
+        return None
+    size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if size == 1 else size
+    pages = int.from_bytes(head[28:32], "big")
+    have = os.path.getsize(path)
+    # The header's page count holds when it was written with the change counter.
+    if head[24:28] == head[92:96] and have < pages * page_size:
+        return have, pages * page_size
+    return None
 
 
 def sqlite_tables(db: sqlite3.Connection, path: str) -> None:

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import heapq
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
+
+from .base import Match, Written
 
 
 class _Seqs:
@@ -141,6 +144,23 @@ class MemoryBackend:
                 if i < len(entry.seqs) and entry.seqs[i] == seq:
                     del entry.seqs[i]
 
+    def write(
+        self,
+        tenant: str,
+        meta: Mapping[str, str],
+        objects: Sequence[tuple[str, Written | None]],
+    ) -> None:
+        t = self._acquire(tenant)
+        try:
+            t.meta.update(meta)
+            for oid, row in objects:
+                if row is None:
+                    self.delete(tenant, oid)
+                else:
+                    self._put(t, row[0], oid, row[1], row[2])
+        finally:
+            t.lock.release()
+
     def delete(self, tenant: str, obj_id: str) -> None:
         if tenant not in self._tenants:
             return
@@ -161,10 +181,13 @@ class MemoryBackend:
         kind: str,
         starting_after: str | None,
         ending_before: str | None,
-        match: tuple[str, str] | None = None,
+        match: Match | None = None,
     ) -> Iterator[tuple[str, str]]:
         t = self._tenants.get(tenant)
         if t is None:
+            return
+        if isinstance(match, list):
+            yield from self._any_of(t, kind, starting_after, ending_before, match)
             return
         k = t.kinds.get(kind) if match is None else t.lookup.get((kind, *match))
         if k is None:
@@ -191,6 +214,51 @@ class MemoryBackend:
             row = t.objects.get(oid) if oid is not None else None
             if oid is not None and row is not None:
                 yield oid, row[2]
+
+    @staticmethod
+    def _any_of(
+        t: _MemTenant,
+        kind: str,
+        starting_after: str | None,
+        ending_before: str | None,
+        entries: list[tuple[str, str]],
+    ) -> Iterator[tuple[str, str]]:
+        """The objects that match any of `entries`, each once: the entries' sequences merged,
+        read from the cursor on as far as the caller goes."""
+        found = [k for e in entries if (k := t.lookup.get((kind, *e))) is not None]
+        cursor = t.objects.get(starting_after or ending_before or "")
+        newer = ending_before is not None
+        if (starting_after or ending_before) and cursor is None:
+            return  # as the one-entry walk: nothing past a cursor that is not stored
+
+        def seqs(k: _Seqs) -> Iterator[int]:
+            # By index, not by a slice: only as many entries as the caller reads.
+            if newer:
+                start = bisect.bisect_right(k.seqs, cursor[1]) if cursor else len(k.seqs)
+                indexes: Iterator[int] = iter(range(start, len(k.seqs)))
+            else:
+                end = bisect.bisect_left(k.seqs, cursor[1]) if cursor else len(k.seqs)
+                indexes = iter(range(end - 1, -1, -1))
+            for i in indexes:
+                if i < len(k.seqs):  # an entry may be removed while the walk is under way
+                    yield k.seqs[i]
+
+        last = None
+        for seq in heapq.merge(*(seqs(k) for k in found), reverse=not newer):
+            if seq == last:
+                continue
+            last = seq
+            oid = next((k.by_seq[seq] for k in found if seq in k.by_seq), None)
+            row = t.objects.get(oid) if oid is not None else None
+            if oid is not None and row is not None:
+                yield oid, row[2]
+
+    def newest_first(self, tenant: str, ids: Collection[str]) -> list[str]:
+        t = self._tenants.get(tenant)
+        if t is None:
+            return []
+        rows = [(row[1], oid) for oid in set(ids) if (row := t.objects.get(oid)) is not None]
+        return [oid for _seq, oid in sorted(rows, reverse=True)]
 
     def meta_get(self, tenant: str, name: str) -> str | None:
         t = self._tenants.get(tenant)

@@ -115,6 +115,10 @@ class PostgresBackend(SQLBackend):
     def _begin_unlocked(self, slot: Slot[psycopg.Connection[Any]]) -> Any:
         return slot.conn.transaction()
 
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        with self._threads.slot().conn.cursor() as cur:
+            cur.executemany(DIALECT.sql(sql), rows)
+
     def _q(self, sql: str, args: tuple[Any, ...]) -> psycopg.Cursor[Any]:
         slot = self._threads.slot()
         if not slot.depth and slot.conn.broken:

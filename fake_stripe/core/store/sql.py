@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from .base import Match, Written
 from .check import StoreError
 from .threads import SETTLE_TIMEOUT, PerThread, Slot, Writers
 
@@ -98,8 +100,20 @@ _VERSIONS = (
     "applied_at {} NOT NULL)"
 )
 _SEQ_OF = "SELECT seq FROM objects WHERE tenant=? AND id=?"
+# Take n sequence numbers at once (parameters: tenant, n, n): returns the last one taken.
+_SEQS_TAKE = (
+    "INSERT INTO seqs (tenant, seq) VALUES (?, ?) ON CONFLICT (tenant) "
+    "DO UPDATE SET seq = seqs.seq + ? RETURNING seq"
+)
+_META_SET = (
+    "INSERT INTO meta (tenant, name, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value"
+)
 _TABLES = ("objects", "meta", "seqs", "lookup", "leases")
 _BATCH = 64  # rows a list walk reads at a time
+# ... at first: a page (10 by default, and one more to know if there is more) costs no more in a
+# large store than in a small one, where a batch of 64 would read rows the page never shows.
+_FIRST_BATCH = 16
 _END = 1 << 62  # past every sequence number
 
 
@@ -227,36 +241,68 @@ class SQLBackend:
         data: str,
         index: Mapping[str, str] | None = None,
     ) -> None:
+        self.write(tenant, {}, [(obj_id, (kind, data, index))])
+
+    def write(
+        self,
+        tenant: str,
+        meta: Mapping[str, str],
+        objects: Sequence[tuple[str, Written | None]],
+    ) -> None:
+        """The objects that exist found in one query, the new ones numbered in one (in the order
+        given), then each table written by one statement over its rows."""
         with self._atomic():
-            row = self._one(
-                "UPDATE objects SET data=?, kind=? WHERE tenant=? AND id=? RETURNING seq",
-                (data, kind, tenant, obj_id),
+            if meta:
+                self._many(_META_SET, [(tenant, n, v) for n, v in meta.items()])
+            gone = [(tenant, oid) for oid, row in objects if row is None]
+            for table in ("objects", "lookup", "leases") if gone else ():
+                self._many(f"DELETE FROM {table} WHERE tenant=? AND id=?", gone)
+            kept = {oid: row for oid, row in objects if row is not None}
+            if not kept:
+                return
+            seqs = self._seqs_of(tenant, list(kept))
+            new = [oid for oid in kept if oid not in seqs]
+            if new:
+                (last,) = self._one(_SEQS_TAKE, (tenant, len(new), len(new)))
+                seqs.update({oid: last - len(new) + 1 + i for i, oid in enumerate(new)})
+            self._many(
+                "INSERT INTO objects (tenant, id, kind, seq, data) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant, id) DO UPDATE SET kind = excluded.kind, data = excluded.data",
+                [(tenant, oid, row[0], seqs[oid], row[1]) for oid, row in kept.items()],
             )
-            if row is None:
-                (seq,) = self._one(
-                    "INSERT INTO seqs (tenant, seq) VALUES (?, 1) ON CONFLICT (tenant) "
-                    "DO UPDATE SET seq = seqs.seq + 1 RETURNING seq",
-                    (tenant,),
+            indexed = [(oid, row) for oid, row in kept.items() if row[2] is not None]
+            if indexed:
+                self._many(
+                    "DELETE FROM lookup WHERE tenant=? AND id=?", [(tenant, o) for o, _ in indexed]
                 )
-                self._q(
-                    "INSERT INTO objects (tenant, id, kind, seq, data) VALUES (?, ?, ?, ?, ?)",
-                    (tenant, obj_id, kind, seq, data),
-                )
-            else:
-                seq = row[0]
-            if index is not None:
-                self._q("DELETE FROM lookup WHERE tenant=? AND id=?", (tenant, obj_id))
-                for name, value in index.items():
-                    self._q(
+                rows = [
+                    (tenant, oid, name, value, row[0], seqs[oid])
+                    for oid, row in indexed
+                    for name, value in (row[2] or {}).items()
+                ]
+                if rows:
+                    self._many(
                         "INSERT INTO lookup (tenant, id, name, value, kind, seq) "
                         "VALUES (?, ?, ?, ?, ?, ?)",
-                        (tenant, obj_id, name, value, kind, seq),
+                        rows,
                     )
 
+    def _seqs_of(self, tenant: str, ids: list[str]) -> dict[str, int]:
+        """The sequence numbers of those of `ids` that are stored, a batch of ids a query."""
+        found: dict[str, int] = {}
+        for at in range(0, len(ids), _BATCH):
+            chunk = ids[at : at + _BATCH]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT id, seq FROM objects WHERE tenant=? AND id IN ({marks})"
+            found.update((str(i), int(n)) for i, n in self._q(sql, (tenant, *chunk)).fetchall())
+        return found
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """One statement over several rows."""
+        raise NotImplementedError
+
     def delete(self, tenant: str, obj_id: str) -> None:
-        with self._atomic():
-            for table in ("objects", "lookup", "leases"):
-                self._q(f"DELETE FROM {table} WHERE tenant=? AND id=?", (tenant, obj_id))
+        self.write(tenant, {}, [(obj_id, None)])
 
     def iter_desc(
         self,
@@ -264,15 +310,32 @@ class SQLBackend:
         kind: str,
         starting_after: str | None,
         ending_before: str | None,
-        match: tuple[str, str] | None = None,
+        match: Match | None = None,
     ) -> Iterator[tuple[str, str]]:
         if ending_before is not None:
             row = self._one(_SEQ_OF, (tenant, ending_before))
-            pivot, op, order = (row[0] if row else _END), ">", "ASC"
+            pivot, newer = (row[0] if row else _END), True
         else:
             row = self._one(_SEQ_OF, (tenant, starting_after)) if starting_after else None
-            pivot = row[0] if row else (-1 if starting_after is not None else _END)
-            op, order = "<", "DESC"
+            pivot, newer = row[0] if row else (-1 if starting_after is not None else _END), False
+        if not isinstance(match, list):
+            for _seq, oid, data in self._walk(tenant, kind, pivot, newer, match):
+                yield oid, data
+            return
+        # Any of several entries: each entry's walk, merged in order, an object matching two
+        # entries once; every walk reads only as far as the merge goes.
+        walks = [self._walk(tenant, kind, pivot, newer, entry) for entry in match]
+        last = None
+        for seq, oid, data in heapq.merge(*walks, key=lambda r: r[0], reverse=not newer):
+            if seq != last:
+                last = seq
+                yield oid, data
+
+    def _walk(
+        self, tenant: str, kind: str, pivot: int, newer: bool, match: tuple[str, str] | None
+    ) -> Iterator[tuple[int, str, str]]:
+        """(seq, id, JSON) of a kind, from `pivot` on: older first unless `newer`."""
+        op, order = (">", "ASC") if newer else ("<", "DESC")
         if match is None:
             sql = (
                 f"SELECT id, data, seq FROM objects WHERE tenant=? AND kind=? AND seq {op} ? "
@@ -287,13 +350,19 @@ class SQLBackend:
                 f"ORDER BY l.seq {order} LIMIT ?"
             )
             extra = match
+        size = _FIRST_BATCH
         while True:
-            rows = self._q(sql, (tenant, kind, pivot, *extra, _BATCH)).fetchall()
+            rows = self._q(sql, (tenant, kind, pivot, *extra, size)).fetchall()
             for oid, data, seq in rows:
                 pivot = seq
-                yield oid, data
-            if len(rows) < _BATCH:
+                yield seq, oid, data
+            if len(rows) < size:
                 return
+            size = _BATCH
+
+    def newest_first(self, tenant: str, ids: Collection[str]) -> list[str]:
+        seqs = self._seqs_of(tenant, sorted(set(ids)))
+        return sorted(seqs, key=seqs.__getitem__, reverse=True)
 
     # ---- metadata ----------------------------------------------------------------------------
     def meta_get(self, tenant: str, name: str) -> str | None:
@@ -311,11 +380,7 @@ class SQLBackend:
         return {str(n): str(v) for n, v in rows}
 
     def meta_set(self, tenant: str, name: str, value: str) -> None:
-        self._q(
-            "INSERT INTO meta (tenant, name, value) VALUES (?, ?, ?) "
-            "ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value",
-            (tenant, name, value),
-        )
+        self._q(_META_SET, (tenant, name, value))
 
     def meta_swap(self, tenant: str, name: str, old: str | None, new: str | None) -> bool:
         if new is None:

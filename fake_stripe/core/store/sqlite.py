@@ -137,11 +137,17 @@ class SQLiteBackend(SQLBackend):
         finally:
             db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
-    def _q(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
-        """One statement. A write in a read snapshot needs the write lock, which SQLite refuses
-        when another process wrote since the snapshot: the request then runs again, writing."""
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self._q(sql, rows, many=True)
+
+    def _q(self, sql: str, args: Any, many: bool = False) -> sqlite3.Cursor:
+        """One statement (`many`: run over each of the rows `args`). A write in a read snapshot
+        needs the write lock, which SQLite refuses when another process wrote since the
+        snapshot: the request then runs again, writing."""
         slot = self._threads.slot()
         try:
+            if many:
+                return slot.conn.executemany(sql, args)
             return slot.conn.execute(sql, args)
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):

@@ -1,0 +1,43 @@
+"""The store's lookups kept in step with the models' `indexed` fields.
+
+A store remembers which fields it indexes (a metadata row outside every tenant). When the models
+index a field the store did not (a newer fake-stripe opening an older file or database), every
+stored object of the kinds concerned is indexed again once, when the store is opened, so a list
+filtered on the new field finds objects stored before it existed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from .objects import StripeObject
+from .store import Backend
+
+# The metadata row, under the tenant "" that no API key names.
+FIELDS = "indexed fields"
+
+
+def fields_of(models: Iterable[type[StripeObject]]) -> str:
+    return json.dumps({m.kind: list(m.indexed) for m in models if m.indexed}, sort_keys=True)
+
+
+def bring_up_to_date(backend: Backend, models: Iterable[type[StripeObject]]) -> int:
+    """Index every stored object again if the fields differ from those the store was indexed
+    for; returns how many objects were indexed."""
+    models = [m for m in models if m.indexed]
+    wanted = fields_of(models)
+    if backend.meta_get("", FIELDS) == wanted:
+        return 0
+    done = 0
+    for tenant in backend.tenants():
+        with backend.transaction(tenant, True):
+            for model in models:
+                rows = list(backend.iter_desc(tenant, model.kind, None, None))
+                for oid, data in rows:
+                    index = model.model_validate_json(data).index_values()
+                    backend.put(tenant, model.kind, oid, data, index)
+                done += len(rows)
+    with backend.transaction("", True):
+        backend.meta_set("", FIELDS, wanted)
+    return done

@@ -1,0 +1,62 @@
+"""An object read for a GET of one object (`View`): rendered from the JSON the store holds,
+building its model only the first time that JSON is rendered at a version.
+
+A rendering is a function of the stored JSON and the reader's version alone
+(`StripeObject.to_api`: preview gating, `omit_if_none`, `adjust`), so renderings are kept by
+(kind, version, JSON). A write stores new JSON, which misses: what was kept for the old JSON is
+never served again (invalidation by content), and only the most recent renderings are kept.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+RENDERINGS = 4096  # kept at most; a customer's is about 1 KiB
+
+
+class Renders(Protocol):
+    def to_api(self, version: str) -> dict[str, Any]: ...
+
+
+class ViewKind(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+    def model_validate_json(self, json_data: str, /) -> Renders: ...
+
+
+_kept: dict[tuple[str, str, str], dict[str, Any]] = {}
+_lock = threading.Lock()  # for inserts; a read is one dict lookup
+
+
+class View:
+    """One stored object: its kind and its JSON."""
+
+    __slots__ = ("cls", "data")
+
+    def __init__(self, cls: ViewKind, data: str) -> None:
+        self.cls = cls
+        self.data = data
+
+    def model(self) -> Renders:
+        return self.cls.model_validate_json(self.data)
+
+    def to_api(self, version: str) -> dict[str, Any]:
+        """The rendering, shared with every reader of the same JSON at the same version: never
+        change it (`render` builds the model to expand into a copy of its own)."""
+        key = (self.cls.kind, version, self.data)
+        found = _kept.get(key)
+        if found is None:
+            found = self.model().to_api(version)
+            with _lock:
+                if len(_kept) >= RENDERINGS:
+                    del _kept[next(iter(_kept))]  # the oldest: a dict keeps insertion order
+                _kept[key] = found
+        return found
+
+
+def forget() -> None:
+    """Drop every kept rendering (tests that change how a kind renders)."""
+    with _lock:
+        _kept.clear()

@@ -1,0 +1,136 @@
+"""A GET of one object renders from the stored JSON, building the model only the first time that
+JSON is rendered at a version (`core/views.py`): the same answer as the model's rendering for
+every stored object of every kind at every version, and a write is seen at once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fake_stripe import create_app
+from fake_stripe.core import views
+from fake_stripe.core.objects import model_for
+from fake_stripe.core.versions import DEFAULT_API_VERSION, NEWEST_PREVIEW, PREVIEW_VERSION
+from fake_stripe.financial_connections.objects import STATUS_DETAILS_GA
+from fake_stripe.inprocess import client as inprocess_client
+from fake_stripe.payments.objects import ALLOWED_TYPES_GA
+from fake_stripe.resources.customers import Customer
+from tests.test_indexes import _world
+from tests.test_payment_intents import PV, get, ok, post
+
+# GA before and on each date a preview field reached GA, the account's default, and previews.
+VERSIONS = [
+    "2020-08-27",
+    f"{STATUS_DETAILS_GA[:8]}01",
+    f"{STATUS_DETAILS_GA}.acacia",
+    f"{ALLOWED_TYPES_GA}.basil",
+    DEFAULT_API_VERSION,
+    PREVIEW_VERSION,
+    NEWEST_PREVIEW,
+]
+
+
+def _stored_world() -> tuple[Any, list[tuple[str, str]]]:
+    """An app whose tenant holds objects of every modelled kind the API makes, as (kind, JSON)."""
+    app = create_app(seed=3)
+    with inprocess_client(app, auth=("sk_test_views", "")) as api:
+        api.headers.update(PV)
+        w = _world(api)
+        ok(post(api, f"/v1/customers/{w['b']}", {"email": "b@example.com"}))
+        gone = ok(post(api, "/v1/customers", {"name": "Gone"}))["id"]
+        assert api.delete(f"/v1/customers/{gone}").status_code == 200
+        ok(
+            post(
+                api,
+                "/v1/webhook_endpoints",
+                {"url": "https://example.com/h", "enabled_events[]": "*"},
+            )
+        )
+        ok(post(api, "/v1/financial_connections/accounts/" + w["fca_a"] + "/disconnect"))
+    backend = app.fake.backend
+    rows = []
+    for tenant in backend.tenants():
+        for kind in sorted({k for k in _kinds()}):
+            rows += [(kind, data) for _oid, data in backend.iter_desc(tenant, kind, None, None)]
+    return app, rows
+
+
+def _kinds() -> list[str]:
+    from fake_stripe.core.objects import models
+
+    return [m.kind for m in models()]
+
+
+@pytest.fixture(scope="module")
+def stored() -> Any:
+    app, rows = _stored_world()
+    yield rows
+    app.fake.close()
+
+
+def test_the_world_holds_every_kind_the_gets_render(stored: list[tuple[str, str]]) -> None:
+    kinds = {k for k, _ in stored}
+    for kind in (
+        "customer",
+        "event",
+        "financial_connections.account",
+        "financial_connections.transaction",
+        "payment_method",
+        "charge",
+        "mandate",
+        "payment_intent",
+        "setup_intent",
+        "webhook_endpoint",
+    ):
+        assert kind in kinds
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_a_kept_rendering_is_the_models_rendering(stored: list[tuple[str, str]], data: Any) -> None:
+    kind, body = data.draw(st.sampled_from(stored))
+    version = data.draw(st.sampled_from(VERSIONS))
+    model = model_for(kind)
+    expected = model.model_validate_json(body).to_api(version)
+    view = views.View(model, body)
+    assert view.to_api(version) == expected  # first: rendered and kept
+    assert view.to_api(version) == expected  # then: the kept one
+    assert json.dumps(view.to_api(version)) == json.dumps(expected)  # the same key order
+
+
+def test_a_write_is_seen_by_the_next_get_and_expand_gets_a_copy(api: httpx.Client) -> None:
+    cus = ok(post(api, "/v1/customers", {"email": "one@example.com"}))
+    assert get(api, f"/v1/customers/{cus['id']}")["email"] == "one@example.com"
+    ok(post(api, f"/v1/customers/{cus['id']}", {"email": "two@example.com"}))
+    assert get(api, f"/v1/customers/{cus['id']}")["email"] == "two@example.com"
+    assert api.delete(f"/v1/customers/{cus['id']}").status_code == 200
+    assert get(api, f"/v1/customers/{cus['id']}") == {
+        "id": cus["id"],
+        "object": "customer",
+        "deleted": True,
+    }
+    # Expanding renders into a copy: the kept rendering still holds the id.
+    w = _world(api)
+    path = f"/v1/financial_connections/accounts/{w['fca_a']}"
+    plain = get(api, path)
+    expanded = get(api, path, **{"expand[]": "account_holder.customer"})
+    assert expanded["account_holder"]["customer"]["id"] == w["a"]
+    assert get(api, path) == plain and plain["account_holder"]["customer"] == w["a"]
+
+
+def test_only_the_newest_renderings_are_kept() -> None:
+    views.forget()
+    for i in range(views.RENDERINGS + 10):
+        body = Customer(id=f"cus_{i}", created=1).model_dump_json()
+        views.View(Customer, body).to_api(DEFAULT_API_VERSION)
+    assert len(views._kept) == views.RENDERINGS
+    views.forget()
+    assert not views._kept

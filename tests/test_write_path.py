@@ -1,0 +1,55 @@
+"""A write does each thing once: the request's changes reach the store in one `write` (SQL: a
+statement per table), and an idempotent answer is encoded once, for the response and for the
+record a retry replays.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from fake_stripe import create_app
+from fake_stripe.inprocess import client as inprocess_client
+from tests.helpers import Counting
+from tests.test_store_backends import Store, store
+
+__all__ = ["store"]  # the fixture, shared with the store tests
+
+
+@pytest.fixture
+def counted(store: Store) -> Iterator[tuple[Counting, httpx.Client]]:
+    backend = Counting(store.open())
+    app = create_app(backend=backend, seed=1)
+    with inprocess_client(app, auth=("sk_test_writes", "")) as api:
+        assert api.post("/v1/customers", data={"email": "warm@example.com"}).status_code == 200
+        yield backend, api
+    app.fake.close()
+
+
+def test_a_post_writes_the_store_once(counted: tuple[Counting, httpx.Client]) -> None:
+    backend, api = counted
+    backend.calls.clear()
+    made = api.post("/v1/customers", data={"email": "a@example.com", "metadata[k]": "v"})
+    assert made.status_code == 200
+    # The customer, its event and the id counter: one write, no write one by one.
+    assert backend.calls["write"] == 1
+    assert not {"put", "delete", "meta_set"} & set(backend.calls)
+    cid = made.json()["id"]
+    assert (
+        api.get("/v1/customers", params={"email": "a@example.com"}).json()["data"][0]["id"] == cid
+    )
+    events = api.get("/v1/events", params={"type": "customer.created"}).json()["data"]
+    assert events[0]["data"]["object"]["id"] == cid
+
+
+def test_an_idempotent_answer_is_replayed_byte_for_byte(api: httpx.Client) -> None:
+    headers = {"Idempotency-Key": "once-only"}
+    first = api.post("/v1/customers", data={"email": "i@example.com"}, headers=headers)
+    again = api.post("/v1/customers", data={"email": "i@example.com"}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+    assert json.loads(first.content)["email"] == "i@example.com"
