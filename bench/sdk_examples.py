@@ -42,7 +42,8 @@ CLASSES = [
     (r"Received unknown parameter", "parameter newer than the recorded 2023 spec"),
     (r"Invalid \w+: must be one of", "enum value newer than the recorded 2023 spec"),
     (r"InvalidRequestError", "other invalid_request_error"),
-    (r"APIError|500", "server error of the fake"),
+    (r"CardError", "card_error (402) as Stripe answers it (an expired test card)"),
+    (r"APIError|\b500\b", "server error of the fake"),
 ]
 _REQUESTED = re.compile(
     r"def (test_\w+)\(.*?assert_requested\(\s*\"(\w+)\",\s*path=\"([^\"]+)\"", re.DOTALL

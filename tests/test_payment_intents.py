@@ -179,6 +179,35 @@ def test_create_without_payment_method_waits_for_one(api: httpx.Client) -> None:
     assert events(api)[-1] == "payment_intent.created"
 
 
+def test_automatic_payment_methods_are_shown_and_exclude_explicit_types(api: httpx.Client) -> None:
+    base = {"amount": "2000", "currency": "usd"}
+    pi = ok(
+        post(api, "/v1/payment_intents", {**base, "automatic_payment_methods[enabled]": "true"})
+    )
+    assert pi["automatic_payment_methods"] == {"allow_redirects": "always", "enabled": True}
+    assert pi["payment_method_types"] == ["us_bank_account"]
+    assert get(api, f"/v1/payment_intents/{pi['id']}")["automatic_payment_methods"]["enabled"]
+    never = {"automatic_payment_methods[enabled]": "true"}
+    never["automatic_payment_methods[allow_redirects]"] = "never"
+    pi = ok(post(api, "/v1/payment_intents", {**base, **never}))
+    assert pi["automatic_payment_methods"]["allow_redirects"] == "never"
+    off = ok(
+        post(api, "/v1/payment_intents", {**base, "automatic_payment_methods[enabled]": "false"})
+    )
+    assert off["automatic_payment_methods"] == {"enabled": False}
+    both = {**base, "automatic_payment_methods[enabled]": "true"}
+    both["payment_method_types[0]"] = "us_bank_account"
+    err = assert_error(post(api, "/v1/payment_intents", both), 400, param="payment_method_types")
+    assert "only specify one of these parameters" in err["message"]
+    missing = {**base, "automatic_payment_methods[allow_redirects]": "never"}
+    assert_error(
+        post(api, "/v1/payment_intents", missing),
+        400,
+        code="parameter_missing",
+        param="automatic_payment_methods[enabled]",
+    )
+
+
 def test_update_sets_amount_and_payment_method_then_list_filters(api: httpx.Client) -> None:
     cus = customer(api)
     _, pm = linked_pm(api, cus)

@@ -21,6 +21,7 @@ from ..core.params import (
     Arr,
     Bool,
     Enum,
+    Hash,
     Int,
     Metadata,
     Spec,
@@ -70,6 +71,9 @@ CREATE = Spec(
     {
         **_PAYMENT,
         "amount": Int(),
+        "automatic_payment_methods": Hash(
+            {"enabled": Bool(), "allow_redirects": Enum(("always", "never"))}, required=("enabled",)
+        ),
         "currency": Str(),
         "customer": Str(),
         "description": Str(max_length=1000),
@@ -153,6 +157,23 @@ def _types(types: list[str] | None) -> list[str]:
     # GUESS: with no types given, the only type the fake has (Stripe's default is `card`, or
     # the Dashboard's automatic payment methods).
     return list(dict.fromkeys(types or TYPES))
+
+
+def _automatic(p: dict[str, Any]) -> dict[str, Any] | None:
+    """`automatic_payment_methods` as the intent shows it. GUESS: with it enabled, the types are
+    those the fake has (us_bank_account); Stripe takes them from the Dashboard's settings."""
+    given = p.get("automatic_payment_methods")
+    if not given:
+        return None
+    if not given["enabled"]:
+        return {"enabled": False}
+    if p.get("payment_method_types"):
+        raise invalid_param(
+            "payment_method_types",
+            "You may only specify one of these parameters: automatic_payment_methods, "
+            "payment_method_types.",
+        )
+    return {"allow_redirects": given.get("allow_redirects") or "always", "enabled": True}
 
 
 def _options(pi: PaymentIntent, given: Any) -> None:
@@ -293,6 +314,7 @@ def create(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | Failed:
     pi = PaymentIntent(
         id=pid,
         amount=_amount(p["amount"]),
+        automatic_payment_methods=_automatic(p),
         client_secret=ctx.tenant.client_secret(pid, 25),
         created=ctx.now(),
         currency=_currency(p["currency"]),
