@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -53,6 +54,9 @@ class SQLiteBackend(SQLBackend):
         self.path = self.where = path
         check.sqlite_file(path)
         super().__init__()
+        # The file has one write lock. This process's writers queue for it here, woken as soon
+        # as it is free, rather than polling SQLite for it against each other.
+        self._writer = threading.Lock()
         self._threads: PerThread[sqlite3.Connection] = PerThread(self._connect, _close)
         self._open(schema_version)
 
@@ -97,7 +101,14 @@ class SQLiteBackend(SQLBackend):
     def _begin(self, slot: Slot[sqlite3.Connection], tenant: str, write: bool) -> Iterator[None]:
         db = slot.conn
         if write:
-            self._begin_immediate(db)
+            deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+            if not self._writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+                raise Busy("database is locked")
+            try:
+                self._begin_immediate(db, deadline)
+            except BaseException:
+                self._writer.release()
+                raise
         else:
             db.execute("BEGIN")
         slot.depth, slot.reading = 1, not write
@@ -110,18 +121,21 @@ class SQLiteBackend(SQLBackend):
             raise
         finally:
             slot.depth, slot.reading = 0, False
+            if write:
+                self._writer.release()
 
     def _begin_unlocked(self, slot: Slot[sqlite3.Connection]) -> AbstractContextManager[None]:
         return self._begin(slot, "", write=True)  # a write takes the file's one lock anyway
 
     @staticmethod
-    def _begin_immediate(db: sqlite3.Connection) -> None:
+    def _begin_immediate(db: sqlite3.Connection, deadline: float | None = None) -> None:
         """`BEGIN IMMEDIATE`, waiting for the write lock in short steps: SQLite's own busy
         handler sleeps up to 100 ms between tries, which under contention between processes
         leaves the lock idle most of the time."""
         db.execute("PRAGMA busy_timeout=0")
         try:
-            deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+            if deadline is None:
+                deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
             pause = 0.0002
             while True:
                 try:
