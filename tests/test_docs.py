@@ -15,7 +15,10 @@ SOURCES = [
     p
     for folder in ("fake_stripe", "client", "scenarios", "playwright", "tests", "bench")
     for p in sorted((ROOT / folder).rglob("*"))
-    if p.suffix in (".py", ".js", ".html", ".css", ".toml") and p != Path(__file__)
+    if p.suffix in (".py", ".js", ".html", ".css", ".toml")
+    and p != Path(__file__)
+    # not the virtual environments a benchmark makes (bench/.venv-peers, git-ignored)
+    and not any(part.startswith(".venv") for part in p.relative_to(ROOT).parts)
 ]
 # Names of what a clone does not have: the design notes and research the project started
 # from, and issue numbers of a tracker the repository does not carry.
