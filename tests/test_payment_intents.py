@@ -197,7 +197,12 @@ def test_automatic_payment_methods_are_shown_and_exclude_explicit_types(api: htt
     assert off["automatic_payment_methods"] == {"enabled": False}
     both = {**base, "automatic_payment_methods[enabled]": "true"}
     both["payment_method_types[0]"] = "us_bank_account"
-    err = assert_error(post(api, "/v1/payment_intents", both), 400, param="payment_method_types")
+    err = assert_error(
+        post(api, "/v1/payment_intents", both),
+        400,
+        code="parameters_exclusive",
+        param="payment_method_types",
+    )
     assert "only specify one of these parameters" in err["message"]
     missing = {**base, "automatic_payment_methods[allow_redirects]": "never"}
     assert_error(

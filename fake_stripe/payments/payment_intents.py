@@ -168,11 +168,7 @@ def _automatic(p: dict[str, Any]) -> dict[str, Any] | None:
     if not given["enabled"]:
         return {"enabled": False}
     if p.get("payment_method_types"):
-        raise invalid_param(
-            "payment_method_types",
-            "You may only specify one of these parameters: automatic_payment_methods, "
-            "payment_method_types.",
-        )
+        raise exclusive("automatic_payment_methods", "payment_method_types")
     return {"allow_redirects": given.get("allow_redirects") or "always", "enabled": True}
 
 
