@@ -565,3 +565,35 @@ def test_a_request_that_cannot_get_the_write_lock_is_a_429_lock_timeout_and_free
         again = api.post("/v1/customers", headers={"Idempotency-Key": "k1"})
         assert again.status_code == 200
         assert "Idempotent-Replayed" not in again.headers
+
+
+def test_packed_sequences_keep_order_through_adds_and_removes() -> None:
+    """The memory store's index (`core/store/seqs.py`) against a sorted list, across the
+    slices its walks read (128 entries each)."""
+    import bisect
+    import random
+
+    from fake_stripe.core.store import seqs
+
+    rng = random.Random(7)
+    packed = bytearray()
+    model: list[int] = []
+    for _ in range(3000):
+        seq = rng.randrange(1, 800)
+        if rng.random() < 0.3:
+            seqs.remove(packed, seq)
+            if seq in model:
+                model.remove(seq)
+        else:
+            seqs.add(packed, seq)
+            if seq not in model:
+                bisect.insort(model, seq)
+    assert seqs.count(packed) == len(model) > 300
+    assert list(seqs.ascending(packed, 0)) == model
+    assert list(seqs.descending(packed, len(model))) == model[::-1]
+    for probe in (0, 1, 250, 799, 900):
+        assert seqs.bisect_left(packed, probe) == bisect.bisect_left(model, probe)
+        assert seqs.bisect_right(packed, probe) == bisect.bisect_right(model, probe)
+    assert list(seqs.descending(packed, 200)) == model[:200][::-1]
+    assert list(seqs.ascending(packed, 150)) == model[150:]
+    assert seqs.at(packed, len(model)) is None
