@@ -41,11 +41,14 @@ class Hostile:
             ready.set()
             await self._stop.wait()
             server.close()
-            handlers = asyncio.all_tasks() - {asyncio.current_task()}
-            for task in handlers:
-                task.cancel()
-            await asyncio.gather(*handlers, return_exceptions=True)
-            await asyncio.sleep(0)  # the transports close on the next turn
+            # A connection accepted just before the close gets its handler a turn later: end
+            # handlers until none is left, so that no transport is left to the collector.
+            while handlers := asyncio.all_tasks() - {asyncio.current_task()}:
+                for task in handlers:
+                    task.cancel()
+                await asyncio.gather(*handlers, return_exceptions=True)
+                await asyncio.sleep(0)  # the transports close on the next turn
+            await asyncio.sleep(0)
 
         self._loop.run_until_complete(main())
 

@@ -132,10 +132,14 @@ def test_in_process_a_request_runs_on_the_callers_thread() -> None:
 # ---- a store lock held by another process ------------------------------------------------------
 
 
-def _blocked_writer_and_a_reader(url: str, release: Any) -> None:
+def _blocked_writer_and_a_reader(
+    url: str, release: Any, path: str = "/v1/customers", data: dict[str, str] | None = None
+) -> None:
     """Tenant `x` writes while its lock is held elsewhere; tenant `y` reads meanwhile."""
     with ThreadPoolExecutor(1) as pool:
-        write = pool.submit(httpx.post, f"{url}/v1/customers", auth=("sk_test_x", ""), timeout=30)
+        write = pool.submit(
+            httpx.post, f"{url}{path}", data=data, auth=("sk_test_x", ""), timeout=30
+        )
         time.sleep(0.3)  # x's request is waiting for the lock by now
         t0 = time.monotonic()
         read = _get(url, "sk_test_y")
@@ -157,6 +161,34 @@ def test_sqlite_a_write_lock_held_by_another_process_holds_up_no_reader(tmp_path
             other.execute("BEGIN IMMEDIATE")
             try:
                 _blocked_writer_and_a_reader(url, lambda: other.execute("COMMIT"))
+            finally:
+                if other.in_transaction:
+                    other.execute("ROLLBACK")
+                other.close()
+    finally:
+        app.fake.close()
+
+
+@pytest.mark.parametrize(
+    "path, data",
+    [
+        ("/_fake/payments/settings", {"settlement_business_days": "3"}),
+        ("/_fake/webhooks/settings", {"max_attempts": "2"}),
+    ],
+)
+def test_sqlite_a_control_route_waiting_for_the_write_lock_holds_up_no_reader(
+    tmp_path: Path, path: str, data: dict[str, str]
+) -> None:
+    """`/_fake/` routes write to the store too: their wait for a lock happens off the loop."""
+    db = str(tmp_path / "store.db")
+    app = create_app(seed=23, db=db)
+    try:
+        with ServerThread(app) as url:
+            assert _get(url, "sk_test_y").status_code == 200
+            other = sqlite3.connect(db, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            try:
+                _blocked_writer_and_a_reader(url, lambda: other.execute("COMMIT"), path, data)
             finally:
                 if other.in_transaction:
                     other.execute("ROLLBACK")
@@ -303,3 +335,33 @@ def test_a_tenants_stored_objects_give_the_garbage_collector_nothing_to_walk() -
     # and it still answers as a store does
     found = [oid for oid, _ in store.iter_desc("t", "account", None, None, ("customer", "cus_3"))]
     assert found == [f"fca_{i}" for i in reversed(range(3, n, 50)) if i % 7]
+
+
+def test_sqlite_a_control_route_that_never_gets_the_lock_is_a_429_not_a_500(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fake_stripe.core.store import sqlite as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 300)
+    db = str(tmp_path / "store.db")
+    app = create_app(seed=23, db=db)
+    try:
+        with ServerThread(app) as url:
+            assert _get(url, "sk_test_x").status_code == 200
+            other = sqlite3.connect(db, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            try:
+                for path, data in [
+                    ("/_fake/payments/settings", {"settlement_business_days": "3"}),
+                    ("/_fake/reset", {"key": "sk_test_x"}),
+                ]:
+                    r = httpx.post(f"{url}{path}", data=data, auth=("sk_test_x", ""), timeout=10)
+                    assert r.status_code == 429, (path, r.text)
+                    assert r.json()["error"]["code"] == "lock_timeout"
+            finally:
+                other.execute("ROLLBACK")
+                other.close()
+            r = httpx.post(f"{url}/_fake/reset", data={"key": "sk_test_x"}, timeout=10)
+            assert r.status_code == 200
+    finally:
+        app.fake.close()

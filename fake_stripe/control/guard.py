@@ -17,11 +17,12 @@ to lift it there.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import ipaddress
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from starlette.requests import Request
@@ -29,11 +30,11 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from ..core.context import Services
-from ..core.errors import AuthenticationError, PermissionError, StripeError
-from ..core.store import Backend
+from ..core.errors import AuthenticationError, PermissionError, RateLimitError, StripeError
+from ..core.store import Backend, Busy
 from ..core.tenant import Tenant
 from ..webhooks.delivery import Deliveries
-from ..wire import authenticate, error_response, json_response
+from ..wire import LOCK_TIMEOUT, authenticate, error_response, json_response
 
 
 class ControlServer(Services, Protocol):
@@ -144,8 +145,9 @@ def tenant_of_request(server: ControlServer, request: Request) -> Tenant:
     return authenticate(server, request, ("sk", "rk"))[1]
 
 
-ServerRun = Callable[[Request], Awaitable[Any]]
-TenantRun = Callable[[Request, Tenant], Awaitable[Any]]
+Work = Coroutine[Any, Any, Any]
+ServerRun = Callable[[Request], Work]
+TenantRun = Callable[[Request, Tenant], Work]
 
 
 def _respond(rid: str, body: Any) -> Response:
@@ -153,6 +155,23 @@ def _respond(rid: str, body: Any) -> Response:
         body.headers["Request-Id"] = rid
         return body
     return json_response(200, body, {"Request-Id": rid})
+
+
+# The lane of the server-wide routes (`core.lanes`), apart from every tenant's.
+SERVER_LANE = "/_fake"
+
+
+async def _off_loop(server: ControlServer, lane: str, work: Callable[[], Work]) -> Any:
+    """A route's work where `/v1`'s runs: on a worker thread under a server, in `lane`, since
+    its store calls may wait for a lock (SQLite's, a tenant's on PostgreSQL) or walk a tenant's
+    state; on the caller's thread in-process. The body is read first, on the loop: the work,
+    on a loop of its own in the thread, finds it there. A lock not had in time is `/v1`'s 429."""
+    try:
+        if asyncio.current_task() is None:
+            return await work()
+        return await server.lanes.run(lane, lambda: asyncio.run(work()))
+    except Busy:
+        raise RateLimitError(LOCK_TIMEOUT, code="lock_timeout") from None
 
 
 def server_route(server: ControlServer, run: ServerRun) -> Callable[[Request], Awaitable[Response]]:
@@ -163,7 +182,8 @@ def server_route(server: ControlServer, run: ServerRun) -> Callable[[Request], A
         try:
             check_same_site(server, request)
             check_control_token(server, request)
-            body = await run(request)
+            await request.body()
+            body = await _off_loop(server, SERVER_LANE, lambda: run(request))
         except StripeError as err:
             return error_response(err, rid, server.wall_now(), {})
         return _respond(rid, body)
@@ -180,7 +200,9 @@ def tenant_route(server: ControlServer, run: TenantRun) -> Callable[[Request], A
         try:
             check_same_site(server, request)
             tenant = tenant_of_request(server, request)
-            body = await run(request, tenant)
+            await request.body()
+            t = tenant
+            body = await _off_loop(server, tenant.name, lambda: run(request, t))
         except StripeError as err:
             now = tenant.now() if tenant is not None else server.wall_now()
             return error_response(err, rid, now, {})
