@@ -323,8 +323,8 @@ def test_a_tenants_stored_objects_give_the_garbage_collector_nothing_to_walk() -
     for i in range(n):
         index = {"customer": f"cus_{i % 50}", "session": f"fcsess_{i}"}
         store.write("t", {"m": str(i)}, [(f"fca_{i}", ("account", json.dumps({"i": i}), index))])
-    for i in range(0, n, 7):  # re-indexed, and some deleted
-        store.put("t", "account", f"fca_{i}", "{}", {"customer": "cus_x"})
+    for i in range(0, n, 7):  # re-indexed (a value with a NUL in it too), and some deleted
+        store.put("t", "account", f"fca_{i}", "{}", {"customer": "cus_x", "email": "a\0b"})
         if i % 2:
             store.delete("t", f"fca_{i}")
     gc.collect()
@@ -335,6 +335,13 @@ def test_a_tenants_stored_objects_give_the_garbage_collector_nothing_to_walk() -
     # and it still answers as a store does
     found = [oid for oid, _ in store.iter_desc("t", "account", None, None, ("customer", "cus_3"))]
     assert found == [f"fca_{i}" for i in reversed(range(3, n, 50)) if i % 7]
+    cus_x = ("customer", "cus_x")
+    nul = [oid for oid, _ in store.iter_desc("t", "account", None, None, ("email", "a\0b"))]
+    assert nul == [f"fca_{i}" for i in reversed(range(0, n, 14))]
+    store.put("t", "account", "fca_0", "{}", {})  # unindexed from both entries
+    left = [oid for oid, _ in store.iter_desc("t", "account", None, None, ("email", "a\0b"))]
+    assert left == nul[:-1]
+    assert "fca_0" not in [oid for oid, _ in store.iter_desc("t", "account", None, None, cus_x)]
 
 
 def test_sqlite_a_control_route_that_never_gets_the_lock_is_a_429_not_a_500(

@@ -15,10 +15,29 @@ import contextlib
 import heapq
 import json
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 from . import seqs as ordered
 from .base import Match, Written
+
+
+def _encode_index(index: Mapping[str, str]) -> str:
+    """An object's index entries as the store keeps them: one string (a dict or a tuple would
+    be walked by the collector), its fields and values joined by NUL, or JSON (which starts
+    with `{`, as no field does) when a value holds a NUL itself."""
+    flat = [part for pair in index.items() for part in pair]
+    joined = "\0".join(flat)
+    if joined.count("\0") != len(flat) - 1:
+        return json.dumps(index)
+    return joined
+
+
+def _decode_index(entries: str) -> Iterable[tuple[str, str]]:
+    if entries.startswith("{"):
+        found: dict[str, str] = json.loads(entries)
+        return found.items()
+    parts = entries.split("\0")
+    return zip(parts[::2], parts[1::2], strict=True)
 
 
 def _lookup_key(kind: str, field: str, value: str) -> str:
@@ -121,6 +140,7 @@ class MemoryBackend:
         self, t: _MemTenant, kind: str, obj_id: str, data: str, index: Mapping[str, str] | None
     ) -> None:
         seq = t.seq_of.get(obj_id)
+        new = seq is None
         if seq is None:
             t.seq += 1
             seq = t.seq
@@ -134,10 +154,11 @@ class MemoryBackend:
         else:
             t.kind_of[obj_id] = kind
         t.objects[obj_id] = data
-        if index is not None:
-            entries = json.dumps(index, separators=(",", ":"))
-            if t.indexed.get(obj_id) != entries:
-                self._unindex(t, kind, obj_id, seq)
+        if index:
+            entries = _encode_index(index)
+            if new or t.indexed.get(obj_id) != entries:
+                if not new:
+                    self._unindex(t, kind, obj_id, seq)
                 for field, value in index.items():
                     key = _lookup_key(kind, field, value)
                     found = t.lookup.get(key)
@@ -145,11 +166,13 @@ class MemoryBackend:
                         found = t.lookup.setdefault(key, bytearray())
                     ordered.add(found, seq)
                 t.indexed[obj_id] = entries
+        elif index is not None and obj_id in t.indexed:
+            self._unindex(t, kind, obj_id, seq)
 
     @staticmethod
     def _unindex(t: _MemTenant, kind: str, obj_id: str, seq: int) -> None:
         entries = t.indexed.pop(obj_id, None)
-        for field, value in json.loads(entries).items() if entries else ():
+        for field, value in _decode_index(entries) if entries else ():
             found = t.lookup.get(_lookup_key(kind, field, value))
             if found is not None:
                 ordered.remove(found, seq)

@@ -58,12 +58,12 @@ def bisect_right(seqs: bytearray, seq: int) -> int:
 
 def add(seqs: bytearray, seq: int) -> None:
     """Add `seq`, once, in order (at the end, the usual case, without a search)."""
-    n = count(seqs)
-    if not n or seq > (at(seqs, n - 1) or 0):
+    size = len(seqs)
+    if not size or seq > _ENTRY.unpack_from(seqs, size - WIDTH)[0]:
         seqs += _ENTRY.pack(seq)
         return
     i = bisect_left(seqs, seq)
-    if i == n or at(seqs, i) != seq:
+    if i == size // WIDTH or at(seqs, i) != seq:
         seqs[i * WIDTH : i * WIDTH] = _ENTRY.pack(seq)
 
 
