@@ -330,3 +330,53 @@ def test_a_freed_turn_goes_to_the_waiting_tenant_holding_the_fewest() -> None:
 
     # b and c waited behind a's two turns; a's third request goes after both.
     assert asyncio.run(run()) == ["a", "a", "b", "c", "a"]
+
+
+def _attempt(n: int) -> Any:
+    from fake_stripe.webhooks.journal import Attempt
+
+    return Attempt(
+        time=float(n),
+        event=f"evt_{n}",
+        type="customer.created",
+        endpoint="we_1",
+        url="https://example.com/hook",
+        attempt=1,
+        duplicate=False,
+        status_code=500,
+        latency_ms=1.0,
+        response="x" * 200,
+        error=None,
+        outcome="failed",
+        next_attempt_at=None,
+    )
+
+
+def test_the_journal_keeps_a_bounded_total_however_many_keys_an_attacker_invents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Keys cost nothing: the journal is bounded for the process, each tenant keeps an equal
+    share of the total, and those that wrote least recently give theirs up first."""
+    import gc
+
+    from fake_stripe.webhooks import journal as module
+
+    monkeypatch.setattr(module, "KEEP_TOTAL", 5000, raising=False)
+    assert getattr(module, "KEEP_LEAST", 0) < 30
+    journal = module.Journal(keep=1000)
+    for n in range(3000):
+        journal.record("victim", _attempt(n))
+    assert [a.seq for a in journal.read("victim")] == list(range(2001, 3001))
+    for t in range(400):  # invented keys, each with a few failed attempts
+        for n in range(30):
+            journal.record(f"attacker{t}", _attempt(n))
+    total = sum(len(journal.read(f"attacker{t}")) for t in range(400))
+    total += len(journal.read("victim"))
+    assert total <= 5000
+    assert len(journal.read("attacker399")) == 30  # the newest keep their share
+    assert len(journal.read("attacker0")) == 0  # the oldest theirs
+    assert journal.read("victim") == []  # the least recent writer gave its share up first
+    journal.record("victim", _attempt(1))
+    assert [a.seq for a in journal.read("victim")] == [3001]
+    assert [a.seq for a in journal.read("victim", after=3000)] == [3001]
+    assert not gc.is_tracked(journal._attempts["victim"])
