@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -151,22 +152,29 @@ def _blocked_writer_and_a_reader(
     assert waited < PROMPT
 
 
-def test_sqlite_a_write_lock_held_by_another_process_holds_up_no_reader(tmp_path: Path) -> None:
+@contextmanager
+def _sqlite_lock_held_elsewhere(tmp_path: Path) -> Iterator[tuple[str, sqlite3.Connection]]:
+    """A server on a SQLite file, and another process's connection holding its write lock."""
     db = str(tmp_path / "store.db")
     app = create_app(seed=23, db=db)
     try:
         with ServerThread(app) as url:
             assert _get(url, "sk_test_y").status_code == 200
-            other = sqlite3.connect(db, isolation_level=None)  # another process's connection
+            other = sqlite3.connect(db, isolation_level=None)
             other.execute("BEGIN IMMEDIATE")
             try:
-                _blocked_writer_and_a_reader(url, lambda: other.execute("COMMIT"))
+                yield url, other
             finally:
                 if other.in_transaction:
                     other.execute("ROLLBACK")
                 other.close()
     finally:
         app.fake.close()
+
+
+def test_sqlite_a_write_lock_held_by_another_process_holds_up_no_reader(tmp_path: Path) -> None:
+    with _sqlite_lock_held_elsewhere(tmp_path) as (url, other):
+        _blocked_writer_and_a_reader(url, lambda: other.execute("COMMIT"))
 
 
 @pytest.mark.parametrize(
@@ -180,21 +188,8 @@ def test_sqlite_a_control_route_waiting_for_the_write_lock_holds_up_no_reader(
     tmp_path: Path, path: str, data: dict[str, str]
 ) -> None:
     """`/_fake/` routes write to the store too: their wait for a lock happens off the loop."""
-    db = str(tmp_path / "store.db")
-    app = create_app(seed=23, db=db)
-    try:
-        with ServerThread(app) as url:
-            assert _get(url, "sk_test_y").status_code == 200
-            other = sqlite3.connect(db, isolation_level=None)
-            other.execute("BEGIN IMMEDIATE")
-            try:
-                _blocked_writer_and_a_reader(url, lambda: other.execute("COMMIT"), path, data)
-            finally:
-                if other.in_transaction:
-                    other.execute("ROLLBACK")
-                other.close()
-    finally:
-        app.fake.close()
+    with _sqlite_lock_held_elsewhere(tmp_path) as (url, other):
+        _blocked_writer_and_a_reader(url, lambda: other.execute("COMMIT"), path, data)
 
 
 def test_postgres_a_tenant_lock_held_by_another_instance_holds_up_no_other_tenant() -> None:
@@ -350,28 +345,17 @@ def test_sqlite_a_control_route_that_never_gets_the_lock_is_a_429_not_a_500(
     from fake_stripe.core.store import sqlite as sqlite_store
 
     monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 300)
-    db = str(tmp_path / "store.db")
-    app = create_app(seed=23, db=db)
-    try:
-        with ServerThread(app) as url:
-            assert _get(url, "sk_test_x").status_code == 200
-            other = sqlite3.connect(db, isolation_level=None)
-            other.execute("BEGIN IMMEDIATE")
-            try:
-                for path, data in [
-                    ("/_fake/payments/settings", {"settlement_business_days": "3"}),
-                    ("/_fake/reset", {"key": "sk_test_x"}),
-                ]:
-                    r = httpx.post(f"{url}{path}", data=data, auth=("sk_test_x", ""), timeout=10)
-                    assert r.status_code == 429, (path, r.text)
-                    assert r.json()["error"]["code"] == "lock_timeout"
-            finally:
-                other.execute("ROLLBACK")
-                other.close()
-            r = httpx.post(f"{url}/_fake/reset", data={"key": "sk_test_x"}, timeout=10)
-            assert r.status_code == 200
-    finally:
-        app.fake.close()
+    with _sqlite_lock_held_elsewhere(tmp_path) as (url, other):
+        for path, data in [
+            ("/_fake/payments/settings", {"settlement_business_days": "3"}),
+            ("/_fake/reset", {"key": "sk_test_x"}),
+        ]:
+            r = httpx.post(f"{url}{path}", data=data, auth=("sk_test_x", ""), timeout=10)
+            assert r.status_code == 429, (path, r.text)
+            assert r.json()["error"]["code"] == "lock_timeout"
+        other.execute("ROLLBACK")
+        r = httpx.post(f"{url}/_fake/reset", data={"key": "sk_test_x"}, timeout=10)
+        assert r.status_code == 200
 
 
 def test_a_request_leaves_no_cycles_of_the_fakes_own_for_the_collector() -> None:

@@ -30,30 +30,26 @@ def at(seqs: bytearray, i: int) -> int | None:
         return None
 
 
-def bisect_left(seqs: bytearray, seq: int) -> int:
-    """The position of the first entry ≥ `seq`."""
+def _bisect(seqs: bytearray, seq: int, right: bool) -> int:
     lo, hi = 0, count(seqs)
     while lo < hi:
         mid = (lo + hi) // 2
         found = at(seqs, mid)
-        if found is not None and found < seq:
+        if found is not None and (found < seq or (right and found == seq)):
             lo = mid + 1
         else:
             hi = mid
     return lo
+
+
+def bisect_left(seqs: bytearray, seq: int) -> int:
+    """The position of the first entry ≥ `seq`."""
+    return _bisect(seqs, seq, False)
 
 
 def bisect_right(seqs: bytearray, seq: int) -> int:
     """The position after the last entry ≤ `seq`."""
-    lo, hi = 0, count(seqs)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        found = at(seqs, mid)
-        if found is not None and found <= seq:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    return _bisect(seqs, seq, True)
 
 
 def add(seqs: bytearray, seq: int) -> None:
