@@ -219,3 +219,18 @@ def test_serve_on_a_port_in_use_says_to_pick_another() -> None:
         f"fake-stripe serve: cannot listen on 127.0.0.1:{port} (Address already in use): stop "
         "what listens there, or give another --port (0 picks a free one)"
     )
+
+
+def test_the_built_in_commands_are_named_once_and_the_contributed_ones_still_load() -> None:
+    """A built-in command skips the lookup of contributed ones: the list of names must be
+    the commands the parser has, and `scenarios` (contributed) must still be found."""
+    import argparse
+
+    from fake_stripe.cli import main
+
+    def commands(parser: argparse.ArgumentParser) -> set[str]:
+        (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return set(sub.choices)
+
+    assert commands(main.build_parser(contributed=False)) == set(main.BUILT_IN)
+    assert "scenarios" in commands(main.build_parser())
