@@ -9,7 +9,6 @@ from typing import Any
 from ..core.context import Ctx, Failed
 from ..core.errors import (
     InvalidRequestError,
-    PaymentError,
     StripeError,
     exclusive,
     invalid_param,
@@ -281,21 +280,7 @@ def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> Failed | None:
     if microdeposits.required(pi, pm):
         microdeposits.send(ctx, pi)
         return None
-    outcome = ach.start_debit(ctx, pi, pm)
-    if outcome.decision != "refuse":
-        return None
-    code = outcome.code or "bank_account_unusable"
-    return Failed(
-        PaymentError(
-            ach.FAILURES[code],
-            code=code,
-            charge=pi.latest_charge,
-            payment_intent=ClientPaymentIntent.of(pi).model_dump(mode="json")
-            if ctx.publishable
-            else pi.to_api(ctx.version),
-            payment_method=pm.to_api(ctx.version),
-        )
-    )
+    return ach.debit(ctx, pi, pm)
 
 
 def load(ctx: Ctx, pi_id: str, param: str = "id") -> PaymentIntent:
