@@ -65,7 +65,8 @@ def test_setup_intent_waits_for_microdeposits_then_succeeds(api: httpx.Client) -
     verify = action["verify_with_microdeposits"]
     assert verify["microdeposit_type"] == "descriptor_code"
     assert verify["arrival_date"] > si["created"]
-    assert verify["hosted_verification_url"].startswith("https://")
+    base = str(api.base_url).rstrip("/")
+    assert verify["hosted_verification_url"].startswith(f"{base}/microdeposit/sacs_test_")
     assert "microdeposits" not in si
     done = ok(
         api.post(

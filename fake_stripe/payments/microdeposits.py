@@ -15,7 +15,6 @@ GUESS (docs/guesses.md).
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from ..core.clock import Item, Schedule
@@ -24,7 +23,7 @@ from ..core.errors import InvalidRequestError, exclusive, missing_param
 from ..core.params import Arr, Int, Spec, Str
 from ..resources import payment_methods
 from ..resources.payment_methods import PaymentMethod
-from . import ach
+from . import ach, verification_links
 from .intents import Intent, check_client_secret
 from .objects import ClientPaymentIntent, ClientSetupIntent, PaymentIntent, SetupIntent
 
@@ -81,13 +80,6 @@ def required(intent: Intent, pm: PaymentMethod) -> bool:
     return True
 
 
-def _verify_url(intent: Intent) -> str:
-    # GUESS: the shape of Stripe's hosted verification page address; the fake serves no page.
-    kind = "sacs" if isinstance(intent, SetupIntent) else "pacs"
-    token = hashlib.sha256(intent.id.encode()).hexdigest()[:24]
-    return f"https://payments.stripe.com/microdeposit/{kind}_test_{token}"
-
-
 def send(ctx: Ctx, intent: Intent) -> None:
     """Confirm sent the microdeposits: the intent waits for the customer's values."""
     now = ctx.now()
@@ -99,7 +91,7 @@ def send(ctx: Ctx, intent: Intent) -> None:
         "type": "verify_with_microdeposits",
         "verify_with_microdeposits": {
             "arrival_date": ach.settlement_time(now, 2),
-            "hosted_verification_url": _verify_url(intent),
+            "hosted_verification_url": verification_links.issue(ctx, intent.id),
             "microdeposit_type": "descriptor_code",
         },
     }
