@@ -45,6 +45,16 @@ CLASSES = [
     (r"CardError", "card_error (402) as Stripe answers it (an expired test card)"),
     (r"APIError|\b500\b", "server error of the fake"),
 ]
+# Error codes with which Stripe refuses what some examples ask, as the fake does: an id no
+# account has in the body of a write (`account_holder[customer]=cus_123`; an unknown id in a
+# path or a list filter is what `--fixtures-on-miss` answers, so it is not counted here), a
+# test card that expired (8/2024). Such a failure is the fake answering as Stripe would.
+STRIPE_REFUSES = {
+    "resource_missing": "the example names an id that no account has",
+    "invalid_expiry_year": "the example's test card has expired",
+    "expired_card": "the example's test card has expired",
+}
+_CODE = re.compile(r"stripe error code: (\w+) param: (\S+)")
 _REQUESTED = re.compile(
     r"def (test_\w+)\(.*?assert_requested\(\s*\"(\w+)\",\s*path=\"([^\"]+)\"", re.DOTALL
 )
@@ -87,7 +97,24 @@ def _regex(template: str) -> str:
     return "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$"
 
 
+def refused_by_stripe(message: str, request: tuple[str, str] | None) -> str | None:
+    """The class of a failure Stripe answers the same way, on a hand-modelled endpoint (where the
+    fake's answer is modelled on Stripe's), or None."""
+    code = _CODE.search(message)
+    if code is None or code.group(1) not in STRIPE_REFUSES or request is None:
+        return None
+    if not by_hand(*request):
+        return None
+    in_body = request[0] == "POST" and code.group(2) not in ("None", "id")
+    if code.group(1) == "resource_missing" and not in_body:
+        return None
+    return f"Stripe refuses this too ({code.group(1)}: {STRIPE_REFUSES[code.group(1)]})"
+
+
 def classify(message: str, request: tuple[str, str] | None) -> str:
+    refused = refused_by_stripe(message, request)
+    if refused is not None:
+        return refused
     kind = next((name for pattern, name in CLASSES if re.search(pattern, message)), None)
     if kind is None:
         return "other: " + message.split("\n", 1)[0][:120]
@@ -123,9 +150,13 @@ def main() -> int:
     process, port = serve(args.serve_flags)
     try:
         env = {**os.environ, "STRIPE_MOCK_HOST": "127.0.0.1", "STRIPE_MOCK_PORT": str(port)}
+        # the plugin that records each failure's Stripe error code
+        here = str(Path(__file__).resolve().parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, env.get("PYTHONPATH")]))
         subprocess.run(
             [str(python), "-m", "pytest", "tests/test_generated_examples.py", "-q", "-n",
-             args.workers, "-p", "no:cacheprovider", f"--junitxml={junit}"],
+             args.workers, "-p", "no:cacheprovider", "-p", "sdk_examples_codes",
+             f"--junitxml={junit}"],
             cwd=args.dir, env=env, stdout=subprocess.DEVNULL, check=False,
         )  # fmt: skip
     finally:
@@ -141,17 +172,23 @@ def report(junit: Path, examples: Path) -> int:
     example_of: dict[str, str] = {}
     modelled: Counter[bool] = Counter()  # the examples of a hand-modelled endpoint, by outcome
     failed_by_hand: list[str] = []
+    refused: list[str] = []  # of those, the failures Stripe answers the same way
     for case in cases:
         test = str(case.get("name")).split("[")[0].removesuffix("_async")
         request = requests.get(test)
         failed_case = case.find("failure") is not None or case.find("error") is not None
         if "_service" not in str(case.get("name")) and request and by_hand(*request):
             modelled[not failed_case] += 1
-            if failed_case:
-                failed_by_hand.append(str(case.get("name")))
         failed = case.find("failure")
         if failed is None:
             failed = case.find("error")
+        if "_service" not in str(case.get("name")) and request and by_hand(*request):
+            if failed is not None:
+                text = failed.get("message", "") + "\n" + (failed.text or "")[-2000:]
+                if refused_by_stripe(text, request):
+                    refused.append(str(case.get("name")))
+                else:
+                    failed_by_hand.append(str(case.get("name")))
         if failed is None:
             continue
         message = failed.get("message", "") + "\n" + (failed.text or "")[-2000:]
@@ -164,8 +201,11 @@ def report(junit: Path, examples: Path) -> int:
     live = [c for c in cases if "_service" not in str(c.get("name"))]
     print(f"{passed} of {len(cases)} passed (sync and async; async under asyncio and trio)")
     print(f"{len(live) - sum(failures.values())} of the {len(live)} that reach the server passed")
+    total = sum(modelled.values())
     print(
-        f"{modelled[True]} of the {sum(modelled.values())} of a hand-modelled endpoint passed"
+        f"{modelled[True]} of the {total} of a hand-modelled endpoint passed; "
+        f"{modelled[True] + len(refused)} of {total} counting as passed those Stripe refuses too"
+        + "".join(f"\n    refused as by Stripe: {name}" for name in sorted(refused))
         + "".join(f"\n    failed: {name}" for name in sorted(failed_by_hand))
     )
     for name, count in failures.most_common():

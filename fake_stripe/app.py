@@ -34,6 +34,7 @@ from .payments import charges, microdeposits, payment_intents, setup_intents, us
 from .resources import customers, events, payment_methods, test_helpers, webhook_endpoints
 from .state import FakeStripe, Validator
 from .stripejs import routes as stripejs
+from .stripejs import verification_page
 from .webhooks.schedule import RetrySchedule
 from .wire import dispatch
 
@@ -401,6 +402,7 @@ def create_app(
         *health.routes(fake),
         *openapi.routes(fake, table),
         *stripejs.routes(fake),
+        *verification_page.routes(fake),
         *webhook_control.routes(fake),
         *payments_control.routes(fake),
         *fault_control.routes(fake),

@@ -240,6 +240,7 @@ def _serve(job: _Job, before: bool) -> _Answer:
             expansions=app.expansions,
             allow_private_webhooks=app.allow_private_webhooks,
             on_loop=_on_loop(),
+            origin=f"{request.url.scheme}://{request.url.netloc}",
         )
         clock = ctx.clock
         idempotency_key = request.headers.get("idempotency-key") if method == "POST" else None

@@ -57,7 +57,8 @@ def assert_error(
 
 
 # A PaymentIntent created and confirmed at once with typed bank details (Stripe's test routing
-# number, an account number that succeeds) and an offline mandate: it is `processing` after.
+# number, an account number that succeeds) and an offline mandate: it is `requires_action` after,
+# and `processing` once VERIFY_AMOUNTS are posted to its `verify_microdeposits`.
 ACH_PAYMENT = {
     "amount": "1000",
     "currency": "usd",
@@ -69,6 +70,7 @@ ACH_PAYMENT = {
     "payment_method_data[billing_details][name]": "Jenny Rosen",
     "mandate_data[customer_acceptance][type]": "offline",
 }
+VERIFY_AMOUNTS = {"amounts[0]": "32", "amounts[1]": "45"}
 
 
 class Counting:

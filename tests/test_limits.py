@@ -20,7 +20,7 @@ from fake_stripe.financial_connections import sessions
 from fake_stripe.spec.params import to_param
 from fake_stripe.stripejs.routes import endpoints as stripejs_endpoints
 
-from .helpers import ACH_PAYMENT, assert_error
+from .helpers import ACH_PAYMENT, VERIFY_AMOUNTS, assert_error
 
 
 def new_session(api: httpx.Client, *permissions: str) -> dict[str, Any]:
@@ -237,6 +237,10 @@ def test_the_clock_stops_100_years_ahead_and_payments_still_work_there(
     now = api.get("/v1/test_helpers/clock").json()["now"]
     assert now - start == MAX_CLOCK_OFFSET
     pi = api.post("/v1/payment_intents", data=ACH_PAYMENT)
+    assert pi.status_code == 200, pi.text
+    assert pi.json()["next_action"]["type"] == "verify_with_microdeposits"
+    path = f"/v1/payment_intents/{pi.json()['id']}/verify_microdeposits"
+    pi = api.post(path, data=VERIFY_AMOUNTS)
     assert pi.status_code == 200, pi.text
     assert pi.json()["status"] == "processing"
     settled = api.post(f"/v1/test_helpers/payment_intents/{pi.json()['id']}/settle")

@@ -153,6 +153,7 @@ def routes(server: ControlServer) -> list[BaseRoute]:
             "data": [
                 {"object": "dashboard.tenant_ref", **tenant_ref(server.backend, n)}
                 for n in reversed(server.backend.tenants())
+                if n  # "": the server-wide metadata, not a tenant
             ],
             "has_more": False,
             "url": "/_fake/tenants",

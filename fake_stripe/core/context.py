@@ -58,6 +58,9 @@ class Ctx:
     # work the clock has due must then run on a worker thread instead (the wire layer moves
     # the request there).
     on_loop: bool = False
+    # The scheme and host the request came in on: addresses the fake serves itself (the hosted
+    # microdeposit page) are built on it, as Stripe.js is.
+    origin: str = ""
 
     @property
     def preview(self) -> bool:

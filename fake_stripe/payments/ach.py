@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ..core.clock import Item, Schedule
-from ..core.context import Ctx
+from ..core.context import Ctx, Failed
+from ..core.errors import PaymentError
 from ..financial_connections.bank_accounts import fingerprint
 from ..financial_connections.objects import Account
 from ..resources.payment_methods import PaymentMethod
@@ -29,6 +30,7 @@ from .objects import (
     Charge,
     ChargeOutcome,
     ChargePaymentMethodDetails,
+    ClientPaymentIntent,
     Mandate,
     PaymentIntent,
     UsBankAccountDetails,
@@ -238,6 +240,25 @@ def start_debit(ctx: Ctx, pi: PaymentIntent, pm: PaymentMethod) -> DebitOutcome:
     ctx.emit("charge.pending", charge)
     ctx.emit("payment_intent.processing", pi)
     return outcome
+
+
+def debit(ctx: Ctx, pi: PaymentIntent, pm: PaymentMethod) -> Failed | None:
+    """Start the debit; the bank's refusal at once is the 402 to answer with (the failed charge
+    and the intent's new state stand)."""
+    outcome = start_debit(ctx, pi, pm)
+    if outcome.decision != "refuse":
+        return None
+    code = outcome.code or "bank_account_unusable"
+    shown = ClientPaymentIntent.of(pi).model_dump(mode="json") if ctx.publishable else None
+    return Failed(
+        PaymentError(
+            FAILURES[code],
+            code=code,
+            charge=pi.latest_charge,
+            payment_intent=shown or pi.to_api(ctx.version),
+            payment_method=pm.to_api(ctx.version),
+        )
+    )
 
 
 def settle(ctx: Ctx, pi: PaymentIntent, forced: str | None) -> None:

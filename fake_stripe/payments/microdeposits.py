@@ -1,19 +1,20 @@
 """Verifying a bank account typed in by hand with microdeposits: what a SetupIntent or a
-PaymentIntent does when its `us_bank_account` PaymentMethod has no linked account and
-`payment_method_options[us_bank_account][verification_method]` is `microdeposits` (the ACH
-fallback when the customer cannot link through Financial Connections).
+PaymentIntent does when its `us_bank_account` PaymentMethod has no linked account and was never
+verified, under `payment_method_options[us_bank_account][verification_method]` `automatic` (the
+default) or `microdeposits` (the ACH fallback when the customer cannot link through Financial
+Connections).
 
 Confirming sends the microdeposits: the intent is `requires_action` with
 `next_action.verify_with_microdeposits`. `POST .../{id}/verify_microdeposits` checks Stripe's
 test values (amounts 32 and 45, descriptor code SM11AA): a SetupIntent then succeeds, a
-PaymentIntent's debit starts (`processing`). Wrong values count attempts; the third wrong one,
-or 10 days on the tenant clock without verification, fails the intent back to
-`requires_payment_method`. Where Stripe is silent the choice is marked GUESS (docs/guesses.md).
+PaymentIntent's debit starts (`processing`), and the PaymentMethod stays verified. Wrong values
+count attempts; the third wrong one, or 10 days on the tenant clock without verification, fails
+the intent back to `requires_payment_method`. Where Stripe is silent the choice is marked
+GUESS (docs/guesses.md).
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from ..core.clock import Item, Schedule
@@ -22,7 +23,7 @@ from ..core.errors import InvalidRequestError, exclusive, missing_param
 from ..core.params import Arr, Int, Spec, Str
 from ..resources import payment_methods
 from ..resources.payment_methods import PaymentMethod
-from . import ach
+from . import ach, verification_links
 from .intents import Intent, check_client_secret
 from .objects import ClientPaymentIntent, ClientSetupIntent, PaymentIntent, SetupIntent
 
@@ -36,6 +37,8 @@ VERIFIES = ((32, 45), "SM11AA")
 # a timeout, as Stripe's testing table lists them.
 EXCEEDS = ((10, 11), "SM33CC")
 TIMES_OUT = ((40, 41), "SM44DD")
+
+INSTANT_PARAM = "payment_method_options[us_bank_account][verification_method]"
 
 MESSAGES = {
     "payment_method_microdeposit_verification_amounts_invalid": "You must provide exactly two "
@@ -52,22 +55,29 @@ MESSAGES = {
 
 
 def required(intent: Intent, pm: PaymentMethod) -> bool:
-    """A PaymentMethod typed in by hand, on an intent that asks for microdeposits.
+    """A PaymentMethod typed in by hand and never verified: confirm sends microdeposits.
 
-    GUESS (docs/guesses.md, microdeposits): `automatic` (the default) debits a typed-in account
-    at once, as the fake did before it modelled microdeposits; only `microdeposits` asks.
+    `automatic` (the default) tries instant verification, which needs a linked account, and
+    falls back to microdeposits; `microdeposits` asks for them; `instant` cannot verify a
+    typed-in account and is refused.
     """
     if pm.type != "us_bank_account" or pm.us_bank_account.financial_connections_account:
         return False
+    if pm.microdeposits_verified:
+        return False
     options = (intent.payment_method_options or {}).get("us_bank_account") or {}
-    return bool(options.get("verification_method") == "microdeposits")
-
-
-def _verify_url(intent: Intent) -> str:
-    # GUESS: the shape of Stripe's hosted verification page address; the fake serves no page.
-    kind = "sacs" if isinstance(intent, SetupIntent) else "pacs"
-    token = hashlib.sha256(intent.id.encode()).hexdigest()[:24]
-    return f"https://payments.stripe.com/microdeposit/{kind}_test_{token}"
+    if options.get("verification_method") == "instant":
+        # GUESS (docs/guesses.md, microdeposits): Stripe documents `instant` as "instant
+        # verification only" but not its refusal of a typed-in account; the code, the param
+        # and the wording are ours.
+        raise InvalidRequestError(
+            f"The PaymentMethod {pm.id} was not created from a Financial Connections account, "
+            "so it cannot be verified instantly. Use `verification_method` `automatic` or "
+            "`microdeposits`, or link the account with Financial Connections.",
+            code="payment_method_invalid_parameter",
+            param=INSTANT_PARAM,
+        )
+    return True
 
 
 def send(ctx: Ctx, intent: Intent) -> None:
@@ -81,7 +91,7 @@ def send(ctx: Ctx, intent: Intent) -> None:
         "type": "verify_with_microdeposits",
         "verify_with_microdeposits": {
             "arrival_date": ach.settlement_time(now, 2),
-            "hosted_verification_url": _verify_url(intent),
+            "hosted_verification_url": verification_links.issue(ctx, intent.id),
             "microdeposit_type": "descriptor_code",
         },
     }
@@ -165,6 +175,9 @@ def verify(ctx: Ctx, intent: Intent, p: dict[str, Any]) -> Failed | None:
     if value == VERIFIES[index]:
         intent.microdeposits = None
         intent.next_action = None
+        pm = payment_methods.load(ctx, intent.payment_method or "", "payment_method")
+        pm.microdeposits_verified = True
+        ctx.tenant.put(pm)
         return None
     if value == TIMES_OUT[index]:
         code = "payment_method_microdeposit_verification_timeout"
@@ -200,6 +213,6 @@ def verify_payment(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | ClientPayment
         return failed
     # Verified: the debit starts, by the same rule as a confirm without microdeposits.
     pm = payment_methods.load(ctx, pi.payment_method or "", "payment_method")
-    ach.start_debit(ctx, pi, pm)
+    refused = ach.debit(ctx, pi, pm)
     ctx.tenant.put(pi)
-    return ClientPaymentIntent.of(pi) if ctx.publishable else pi
+    return refused or (ClientPaymentIntent.of(pi) if ctx.publishable else pi)

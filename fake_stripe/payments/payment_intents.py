@@ -4,12 +4,12 @@ the `settle` test helper. What the bank does with the debit is `ach.py`'s."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..core.context import Ctx, Failed
 from ..core.errors import (
     InvalidRequestError,
-    PaymentError,
     StripeError,
     exclusive,
     invalid_param,
@@ -47,6 +47,7 @@ from .params import MANDATE_DATA, MANDATE_DATA_CONFIRM, OFF_SESSION, PAYMENT_OPT
 MINIMUM_AMOUNT = 50  # Stripe's minimum charge in usd: $0.50
 MAXIMUM_AMOUNT = 99_999_999
 TYPES = ("us_bank_account",)
+_CURRENCY = re.compile(r"[a-z]{3}")
 CANCELABLE = (
     "requires_payment_method",
     "requires_capture",
@@ -132,16 +133,19 @@ def _amount(amount: int) -> int:
     return amount
 
 
-def _currency(currency: str) -> str:
-    # GUESS: the wording Stripe uses when a payment method type does not support a currency.
+def _currency(currency: str, types: list[str]) -> str:
     cur = currency.lower()
-    if cur != "usd":
+    if "us_bank_account" in types and cur != "usd":
+        # GUESS: the wording Stripe uses when a payment method type does not support a currency.
         raise invalid_param(
             "currency",
             f"The currency provided ({cur[:10]}) is invalid. Payments with us_bank_account "
             "support the following currencies: usd.",
             code="payment_intent_invalid_parameter",
         )
+    if not _CURRENCY.fullmatch(cur):
+        # GUESS: the fake does not hold Stripe's list of currencies; any ISO-style code passes.
+        raise invalid_param("currency", f"Invalid currency: {cur[:10]}.")
     return cur
 
 
@@ -157,6 +161,15 @@ def _types(types: list[str] | None) -> list[str]:
     # GUESS: with no types given, the only type the fake has (Stripe's default is `card`, or
     # the Dashboard's automatic payment methods).
     return list(dict.fromkeys(types or TYPES))
+
+
+def _types_and_currency(p: dict[str, Any], automatic: dict[str, Any] | None) -> list[str]:
+    """The intent's types: with automatic payment methods in a currency other than usd, `card`
+    (GUESS: Stripe takes them from the Dashboard, where cards are on by default; the fake
+    stores such an intent but confirms only ACH Direct Debit in usd)."""
+    if automatic and automatic["enabled"] and str(p["currency"]).lower() != "usd":
+        return ["card"]
+    return _types(p.get("payment_method_types"))
 
 
 def _automatic(p: dict[str, Any]) -> dict[str, Any] | None:
@@ -259,6 +272,7 @@ def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> Failed | None:
         raise _unexpected(pi, "confirm")
     set_payment_method(ctx, pi, p)
     pm = payment_method_to_confirm(ctx, pi)
+    _currency(pi.currency, ["us_bank_account"])  # the only debit the fake makes
     if pm.customer is not None and pi.customer is None:
         raise invalid_param(
             "payment_method",
@@ -281,21 +295,7 @@ def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> Failed | None:
     if microdeposits.required(pi, pm):
         microdeposits.send(ctx, pi)
         return None
-    outcome = ach.start_debit(ctx, pi, pm)
-    if outcome.decision != "refuse":
-        return None
-    code = outcome.code or "bank_account_unusable"
-    return Failed(
-        PaymentError(
-            ach.FAILURES[code],
-            code=code,
-            charge=pi.latest_charge,
-            payment_intent=ClientPaymentIntent.of(pi).model_dump(mode="json")
-            if ctx.publishable
-            else pi.to_api(ctx.version),
-            payment_method=pm.to_api(ctx.version),
-        )
-    )
+    return ach.debit(ctx, pi, pm)
 
 
 def load(ctx: Ctx, pi_id: str, param: str = "id") -> PaymentIntent:
@@ -307,16 +307,18 @@ def load(ctx: Ctx, pi_id: str, param: str = "id") -> PaymentIntent:
 
 def create(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | Failed:
     pid = ctx.tenant.new_id("pi")
+    automatic = _automatic(p)
+    types = _types_and_currency(p, automatic)
     pi = PaymentIntent(
         id=pid,
         amount=_amount(p["amount"]),
-        automatic_payment_methods=_automatic(p),
+        automatic_payment_methods=automatic,
         client_secret=ctx.tenant.client_secret(pid, 25),
         created=ctx.now(),
-        currency=_currency(p["currency"]),
+        currency=_currency(p["currency"], types),
         description=p.get("description"),
         metadata=clean(p.get("metadata") or {}),
-        payment_method_types=_types(p.get("payment_method_types")),
+        payment_method_types=types,
         receipt_email=p.get("receipt_email"),
         setup_future_usage=p.get("setup_future_usage"),
         statement_descriptor=p.get("statement_descriptor"),
@@ -352,12 +354,12 @@ def update(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
         raise _unexpected(pi, "update")
     if "amount" in p:
         pi.amount = _amount(p["amount"])
-    if "currency" in p:
-        pi.currency = _currency(p["currency"])
     if "customer" in p:
         pi.customer = customers.load(ctx, p["customer"], "customer").id
     if "payment_method_types" in p:
         pi.payment_method_types = _types(p["payment_method_types"])
+    if "currency" in p or "payment_method_types" in p:
+        pi.currency = _currency(p.get("currency", pi.currency), pi.payment_method_types)
     for name in ("description", "receipt_email", "setup_future_usage", "statement_descriptor"):
         if name in p:
             setattr(pi, name, None if p[name] is UNSET else p[name])

@@ -199,8 +199,6 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
         ctx.emit("payment_method.attached", pm)
     ctx.emit("mandate.updated", mandate)
     return microdeposits.required(si, pm)
-    if microdeposits.required(si, pm):
-        microdeposits.send(ctx, si)
 
 
 def load(ctx: Ctx, si_id: str) -> SetupIntent:

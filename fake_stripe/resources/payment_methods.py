@@ -60,6 +60,7 @@ class PaymentMethod(StripeObject):
     expandable: ClassVar[dict[str, str]] = {"customer": "customer"}
     omit_if_none: ClassVar[frozenset[str]] = frozenset({"card"})
     indexed: ClassVar[tuple[str, ...]] = ("customer", "type")
+    internal: ClassVar[frozenset[str]] = frozenset({"microdeposits_verified"})
 
     object: str = "payment_method"
     allow_redisplay: str = "unspecified"
@@ -73,6 +74,8 @@ class PaymentMethod(StripeObject):
     # A card PaymentMethod keeps an empty one, never shown: a PaymentMethod shows the hash of
     # its type only.
     us_bank_account: UsBankAccount = UsBankAccount()
+    # A typed-in account whose microdeposits were verified once: later intents debit it at once.
+    microdeposits_verified: bool = False
 
     def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
         if self.type != "us_bank_account":

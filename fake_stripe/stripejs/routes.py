@@ -58,6 +58,7 @@ _ASSETS = {
     "flow": ("flow.html", "text/html; charset=utf-8"),
     "flow.js": ("flow.js", "text/javascript; charset=utf-8"),
     "flow.css": ("flow.css", "text/css; charset=utf-8"),
+    "palette.css": ("palette.css", "text/css; charset=utf-8"),
 }
 # Stripe's Sandbox Bank usernames (docs: financial-connections/testing); any other succeeds.
 MFA, ERROR, INCORRECT = "mfa", "error", "incorrect"
