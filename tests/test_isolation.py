@@ -29,7 +29,7 @@ from fake_stripe.core.lanes import Lanes
 from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
 
-from .helpers import ACH_PAYMENT
+from .helpers import ACH_PAYMENT, VERIFY_AMOUNTS
 from .stores import postgres_schema
 
 # How long the other tenant may take: far below the time the blocked tenant is held.
@@ -276,6 +276,9 @@ def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy()
         days = {"settlement_business_days": "0"}
         assert httpx.post(f"{url}/_fake/payments/settings", data=days, auth=auth).is_success
         pi = httpx.post(f"{url}/v1/payment_intents", data=ACH_PAYMENT, auth=auth).json()
+        assert pi["status"] == "requires_action"  # a typed-in account: microdeposits first
+        verify = f"{url}/v1/payment_intents/{pi['id']}/verify_microdeposits"
+        pi = httpx.post(verify, data=VERIFY_AMOUNTS, auth=auth).json()
         assert pi["status"] == "processing"
         before = len(where.threads["light"])
         settled = httpx.get(f"{url}/v1/payment_intents/{pi['id']}", auth=auth).json()
