@@ -15,7 +15,7 @@ from tests.test_microdeposits import ok, payment, setup
 
 def link_path(intent: dict[str, Any]) -> str:
     url = intent["next_action"]["verify_with_microdeposits"]["hosted_verification_url"]
-    return urlsplit(url).path
+    return str(urlsplit(url).path)
 
 
 def anonymous(api: httpx.Client) -> dict[str, str]:
@@ -91,7 +91,7 @@ def test_three_wrong_tries_on_the_page_fail_the_intent_as_the_api_does(api: http
 
 def test_bad_values_on_the_page_are_refused_naming_the_parameter(api: httpx.Client) -> None:
     path = link_path(payment(api))
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({"amounts[]": ["x", "45"]}, "parameter_invalid_integer", "amounts[0]"),
         (
             {"amounts[]": ["32"]},
@@ -138,3 +138,26 @@ def test_a_link_reaches_its_own_tenants_intent_whoever_asks(api: httpx.Client, k
     # The link, not the caller's key, picks the tenant: another tenant's key changes nothing.
     shown = ok(api.get(f"{link_path(si)}/intent", headers=other))
     assert shown["intent"] == si["id"]
+
+
+def test_a_link_is_the_tenants_own_record_and_ends_with_its_reset(
+    app: Any, api: httpx.Client, key: str
+) -> None:
+    """The server keeps nothing per link for all tenants (a key, once), the link does not show
+    the tenant's name (the secret part of its keys), and a reset of the tenant ends it."""
+    from fake_stripe.core.keys import tenant_of
+
+    def server_wide() -> int:  # the memory store's metadata of tenant "", shared by all
+        shared = app.fake.backend._tenants.get("")
+        return 0 if shared is None else len(shared.meta)
+
+    link_path(setup(api))  # the store's key exists from the first link on
+    before = server_wide()
+    path = link_path(setup(api))
+    link_path(payment(api))
+    assert server_wide() == before
+    assert tenant_of(key) not in path
+    assert ok(api.get(f"{path}/intent", headers=anonymous(api)))["status"] == "requires_action"
+    assert api.post("/_fake/reset", data={"key": key}).status_code == 200
+    resp = api.get(f"{path}/intent", headers=anonymous(api))
+    assert_error(resp, 404, code="resource_missing", param="link")
