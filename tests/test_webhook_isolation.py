@@ -374,6 +374,8 @@ def test_the_journal_keeps_a_bounded_total_however_many_keys_an_attacker_invents
     total += len(journal.read("victim"))
     assert total <= 5000
     assert len(journal.read("attacker399")) == 30  # the newest keep their share
+    first = journal.read("attacker399", limit=5)
+    assert [a.seq for a in first] == [a.seq for a in journal.read("attacker399")][:5]
     assert len(journal.read("attacker0")) == 0  # the oldest theirs
     assert journal.read("victim") == []  # the least recent writer gave its share up first
     journal.record("victim", _attempt(1))

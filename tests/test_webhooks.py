@@ -593,6 +593,8 @@ def test_journal_filters_and_needs_the_tenants_key(api: httpx.Client, receiver: 
     assert journal(api, outcome="failed") == []
     assert journal(api, after=2) == everything[2:]
     assert len(journal(api, limit=1)) == 1
+    pages = [api.get("/_fake/webhooks/deliveries", params={"limit": n}).json() for n in (2, 3)]
+    assert [(len(p["data"]), p["has_more"]) for p in pages] == [(2, True), (3, False)]
     assert_error(
         api.get("/_fake/webhooks/deliveries", params={"outcome": "maybe"}), 400, param="outcome"
     )

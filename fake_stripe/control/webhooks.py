@@ -119,7 +119,7 @@ def routes(server: ControlServer) -> list[BaseRoute]:
     async def deliveries(request: Request, tenant: Tenant) -> Any:
         p = check(JOURNAL, await decode_form(request.url.query))
         limit = p.pop("limit", 100)
-        found = d.journal(tenant.name, **p)
+        found = d.journal(tenant.name, limit=limit + 1, **p)
         return {
             "object": "list",
             "data": [a.model_dump() for a in found[:limit]],

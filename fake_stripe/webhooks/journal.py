@@ -98,20 +98,27 @@ class Journal:
         outcome: str | None = None,
         type: str | None = None,
         after: int = 0,
+        limit: int | None = None,
     ) -> list[Attempt]:
+        """The tenant's attempts after `after`, oldest first, those that match; at most
+        `limit` of them (only as many entries are decoded as it takes to find them)."""
         with self._lock:
             mine = self._attempts.get(tenant, {})
             last = self._seq.get(tenant, 0)
             kept = [mine[seq] for seq in range(max(after + 1, last - len(mine) + 1), last + 1)]
-        attempts = [Attempt.model_validate_json(text) for text in kept]
-        return [
-            a
-            for a in attempts
-            if (event is None or a.event == event)
-            and (endpoint is None or a.endpoint == endpoint)
-            and (outcome is None or a.outcome == outcome)
-            and (type is None or a.type == type)
-        ]
+        found: list[Attempt] = []
+        for text in kept:
+            if limit is not None and len(found) >= limit:
+                break
+            a = Attempt.model_validate_json(text)
+            if (
+                (event is None or a.event == event)
+                and (endpoint is None or a.endpoint == endpoint)
+                and (outcome is None or a.outcome == outcome)
+                and (type is None or a.type == type)
+            ):
+                found.append(a)
+        return found
 
     def reset(self, tenant: str | None) -> None:
         with self._lock:
