@@ -24,6 +24,7 @@ class Hostile:
         self.sent = 0  # bytes of /endless bodies written
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()  # one per connection, while it lasts
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
         self._thread.start()
@@ -41,18 +42,25 @@ class Hostile:
             ready.set()
             await self._stop.wait()
             server.close()
-            # A connection accepted just before the close gets its handler a turn later: end
-            # handlers until none is left, so that no transport is left to the collector.
-            while handlers := asyncio.all_tasks() - {asyncio.current_task()}:
-                for task in handlers:
+            # A connection accepted just before the close is still being set up by a task of
+            # asyncio's (cancelled before it starts, it would drop the socket unclosed): let
+            # those finish, end the handlers, until no task is left, so that no socket is
+            # left to the collector.
+            for _ in range(3):
+                await asyncio.sleep(0)
+            while tasks := asyncio.all_tasks() - {asyncio.current_task()}:
+                for task in tasks & self._handlers:
                     task.cancel()
-                await asyncio.gather(*handlers, return_exceptions=True)
+                await asyncio.wait(tasks, timeout=1)
                 await asyncio.sleep(0)  # the transports close on the next turn
             await asyncio.sleep(0)
 
         self._loop.run_until_complete(main())
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
         try:
             while True:  # one request after another on a kept-alive connection
                 if not await self._one(reader, writer):
@@ -61,6 +69,7 @@ class Hostile:
             pass
         finally:
             writer.close()
+            self._handlers.discard(task)
 
     async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         line = await reader.readline()
