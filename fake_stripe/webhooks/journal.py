@@ -17,7 +17,8 @@ from ..core.objects import Model
 
 # GUESS (docs/limits.md): fake-only. Attempts kept per tenant at most: as many as one read of the
 # journal returns (a tenant retrying at once up to 100 times fills it in minutes); for all
-# tenants together (about 0.5 KB each); and per tenant however many tenants share the total.
+# tenants together (about 0.7 KB each with a 200-character answer, by tracemalloc); and per
+# tenant however many tenants share the total.
 KEEP = 10_000
 KEEP_TOTAL = 50_000
 KEEP_LEAST = 20
