@@ -68,13 +68,22 @@ async def call(app: Any, method: str, path: str, body: bytes = b"") -> list[dict
 
 
 def canned_sdk(body: bytes) -> Any:
+    """The SDK on an HTTP client that answers `body` at once. Its headers are a
+    case-insensitive mapping, as the SDK's own clients return them (`requests` gives a
+    `CaseInsensitiveDict`): the SDK looks up `Request-Id` to send its telemetry with the next
+    request, work a plain dict of lower-case names would hide from the floor."""
     import stripe
+    from requests.structures import CaseInsensitiveDict
+
+    canned_headers = CaseInsensitiveDict(
+        {"request-id": "req_canned", "stripe-version": PREVIEW_VERSION}
+    )
 
     class Canned(stripe.HTTPClient):
         name = "canned"
 
         def request(self, method: str, url: str, headers: Any, post_data: Any = None, **kw: Any):  # type: ignore[no-untyped-def]
-            return body, 200, {"request-id": "req_canned", "stripe-version": PREVIEW_VERSION}
+            return body, 200, canned_headers
 
     return stripe.StripeClient(KEY, http_client=Canned(), base_addresses={"api": "http://x"})
 

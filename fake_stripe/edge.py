@@ -81,26 +81,29 @@ class Edge:
                 started = True
             await send(message)
 
-        try:
-            body = await self._read_body(scope, receive)
-        except _Disconnected:
-            log.debug("client disconnected mid-body: %s %s", scope["method"], scope["path"])
-            return
-        except StripeError as err:
-            # Refused before reading the rest: the connection cannot be reused.
-            await self._answer(scope, send, err, {"Connection": "close"})
-            return
-        replayed = False
+        inner = receive
+        if not _bodiless(scope):
+            try:
+                body = await self._read_body(scope, receive)
+            except _Disconnected:
+                log.debug("client disconnected mid-body: %s %s", scope["method"], scope["path"])
+                return
+            except StripeError as err:
+                # Refused before reading the rest: the connection cannot be reused.
+                await self._answer(scope, send, err, {"Connection": "close"})
+                return
+            replayed = False
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+            async def replay() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
 
+            inner = replay
         try:
-            await self.app(scope, replay, tracked)
+            await self.app(scope, inner, tracked)
         except Exception:
             log.exception("fake_stripe internal error on %s %s", scope["method"], scope["path"])
             if not started:
@@ -153,6 +156,14 @@ class Edge:
             headers.update(CORS)  # the Stripe.js routes answer cross-origin pages
         response = error_response(err, self.fake.request_id(), self.fake.wall_now(), headers)
         await response(scope, _no_body, send)
+
+
+def _bodiless(scope: Scope) -> bool:
+    """A GET or HEAD with neither `Content-Length` nor `Transfer-Encoding`: it has no body
+    (RFC 9112, 6.3), so there is nothing to bound or wait for."""
+    return scope["method"] in ("GET", "HEAD") and not any(
+        name in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"]
+    )
 
 
 async def _no_body() -> Message:

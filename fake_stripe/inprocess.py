@@ -15,6 +15,7 @@ as do those of a transport given an explicit `loop`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import weakref
 from collections.abc import Coroutine, Mapping
@@ -146,6 +147,13 @@ async def _call(
     return status, out_headers, b"".join(chunks)
 
 
+@functools.lru_cache(maxsize=64)
+def _host_port(netloc: str) -> tuple[str, int | None]:
+    """The server name and port of a URL's authority (a client calls one or two)."""
+    parts = urlsplit(f"//{netloc}")
+    return parts.hostname or "fake-stripe.local", parts.port
+
+
 class ASGIDriver:
     """Sends one request into `app` and returns `(status, raw headers, body)`."""
 
@@ -160,12 +168,13 @@ class ASGIDriver:
     ) -> tuple[int, RawHeaders, bytes]:
         parts = urlsplit(url)
         path = parts.path or "/"
+        host, port = _host_port(parts.netloc)
         coro = _call(
             self.app,
             method.upper(),
             parts.scheme or "http",
-            parts.hostname or "fake-stripe.local",
-            parts.port,
+            host,
+            port,
             path.encode("ascii"),
             parts.query.encode("ascii"),
             headers,
@@ -280,4 +289,9 @@ def client(app: ASGIApp, base_url: str = "http://fake-stripe.local", **kw: Any) 
 
 def encode_headers(headers: Mapping[str, str] | None) -> RawHeaders:
     """Headers as ASGI wants them: lower-case names, latin-1 bytes."""
-    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    return [(_name(k), v.encode("latin-1")) for k, v in (headers or {}).items()]
+
+
+@functools.lru_cache(maxsize=256)
+def _name(header: str) -> bytes:
+    return header.lower().encode("latin-1")

@@ -8,12 +8,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 from starlette.types import ASGIApp
 
-from .inprocess import ASGIDriver, encode_headers
+from .inprocess import ASGIDriver, RawHeaders, encode_headers
 
 IN_PROCESS_BASE = "http://fake-stripe.local"
+
+
+class ResponseHeaders(dict[str, str]):
+    """A response's headers as the SDK reads them: by name in any case (it asks for both
+    `Request-Id` and `request-id`). Names are kept in lower case; repeated ones are joined
+    with `, ` as HTTP allows."""
+
+    def __init__(self, raw: RawHeaders) -> None:
+        super().__init__((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw)
+        if len(self) < len(raw):  # a name sent more than once
+            self.clear()
+            for k, v in raw:
+                name, value = k.decode("latin-1").lower(), v.decode("latin-1")
+                dict.__setitem__(self, name, f"{self[name]}, {value}" if name in self else value)
+
+    def __getitem__(self, name: str) -> str:
+        return dict.__getitem__(self, name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and dict.__contains__(self, name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return dict.get(self, name.lower(), default)
 
 
 def _stripe() -> Any:
@@ -51,7 +73,7 @@ def http_client(app: ASGIApp) -> Any:
         ) -> tuple[Any, int, Mapping[str, str]]:
             body = post_data.encode() if isinstance(post_data, str) else post_data or b""
             status, raw, content = self._driver.request(method, url, encode_headers(headers), body)
-            return content, status, httpx.Headers(raw)
+            return content, status, ResponseHeaders(raw)
 
         def close(self) -> None:
             self._driver.close()

@@ -9,6 +9,7 @@ rendered by one function; no other exception reaches the client as anything but 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -52,8 +53,16 @@ LOCK_TIMEOUT = (
 def authenticate(app: Services, request: Request, allow: tuple[str, ...]) -> tuple[str, Tenant]:
     """The request's API key and its tenant: the one way from a key to a tenant, for `/v1`,
     the Stripe.js endpoints and the `/_fake/` routes alike."""
-    key = parse_key(request.headers.get("authorization"), allow)
-    return key, app.tenant(tenant_of(key))
+    key, name = _key_and_tenant(request.headers.get("authorization"), allow)
+    return key, app.tenant(name)
+
+
+# A client sends the same header on every request; parsing it is most of authenticating.
+# Only accepted headers are kept (a refusal raises), at most this many.
+@functools.lru_cache(maxsize=1024)
+def _key_and_tenant(header: str | None, allow: tuple[str, ...]) -> tuple[str, str]:
+    key = parse_key(header, allow)
+    return key, tenant_of(key)
 
 
 # Bodies and query strings longer than this are decoded in a worker thread. The decoder is
@@ -75,6 +84,12 @@ class Encoded(NamedTuple):
     json: bytes
 
 
+@functools.lru_cache(maxsize=64)
+def _header_name(name: str) -> bytes:
+    """A response header's name on the wire (the API sends a handful of names)."""
+    return name.lower().encode("latin-1")
+
+
 class JSONResponse(Response):
     """Every answer of the API: compact JSON with its headers, sent in two ASGI messages.
 
@@ -87,7 +102,7 @@ class JSONResponse(Response):
         self.body = body.json if isinstance(body, Encoded) else to_json(body)
         self.status_code = status
         self.background = None
-        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        raw = [(_header_name(k), v.encode("latin-1")) for k, v in headers.items()]
         raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
         raw.append((b"content-type", b"application/json"))
         self.raw_headers = raw
@@ -122,6 +137,11 @@ def _version(app: Services, request: Request) -> str:
     v = request.headers.get("stripe-version")
     if v is None:
         return app.api_version
+    return _checked_version(v)
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_version(v: str) -> str:
     v = v.strip()
     if not VERSION_RE.match(v):
         raise InvalidRequestError(f"Invalid Stripe API version: {v[:64]}")
@@ -220,8 +240,7 @@ def _serve(job: _Job, before: bool) -> _Answer:
             decoded = formdata.decode_multipart(job.raw, content_type)
         else:
             decoded = formdata.decode(job.raw)
-        expand = decoded.get("expand")
-        decoded = {k: v for k, v in decoded.items() if k != "expand"}
+        expand = decoded.pop("expand", None)  # a dict of its own: taking from it is safe
         # An open spec hands the raw tree to the handler, which checks it itself (sessions
         # choose their parameter set by API version).
         params = dict(decoded) if ep.params.open else check(ep.params, decoded)
@@ -240,7 +259,7 @@ def _serve(job: _Job, before: bool) -> _Answer:
             expansions=app.expansions,
             allow_private_webhooks=app.allow_private_webhooks,
             on_loop=_on_loop(),
-            origin=f"{request.url.scheme}://{request.url.netloc}",
+            request_origin=lambda: f"{request.url.scheme}://{request.url.netloc}",
         )
         clock = ctx.clock
         idempotency_key = request.headers.get("idempotency-key") if method == "POST" else None

@@ -149,6 +149,18 @@ def test_a_declared_length_over_the_limit_is_refused_before_any_body_is_read(
     assert resp.startswith(b"HTTP/1.1 413 ")
 
 
+def test_a_get_that_declares_a_body_is_bounded_too(small: tuple[Any, str]) -> None:
+    # A GET or HEAD without Content-Length or Transfer-Encoding has no body and is not read;
+    # one that declares a body is bounded as any other request.
+    _app, url = small
+    head = (
+        b"GET /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer sk_test_cl\r\n"
+        b"Content-Length: 200000000\r\n\r\n"
+    )
+    (resp,) = raw_exchange(url, head)
+    assert resp.startswith(b"HTTP/1.1 413 ")
+
+
 def test_a_chunked_body_without_length_is_counted_as_it_arrives(small: tuple[Any, str]) -> None:
     _app, url = small
 

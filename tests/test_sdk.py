@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import stripe
 
-from fake_stripe.sdk import stripe_client
+from fake_stripe.sdk import ResponseHeaders, stripe_client
 
 
 @pytest.fixture
@@ -49,3 +49,32 @@ def test_sdk_sends_an_idempotency_key_on_every_post_and_the_fake_accepts_it(
     again = sdk.v1.customers.create(options={"idempotency_key": "same"})
     assert again.id == cus.id
     assert again.last_response.headers.get("idempotent-replayed") == "true"
+
+
+def test_in_process_response_headers_read_in_any_case_as_an_http_clients_do() -> None:
+    # The SDK asks for `Request-Id` (telemetry) and `request-id` (`last_response`) alike.
+    headers = ResponseHeaders(
+        [(b"Request-Id", b"req_1"), (b"vary", b"Origin"), (b"Vary", b"Accept-Encoding")]
+    )
+    assert headers["Request-Id"] == headers["request-id"] == "req_1"
+    assert "REQUEST-ID" in headers and "stripe-version" not in headers
+    assert headers.get("Stripe-Version", "none") == "none"
+    assert headers["vary"] == "Origin, Accept-Encoding"  # repeated: joined, as HTTP allows
+    with pytest.raises(KeyError):
+        headers["Stripe-Version"]
+
+
+def test_the_sdk_sends_telemetry_of_the_previous_request_in_process(app: Any, key: str) -> None:
+    seen: list[str] = []
+    inner = app.middleware_stack or app.build_middleware_stack()
+
+    async def spy(scope: Any, receive: Any, send: Any) -> None:
+        found = dict(scope["headers"]).get(b"x-stripe-client-telemetry")
+        seen.append(found.decode() if found else "")
+        await inner(scope, receive, send)
+
+    sdk = stripe_client(spy, key)
+    first = sdk.v1.customers.create()
+    sdk.v1.customers.retrieve(first.id)
+    assert seen[0] == ""
+    assert first.last_response.request_id in seen[1]

@@ -22,7 +22,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from .errors import invalid_param
@@ -59,10 +59,10 @@ class Schedule(Generic[R]):
     key: str
     # Called with the items that came due, oldest first, acting alone.
     fire: Callable[[R, list[Item]], None]
+    next_key: str = field(init=False)
 
-    @property
-    def next_key(self) -> str:
-        return self.key + "_next"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "next_key", self.key + "_next")
 
 
 def by_name(*schedules: Schedule[Any]) -> dict[str, Schedule[Any]]:
@@ -80,6 +80,7 @@ class Clock:
         schedules: Mapping[str, Schedule[Any]],
         frozen_at: int | None,
         fixed: bool = False,
+        like: Clock | None = None,
     ) -> None:
         # A request's tenant holds its clock: a weak reference back keeps the pair out of the
         # cyclic collector, so a request's staged state is freed as the request ends.
@@ -88,10 +89,21 @@ class Clock:
         self.frozen_at = frozen_at
         self.fixed = fixed
         self._wall: int | None = None
+        self._next_keys: tuple[str, ...]
+        self._names: tuple[str, ...]
+        if like is not None:  # a clock over the same schedules: its names are these
+            self._next_keys, self._names = like._next_keys, like._names
+        else:
+            self._next_keys = tuple(s.next_key for s in schedules.values())
+            self._names = (OFFSET, *self._next_keys)
+
+    def restart(self) -> None:
+        """A fixed clock reads real time again at its next `now` (a new transaction)."""
+        self._wall = None
 
     def names(self) -> tuple[str, ...]:
         """What a request reads of the clock: the offset and each schedule's next due time."""
-        return (OFFSET, *(s.next_key for s in self.schedules.values()))
+        return self._names
 
     # ---- time --------------------------------------------------------------------------------
     def now(self) -> int:
@@ -145,8 +157,13 @@ class Clock:
 
     def next_due(self) -> int | None:
         """When the earliest item of any schedule is due (tenant time), if any."""
-        found = [at for s in self.schedules.values() if (at := self._next(s)) is not None]
-        return min(found, default=None)
+        get = self.tenant.meta_get  # asked before every request: kept to plain reads
+        found: int | None = None
+        for key in self._next_keys:
+            if nxt := get(key):
+                at = int(nxt)
+                found = at if found is None or at < found else found
+        return found
 
     def due_now(self) -> bool:
         nxt = self.next_due()
@@ -154,6 +171,8 @@ class Clock:
 
     def run_due(self, ctx: Request, names: Iterable[str] | None = None) -> None:
         """Fire what is due in every schedule (or those named), acting alone."""
+        if names is None and not self.due_now():
+            return  # the common case, read from the next due times alone
         for name in self.schedules if names is None else names:
             items = self.due(name)
             if items:

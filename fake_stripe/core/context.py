@@ -58,9 +58,14 @@ class Ctx:
     # work the clock has due must then run on a worker thread instead (the wire layer moves
     # the request there).
     on_loop: bool = False
-    # The scheme and host the request came in on: addresses the fake serves itself (the hosted
-    # microdeposit page) are built on it, as Stripe.js is.
-    origin: str = ""
+    # The scheme and host the request came in on, read when asked for (building the request's
+    # URL costs more than most reads): addresses the fake serves itself (the hosted microdeposit
+    # page) are built on it, as Stripe.js is.
+    request_origin: Callable[[], str] | None = None
+
+    @property
+    def origin(self) -> str:
+        return "" if self.request_origin is None else self.request_origin()
 
     @property
     def preview(self) -> bool:

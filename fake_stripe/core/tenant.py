@@ -206,7 +206,10 @@ class StagedTenant(Tenant):
     """
 
     def __init__(self, base: Tenant) -> None:
-        super().__init__(base.backend, base.name, base.seed, base.frozen_at, base.schedules)
+        # Not `Tenant.__init__`: a request's tenant has a clock of its own, fixed in time.
+        self.backend, self.name, self.seed = base.backend, base.name, base.seed
+        self.frozen_at, self.schedules = base.frozen_at, base.schedules
+        self.clock = Clock(self, self.schedules, self.frozen_at, fixed=True, like=base.clock)
         self.base = base
         self._start()
 
@@ -221,7 +224,7 @@ class StagedTenant(Tenant):
     def begin(self) -> None:
         """The request's transaction has begun: forget what was read before it (it may be
         stale), so that every read the request relies on is the transaction's."""
-        self.clock = Clock(self, self.schedules, self.frozen_at, fixed=True)
+        self.clock.restart()
         self._stored: dict[str, Row | None] = {}  # rows read from the store
         self._meta_stored: dict[str, str | None] = {}
         self._prefetched = False
