@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -79,6 +80,13 @@ class App(Starlette):
     runs and opened."""
 
     fake: FakeStripe
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # `Edge`, the outermost middleware `create_app` adds, turns every exception of what it
+        # wraps into a Stripe-shaped 500 and lets none through: Starlette's own error
+        # middleware around it would only be one more hop for every request.
+        stack = super().build_middleware_stack()
+        return stack.app if isinstance(stack, ServerErrorMiddleware) else stack
 
 
 class V1Router:

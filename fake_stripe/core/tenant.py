@@ -334,6 +334,8 @@ class StagedTenant(Tenant):
     def commit(self) -> None:
         """Write what the request staged, then run `after_commit`. The caller holds the store's
         transaction, so other processes see all of it or none of it."""
+        if not (self._meta or self._objects or self.after_commit):
+            return  # a read: nothing to write, nothing to follow
         if self._meta or self._objects:
             self.backend.write(self.name, self._meta, list(self._objects.items()))
         # What was written is what the store now holds (the transaction is still open).

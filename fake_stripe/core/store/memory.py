@@ -11,11 +11,11 @@ each other. Reads outside a transaction take no lock.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import json
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 
 from . import seqs as ordered
 from .base import Match, Written
@@ -75,6 +75,22 @@ class _MemTenant:
         self.seq = 0
 
 
+class _Held:
+    """A transaction of the memory store: the tenant's lock, held until the block ends (a
+    class, not a generator: every request opens one)."""
+
+    __slots__ = ("_t",)
+
+    def __init__(self, t: _MemTenant) -> None:
+        self._t = t
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self._t.lock.release()
+
+
 class MemoryBackend:
     shared = False
     inline_reads = True
@@ -103,13 +119,8 @@ class MemoryBackend:
             t.lock.acquire()
         return t
 
-    @contextlib.contextmanager
-    def transaction(self, tenant: str, write: bool) -> Iterator[None]:
-        t = self._acquire(tenant)
-        try:
-            yield
-        finally:
-            t.lock.release()
+    def transaction(self, tenant: str, write: bool) -> AbstractContextManager[None]:
+        return _Held(self._acquire(tenant))
 
     def settle(self, tenant: str, timeout: float = 0.0) -> None:
         """Nothing to wait for: a write is seen by every thread as soon as it is made."""
