@@ -337,9 +337,10 @@ def _handle(
 ) -> _Done:
     """The handler inside the transaction: the clock's due work, the handler, rendering, and
     the commit of what they staged."""
-    if ctx.on_loop and ctx.clock.due_now():
+    due = ctx.clock.due_now()
+    if due and ctx.on_loop:
         raise _LeaveLoop
-    ctx.run_due()
+    ctx.run_due(due)
     result = ep.handler(ctx, params)
     if isinstance(result, Failed):
         err = result.error

@@ -6,38 +6,31 @@ this package imports nothing of them: the scenario runner contributes `fake-stri
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
 
-from . import coverage, dashboard, listen, serve, spec, trigger
 from .common import Parser
 
 AddParser = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 
-SUBCOMMANDS: list[AddParser] = [
-    serve.add_parser,
-    listen.add_parser,
-    trigger.add_parser,
-    spec.add_parser,
-    coverage.add_parser,
-    dashboard.add_parser,
-]
+# The built-in subcommands, each a module of this package with an `add_parser`. A command line
+# that names one loads only that one: the others import what `serve` has no use for (the spec
+# reader, the trigger catalog), and installed packages' contributions are looked up
+# (importlib.metadata reads every package's metadata) only when no built-in one is named.
+BUILT_IN = ("serve", "listen", "trigger", "spec", "coverage", "dashboard")
 ENTRY_POINTS = "fake_stripe.commands"
 
 
-# The subcommands above, by name: a command line that names one needs no installed package's
-# contributions, whose lookup (importlib.metadata, reading every package's metadata) would
-# otherwise delay `serve`'s start by about 25 ms.
-BUILT_IN = ("serve", "listen", "trigger", "spec", "coverage", "dashboard")
-
-
-def build_parser(contributed: bool = True) -> argparse.ArgumentParser:
+def build_parser(contributed: bool = True, only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every built-in command (or of `only`), with the contributed ones."""
     parser = Parser(
         prog="fake-stripe",
         description="A stateful, offline fake of Stripe's Financial Connections relink surface.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in SUBCOMMANDS:
+    for name in BUILT_IN if only is None else (only,):
+        add: AddParser = importlib.import_module(f"{__package__}.{name}").add_parser
         add(sub)
     if contributed:
         from importlib.metadata import entry_points
@@ -50,7 +43,8 @@ def build_parser(contributed: bool = True) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
-    args = build_parser(contributed=not words or words[0] not in BUILT_IN).parse_args(words)
+    named = words[0] if words and words[0] in BUILT_IN else None
+    args = build_parser(contributed=named is None, only=named).parse_args(words)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

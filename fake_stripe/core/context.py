@@ -110,8 +110,11 @@ class Ctx:
         finally:
             self.background = before
 
-    def run_due(self) -> None:
-        self.tenant.clock.run_due(self)
+    def run_due(self, clock_due: bool = True) -> None:
+        """What is due before the handler: the tenant clock's schedules (unless the caller
+        just found nothing due), then the server's `due` work."""
+        if clock_due:
+            self.tenant.clock.run_due(self)
         for work in self.due:
             work(self)
 
