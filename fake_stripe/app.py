@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -13,13 +15,9 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .control import dashboard, health, openapi
-from .control import faults as fault_control
-from .control import payments as payments_control
-from .control import webhooks as webhook_control
 from .core import indexes
 from .core.context import Endpoint
 from .core.objects import models
@@ -34,8 +32,6 @@ from .generic.routes import GenericRoutes
 from .payments import charges, microdeposits, payment_intents, setup_intents, us_bank_account
 from .resources import customers, events, payment_methods, test_helpers, webhook_endpoints
 from .state import FakeStripe, Validator
-from .stripejs import routes as stripejs
-from .stripejs import verification_page
 from .webhooks.schedule import RetrySchedule
 from .wire import dispatch
 
@@ -149,6 +145,40 @@ class V1Router:
         # A fault of the fake is answered by `Edge`, the one catch-all of every route.
         response = await dispatch(self.fake, Request(scope, receive), eps)
         await response(scope, receive, send)
+
+
+class SideRoutes(Router):
+    """The routes beside `/v1` (the control plane, the dashboard, Stripe.js, the hosted
+    verification page and the catch-all), made when first needed: a server's first `/v1`
+    answer waits for none of their modules. The first request that reaches them loads them on
+    a worker thread, so the event loop goes on serving others meanwhile."""
+
+    def __init__(self, build: Callable[[], list[BaseRoute]]) -> None:
+        self._build: Callable[[], list[BaseRoute]] | None = build
+        self._lock = threading.Lock()
+        super().__init__()
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        self._load()
+        return self._routes
+
+    @routes.setter
+    def routes(self, value: list[BaseRoute]) -> None:
+        self._routes = list(value)
+
+    def _load(self) -> None:
+        if self._build is None:
+            return
+        with self._lock:
+            if self._build is not None:
+                self._routes = self._build()
+                self._build = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._build is not None:
+            await anyio.to_thread.run_sync(self._load)
+        await super().__call__(scope, receive, send)
 
 
 def routes_table() -> list[Endpoint]:
@@ -406,24 +436,33 @@ def create_app(
     async def not_found(request: Request) -> Response:
         return await dispatch(fake, request, {})
 
-    routes: list[BaseRoute] = [
-        *health.routes(fake),
-        *openapi.routes(fake, table),
-        *stripejs.routes(fake),
-        *verification_page.routes(fake),
-        *webhook_control.routes(fake),
-        *payments_control.routes(fake),
-        *fault_control.routes(fake),
-        *dashboard.routes(fake),
-        Route("/{rest:path}", not_found, methods=ALL_METHODS),
-    ]
+    def side_routes() -> list[BaseRoute]:
+        from .control import dashboard, health, openapi
+        from .control import faults as fault_control
+        from .control import payments as payments_control
+        from .control import webhooks as webhook_control
+        from .stripejs import routes as stripejs
+        from .stripejs import verification_page
+
+        return [
+            *health.routes(fake),
+            *openapi.routes(fake, table),
+            *stripejs.routes(fake),
+            *verification_page.routes(fake),
+            *webhook_control.routes(fake),
+            *payments_control.routes(fake),
+            *fault_control.routes(fake),
+            *dashboard.routes(fake),
+            Route("/{rest:path}", not_found, methods=ALL_METHODS),
+        ]
 
     async def http_error(request: Request, exc: Exception) -> Response:
         # A method no route lists (OPTIONS, TRACE, QUERY, ...) would get Starlette's plain-text
         # 405; Stripe answers every method it lacks as an unknown URL.
         return await dispatch(fake, request, {})
 
-    app = App(routes=routes, exception_handlers={HTTPException: http_error})
+    app = App(exception_handlers={HTTPException: http_error})
+    app.router = SideRoutes(side_routes)
     app.add_middleware(V1Router, fake=fake, table=table, generic=generic)
     # Added last, so it runs first: before the /v1 router and every other route.
     app.add_middleware(Edge, fake=fake, max_body=max_body, body_timeout=body_timeout)

@@ -22,7 +22,7 @@ from .core.bounds import DEFAULT_BODY_TIMEOUT as DEFAULT_BODY_TIMEOUT
 from .core.bounds import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY
 from .core.context import Services
 from .core.errors import APIError, InvalidRequestError, StripeError
-from .stripejs.routes import CORS, PREFIX
+from .stripejs import CORS, PREFIX
 from .wire import error_response
 
 log = logging.getLogger("fake_stripe")

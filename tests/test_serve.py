@@ -208,3 +208,40 @@ def test_workers_share_one_sqlite_store_with_distinct_request_ids(db: str) -> No
         assert sorted(c["id"] for c in page["data"]) == sorted(ids)
     finally:
         stop(proc)
+
+
+FIRST_ANSWER = r"""
+import sys
+from fake_stripe.cli.main import build_parser
+build_parser(contributed=False, only="serve").parse_args(["serve", "--port", "0"])
+from fake_stripe import create_app
+from fake_stripe.inprocess import client
+app = create_app()
+with client(app) as http:
+    ok = http.get("/v1/customers", headers={"Authorization": "Bearer sk_test_x"}).status_code
+    before = sorted(m for m in sys.modules if m.startswith(tuple(sys.argv[1:])))
+    health = http.get("/_fake/health").status_code
+app.fake.close()
+print(ok, health, " ".join(before))
+"""
+
+
+def test_serve_and_its_first_v1_answer_load_nothing_of_the_other_routes() -> None:
+    """The dashboard, the control plane and Stripe.js load when first asked for, not before
+    the first `/v1` answer; `serve`'s command line loads no other command's module."""
+    lazy = (
+        "fake_stripe.control.dashboard",
+        "fake_stripe.control.openapi",
+        "fake_stripe.stripejs.routes",
+        "fake_stripe.cli.coverage",
+        "fake_stripe.cli.trigger",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_ANSWER, *lazy],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    assert out[:2] == ["200", "200"]
+    assert out[2:] == []

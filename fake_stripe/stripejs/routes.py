@@ -35,9 +35,8 @@ from ..financial_connections.institutions import BY_ID, CATALOG, Bank
 from ..financial_connections.institutions import bank as find_bank
 from ..financial_connections.objects import Account, Session
 from ..wire import dispatch
-from . import payments
+from . import CORS, PREFIX, payments
 
-PREFIX = "/_stripejs"
 ORIGIN_TOKEN = '"__FAKE_STRIPE_ORIGIN__"'
 VERSION_TOKEN = '"__FAKE_STRIPE_JS_VERSION__"'
 # A release train as the loader names it (`https://js.stripe.com/endive/stripe.js`; its regex
@@ -47,12 +46,6 @@ _RELEASE = re.compile(r"[a-z]+")
 # (`RELEASE_TRAIN = 'endive'`) and expects of any Stripe.js it finds on the page, `/v3` included:
 # it warns when `Stripe.version` (read as `v3` when it is 3) differs.
 RELEASE_TRAIN = DEFAULT_API_VERSION.rsplit(".", 1)[1]
-CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Stripe-Version",
-    "Access-Control-Max-Age": "600",
-}
 _METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"]
 _ASSETS = {
     "flow": ("flow.html", "text/html; charset=utf-8"),
