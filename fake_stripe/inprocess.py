@@ -260,11 +260,9 @@ async def _resume(coro: Coroutine[Any, Any, T], waiting: Any) -> T:
 
 
 def _running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+    # Not `get_running_loop`: it answers "none" by raising, which costs more than the rest of
+    # the check on every in-process request.
+    return asyncio.events._get_running_loop() is not None
 
 
 class InProcessTransport(httpx.BaseTransport):
