@@ -169,8 +169,10 @@ def decode(raw: bytes | str) -> dict[str, Any]:
         k, _, v = pair.partition(b"=")
         key = _unquote(k, "")
         value = _unquote(v, key[:200])
-        parts = split_key(key)
-        _insert(root, parts, value)
+        if key and key not in root and "[" not in key and "]" not in key:
+            root[key] = value  # a plain name seen first: most of a body's pairs
+            continue
+        _insert(root, split_key(key), value)
     return root
 
 
