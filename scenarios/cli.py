@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -155,21 +155,20 @@ def _target(args: argparse.Namespace) -> Iterator[Target]:
 
     scale = args.retry_time_scale
     if args.base_url:
-        yield Target(url=args.base_url.rstrip("/"), retry_time_scale=scale)
+        with closing(Target(url=args.base_url.rstrip("/"), retry_time_scale=scale)) as target:
+            yield target
         return
     from fake_stripe import create_app
 
     app = create_app(seed=args.seed)
     try:
         if args.serve:
-            with served(app) as url:
-                yield Target(url=url, retry_time_scale=scale)
+            # The target's connections close before the server stops.
+            with served(app) as url, closing(Target(url=url, retry_time_scale=scale)) as target:
+                yield target
             return
-        target = Target.in_process(app, scale)
-        try:
+        with closing(Target.in_process(app, scale)) as target:
             yield target
-        finally:
-            target.close()
     finally:
         app.fake.close()  # the delivery loop and its connections
 
