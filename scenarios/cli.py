@@ -7,7 +7,6 @@ Contributed to `fake-stripe` through the `fake_stripe.commands` entry point (pyp
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -25,7 +24,11 @@ if TYPE_CHECKING:  # the rest is imported when a command runs: `fake-stripe serv
     from .model import Scenario
     from .target import Target
 
-DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
+# Workers are threads of one interpreter, and playing a scenario is CPU work under its one lock:
+# more cores do not make more workers faster. Two let the scenarios that wait for webhook
+# deliveries (started first) wait while the other plays; on 2 cores 1, 2 and 4 workers measured
+# within noise of each other (docs/benchmarks.md).
+DEFAULT_WORKERS = 2
 # The format's reference ships inside the package, next to this module.
 FORMAT = Path(__file__).resolve().parent / "FORMAT.md"
 
