@@ -11,6 +11,7 @@ import scenarios.runner as runner
 from client import PREVIEW_VERSION
 from fake_stripe.http_server import ServerThread
 from scenarios import Scenario, Target, discover, load, run_all
+from scenarios.observer import Observer
 
 CATALOG = [load(p) for p in discover()]
 
@@ -64,3 +65,24 @@ def test_a_loopback_target_keeps_one_http_client_per_thread(server: ServerThread
     finally:
         target.close()
     assert target._per_thread == []
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "server"])
+def test_the_observer_reads_only_the_events_after_a_given_one(
+    mode: str, app: Any, request: pytest.FixtureRequest, key: str
+) -> None:
+    url = request.getfixturevalue("server").url if mode == "server" else None
+    target = Target(url=url) if url else Target.in_process(app)
+    observer = Observer(target, key)
+    try:
+        for i in range(103):  # past one page of 100
+            observer.call("post", "/v1/customers", "given", name=f"c{i}")
+        every = observer.events()
+        assert len(every) == 103
+        assert [e["id"] for e in observer.events(newer_than=every[0]["id"])] == [
+            e["id"] for e in every[1:]
+        ]
+        assert observer.events(newer_than=every[-1]["id"]) == []
+    finally:
+        observer.close()
+        target.close()
