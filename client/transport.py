@@ -127,11 +127,9 @@ class RecordingHTTPClient(stripe.HTTPClient):
 def is_loopback(url: str) -> bool:
     """Whether `url` names this machine (`localhost`, 127.0.0.0/8, ::1)."""
     host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name other than localhost: it may resolve anywhere
         return False
 
 
