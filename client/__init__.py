@@ -39,7 +39,7 @@ if TYPE_CHECKING:
         RelinkClient,
         SessionStart,
     )
-    from .transport import Attempt, RecordingHTTPClient, RequestLog
+    from .transport import Attempt, RecordingHTTPClient, RequestLog, http_client_for, is_loopback
 
 _WHERE = {
     "Assessment": "decisions",
@@ -58,6 +58,8 @@ _WHERE = {
     "RelinkClient": "relink",
     "RelinkError": "errors",
     "RequestLog": "transport",
+    "http_client_for": "transport",
+    "is_loopback": "transport",
     "Resolution": "decisions",
     "SessionStart": "relink",
     "UseCase": "decisions",
@@ -102,6 +104,8 @@ __all__ = [
     "read_debit",
     "resolve",
     "session_params",
+    "http_client_for",
+    "is_loopback",
 ]
 
 

@@ -37,7 +37,7 @@ from .decisions import (
     with_object,
 )
 from .errors import RelinkError
-from .transport import RecordingHTTPClient, RequestLog
+from .transport import RecordingHTTPClient, RequestLog, http_client_for
 
 MAX_NETWORK_RETRIES = 2
 
@@ -131,7 +131,7 @@ class RelinkClient:
         owned = http_client is None  # close only what this call created
         if http_client is None:
             if isinstance(target, str):
-                http_client = stripe.new_default_http_client()
+                http_client = http_client_for(target)
             else:
                 http_client = _fake_sdk().http_client(target)
         base = target if isinstance(target, str) else _in_process_base()

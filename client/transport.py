@@ -11,6 +11,7 @@ retry returned the object the first attempt created instead of creating a second
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 from collections.abc import Mapping
@@ -121,3 +122,43 @@ class RecordingHTTPClient(stripe.HTTPClient):
 
     def close(self) -> None:
         self.inner.close()  # type: ignore[no-untyped-call]
+
+
+def is_loopback(url: str) -> bool:
+    """Whether `url` names this machine (`localhost`, 127.0.0.0/8, ::1)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name other than localhost: it may resolve anywhere
+        return False
+
+
+def http_client_for(url: str) -> stripe.HTTPClient:
+    """The SDK's HTTP client for a base URL: the SDK's default for Stripe itself (or any remote
+    host), where the environment's proxy settings apply as the SDK means them to.
+
+    For a loopback base (a fake on this machine) a `requests` session that ignores the
+    environment (`trust_env` off): no proxy may carry loopback traffic anyway, and `requests`
+    otherwise reads every proxy variable of the environment again on each request. That client
+    may be kept and reused (by one thread at a time) for its connection pool, and closed from
+    any thread.
+    """
+    if not is_loopback(url):
+        return stripe.new_default_http_client()
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    return _SessionClient(session=session)
+
+
+class _SessionClient(stripe.RequestsClient):
+    """`stripe.RequestsClient` on one given session, which `close` closes whatever the thread
+    (the SDK's own `close` reaches only the calling thread's session)."""
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session=session)
+        self._own_session = session
+
+    def close(self) -> None:
+        self._own_session.close()

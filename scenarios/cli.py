@@ -7,13 +7,12 @@ Contributed to `fake-stripe` through the `fake_stripe.commands` entry point (pyp
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +24,11 @@ if TYPE_CHECKING:  # the rest is imported when a command runs: `fake-stripe serv
     from .model import Scenario
     from .target import Target
 
-DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
+# Workers are threads of one interpreter, and playing a scenario is CPU work under its one lock:
+# more cores do not make more workers faster. Two let the scenarios that wait for webhook
+# deliveries (started first) wait while the other plays; on 2 cores 1, 2 and 4 workers measured
+# within noise of each other (docs/benchmarks.md).
+DEFAULT_WORKERS = 2
 # The format's reference ships inside the package, next to this module.
 FORMAT = Path(__file__).resolve().parent / "FORMAT.md"
 
@@ -155,21 +158,20 @@ def _target(args: argparse.Namespace) -> Iterator[Target]:
 
     scale = args.retry_time_scale
     if args.base_url:
-        yield Target(url=args.base_url.rstrip("/"), retry_time_scale=scale)
+        with closing(Target(url=args.base_url.rstrip("/"), retry_time_scale=scale)) as target:
+            yield target
         return
     from fake_stripe import create_app
 
     app = create_app(seed=args.seed)
     try:
         if args.serve:
-            with served(app) as url:
-                yield Target(url=url, retry_time_scale=scale)
+            # The target's connections close before the server stops.
+            with served(app) as url, closing(Target(url=url, retry_time_scale=scale)) as target:
+                yield target
             return
-        target = Target.in_process(app, scale)
-        try:
+        with closing(Target.in_process(app, scale)) as target:
             yield target
-        finally:
-            target.close()
     finally:
         app.fake.close()  # the delivery loop and its connections
 

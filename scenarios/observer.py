@@ -47,8 +47,11 @@ class Observer:
     def now(self) -> int:
         return int(self.get("/v1/test_helpers/clock", "read the tenant clock")["now"])
 
-    def events(self) -> list[dict[str, Any]]:
-        """Every event of the tenant, oldest first."""
+    def events(self, newer_than: str | None = None) -> list[dict[str, Any]]:
+        """Every event of the tenant, oldest first; with `newer_than` (an event's id), only the
+        events after that one, read page by page towards the newest (`ending_before`)."""
+        if newer_than is not None:
+            return self._events_after(newer_than)
         out: list[dict[str, Any]] = []
         after: str | None = None
         while True:
@@ -62,6 +65,15 @@ class Observer:
             after = page["data"][-1]["id"]
         out.reverse()
         return out
+
+    def _events_after(self, cursor: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while True:
+            page = self.get("/v1/events", "list events", limit=100, ending_before=cursor)
+            out.extend(reversed(page["data"]))  # each page is newest first
+            if not page["has_more"] or not page["data"]:
+                return out
+            cursor = page["data"][0]["id"]
 
     def journal(self) -> list[dict[str, Any]]:
         """The fake's delivery journal for this tenant, oldest attempt first."""

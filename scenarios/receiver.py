@@ -40,6 +40,8 @@ class WebhookReceiver:
         self._down_status = 500
         self.handled: list[Handled] = []
         self.errors: list[str] = []  # handler crashes and refused signatures, for the report
+        # Set after each answer is sent: what the runner waits on instead of polling the fake.
+        self.answered = threading.Event()
         receiver = self
 
         class Request(BaseHTTPRequestHandler):
@@ -58,6 +60,8 @@ class WebhookReceiver:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(reply)
+                self.wfile.flush()
+                receiver.answered.set()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

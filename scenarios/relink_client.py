@@ -26,6 +26,8 @@ if TYPE_CHECKING:
         Verification,
         Watchlist,
         fall_back_to_microdeposits,
+        http_client_for,
+        is_loopback,
         verify_microdeposits,
     )
 
@@ -46,6 +48,8 @@ __all__ = [
     "Verification",
     "Watchlist",
     "fall_back_to_microdeposits",
+    "http_client_for",
+    "is_loopback",
     "verify_microdeposits",
 ]
 

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import stripe
 
 from . import DEFAULT_RETRY_TIME_SCALE
-from .relink_client import RelinkClient
+from .relink_client import RelinkClient, http_client_for, is_loopback
 
 
 @dataclass
 class Target:
-    """Where the fake runs: an ASGI app (in-process, no socket) or a base URL."""
+    """Where the fake runs: an ASGI app (in-process, no socket) or a base URL.
+
+    In-process, every scenario shares one HTTP client (`http_client`). At a URL, each worker
+    thread keeps its own for a loopback URL (`http_client_for`) for all the scenarios it plays,
+    so connections are reused from one scenario to the next; `close` closes them all.
+    """
 
     app: Any = None
     url: str | None = None
-    http_client: stripe.HTTPClient | None = None  # shared by every scenario (in-process)
+    http_client: stripe.HTTPClient | None = None
     retry_time_scale: float = DEFAULT_RETRY_TIME_SCALE
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _per_thread: list[stripe.HTTPClient] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def label(self) -> str:
@@ -39,14 +48,28 @@ class Target:
             self.url if self.url is not None else self.app,
             key,
             stripe_version=stripe_version,
-            http_client=self.http_client,
+            http_client=self.http_client or self._thread_client(),
             clock=clock,
             retry_time_scale=self.retry_time_scale,
         )
 
+    def _thread_client(self) -> stripe.HTTPClient | None:
+        if self.url is None or not is_loopback(self.url):
+            return None  # elsewhere, each client makes and closes its own, as by default
+        client: stripe.HTTPClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = http_client_for(self.url)
+            with self._lock:
+                self._per_thread.append(client)
+        return client
+
     def close(self) -> None:
+        with self._lock:
+            clients, self._per_thread = self._per_thread, []
         if self.http_client is not None:
-            self.http_client.close()  # type: ignore[no-untyped-call]
+            clients.append(self.http_client)
+        for client in clients:
+            client.close()  # type: ignore[no-untyped-call]
 
 
 @contextmanager

@@ -82,6 +82,8 @@ def test_exported_names_are_pinned() -> None:
             "RelinkClient",
             "RelinkError",
             "RequestLog",
+            "http_client_for",
+            "is_loopback",
             "Resolution",
             "SessionStart",
             "UseCase",

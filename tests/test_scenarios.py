@@ -64,11 +64,14 @@ def inprocess_target(app: Any) -> Iterator[Target]:
 
 
 @pytest.fixture
-def target(mode: str, request: pytest.FixtureRequest) -> Target:
+def target(mode: str, request: pytest.FixtureRequest) -> Iterator[Target]:
     if mode == "inprocess":
         t: Target = request.getfixturevalue("inprocess_target")
-        return t
-    return Target(url=request.getfixturevalue("server").url)
+        yield t
+        return
+    served = Target(url=request.getfixturevalue("server").url)
+    yield served
+    served.close()
 
 
 @pytest.mark.parametrize("path", CATALOG, ids=[p.stem for p in CATALOG])

@@ -1,0 +1,88 @@
+"""How `run_all` schedules scenarios, and what a `Target` at a URL keeps between them."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+import scenarios.runner as runner
+from client import PREVIEW_VERSION
+from fake_stripe.http_server import ServerThread
+from scenarios import Scenario, Target, discover, load, run_all
+from scenarios.observer import Observer
+
+CATALOG = [load(p) for p in discover()]
+
+
+def _record_starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    started: list[str] = []
+    lock = threading.Lock()
+
+    def fake_run(s: Scenario, target: Target, **_: Any) -> runner.Result:
+        with lock:
+            started.append(s.name)
+        return runner.Result(s, "pass", 0.0)
+
+    monkeypatch.setattr(runner, "run_scenario", fake_run)
+    return started
+
+
+def test_scenarios_waiting_on_deliveries_start_first_and_results_keep_their_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started = _record_starts(monkeypatch)
+    delivered = [s.name for s in CATALOG if s.given.webhooks == "delivered"]
+    assert delivered and CATALOG[0].name not in delivered
+    results = run_all(CATALOG, Target(), workers=2)
+    assert [r.scenario.name for r in results] == [s.name for s in CATALOG]
+    assert sorted(started[: len(delivered)]) == sorted(delivered)
+
+
+def test_one_worker_plays_the_scenarios_in_the_order_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started = _record_starts(monkeypatch)
+    run_all(CATALOG, Target(), workers=1)
+    assert started == [s.name for s in CATALOG]
+
+
+def test_a_loopback_target_keeps_one_http_client_per_thread(server: ServerThread) -> None:
+    target = Target(url=server.url)
+    clients = []
+    try:
+        for key in ("sk_test_sched_a", "sk_test_sched_b"):
+            c = target.connect(key, PREVIEW_VERSION)
+            clients.append(c.stripe._requestor._client.inner)  # type: ignore[union-attr]
+            c.close()
+        other: list[Any] = []
+        t = threading.Thread(target=lambda: other.append(target._thread_client()))
+        t.start()
+        t.join()
+        assert clients[0] is clients[1]
+        assert other[0] is not clients[0]
+    finally:
+        target.close()
+    assert target._per_thread == []
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "server"])
+def test_the_observer_reads_only_the_events_after_a_given_one(
+    mode: str, app: Any, request: pytest.FixtureRequest, key: str
+) -> None:
+    url = request.getfixturevalue("server").url if mode == "server" else None
+    target = Target(url=url) if url else Target.in_process(app)
+    observer = Observer(target, key)
+    try:
+        for i in range(103):  # past one page of 100
+            observer.call("post", "/v1/customers", "given", name=f"c{i}")
+        every = observer.events()
+        assert len(every) == 103
+        assert [e["id"] for e in observer.events(newer_than=every[0]["id"])] == [
+            e["id"] for e in every[1:]
+        ]
+        assert observer.events(newer_than=every[-1]["id"]) == []
+    finally:
+        observer.close()
+        target.close()
