@@ -21,7 +21,7 @@ class ResponseHeaders(dict[str, str]):
     with `, ` as HTTP allows."""
 
     def __init__(self, raw: RawHeaders) -> None:
-        super().__init__((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw)
+        super().__init__({k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw})
         if len(self) < len(raw):  # a name sent more than once
             self.clear()
             for k, v in raw:

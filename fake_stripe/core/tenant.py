@@ -321,8 +321,8 @@ class StagedTenant(Tenant):
         if not self._prefetched:
             self._prefetched = True
             wanted = (*self.clock.names(), ID_COUNTER)
-            found = self.backend.meta_many(self.name, wanted)
-            self._meta_stored.update({n: found.get(n) for n in wanted})
+            self._meta_stored.update(dict.fromkeys(wanted))  # None: known to be unset
+            self._meta_stored.update(self.backend.meta_many(self.name, wanted))
         if name not in self._meta_stored:
             self._meta_stored[name] = self.backend.meta_get(self.name, name)
         return self._meta_stored[name]
