@@ -84,12 +84,6 @@ class Encoded(NamedTuple):
     json: bytes
 
 
-@functools.lru_cache(maxsize=64)
-def _header_name(name: str) -> bytes:
-    """A response header's name on the wire (the API sends a handful of names)."""
-    return name.lower().encode("latin-1")
-
-
 class JSONResponse(Response):
     """Every answer of the API: compact JSON with its headers, sent in two ASGI messages.
 
@@ -102,7 +96,7 @@ class JSONResponse(Response):
         self.body = body.json if isinstance(body, Encoded) else to_json(body)
         self.status_code = status
         self.background = None
-        raw = [(_header_name(k), v.encode("latin-1")) for k, v in headers.items()]
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
         raw.append((b"content-type", b"application/json"))
         self.raw_headers = raw

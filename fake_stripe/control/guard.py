@@ -68,10 +68,6 @@ def check_control_token(server: ControlServer, request: Request) -> None:
 
 # Asked on every request with the server's address and the Host header's name: a few names.
 @functools.lru_cache(maxsize=256)
-# Every request asks this of its server's address and its Host header: a handful of names,
-# which parsing as an address each time would cost microseconds. Bounded: a client may send
-# any Host it likes.
-@functools.lru_cache(maxsize=256)
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
