@@ -11,7 +11,7 @@ from ..core.params import clean
 from ..core.tenant import secret_matches
 from ..resources import payment_methods
 from ..resources.payment_methods import PaymentMethod
-from . import us_bank_account
+from . import p24, us_bank_account
 from .objects import PaymentIntent, SetupIntent
 
 Intent = SetupIntent | PaymentIntent
@@ -29,7 +29,11 @@ def set_payment_method(ctx: Ctx, intent: Intent, p: dict[str, Any]) -> None:
     if p.get("payment_method"):
         pm = payment_methods.load(ctx, p["payment_method"], "payment_method")
     elif p.get("payment_method_data"):
-        pm = us_bank_account.from_params(ctx, p["payment_method_data"], "payment_method_data")
+        data = p["payment_method_data"]
+        if data["type"] == "p24":
+            pm = p24.from_params(ctx, data)
+        else:
+            pm = us_bank_account.from_params(ctx, data, "payment_method_data")
         ctx.tenant.put(pm)
     else:
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..core.params import Arr, Bool, Either, Enum, Hash, Int, Metadata, Str
 from ..resources.payment_methods import BILLING, US_BANK_ACCOUNT
+from .p24 import P24_DATA
 
 
 def _mandate_data(online_required: tuple[str, ...]) -> Hash:
@@ -38,6 +39,12 @@ PM_DATA = Hash(
         "billing_details": BILLING,
         "metadata": Metadata(),
     },
+    required=("type",),
+)
+# A PaymentIntent also takes a P24 PaymentMethod; P24 is single use (Stripe's docs), so the
+# fake's SetupIntents keep to us_bank_account.
+PAYMENT_PM_DATA = Hash(
+    {**PM_DATA.fields, "type": Enum(("p24", "us_bank_account")), "p24": P24_DATA},
     required=("type",),
 )
 _PERMISSIONS = Arr(Enum(("balances", "ownership", "payment_method", "transactions")))

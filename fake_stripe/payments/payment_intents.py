@@ -4,7 +4,6 @@ the `settle` test helper. What the bank does with the debit is `ach.py`'s."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..core.context import Ctx, Failed
@@ -34,7 +33,7 @@ from ..core.params import (
 from ..core.render import Page, paginate
 from ..resources import customers
 from ..resources.payment_methods import PaymentMethod
-from . import ach, microdeposits
+from . import ach, intent_types, microdeposits
 from .intents import (
     check_client_secret,
     customer_acceptance,
@@ -42,12 +41,16 @@ from .intents import (
     set_payment_method,
 )
 from .objects import ClientPaymentIntent, Mandate, PaymentIntent
-from .params import MANDATE_DATA, MANDATE_DATA_CONFIRM, OFF_SESSION, PAYMENT_OPTIONS, PM_DATA
+from .params import (
+    MANDATE_DATA,
+    MANDATE_DATA_CONFIRM,
+    OFF_SESSION,
+    PAYMENT_OPTIONS,
+    PAYMENT_PM_DATA,
+)
 
 MINIMUM_AMOUNT = 50  # Stripe's minimum charge in usd: $0.50
 MAXIMUM_AMOUNT = 99_999_999
-TYPES = ("us_bank_account",)
-_CURRENCY = re.compile(r"[a-z]{3}")
 CANCELABLE = (
     "requires_payment_method",
     "requires_capture",
@@ -59,7 +62,7 @@ UPDATABLE = ("requires_payment_method", "requires_confirmation", "requires_actio
 
 _PAYMENT = {
     "payment_method": Str(),
-    "payment_method_data": PM_DATA,
+    "payment_method_data": PAYMENT_PM_DATA,
     "payment_method_options": PAYMENT_OPTIONS,
     "payment_method_types": Arr(Str()),
     "mandate": Str(),
@@ -104,7 +107,7 @@ UPDATE = Spec(
         "description": Str(max_length=1000, emptyable=True),
         "metadata": Metadata(),
         "payment_method": Str(),
-        "payment_method_data": PM_DATA,
+        "payment_method_data": PAYMENT_PM_DATA,
         "payment_method_options": PAYMENT_OPTIONS,
         "payment_method_types": Arr(Str()),
         "receipt_email": Str(emptyable=True),
@@ -131,58 +134,6 @@ def _amount(amount: int) -> int:
             "amount", "Amount must be no more than $999,999.99 usd", code="amount_too_large"
         )
     return amount
-
-
-def _currency(currency: str, types: list[str]) -> str:
-    cur = currency.lower()
-    if "us_bank_account" in types and cur != "usd":
-        # GUESS: the wording Stripe uses when a payment method type does not support a currency.
-        raise invalid_param(
-            "currency",
-            f"The currency provided ({cur[:10]}) is invalid. Payments with us_bank_account "
-            "support the following currencies: usd.",
-            code="payment_intent_invalid_parameter",
-        )
-    if not _CURRENCY.fullmatch(cur):
-        # GUESS: the fake does not hold Stripe's list of currencies; any ISO-style code passes.
-        raise invalid_param("currency", f"Invalid currency: {cur[:10]}.")
-    return cur
-
-
-def _types(types: list[str] | None) -> list[str]:
-    for i, t in enumerate(types or []):
-        if t not in TYPES:
-            raise invalid_param(
-                f"payment_method_types[{i}]",
-                f"The payment method type provided: {t[:40]} is invalid. This fake Stripe "
-                "server supports only us_bank_account PaymentIntents.",
-                code="payment_intent_invalid_parameter",
-            )
-    # GUESS: with no types given, the only type the fake has (Stripe's default is `card`, or
-    # the Dashboard's automatic payment methods).
-    return list(dict.fromkeys(types or TYPES))
-
-
-def _types_and_currency(p: dict[str, Any], automatic: dict[str, Any] | None) -> list[str]:
-    """The intent's types: with automatic payment methods in a currency other than usd, `card`
-    (GUESS: Stripe takes them from the Dashboard, where cards are on by default; the fake
-    stores such an intent but confirms only ACH Direct Debit in usd)."""
-    if automatic and automatic["enabled"] and str(p["currency"]).lower() != "usd":
-        return ["card"]
-    return _types(p.get("payment_method_types"))
-
-
-def _automatic(p: dict[str, Any]) -> dict[str, Any] | None:
-    """`automatic_payment_methods` as the intent shows it. GUESS: with it enabled, the types are
-    those the fake has (us_bank_account); Stripe takes them from the Dashboard's settings."""
-    given = p.get("automatic_payment_methods")
-    if not given:
-        return None
-    if not given["enabled"]:
-        return {"enabled": False}
-    if p.get("payment_method_types"):
-        raise exclusive("automatic_payment_methods", "payment_method_types")
-    return {"allow_redirects": given.get("allow_redirects") or "always", "enabled": True}
 
 
 def _options(pi: PaymentIntent, given: Any) -> None:
@@ -270,9 +221,10 @@ def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> Failed | None:
     failed charge and the intent's new state stand)."""
     if pi.status not in ("requires_payment_method", "requires_confirmation"):
         raise _unexpected(pi, "confirm")
+    intent_types.join(pi, p)
     set_payment_method(ctx, pi, p)
     pm = payment_method_to_confirm(ctx, pi)
-    _currency(pi.currency, ["us_bank_account"])  # the only debit the fake makes
+    intent_types.currency(pi.currency, ["us_bank_account"])  # the only debit the fake makes
     if pm.customer is not None and pi.customer is None:
         raise invalid_param(
             "payment_method",
@@ -307,15 +259,15 @@ def load(ctx: Ctx, pi_id: str, param: str = "id") -> PaymentIntent:
 
 def create(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | Failed:
     pid = ctx.tenant.new_id("pi")
-    automatic = _automatic(p)
-    types = _types_and_currency(p, automatic)
+    automatic = intent_types.automatic(p)
+    types = intent_types.on_create(p, automatic)
     pi = PaymentIntent(
         id=pid,
         amount=_amount(p["amount"]),
         automatic_payment_methods=automatic,
         client_secret=ctx.tenant.client_secret(pid, 25),
         created=ctx.now(),
-        currency=_currency(p["currency"], types),
+        currency=intent_types.currency(p["currency"], types),
         description=p.get("description"),
         metadata=clean(p.get("metadata") or {}),
         payment_method_types=types,
@@ -333,6 +285,7 @@ def create(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | Failed:
                     name,
                     f"{name} can only be passed when confirming the PaymentIntent (confirm=true).",
                 )
+    intent_types.join(pi, p)
     set_payment_method(ctx, pi, p)
     ctx.tenant.put(pi)
     ctx.emit("payment_intent.created", pi)
@@ -357,9 +310,9 @@ def update(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
     if "customer" in p:
         pi.customer = customers.load(ctx, p["customer"], "customer").id
     if "payment_method_types" in p:
-        pi.payment_method_types = _types(p["payment_method_types"])
+        pi.payment_method_types = intent_types.types(p["payment_method_types"])
     if "currency" in p or "payment_method_types" in p:
-        pi.currency = _currency(p.get("currency", pi.currency), pi.payment_method_types)
+        pi.currency = intent_types.currency(p.get("currency", pi.currency), pi.payment_method_types)
     for name in ("description", "receipt_email", "setup_future_usage", "statement_descriptor"):
         if name in p:
             setattr(pi, name, None if p[name] is UNSET else p[name])
@@ -367,6 +320,7 @@ def update(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
         pi.metadata = merge_metadata(pi.metadata, p["metadata"])
     if "payment_method_options" in p:
         _options(pi, p["payment_method_options"])
+    intent_types.join(pi, p)
     set_payment_method(ctx, pi, p)
     pi.last_payment_error = None  # Stripe: cleared when the intent is later updated
     ctx.tenant.put(pi)
@@ -377,7 +331,7 @@ def confirm(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | ClientPaymentIntent 
     pi = load(ctx, ctx.path["intent"])
     check_client_secret(ctx, pi, p.get("client_secret"))
     if "payment_method_types" in p:
-        pi.payment_method_types = _types(p["payment_method_types"])
+        pi.payment_method_types = intent_types.types(p["payment_method_types"])
     if "receipt_email" in p:
         pi.receipt_email = None if p["receipt_email"] is UNSET else p["receipt_email"]
     if "payment_method_options" in p:

@@ -1,5 +1,5 @@
 """The `payment_method` object and what is done to one once it exists: retrieve, list, attach,
-detach. (PaymentMethods are made in `payments/us_bank_account.py`.)"""
+detach. (PaymentMethods are made in `payments/us_bank_account.py` and `payments/p24.py`.)"""
 
 from __future__ import annotations
 
@@ -53,12 +53,16 @@ class UsBankAccount(Model):
     status_details: dict[str, Any] | None = None
 
 
+class P24(Model):
+    bank: str | None = None
+
+
 class PaymentMethod(StripeObject):
     kind: ClassVar[str] = "payment_method"
     prefix: ClassVar[str] = "pm"
     noun: ClassVar[str] = "payment_method"
     expandable: ClassVar[dict[str, str]] = {"customer": "customer"}
-    omit_if_none: ClassVar[frozenset[str]] = frozenset({"card"})
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"card", "p24"})
     indexed: ClassVar[tuple[str, ...]] = ("customer", "type")
     internal: ClassVar[frozenset[str]] = frozenset({"microdeposits_verified"})
 
@@ -71,6 +75,7 @@ class PaymentMethod(StripeObject):
     metadata: dict[str, str] = {}
     type: str = "us_bank_account"
     card: Card | None = None
+    p24: P24 | None = None
     # A card PaymentMethod keeps an empty one, never shown: a PaymentMethod shows the hash of
     # its type only.
     us_bank_account: UsBankAccount = UsBankAccount()
