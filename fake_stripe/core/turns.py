@@ -30,9 +30,6 @@ BUDGET = 0.0002  # seconds of work between two pauses
 PAUSE = 0.0001  # seconds the loop has the GIL to itself
 WINDOW = 1.0  # seconds a request of another tenant counts as "being served"
 
-_local = threading.local()
-_pause = time.sleep  # (tests count the pauses here)
-
 
 class Recent:
     """The two tenants whose requests were seen last, and when (from the loop's thread): enough
@@ -63,6 +60,14 @@ class _Work:
         self.since = time.perf_counter()
 
 
+class _Local(threading.local):
+    work: _Work | None = None  # the class's default: a thread that never set it reads None
+
+
+_local = _Local()
+_pause = time.sleep  # (tests count the pauses here)
+
+
 def taking_turns(tenant: str, recent: Recent, fn: Callable[..., T]) -> Callable[..., T]:
     """`fn` as a worker thread runs it for `tenant`: its checkpoints may pause."""
 
@@ -78,7 +83,7 @@ def taking_turns(tenant: str, recent: Recent, fn: Callable[..., T]) -> Callable[
 
 def checkpoint() -> None:
     """Pause, if this is a worker thread's work that has had its time while others wait."""
-    work: _Work | None = getattr(_local, "work", None)
+    work = _local.work
     if work is None:
         return
     now = time.perf_counter()
