@@ -10,8 +10,8 @@ So the work calls `checkpoint()` where it may pause (a staged read or write, an 
 rendered, an event made). On a worker thread, once it has computed for `BUDGET` seconds since
 its last pause, it sleeps `PAUSE` seconds, and the loop takes the GIL meanwhile. It pauses
 only while other tenants are being served (a request of another tenant in the last `WINDOW`
-seconds): a tenant alone on the server never waits. In-process and on the loop's own thread,
-`checkpoint()` does nothing.
+seconds): a tenant alone on the server never waits, nor one whose requests do not overlap
+another's. In-process and on the loop's own thread, `checkpoint()` does nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ T = TypeVar("T")
 # are served, and another tenant's GET p99 stays within twice its idle value.
 BUDGET = 0.0002  # seconds of work between two pauses
 PAUSE = 0.0001  # seconds the loop has the GIL to itself
-WINDOW = 1.0  # seconds a request of another tenant counts as "being served"
+WINDOW = 0.05  # seconds a request of another tenant counts as "being served"
 
 
 class Recent:
