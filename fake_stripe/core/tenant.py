@@ -245,6 +245,7 @@ class StagedTenant(Tenant):
     # ---- objects -----------------------------------------------------------------------------
     def _from_store(self, obj_id: str) -> Row | None:
         if obj_id not in self._stored:
+            checkpoint()
             self._stored[obj_id] = self.backend.get(self.name, obj_id)
         return self._stored[obj_id]
 
@@ -255,6 +256,7 @@ class StagedTenant(Tenant):
         return self._from_store(obj_id)
 
     def put(self, obj: Stored) -> None:
+        checkpoint()
         self._objects[obj.id] = (obj.kind, obj.model_dump_json(), obj.index_values())
         self._lists.pop(obj.kind, None)
         checkpoint()
