@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -133,3 +134,29 @@ def test_a_large_request_pauses_for_another_tenants_requests_under_a_server(
         assert gets.result() > 0
     assert pauses.threads
     assert all(name.startswith("fake-stripe-request") for name in pauses.threads)
+
+
+def test_work_holding_sqlites_write_lock_does_not_pause(pauses: Pauses, tmp_path: Path) -> None:
+    """SQLite has one write lock for every tenant: a pause inside a write transaction would
+    lengthen every other tenant's wait for it. A read transaction pauses as any work does."""
+    from fake_stripe.core.store.sqlite import SQLiteBackend
+
+    backend = SQLiteBackend(str(tmp_path / "t.db"))
+    recent = turns.Recent()
+    recent.saw("b")
+
+    def work(write: bool, after: float = 0.0) -> None:
+        with backend.transaction("a", write):
+            _compute(0.005)
+        _compute(after)
+
+    try:
+        turns.taking_turns("a", recent, work)(True)
+        assert pauses.threads == []
+        turns.taking_turns("a", recent, work)(True, 0.005)  # the lock given back: pauses again
+        assert pauses.threads
+        pauses.threads.clear()
+        turns.taking_turns("a", recent, work)(False)
+        assert pauses.threads
+    finally:
+        backend.close()

@@ -93,3 +93,16 @@ def checkpoint() -> None:
         _pause(PAUSE)
         now = time.perf_counter()
     work.since = now
+
+
+def suspend() -> object:
+    """No pauses until `resume`: for work that holds a lock every tenant's writes wait for
+    (SQLite's one write lock), where a pause would lengthen all of their waits. Returns what
+    `resume` takes."""
+    work = _local.work
+    _local.work = None
+    return work
+
+
+def resume(token: object) -> None:
+    _local.work = token if isinstance(token, _Work) else None
