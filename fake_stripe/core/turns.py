@@ -65,6 +65,9 @@ class _Local(threading.local):
 
 
 _local = _Local()
+# The threads running such work now: while there are none (in-process, a quiet server), a
+# checkpoint returns after one read of a global. Adding and discarding are atomic.
+_working: set[int] = set()
 _pause = time.sleep  # (tests count the pauses here)
 
 
@@ -72,10 +75,13 @@ def taking_turns(tenant: str, recent: Recent, fn: Callable[..., T]) -> Callable[
     """`fn` as a worker thread runs it for `tenant`: its checkpoints may pause."""
 
     def run(*args: Any) -> T:
+        me = threading.get_ident()
         _local.work = _Work(tenant, recent)
+        _working.add(me)
         try:
             return fn(*args)
         finally:
+            _working.discard(me)
             _local.work = None
 
     return run
@@ -83,6 +89,8 @@ def taking_turns(tenant: str, recent: Recent, fn: Callable[..., T]) -> Callable[
 
 def checkpoint() -> None:
     """Pause, if this is a worker thread's work that has had its time while others wait."""
+    if not _working:
+        return
     work = _local.work
     if work is None:
         return
