@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from .core import formdata
+from .core import formdata, turns
 from .core import idempotency as idem
 from .core.clock import Clock
 from .core.context import Ctx, Endpoint, Failed, Services
@@ -189,6 +189,7 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
         and (len(raw) <= DECODE_INLINE_MAX if write else not raw)
         and app.quiet(write)
     )
+    app.lanes.recent.saw(tenant.name)
     answer = await app.lanes.run(tenant.name, _serve, job, True, light=light)
     if answer.off_loop:
         answer = await app.lanes.run(tenant.name, _serve, job, False)
@@ -234,12 +235,14 @@ def _serve(job: _Job, before: bool) -> _Answer:
             decoded = formdata.decode_multipart(job.raw, content_type)
         else:
             decoded = formdata.decode(job.raw)
+        turns.checkpoint()
         expand = decoded.pop("expand", None)  # a dict of its own: taking from it is safe
         # An open spec hands the raw tree to the handler, which checks it itself (sessions
         # choose their parameter set by API version).
         params = dict(decoded) if ep.params.open else check(ep.params, decoded)
         if expand is not None:
             params["expand"] = EXPAND.check("expand", expand)
+        turns.checkpoint()
         ctx = Ctx(
             tenant=StagedTenant(tenant),
             version=version,
@@ -364,6 +367,7 @@ def _finish(
     violations = app.check_response(method, path, done.status, done.body)
     if violations:
         headers = {**headers, "X-Fake-Stripe-Violations": "; ".join(violations)[:4000]}
+    turns.checkpoint()
     return json_response(done.status, done.body if encoded is None else Encoded(encoded), headers)
 
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from .objects import Model, StripeObject, model_for
 from .raw import RawObject
 from .tenant import StagedTenant, Tenant
+from .turns import checkpoint
 
 
 class EventRequest(Model):
@@ -153,13 +154,15 @@ class EventLog:
             return ev
         # Validated from one plain dict: nested model instances would be checked and copied
         # again, and the object is dumped once, here.
+        dumped = obj.model_dump(mode="json")
+        checkpoint()
         ev = Event.model_validate(
             {
                 "id": tenant.new_id("evt"),
                 "api_version": version,
                 "created": tenant.now(),
                 "data": {
-                    "object": obj.model_dump(mode="json"),
+                    "object": dumped,
                     "previous_attributes": previous_attributes,
                 },
                 "request": {"id": request_id, "idempotency_key": idempotency_key}

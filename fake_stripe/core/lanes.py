@@ -24,6 +24,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from .turns import Recent, taking_turns
+
 T = TypeVar("T")
 
 # GUESS (docs/limits.md): fake-only. Threads mostly wait (for a store lock, for PostgreSQL);
@@ -42,6 +44,9 @@ class Lanes:
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}
         self._waiting: dict[str, deque[_Waiter]] = {}
+        # Whose requests the loop has seen lately: work in the pool pauses for the loop while
+        # another tenant is being served (`core.turns`). The caller notes each request.
+        self.recent = Recent()
 
     async def run(self, tenant: str, fn: Callable[..., T], *args: Any, light: bool = False) -> T:
         """`fn(*args)` in a worker thread, once `tenant` has a free lane; inline when the
@@ -52,7 +57,7 @@ class Lanes:
             return fn(*args)
         await self._enter(tenant)
         try:
-            future = self._executor().submit(fn, *args)
+            future = self._executor().submit(taking_turns(tenant, self.recent, fn), *args)
         except BaseException:
             self._leave(tenant)
             raise

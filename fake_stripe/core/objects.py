@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from .turns import checkpoint
 from .versions import shows_since
 
 _REGISTRY: dict[str, type[StripeObject]] = {}
@@ -44,6 +45,9 @@ class StripeObject(BaseModel):
     # so a list filtered on one reads only the matching objects. Objects stored before a field
     # was added are indexed again when the store is opened (`core.indexes`).
     indexed: ClassVar[tuple[str, ...]] = ()
+    # Nested parts `adjust` renders itself (objects shown at the reader's version), left out of
+    # the model's own dump: `{"accounts": {"data"}}` leaves out the items of a nested list.
+    rendered_apart: ClassVar[dict[str, Any]] = {}
 
     id: str
 
@@ -75,9 +79,14 @@ class StripeObject(BaseModel):
 
     def to_api(self, version: str) -> dict[str, Any]:
         """The object as a reader at `version` (a `Stripe-Version`) sees it."""
+        checkpoint()
         exclude = set(self.internal)
         exclude |= {f for f in self.preview if not shows_since(version, self.ga_since.get(f))}
-        data = self.model_dump(mode="json", exclude=exclude)
+        if self.rendered_apart:
+            apart = {**dict.fromkeys(exclude, True), **self.rendered_apart}
+            data = self.model_dump(mode="json", exclude=apart)
+        else:
+            data = self.model_dump(mode="json", exclude=exclude)
         for name in self.omit_if_none:
             if name in data and data[name] is None:
                 del data[name]

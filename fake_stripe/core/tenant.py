@@ -25,6 +25,7 @@ from .objects import StripeObject, model_for
 from .raw import Kind, RawObject
 from .store import Backend
 from .store.base import Match
+from .turns import checkpoint
 from .views import View
 
 M = TypeVar("M")
@@ -98,6 +99,7 @@ class Tenant:
         row = self._row(obj_id)
         if row is None or row[0] != cls.kind:
             return None
+        checkpoint()
         return cls.model_validate_json(row[1])
 
     def load(self, cls: Kind[M], obj_id: str, param: str = "id", status: int | None = None) -> M:
@@ -243,6 +245,7 @@ class StagedTenant(Tenant):
     # ---- objects -----------------------------------------------------------------------------
     def _from_store(self, obj_id: str) -> Row | None:
         if obj_id not in self._stored:
+            checkpoint()
             self._stored[obj_id] = self.backend.get(self.name, obj_id)
         return self._stored[obj_id]
 
@@ -253,8 +256,10 @@ class StagedTenant(Tenant):
         return self._from_store(obj_id)
 
     def put(self, obj: Stored) -> None:
+        checkpoint()
         self._objects[obj.id] = (obj.kind, obj.model_dump_json(), obj.index_values())
         self._lists.pop(obj.kind, None)
+        checkpoint()
 
     def delete(self, obj: Stored) -> None:
         self._objects[obj.id] = None
@@ -304,6 +309,7 @@ class StagedTenant(Tenant):
         for found in rows():
             if found is None:
                 continue
+            checkpoint()
             obj = cls.model_validate_json(found[1])
             if where is None or where(obj):
                 yield obj
@@ -338,6 +344,7 @@ class StagedTenant(Tenant):
             return  # a read: nothing to write, nothing to follow
         if self._meta or self._objects:
             self.backend.write(self.name, self._meta, list(self._objects.items()))
+            checkpoint()
         # What was written is what the store now holds (the transaction is still open).
         self._meta_stored.update(self._meta)
         self._stored.update({oid: None if r is None else r[:2] for oid, r in self._objects.items()})

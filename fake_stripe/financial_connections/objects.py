@@ -242,6 +242,7 @@ class Session(StripeObject):
         {"relink_options", "relink_result", "status", "status_details", "ui_mode", "hosted", "url"}
     )
     expandable: ClassVar[dict[str, str]] = {"account_holder.customer": "customer"}
+    rendered_apart: ClassVar[dict[str, Any]] = {"accounts": {"data"}}
 
     object: str = "financial_connections.session"
     account_holder: AccountHolder | None
@@ -274,7 +275,12 @@ class Session(StripeObject):
     def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
         if self.account_holder is not None:
             data["account_holder"] = self.account_holder.to_api()
-        data["accounts"]["data"] = [a.to_api(version) for a in self.accounts.data]
+        listed = data["accounts"]
+        data["accounts"] = {
+            "object": listed.pop("object"),
+            "data": [a.to_api(version) for a in self.accounts.data],
+            **listed,
+        }
         filters = data.get("filters")
         if isinstance(filters, dict):
             for k in ("institution", "require_payment_method_support"):

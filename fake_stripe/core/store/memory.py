@@ -17,6 +17,7 @@ import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 
+from ..turns import checkpoint
 from . import seqs as ordered
 from .base import Match, Written
 
@@ -198,6 +199,7 @@ class MemoryBackend:
         try:
             t.meta.update(meta)
             for oid, row in objects:
+                checkpoint()
                 if row is None:
                     self.delete(tenant, oid)
                 else:

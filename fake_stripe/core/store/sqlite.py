@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
+from .. import turns
 from . import check
 from .base import Busy, Conflict
 from .sql import SCHEMA_VERSION, WRITE_CHECK, Dialect, SQLBackend
@@ -100,6 +101,7 @@ class SQLiteBackend(SQLBackend):
     @contextlib.contextmanager
     def _begin(self, slot: Slot[sqlite3.Connection], tenant: str, write: bool) -> Iterator[None]:
         db = slot.conn
+        paused = None
         if write:
             deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
             if not self._writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
@@ -109,6 +111,7 @@ class SQLiteBackend(SQLBackend):
             except BaseException:
                 self._writer.release()
                 raise
+            paused = turns.suspend()  # the file's one write lock: every tenant's writes wait
         else:
             db.execute("BEGIN")
         slot.depth, slot.reading = 1, not write
@@ -122,6 +125,7 @@ class SQLiteBackend(SQLBackend):
         finally:
             slot.depth, slot.reading = 0, False
             if write:
+                turns.resume(paused)
                 self._writer.release()
 
     def _begin_unlocked(self, slot: Slot[sqlite3.Connection]) -> AbstractContextManager[None]:

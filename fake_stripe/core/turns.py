@@ -1,0 +1,116 @@
+"""Worker threads that give the event loop its turns at the GIL.
+
+A request's work on a worker thread (`core.lanes`) holds the GIL while it computes. The event
+loop's thread, woken by another tenant's request, needs the GIL back at each of its callbacks
+and waits for it every time: until the switch interval forces the worker off, or until a C
+call the worker is in (a model validated from a large JSON document) returns. A tenant sending
+the largest requests the limits allow so doubled another tenant's GET latency at the median.
+
+So the work calls `checkpoint()` where it may pause (a staged read or write, an object
+rendered, an event made). On a worker thread, once it has computed for `BUDGET` seconds since
+its last pause, it sleeps `PAUSE` seconds, and the loop takes the GIL meanwhile. It pauses
+only while other tenants are being served (a request of another tenant in the last `WINDOW`
+seconds): a tenant alone on the server never waits, nor one whose requests do not overlap
+another's. In-process and on the loop's own thread, `checkpoint()` does nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# GUESS (docs/limits.md): fake-only, measured with the chaos suite's largest-requests phase
+# (docs/benchmarks.md): about a third of a large request's time goes to pauses while others
+# are served, and another tenant's GET p99 stays within twice its idle value.
+BUDGET = 0.0002  # seconds of work between two pauses
+PAUSE = 0.0001  # seconds the loop has the GIL to itself
+WINDOW = 0.05  # seconds a request of another tenant counts as "being served"
+
+
+class Recent:
+    """The two tenants whose requests were seen last, and when (from the loop's thread): enough
+    to tell whether a tenant other than a given one was served within `WINDOW`."""
+
+    def __init__(self) -> None:
+        self._last: tuple[str, float] = ("", float("-inf"))
+        self._before: tuple[str, float] = ("", float("-inf"))
+
+    def saw(self, tenant: str) -> None:
+        last = self._last
+        if last[0] != tenant:
+            self._before = last
+        self._last = (tenant, time.monotonic())
+
+    def others(self, tenant: str) -> float:
+        """When a tenant other than `tenant` last sent a request (monotonic seconds)."""
+        last = self._last  # one read of each: the loop's thread replaces them whole
+        return last[1] if last[0] != tenant else self._before[1]
+
+
+class _Work:
+    __slots__ = ("recent", "since", "tenant")
+
+    def __init__(self, tenant: str, recent: Recent) -> None:
+        self.tenant = tenant
+        self.recent = recent
+        self.since = time.perf_counter()
+
+
+class _Local(threading.local):
+    work: _Work | None = None  # the class's default: a thread that never set it reads None
+
+
+_local = _Local()
+# The threads running such work now: while there are none (in-process, a quiet server), a
+# checkpoint returns after one read of a global. Adding and discarding are atomic.
+_working: set[int] = set()
+_pause = time.sleep  # (tests count the pauses here)
+
+
+def taking_turns(tenant: str, recent: Recent, fn: Callable[..., T]) -> Callable[..., T]:
+    """`fn` as a worker thread runs it for `tenant`: its checkpoints may pause."""
+
+    def run(*args: Any) -> T:
+        me = threading.get_ident()
+        _local.work = _Work(tenant, recent)
+        _working.add(me)
+        try:
+            return fn(*args)
+        finally:
+            _working.discard(me)
+            _local.work = None
+
+    return run
+
+
+def checkpoint() -> None:
+    """Pause, if this is a worker thread's work that has had its time while others wait."""
+    if not _working:
+        return
+    work = _local.work
+    if work is None:
+        return
+    now = time.perf_counter()
+    if now - work.since < BUDGET:
+        return
+    if time.monotonic() - work.recent.others(work.tenant) < WINDOW:
+        _pause(PAUSE)
+        now = time.perf_counter()
+    work.since = now
+
+
+def suspend() -> object:
+    """No pauses until `resume`: for work that holds a lock every tenant's writes wait for
+    (SQLite's one write lock), where a pause would lengthen all of their waits. Returns what
+    `resume` takes."""
+    work = _local.work
+    _local.work = None
+    return work
+
+
+def resume(token: object) -> None:
+    _local.work = token if isinstance(token, _Work) else None

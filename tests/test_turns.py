@@ -1,0 +1,162 @@
+"""A request's work on a worker thread pauses for the event loop while other tenants are served
+(`core.turns`), and only then. The pauses are counted, never timed: how much they give the
+other tenants is measured by the chaos suite's largest-requests phase (`docs/benchmarks.md`)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fake_stripe import create_app
+from fake_stripe.core import turns
+from fake_stripe.http_server import ServerThread
+
+
+class Pauses:
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, seconds: float) -> None:
+        with self._lock:
+            self.threads.append(threading.current_thread().name)
+
+
+@pytest.fixture
+def pauses(monkeypatch: pytest.MonkeyPatch) -> Pauses:
+    counted = Pauses()
+    monkeypatch.setattr(turns, "_pause", counted)
+    return counted
+
+
+def _compute(seconds: float) -> int:
+    """Work that reaches a checkpoint every few microseconds, for `seconds`."""
+    n = 0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        turns.checkpoint()
+        n += 1
+    return n
+
+
+def test_work_pauses_only_while_another_tenant_was_seen_lately(pauses: Pauses) -> None:
+    recent = turns.Recent()
+    work = turns.taking_turns("a", recent, _compute)
+    recent.saw("a")
+    work(0.01)  # alone on the server
+    assert pauses.threads == []
+    recent.saw("b")
+    recent.saw("a")  # b is still recent: the one seen before a
+    work(0.01)
+    assert len(pauses.threads) >= 5  # one per BUDGET of work, at most
+    assert recent.others("a") <= recent.others("b") < float("inf")  # b's time, then a's
+
+
+def test_another_tenant_seen_longer_ago_than_the_window_does_not_count(
+    pauses: Pauses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recent = turns.Recent()
+    recent.saw("b")
+    monkeypatch.setattr(turns, "WINDOW", 0.0)
+    turns.taking_turns("a", recent, _compute)(0.005)
+    assert pauses.threads == []
+
+
+def test_work_not_handed_to_a_worker_never_pauses(pauses: Pauses) -> None:
+    # In-process, and on the event loop's own thread, the work runs as it is.
+    recent = turns.Recent()
+    recent.saw("b")
+    _compute(0.005)
+    assert pauses.threads == []
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    app = create_app(seed=31)
+    with ServerThread(app) as url:
+        yield url
+    app.fake.close()
+
+
+LINK = {"outcome": "link", **{f"accounts[{i}][subcategory]": "checking" for i in range(30)}}
+SESSION = {
+    "account_holder[type]": "customer",
+    "permissions[0]": "payment_method",
+    "permissions[1]": "transactions",
+    "prefetch[0]": "transactions",
+}
+
+
+def _complete(url: str, key: str) -> int:
+    auth = (key, "")
+    cus = httpx.post(f"{url}/v1/customers", auth=auth).json()["id"]
+    session = httpx.post(
+        f"{url}/v1/financial_connections/sessions",
+        data={**SESSION, "account_holder[customer]": cus},
+        auth=auth,
+    ).json()["id"]
+    done = httpx.post(
+        f"{url}/v1/test_helpers/financial_connections/sessions/{session}/complete",
+        data=LINK,
+        auth=auth,
+        timeout=30,
+    )
+    return done.status_code
+
+
+def test_a_large_request_pauses_for_another_tenants_requests_under_a_server(
+    served: str, pauses: Pauses
+) -> None:
+    assert _complete(served, "sk_test_alone") == 200
+    assert pauses.threads == []  # nobody else was served
+
+    stop = threading.Event()
+
+    def other_tenant() -> int:
+        n = 0
+        while not stop.is_set():
+            assert httpx.get(f"{served}/v1/customers", auth=("sk_test_other", "")).is_success
+            n += 1
+        return n
+
+    with ThreadPoolExecutor(1) as pool:
+        gets = pool.submit(other_tenant)
+        try:
+            assert _complete(served, "sk_test_large") == 200
+        finally:
+            stop.set()
+        assert gets.result() > 0
+    assert pauses.threads
+    assert all(name.startswith("fake-stripe-request") for name in pauses.threads)
+
+
+def test_work_holding_sqlites_write_lock_does_not_pause(pauses: Pauses, tmp_path: Path) -> None:
+    """SQLite has one write lock for every tenant: a pause inside a write transaction would
+    lengthen every other tenant's wait for it. A read transaction pauses as any work does."""
+    from fake_stripe.core.store.sqlite import SQLiteBackend
+
+    backend = SQLiteBackend(str(tmp_path / "t.db"))
+    recent = turns.Recent()
+    recent.saw("b")
+
+    def work(write: bool, after: float = 0.0) -> None:
+        with backend.transaction("a", write):
+            _compute(0.005)
+        _compute(after)
+
+    try:
+        turns.taking_turns("a", recent, work)(True)
+        assert pauses.threads == []
+        turns.taking_turns("a", recent, work)(True, 0.005)  # the lock given back: pauses again
+        assert pauses.threads
+        pauses.threads.clear()
+        turns.taking_turns("a", recent, work)(False)
+        assert pauses.threads
+    finally:
+        backend.close()
