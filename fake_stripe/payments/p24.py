@@ -13,7 +13,8 @@ from ..resources.payment_methods import P24, BillingDetails, PaymentMethod
 # Stripe's docs: "Przelewy24 payments must be in either Euros or Polish Zloty".
 CURRENCIES = ("eur", "pln")
 # The recorded spec's enum of `payment_method_data[p24][bank]` (tests/test_param_drift.py holds
-# the two together).
+# the two together). GUESS: a bank outside it is refused; the spec marks the enum
+# x-stripeBypassValidation, so Stripe may take banks added since.
 BANKS = (
     "alior_bank",
     "bank_millennium",
