@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 # GUESS (docs/limits.md): fake-only, measured with the chaos suite's largest-requests phase
-# (docs/benchmarks.md): about a third of a large request's time goes to pauses while others
-# are served, and another tenant's GET p99 stays within twice its idle value.
+# (docs/benchmarks.md): while another tenant is served, the largest requests take about twice
+# as long, and that tenant's GET p99 stays near twice its idle value (about 3× without pauses).
 BUDGET = 0.0002  # seconds of work between two pauses
 PAUSE = 0.0001  # seconds the loop has the GIL to itself
 WINDOW = 0.05  # seconds a request of another tenant counts as "being served"
