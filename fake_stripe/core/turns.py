@@ -103,7 +103,7 @@ def checkpoint() -> None:
     work.since = now
 
 
-def suspend() -> object:
+def suspend() -> _Work | None:
     """No pauses until `resume`: for work that holds a lock every tenant's writes wait for
     (SQLite's one write lock), where a pause would lengthen all of their waits. Returns what
     `resume` takes."""
@@ -112,5 +112,5 @@ def suspend() -> object:
     return work
 
 
-def resume(token: object) -> None:
-    _local.work = token if isinstance(token, _Work) else None
+def resume(work: _Work | None) -> None:
+    _local.work = work

@@ -282,21 +282,29 @@ def phase_postgres_lock(start: Callable[..., Any], fig: Any, seconds: float) -> 
 
 
 def main() -> None:
-    """`python -m tests.stress.isolation [RUNS] [SECONDS]`: the largest-requests phase alone,
-    RUNS times (default 3) of SECONDS (default 10), each against a server of its own: another
-    tenant's GET latency idle and during, the ratio of the p99s, and how many rounds of the
-    largest requests the sending tenant got through (what the others' share cost it)."""
+    """`python -m tests.stress.isolation [RUNS] [SECONDS] [alone]`: the largest-requests phase
+    alone, RUNS times (default 3) of SECONDS (default 10), each against a server of its own:
+    another tenant's GET latency idle and during, the ratio of the p99s, and how many rounds of
+    the largest requests the sending tenant got through (what the others' share cost it).
+    With `alone`, the same load with no other tenant: the rounds only."""
     from .chaos import Figures, Server
 
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
+    alone = sys.argv[3:4] == ["alone"]
     print(f"load average {os.getloadavg()[0]:.2f}")
     for run in range(1, runs + 1):
         fig, server = Figures(), Server()
         try:
-            phase_largest(server.url, fig, seconds)
+            if alone:
+                asyncio.run(_largest(server.url, seconds, fig))
+            else:
+                phase_largest(server.url, fig, seconds)
         finally:
             server.stop()
+        if alone:
+            print(f"run {run}: rounds {fig.status.get(400, 0)}, no other tenant")
+            continue
         idle = fig.extra["largest arrays: other tenant's GET, idle"]
         during = fig.extra["largest arrays: other tenant's GET, during"]
         ratio = fig.extra["largest arrays: p99 during / idle"]
