@@ -68,7 +68,12 @@ class Hostile:
         except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
         finally:
-            writer.close()
+            # A transport closed with unsent data (an endless body the fake stopped reading)
+            # waits for it to drain, for ever: it would be left to the collector, unclosed.
+            if writer.transport.get_write_buffer_size():
+                writer.transport.abort()
+            else:
+                writer.close()
             self._handlers.discard(task)
 
     async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
