@@ -177,3 +177,45 @@ def test_work_holding_sqlites_write_lock_does_not_pause(
         assert pauses.threads
     finally:
         backend.close()
+
+
+def test_time_spent_waiting_for_the_store_is_not_work(pauses: Pauses) -> None:
+    """A request whose time goes on store round trips (PostgreSQL) gives the loop the GIL at
+    each of them: the budget starts again after a wait, so such work does not pause too."""
+    recent = turns.Recent()
+    recent.saw("b")
+    recent.saw("a")
+
+    def round_trips(n: int, noted: bool) -> None:
+        for _ in range(n):
+            time.sleep(2 * turns.BUDGET)  # a wait, longer than the budget
+            if noted:
+                turns.waited()
+            turns.checkpoint()
+
+    work = turns.taking_turns("a", recent, round_trips)
+    work(20, False)
+    assert len(pauses.threads) == 20  # each wait counted as work: a pause after every one
+    pauses.threads.clear()
+    work(20, True)
+    assert len(pauses.threads) <= 2  # (a thread descheduled right after a wait may pause)
+
+
+def test_postgres_reads_are_snapshots_and_writes_are_not_on_one_connection() -> None:
+    """The isolation level is named in BEGIN (one round trip), so a connection that served a
+    read must not carry REPEATABLE READ into the next write, nor the other way round."""
+    from fake_stripe.core.store.postgres import PostgresBackend
+
+    from .stores import postgres_schema
+
+    for url in postgres_schema():
+        backend = PostgresBackend(url)
+        try:
+            seen = []
+            for write in (False, True, False, True):
+                with backend.transaction("a", write):
+                    row = backend._q("SHOW transaction_isolation", ()).fetchone()
+                    seen.append(row[0] if row else None)
+            assert seen == ["repeatable read", "read committed"] * 2
+        finally:
+            backend.close()

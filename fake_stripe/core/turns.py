@@ -103,6 +103,18 @@ def checkpoint() -> None:
     work.since = now
 
 
+def waited() -> None:
+    """The work has just waited (a store round trip) rather than computed: the loop could take
+    the GIL meanwhile, so the budget starts again. Without this, a request whose time goes on
+    waiting for its store would pause at every checkpoint while others are served, and pay
+    each pause on top of its waits."""
+    if not _working:
+        return
+    work = _local.work
+    if work is not None:
+        work.since = time.perf_counter()
+
+
 def suspend() -> _Work | None:
     """No pauses until `resume`: for work that holds a lock every tenant's writes wait for
     (SQLite's one write lock), where a pause would lengthen all of their waits. Returns what

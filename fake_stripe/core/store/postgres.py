@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import errors
 
+from .. import turns
 from . import check
 from .base import Busy, Conflict
 from .sql import SCHEMA_VERSION, WRITE_CHECK, Dialect, SQLBackend
@@ -97,13 +98,13 @@ class PostgresBackend(SQLBackend):
         if slot.conn.broken:
             slot = self._threads.replace(slot)
         conn = slot.conn
+        _isolation(conn, None if write else psycopg.IsolationLevel.REPEATABLE_READ)
         slot.depth = 1
         try:
-            with conn.transaction():
+            with conn.transaction():  # one round trip: BEGIN names the isolation level
                 if write:
                     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (tenant,))
-                else:
-                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                turns.waited()
                 yield
         except (errors.SerializationFailure, errors.DeadlockDetected) as exc:
             raise Conflict(str(exc)) from exc
@@ -113,17 +114,27 @@ class PostgresBackend(SQLBackend):
             slot.depth = 0
 
     def _begin_unlocked(self, slot: Slot[psycopg.Connection[Any]]) -> Any:
+        _isolation(slot.conn, None)
         return slot.conn.transaction()
 
     def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with self._threads.slot().conn.cursor() as cur:
             cur.executemany(DIALECT.sql(sql), rows)
+        turns.waited()
 
     def _q(self, sql: str, args: tuple[Any, ...]) -> psycopg.Cursor[Any]:
         slot = self._threads.slot()
         if not slot.depth and slot.conn.broken:
             slot = self._threads.replace(slot)
-        return slot.conn.execute(DIALECT.sql(sql), args)
+        cursor = slot.conn.execute(DIALECT.sql(sql), args)
+        turns.waited()
+        return cursor
+
+
+def _isolation(conn: psycopg.Connection[Any], level: psycopg.IsolationLevel | None) -> None:
+    """The isolation level of the connection's next transaction (no round trip)."""
+    if conn.isolation_level != level:
+        conn.isolation_level = level
 
 
 def _close(conn: psycopg.Connection[Any]) -> None:
