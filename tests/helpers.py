@@ -79,6 +79,7 @@ class Counting:
     def __init__(self, backend: Any) -> None:
         self._backend = backend
         self.calls: collections.Counter[str] = collections.Counter()
+        self.log: list[tuple[str, tuple[Any, ...]]] = []  # each counted call, with its arguments
         self._depth = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -88,6 +89,7 @@ class Counting:
 
         def counted(*args: Any, **kw: Any) -> Any:
             self.calls[name] += 1
+            self.log.append((name, args))
             return target(*args, **kw)
 
         return counted

@@ -53,3 +53,25 @@ def test_an_idempotent_answer_is_replayed_byte_for_byte(api: httpx.Client) -> No
     assert again.headers["idempotent-replayed"] == "true"
     assert again.content == first.content
     assert json.loads(first.content)["email"] == "i@example.com"
+
+
+def test_a_fresh_idempotency_key_is_claimed_without_reading_its_record_first(
+    counted: tuple[Counting, httpx.Client],
+) -> None:
+    backend, api = counted
+    headers = {"Idempotency-Key": "fresh-key"}
+    record = "idem:fresh-key"
+
+    def reads_of_the_record() -> int:
+        return sum(1 for name, args in backend.log if name == "meta_get" and record in args)
+
+    backend.log.clear()
+    first = api.post("/v1/customers", data={"email": "k@example.com"}, headers=headers)
+    assert first.status_code == 200
+    assert reads_of_the_record() == 0  # the claim is the insert of a record that is not there
+    assert ("meta_swap", ("writes", record, None)) in [(n, a[:3]) for n, a in backend.log]
+    backend.log.clear()
+    again = api.post("/v1/customers", data={"email": "k@example.com"}, headers=headers)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert reads_of_the_record() == 1  # the insert failed: the record is read and replayed

@@ -54,16 +54,18 @@ def claim(store: Tenant, key: str, record: dict[str, Any]) -> dict[str, Any] | N
     purge(store, record["created"])
     meta = "idem:" + key
     claimed = json.dumps(record)
-    for _ in range(8):
-        stored = store.meta_get(meta)
-        rec = None if stored is None else json.loads(stored)
-        if rec is not None and record["created"] - rec["created"] > TTL:
-            rec = None
-        if rec is not None and rec.get("in_flight"):
-            if time.time() - rec.get("claimed_at", 0) > IN_FLIGHT_ABANDONED:
+    stored: str | None = None  # first, as for a key never used: claimed without a read
+    for attempt in range(9):  # one blind claim, then up to 8 with a read
+        if attempt:
+            stored = store.meta_get(meta)
+            rec = None if stored is None else json.loads(stored)
+            if rec is not None and record["created"] - rec["created"] > TTL:
                 rec = None
-        if rec is not None:
-            return dict(rec)
+            if rec is not None and rec.get("in_flight"):
+                if time.time() - rec.get("claimed_at", 0) > IN_FLIGHT_ABANDONED:
+                    rec = None
+            if rec is not None:
+                return dict(rec)
         if store.backend.meta_swap(store.name, meta, stored, claimed):
             n = store.backend.increment(store.name, _TAIL)
             store.backend.meta_set(
