@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -75,3 +76,28 @@ def test_a_fresh_idempotency_key_is_claimed_without_reading_its_record_first(
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     assert reads_of_the_record() == 1  # the insert failed: the record is read and replayed
+
+
+def test_only_an_object_already_stored_has_its_index_entries_deleted(tmp_path: Path) -> None:
+    """A new object has no lookup rows yet (they are written and deleted with their object):
+    its write sends no DELETE for them; an update replaces them."""
+    from fake_stripe.core.store.sqlite import SQLiteBackend
+
+    backend = SQLiteBackend(str(tmp_path / "w.db"))
+    app = create_app(backend=backend, seed=1)
+    sent: list[str] = []
+    try:
+        with inprocess_client(app, auth=("sk_test_lookup", "")) as api:
+            api.get("/v1/customers")  # this thread's connection opened
+            backend._threads.slot().conn.set_trace_callback(sent.append)
+            cid = api.post("/v1/customers", data={"email": "old@example.com"}).json()["id"]
+            assert not [s for s in sent if s.startswith("DELETE FROM lookup")]
+            sent.clear()
+            assert api.post(f"/v1/customers/{cid}", data={"email": "new@example.com"}).is_success
+            assert [s for s in sent if s.startswith("DELETE FROM lookup")]
+            backend._threads.slot().conn.set_trace_callback(None)
+            for email, found in (("old@example.com", []), ("new@example.com", [cid])):
+                listed = api.get("/v1/customers", params={"email": email}).json()["data"]
+                assert [c["id"] for c in listed] == found
+    finally:
+        app.fake.close()

@@ -261,6 +261,7 @@ class SQLBackend:
             if not kept:
                 return
             seqs = self._seqs_of(tenant, list(kept))
+            stored = set(seqs)  # only these can have lookup rows: they go with their object
             new = [oid for oid in kept if oid not in seqs]
             if new:
                 (last,) = self._one(_SEQS_TAKE, (tenant, len(new), len(new)))
@@ -272,9 +273,9 @@ class SQLBackend:
             )
             indexed = [(oid, row) for oid, row in kept.items() if row[2] is not None]
             if indexed:
-                self._many(
-                    "DELETE FROM lookup WHERE tenant=? AND id=?", [(tenant, o) for o, _ in indexed]
-                )
+                unindexed = [(tenant, o) for o, _ in indexed if o in stored]
+                if unindexed:
+                    self._many("DELETE FROM lookup WHERE tenant=? AND id=?", unindexed)
                 rows = [
                     (tenant, oid, name, value, row[0], seqs[oid])
                     for oid, row in indexed
