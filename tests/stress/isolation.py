@@ -282,17 +282,34 @@ def phase_postgres_lock(start: Callable[..., Any], fig: Any, seconds: float) -> 
 
 
 def main() -> None:
-    """`python -m tests.stress.isolation [RUNS] [SECONDS] [alone]`: the largest-requests phase
-    alone, RUNS times (default 3) of SECONDS (default 10), each against a server of its own:
-    another tenant's GET latency idle and during, the ratio of the p99s, and how many rounds of
-    the largest requests the sending tenant got through (what the others' share cost it).
-    With `alone`, the same load with no other tenant: the rounds only."""
+    """`python -m tests.stress.isolation [RUNS] [SECONDS] [alone|sqlite|postgres]`: the
+    largest-requests phase alone, RUNS times (default 3) of SECONDS (default 10), each against
+    a server of its own: another tenant's GET latency idle and during, the ratio of the p99s,
+    and how many rounds of the largest requests the sending tenant got through (what the
+    others' share cost it). With `alone`, the same load with no other tenant: the rounds only.
+    With `sqlite` or `postgres`, a held-lock phase instead (`postgres` runs when
+    FAKE_STRIPE_TEST_PG names a server)."""
     from .chaos import Figures, Server
 
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
-    alone = sys.argv[3:4] == ["alone"]
+    mode = sys.argv[3] if len(sys.argv) > 3 else ""
+    alone = mode == "alone"
     print(f"load average {os.getloadavg()[0]:.2f}")
+    if mode in ("sqlite", "postgres"):
+        phase = phase_sqlite_lock if mode == "sqlite" else phase_postgres_lock
+        name = "SQLite, 2 processes" if mode == "sqlite" else "PostgreSQL, 2 instances"
+        for run in range(1, runs + 1):
+            fig = Figures()
+            phase(Server, fig, seconds)
+            if name not in {k.split(":")[0] for k in fig.extra if ":" in k}:
+                print(f"run {run}: {fig.extra.get(name, 'not run')}")
+                continue
+            idle = fig.extra[f"{name}: other tenant's GET, idle"]
+            during = fig.extra[f"{name}: other tenant's GET, during"]
+            ratio = fig.extra[f"{name}: p99 during / idle"]
+            print(f"run {run}: idle {idle}; during {during}; p99 ratio {ratio}")
+        return
     for run in range(1, runs + 1):
         fig, server = Figures(), Server()
         try:
