@@ -75,10 +75,10 @@ class Observer:
                 return out
             cursor = page["data"][0]["id"]
 
-    def journal(self) -> list[dict[str, Any]]:
-        """The fake's delivery journal for this tenant, oldest attempt first."""
+    def journal(self, after: int = 0) -> list[dict[str, Any]]:
+        """The fake's delivery journal for this tenant, oldest attempt first; with `after` (a
+        `seq`), only the attempts recorded since that one."""
         out: list[dict[str, Any]] = []
-        after = 0
         while True:
             page = self.get(
                 "/_fake/webhooks/deliveries", "read the delivery journal", after=after, limit=1000

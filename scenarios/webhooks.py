@@ -61,6 +61,10 @@ class Webhooks:
         self.endpoint_secret = ""
         self.before_endpoint: set[str] = set()  # events that are not the endpoint's to receive
         self.journal_mark = 0  # the delivery journal's last seq at the end of [given]
+        # Deliveries given up (an attempt failed, none to follow), from the journal read so far:
+        # `settle` reads only the attempts recorded since its last look (they never change).
+        self.given_up: set[str] = set()
+        self.journal_read = 0
         self.handled_mark = 0
         self.receiver_errors = 0
 
@@ -143,12 +147,11 @@ class Webhooks:
                 if ev["id"] not in self.before_endpoint and ev["pending_webhooks"] > 0
             ]
             if pending:
-                given_up = {
-                    a["event"]
-                    for a in self.observer.journal()
-                    if a["outcome"] == "failed" and a["next_attempt_at"] is None
-                }
-                pending = [ev for ev in pending if ev["id"] not in given_up]
+                for a in self.observer.journal(after=self.journal_read):
+                    self.journal_read = a["seq"]
+                    if a["outcome"] == "failed" and a["next_attempt_at"] is None:
+                        self.given_up.add(a["event"])
+                pending = [ev for ev in pending if ev["id"] not in self.given_up]
             if not pending:
                 break
             if time.monotonic() > deadline:

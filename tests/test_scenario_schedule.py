@@ -9,6 +9,7 @@ import pytest
 
 import scenarios.runner as runner
 from client import PREVIEW_VERSION
+from fake_stripe import create_app
 from fake_stripe.http_server import ServerThread
 from scenarios import Scenario, Target, discover, load, run_all
 from scenarios.observer import Observer
@@ -86,3 +87,52 @@ def test_the_observer_reads_only_the_events_after_a_given_one(
     finally:
         observer.close()
         target.close()
+
+
+GIVEN_UP = """
+description = "the receiver fails every attempt of one event: it is given up; the next is delivered"
+
+[given]
+accounts = { checking = "checking" }
+payment_methods = ["checking"]
+webhooks = "delivered"
+
+[[happens]]
+webhook_receiver = { count = 4, status = 500 }
+
+[[happens]]
+deactivate = "checking"
+reason = "token_expired"
+
+[happens.expect.webhooks]
+journal = { "financial_connections.account.deactivated" = [500, 500, 500, 500] }
+
+[flow]
+account = "checking"
+user = "relink_same"
+
+[expect]
+resolution = "reauthorized"
+
+[expect.webhooks]
+delivered = { "financial_connections.account.reactivated" = 1 }
+[expect.webhooks.journal]
+"financial_connections.account.deactivated" = [500, 500, 500, 500]
+"financial_connections.account.reactivated" = [200]
+"""
+
+
+def test_settling_ends_once_every_delivery_is_done_or_given_up(tmp_path: Any) -> None:
+    """`settle` reads only the attempts journaled since its last look: a delivery given up in
+    one step still counts as given up in the next, whose own delivery is waited for. A settle
+    that missed either would report the event still pending after its timeout."""
+    path = tmp_path / "given-up.toml"
+    path.write_text(GIVEN_UP)
+    app = create_app(seed=5)
+    target = Target.in_process(app)
+    try:
+        result = runner.run_scenario(load(path), target)
+    finally:
+        target.close()
+        app.fake.close()
+    assert result.passed, [str(m) for m in result.mismatches] or result.error
