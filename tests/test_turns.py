@@ -4,11 +4,13 @@ other tenants is measured by the chaos suite's largest-requests phase (`docs/ben
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -219,3 +221,64 @@ def test_postgres_reads_are_snapshots_and_writes_are_not_on_one_connection() -> 
             assert seen == ["repeatable read", "read committed"] * 2
         finally:
             backend.close()
+
+
+def _round_trips(conn: Any, call: Callable[[], object]) -> list[str]:
+    """What a PostgreSQL connection sent during `call()`, one entry per round trip (libpq's
+    protocol trace: the statements up to each `ReadyForQuery`)."""
+    import psycopg
+
+    with tempfile.TemporaryFile() as f:
+        conn.pgconn.trace(f.fileno())
+        conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            call()
+        finally:
+            conn.pgconn.untrace()
+        f.seek(0)
+        lines = f.read().decode().splitlines()
+    trips, sent = [], []
+    for line in lines:
+        direction, _, message, *rest = line.split("\t") + [""]
+        if direction == "F" and message in ("Query", "Parse"):
+            sent.append(rest[0].split('"')[1][:60])
+        elif direction == "B" and message == "ReadyForQuery":
+            trips.append(" | ".join(sent))
+            sent = []
+    return trips
+
+
+def test_postgres_begin_travels_with_the_next_statement() -> None:
+    """A read's `BEGIN` goes with its first read, a write's with the tenant's lock: a GET of one
+    object is three round trips (BEGIN and the tenant's clock, the object, COMMIT)."""
+    from .stores import postgres_schema
+
+    for url in postgres_schema():
+        _check_round_trips(url)
+
+
+def _check_round_trips(url: str) -> None:
+    from fake_stripe.core.store.postgres import PostgresBackend
+    from fake_stripe.inprocess import client
+
+    backend = PostgresBackend(url)
+    try:
+        api = client(create_app(seed=7, backend=backend))
+        api.headers["Authorization"] = "Bearer sk_test_trips"
+        cid = api.post("/v1/customers").json()["id"]
+        conn = backend._threads.slot().conn
+        trips = _round_trips(conn, lambda: api.get(f"/v1/customers/{cid}"))
+        assert len(trips) == 3, trips
+        assert trips[0].startswith("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT")
+        assert trips[-1] == "COMMIT"
+        trips = _round_trips(conn, lambda: api.post("/v1/customers"))
+        assert trips[0].startswith("BEGIN; SELECT pg_advisory_xact_lock"), trips
+        assert trips[-1] == "COMMIT"
+
+        def read_nothing() -> None:
+            with backend.transaction("trips", False):
+                pass
+
+        assert _round_trips(conn, read_nothing) == []  # a read that reads nothing sends nothing
+    finally:
+        backend.close()

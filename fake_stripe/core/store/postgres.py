@@ -95,30 +95,43 @@ class PostgresBackend(SQLBackend):
     def _begin(
         self, slot: Slot[psycopg.Connection[Any]], tenant: str, write: bool
     ) -> Iterator[None]:
+        """A request's transaction. `BEGIN` travels with the statement after it, in one round
+        trip: a write's with the tenant's lock, a read's with its first read (a read that reads
+        nothing sends nothing)."""
         if slot.conn.broken:
             slot = self._threads.replace(slot)
         conn = slot.conn
-        _isolation(conn, None if write else psycopg.IsolationLevel.REPEATABLE_READ)
         slot.depth = 1
         try:
-            with conn.transaction():  # one round trip: BEGIN names the isolation level
+            try:
                 if write:
-                    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (tenant,))
-                turns.waited()
+                    psycopg.ClientCursor(conn).execute(_LOCKED_BEGIN, (tenant,))
+                    turns.waited()
+                else:
+                    slot.opening = _READ_BEGIN
                 yield
+            except BaseException:
+                _rollback(conn)
+                raise
+            if slot.opening is None:
+                conn.execute("COMMIT")
+                turns.waited()
         except (errors.SerializationFailure, errors.DeadlockDetected) as exc:
             raise Conflict(str(exc)) from exc
         except errors.LockNotAvailable as exc:
             raise Busy(str(exc)) from exc
         finally:
             slot.depth = 0
+            slot.opening = None
 
     def _begin_unlocked(self, slot: Slot[psycopg.Connection[Any]]) -> Any:
-        _isolation(slot.conn, None)
         return slot.conn.transaction()
 
     def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        with self._threads.slot().conn.cursor() as cur:
+        slot = self._threads.slot()
+        if slot.opening is not None:
+            _open_now(slot)
+        with slot.conn.cursor() as cur:
             cur.executemany(DIALECT.sql(sql), rows)
         turns.waited()
 
@@ -126,15 +139,38 @@ class PostgresBackend(SQLBackend):
         slot = self._threads.slot()
         if not slot.depth and slot.conn.broken:
             slot = self._threads.replace(slot)
-        cursor = slot.conn.execute(DIALECT.sql(sql), args)
+        if slot.opening is not None:
+            # The transaction's first statement: `BEGIN` with it, bound on this side (a query
+            # of two statements cannot take server-side parameters), then its own result.
+            cursor: psycopg.Cursor[Any] = psycopg.ClientCursor(slot.conn)
+            cursor.execute(f"{slot.opening}; {DIALECT.sql(sql)}", args)
+            slot.opening = None
+            cursor.nextset()
+        else:
+            cursor = slot.conn.execute(DIALECT.sql(sql), args)
         turns.waited()
         return cursor
 
 
-def _isolation(conn: psycopg.Connection[Any], level: psycopg.IsolationLevel | None) -> None:
-    """The isolation level of the connection's next transaction (no round trip)."""
-    if conn.isolation_level != level:
-        conn.isolation_level = level
+# A write takes the tenant's lock at once (so `Writers` counts it as held from then on).
+_LOCKED_BEGIN = "BEGIN; SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+_READ_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ"
+
+
+def _open_now(slot: Slot[psycopg.Connection[Any]]) -> None:
+    """Send the transaction's `BEGIN` on its own (before a statement that cannot carry it)."""
+    assert slot.opening is not None
+    slot.conn.execute(slot.opening)
+    slot.opening = None
+    turns.waited()
+
+
+def _rollback(conn: psycopg.Connection[Any]) -> None:
+    """End a transaction that failed, if one is open (a broken connection has none left)."""
+    if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        return
+    with contextlib.suppress(psycopg.Error):
+        conn.execute("ROLLBACK")
 
 
 def _close(conn: psycopg.Connection[Any]) -> None:

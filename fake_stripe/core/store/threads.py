@@ -27,15 +27,17 @@ SETTLE_TIMEOUT = 10.0
 
 
 class Slot(Generic[C]):
-    """A thread's connection and where it stands: how deep in nested transactions, and whether
-    the open transaction is a read snapshot."""
+    """A thread's connection and where it stands: how deep in nested transactions, whether
+    the open transaction is a read snapshot, and the statement that opens it when it is yet
+    to be sent (PostgreSQL sends it with the transaction's first statement)."""
 
-    __slots__ = ("conn", "depth", "reading", "__weakref__")
+    __slots__ = ("conn", "depth", "reading", "opening", "__weakref__")
 
     def __init__(self, conn: C) -> None:
         self.conn = conn
         self.depth = 0
         self.reading = False
+        self.opening: str | None = None
 
 
 class PerThread(Generic[C]):
