@@ -35,7 +35,7 @@ SETTLE_TIMEOUT = 5.0  # seconds to wait for the deliveries of one step
 # How long `settle` waits for the receiver's next answer before it asks the fake again. Every
 # attempt, failed or not, ends in an answer of the receiver, so this bounds only the lag between
 # an answer and the fake recording it; each question costs the fake (and the other scenarios on
-# the same interpreter) a listing of the tenant's events.
+# the same interpreter) a listing of the events since the last one and of the attempts since.
 SETTLE_POLL = 0.01
 # After an answer, the fake records the attempt once the response reaches it.
 SETTLE_GRACE = 0.001
@@ -61,9 +61,15 @@ class Webhooks:
         self.endpoint_secret = ""
         self.before_endpoint: set[str] = set()  # events that are not the endpoint's to receive
         self.journal_mark = 0  # the delivery journal's last seq at the end of [given]
-        # Deliveries given up (an attempt failed, none to follow), from the journal read so far:
-        # `settle` reads only the attempts recorded since its last look (they never change).
+        # What `settle` has read so far; each look reads only what is new since the last one:
+        # the events after `listed` (their `pending_webhooks` as listed) and the attempts after
+        # `journal_read` (they never change). `unsettled`: events listed with deliveries still
+        # owed (id -> type); `given_up`: an attempt failed and none is to follow; `succeeded`:
+        # an attempt succeeded, so the event's `pending_webhooks` is worth reading again.
+        self.listed: str | None = None
+        self.unsettled: dict[str, str] = {}
         self.given_up: set[str] = set()
+        self.succeeded: set[str] = set()
         self.journal_read = 0
         self.handled_mark = 0
         self.receiver_errors = 0
@@ -122,7 +128,9 @@ class Webhooks:
             lambda body, sig: self.client.handle_webhook(body, sig, self.endpoint_secret)
         )
         self.observer.call("post", "/_fake/webhooks/settings", "given.webhooks", **RETRY_SCHEDULE)
-        self.before_endpoint = {ev["id"] for ev in self.observer.events()}
+        before = self.observer.events()
+        self.before_endpoint = {ev["id"] for ev in before}
+        self.listed = before[-1]["id"] if before else None
         ep = self.observer.call(
             "post",
             "/v1/webhook_endpoints",
@@ -141,25 +149,14 @@ class Webhooks:
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while True:
             answered.clear()  # an answer from now on wakes the wait below at once
-            pending = [
-                ev
-                for ev in self.observer.events()
-                if ev["id"] not in self.before_endpoint and ev["pending_webhooks"] > 0
-            ]
-            if pending:
-                for a in self.observer.journal(after=self.journal_read):
-                    self.journal_read = a["seq"]
-                    if a["outcome"] == "failed" and a["next_attempt_at"] is None:
-                        self.given_up.add(a["event"])
-                pending = [ev for ev in pending if ev["id"] not in self.given_up]
-            if not pending:
+            if not self._look():
                 break
             if time.monotonic() > deadline:
                 self.mismatches.append(
                     Mismatch(
                         f"{where}: webhook delivery",
                         "every event delivered or given up",
-                        ", ".join(f"{ev['type']} ({ev['id']})" for ev in pending),
+                        ", ".join(f"{t} ({e})" for e, t in self.unsettled.items()),
                         f"still pending after {SETTLE_TIMEOUT:g}s; is {self.receiver.url} "
                         "reachable from the fake?",
                     )
@@ -178,6 +175,31 @@ class Webhooks:
             )
             for e in errors
         ]
+
+    def _look(self) -> bool:
+        """Whether deliveries are still owed, from what changed since the last look: the new
+        events, the new attempts, and the `pending_webhooks` of the unsettled events that an
+        attempt has answered (an event may be owed to several endpoints)."""
+        for ev in self.observer.events(newer_than=self.listed):
+            self.listed = ev["id"]
+            if ev["id"] not in self.before_endpoint and ev["pending_webhooks"] > 0:
+                self.unsettled[ev["id"]] = ev["type"]
+        if not self.unsettled:
+            return False
+        for a in self.observer.journal(after=self.journal_read):
+            self.journal_read = a["seq"]
+            if a["outcome"] == "succeeded":
+                self.succeeded.add(a["event"])
+            elif a["next_attempt_at"] is None:
+                self.given_up.add(a["event"])
+        for event in list(self.unsettled):
+            if event in self.given_up:
+                del self.unsettled[event]
+            elif event in self.succeeded:
+                ev = self.observer.get(f"/v1/events/{event}", "read an event")
+                if ev["pending_webhooks"] == 0:
+                    del self.unsettled[event]
+        return bool(self.unsettled)
 
     def check(self, want: Mapping[str, Any], where: str, given_events: set[str]) -> list[Mismatch]:
         """`[expect] webhooks`: what the handler accepted, the journal, `pending_webhooks`,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import scenarios
 import scenarios.runner as runner
 from client import PREVIEW_VERSION
 from fake_stripe import create_app
@@ -136,3 +138,33 @@ def test_settling_ends_once_every_delivery_is_done_or_given_up(tmp_path: Any) ->
         target.close()
         app.fake.close()
     assert result.passed, [str(m) for m in result.mismatches] or result.error
+
+
+def test_settling_reads_only_the_events_since_its_last_look(monkeypatch: Any) -> None:
+    """Each look of `settle` lists only the events after the newest it has listed (and reads
+    again only those an attempt has answered): the tenant's whole list, each event with its
+    object, is read a fixed number of times per scenario, not at every look."""
+    full: list[dict[str, Any]] = []
+    newer: list[dict[str, Any]] = []
+    get = Observer.get
+
+    def counted(self: Observer, path: str, where: str = "observe", /, **params: Any) -> Any:
+        if path == "/v1/events":
+            (newer if "ending_before" in params else full).append(params)
+        return get(self, path, where, **params)
+
+    monkeypatch.setattr(Observer, "get", counted)
+    path = Path(scenarios.__file__).parent / "catalog"
+    scenario = load(path / "webhook-payment-failed-connect-new-account.toml")
+    app = create_app(seed=5)
+    target = Target.in_process(app)
+    try:
+        result = runner.run_scenario(scenario, target)
+    finally:
+        target.close()
+        app.fake.close()
+    assert result.passed, [str(m) for m in result.mismatches] or result.error
+    # [given], the endpoint's registration, and each `[expect] webhooks` (the events listed to
+    # check `pending_webhooks`); the looks of `settle` list only the newer events.
+    assert len(full) <= 5, len(full)
+    assert len(newer) > len(full)
