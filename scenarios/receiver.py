@@ -10,7 +10,9 @@ both modes (in-process or served), so this is the same path a deployed endpoint 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,12 +44,27 @@ class WebhookReceiver:
         self.errors: list[str] = []  # handler crashes and refused signatures, for the report
         # Set after each answer is sent: what the runner waits on instead of polling the fake.
         self.answered = threading.Event()
+        # The open connections: the fake keeps one alive from delivery to delivery (a new
+        # connection, and a thread to serve it, for each cost more than the handler itself).
+        self._connections: set[socket.socket] = set()
         receiver = self
 
         class Request(BaseHTTPRequestHandler):
-            # HTTP/1.0: one delivery per connection, so no handler thread outlives close().
-            protocol_version = "HTTP/1.0"
+            protocol_version = "HTTP/1.1"
             timeout = 10
+            # An answer is written in parts: without this, the fake's next request on the kept
+            # connection would wait for the delayed ACK of the part before (tens of ms).
+            disable_nagle_algorithm = True
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver._lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -57,7 +74,6 @@ class WebhookReceiver:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(reply)))
-                self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(reply)
                 self.wfile.flush()
@@ -109,5 +125,13 @@ class WebhookReceiver:
 
     def close(self) -> None:
         self._server.shutdown()
+        # A kept connection's thread waits for the next request: the end of its input ends it,
+        # so server_close() joins every handler thread at once (an answer being written still
+        # goes out).
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RD)
         self._server.server_close()
         self._thread.join(timeout=10)

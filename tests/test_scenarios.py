@@ -3,10 +3,12 @@ checks and markers; the runner's report; the `scenarios` CLI."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -379,6 +381,39 @@ def test_the_receiver_answers_as_a_merchant_endpoint_would() -> None:
         assert receiver.errors == ["signature refused: No signatures found"]
     finally:
         receiver.close()
+
+
+def test_the_receiver_keeps_the_connection_and_still_closes_at_once() -> None:
+    """The fake's deliveries reuse one kept-alive connection (a connection and a handler thread
+    each cost more than the handler); closing the receiver ends a kept connection's thread at
+    once instead of waiting for its idle timeout."""
+    receiver = WebhookReceiver(lambda body, signature: None)
+    accepted: list[object] = []
+    get_request = receiver._server.get_request
+
+    def counted() -> Any:
+        found = get_request()
+        accepted.append(found)
+        return found
+
+    receiver._server.get_request = counted  # type: ignore[method-assign]
+    host, port = receiver.url.split("/")[2].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    event = json.dumps({"id": "evt_1", "type": "customer.created"}).encode()
+    try:
+        statuses = []
+        for _ in range(3):
+            conn.request("POST", "/webhooks", body=event, headers={"Stripe-Signature": "s"})
+            resp = conn.getresponse()
+            resp.read()
+            statuses.append(resp.status)
+        assert statuses == [200, 200, 200]
+        assert len(accepted) == 1
+        started = time.monotonic()
+    finally:
+        receiver.close()  # the connection is still open, idle
+    assert time.monotonic() - started < 2
+    conn.close()
 
 
 def test_cli_runs_selected_scenarios_prints_the_table_and_writes_junit(
