@@ -395,6 +395,7 @@ def create_app(
     allow_private_webhooks: bool = True,
     only_modelled: bool = False,
     fixtures_on_miss: bool = False,
+    worker_threads: bool = True,
 ) -> App:
     """The fake Stripe server as an ASGI app (in-process, or under uvicorn).
 
@@ -406,7 +407,10 @@ def create_app(
     answers; those the fake does not model by hand answer generically (docs/generic.md),
     unless `only_modelled` (then they are unknown URLs, 404). `fixtures_on_miss` answers a
     generic retrieve, update or action of an unknown id with the resource's example object,
-    as stripe-mock does.
+    as stripe-mock does. `worker_threads=False` runs every request's work on the event loop:
+    for a server with one client only, such as the scenario runner's own (`scenarios run
+    --serve`); by default work that may wait or compute for long runs on worker threads, so that
+    no tenant holds up another.
     """
     fake = FakeStripe(
         backend or open_backend(db),
@@ -418,6 +422,7 @@ def create_app(
         webhook_retry_schedule,
         webhook_lease_seconds,
         allow_private_webhooks,
+        worker_threads,
     )
     table = routes_table()
     generic = None if only_modelled else GenericRoutes(table, fixtures_on_miss)

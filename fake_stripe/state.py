@@ -45,6 +45,7 @@ class FakeStripe:
         webhook_retry_schedule: RetrySchedule | None = None,
         webhook_lease_seconds: float | None = None,
         allow_private_webhooks: bool = True,
+        worker_threads: bool = True,
     ) -> None:
         self.backend = backend
         self.seed = (
@@ -59,7 +60,7 @@ class FakeStripe:
         self.allow_private_webhooks = allow_private_webhooks
         self.events = EventLog()
         self.faults = Faults()
-        self.lanes = Lanes()
+        self.lanes = Lanes(threads=worker_threads)
         self.validator: Validator | None = None
         # What the tenant clock runs when it is due, before each request's handler.
         self.schedules = by_name(fc_schedule.SCHEDULE, ach.SCHEDULE, microdeposits.SCHEDULE)

@@ -255,7 +255,8 @@ def _serve(job: _Job, before: bool) -> _Answer:
             key=job.key,
             expansions=app.expansions,
             allow_private_webhooks=app.allow_private_webhooks,
-            on_loop=_on_loop(),
+            # (On the loop by the server's choice, the request runs its due work there too.)
+            on_loop=app.lanes.threads and _on_loop(),
             request_origin=lambda: f"{request.url.scheme}://{request.url.netloc}",
         )
         clock = ctx.clock

@@ -163,7 +163,8 @@ def _target(args: argparse.Namespace) -> Iterator[Target]:
         return
     from fake_stripe import create_app
 
-    app = create_app(seed=args.seed)
+    # A served fake of its own has no client but this run: its work stays on the event loop.
+    app = create_app(seed=args.seed, worker_threads=not args.serve)
     try:
         if args.serve:
             # The target's connections close before the server stops.

@@ -304,6 +304,37 @@ def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy()
         app.fake.close()
 
 
+def test_a_server_without_worker_threads_does_all_its_work_on_the_loop() -> None:
+    """`create_app(worker_threads=False)` (the scenario runner's own server): lists, heavy
+    writes, control routes and a request that finds work due all run on the event loop, and no
+    worker thread is ever started."""
+    app = create_app(seed=26, worker_threads=False)
+    where = Where()
+    app.fake.due.append(where)
+    srv = ServerThread(app)
+    url, loop = srv.url, srv.thread.ident
+    try:
+        auth = ("sk_test_inline", "")
+        cid = httpx.post(f"{url}/v1/customers", auth=auth).json()["id"]
+        assert httpx.get(f"{url}/v1/customers/{cid}", auth=auth).status_code == 200
+        assert httpx.get(f"{url}/v1/customers", auth=auth).status_code == 200
+        assert httpx.post(f"{url}{HEAVY}", auth=auth).status_code == 200
+        days = {"settlement_business_days": "0"}
+        assert httpx.post(f"{url}/_fake/payments/settings", data=days, auth=auth).is_success
+        pi = httpx.post(f"{url}/v1/payment_intents", data=ACH_PAYMENT, auth=auth).json()
+        verify = f"{url}/v1/payment_intents/{pi['id']}/verify_microdeposits"
+        assert httpx.post(verify, data=VERIFY_AMOUNTS, auth=auth).json()["status"] == "processing"
+        # The debit settles at the next request, whose due work runs on the loop too.
+        settled = httpx.get(f"{url}/v1/payment_intents/{pi['id']}", auth=auth).json()
+        assert settled["status"] == "succeeded"
+        assert len(where.threads["inline"]) >= 7
+        assert set(where.threads["inline"]) == {loop}
+        assert app.fake.lanes._pool is None
+    finally:
+        srv.stop()
+        app.fake.close()
+
+
 def test_a_tenants_stored_objects_give_the_garbage_collector_nothing_to_walk() -> None:
     """A full collection stops every thread; had the memory store kept tuples or lists, one
     tenant's 100,000 objects would lengthen every other tenant's pause (about 16 ms at 130,000

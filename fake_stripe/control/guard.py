@@ -167,7 +167,7 @@ async def _off_loop(server: ControlServer, lane: str, work: Callable[[], Work]) 
     state; on the caller's thread in-process. The body is read first, on the loop: the work,
     on a loop of its own in the thread, finds it there. A lock not had in time is `/v1`'s 429."""
     try:
-        if asyncio.current_task() is None:
+        if asyncio.current_task() is None or not server.lanes.threads:
             return await work()
         return await server.lanes.run(lane, lambda: asyncio.run(work()))
     except Busy:

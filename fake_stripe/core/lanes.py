@@ -37,9 +37,15 @@ _Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
 
 
 class Lanes:
-    def __init__(self, workers: int = WORKERS, per_tenant: int = PER_TENANT) -> None:
+    def __init__(
+        self, workers: int = WORKERS, per_tenant: int = PER_TENANT, threads: bool = True
+    ) -> None:
         self.workers = workers
         self.per_tenant = per_tenant
+        # False: every request's work runs on the event loop, for a server with one client (the
+        # scenario runner's own), which has no other tenant to keep waiting and would pay a
+        # hand-off to a thread and back, and the GIL's switches with it, on every request.
+        self.threads = threads
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}
@@ -50,10 +56,14 @@ class Lanes:
 
     async def run(self, tenant: str, fn: Callable[..., T], *args: Any, light: bool = False) -> T:
         """`fn(*args)` in a worker thread, once `tenant` has a free lane; inline when the
-        caller is stepped by hand (no running task), or when the work is `light` (bounded and
-        waiting for nothing, the caller says) and the tenant has nothing in the pool (so it
-        keeps its order)."""
-        if asyncio.current_task() is None or (light and tenant not in self._running):
+        caller is stepped by hand (no running task), when the server has no worker threads
+        (`threads`), or when the work is `light` (bounded and waiting for nothing, the caller
+        says) and the tenant has nothing in the pool (so it keeps its order)."""
+        if (
+            not self.threads
+            or asyncio.current_task() is None
+            or (light and tenant not in self._running)
+        ):
             return fn(*args)
         await self._enter(tenant)
         try:
