@@ -95,11 +95,11 @@ class Counting:
         return counted
 
     @contextlib.contextmanager
-    def transaction(self, tenant: str, write: bool) -> Iterator[None]:
+    def transaction(self, tenant: str, write: bool, wait: bool = True) -> Iterator[None]:
         self.calls["transaction (nested)" if self._depth else "transaction"] += 1
         self._depth += 1
         try:
-            with self._backend.transaction(tenant, write):
+            with self._backend.transaction(tenant, write, wait):
                 yield
         finally:
             self._depth -= 1

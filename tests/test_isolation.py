@@ -26,6 +26,7 @@ import pytest
 from fake_stripe import create_app
 from fake_stripe.core.context import Ctx
 from fake_stripe.core.lanes import Lanes
+from fake_stripe.core.store import SQLiteBackend
 from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
 
@@ -330,6 +331,54 @@ def test_a_server_without_worker_threads_does_all_its_work_on_the_loop() -> None
         assert len(where.threads["inline"]) >= 7
         assert set(where.threads["inline"]) == {loop}
         assert app.fake.lanes._pool is None
+    finally:
+        srv.stop()
+        app.fake.close()
+
+
+def test_sqlite_a_light_write_runs_on_the_loop_while_the_lock_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small write to a SQLite store runs on the event loop when the file's write lock is
+    free that instant, its WAL checkpoints left to a thread; when another process holds the
+    lock, it waits for it on a worker thread (the loop never waits)."""
+    monkeypatch.setattr(SQLiteBackend, "CHECKPOINT_EVERY", 5)
+    checkpoints: list[int] = []
+    checkpoint = SQLiteBackend._checkpoint
+
+    def counted(self: SQLiteBackend) -> None:
+        checkpoints.append(threading.get_ident())
+        checkpoint(self)
+
+    monkeypatch.setattr(SQLiteBackend, "_checkpoint", counted)
+    db = str(tmp_path / "store.db")
+    app = create_app(seed=27, db=db)
+    where = Where()
+    app.fake.due.append(where)
+    srv = ServerThread(app)
+    url, loop = srv.url, srv.thread.ident
+    try:
+        auth = ("sk_test_w", "")
+        for _ in range(12):
+            assert httpx.post(f"{url}/v1/customers", auth=auth).status_code == 200
+        assert set(where.threads["w"]) == {loop}
+        deadline = time.monotonic() + PROMPT
+        while len(checkpoints) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(checkpoints) >= 2 and loop not in checkpoints
+        other = sqlite3.connect(db, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                write = pool.submit(httpx.post, f"{url}/v1/customers", auth=auth, timeout=30)
+                time.sleep(0.3)
+                assert _get(url, "sk_test_y").status_code == 200  # the loop is not held
+                assert not write.done()
+                other.execute("COMMIT")
+                assert write.result().status_code == 200
+        finally:
+            other.close()
+        assert where.threads["w"][-1] != loop
     finally:
         srv.stop()
         app.fake.close()

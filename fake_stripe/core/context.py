@@ -16,6 +16,7 @@ from .lanes import Lanes
 from .objects import StripeObject
 from .params import Spec
 from .raw import RawObject
+from .store import Backend
 from .tenant import StagedTenant, Tenant
 from .versions import is_preview
 
@@ -158,6 +159,7 @@ class Services(Protocol):
     expansions: Expansions | None
     allow_private_webhooks: bool
     lanes: Lanes
+    backend: Backend
 
     def tenant(self, name: str) -> Tenant: ...
 

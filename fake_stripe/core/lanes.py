@@ -132,6 +132,10 @@ class Lanes:
         else:
             waiter.set_result(None)
 
+    def idle(self, tenant: str) -> bool:
+        """Whether `tenant` has no request in the pool now (work run inline keeps its order)."""
+        return tenant not in self._running
+
     def busy(self) -> dict[str, int]:
         """Requests in the pool per tenant (for tests and the health page)."""
         with self._lock:

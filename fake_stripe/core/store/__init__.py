@@ -7,7 +7,7 @@ a `postgresql://` URL is PostgreSQL, anything else is a SQLite file.
 
 from __future__ import annotations
 
-from .base import Backend, Busy, Conflict
+from .base import Backend, Busy, Conflict, WouldWait
 from .check import StoreError
 from .memory import MemoryBackend
 from .sqlite import SQLiteBackend
@@ -19,6 +19,7 @@ __all__ = [
     "MemoryBackend",
     "SQLiteBackend",
     "StoreError",
+    "WouldWait",
     "open_backend",
 ]
 

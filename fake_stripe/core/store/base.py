@@ -48,6 +48,10 @@ class Busy(Exception):
     """The store stayed locked by another process for longer than the store's lock timeout."""
 
 
+class WouldWait(Exception):
+    """A write transaction asked not to wait (`wait=False`) found the write lock taken."""
+
+
 class Backend(Protocol):
     # Whether other processes may share this store (memory: no). Only a shared store needs to
     # look for the expired leases of processes that died.
@@ -57,9 +61,13 @@ class Backend(Protocol):
     # for the writer) and does no network I/O (PostgreSQL does).
     inline_reads: bool
 
-    def transaction(self, tenant: str, write: bool) -> AbstractContextManager[None]:
+    def transaction(
+        self, tenant: str, write: bool, wait: bool = True
+    ) -> AbstractContextManager[None]:
         """Everything inside is one atomic unit; an exception rolls it back. Nested
-        transactions join the outer one. `tenant` scopes the write lock where the store can."""
+        transactions join the outer one. `tenant` scopes the write lock where the store can.
+        `wait=False`: a write whose lock another thread or process holds raises `WouldWait`
+        on entering rather than waiting for it (for work on the event loop)."""
         ...
 
     def settle(self, tenant: str, timeout: float = ...) -> None:

@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 
 from ..turns import checkpoint
 from . import seqs as ordered
-from .base import Match, Written
+from .base import Match, WouldWait, Written
 
 
 def _encode_index(index: Mapping[str, str]) -> str:
@@ -120,8 +120,18 @@ class MemoryBackend:
             t.lock.acquire()
         return t
 
-    def transaction(self, tenant: str, write: bool) -> AbstractContextManager[None]:
-        return _Held(self._acquire(tenant))
+    def transaction(
+        self, tenant: str, write: bool, wait: bool = True
+    ) -> AbstractContextManager[None]:
+        if wait:
+            return _Held(self._acquire(tenant))
+        t = self._t(tenant)
+        if not t.lock.acquire(blocking=False):
+            raise WouldWait(tenant)
+        if self._tenants.get(tenant) is not t:  # reset meanwhile: not worth waiting for either
+            t.lock.release()
+            raise WouldWait(tenant)
+        return _Held(t)
 
     def settle(self, tenant: str, timeout: float = 0.0) -> None:
         """Nothing to wait for: a write is seen by every thread as soon as it is made."""

@@ -24,7 +24,7 @@ from psycopg import errors
 
 from .. import turns
 from . import check
-from .base import Busy, Conflict
+from .base import Busy, Conflict, WouldWait
 from .sql import SCHEMA_VERSION, WRITE_CHECK, Dialect, SQLBackend
 from .threads import PerThread, Slot
 
@@ -93,11 +93,13 @@ class PostgresBackend(SQLBackend):
     # ---- transactions ------------------------------------------------------------------------
     @contextlib.contextmanager
     def _begin(
-        self, slot: Slot[psycopg.Connection[Any]], tenant: str, write: bool
+        self, slot: Slot[psycopg.Connection[Any]], tenant: str, write: bool, wait: bool
     ) -> Iterator[None]:
         """A request's transaction. `BEGIN` travels with the statement after it, in one round
         trip: a write's with the tenant's lock, a read's with its first read (a read that reads
-        nothing sends nothing)."""
+        nothing sends nothing). A write always waits, for the network at least."""
+        if write and not wait:
+            raise WouldWait(tenant)
         if slot.conn.broken:
             slot = self._threads.replace(slot)
         conn = slot.conn

@@ -135,7 +135,9 @@ class SQLBackend:
     def _q(self, sql: str, args: tuple[Any, ...]) -> Any:
         raise NotImplementedError
 
-    def _begin(self, slot: Slot[Any], tenant: str, write: bool) -> AbstractContextManager[None]:
+    def _begin(
+        self, slot: Slot[Any], tenant: str, write: bool, wait: bool
+    ) -> AbstractContextManager[None]:
         raise NotImplementedError
 
     def _begin_unlocked(self, slot: Slot[Any]) -> AbstractContextManager[None]:
@@ -171,7 +173,7 @@ class SQLBackend:
 
     # ---- transactions ------------------------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self, tenant: str, write: bool) -> Iterator[None]:
+    def transaction(self, tenant: str, write: bool, wait: bool = True) -> Iterator[None]:
         slot = self._threads.slot()
         if slot.depth:  # a nested transaction joins the outer one
             slot.depth += 1
@@ -182,7 +184,7 @@ class SQLBackend:
             return
         held = None
         try:
-            with self._begin(slot, tenant, write):
+            with self._begin(slot, tenant, write, wait):
                 held = self._writers.begin(tenant)
                 yield
         finally:

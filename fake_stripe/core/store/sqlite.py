@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import turns
 from . import check
-from .base import Busy, Conflict
+from .base import Busy, Conflict, WouldWait
 from .sql import SCHEMA_VERSION, WRITE_CHECK, Dialect, SQLBackend
 from .threads import PerThread, Slot
 
@@ -58,6 +58,8 @@ class SQLiteBackend(SQLBackend):
         # The file has one write lock. This process's writers queue for it here, woken as soon
         # as it is free, rather than polling SQLite for it against each other.
         self._writer = threading.Lock()
+        self._checkpointing = threading.Lock()
+        self._unchecked = 0  # commits on the event loop since its last checkpoint
         self._threads: PerThread[sqlite3.Connection] = PerThread(self._connect, _close)
         self._open(schema_version)
 
@@ -99,15 +101,28 @@ class SQLiteBackend(SQLBackend):
 
     # ---- transactions ------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _begin(self, slot: Slot[sqlite3.Connection], tenant: str, write: bool) -> Iterator[None]:
+    def _begin(
+        self, slot: Slot[sqlite3.Connection], tenant: str, write: bool, wait: bool = True
+    ) -> Iterator[None]:
         db = slot.conn
         paused = None
         if write:
-            deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-            if not self._writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
-                raise Busy("database is locked")
+            if wait:
+                deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+                if not self._writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+                    raise Busy("database is locked")
+            else:
+                if not self._writer.acquire(blocking=False):
+                    raise WouldWait("database is locked")
+                deadline = 0.0  # one try
+                self._leave_checkpoints(slot)
             try:
                 self._begin_immediate(db, deadline)
+            except Busy as exc:
+                self._writer.release()
+                if wait:
+                    raise
+                raise WouldWait(str(exc)) from None
             except BaseException:
                 self._writer.release()
                 raise
@@ -127,9 +142,44 @@ class SQLiteBackend(SQLBackend):
             if write:
                 turns.resume(paused)
                 self._writer.release()
+                if not wait:
+                    self._checkpoint_soon()
 
     def _begin_unlocked(self, slot: Slot[sqlite3.Connection]) -> AbstractContextManager[None]:
         return self._begin(slot, "", write=True)  # a write takes the file's one lock anyway
+
+    # A write that does not wait runs on the event loop (`wire._serve_now`). There, the
+    # checkpoint SQLite runs at a commit once the WAL has grown past 1,000 pages (it copies them
+    # into the file and syncs it) would hold up every other request: the loop's connection
+    # leaves checkpoints to a thread of their own, one every `CHECKPOINT_EVERY` such commits
+    # (PASSIVE: writers go on meanwhile).
+    CHECKPOINT_EVERY = 200
+
+    def _leave_checkpoints(self, slot: Slot[sqlite3.Connection]) -> None:
+        if not slot.loop:
+            slot.conn.execute("PRAGMA wal_autocheckpoint=0")
+            slot.loop = True
+
+    def _checkpoint_soon(self) -> None:
+        self._unchecked += 1
+        if self._unchecked < self.CHECKPOINT_EVERY or self._checkpointing.locked():
+            return
+        self._unchecked = 0
+        threading.Thread(target=self._checkpoint, name="fake-stripe-checkpoint").start()
+
+    def _checkpoint(self) -> None:
+        if not self._checkpointing.acquire(blocking=False):
+            return
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                db.close()
+        except sqlite3.Error:  # the store is closing, or busy: the next one will do it
+            pass
+        finally:
+            self._checkpointing.release()
 
     @staticmethod
     def _begin_immediate(db: sqlite3.Connection, deadline: float | None = None) -> None:
