@@ -191,8 +191,8 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
     light = small and app.quiet(write)
     app.lanes.recent.saw(tenant.name)
     answer = None
-    if small and write and not light and app.quiet() and app.lanes.idle(tenant.name):
-        answer = _serve_now(job)  # SQLite: on the loop if the write lock is free this instant
+    if small and write and not light and app.quiet():
+        answer = await _serve_soon(job)  # SQLite: on the loop, once the write lock is free
     if answer is None:
         answer = await app.lanes.run(tenant.name, _serve, job, True, light=light)
     if answer.off_loop:
@@ -216,20 +216,55 @@ def _on_loop() -> bool:
         return False
 
 
-def _serve_now(job: _Job) -> _Answer | None:
+# How long a light write waits on the loop for the write lock while a thread of this process
+# holds it, before it waits on a worker thread instead (which gives up after the store's own
+# lock timeout).
+SOON_WAIT = 1.0  # seconds
+
+
+async def _serve_soon(job: _Job) -> _Answer | None:
     """A light write, in a store whose writes may wait for another process (SQLite's one write
-    lock), run at once on the event loop inside a write transaction taken without waiting (the
-    request's own transactions join it); None if the lock is taken: the request then waits for
-    it on a worker thread. A hand-off to a thread and back costs this machine about 0.1 ms of
-    CPU, and the GIL's switches around each statement cost more: run on a thread, such a write
-    costs about twice its own work (`bench/handoff.py`)."""
-    if not job.app.lanes.threads:
+    lock), run on the event loop inside a write transaction taken without waiting (the
+    request's own transactions join it). None (the request then waits for the lock on a worker
+    thread) when another process holds the lock.
+
+    While a thread of this process holds it (its transaction is one request's), the write waits
+    for it on the loop, one such write at a time (`Lanes.loop_writes`; the others queue behind
+    it, holding nothing): were it sent to a worker thread, under a steady load the workers would
+    keep the lock among themselves and every later write would follow them there.
+
+    A hand-off to a thread and back costs this machine about 0.1 ms of CPU, and the GIL's
+    switches around each statement cost more: run on a thread, such a write costs about twice
+    its own work (`bench/handoff.py`)."""
+    app = job.app
+    if not app.lanes.threads:
         return None  # the server runs all its work on the loop anyway
+    if asyncio.current_task() is None:  # stepped by hand: nobody else to wait for here
+        return _serve_now(job, wait_here=False)
+    async with app.lanes.loop_writes():
+        deadline = time.monotonic() + SOON_WAIT
+        pause = 0.0001
+        while True:
+            answer = _serve_now(job, wait_here=time.monotonic() < deadline)
+            if answer is not _WAIT:
+                return answer
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.0005)
+
+
+class _Wait:
+    """`_serve_now`'s answer when a thread of this process holds the lock."""
+
+
+_WAIT: Any = _Wait()
+
+
+def _serve_now(job: _Job, wait_here: bool) -> _Answer | None:
     try:
         with job.app.backend.transaction(job.tenant.name, True, wait=False):
             return _serve(job, True)
-    except WouldWait:
-        return None
+    except WouldWait as busy:
+        return _WAIT if busy.here and wait_here else None
 
 
 def _serve(job: _Job, before: bool) -> _Answer:

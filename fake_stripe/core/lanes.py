@@ -53,6 +53,7 @@ class Lanes:
         # Whose requests the loop has seen lately: work in the pool pauses for the loop while
         # another tenant is being served (`core.turns`). The caller notes each request.
         self.recent = Recent()
+        self._loop_writes: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     async def run(self, tenant: str, fn: Callable[..., T], *args: Any, light: bool = False) -> T:
         """`fn(*args)` in a worker thread, once `tenant` has a free lane; inline when the
@@ -132,9 +133,14 @@ class Lanes:
         else:
             waiter.set_result(None)
 
-    def idle(self, tenant: str) -> bool:
-        """Whether `tenant` has no request in the pool now (work run inline keeps its order)."""
-        return tenant not in self._running
+    def loop_writes(self) -> asyncio.Lock:
+        """The event loop's turn at a store's one write lock (`wire._serve_soon`): one of its
+        requests at a time waits for it, the others queue here. One per loop."""
+        loop = asyncio.get_running_loop()
+        found = self._loop_writes
+        if found is None or found[0] is not loop:
+            found = self._loop_writes = (loop, asyncio.Lock())
+        return found[1]
 
     def busy(self) -> dict[str, int]:
         """Requests in the pool per tenant (for tests and the health page)."""

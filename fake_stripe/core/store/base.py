@@ -49,7 +49,12 @@ class Busy(Exception):
 
 
 class WouldWait(Exception):
-    """A write transaction asked not to wait (`wait=False`) found the write lock taken."""
+    """A write transaction asked not to wait (`wait=False`) found the write lock taken: by a
+    thread of this process (`here`), whose transaction is short, or by another process."""
+
+    def __init__(self, message: str, here: bool) -> None:
+        super().__init__(message)
+        self.here = here
 
 
 class Backend(Protocol):

@@ -127,10 +127,10 @@ class MemoryBackend:
             return _Held(self._acquire(tenant))
         t = self._t(tenant)
         if not t.lock.acquire(blocking=False):
-            raise WouldWait(tenant)
+            raise WouldWait(tenant, here=True)
         if self._tenants.get(tenant) is not t:  # reset meanwhile: not worth waiting for either
             t.lock.release()
-            raise WouldWait(tenant)
+            raise WouldWait(tenant, here=True)
         return _Held(t)
 
     def settle(self, tenant: str, timeout: float = 0.0) -> None:

@@ -99,7 +99,7 @@ class PostgresBackend(SQLBackend):
         trip: a write's with the tenant's lock, a read's with its first read (a read that reads
         nothing sends nothing). A write always waits, for the network at least."""
         if write and not wait:
-            raise WouldWait(tenant)
+            raise WouldWait(tenant, here=False)
         if slot.conn.broken:
             slot = self._threads.replace(slot)
         conn = slot.conn
