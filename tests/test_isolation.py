@@ -26,7 +26,7 @@ import pytest
 from fake_stripe import create_app
 from fake_stripe.core.context import Ctx
 from fake_stripe.core.lanes import Lanes
-from fake_stripe.core.store import SQLiteBackend
+from fake_stripe.core.store import SQLiteBackend, WouldWait
 from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
 
@@ -382,6 +382,42 @@ def test_sqlite_a_light_write_runs_on_the_loop_while_the_lock_is_free(
     finally:
         srv.stop()
         app.fake.close()
+
+
+def test_sqlite_a_write_that_would_wait_for_another_process_says_so(tmp_path: Path) -> None:
+    """A light write finding the process's write lock held waits for it on the loop only when
+    its holder is writing; when the holder is itself waiting for another process's lock, the
+    write is told so (`here` false) and waits on a worker thread: queued on the loop, such
+    writes doubled another tenant's GET p99 while another process held the lock."""
+    db = str(tmp_path / "store.db")
+    backend = SQLiteBackend(db)
+    other = sqlite3.connect(db, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        entered = threading.Event()
+
+        def waiting_writer() -> None:
+            with backend.transaction("x", True):
+                entered.set()
+
+        with ThreadPoolExecutor(1) as pool:
+            done = pool.submit(waiting_writer)
+            deadline = time.monotonic() + PROMPT
+            while not backend._writer.locked() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(0.05)  # it holds the process's lock and waits for the file's
+            with pytest.raises(WouldWait) as busy:
+                with backend.transaction("y", True, wait=False):
+                    pass
+            assert busy.value.here is False
+            assert not entered.is_set()
+            other.execute("COMMIT")
+            done.result(timeout=PROMPT)
+        with backend.transaction("y", True, wait=False):
+            pass  # free now: taken at once
+    finally:
+        other.close()
+        backend.close()
 
 
 def test_sqlite_writes_on_the_loop_keep_the_wal_small(tmp_path: Path) -> None:

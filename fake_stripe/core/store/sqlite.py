@@ -60,6 +60,8 @@ class SQLiteBackend(SQLBackend):
         self._writer = threading.Lock()
         self._checkpointing = threading.Lock()
         self._unchecked = 0  # commits on the event loop since its last checkpoint
+        # Whether the holder of `_writer` is waiting for the file's lock (another process's).
+        self._elsewhere = False
         self._threads: PerThread[sqlite3.Connection] = PerThread(self._connect, _close)
         self._open(schema_version)
 
@@ -113,11 +115,16 @@ class SQLiteBackend(SQLBackend):
                     raise Busy("database is locked")
             else:
                 if not self._writer.acquire(blocking=False):
-                    raise WouldWait("database is locked", here=True)
+                    # The holder may itself be waiting for another process: then so would this.
+                    raise WouldWait("database is locked", here=not self._elsewhere)
                 deadline = 0.0  # one try
                 self._leave_checkpoints(slot)
             try:
-                self._begin_immediate(db, deadline)
+                self._elsewhere = wait  # a waiting `BEGIN IMMEDIATE` waits for another process
+                try:
+                    self._begin_immediate(db, deadline)
+                finally:
+                    self._elsewhere = False
             except Busy as exc:
                 self._writer.release()
                 if wait:
