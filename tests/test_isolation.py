@@ -257,6 +257,30 @@ class Where:
         self.threads.setdefault(ctx.tenant.name, []).append(threading.get_ident())
 
 
+@contextmanager
+def _watched(**kw: Any) -> Iterator[tuple[Any, Where, str, int | None]]:
+    """A served app whose due-work hook notes the thread of each request: the app, the hook,
+    the base URL and the event loop's thread."""
+    app = create_app(**kw)
+    where = Where()
+    app.fake.due.append(where)
+    srv = ServerThread(app)
+    try:
+        yield app, where, srv.url, srv.thread.ident
+    finally:
+        srv.stop()
+        app.fake.close()
+
+
+def _light_and_heavy(url: str, auth: tuple[str, str]) -> None:
+    """A customer created and read (light), the customers listed and a SetupIntent created
+    (not light), in that order."""
+    cid = httpx.post(f"{url}/v1/customers", auth=auth).json()["id"]
+    assert httpx.get(f"{url}/v1/customers/{cid}", auth=auth).status_code == 200
+    assert httpx.get(f"{url}/v1/customers", auth=auth).status_code == 200
+    assert httpx.post(f"{url}{HEAVY}", auth=auth).status_code == 200
+
+
 def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy() -> None:
     app = create_app(seed=25)
     where = Where()
@@ -266,10 +290,7 @@ def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy()
     url, loop = srv.url, srv.thread.ident
     try:
         auth = ("sk_test_light", "")
-        cid = httpx.post(f"{url}/v1/customers", auth=auth).json()["id"]
-        assert httpx.get(f"{url}/v1/customers/{cid}", auth=auth).status_code == 200
-        assert httpx.get(f"{url}/v1/customers", auth=auth).status_code == 200
-        assert httpx.post(f"{url}{HEAVY}", auth=auth).status_code == 200
+        _light_and_heavy(url, auth)
         create, retrieve, listed, heavy = where.threads["light"]
         assert create == loop and retrieve == loop
         assert listed != loop and heavy != loop  # a list, a SetupIntent: not light
@@ -309,17 +330,9 @@ def test_a_server_without_worker_threads_does_all_its_work_on_the_loop() -> None
     """`create_app(worker_threads=False)` (the scenario runner's own server): lists, heavy
     writes, control routes and a request that finds work due all run on the event loop, and no
     worker thread is ever started."""
-    app = create_app(seed=26, worker_threads=False)
-    where = Where()
-    app.fake.due.append(where)
-    srv = ServerThread(app)
-    url, loop = srv.url, srv.thread.ident
-    try:
+    with _watched(seed=26, worker_threads=False) as (app, where, url, loop):
         auth = ("sk_test_inline", "")
-        cid = httpx.post(f"{url}/v1/customers", auth=auth).json()["id"]
-        assert httpx.get(f"{url}/v1/customers/{cid}", auth=auth).status_code == 200
-        assert httpx.get(f"{url}/v1/customers", auth=auth).status_code == 200
-        assert httpx.post(f"{url}{HEAVY}", auth=auth).status_code == 200
+        _light_and_heavy(url, auth)
         days = {"settlement_business_days": "0"}
         assert httpx.post(f"{url}/_fake/payments/settings", data=days, auth=auth).is_success
         pi = httpx.post(f"{url}/v1/payment_intents", data=ACH_PAYMENT, auth=auth).json()
@@ -331,9 +344,6 @@ def test_a_server_without_worker_threads_does_all_its_work_on_the_loop() -> None
         assert len(where.threads["inline"]) >= 7
         assert set(where.threads["inline"]) == {loop}
         assert app.fake.lanes._pool is None
-    finally:
-        srv.stop()
-        app.fake.close()
 
 
 def test_sqlite_a_light_write_runs_on_the_loop_while_the_lock_is_free(
@@ -352,12 +362,7 @@ def test_sqlite_a_light_write_runs_on_the_loop_while_the_lock_is_free(
 
     monkeypatch.setattr(SQLiteBackend, "_checkpoint", counted)
     db = str(tmp_path / "store.db")
-    app = create_app(seed=27, db=db)
-    where = Where()
-    app.fake.due.append(where)
-    srv = ServerThread(app)
-    url, loop = srv.url, srv.thread.ident
-    try:
+    with _watched(seed=27, db=db) as (_app, where, url, loop):
         auth = ("sk_test_w", "")
         for _ in range(12):
             assert httpx.post(f"{url}/v1/customers", auth=auth).status_code == 200
@@ -379,9 +384,6 @@ def test_sqlite_a_light_write_runs_on_the_loop_while_the_lock_is_free(
         finally:
             other.close()
         assert where.threads["w"][-1] != loop
-    finally:
-        srv.stop()
-        app.fake.close()
 
 
 def test_sqlite_a_write_that_would_wait_for_another_process_says_so(tmp_path: Path) -> None:
