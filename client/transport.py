@@ -12,6 +12,7 @@ retry returned the object the first attempt created instead of creating a second
 from __future__ import annotations
 
 import http.client
+import io
 import ipaddress
 import json
 import select
@@ -182,6 +183,25 @@ class LoopbackClient(stripe.HTTPClient):
         *,
         _usage: list[str] | None = None,
     ) -> tuple[str, int, Mapping[str, str]]:
+        content, status, rheaders = self._send(method, url, headers, post_data)
+        return content.decode("utf-8", "replace"), status, rheaders
+
+    def request_stream(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        *,
+        _usage: list[str] | None = None,
+    ) -> tuple[Any, int, Mapping[str, str]]:
+        """A binary answer (a file download), read whole: a fake's answers are small."""
+        content, status, rheaders = self._send(method, url, headers, post_data)
+        return io.BytesIO(content), status, rheaders
+
+    def _send(
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any
+    ) -> tuple[bytes, int, Mapping[str, str]]:
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         body = post_data.encode("utf-8") if isinstance(post_data, str) else post_data
@@ -200,8 +220,7 @@ class LoopbackClient(stripe.HTTPClient):
         if response.will_close:
             self.close()
         # `http.client`'s headers: case-insensitive, as the SDK reads them (`Request-Id`).
-        text = content.decode("utf-8", "replace")
-        return text, response.status, cast(Mapping[str, str], response.headers)
+        return content, response.status, cast(Mapping[str, str], response.headers)
 
     def _connection(self) -> http.client.HTTPConnection:
         with self._lock:

@@ -73,6 +73,10 @@ def test_a_loopback_client_keeps_one_connection_and_closes_it_from_another_threa
     used.start()
     used.join()
     assert socks[0] is not None and socks == [socks[0]] * 3  # one connection, kept
+    # A binary answer (the SDK's streaming calls, file downloads) on the same connection.
+    stream, status, _ = client.request_stream("get", f"{server.url}/v1/customers", headers)
+    assert status == 200 and json.loads(stream.read())["object"] == "list"
+    assert client._conn is not None and client._conn.sock is socks[0]
     client.close()
     assert client._conn is None and socks[0].fileno() == -1
 
