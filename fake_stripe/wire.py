@@ -9,6 +9,7 @@ rendered by one function; no other exception reaches the client as anything but 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -220,13 +221,15 @@ def _on_loop() -> bool:
 # holds it, before it waits on a worker thread instead (which gives up after the store's own
 # lock timeout).
 SOON_WAIT = 1.0  # seconds
+SOON_PAUSE = 0.001  # seconds between two looks at the lock
 
 
 async def _serve_soon(job: _Job) -> _Answer | None:
     """A light write, in a store whose writes may wait for another process (SQLite's one write
     lock), run on the event loop inside a write transaction taken without waiting (the
     request's own transactions join it). None (the request then waits for the lock on a worker
-    thread) when another process holds the lock.
+    thread) when another process holds the lock, or a thread of this process that waits for
+    another process's lock.
 
     While a thread of this process holds it (its transaction is one request's), the write waits
     for it on the loop, one such write at a time (`Lanes.loop_writes`; the others queue behind
@@ -239,32 +242,19 @@ async def _serve_soon(job: _Job) -> _Answer | None:
     app = job.app
     if not app.lanes.threads:
         return None  # the server runs all its work on the loop anyway
-    if asyncio.current_task() is None:  # stepped by hand: nobody else to wait for here
-        return _serve_now(job, wait_here=False)
-    async with app.lanes.loop_writes():
-        deadline = time.monotonic() + SOON_WAIT
-        pause = 0.0001
+    # Stepped by hand (no task), there is nobody else to wait for here: one try.
+    stepped = asyncio.current_task() is None
+    deadline = time.monotonic() + (0.0 if stepped else SOON_WAIT)
+    async with contextlib.nullcontext() if stepped else app.lanes.loop_writes():
         while True:
-            answer = _serve_now(job, wait_here=time.monotonic() < deadline)
-            if answer is not _WAIT:
-                return answer
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.0005)
-
-
-class _Wait:
-    """`_serve_now`'s answer when a thread of this process holds the lock."""
-
-
-_WAIT: Any = _Wait()
-
-
-def _serve_now(job: _Job, wait_here: bool) -> _Answer | None:
-    try:
-        with job.app.backend.transaction(job.tenant.name, True, wait=False):
-            return _serve(job, True)
-    except WouldWait as busy:
-        return _WAIT if busy.here and wait_here else None
+            try:
+                with app.backend.transaction(job.tenant.name, True, wait=False):
+                    return _serve(job, True)
+            except WouldWait as busy:
+                if not busy.here or time.monotonic() >= deadline:
+                    return None
+            # uvloop's timers count whole milliseconds: a shorter sleep would be a busy wait.
+            await asyncio.sleep(SOON_PAUSE)
 
 
 def _serve(job: _Job, before: bool) -> _Answer:

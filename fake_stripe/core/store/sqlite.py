@@ -117,14 +117,18 @@ class SQLiteBackend(SQLBackend):
                 if not self._writer.acquire(blocking=False):
                     # The holder may itself be waiting for another process: then so would this.
                     raise WouldWait("database is locked", here=not self._elsewhere)
-                deadline = 0.0  # one try
                 self._leave_checkpoints(slot)
             try:
-                self._elsewhere = wait  # a waiting `BEGIN IMMEDIATE` waits for another process
                 try:
-                    self._begin_immediate(db, deadline)
-                finally:
-                    self._elsewhere = False
+                    self._begin_immediate(db, 0.0)  # free: the usual case
+                except Busy:
+                    if not wait:
+                        raise
+                    self._elsewhere = True  # from now on this waits for another process
+                    try:
+                        self._begin_immediate(db, deadline)
+                    finally:
+                        self._elsewhere = False
             except Busy as exc:
                 self._writer.release()
                 if wait:
