@@ -3,11 +3,14 @@ router in front of Starlette."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
+import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 from starlette.applications import Starlette
@@ -21,22 +24,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .core import indexes
 from .core.context import Endpoint
 from .core.objects import models
+from .core.params import Spec
 from .core.store import Backend, open_backend
 from .core.versions import DEFAULT_API_VERSION
 from .edge import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY, Edge
-from .financial_connections import accounts as fc_accounts
-from .financial_connections import institutions
-from .financial_connections import sessions as fc_sessions
-from .financial_connections import test_helpers as fc_helpers
-from .generic.routes import GenericRoutes
-from .payments import charges, microdeposits, payment_intents, setup_intents, us_bank_account
-from .resources import customers, events, payment_methods, test_helpers, webhook_endpoints
 from .state import FakeStripe, Validator
 from .webhooks.schedule import RetrySchedule
 from .wire import dispatch
 
 if TYPE_CHECKING:
-    from .spec.load import Spec
+    from .generic.routes import GenericRoutes
+    from .spec.load import Spec as SpecDocument
 
 log = logging.getLogger("fake_stripe")
 
@@ -47,6 +45,34 @@ def _pattern(path: str, named: bool = True) -> re.Pattern[str]:
     """`/v1/customers/{customer}` as a regex (with named groups for the parameters)."""
     group = r"(?P<\1>[^/]+)" if named else "[^/]+"
     return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", group, re.escape(path)) + "$")
+
+
+@dataclass(frozen=True)
+class Op:
+    """A row of the routes table: an endpoint whose handler (`module:function`, the module
+    under `fake_stripe`) and parameters (a `Spec` of that module, by name) are imported on its
+    first request, so that a server starts without its floors (`Endpoint` once loaded)."""
+
+    method: str
+    path: str
+    handler: str
+    params: str | None = None
+    light: bool = False
+    keys: tuple[str, ...] = ("sk", "rk")
+
+    @property
+    def module(self) -> str:
+        return f"{__package__}.{self.handler.split(':')[0]}"
+
+    @property
+    def loaded(self) -> bool:
+        return self.module in sys.modules
+
+    def endpoint(self) -> Endpoint:
+        module = importlib.import_module(self.module)
+        handler = getattr(module, self.handler.split(":")[1])
+        params = Spec({}) if self.params is None else getattr(module, self.params)
+        return Endpoint(self.method, self.path, handler, params, self.keys, light=self.light)
 
 
 class Shadows:
@@ -97,22 +123,29 @@ class V1Router:
         self,
         app: ASGIApp,
         fake: FakeStripe,
-        table: list[Endpoint],
+        table: list[Op],
         generic: GenericRoutes | None = None,
     ) -> None:
         self.fake = fake
         self.fallback = app
         self.generic = generic
-        self.fixed: dict[str, dict[str, Endpoint]] = {}
+        # Each path's endpoints by method: an `Op` until its first request loads it.
+        self.fixed: dict[str, dict[str, Endpoint | Op]] = {}
         # (pattern, its endpoints, the more literal generic paths it must leave alone)
-        self.patterns: list[tuple[re.Pattern[str], dict[str, Endpoint], Shadows | None]] = []
-        shapes: dict[str, dict[str, Endpoint]] = {}
-        for ep in table:
-            target = self.fixed if "{" not in ep.path else shapes
-            target.setdefault(ep.path, {})[ep.method] = ep
+        self.patterns: list[tuple[re.Pattern[str], dict[str, Endpoint | Op], Shadows | None]] = []
+        shapes: dict[str, dict[str, Endpoint | Op]] = {}
+        for op in table:
+            target = self.fixed if "{" not in op.path else shapes
+            target.setdefault(op.path, {})[op.method] = op
         for path, eps in shapes.items():
             shadows = Shadows(generic.shadowing(path)) if generic is not None else None
             self.patterns.append((_pattern(path), eps, shadows or None))
+
+    def _load(self, eps: dict[str, Endpoint | Op], method: str) -> None:
+        op = eps[method]
+        if isinstance(op, Op):
+            ep = op.endpoint()
+            eps[method] = ep if self.generic is None else self.generic.answering_misses(ep)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -135,15 +168,22 @@ class V1Router:
                 found = self.generic.lookup(method, path)
             else:
                 # The first generic request reads the rest of the API: off the event loop.
-                found = await anyio.to_thread.run_sync(self.generic.lookup, method, path)
+                found = await self.fake.lanes.aside(self.generic.lookup, method, path)
             if found is not None:
-                eps, path_params = found
+                eps, path_params = cast(dict[str, Endpoint | Op], found[0]), found[1]
         if eps is None:
             await self.fallback(scope, receive, send)
             return
+        op = eps.get(method)
+        if isinstance(op, Op):
+            if op.loaded:
+                self._load(eps, method)
+            else:
+                # The first request of a floor imports its modules: off the event loop.
+                await self.fake.lanes.aside(self._load, eps, method)
         scope["path_params"] = path_params
         # A fault of the fake is answered by `Edge`, the one catch-all of every route.
-        response = await dispatch(self.fake, Request(scope, receive), eps)
+        response = await dispatch(self.fake, Request(scope, receive), eps)  # type: ignore[arg-type]
         await response(scope, receive, send)
 
 
@@ -181,191 +221,238 @@ class SideRoutes(Router):
         await super().__call__(scope, receive, send)
 
 
-def routes_table() -> list[Endpoint]:
-    """Every Stripe API endpoint the fake implements. `light`: a GET of one object of bounded
-    size (not a list, not a session with its accounts, not an event with its object), or a
-    write of one small object (`Endpoint.light`)."""
-    E = Endpoint
+def routes_index() -> list[Op]:
+    """Every Stripe API endpoint the fake implements, each handler named by its module (under
+    `fake_stripe`), imported on the endpoint's first request. `light`: a GET of one object of
+    bounded size (not a list, not a session with its accounts, not an event with its object),
+    or a write of one small object (`Endpoint.light`)."""
+    E = Op
     fc = "/v1/financial_connections"
     th = "/v1/test_helpers/financial_connections"
     we = "/v1/webhook_endpoints"
     pi = "/v1/payment_intents"
     pk = ("sk", "rk", "pk")
     return [
-        E("POST", "/v1/customers", customers.create, customers.CREATE, light=True),
-        E("GET", "/v1/customers", customers.list_, customers.LIST),
-        E("GET", "/v1/customers/{customer}", customers.retrieve, light=True),
-        E("POST", "/v1/customers/{customer}", customers.update, customers.UPDATE, light=True),
-        E("DELETE", "/v1/customers/{customer}", customers.delete, light=True),
-        E("GET", "/v1/events", events.list_, events.LIST),
-        E("GET", "/v1/events/{id}", events.retrieve),
+        E("POST", "/v1/customers", "resources.customers:create", "CREATE", light=True),
+        E("GET", "/v1/customers", "resources.customers:list_", "LIST"),
+        E("GET", "/v1/customers/{customer}", "resources.customers:retrieve", light=True),
+        E("POST", "/v1/customers/{customer}", "resources.customers:update", "UPDATE", light=True),
+        E("DELETE", "/v1/customers/{customer}", "resources.customers:delete", light=True),
+        E("GET", "/v1/events", "resources.events:list_", "LIST"),
+        E("GET", "/v1/events/{id}", "resources.events:retrieve"),
         # Financial Connections
-        E("GET", f"{fc}/accounts", fc_accounts.list_, fc_accounts.LIST),
-        E("GET", f"{fc}/accounts/{{account}}", fc_accounts.retrieve, light=True),
-        E("POST", f"{fc}/accounts/{{account}}/disconnect", fc_accounts.disconnect),
+        E("GET", f"{fc}/accounts", "financial_connections.accounts:list_", "LIST"),
+        E(
+            "GET",
+            f"{fc}/accounts/{{account}}",
+            "financial_connections.accounts:retrieve",
+            light=True,
+        ),
+        E(
+            "POST",
+            f"{fc}/accounts/{{account}}/disconnect",
+            "financial_connections.accounts:disconnect",
+        ),
         E(
             "POST",
             f"{fc}/accounts/{{account}}/refresh",
-            fc_accounts.refresh,
-            fc_accounts.FEATURES_REFRESH,
+            "financial_connections.accounts:refresh",
+            "FEATURES_REFRESH",
         ),
         E(
             "POST",
             f"{fc}/accounts/{{account}}/subscribe",
-            fc_accounts.subscribe,
-            fc_accounts.FEATURES_SUBSCRIBE,
+            "financial_connections.accounts:subscribe",
+            "FEATURES_SUBSCRIBE",
         ),
         E(
             "POST",
             f"{fc}/accounts/{{account}}/unsubscribe",
-            fc_accounts.unsubscribe,
-            fc_accounts.FEATURES_SUBSCRIBE,
+            "financial_connections.accounts:unsubscribe",
+            "FEATURES_SUBSCRIBE",
         ),
-        E("GET", f"{fc}/accounts/{{account}}/owners", fc_accounts.owners, fc_accounts.OWNERS),
-        E("GET", f"{fc}/authorizations/{{authorization}}", fc_accounts.retrieve_authorization),
-        E("POST", f"{fc}/sessions", fc_sessions.create, fc_sessions.CREATE),
-        E("GET", f"{fc}/sessions/{{session}}", fc_sessions.retrieve),
-        E("GET", f"{fc}/institutions", institutions.list_, institutions.LIST),
-        E("GET", f"{fc}/institutions/{{institution}}", institutions.retrieve),
-        E("GET", f"{fc}/transactions", fc_accounts.list_transactions, fc_accounts.TRANSACTIONS),
+        E(
+            "GET",
+            f"{fc}/accounts/{{account}}/owners",
+            "financial_connections.accounts:owners",
+            "OWNERS",
+        ),
+        E(
+            "GET",
+            f"{fc}/authorizations/{{authorization}}",
+            "financial_connections.accounts:retrieve_authorization",
+        ),
+        E("POST", f"{fc}/sessions", "financial_connections.sessions:create", "CREATE"),
+        E("GET", f"{fc}/sessions/{{session}}", "financial_connections.sessions:retrieve"),
+        E("GET", f"{fc}/institutions", "financial_connections.institutions:list_", "LIST"),
+        E(
+            "GET",
+            f"{fc}/institutions/{{institution}}",
+            "financial_connections.institutions:retrieve",
+        ),
+        E(
+            "GET",
+            f"{fc}/transactions",
+            "financial_connections.accounts:list_transactions",
+            "TRANSACTIONS",
+        ),
         E(
             "GET",
             f"{fc}/transactions/{{transaction}}",
-            fc_accounts.retrieve_transaction,
+            "financial_connections.accounts:retrieve_transaction",
             light=True,
         ),
         # Payment methods, setup intents, mandates
-        E("POST", "/v1/payment_methods", us_bank_account.create, us_bank_account.CREATE),
-        E("GET", "/v1/payment_methods", payment_methods.list_, payment_methods.LIST),
-        E("GET", "/v1/payment_methods/{payment_method}", payment_methods.retrieve, light=True),
+        E("POST", "/v1/payment_methods", "payments.us_bank_account:create", "CREATE"),
+        E("GET", "/v1/payment_methods", "resources.payment_methods:list_", "LIST"),
+        E(
+            "GET",
+            "/v1/payment_methods/{payment_method}",
+            "resources.payment_methods:retrieve",
+            light=True,
+        ),
         E(
             "POST",
             "/v1/payment_methods/{payment_method}",
-            payment_methods.update,
-            payment_methods.UPDATE,
+            "resources.payment_methods:update",
+            "UPDATE",
         ),
         E(
             "POST",
             "/v1/payment_methods/{payment_method}/attach",
-            payment_methods.attach,
-            payment_methods.ATTACH,
+            "resources.payment_methods:attach",
+            "ATTACH",
         ),
-        E("POST", "/v1/payment_methods/{payment_method}/detach", payment_methods.detach),
-        E("POST", "/v1/setup_intents", setup_intents.create, setup_intents.CREATE),
-        E("GET", "/v1/setup_intents", setup_intents.list_, setup_intents.LIST),
+        E(
+            "POST",
+            "/v1/payment_methods/{payment_method}/detach",
+            "resources.payment_methods:detach",
+        ),
+        E("POST", "/v1/setup_intents", "payments.setup_intents:create", "CREATE"),
+        E("GET", "/v1/setup_intents", "payments.setup_intents:list_", "LIST"),
         E(
             "GET",
             "/v1/setup_intents/{intent}",
-            setup_intents.retrieve,
-            setup_intents.RETRIEVE,
+            "payments.setup_intents:retrieve",
+            "RETRIEVE",
             light=True,
         ),
-        E("POST", "/v1/setup_intents/{intent}", setup_intents.update, setup_intents.UPDATE),
+        E("POST", "/v1/setup_intents/{intent}", "payments.setup_intents:update", "UPDATE"),
         E(
             "POST",
             "/v1/setup_intents/{intent}/confirm",
-            setup_intents.confirm,
-            setup_intents.CONFIRM,
+            "payments.setup_intents:confirm",
+            "CONFIRM",
         ),
         E(
             "POST",
             "/v1/setup_intents/{intent}/cancel",
-            setup_intents.cancel,
-            setup_intents.CANCEL,
+            "payments.setup_intents:cancel",
+            "CANCEL",
         ),
         E(
             "POST",
             "/v1/setup_intents/{intent}/verify_microdeposits",
-            microdeposits.verify_setup,
-            microdeposits.VERIFY,
+            "payments.microdeposits:verify_setup",
+            "VERIFY",
             keys=pk,
         ),
-        E("GET", "/v1/mandates/{mandate}", setup_intents.retrieve_mandate, light=True),
+        E("GET", "/v1/mandates/{mandate}", "payments.setup_intents:retrieve_mandate", light=True),
         # PaymentIntents and charges (ACH Direct Debit); a publishable key with the client
         # secret may retrieve and confirm, as Stripe.js does
-        E("POST", pi, payment_intents.create, payment_intents.CREATE),
-        E("GET", pi, payment_intents.list_, payment_intents.LIST),
+        E("POST", pi, "payments.payment_intents:create", "CREATE"),
+        E("GET", pi, "payments.payment_intents:list_", "LIST"),
         E(
             "GET",
             f"{pi}/{{intent}}",
-            payment_intents.retrieve,
-            payment_intents.RETRIEVE,
+            "payments.payment_intents:retrieve",
+            "RETRIEVE",
             keys=pk,
             light=True,
         ),
-        E("POST", f"{pi}/{{intent}}", payment_intents.update, payment_intents.UPDATE),
+        E("POST", f"{pi}/{{intent}}", "payments.payment_intents:update", "UPDATE"),
         E(
             "POST",
             f"{pi}/{{intent}}/confirm",
-            payment_intents.confirm,
-            payment_intents.CONFIRM,
+            "payments.payment_intents:confirm",
+            "CONFIRM",
             keys=pk,
         ),
-        E("POST", f"{pi}/{{intent}}/cancel", payment_intents.cancel, payment_intents.CANCEL),
+        E("POST", f"{pi}/{{intent}}/cancel", "payments.payment_intents:cancel", "CANCEL"),
         E(
             "POST",
             f"{pi}/{{intent}}/verify_microdeposits",
-            microdeposits.verify_payment,
-            microdeposits.VERIFY,
+            "payments.microdeposits:verify_payment",
+            "VERIFY",
             keys=pk,
         ),
-        E("GET", "/v1/charges", charges.list_, charges.LIST),
-        E("GET", "/v1/charges/{charge}", charges.retrieve, light=True),
+        E("GET", "/v1/charges", "payments.charges:list_", "LIST"),
+        E("GET", "/v1/charges/{charge}", "payments.charges:retrieve", light=True),
         # Webhook endpoints
-        E("POST", we, webhook_endpoints.create, webhook_endpoints.CREATE),
-        E("GET", we, webhook_endpoints.list_, webhook_endpoints.LIST),
-        E("GET", f"{we}/{{webhook_endpoint}}", webhook_endpoints.retrieve),
-        E("POST", f"{we}/{{webhook_endpoint}}", webhook_endpoints.update, webhook_endpoints.UPDATE),
-        E("DELETE", f"{we}/{{webhook_endpoint}}", webhook_endpoints.delete),
+        E("POST", we, "resources.webhook_endpoints:create", "CREATE"),
+        E("GET", we, "resources.webhook_endpoints:list_", "LIST"),
+        E("GET", f"{we}/{{webhook_endpoint}}", "resources.webhook_endpoints:retrieve"),
+        E("POST", f"{we}/{{webhook_endpoint}}", "resources.webhook_endpoints:update", "UPDATE"),
+        E("DELETE", f"{we}/{{webhook_endpoint}}", "resources.webhook_endpoints:delete"),
         # Test helpers (Stripe's naming style; fake-only)
         E(
             "POST",
             f"{th}/sessions/{{session}}/complete",
-            fc_helpers.complete_session,
-            fc_helpers.COMPLETE,
+            "financial_connections.test_helpers:complete_session",
+            "COMPLETE",
         ),
         E(
             "POST",
             f"{th}/accounts/{{account}}/deactivate",
-            fc_helpers.deactivate_account,
-            fc_helpers.DEACTIVATE_ACCOUNT,
+            "financial_connections.test_helpers:deactivate_account",
+            "DEACTIVATE_ACCOUNT",
         ),
         E(
             "POST",
             f"{th}/authorizations/{{authorization}}/deactivate",
-            fc_helpers.deactivate_authorization,
-            fc_helpers.DEACTIVATE_AUTHORIZATION,
+            "financial_connections.test_helpers:deactivate_authorization",
+            "DEACTIVATE_AUTHORIZATION",
         ),
         E(
             "POST",
             f"{th}/accounts/{{account}}/schedule_deactivation",
-            fc_helpers.schedule_deactivation,
-            fc_helpers.SCHEDULE,
+            "financial_connections.test_helpers:schedule_deactivation",
+            "SCHEDULE",
         ),
         E(
             "POST",
             f"{th}/accounts/{{account}}/expire_account_numbers",
-            fc_helpers.expire_account_numbers,
+            "financial_connections.test_helpers:expire_account_numbers",
         ),
         E(
             "POST",
             "/v1/test_helpers/clock/advance",
-            test_helpers.advance_clock,
-            test_helpers.ADVANCE,
+            "resources.test_helpers:advance_clock",
+            "ADVANCE",
         ),
-        E("GET", "/v1/test_helpers/clock", test_helpers.clock),
+        E("GET", "/v1/test_helpers/clock", "resources.test_helpers:clock"),
         E(
             "POST",
             "/v1/test_helpers/payment_intents/{intent}/settle",
-            payment_intents.settle,
-            payment_intents.SETTLE,
+            "payments.payment_intents:settle",
+            "SETTLE",
         ),
-        E("POST", "/v1/test_helpers/faults", test_helpers.add_fault, test_helpers.FAULT),
-        E("POST", "/v1/test_helpers/trigger", fc_helpers.trigger, fc_helpers.TRIGGER),
+        E("POST", "/v1/test_helpers/faults", "resources.test_helpers:add_fault", "FAULT"),
+        E(
+            "POST",
+            "/v1/test_helpers/trigger",
+            "financial_connections.test_helpers:trigger",
+            "TRIGGER",
+        ),
     ]
 
 
-def _validator(spec: Spec, generic: GenericRoutes | None) -> Validator:
+def routes_table() -> list[Endpoint]:
+    """Every Stripe API endpoint the fake implements, with its handler (imports them all)."""
+    return [op.endpoint() for op in routes_index()]
+
+
+def _validator(spec: SpecDocument, generic: GenericRoutes | None) -> Validator:
     """Strict mode's check: against the whole API once a generic request has read it (it holds
     the packaged spec, whose paths and components win), else against the packaged spec."""
 
@@ -424,10 +511,12 @@ def create_app(
         allow_private_webhooks,
         worker_threads,
     )
-    table = routes_table()
-    generic = None if only_modelled else GenericRoutes(table, fixtures_on_miss)
-    if generic is not None:
-        table = [generic.answering_misses(ep) for ep in table]
+    table = routes_index()
+    generic = None
+    if not only_modelled:
+        from .generic.routes import GenericRoutes
+
+        generic = GenericRoutes(table, fixtures_on_miss)
     fake.expansions = generic
     if fake.backend.shared:  # a file or database may hold objects indexed by an older fake
         indexes.bring_up_to_date(fake.backend, models())
@@ -451,7 +540,7 @@ def create_app(
 
         return [
             *health.routes(fake),
-            *openapi.routes(fake, table),
+            *openapi.routes(fake, lambda: [op.endpoint() for op in table]),
             *stripejs.routes(fake),
             *verification_page.routes(fake),
             *webhook_control.routes(fake),

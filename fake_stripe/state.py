@@ -12,15 +12,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from .core.clock import by_name
+from .core import objects
+from .core.clock import Schedule, by_name
 from .core.context import Ctx, Expansions
 from .core.events import EventLog
 from .core.faults import Faults
 from .core.lanes import Lanes
 from .core.store import Backend
 from .core.tenant import Tenant
-from .financial_connections import schedule as fc_schedule
-from .payments import ach, microdeposits
 from .webhooks.delivery import LEASE_SECONDS, Deliveries
 from .webhooks.schedule import RetrySchedule
 
@@ -29,6 +28,48 @@ log = logging.getLogger("fake_stripe")
 TENANT_CACHE = 10_000
 
 Validator = Callable[[str, str, int, Any], list[str]]
+
+# Where each kind's model is defined, and its objects' id prefix: a module is imported when its
+# model is first asked for (`core.objects.expect`). `tests/test_lazy_start.py` checks that this
+# lists every model, as defined.
+MODELS: dict[str, tuple[str, str]] = {
+    "event": ("evt", "fake_stripe.core.events"),
+    "webhook_endpoint": ("we", "fake_stripe.resources.webhook_endpoints"),
+    "webhook_delivery": ("", "fake_stripe.webhooks.delivery"),
+    "financial_connections.account": ("fca", "fake_stripe.financial_connections.objects"),
+    "financial_connections.authorization": ("fcauth", "fake_stripe.financial_connections.objects"),
+    "financial_connections.session": ("fcsess", "fake_stripe.financial_connections.objects"),
+    "financial_connections.account_ownership": (
+        "fcaowns",
+        "fake_stripe.financial_connections.objects",
+    ),
+    "financial_connections.transaction": ("fctxn", "fake_stripe.financial_connections.objects"),
+    "financial_connections.institution": (
+        "fcinst",
+        "fake_stripe.financial_connections.institutions",
+    ),
+    "customer": ("cus", "fake_stripe.resources.customers"),
+    "payment_method": ("pm", "fake_stripe.resources.payment_methods"),
+    "charge": ("ch", "fake_stripe.payments.objects"),
+    "payment_intent": ("pi", "fake_stripe.payments.objects"),
+    "mandate": ("mandate", "fake_stripe.payments.objects"),
+    "setup_attempt": ("setatt", "fake_stripe.payments.objects"),
+    "setup_intent": ("seti", "fake_stripe.payments.objects"),
+}
+objects.expect(MODELS)
+
+# What the tenant clock runs when it is due, before each request's handler: each floor's
+# schedule (`SCHEDULE` in its module, which `tests/test_lazy_start.py` checks these match),
+# named here so that its module is imported only when something of it first comes due.
+SCHEDULES: dict[str, Schedule[Ctx]] = by_name(
+    Schedule(
+        "financial_connections", "schedule", "fake_stripe.financial_connections.schedule:fire"
+    ),
+    Schedule("ach", "ach_schedule", "fake_stripe.payments.ach:settle_due"),
+    Schedule(
+        "microdeposits", "microdeposit_schedule", "fake_stripe.payments.microdeposits:expire_due"
+    ),
+)
 
 
 class FakeStripe:
@@ -62,8 +103,7 @@ class FakeStripe:
         self.faults = Faults()
         self.lanes = Lanes(threads=worker_threads)
         self.validator: Validator | None = None
-        # What the tenant clock runs when it is due, before each request's handler.
-        self.schedules = by_name(fc_schedule.SCHEDULE, ach.SCHEDULE, microdeposits.SCHEDULE)
+        self.schedules = SCHEDULES
         # More work to run before each request's handler, after the clock's.
         self.due: list[Callable[[Ctx], None]] = []
         # What `expand[]` follows beyond the models (the generic resources, when served).

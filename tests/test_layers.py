@@ -63,7 +63,20 @@ def imports_of(path: Path) -> set[str]:
                 is_module = (PACKAGE.parent / candidate.replace(".", "/")).with_suffix(".py")
                 is_package = PACKAGE.parent / candidate.replace(".", "/") / "__init__.py"
                 found.add(candidate if is_module.exists() or is_package.exists() else target)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.update(_named(node.value))
     return {m for m in found if m != here}
+
+
+def _named(text: str) -> set[str]:
+    """A module imported later by name (`fake_stripe.payments.ach:settle_due`, or the routes
+    table's `resources.customers:create`), if `text` names one."""
+    name = text.split(":")[0] if text.count(":") == 1 else text
+    if not name.replace(".", "").replace("_", "").isalnum() or "." not in name:
+        return set()
+    name = name if name.startswith("fake_stripe.") else f"fake_stripe.{name}"
+    path = PACKAGE.parent / name.replace(".", "/")
+    return {name} if path.with_suffix(".py").exists() or (path / "__init__.py").exists() else set()
 
 
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
@@ -123,5 +136,8 @@ def test_the_walker_sees_relative_and_absolute_imports() -> None:
     """The checks above are only as good as the import walk: it must find both kinds."""
     assert "fake_stripe.core.errors" in GRAPH["fake_stripe.core.params"]
     assert "fake_stripe.core.context" in GRAPH["fake_stripe.wire"]
+    assert "fake_stripe.core.clock" in GRAPH["fake_stripe.state"]
+    # modules imported later, named in a string
     assert "fake_stripe.financial_connections.schedule" in GRAPH["fake_stripe.state"]
+    assert "fake_stripe.resources.customers" in GRAPH["fake_stripe.app"]
     assert "fake_stripe.app" in GRAPH["fake_stripe.cli.serve"]  # a function-level import

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -345,8 +345,9 @@ def _fake_routes(routes: Iterable[BaseRoute]) -> list[tuple[str, str]]:
     return out
 
 
-def routes(server: ControlServer, table: list[Endpoint]) -> list[BaseRoute]:
-    """`GET /_fake/openapi.json`, guarded like the other `/_fake/` routes."""
+def routes(server: ControlServer, table: Callable[[], Iterable[Endpoint]]) -> list[BaseRoute]:
+    """`GET /_fake/openapi.json`, guarded like the other `/_fake/` routes. `table` gives the
+    routes table, its handlers loaded (it is asked for on the first request only)."""
     cache: dict[int, bytes] = {}
 
     async def openapi(request: Request) -> Response:
@@ -355,7 +356,7 @@ def routes(server: ControlServer, table: list[Endpoint]) -> list[BaseRoute]:
         key = id(spec)
         body = cache.get(key)
         if body is None:
-            document = build(spec, table, _fake_routes(request.app.routes))
+            document = build(spec, table(), _fake_routes(request.app.routes))
             body = cache[key] = json.dumps(document, separators=(",", ":")).encode()
         return Response(body, media_type=_JSON)
 

@@ -17,6 +17,7 @@ a request's clock reads real time once, so every timestamp the request writes is
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 import weakref
@@ -57,12 +58,21 @@ class Schedule(Generic[R]):
     name: str
     # Its items' metadata name (the next due time is `<key>_next`).
     key: str
-    # Called with the items that came due, oldest first, acting alone.
-    fire: Callable[[R, list[Item]], None]
+    # Called with the items that came due, oldest first, acting alone: the function, or where
+    # it is (`package.module:function`), imported when something first comes due.
+    fire: Callable[[R, list[Item]], None] | str
     next_key: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "next_key", self.key + "_next")
+
+    def run(self, ctx: R, items: list[Item]) -> None:
+        fire = self.fire
+        if isinstance(fire, str):
+            module, name = fire.split(":")
+            fire = getattr(importlib.import_module(module), name)
+            object.__setattr__(self, "fire", fire)
+        fire(ctx, items)
 
 
 def by_name(*schedules: Schedule[Any]) -> dict[str, Schedule[Any]]:
@@ -177,7 +187,7 @@ class Clock:
             items = self.due(name)
             if items:
                 with ctx.acting_alone():
-                    self.schedules[name].fire(ctx, items)
+                    self.schedules[name].run(ctx, items)
 
     def _next(self, schedule: Schedule[Any]) -> int | None:
         nxt = self.tenant.meta_get(schedule.next_key)

@@ -77,6 +77,14 @@ class Lanes:
         future.add_done_callback(lambda _f: self._leave(tenant))
         return await asyncio.wrap_future(future)
 
+    async def aside(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in a worker thread outside every tenant's lanes (work for the server as
+        a whole, such as a module's first import), so that the loop goes on serving others;
+        inline where `run` would be (stepped by hand, or no worker threads)."""
+        if not self.threads or asyncio.current_task() is None:
+            return fn(*args)
+        return await asyncio.wrap_future(self._executor().submit(fn, *args))
+
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
             with self._lock:

@@ -10,6 +10,7 @@ Every rendering takes the reader's version, never a yes/no for preview.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -19,6 +20,11 @@ from .versions import shows_since
 
 _REGISTRY: dict[str, type[StripeObject]] = {}
 _BY_PREFIX: dict[str, type[StripeObject]] = {}
+
+# Where each kind's model is defined, and the id prefix of its objects (`expect`): a kind's
+# module is imported when its model is first asked for, so a server starts with none loaded.
+_HOMES: dict[str, tuple[str, str]] = {}
+_KIND_OF_PREFIX: dict[str, str] = {}
 
 
 class Model(BaseModel):
@@ -97,15 +103,29 @@ class StripeObject(BaseModel):
         return data
 
 
+def expect(homes: dict[str, tuple[str, str]]) -> None:
+    """Name the models not imported yet: kind -> (id prefix, the module that defines it)."""
+    _HOMES.update(homes)
+    _KIND_OF_PREFIX.update({prefix: kind for kind, (prefix, _m) in homes.items() if prefix})
+
+
 def model_for(kind: str) -> type[StripeObject]:
-    return _REGISTRY[kind]
+    """The model of `kind` (KeyError: a kind no model has), its module imported if need be."""
+    found = _REGISTRY.get(kind)
+    if found is None:
+        importlib.import_module(_HOMES[kind][1])
+        found = _REGISTRY[kind]
+    return found
 
 
 def models() -> list[type[StripeObject]]:
-    """Every model of an object kind imported so far."""
-    return list(_REGISTRY.values())
+    """Every model of an object kind, imported or expected."""
+    return [model_for(kind) for kind in {**_REGISTRY, **_HOMES}]
 
 
 def model_for_id(obj_id: str) -> type[StripeObject] | None:
     prefix = obj_id.split("_", 1)[0] if "_" in obj_id else ""
-    return _BY_PREFIX.get(prefix)
+    found = _BY_PREFIX.get(prefix)
+    if found is None and prefix in _KIND_OF_PREFIX:
+        found = model_for(_KIND_OF_PREFIX[prefix])
+    return found

@@ -17,7 +17,7 @@ from .numbers import expire_account_numbers
 from .objects import Account, Authorization
 
 
-def _fire(ctx: Ctx, items: list[Item]) -> None:
+def fire(ctx: Ctx, items: list[Item]) -> None:
     for _when, what, target, extra in items:
         if what == "deactivate":
             auth = ctx.tenant.get(Authorization, target)
@@ -36,4 +36,4 @@ def _fire(ctx: Ctx, items: list[Item]) -> None:
             expire_account_numbers(ctx, account)
 
 
-SCHEDULE: Schedule[Ctx] = Schedule(CLOCK, "schedule", _fire)
+SCHEDULE: Schedule[Ctx] = Schedule(CLOCK, "schedule", fire)

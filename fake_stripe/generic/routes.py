@@ -15,7 +15,7 @@ import dataclasses
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.context import Ctx, Endpoint
 from ..core.errors import StripeError
@@ -33,6 +33,16 @@ HEADERS = {"Fake-Stripe-Model": "generic"}
 _MULTIPART = "multipart/form-data"
 
 
+class Listed(Protocol):
+    """A row of the hand-modelled routes table (an `Endpoint`, or the app's `Op`)."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
 @dataclass
 class _Node:
     literal: dict[str, _Node] = field(default_factory=dict)
@@ -46,7 +56,7 @@ class GenericRoutes:
 
     def __init__(
         self,
-        modelled: Iterable[Endpoint],
+        modelled: Iterable[Listed],
         fixtures_on_miss: bool = False,
         operations: list[tuple[str, str]] | None = None,
     ) -> None:

@@ -146,7 +146,7 @@ def settlement_time(start: int, business_days: int) -> int:
     return when
 
 
-def _settle_due(ctx: Ctx, items: list[Item]) -> None:
+def settle_due(ctx: Ctx, items: list[Item]) -> None:
     """The tenant clock reached these debits' settlement times: the bank answers each."""
     for when, pi_id in items:
         pi = ctx.tenant.get(PaymentIntent, pi_id)
@@ -157,7 +157,7 @@ def _settle_due(ctx: Ctx, items: list[Item]) -> None:
 
 # Items `[settlement time, payment intent id]`, stored under `ach_schedule` (the name they had
 # before the tenant clock's schedules were named), so stores keep their pending debits.
-SCHEDULE: Schedule[Ctx] = Schedule("ach", "ach_schedule", _settle_due)
+SCHEDULE: Schedule[Ctx] = Schedule("ach", "ach_schedule", settle_due)
 
 
 # ---- transitions -------------------------------------------------------------------------------

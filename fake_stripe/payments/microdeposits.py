@@ -123,7 +123,7 @@ def _fail(ctx: Ctx, intent: Intent, code: str) -> None:
         ctx.emit("payment_intent.payment_failed", intent)
 
 
-def _expire_due(ctx: Ctx, items: list[Item]) -> None:
+def expire_due(ctx: Ctx, items: list[Item]) -> None:
     """The tenant clock reached these intents' 10 days: unverified ones fail."""
     for when, intent_id in items:
         intent: Intent | None = (
@@ -136,7 +136,7 @@ def _expire_due(ctx: Ctx, items: list[Item]) -> None:
             _fail(ctx, intent, "payment_method_microdeposit_verification_timeout")
 
 
-SCHEDULE: Schedule[Ctx] = Schedule("microdeposits", "microdeposit_schedule", _expire_due)
+SCHEDULE: Schedule[Ctx] = Schedule("microdeposits", "microdeposit_schedule", expire_due)
 
 
 def _error(code: str, param: str) -> InvalidRequestError:

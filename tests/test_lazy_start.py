@@ -1,0 +1,160 @@
+"""A lazy start: a server imports a floor's modules (Financial Connections, payments, the
+generic operations' handlers) on the first request that needs them, not before its first answer;
+the model registry and the tenant clock's schedules find what is not imported yet by name."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from fake_stripe.app import create_app, routes_index, routes_table
+from fake_stripe.core import objects
+from fake_stripe.core.clock import Schedule
+from fake_stripe.financial_connections import schedule as fc_schedule
+from fake_stripe.inprocess import client
+from fake_stripe.payments import ach, microdeposits
+from fake_stripe.state import MODELS, SCHEDULES
+
+KEY = "sk_test_lazy"
+FLOORS = (
+    "fake_stripe.financial_connections",
+    "fake_stripe.payments",
+    "fake_stripe.generic.handlers",
+    "fake_stripe.generic.catalog",
+)
+
+
+def fresh(script: str, *args: str) -> Any:
+    """Run `script` in a new interpreter (nothing of the fake imported yet); its last line of
+    output, as JSON."""
+    head = textwrap.dedent(
+        f"""
+        import json, sys
+        from fake_stripe.app import create_app
+        from fake_stripe.inprocess import client
+        KEY = {KEY!r}
+        FLOORS = {FLOORS!r}
+        def floors():
+            return sorted(m for m in sys.modules if m.startswith(FLOORS))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", head + textwrap.dedent(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_the_first_answer_loads_no_floor_then_each_floor_loads_on_its_first_request() -> None:
+    got = fresh(
+        """
+        app = create_app()
+        at_start = floors()
+        with client(app) as c:
+            auth = {"Authorization": f"Bearer {KEY}"}
+            first = c.get("/v1/customers", headers=auth).status_code
+            after_first = floors()
+            fc = c.get("/v1/financial_connections/accounts", headers=auth).status_code
+            after_fc = floors()
+            pi = c.get("/v1/payment_intents", headers=auth).status_code
+        print(json.dumps([at_start, first, after_first, fc, after_fc, pi, floors()]))
+        """
+    )
+    at_start, first, after_first, fc, after_fc, pi, at_end = got
+    assert (first, fc, pi) == (200, 200, 200)
+    assert at_start == [] and after_first == [], after_first
+    assert "fake_stripe.financial_connections.accounts" in after_fc
+    assert not any(m.startswith("fake_stripe.payments.payment_intents") for m in after_fc)
+    assert "fake_stripe.payments.payment_intents" in at_end
+
+
+def test_a_due_schedule_of_a_floor_not_loaded_yet_fires(tmp_path: Path) -> None:
+    """A store holds an announced deactivation; a new server's first request advances the
+    tenant clock past it: the clock imports the Financial Connections schedule to fire it."""
+    db = str(tmp_path / "fake.db")
+    app = create_app(db=db)
+    try:
+        with client(app) as c:
+            auth = {"Authorization": f"Bearer {KEY}", "Stripe-Version": "2026-09-30.preview"}
+            cus = c.post("/v1/customers", headers=auth).json()["id"]
+            th = "/v1/test_helpers/financial_connections"
+            session = c.post(
+                "/v1/financial_connections/sessions",
+                headers=auth,
+                data={
+                    "account_holder[type]": "customer",
+                    "account_holder[customer]": cus,
+                    "permissions[]": "payment_method",
+                },
+            ).json()["id"]
+            done = c.post(
+                f"{th}/sessions/{session}/complete", headers=auth, data={"outcome": "link"}
+            )
+            account = done.json()["accounts"]["data"][0]["id"]
+            scheduled = c.post(
+                f"{th}/accounts/{account}/schedule_deactivation", headers=auth, data={"days": 2}
+            )
+            assert scheduled.status_code == 200, scheduled.text
+            assert scheduled.json()["status"] == "active"
+    finally:
+        app.fake.close()
+    got = fresh(
+        """
+        app = create_app(db=sys.argv[1])
+        auth = {"Authorization": f"Bearer {KEY}", "Stripe-Version": "2026-09-30.preview"}
+        with client(app) as c:
+            advance = {"seconds": 3 * 86400}
+            moved = c.post("/v1/test_helpers/clock/advance", headers=auth, data=advance)
+            loaded = floors()
+            account = c.get(f"/v1/financial_connections/accounts/{sys.argv[2]}", headers=auth)
+        app.fake.close()
+        print(json.dumps([moved.status_code, loaded, account.json()["status"]]))
+        """,
+        db,
+        account,
+    )
+    moved, loaded, status = got
+    assert moved == 200
+    assert "fake_stripe.financial_connections.schedule" in loaded
+    assert status == "inactive"
+
+
+def test_the_registry_lists_every_model_where_it_is_defined() -> None:
+    routes_table()  # imports every handler module, and with them every model
+    registered = dict(objects._REGISTRY)
+    assert set(registered) == set(MODELS)
+    for kind, model in registered.items():
+        prefix, home = MODELS[kind]
+        assert (model.prefix, model.__module__) == (prefix, home), kind
+        assert objects.model_for(kind) is model
+        if prefix:
+            assert objects.model_for_id(f"{prefix}_123") is model
+    assert objects.model_for_id("in_123") is None  # a kind no model has
+
+
+def test_the_server_schedules_are_the_floors_own() -> None:
+    floors: list[Schedule[Any]] = [fc_schedule.SCHEDULE, ach.SCHEDULE, microdeposits.SCHEDULE]
+    assert [(s.name, s.key) for s in SCHEDULES.values()] == [(s.name, s.key) for s in floors]
+    for named, own in zip(SCHEDULES.values(), floors, strict=True):
+        fire = named.fire
+        if isinstance(fire, str):  # not due yet in this process
+            module, function = fire.split(":")
+            fire = getattr(importlib.import_module(module), function)
+        assert fire is own.fire
+
+
+def test_the_index_and_the_table_list_the_same_endpoints() -> None:
+    index = routes_index()
+    table = routes_table()
+    assert [(op.method, op.path, op.light, op.keys) for op in index] == [
+        (ep.method, ep.path, ep.light, ep.keys) for ep in table
+    ]
+    assert len({(op.method, op.path) for op in index}) == len(index)
