@@ -5,7 +5,11 @@ in the flow, and read objects, events and the delivery journal back."""
 from __future__ import annotations
 
 import json
+import time
+import uuid
+from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import stripe
 
@@ -17,22 +21,71 @@ class SetupError(Exception):
     """A step of the scenario (not the client under test) could not be carried out."""
 
 
+# The runner's own requests retry what the SDK would (a connection lost, a 409, a 5xx, a 429
+# lock timeout, or what `Stripe-Should-Retry` says), as often as the client under test does.
+RETRIES = 2
+FIRST_PAUSE = 0.5  # seconds before the first retry, times the target's retry time scale
+
+
 class Observer:
     def __init__(self, target: Target, key: str) -> None:
         self.conn = target.connect(key, PREVIEW_VERSION)
+        # Where the target lets it (in-process, or a loopback URL), the runner's requests go
+        # straight to the SDK's HTTP client the client under test uses, without the SDK's
+        # request building and objects: they are most of a scenario's requests, and the
+        # runner reads their JSON itself.
+        self.direct = target.direct()
+        self.headers = {"Authorization": f"Bearer {key}", "Stripe-Version": PREVIEW_VERSION}
+        self.pause = FIRST_PAUSE * target.retry_time_scale
 
     def call(self, method: str, path: str, where: str, /, **params: Any) -> dict[str, Any]:
-        try:
-            resp = self.conn.stripe.raw_request(method, path, **params)
-        except stripe.StripeError as err:
-            raise SetupError(
-                f"{where}: {method.upper()} {path} failed: "
-                f"{RelinkError.from_stripe(where, err, 'preview').message} "
-                f"[{err.request_id}]"
-            ) from err
-        body = json.loads(resp.body)
+        if self.direct is None:
+            try:
+                resp = self.conn.stripe.raw_request(method, path, **params)
+            except stripe.StripeError as err:
+                raise SetupError(
+                    f"{where}: {method.upper()} {path} failed: "
+                    f"{RelinkError.from_stripe(where, err, 'preview').message} "
+                    f"[{err.request_id}]"
+                ) from err
+            content: str | bytes = resp.body
+        else:
+            content = self._send(method, path, where, params)
+        body = json.loads(content)
         assert isinstance(body, dict)
         return body
+
+    def _send(self, method: str, path: str, where: str, params: dict[str, Any]) -> str | bytes:
+        assert self.direct is not None
+        http, base = self.direct
+        form = urlencode(list(_form(params)))
+        headers = dict(self.headers)
+        url, data = base + path, None
+        if method == "post":
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Idempotency-Key"] = str(uuid.uuid4())  # so that a retry is safe
+            data = form
+        elif form:
+            url += "?" + form
+        failed = f"{where}: {method.upper()} {path} failed:"
+        for attempt in range(RETRIES + 1):
+            if attempt:
+                time.sleep(self.pause * 2 ** (attempt - 1))
+            try:
+                content, status, rheaders = http.request(method, url, headers, data)
+            except stripe.APIConnectionError as err:
+                if attempt < RETRIES:
+                    continue
+                reason = err.user_message or err
+                raise SetupError(f"{failed} could not reach Stripe: {reason}") from err
+            if status < 300:
+                return content
+            lower = {k.lower(): v for k, v in rheaders.items()}
+            error = _error_of(content)
+            if attempt == RETRIES or not _retryable(status, lower, error):
+                message = error.get("message") or f"HTTP {status}"
+                raise SetupError(f"{failed} {message} [{lower.get('request-id')}]")
+        raise AssertionError("unreachable")
 
     def get(self, path: str, where: str = "observe", /, **params: Any) -> dict[str, Any]:
         return self.call("get", path, where, **params)
@@ -40,8 +93,11 @@ class Observer:
     def delete_quietly(self, path: str) -> None:
         """A DELETE whose failure does not matter (cleaning up)."""
         try:
-            self.conn.stripe.raw_request("delete", path)
-        except stripe.StripeError:
+            if self.direct is None:
+                self.conn.stripe.raw_request("delete", path)
+            else:
+                self._send("delete", path, "clean up", {})
+        except (stripe.StripeError, SetupError):
             pass
 
     def now(self) -> int:
@@ -90,3 +146,36 @@ class Observer:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _form(params: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """`params` in Stripe's form encoding, as the SDK sends them: `a[b]` for a hash's keys,
+    `a[0]` for a list's items, `true`/`false`, and no key for None."""
+    for name, value in params.items():
+        key = f"{prefix}[{name}]" if prefix else str(name)
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            yield from _form(value, key)
+        elif isinstance(value, list | tuple):
+            yield from _form({str(i): item for i, item in enumerate(value)}, key)
+        elif isinstance(value, bool):
+            yield key, "true" if value else "false"
+        else:
+            yield key, str(value)
+
+
+def _error_of(content: str | bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _retryable(status: int, headers: Mapping[str, str], error: dict[str, Any]) -> bool:
+    should = headers.get("stripe-should-retry")
+    if should in ("true", "false"):
+        return should == "true"
+    return status == 409 or status >= 500 or (status == 429 and error.get("code") == "lock_timeout")

@@ -53,6 +53,17 @@ class Target:
             retry_time_scale=self.retry_time_scale,
         )
 
+    def direct(self) -> tuple[stripe.HTTPClient, str] | None:
+        """The HTTP client a scenario's requests go through on this thread, and its base URL
+        (None for a remote URL: each client there has its own)."""
+        if self.url is None:
+            from fake_stripe.sdk import IN_PROCESS_BASE
+
+            assert self.http_client is not None
+            return self.http_client, str(IN_PROCESS_BASE)
+        client = self._thread_client()
+        return None if client is None else (client, self.url.rstrip("/"))
+
     def _thread_client(self) -> stripe.HTTPClient | None:
         if self.url is None or not is_loopback(self.url):
             return None  # elsewhere, each client makes and closes its own, as by default
