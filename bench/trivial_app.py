@@ -1,5 +1,5 @@
 """The ceiling for `bench/compare.py`: a trivial Starlette app on the same uvicorn settings as
-`fake-stripe serve` (httptools, uvloop, no access log, no lifespan, no proxy headers).
+`fake-stripe serve` (httptools, uvloop, no access log, no lifespan, no WebSocket, no proxy headers).
 
 It answers `GET /v1/customers`, `GET /v1/customers/{id}` and `POST /v1/customers` (reading the
 body) with a small JSON object and does nothing else: what any Python ASGI server on this
@@ -50,5 +50,6 @@ if __name__ == "__main__":
         loop="uvloop",
         http="httptools",
         lifespan="off",
+        ws="none",
         proxy_headers=False,
     )

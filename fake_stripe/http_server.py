@@ -157,6 +157,8 @@ def uvicorn_config(app: Any, **kw: Any) -> Any:
         "log_level": "warning",
         "access_log": False,
         "lifespan": "off",
+        # The fake serves no WebSocket: without this uvicorn imports a WebSocket library at start.
+        "ws": "none",
         "http": http_protocol(),
         "timeout_keep_alive": KEEP_ALIVE,
         "h11_max_incomplete_event_size": MAX_HEAD,
