@@ -187,38 +187,70 @@ class V1Router:
         await response(scope, receive, send)
 
 
+class _Group:
+    """Routes beside `/v1` for the paths that start with one of `prefixes` (any path, for no
+    prefixes), made on first use; unmatched there, a path goes to `last` (the catch-all)."""
+
+    def __init__(
+        self,
+        prefixes: tuple[str, ...],
+        build: Callable[[], list[BaseRoute]],
+        last: list[BaseRoute],
+    ) -> None:
+        self.prefixes = prefixes
+        self.build: Callable[[], list[BaseRoute]] | None = build
+        self.last = last
+        self.routes: list[BaseRoute] = []
+        self.router = Router(routes=last)
+        self._lock = threading.Lock()
+
+    def takes(self, path: str) -> bool:
+        return not self.prefixes or path.startswith(self.prefixes)
+
+    def load(self) -> list[BaseRoute]:
+        if self.build is not None:
+            with self._lock:
+                if self.build is not None:
+                    self.routes = self.build()
+                    self.router = Router(routes=[*self.routes, *self.last])
+                    self.build = None
+        return self.routes
+
+
 class SideRoutes(Router):
     """The routes beside `/v1` (the control plane, the dashboard, Stripe.js, the hosted
-    verification page and the catch-all), made when first needed: a server's first `/v1`
-    answer waits for none of their modules. The first request that reaches them loads them on
-    a worker thread, so the event loop goes on serving others meanwhile."""
+    verification page and the catch-all), in groups by path, each made when a request first
+    reaches it: a server's first `/v1` answer waits for none of their modules, and the control
+    plane's (which the scenario runner reads) for none of the browser's. The first request of a
+    group loads it on a worker thread, so the event loop goes on serving others meanwhile."""
 
-    def __init__(self, build: Callable[[], list[BaseRoute]]) -> None:
-        self._build: Callable[[], list[BaseRoute]] | None = build
-        self._lock = threading.Lock()
+    def __init__(
+        self,
+        groups: list[tuple[tuple[str, ...], Callable[[], list[BaseRoute]]]],
+        last: list[BaseRoute],
+    ) -> None:
+        self._groups = [_Group(prefixes, build, last) for prefixes, build in groups]
+        self._last = last
         super().__init__()
 
     @property
     def routes(self) -> list[BaseRoute]:
-        self._load()
-        return self._routes
+        """Every route (all groups loaded), in the order they are matched."""
+        return [route for group in self._groups for route in group.load()] + self._last
 
     @routes.setter
     def routes(self, value: list[BaseRoute]) -> None:
-        self._routes = list(value)
-
-    def _load(self) -> None:
-        if self._build is None:
-            return
-        with self._lock:
-            if self._build is not None:
-                self._routes = self._build()
-                self._build = None
+        pass  # the groups hold them
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._build is not None:
-            await anyio.to_thread.run_sync(self._load)
-        await super().__call__(scope, receive, send)
+        path = scope.get("path", "")
+        for group in self._groups:
+            if group.takes(path):
+                if group.build is not None:
+                    await anyio.to_thread.run_sync(group.load)
+                await group.router(scope, receive, send)
+                return
+        await Router(routes=self._last)(scope, receive, send)
 
 
 def routes_index() -> list[Op]:
@@ -530,25 +562,34 @@ def create_app(
     async def not_found(request: Request) -> Response:
         return await dispatch(fake, request, {})
 
-    def side_routes() -> list[BaseRoute]:
-        from .control import dashboard, health, openapi
+    def control() -> list[BaseRoute]:
         from .control import faults as fault_control
+        from .control import health
         from .control import payments as payments_control
         from .control import webhooks as webhook_control
-        from .stripejs import routes as stripejs
-        from .stripejs import verification_page
 
         return [
             *health.routes(fake),
-            *openapi.routes(fake, lambda: [op.endpoint() for op in table]),
-            *stripejs.routes(fake),
-            *verification_page.routes(fake),
             *webhook_control.routes(fake),
             *payments_control.routes(fake),
             *fault_control.routes(fake),
-            *dashboard.routes(fake),
-            Route("/{rest:path}", not_found, methods=ALL_METHODS),
         ]
+
+    def dashboard() -> list[BaseRoute]:
+        from .control import dashboard
+
+        return dashboard.routes(fake)
+
+    def openapi_document() -> list[BaseRoute]:
+        from .control import openapi
+
+        return openapi.routes(fake, lambda: [op.endpoint() for op in table])
+
+    def browser() -> list[BaseRoute]:
+        from .stripejs import routes as stripejs
+        from .stripejs import verification_page
+
+        return [*stripejs.routes(fake), *verification_page.routes(fake)]
 
     async def http_error(request: Request, exc: Exception) -> Response:
         # A method no route lists (OPTIONS, TRACE, QUERY, ...) would get Starlette's plain-text
@@ -556,7 +597,15 @@ def create_app(
         return await dispatch(fake, request, {})
 
     app = App(exception_handlers={HTTPException: http_error})
-    app.router = SideRoutes(side_routes)
+    app.router = SideRoutes(
+        [
+            (("/_fake/dashboard", "/_fake/tenants"), dashboard),
+            (("/_fake/openapi.json",), openapi_document),
+            (("/_fake/",), control),
+            ((), browser),
+        ],
+        [Route("/{rest:path}", not_found, methods=ALL_METHODS)],
+    )
     app.add_middleware(V1Router, fake=fake, table=table, generic=generic)
     # Added last, so it runs first: before the /v1 router and every other route.
     app.add_middleware(Edge, fake=fake, max_body=max_body, body_timeout=body_timeout)

@@ -159,3 +159,25 @@ def test_the_index_and_the_table_list_the_same_endpoints() -> None:
         (ep.method, ep.path, ep.light, ep.keys) for ep in table
     ]
     assert len({(op.method, op.path) for op in index}) == len(index)
+
+
+def test_the_control_plane_loads_without_the_browsers_routes() -> None:
+    got = fresh(
+        """
+        app = create_app()
+        def loaded(prefix):
+            return sorted(m for m in sys.modules if m.startswith(prefix))
+        with client(app) as c:
+            auth = {"Authorization": f"Bearer {KEY}"}
+            journal = c.get("/_fake/webhooks/deliveries", headers=auth).status_code
+            after_control = loaded("fake_stripe.stripejs.") + loaded("fake_stripe.control.dash")
+            unknown = c.get("/_fake/no-such-thing", headers=auth).status_code
+            js = c.get("/v3/").status_code
+            after_js = loaded("fake_stripe.stripejs.")
+        print(json.dumps([journal, after_control, unknown, js, after_js]))
+        """
+    )
+    journal, after_control, unknown, js, after_js = got
+    assert (journal, unknown, js) == (200, 404, 200)
+    assert after_control == []
+    assert "fake_stripe.stripejs.routes" in after_js
