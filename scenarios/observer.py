@@ -37,6 +37,7 @@ class Observer:
         self.direct = target.direct()
         self.headers = {"Authorization": f"Bearer {key}", "Stripe-Version": PREVIEW_VERSION}
         self.pause = FIRST_PAUSE * target.retry_time_scale
+        self._listed: list[dict[str, Any]] = []  # the events `events` has listed, oldest first
 
     def call(self, method: str, path: str, where: str, /, **params: Any) -> dict[str, Any]:
         if self.direct is None:
@@ -103,11 +104,17 @@ class Observer:
     def now(self) -> int:
         return int(self.get("/v1/test_helpers/clock", "read the tenant clock")["now"])
 
-    def events(self, newer_than: str | None = None) -> list[dict[str, Any]]:
+    def events(self, newer_than: str | None = None, fresh: bool = False) -> list[dict[str, Any]]:
         """Every event of the tenant, oldest first; with `newer_than` (an event's id), only the
-        events after that one, read page by page towards the newest (`ending_before`)."""
+        events after that one, read page by page towards the newest (`ending_before`).
+
+        An event does not change once made, but for its `pending_webhooks`: the events listed
+        before are kept, and only the newer ones are listed again, unless `fresh`."""
         if newer_than is not None:
             return self._events_after(newer_than)
+        if self._listed and not fresh:
+            self._listed.extend(self._events_after(self._listed[-1]["id"]))
+            return list(self._listed)
         out: list[dict[str, Any]] = []
         after: str | None = None
         while True:
@@ -120,6 +127,7 @@ class Observer:
                 break
             after = page["data"][-1]["id"]
         out.reverse()
+        self._listed = list(out)
         return out
 
     def _events_after(self, cursor: str) -> list[dict[str, Any]]:

@@ -233,7 +233,7 @@ class Webhooks:
         if "pending_webhooks" in want:
             pending = sum(
                 ev["pending_webhooks"]
-                for ev in self.observer.events()
+                for ev in self.observer.events(fresh=True)
                 if ev["id"] not in given_events
             )
             if pending != want["pending_webhooks"]:
