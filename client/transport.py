@@ -219,11 +219,7 @@ class LoopbackClient(stripe.HTTPClient):
             status, rheaders, content, keep = _Answer(sock).read(verb)
         except (OSError, ValueError) as exc:
             self.close()
-            raise stripe.APIConnectionError(  # type: ignore[no-untyped-call]
-                f"Unexpected error communicating with {self._host}:{self._port} "
-                f"(Network error: {type(exc).__name__}: {exc})",
-                should_retry=True,
-            ) from exc
+            raise self._failed(exc) from exc
         if not keep:
             self.close()
         return content, status, rheaders
@@ -238,14 +234,18 @@ class LoopbackClient(stripe.HTTPClient):
                 try:
                     sock = socket.create_connection((self._host, self._port), self._timeout)
                 except OSError as exc:
-                    raise stripe.APIConnectionError(  # type: ignore[no-untyped-call]
-                        f"Unexpected error communicating with {self._host}:{self._port} "
-                        f"(Network error: {type(exc).__name__}: {exc})",
-                        should_retry=True,
-                    ) from exc
+                    raise self._failed(exc) from exc
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self._sock = sock
             return sock
+
+    def _failed(self, exc: Exception) -> stripe.APIConnectionError:
+        """The SDK's error for a connection that failed: it retries it as a dropped one."""
+        return stripe.APIConnectionError(  # type: ignore[no-untyped-call]
+            f"Unexpected error communicating with {self._host}:{self._port} "
+            f"(Network error: {type(exc).__name__}: {exc})",
+            should_retry=True,
+        )
 
     def close(self) -> None:
         with self._lock:
