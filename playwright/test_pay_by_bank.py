@@ -28,6 +28,7 @@ def test_pay_by_bank_links_an_account_in_the_modal_and_confirms_with_the_mandate
 ) -> None:
     shop.open()
     checkout = shop.page.get_by_role("region", name="Order #1001")
+    expect(checkout.get_by_text("No payments yet.")).to_be_visible()
     checkout.get_by_role("button", name="Pay $10 by bank").click()
 
     flow = shop.flow()
@@ -47,6 +48,7 @@ def test_pay_by_bank_links_an_account_in_the_modal_and_confirms_with_the_mandate
     expect(shop.message()).to_have_text("Thank you! Your payment of $10.00 is processing.")
     expect(_payments(shop)).to_have_count(1)
     expect(_payments(shop).first).to_contain_text("Processing")
+    expect(checkout.get_by_text("No payments yet.")).to_be_hidden()
 
     listed = shop.sdk.v1.payment_intents.list(params={"customer": shop.customer})
     assert len(listed.data) == 1

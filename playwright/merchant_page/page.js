@@ -111,6 +111,7 @@
     return call("GET", "/payments").then(function (state) {
       var ul = document.getElementById("payments");
       ul.replaceChildren();
+      document.getElementById("no-payments").hidden = state.payments.length > 0;
       state.payments.forEach(function (p) {
         var li = el("li", "account");
         var text = el("div", "account-text");
