@@ -624,6 +624,14 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("bench/compare.py needs wrk (Debian: apt-get install -y wrk)", file=sys.stderr)
         return 2
+    # The project's modules compiled, as an install leaves them (`scripts/bootstrap` does it):
+    # otherwise, where PYTHONDONTWRITEBYTECODE is set, each start would compile them again.
+    subprocess.run(
+        [str(PY), "-m", "compileall", "-q", "fake_stripe", "scenarios", "client"],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     servers = _servers()
     ready = set() if (args.quick or args.no_peers) else install_peers()
     servers = [s for s in servers if s.name not in PEERS or s.name in ready]
