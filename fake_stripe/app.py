@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.errors import ServerErrorMiddleware
@@ -23,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .core import indexes
 from .core.context import Endpoint
+from .core.lanes import Lanes
 from .core.objects import models
 from .core.params import Spec
 from .core.store import Backend, open_backend
@@ -228,9 +228,12 @@ class SideRoutes(Router):
         self,
         groups: list[tuple[tuple[str, ...], Callable[[], list[BaseRoute]]]],
         last: list[BaseRoute],
+        lanes: Lanes,
     ) -> None:
         self._groups = [_Group(prefixes, build, last) for prefixes, build in groups]
         self._last = last
+        self._fallback = Router(routes=last)  # a path no group takes
+        self._lanes = lanes
         super().__init__()
 
     @property
@@ -247,10 +250,10 @@ class SideRoutes(Router):
         for group in self._groups:
             if group.takes(path):
                 if group.build is not None:
-                    await anyio.to_thread.run_sync(group.load)
+                    await self._lanes.aside(group.load)
                 await group.router(scope, receive, send)
                 return
-        await Router(routes=self._last)(scope, receive, send)
+        await self._fallback(scope, receive, send)
 
 
 def routes_index() -> list[Op]:
@@ -605,6 +608,7 @@ def create_app(
             ((), browser),
         ],
         [Route("/{rest:path}", not_found, methods=ALL_METHODS)],
+        fake.lanes,
     )
     app.add_middleware(V1Router, fake=fake, table=table, generic=generic)
     # Added last, so it runs first: before the /v1 router and every other route.

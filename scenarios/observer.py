@@ -29,18 +29,18 @@ FIRST_PAUSE = 0.5  # seconds before the first retry, times the target's retry ti
 
 class Observer:
     def __init__(self, target: Target, key: str) -> None:
-        self.conn = target.connect(key, PREVIEW_VERSION)
         # Where the target lets it (in-process, or a loopback URL), the runner's requests go
         # straight to the SDK's HTTP client the client under test uses, without the SDK's
         # request building and objects: they are most of a scenario's requests, and the
-        # runner reads their JSON itself.
+        # runner reads their JSON itself. Elsewhere they go through the SDK (`conn`).
         self.direct = target.direct()
+        self.conn = target.connect(key, PREVIEW_VERSION) if self.direct is None else None
         self.headers = {"Authorization": f"Bearer {key}", "Stripe-Version": PREVIEW_VERSION}
         self.pause = FIRST_PAUSE * target.retry_time_scale
         self._listed: list[dict[str, Any]] = []  # the events `events` has listed, oldest first
 
     def call(self, method: str, path: str, where: str, /, **params: Any) -> dict[str, Any]:
-        if self.direct is None:
+        if self.conn is not None:
             try:
                 resp = self.conn.stripe.raw_request(method, path, **params)
             except stripe.StripeError as err:
@@ -94,7 +94,7 @@ class Observer:
     def delete_quietly(self, path: str) -> None:
         """A DELETE whose failure does not matter (cleaning up)."""
         try:
-            if self.direct is None:
+            if self.conn is not None:
                 self.conn.stripe.raw_request("delete", path)
             else:
                 self._send("delete", path, "clean up", {})
@@ -153,7 +153,8 @@ class Observer:
             after = page["data"][-1]["seq"]
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
 
 
 def _form(params: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
