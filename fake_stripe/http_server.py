@@ -193,8 +193,12 @@ class ServerThread:
     every start and stop of a served fake (`scenarios run --serve`, and many tests) 0.2 s
     longer."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1") -> None:
-        self._sock = bind_socket(host, 0)
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", sock: socket.socket | None = None
+    ) -> None:
+        """`sock`: a socket already bound (by `bind_socket`) to serve on, instead of a new one
+        on a free port of `host`."""
+        self._sock = sock if sock is not None else bind_socket(host, 0)
         self.url = url_of(self._sock, host)
         self.server = _prompt_server()(uvicorn_config(app))
         self.thread = threading.Thread(

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 # the runner plays scenarios: a retried 500 costs half a millisecond, not half a second (the same
 # idea as the shortened webhook retry schedule). `scenarios run --retry-time-scale 1` restores it.
 DEFAULT_RETRY_TIME_SCALE = 0.001
+# The most processes `scenarios run` forks by default (`processes.py`): more would each pay their
+# own first requests (each loads the fake's modules and builds its models' validators once) for
+# scenarios that take tens of milliseconds.
+MAX_PROCESSES = 4
 
 _WHERE = {
     "Scenario": "model",

@@ -8,26 +8,28 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fake_stripe.cli.common import USAGE, Parser, fail, no_fake
 
-from . import DEFAULT_RETRY_TIME_SCALE
+from . import DEFAULT_RETRY_TIME_SCALE, MAX_PROCESSES
 
 if TYPE_CHECKING:  # the rest is imported when a command runs: `fake-stripe serve` never loads it
     from .model import Scenario
+    from .runner import Result
     from .target import Target
 
-# Workers are threads of one interpreter, and playing a scenario is CPU work under its one lock:
-# more cores do not make more workers faster. Two let the scenarios that wait for webhook
-# deliveries (started first) wait while the other plays; on 2 cores 1, 2 and 4 workers measured
-# within noise of each other (docs/benchmarks.md).
+# Workers are threads of one process, and playing a scenario is CPU work under its interpreter's
+# one lock: more workers do not use more cores (processes do, `processes.py`). Two let the
+# scenarios that wait for webhook deliveries (started first) wait while the other plays.
 DEFAULT_WORKERS = 2
 # The format's reference ships inside the package, next to this module.
 FORMAT = Path(__file__).resolve().parent / "FORMAT.md"
@@ -78,11 +80,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "its own --seed, and its tenants get fresh keys every run",
     )
     r.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        metavar="P",
+        help="processes playing scenarios side by side (default: one per core, at most "
+        f"{MAX_PROCESSES}; 1 plays them all in this process). Each plays in-process against "
+        "a fake of its own; with --serve or --base-url they share the one server",
+    )
+    r.add_argument(
         "--workers",
         type=int,
         default=DEFAULT_WORKERS,
         metavar="N",
-        help=f"scenarios run in parallel, each in its own tenant (default {DEFAULT_WORKERS})",
+        help="scenarios each process plays at once, each in its own tenant "
+        f"(default {DEFAULT_WORKERS})",
     )
     r.add_argument(
         "--retry-time-scale",
@@ -137,6 +149,8 @@ def _unplayable(args: argparse.Namespace) -> int | None:
         )
     if args.workers < 1:
         return fail("scenarios", "--workers must be at least 1")
+    if args.processes is not None and args.processes < 1:
+        return fail("scenarios", "--processes must be at least 1")
     if args.keep and not args.serve:
         return fail("scenarios", "--keep needs --serve")
     if args.retry_time_scale < 0:
@@ -152,29 +166,123 @@ def _unplayable(args: argparse.Namespace) -> int | None:
     return None
 
 
-@contextmanager
-def _target(args: argparse.Namespace) -> Iterator[Target]:
-    from .target import Target, served
+@dataclass
+class _Run:
+    """Where a run plays (its label and the served fake's URL, if any) and how."""
 
-    scale = args.retry_time_scale
-    if args.base_url:
-        with closing(Target(url=args.base_url.rstrip("/"), retry_time_scale=scale)) as target:
-            yield target
-        return
+    label: str
+    url: str | None
+    play: Callable[[Callable[[Result], None]], list[Result]]
+
+
+@contextmanager
+def _in_process(seed: int | None, scale: float) -> Iterator[Target]:
+    """A fake of its own, in this process, and its target."""
     from fake_stripe import create_app
 
-    # A served fake of its own has no client but this run: its work stays on the event loop.
-    app = create_app(seed=args.seed, worker_threads=not args.serve)
+    from .target import Target
+
+    app = create_app(seed=seed)
     try:
-        if args.serve:
-            # The target's connections close before the server stops.
-            with served(app) as url, closing(Target(url=url, retry_time_scale=scale)) as target:
-                yield target
-            return
         with closing(Target.in_process(app, scale)) as target:
             yield target
     finally:
         app.fake.close()  # the delivery loop and its connections
+
+
+@contextmanager
+def _served_fake(seed: int | None, sock: socket.socket | None = None) -> Iterator[str]:
+    """A fake of its own served on a loopback port (or on `sock`), in a thread."""
+    from fake_stripe import create_app
+
+    from .target import served
+
+    # A served fake of its own has no client but this run: its work stays on the event loop.
+    app = create_app(seed=seed, worker_threads=False)
+    try:
+        with served(app, sock) as url:
+            yield url
+    finally:
+        app.fake.close()
+
+
+@contextmanager
+def _threaded(
+    args: argparse.Namespace, scenarios: list[Scenario], seed: int | None
+) -> Iterator[_Run]:
+    """Every scenario played by this process's threads."""
+    from .runner import run_all
+    from .target import Target
+
+    scale = args.retry_time_scale
+
+    def run_on(target: Target) -> _Run:
+        return _Run(
+            target.label,
+            target.url,
+            lambda on_done: run_all(
+                scenarios, target, workers=args.workers, seed=seed, on_done=on_done
+            ),
+        )
+
+    if args.base_url:
+        with closing(Target(url=args.base_url.rstrip("/"), retry_time_scale=scale)) as target:
+            yield run_on(target)
+    elif args.serve:
+        # The target's connections close before the server stops.
+        with (
+            _served_fake(args.seed) as url,
+            closing(Target(url=url, retry_time_scale=scale)) as target,
+        ):
+            yield run_on(target)
+    else:
+        with _in_process(args.seed, scale) as target:
+            yield run_on(target)
+
+
+@contextmanager
+def _forked(
+    args: argparse.Namespace, scenarios: list[Scenario], seed: int | None, count: int
+) -> Iterator[_Run]:
+    """The scenarios played by `count` forked processes (`processes.py`). A fake this run
+    serves is served by this process, started once they are forked (no thread may run here
+    when it forks)."""
+    from fake_stripe import create_app  # noqa: F401  (imported once, before the fork)
+    from fake_stripe.http_server import bind_socket, url_of
+
+    from .processes import Processes
+    from .target import Target
+
+    scale = args.retry_time_scale
+    sock = bind_socket("127.0.0.1", 0) if args.serve else None
+    url = url_of(sock, "127.0.0.1") if sock is not None else args.base_url
+    url = url.rstrip("/") if url else None
+
+    def make_target() -> AbstractContextManager[Target]:  # in each process
+        if sock is not None:
+            sock.close()  # the runner serves on it, not this process
+        if url is None:
+            return _in_process(args.seed, scale)
+        return closing(Target(url=url, retry_time_scale=scale))
+
+    try:
+        with Processes(scenarios, make_target, count, args.workers, seed) as pool:
+            if sock is None:
+                yield _Run(url or "in-process", url, pool.collect)
+                return
+            with _served_fake(args.seed, sock) as served_url:
+                yield _Run(served_url, served_url, pool.collect)
+    finally:
+        if sock is not None:
+            sock.close()  # (again, once served: closing a socket twice is harmless)
+
+
+def _process_count(args: argparse.Namespace, scenarios: int) -> int:
+    from .processes import can_fork, default_processes
+
+    wanted = args.processes or default_processes(scenarios, args.workers)
+    wanted = min(wanted, scenarios)
+    return wanted if wanted > 1 and can_fork() else 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -184,32 +292,34 @@ def run(args: argparse.Namespace) -> int:
     if scenarios is None:
         return USAGE
     from .report import Progress, junit, table
-    from .runner import run_all
 
     progress = Progress(len(scenarios))
     started = time.perf_counter()
-    with _target(args) as target:
+    # A long-running server keeps its tenants: fixed keys would meet last run's state.
+    key_seed = None if args.base_url else args.seed
+    count = _process_count(args, len(scenarios))
+    how = (
+        _forked(args, scenarios, key_seed, count)
+        if count > 1
+        else _threaded(args, scenarios, key_seed)
+    )
+    with how as where:
         progress.start()
         try:
-            # A long-running server keeps its tenants: fixed keys would meet last run's state.
-            key_seed = None if args.base_url else args.seed
-            results = run_all(
-                scenarios, target, workers=args.workers, seed=key_seed, on_done=progress.update
-            )
+            results = where.play(progress.update)
         finally:
             progress.finish()
         elapsed = time.perf_counter() - started
-        where = (
-            f"{target.label}, {min(args.workers, len(scenarios))} workers, "
-            f"SDK retry back-off x{args.retry_time_scale:g}"
-        )
-        print(table(results, elapsed, where, target.url), flush=True)
+        workers = min(args.workers, len(scenarios))
+        parallel = f"{count} processes x {workers} workers" if count > 1 else f"{workers} workers"
+        summary = f"{where.label}, {parallel}, SDK retry back-off x{args.retry_time_scale:g}"
+        print(table(results, elapsed, summary, where.url), flush=True)
         if args.junit:
             junit(results, elapsed, args.junit)
             print(f"JUnit XML: {args.junit}", flush=True)
-        if args.keep and target.url is not None:
+        if args.keep and where.url is not None:
             print(
-                f"Serving {target.url} (dashboard: {target.url}/_fake/dashboard) "
+                f"Serving {where.url} (dashboard: {where.url}/_fake/dashboard) "
                 "until Ctrl-C or SIGTERM",
                 flush=True,
             )

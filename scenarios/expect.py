@@ -20,6 +20,9 @@ class _Missing:
     def __repr__(self) -> str:
         return "<absent>"
 
+    def __reduce__(self) -> str:
+        return "MISSING"  # unpickled as this module's one instance (results cross processes)
+
 
 MISSING: Any = _Missing()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -84,9 +85,10 @@ class Target:
 
 
 @contextmanager
-def served(app: Any) -> Iterator[str]:
-    """`app` under uvicorn on a free loopback port, in a thread; yields its base URL."""
+def served(app: Any, sock: socket.socket | None = None) -> Iterator[str]:
+    """`app` under uvicorn on a free loopback port (or on `sock`, a loopback socket already
+    bound), in a thread; yields its base URL."""
     from fake_stripe.http_server import ServerThread
 
-    with ServerThread(app) as url:
+    with ServerThread(app, sock=sock) as url:
         yield url
