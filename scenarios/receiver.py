@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,6 +86,12 @@ class WebhookReceiver:
         class Server(ThreadingHTTPServer):
             daemon_threads = False
             block_on_close = True  # server_close() joins every handler thread
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                # The fake dropping its kept connection (it stopped, or its run was cut short)
+                # is no error of the receiver's: only the rest is printed.
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)
 
         self._server = Server(("127.0.0.1", 0), Request)
         host, port = self._server.server_address[:2]

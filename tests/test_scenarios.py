@@ -6,6 +6,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -414,6 +416,29 @@ def test_the_receiver_keeps_the_connection_and_still_closes_at_once() -> None:
         receiver.close()  # the connection is still open, idle
     assert time.monotonic() - started < 2
     conn.close()
+
+
+def test_the_receiver_is_quiet_when_the_fake_drops_its_connection(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A fake that stops (its run cut short) resets the kept connection mid-request: nothing to
+    print. Any other error of a handler thread is still printed."""
+    receiver = WebhookReceiver(lambda body, signature: None)
+    host, port = receiver.url.split("/")[2].split(":")
+    try:
+        sock = socket.create_connection((host, int(port)), timeout=5)
+        sock.sendall(b"POST /webhooks HTTP/1.1\r\nContent-Length: 10\r\n\r\n{")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset, not a clean close
+        broken = socket.create_connection((host, int(port)), timeout=5)
+        broken.sendall(b"POST /webhooks HTTP/1.1\r\nContent-Length: x\r\n\r\n")
+        broken.recv(1024)
+        broken.close()
+    finally:
+        receiver.close()
+    err = capsys.readouterr().err
+    assert "ConnectionResetError" not in err
+    assert "ValueError" in err  # the malformed Content-Length crashed its handler, and says so
 
 
 def test_cli_runs_selected_scenarios_prints_the_table_and_writes_junit(
