@@ -41,7 +41,22 @@ def build_parser(contributed: bool = True, only: str | None = None) -> argparse.
     return parser
 
 
+def _without_httpx_cli() -> None:
+    """Keep `httpx` from importing its own command-line client in this command's process.
+
+    httpx imports `httpx._main` (the `httpx` console command, built on click, rich and pygments)
+    whenever those are installed, which a test environment's tools often bring: about 40 ms of
+    every run that imports httpx (the `stripe` SDK does), for a command no `fake-stripe` command
+    runs. Without it, httpx's `main` is its stub that names the missing dependencies. Only the
+    command's own process is concerned (`main` reading `sys.argv`), not a program that calls
+    `main` with its arguments or imports `fake_stripe`."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        _without_httpx_cli()
     words = sys.argv[1:] if argv is None else argv
     named = words[0] if words and words[0] in BUILT_IN else None
     args = build_parser(contributed=named is None, only=named).parse_args(words)
