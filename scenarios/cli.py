@@ -168,11 +168,14 @@ def _unplayable(args: argparse.Namespace) -> int | None:
 
 @dataclass
 class _Run:
-    """Where a run plays (its label and the served fake's URL, if any) and how."""
+    """Where a run plays (the fake's URL; None: in-process) and how."""
 
-    label: str
     url: str | None
     play: Callable[[Callable[[Result], None]], list[Result]]
+
+    @property
+    def label(self) -> str:
+        return self.url or "in-process"
 
 
 @contextmanager
@@ -218,7 +221,6 @@ def _threaded(
 
     def run_on(target: Target) -> _Run:
         return _Run(
-            target.label,
             target.url,
             lambda on_done: run_all(
                 scenarios, target, workers=args.workers, seed=seed, on_done=on_done
@@ -247,7 +249,6 @@ def _forked(
     """The scenarios played by `count` forked processes (`processes.py`). A fake this run
     serves is served by this process, started once they are forked (no thread may run here
     when it forks)."""
-    from fake_stripe import create_app  # noqa: F401  (imported once, before the fork)
     from fake_stripe.http_server import bind_socket, url_of
 
     from .processes import Processes
@@ -257,6 +258,8 @@ def _forked(
     sock = bind_socket("127.0.0.1", 0) if args.serve else None
     url = url_of(sock, "127.0.0.1") if sock is not None else args.base_url
     url = url.rstrip("/") if url else None
+    if not args.base_url:
+        from fake_stripe import create_app  # noqa: F401  (imported once, before the fork)
 
     def make_target() -> AbstractContextManager[Target]:  # in each process
         if sock is not None:
@@ -268,10 +271,10 @@ def _forked(
     try:
         with Processes(scenarios, make_target, count, args.workers, seed) as pool:
             if sock is None:
-                yield _Run(url or "in-process", url, pool.collect)
+                yield _Run(url, pool.collect)
                 return
             with _served_fake(args.seed, sock) as served_url:
-                yield _Run(served_url, served_url, pool.collect)
+                yield _Run(served_url, pool.collect)
     finally:
         if sock is not None:
             sock.close()  # (again, once served: closing a socket twice is harmless)
