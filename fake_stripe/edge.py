@@ -69,8 +69,19 @@ class Edge:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        host = None
+        declared = False  # a body, by Content-Length or Transfer-Encoding
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"content-length" or name == b"transfer-encoding":
+                declared = True
         # `/_fake/` routes check the Host themselves, where the control token lifts the check.
-        if not scope["path"].startswith("/_fake/") and (reason := foreign_host(scope)):
+        if (
+            host is not None
+            and not scope["path"].startswith("/_fake/")
+            and (reason := foreign_host(scope, host))
+        ):
             await self._answer(scope, send, rebinding_refused(reason), {"Connection": "close"})
             return
         started = False
@@ -82,7 +93,9 @@ class Edge:
             await send(message)
 
         inner = receive
-        if not _bodiless(scope):
+        # A GET or HEAD with neither `Content-Length` nor `Transfer-Encoding` has no body
+        # (RFC 9112, 6.3): there is nothing to bound or wait for.
+        if declared or scope["method"] not in ("GET", "HEAD"):
             try:
                 body = await self._read_body(scope, receive)
             except _Disconnected:
@@ -156,14 +169,6 @@ class Edge:
             headers.update(CORS)  # the Stripe.js routes answer cross-origin pages
         response = error_response(err, self.fake.request_id(), self.fake.wall_now(), headers)
         await response(scope, _no_body, send)
-
-
-def _bodiless(scope: Scope) -> bool:
-    """A GET or HEAD with neither `Content-Length` nor `Transfer-Encoding`: it has no body
-    (RFC 9112, 6.3), so there is nothing to bound or wait for."""
-    return scope["method"] in ("GET", "HEAD") and not any(
-        name in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"]
-    )
 
 
 async def _no_body() -> Message:

@@ -84,17 +84,28 @@ def _host_name(host: str) -> str:
     return host.rpartition(":")[0] if ":" in host else host
 
 
-def foreign_host(scope: Scope) -> str | None:
+def foreign_host(scope: Scope, host: bytes | None = None) -> str | None:
     """Why a request reached a loopback server under a name that is not a loopback one (as a
     page rebound to 127.0.0.1 does), or None. Only a loopback server can be reached through DNS
     rebinding alone; one bound elsewhere is reachable by anyone anyway. In-process calls have no
-    socket and a server name of their own, and pass."""
+    socket and a server name of their own, and pass. `host`: the `Host` header's value, when
+    the caller has found it already."""
     server = scope.get("server")
-    if not server or not _is_loopback(str(server[0])):
+    if not server:
         return None
-    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
     if host is None:
-        return None  # browsers always send one; an HTTP/1.0 tool need not
+        host = next((v for k, v in scope["headers"] if k == b"host"), None)
+        if host is None:
+            return None  # browsers always send one; an HTTP/1.0 tool need not
+    return _foreign(str(server[0]), host)
+
+
+# A client sends the same Host on every request: the answer is kept for a few of them.
+@functools.lru_cache(maxsize=256)
+def _foreign(server: str, header: bytes) -> str | None:
+    if not _is_loopback(server):
+        return None
+    host = header.decode("latin-1")
     name = _host_name(host.lower())
     # 0.0.0.0 and [::] reach this machine as loopback does, and no page can own them as its
     # origin: a page calling them is an ordinary cross-origin request.
