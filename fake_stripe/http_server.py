@@ -1,4 +1,5 @@
-"""Serving the app on a socket: binding, uvicorn's HTTP protocol with deadlines, and a uvicorn
+"""Serving the app on a socket: binding, an HTTP/1.1 protocol with deadlines under uvicorn's
+server (the fake's own on `httptools`; uvicorn's `h11` one where httptools is missing), and a
 server in a thread for tests and tools."""
 
 from __future__ import annotations
@@ -6,11 +7,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import http
+import logging
+import re
 import socket
 import threading
 import time
+from collections import deque
+from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
+from urllib.parse import unquote
 
 # A request's line and headers must arrive within HEADER_TIMEOUT seconds of its first byte (or
 # of the connection, for its first request) and fit in MAX_HEAD bytes. uvicorn bounds neither:
@@ -23,8 +30,8 @@ KEEP_ALIVE = 5
 
 
 def http_protocol(kind: str = "auto") -> type[asyncio.Protocol]:
-    """uvicorn's HTTP/1.1 protocol (`httptools` when installed, else `h11`) with the head's
-    deadline and size limit."""
+    """The HTTP/1.1 protocol for uvicorn's server: the fake's own on `httptools` when that is
+    installed, else uvicorn's `h11` one; both with the head's deadline and size limit."""
     if kind in ("auto", "httptools"):
         try:
             return _httptools_protocol()
@@ -71,58 +78,523 @@ class _HeadDeadline:
             self.transport.close()
 
 
+# The most a request's body may hold in memory before the connection stops reading: a client
+# sending faster than the app reads waits for it (the body's own size limit is `fake_stripe.edge`).
+BODY_HIGH_WATER = 64 * 1024
+# A header name must be a token; a value may hold no control character but a tab (RFC 9110, 5).
+_BAD_NAME = re.compile(rb'[\x00-\x20\x7f()<>@,;:\\"/\[\]?={}]')
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_INVALID = b"Invalid HTTP request received."
+
+
+@functools.cache
+def _status_line(status: int) -> bytes:
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    return f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1")
+
+
+class _Cycle:
+    """One request on a connection and its response: the ASGI `receive` and `send` the app
+    is called with."""
+
+    __slots__ = (
+        "conn",
+        "scope",
+        "keep_alive",
+        "expect_100",
+        "chunks",
+        "buffered",
+        "more_body",
+        "delivered",
+        "waiter",
+        "started",
+        "complete",
+        "disconnected",
+        "head",
+        "chunked",
+        "left",
+    )
+
+    def __init__(self, conn: Any, scope: dict[str, Any], keep_alive: bool, expect_100: bool):
+        self.conn = conn
+        self.scope = scope
+        self.keep_alive = keep_alive
+        self.expect_100 = expect_100
+        self.chunks: list[bytes] = []
+        self.buffered = 0
+        self.more_body = True
+        self.delivered = False  # the last of the body went to the app
+        self.waiter: asyncio.Future[None] | None = None
+        self.started = False
+        self.complete = False
+        self.disconnected = False
+        self.head: bytes | None = None  # the response's head, sent with the first body bytes
+        self.chunked = False
+        self.left = 0  # bytes of the body still to send, by its Content-Length
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def receive(self) -> dict[str, Any]:
+        conn = self.conn
+        if self.expect_100:
+            # The client waits for this before it sends the body (RFC 9110, 10.1.1).
+            self.expect_100 = False
+            if not conn.transport.is_closing():
+                conn.transport.write(_CONTINUE)
+        while (
+            (self.delivered or (self.more_body and not self.chunks))
+            and not self.disconnected
+            and not self.complete
+        ):
+            if not self.delivered and conn.parsing is self:
+                conn.resume_reading()
+            self.waiter = conn.loop.create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        if self.disconnected or self.complete:
+            return {"type": "http.disconnect"}
+        chunks = self.chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self.buffered = 0
+        if self.more_body:
+            if conn.parsing is self:
+                conn.resume_reading()
+        else:
+            self.delivered = True
+        return {"type": "http.request", "body": body, "more_body": self.more_body}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        conn = self.conn
+        if conn.write_paused and not self.disconnected:
+            await conn.drain()
+        if self.disconnected or self.complete:
+            return
+        kind = message["type"]
+        if not self.started:
+            if kind != "http.response.start":
+                raise RuntimeError(f"expected 'http.response.start', got {kind!r}")
+            self.head = conn.response_head(self, message["status"], message.get("headers", ()))
+            self.started = True
+            self.expect_100 = False
+            return
+        if kind != "http.response.body":
+            raise RuntimeError(f"expected 'http.response.body', got {kind!r}")
+        body = message.get("body", b"")
+        more = message.get("more_body", False)
+        if self.scope["method"] == "HEAD":
+            body = b""
+            self.left = 0
+        elif self.chunked:
+            framed = [b"%x\r\n" % len(body), body, b"\r\n"] if body else []
+            if not more:
+                framed.append(b"0\r\n\r\n")
+            body = b"".join(framed)
+        else:
+            self.left -= len(body)
+            if self.left < 0:
+                raise RuntimeError("response body longer than its Content-Length")
+        head, self.head = self.head, None
+        if head is not None:
+            conn.transport.writelines((head, body)) if body else conn.transport.write(head)
+        elif body:
+            conn.transport.write(body)
+        if not more:
+            if self.left:
+                raise RuntimeError("response body shorter than its Content-Length")
+            self.complete = True
+            self.wake()
+            conn.response_complete(self)
+
+
 @functools.cache
 def _httptools_protocol() -> type[asyncio.Protocol]:
     import httptools
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
-    class Protocol(_HeadDeadline, HttpToolsProtocol):
-        _in_head = True
-        _head_size = 0
+    logger = logging.getLogger("uvicorn.error")
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()
+    class Protocol(asyncio.Protocol):
+        """HTTP/1.1 on `httptools`, in uvicorn's server: keep-alive, pipelining, chunked
+        bodies both ways, `Expect: 100-continue`, flow control both ways, the head's deadline
+        and size limit (`HEADER_TIMEOUT`, `MAX_HEAD`) and the keep-alive timeout.
+
+        uvicorn's own protocol writes a response's head and body in two writes (two system
+        calls), re-checks every header with two regular expressions and creates and cancels
+        a timer and an `asyncio.Event` per request: on a `GET` of one object that was a fifth
+        of the server's time. Here a response goes out in one write; each connection has one
+        timer, which moves its deadline rather than being made again."""
+
+        def __init__(
+            self,
+            config: Any,
+            server_state: Any,
+            app_state: dict[str, Any],
+            _loop: asyncio.AbstractEventLoop | None = None,
+        ) -> None:
+            if not config.loaded:
+                config.load()
+            self.app = config.loaded_app
+            self.state = server_state
+            self.app_state = app_state
+            self.loop = _loop or asyncio.get_event_loop()
+            self.root_path: str = config.root_path
+            self.asgi_version: str = config.asgi_version
+            self.keep_alive: float = config.timeout_keep_alive
+            self.parser = httptools.HttpRequestParser(self)
+            with contextlib.suppress(AttributeError):  # older httptools
+                self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+            self.transport: asyncio.Transport = None  # type: ignore[assignment]
+            self.cycle: _Cycle | None = None  # the request the app is answering
+            self.parsing: _Cycle | None = None  # the request whose body is arriving
+            self.queue: deque[_Cycle] = deque()  # pipelined requests, in order
+            self.read_paused = False
+            self.write_paused = False
+            self.drained: list[asyncio.Future[None]] = []
+            self.last = False  # no request after the one under way (a parse error, an upgrade)
+            # The request head being read
+            self.in_head = False
+            self.head_size = 0
+            self.url = b""
+            self.headers: list[tuple[bytes, bytes]] = []
+            self.expect_100 = False
+            # One timer per connection: it closes the connection at `deadline` (None while a
+            # request is under way), and moves itself when the deadline has moved later.
+            self.deadline: float | None = None
+            self.timing_head = False
+            self.timer: asyncio.TimerHandle | None = None
+            self.timer_at = 0.0
+
+        # -- the connection
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = tcp = cast(asyncio.Transport, transport)
+            self.state.connections.add(self)
+            self.server = get_local_addr(tcp)
+            self.client = get_remote_addr(tcp)
+            self.scheme = "https" if is_ssl(tcp) else "http"
+            self.expire_head()
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
+            self.state.connections.discard(self)
+            for cycle in (self.cycle, *self.queue):
+                if cycle is not None:
+                    if not cycle.complete:
+                        cycle.disconnected = True
+                    cycle.wake()
+            self.queue.clear()
+            self.resume_writing()
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            if exc is None:
+                self.transport.close()
+
+        def eof_received(self) -> None:
+            pass
+
+        def shutdown(self) -> None:
+            """The server stops: close now if idle, else after the response under way."""
+            if self.cycle is None:
+                self.transport.close()
+            else:
+                self.cycle.keep_alive = False
+                self.queue.clear()
+
+        # -- deadlines
+
+        def expire(self, seconds: float | None) -> None:
+            """Close the connection `seconds` from now, or never (None)."""
+            if seconds is None:
+                self.deadline = None
+                return
+            at = self.deadline = self.loop.time() + seconds
+            if self.timer is not None and at < self.timer_at:
+                self.timer.cancel()
+                self.timer = None
+            if self.timer is None:
+                self.timer_at = at
+                self.timer = self.loop.call_at(at, self.on_timer)
+
+        def expire_head(self) -> None:
+            self.timing_head = True
+            self.expire(HEADER_TIMEOUT)
+
+        def on_timer(self) -> None:
+            self.timer = None
+            at = self.deadline
+            if at is None or self.transport.is_closing():
+                return
+            if at - self.loop.time() > 0.001:  # moved later meanwhile
+                self.timer_at = at
+                self.timer = self.loop.call_at(at, self.on_timer)
+            else:
+                self.transport.close()
+
+        # -- flow control
+
+        def pause_reading(self) -> None:
+            if not self.read_paused:
+                self.read_paused = True
+                self.transport.pause_reading()
+
+        def resume_reading(self) -> None:
+            if self.read_paused:
+                self.read_paused = False
+                self.transport.resume_reading()
+
+        def pause_writing(self) -> None:
+            self.write_paused = True
+
+        def resume_writing(self) -> None:
+            self.write_paused = False
+            drained, self.drained = self.drained, []
+            for waiter in drained:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+        async def drain(self) -> None:
+            waiter = self.loop.create_future()
+            self.drained.append(waiter)
+            await waiter
+
+        # -- parsing
 
         def data_received(self, data: bytes) -> None:
-            if self._in_head and (self.cycle is None or self.cycle.response_complete):
-                self._arm()
-            super().data_received(data)
+            if self.last:
+                return
+            if self.cycle is None and not self.in_head and not self.timing_head:
+                self.expire_head()  # the first bytes of a request's head
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserUpgrade:
+                # Nothing to switch to (the fake serves no WebSocket): the request is answered
+                # as a plain one, without a body, and the connection closes after it.
+                self.last = True
+                parsing = self.parsing
+                if parsing is not None and parsing.more_body:
+                    parsing.more_body = False
+                    parsing.wake()
+            except httptools.HttpParserError:
+                self.last = True
+                if self.cycle is None:
+                    self.refuse()
+                else:
+                    self.cycle.keep_alive = False  # answer what came before, then close
+                    self.queue.clear()
 
-        def on_message_begin(self) -> None:
-            self._in_head = True
-            self._head_size = 0
-            super().on_message_begin()
+        def refuse(self) -> None:
+            head = [_status_line(400), *self.default_lines()]
+            head.append(
+                b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
+                b"connection: close\r\n\r\n" % len(_INVALID)
+            )
+            head.append(_INVALID)
+            self.transport.write(b"".join(head))
+            self.transport.close()
 
-        def _grow(self, n: int) -> None:
-            self._head_size += n
-            if self._head_size > MAX_HEAD:
-                # Raised in a parser callback: uvicorn answers 400 and closes the connection.
+        def grow(self, n: int) -> None:
+            self.head_size += n
+            if self.head_size > MAX_HEAD:
                 raise httptools.HttpParserError("request head too large")
 
+        def on_message_begin(self) -> None:
+            self.in_head = True
+            self.head_size = 0
+            self.url = b""
+            self.headers = []
+            self.expect_100 = False
+
         def on_url(self, url: bytes) -> None:
-            self._grow(len(url))
-            super().on_url(url)
+            self.grow(len(url))
+            self.url += url
 
         def on_header(self, name: bytes, value: bytes) -> None:
-            self._grow(len(name) + len(value) + 4)
-            super().on_header(name, value)
+            self.grow(len(name) + len(value) + 4)
+            name = name.lower()
+            value = value.rstrip(b" \t")
+            if name == b"expect" and value.lower() == b"100-continue":
+                self.expect_100 = True
+            self.headers.append((name, value))
 
         def on_headers_complete(self) -> None:
-            self._in_head = False
-            self._disarm()
-            super().on_headers_complete()
+            self.in_head = False
+            if self.timing_head:
+                self.timing_head = False
+                self.expire(None)
+            parser = self.parser
+            version = parser.get_http_version()
+            url = httptools.parse_url(self.url)
+            raw_path = url.path
+            path = raw_path.decode("ascii")
+            if "%" in path:
+                path = unquote(path)
+            root = self.root_path
+            scope = {
+                "type": "http",
+                "asgi": {"version": self.asgi_version, "spec_version": "2.3"},
+                "http_version": version,
+                "server": self.server,
+                "client": self.client,
+                "scheme": self.scheme,
+                "method": parser.get_method().decode("ascii"),
+                "root_path": root,
+                "path": root + path if root else path,
+                "raw_path": root.encode("ascii") + raw_path if root else raw_path,
+                "query_string": url.query or b"",
+                "headers": self.headers,
+                "state": self.app_state.copy(),
+            }
+            keep_alive = version != "1.0" and parser.should_keep_alive()
+            cycle = self.parsing = _Cycle(self, scope, keep_alive, self.expect_100)
+            if self.cycle is None:
+                self.start(cycle)
+            else:
+                self.queue.append(cycle)
+                self.pause_reading()
+
+        def on_body(self, body: bytes) -> None:
+            cycle = self.parsing
+            if cycle is None or cycle.complete:
+                return  # answered already: the rest of its body is read and dropped
+            cycle.chunks.append(body)
+            cycle.buffered += len(body)
+            if cycle.buffered > BODY_HIGH_WATER:
+                self.pause_reading()
+            cycle.wake()
 
         def on_message_complete(self) -> None:
-            super().on_message_complete()
-            self._in_head = True
+            cycle = self.parsing
+            if cycle is not None:
+                cycle.more_body = False
+                cycle.wake()
+
+        # -- the app
+
+        def start(self, cycle: _Cycle) -> None:
+            self.cycle = cycle
+            tasks = self.state.tasks
+            task = self.loop.create_task(self.run(cycle))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        async def run(self, cycle: _Cycle) -> None:
+            try:
+                result = await self.app(cycle.scope, cycle.receive, cycle.send)
+            except asyncio.CancelledError:
+                self.transport.close()
+                raise
+            except BaseException as exc:
+                logger.error("Exception in ASGI application\n", exc_info=exc)
+                if cycle.started:
+                    self.transport.close()
+                else:
+                    await self.internal_error(cycle)
+            else:
+                if result is not None:
+                    logger.error("ASGI callable returned %r, not None", result)
+                    self.transport.close()
+                elif not cycle.started and not cycle.disconnected:
+                    logger.error("ASGI callable returned without starting a response")
+                    await self.internal_error(cycle)
+                elif not cycle.complete and not cycle.disconnected:
+                    logger.error("ASGI callable returned without completing its response")
+                    self.transport.close()
+
+        async def internal_error(self, cycle: _Cycle) -> None:
+            cycle.keep_alive = False
+            cycle.started = cycle.complete = False
+            cycle.head = None
+            await cycle.send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", b"21"),
+                    ],
+                }
+            )
+            await cycle.send({"type": "http.response.body", "body": b"Internal Server Error"})
+
+        def default_lines(self) -> list[bytes]:
+            """uvicorn's `date` and `server` headers, as the server updates them each second."""
+            headers = self.state.default_headers
+            cached = _DEFAULTS.get(id(headers))
+            if cached is None or cached[0] is not headers:
+                lines = b"".join(b"%s: %s\r\n" % pair for pair in headers)
+                _DEFAULTS.clear()
+                _DEFAULTS[id(headers)] = cached = (headers, lines)
+            return [cached[1]]
+
+        def response_head(
+            self, cycle: _Cycle, status: int, headers: Iterable[tuple[bytes, bytes]]
+        ) -> bytes:
+            lines = [_status_line(status), *self.default_lines()]
+            chunked: bool | None = None
+            close = False
+            names = []
+            values = []
+            for name, value in headers:
+                name = name.lower()
+                names.append(name)
+                values.append(value)
+                if name == b"content-length":
+                    if chunked is None:
+                        cycle.left = int(value)
+                        chunked = False
+                elif name == b"transfer-encoding":
+                    if value.lower() == b"chunked":
+                        cycle.left = 0
+                        chunked = True
+                elif name == b"connection":
+                    if b"close" in [t.strip() for t in value.lower().split(b",")]:
+                        cycle.keep_alive = False
+                        close = True
+                lines += (name, b": ", value, b"\r\n")
+            if _BAD_NAME.search(b"".join(names)) or _BAD_VALUE.search(b"".join(values)):
+                raise RuntimeError("invalid HTTP header name or value")
+            if not cycle.keep_alive and not close:
+                lines.append(b"connection: close\r\n")
+            if chunked is None and cycle.scope["method"] != "HEAD" and status not in (204, 304):
+                chunked = True
+                lines.append(b"transfer-encoding: chunked\r\n")
+            cycle.chunked = bool(chunked)
+            lines.append(b"\r\n")
+            return b"".join(lines)
+
+        def response_complete(self, cycle: _Cycle) -> None:
+            self.state.total_requests += 1
+            self.cycle = None
+            if not cycle.keep_alive or self.transport.is_closing():
+                self.transport.close()
+                return
+            if self.last and not self.queue:
+                self.transport.close()
+                return
+            self.resume_reading()
+            if self.queue:
+                self.start(self.queue.popleft())
+            elif self.in_head:
+                self.expire_head()  # part of the next head is here already
+            else:
+                self.expire(self.keep_alive)
 
     _name(Protocol, "BoundedHttpToolsProtocol")
     return Protocol
+
+
+# The `date` and `server` headers' lines, kept for the list the server made last.
+_DEFAULTS: dict[int, tuple[list[tuple[bytes, bytes]], bytes]] = {}
 
 
 @functools.cache

@@ -1,0 +1,204 @@
+"""The HTTP/1.1 protocol `fake-stripe serve` runs (`fake_stripe.http_server`): its deadlines,
+which move rather than being made again per request, and what it does with an app that
+misbehaves. `tests/test_http_wire.py` holds the wire behaviour any server must keep."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fake_stripe import http_server
+from fake_stripe.http_server import ServerThread
+
+GET = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A small app: `/` answers "hello"; `/bad-header` sends a header value with a line break;
+    `/half` starts a response and never ends it; `/chunks` answers in three chunks without a
+    length; `/body` echoes the request's body."""
+    if scope["type"] != "http":
+        return
+    path = scope["path"]
+    if path == "/bad-header":
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\r\nx-b: 2")]}
+        )
+        await send({"type": "http.response.body", "body": b"no"})
+        return
+    if path == "/half":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part", "more_body": True})
+        return
+    if path == "/chunks":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for part in (b"one", b"two"):
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+        await send({"type": "http.response.body", "body": b"three"})
+        return
+    body = b"hello"
+    if path == "/body":
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture
+def quick(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """`hello` served with a 0.5 s keep-alive and a 0.5 s head deadline."""
+    monkeypatch.setattr(http_server, "KEEP_ALIVE", 0.5)
+    monkeypatch.setattr(http_server, "HEADER_TIMEOUT", 0.5)
+    with ServerThread(hello) as url:
+        yield url
+
+
+_LEFT: dict[int, bytes] = {}  # bytes read past a response, by socket
+
+
+def connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    _LEFT.pop(sock.fileno(), None)
+    return sock
+
+
+def read_response(sock: socket.socket) -> tuple[bytes, bytes]:
+    """One response with a Content-Length: its head and body; (b"", b"") once closed. What
+    arrived after it is kept for the next call."""
+    data = _LEFT.pop(sock.fileno(), b"")
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"", b""
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    _LEFT[sock.fileno()] = rest[length:]
+    return head, rest[:length]
+
+
+def closed_after(sock: socket.socket, limit: float = 5) -> float:
+    """Seconds until the server closes the connection."""
+    started = time.monotonic()
+    sock.settimeout(limit)
+    assert sock.recv(1) == b""
+    return time.monotonic() - started
+
+
+def test_a_connection_in_use_outlives_its_keep_alive_timeout(quick: str) -> None:
+    # The idle deadline runs from the last response, not from the first one.
+    with connect(quick) as sock:
+        for _ in range(8):  # 1.6 s in all, 0.2 s apart
+            time.sleep(0.2)
+            sock.sendall(GET)
+            assert read_response(sock)[1] == b"hello"
+        assert 0.4 < closed_after(sock) < 3
+
+
+def test_the_head_deadline_applies_after_a_keep_alive_response(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http_server, "KEEP_ALIVE", 30)
+    monkeypatch.setattr(http_server, "HEADER_TIMEOUT", 0.5)
+    with ServerThread(hello) as url, connect(url) as sock:
+        sock.sendall(GET)
+        assert read_response(sock)[1] == b"hello"
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: 1")  # and nothing more
+        assert closed_after(sock) < 3
+
+
+def test_a_partial_head_behind_a_request_gets_the_head_deadline(quick: str) -> None:
+    with connect(quick) as sock:
+        sock.sendall(GET + b"GET / HTTP/1.1\r\nHo")
+        assert read_response(sock)[1] == b"hello"
+        assert closed_after(sock) < 3
+
+
+def test_a_header_value_with_a_line_break_is_never_sent(quick: str) -> None:
+    with connect(quick) as sock:
+        sock.sendall(b"GET /bad-header HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head, body = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 500 ")
+        assert b"x-b" not in head
+        assert body == b"Internal Server Error"
+
+
+def test_a_response_never_completed_closes_the_connection(quick: str) -> None:
+    with connect(quick) as sock:
+        sock.sendall(b"GET /half HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 200 ")
+        assert b"transfer-encoding: chunked" in data
+        assert data.endswith(b"4\r\npart\r\n")  # no last chunk: the client knows it was cut
+
+
+def test_a_response_without_a_length_is_chunked(quick: str) -> None:
+    with connect(quick) as sock:
+        sock.sendall(b"GET /chunks HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + GET)
+        data = b""
+        while not data.endswith(b"hello"):
+            data += sock.recv(65536)
+    first, _, second = data.partition(b"0\r\n\r\n")
+    assert first.split(b"\r\n\r\n", 1)[1] == b"3\r\none\r\n3\r\ntwo\r\n5\r\nthree\r\n"
+    assert second.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_pipelined_body_over_the_read_limit_arrives_whole(quick: str) -> None:
+    # The second request's body is more than the connection buffers while the first is
+    # answered: reading pauses, then resumes, and nothing is lost or reordered.
+    big = b"x" * (3 * http_server.BODY_HIGH_WATER + 17)
+    second = b"POST /body HTTP/1.1\r\nHost: 1\r\nContent-Length: %d\r\n\r\n%s" % (len(big), big)
+    with connect(quick) as sock:
+        sock.sendall(GET + second + GET)
+        assert read_response(sock)[1] == b"hello"
+        assert read_response(sock)[1] == big
+        assert read_response(sock)[1] == b"hello"
+
+
+def test_expect_100_continue_is_answered_only_when_the_body_is_read(quick: str) -> None:
+    with connect(quick) as sock:
+        # `/` never reads its body: no interim response, the body that follows is dropped.
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: 1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+        )
+        head, body = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200 ") and body == b"hello"
+        sock.sendall(b"abc" + GET)
+        assert read_response(sock)[1] == b"hello"
+        sock.sendall(
+            b"POST /body HTTP/1.1\r\nHost: 1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+        )
+        assert sock.recv(25) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"xyz")
+        assert read_response(sock)[1] == b"xyz"
+
+
+def test_a_server_stopping_finishes_the_response_under_way() -> None:
+    started = time.monotonic()
+    server = ServerThread(hello)
+    with connect(server.url) as sock:
+        sock.sendall(GET)
+        assert read_response(sock)[1] == b"hello"
+        server.stop()
+        assert closed_after(sock) < 3
+    assert time.monotonic() - started < 5
