@@ -78,6 +78,10 @@ class _HeadDeadline:
             self.transport.close()
 
 
+# The most requests a connection holds that wait for the one being answered (HTTP/1.1
+# pipelining). Reading pauses as soon as one waits, but a single read may hold thousands of small
+# requests: past this many, the connection answers those and closes.
+MAX_PIPELINED = 32
 # The most a request's body may hold in memory before the connection stops reading: a client
 # sending faster than the app reads waits for it (the body's own size limit is `fake_stripe.edge`).
 BODY_HIGH_WATER = 64 * 1024
@@ -224,9 +228,10 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
     logger = logging.getLogger("uvicorn.error")
 
     class Protocol(asyncio.Protocol):
-        """HTTP/1.1 on `httptools`, in uvicorn's server: keep-alive, pipelining, chunked
-        bodies both ways, `Expect: 100-continue`, flow control both ways, the head's deadline
-        and size limit (`HEADER_TIMEOUT`, `MAX_HEAD`) and the keep-alive timeout.
+        """HTTP/1.1 on `httptools`, in uvicorn's server: keep-alive, pipelining (up to
+        `MAX_PIPELINED` waiting requests), chunked bodies both ways, `Expect: 100-continue`,
+        flow control both ways, the head's deadline and size limit (`HEADER_TIMEOUT`,
+        `MAX_HEAD`) and the keep-alive timeout.
 
         uvicorn's own protocol writes a response's head and body in two writes (two system
         calls), re-checks every header with two regular expressions and creates and cancels
@@ -455,6 +460,13 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
                 "state": self.app_state.copy(),
             }
             keep_alive = version != "1.0" and parser.should_keep_alive()
+            if len(self.queue) >= MAX_PIPELINED:
+                # Requests already read are answered; this one and those after it are not,
+                # and the connection closes once the others are (the client may send them
+                # again on a new one).
+                self.last = True
+                self.parsing = None
+                return
             cycle = self.parsing = _Cycle(self, scope, keep_alive, self.expect_100)
             if self.cycle is None:
                 self.start(cycle)

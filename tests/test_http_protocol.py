@@ -202,3 +202,14 @@ def test_a_server_stopping_finishes_the_response_under_way() -> None:
         server.stop()
         assert closed_after(sock) < 3
     assert time.monotonic() - started < 5
+
+
+def test_a_connection_holds_a_bounded_number_of_pipelined_requests(quick: str) -> None:
+    # One write of 200 requests: the one answered first and MAX_PIPELINED waiting behind it
+    # are answered, then the connection closes; the rest were never held.
+    with connect(quick) as sock:
+        sock.sendall(GET * 200)
+        answered = 0
+        while read_response(sock)[1] == b"hello":
+            answered += 1
+    assert answered == http_server.MAX_PIPELINED + 1
