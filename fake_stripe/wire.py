@@ -97,8 +97,9 @@ class JSONResponse(Response):
         self.body = body.json if isinstance(body, Encoded) else to_json(body)
         self.status_code = status
         self.background = None
-        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-        raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
+        names = _HEADER_NAMES
+        raw = [(names.get(k) or _header_name(k), v.encode("latin-1")) for k, v in headers.items()]
+        raw.append((b"content-length", b"%d" % len(self.body)))
         raw.append((b"content-type", b"application/json"))
         self.raw_headers = raw
 
@@ -107,6 +108,17 @@ class JSONResponse(Response):
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
         await send({"type": "http.response.body", "body": self.body})
+
+
+# Header names as sent, lower-cased and encoded: the same few on every response.
+_HEADER_NAMES: dict[str, bytes] = {}
+
+
+def _header_name(name: str) -> bytes:
+    encoded = name.lower().encode("latin-1")
+    if len(_HEADER_NAMES) < 256:  # names come from the fake's code, but stay bounded anyway
+        _HEADER_NAMES[name] = encoded
+    return encoded
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
