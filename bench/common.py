@@ -3,8 +3,12 @@ reading its report. (A fresh PostgreSQL schema is `tests/stores.py`'s `fresh_sch
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -84,3 +88,19 @@ def read_wrk(out: str, latency: bool = False) -> dict[str, float]:
     found["non2xx"] = float(non2xx.group(1)) if non2xx else 0.0
     found["requests"] = float(total.group(1)) if total else 0.0
     return found
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server started in a process group of its own (`start_new_session=True`): SIGTERM,
+    then SIGKILL after 10 s, then SIGKILL for anything left in the group (the workers of a
+    supervisor that was killed)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)

@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -32,7 +31,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from common import read_wrk, wrk_command
+from common import read_wrk, stop_group, wrk_command
 from compare import POST_BODY, POST_LUA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,13 +79,7 @@ def _served(argv: list[str], cwd: str, env: dict[str, str], port: int) -> Iterat
                 time.sleep(0.01)
         yield proc.pid
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_group(proc)
 
 
 def _round(pid: int, url: str, seconds: int, script: Path | None) -> tuple[float, float]:
