@@ -262,8 +262,9 @@ def _check_round_trips(url: str) -> None:
     from fake_stripe.inprocess import client
 
     backend = PostgresBackend(url)
+    app = create_app(seed=7, backend=backend)
     try:
-        api = client(create_app(seed=7, backend=backend))
+        api = client(app)
         api.headers["Authorization"] = "Bearer sk_test_trips"
         cid = api.post("/v1/customers").json()["id"]
         conn = backend._threads.slot().conn
@@ -281,4 +282,4 @@ def _check_round_trips(url: str) -> None:
 
         assert _round_trips(conn, read_nothing) == []  # a read that reads nothing sends nothing
     finally:
-        backend.close()
+        app.fake.close()  # its webhook delivery (which renews leases in the store), then the store
