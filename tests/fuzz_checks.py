@@ -71,6 +71,14 @@ STRIPE_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "*",
+        None,
+        r"currency",
+        r"Invalid currency: .*",
+        "Stripe takes only the currency codes it supports (three-letter ISO codes); the spec's "
+        "`currency` is a free string.",
+    ),
+    Rule(
+        "*",
         r"amount_too_small",
         r"amount",
         r"Amount must be at least \$0\.50 usd",
