@@ -5,7 +5,8 @@ threads, user and system, from /proc) per request answered, under `wrk -t1 -c10`
 wrk shares the machine's cores with the server, and requests/s move with whatever else runs;
 the server's own CPU time per request moves much less, so two versions compare on it.
 
-- the ceiling: `bench/trivial_app.py` (a trivial Starlette app under uvicorn);
+- the ceiling: `bench/trivial_app.py` (a trivial Starlette app under uvicorn), on uvicorn's
+  HTTP protocol and on the one `fake-stripe serve` runs (`fake_stripe.http_server`);
 - `fake-stripe serve` of this checkout (in memory, or `--db` for a fresh SQLite file);
 - with `--compare DIR`, `fake-stripe serve` of another checkout at DIR (put first on
   `PYTHONPATH`), its rounds taken in turn with this one's, so both meet the same machine.
@@ -110,6 +111,11 @@ def main() -> int:
         servers: dict[str, tuple[list[str], str, str | None]] = {}
         trivial = str(ROOT / "bench" / "trivial_app.py")
         servers["ceiling"] = ([sys.executable, trivial, "{port}"], str(ROOT), None)
+        servers["ceiling, fake's protocol"] = (
+            [sys.executable, trivial, "{port}", "fake-protocol"],
+            str(ROOT),
+            None,
+        )
         checkouts = {"this checkout": str(ROOT)}
         if args.compare:
             checkouts[f"at {args.compare}"] = str(Path(args.compare).resolve())

@@ -1,11 +1,13 @@
-"""The ceiling for `bench/compare.py`: a trivial Starlette app on the same uvicorn settings as
-`fake-stripe serve` (httptools, uvloop, no access log, no lifespan, no WebSocket, no proxy headers).
+"""The ceiling for `bench/compare.py`: a trivial Starlette app under uvicorn with the settings of
+`fake-stripe serve` (httptools, uvloop, no access log, no lifespan, no WebSocket, no proxy headers),
+on uvicorn's own HTTP protocol; with `fake-protocol`, on the protocol `fake-stripe serve` runs
+(`fake_stripe.http_server`), which costs less per request.
 
 It answers `GET /v1/customers`, `GET /v1/customers/{id}` and `POST /v1/customers` (reading the
 body) with a small JSON object and does nothing else: what any Python ASGI server on this
 machine costs per request before it does any work.
 
-Usage: python bench/trivial_app.py PORT
+Usage: python bench/trivial_app.py PORT [fake-protocol]
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ app = Starlette(
 )
 
 if __name__ == "__main__":
+    protocol: object = "httptools"
+    if sys.argv[2:] == ["fake-protocol"]:
+        from fake_stripe.http_server import http_protocol
+
+        protocol = http_protocol()
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -48,7 +55,7 @@ if __name__ == "__main__":
         log_level="warning",
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http=protocol,  # type: ignore[arg-type]
         lifespan="off",
         ws="none",
         proxy_headers=False,
