@@ -3,7 +3,8 @@ of a Python ASGI server on this machine) and against two peers.
 
 Servers, one after the other (never two at once: they would share the cores):
 
-- `ceiling`: `bench/trivial_app.py`, Starlette on the same uvicorn settings as `fake-stripe serve`;
+- `ceiling`: `bench/trivial_app.py`, Starlette under uvicorn with `fake-stripe serve`'s settings, on
+  uvicorn's own HTTP protocol (`serve` runs its own, `fake_stripe.http_server`);
 - `memory`: `fake-stripe serve`; `sqlite`: `fake-stripe serve --db FILE`; `sqlite, 2 workers`:
   the same with `--workers 2`;
 - `localstripe` (PyPI, in its own venv `bench/.venv-peers`, run on 127.0.0.1) and
