@@ -618,6 +618,18 @@ def _h11_protocol() -> type[asyncio.Protocol]:
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._arm()
+            # h11's `max_incomplete_event_size` bounds only a head still arriving: one that
+            # comes whole in a single read is parsed whatever its size. Its request event is
+            # measured here; uvicorn answers the error with a 400 and closes.
+            next_event = self.conn.next_event
+
+            def bounded() -> Any:
+                event = next_event()
+                if isinstance(event, h11.Request) and _h11_head_size(event) > MAX_HEAD:
+                    raise h11.RemoteProtocolError("request head too large", 431)
+                return event
+
+            self.conn.next_event = bounded  # type: ignore[method-assign]
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
@@ -632,6 +644,11 @@ def _h11_protocol() -> type[asyncio.Protocol]:
 
     _name(Protocol, "BoundedH11Protocol")
     return Protocol
+
+
+def _h11_head_size(event: Any) -> int:
+    """A request's line and headers, counted as `_httptools_protocol` counts them."""
+    return len(event.target) + sum(len(name) + len(value) + 4 for name, value in event.headers)
 
 
 def uvicorn_config(app: Any, **kw: Any) -> Any:

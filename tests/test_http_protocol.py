@@ -217,3 +217,21 @@ def test_a_connection_holds_a_bounded_number_of_pipelined_requests(quick: str) -
         while read_response(sock)[1] == b"hello":
             answered += 1
     assert answered == http_server.MAX_PIPELINED + 1
+
+
+def test_the_h11_fallback_serves_with_the_same_head_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where httptools is missing, `serve` runs uvicorn's h11 protocol with the same deadline and
+    # size limit on the request head.
+    h11 = http_server.http_protocol("h11")
+    monkeypatch.setattr(http_server, "http_protocol", lambda kind="auto": h11)
+    monkeypatch.setattr(http_server, "HEADER_TIMEOUT", 0.5)
+    with ServerThread(hello) as url:
+        with connect(url) as sock:
+            sock.sendall(GET)
+            head, body = read_response(sock)
+            assert head.startswith(b"HTTP/1.1 200 ") and body == b"hello"
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 1")  # and nothing more
+            assert closed_after(sock) < 3
+        with connect(url) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 1\r\nX-Big: " + b"x" * 70_000 + b"\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
