@@ -90,7 +90,9 @@ def read_response(sock: socket.socket) -> tuple[bytes, bytes]:
     head, _, rest = data.partition(b"\r\n\r\n")
     length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
     while len(rest) < length:
-        rest += sock.recv(65536)
+        chunk = sock.recv(65536)
+        assert chunk, f"closed mid-body: {len(rest)} of {length} bytes"
+        rest += chunk
     _LEFT[sock.fileno()] = rest[length:]
     return head, rest[:length]
 
