@@ -41,6 +41,7 @@ from .core.render import render
 from .core.store import Busy, Conflict, WouldWait
 from .core.tenant import StagedTenant, Tenant, tenant_of
 from .core.versions import VERSION_RE
+from .core.views import Rendering
 
 log = logging.getLogger("fake_stripe")
 
@@ -54,8 +55,29 @@ LOCK_TIMEOUT = (
 def authenticate(app: Services, request: Request, allow: tuple[str, ...]) -> tuple[str, Tenant]:
     """The request's API key and its tenant: the one way from a key to a tenant, for `/v1`,
     the Stripe.js endpoints and the `/_fake/` routes alike."""
-    key, name = _key_and_tenant(request.headers.get("authorization"), allow)
+    return _authenticated(app, request.headers.get("authorization"), allow)
+
+
+def _authenticated(
+    app: Services, authorization: str | None, allow: tuple[str, ...]
+) -> tuple[str, Tenant]:
+    key, name = _key_and_tenant(authorization, allow)
     return key, app.tenant(name)
+
+
+# The request headers the `/v1` path reads, found in one pass over the request's headers
+# (Starlette's `Headers` would search them once per name asked for).
+_READ = frozenset((b"authorization", b"stripe-version", b"content-type", b"idempotency-key"))
+
+
+def _read_headers(raw: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
+    """The headers of `_READ` the request sent, the first of each name as Starlette's
+    `Headers.get` would give it."""
+    found: dict[bytes, str] = {}
+    for name, value in raw:
+        if name in _READ and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
 
 
 # A client sends the same header on every request; parsing it is most of authenticating.
@@ -94,7 +116,10 @@ class JSONResponse(Response):
 
     def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
         # pydantic-core's serializer: the same compact JSON as json.dumps, several times faster
-        self.body = body.json if isinstance(body, Encoded) else to_json(body)
+        if type(body) is Rendering:
+            self.body = body.encoded()
+        else:
+            self.body = body.json if isinstance(body, Encoded) else to_json(body)
         self.status_code = status
         self.background = None
         names = _HEADER_NAMES
@@ -140,8 +165,7 @@ def unrecognized(method: str, path: str) -> InvalidRequestError:
     )
 
 
-def _version(app: Services, request: Request) -> str:
-    v = request.headers.get("stripe-version")
+def _version(app: Services, v: str | None) -> str:
     if v is None:
         return app.api_version
     return _checked_version(v)
@@ -180,6 +204,10 @@ class _Job:
     raw: bytes
     request_id: str
     headers: dict[str, str]
+    sent: dict[bytes, str]  # the request's headers that `_READ` names
+    # A read tried on the event loop within `LOOP_BUDGET` (a list, a search, a read with
+    # parameters): it moves to a worker thread if it takes longer.
+    bounded: bool = False
 
 
 async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoint]) -> Response:
@@ -187,20 +215,22 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
     (`core.lanes`: a worker thread under a server), waiting out injected delays on the loop."""
     request_id = app.request_id()
     headers = {"Request-Id": request_id}
-    ep = endpoints.get(request.method)
+    method = request.method
+    ep = endpoints.get(method)
+    sent = _read_headers(request.scope["headers"])
     try:
-        key, tenant = authenticate(app, request, ep.keys if ep else ("sk", "rk"))
+        key, tenant = _authenticated(
+            app, sent.get(b"authorization"), ep.keys if ep else ("sk", "rk")
+        )
     except StripeError as err:
         return error_response(err, request_id, app.wall_now(), headers)
-    raw = await request.body() if request.method == "POST" else request.scope["query_string"]
-    job = _Job(app, request, ep, key, tenant, raw, request_id, headers)
-    write = request.method != "GET"
-    small = (
-        ep is not None
-        and ep.light
-        # a light GET takes no parameters; a light write's body is decoded in a few µs
-        and (len(raw) <= DECODE_INLINE_MAX if write else not raw)
-    )
+    raw = await request.body() if method == "POST" else request.scope["query_string"]
+    write = method != "GET"
+    # A light write's body is decoded in a few µs. A light GET with no parameters runs as it
+    # is; any other read is bounded on the loop.
+    bounded = not write and ep is not None and not (ep.light and not raw)
+    small = ep is not None and (ep.light or bounded) and len(raw) <= DECODE_INLINE_MAX
+    job = _Job(app, request, ep, key, tenant, raw, request_id, headers, sent, bounded)
     light = small and app.quiet(write)
     app.lanes.recent.saw(tenant.name)
     answer = None
@@ -228,6 +258,11 @@ def _on_loop() -> bool:
     except RuntimeError:  # no loop runs on this thread
         return False
 
+
+# How long a read may run on the event loop (`_Job.bounded`) before it moves to a worker
+# thread, where other tenants get their turns at the GIL (`core.turns`). A page of 10 objects
+# rendered from the kept renderings takes a tenth of it.
+LOOP_BUDGET = 0.0005  # seconds
 
 # How long a light write waits on the loop for the write lock while a thread of this process
 # holds it, before it waits on a worker thread instead (which gives up after the store's own
@@ -277,7 +312,8 @@ def _serve(job: _Job, before: bool) -> _Answer:
     headers = job.headers
     clock = tenant.clock
     try:
-        version = _version(app, request)
+        sent = job.sent
+        version = _version(app, sent.get(b"stripe-version"))
         headers["Stripe-Version"] = version
         if ep is None:
             raise unrecognized(method, path)
@@ -287,7 +323,7 @@ def _serve(job: _Job, before: bool) -> _Answer:
                 return _Answer(None, rule.delay_ms / 1000, resume=True)
             err = fault_error(rule.status)
             return _Answer(_error(err, clock, job, headers), rule.delay_ms / 1000)
-        content_type = request.headers.get("content-type", "") if method == "POST" else ""
+        content_type = sent.get(b"content-type", "") if method == "POST" else ""
         if content_type.startswith("multipart/form-data"):
             decoded = formdata.decode_multipart(job.raw, content_type)
         else:
@@ -317,9 +353,13 @@ def _serve(job: _Job, before: bool) -> _Answer:
             request_origin=lambda: f"{request.url.scheme}://{request.url.netloc}",
         )
         clock = ctx.clock
-        idempotency_key = request.headers.get("idempotency-key") if method == "POST" else None
+        idempotency_key = sent.get(b"idempotency-key") if method == "POST" else None
         if idempotency_key is None:
-            done = _run(ctx, ep, params)
+            if job.bounded and ctx.on_loop:
+                with turns.on_loop(LOOP_BUDGET):
+                    done = _run(ctx, ep, params)
+            else:
+                done = _run(ctx, ep, params)
             if done.error is not None:
                 raise done.error
             response = _finish(app, method, path, done, headers)
@@ -327,7 +367,7 @@ def _serve(job: _Job, before: bool) -> _Answer:
             ctx.idempotency_key = idempotency_key
             fingerprinted = decoded if expand is None else {**decoded, "expand": expand}
             response = _idempotent(app, ctx, ep, path, fingerprinted, params, headers)
-    except _LeaveLoop:
+    except (_LeaveLoop, turns.OutOfTurn):
         return _Answer(None, off_loop=True)
     except StripeError as err:
         return _Answer(_error(err, clock, job, headers))

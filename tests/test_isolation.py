@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fake_stripe import create_app
+from fake_stripe import create_app, wire
 from fake_stripe.core.context import Ctx
 from fake_stripe.core.lanes import Lanes
 from fake_stripe.core.store import SQLiteBackend, WouldWait
@@ -281,7 +281,10 @@ def _light_and_heavy(url: str, auth: tuple[str, str]) -> None:
     assert httpx.post(f"{url}{HEAVY}", auth=auth).status_code == 200
 
 
-def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy() -> None:
+def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(wire, "LOOP_BUDGET", 60.0)  # the list below, whatever the machine runs
     app = create_app(seed=25)
     where = Where()
     gate = Gate("nobody yet")
@@ -293,7 +296,8 @@ def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy()
         _light_and_heavy(url, auth)
         create, retrieve, listed, heavy = where.threads["light"]
         assert create == loop and retrieve == loop
-        assert listed != loop and heavy != loop  # a list, a SetupIntent: not light
+        assert listed == loop  # a short list: within the loop's budget
+        assert heavy != loop  # a SetupIntent: not light
         # A debit settling at the next request: that GET goes to a worker, which settles it.
         days = {"settlement_business_days": "0"}
         assert httpx.post(f"{url}/_fake/payments/settings", data=days, auth=auth).is_success
@@ -324,6 +328,30 @@ def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy()
         gate.open.set()
         srv.stop()
         app.fake.close()
+
+
+def test_a_read_past_its_budget_on_the_loop_moves_to_a_worker_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A list tried on the event loop stops at its first checkpoint past `LOOP_BUDGET`, and
+    runs again, whole, on a worker thread: the same answer, nothing of the first try kept."""
+    with _watched(seed=28) as (app, where, url, loop):
+        auth = ("sk_test_budget", "")
+        made = [httpx.post(f"{url}/v1/customers", auth=auth).json()["id"] for _ in range(12)]
+        monkeypatch.setattr(wire, "LOOP_BUDGET", 60.0)  # whatever else the machine runs
+        within = httpx.get(f"{url}/v1/customers", params={"limit": 12}, auth=auth)
+        assert where.threads["budget"][-1] == loop
+        monkeypatch.setattr(wire, "LOOP_BUDGET", 0.0)
+        before = len(where.threads["budget"])
+        past = httpx.get(f"{url}/v1/customers", params={"limit": 12}, auth=auth)
+        first, again = where.threads["budget"][before:]
+        assert first == loop and again != loop
+        # A single object read with no parameters is not bounded: it stays on the loop.
+        assert httpx.get(f"{url}/v1/customers/{made[0]}", auth=auth).status_code == 200
+        assert where.threads["budget"][-1] == loop
+    assert within.status_code == past.status_code == 200
+    assert [c["id"] for c in past.json()["data"]] == made[::-1]
+    assert past.json() == within.json()
 
 
 def test_a_server_without_worker_threads_does_all_its_work_on_the_loop() -> None:

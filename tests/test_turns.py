@@ -86,6 +86,25 @@ def test_work_not_handed_to_a_worker_never_pauses(pauses: Pauses) -> None:
     assert pauses.threads == []
 
 
+def test_bounded_work_on_the_loop_stops_at_the_first_checkpoint_past_its_budget() -> None:
+    with turns.on_loop(60):
+        turns.checkpoint()  # within the budget
+    stopped = []
+    with turns.on_loop(0.001):
+        time.sleep(0.002)
+        # Another thread's checkpoints are not bounded by this one's budget.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(turns.checkpoint).result()
+        with pytest.raises(turns.OutOfTurn):
+            turns.checkpoint()
+        stopped.append(True)
+        turns.unbounded()  # a commit begun: it runs whole
+        turns.checkpoint()
+    assert stopped
+    turns.checkpoint()  # once the block has ended, nothing is bounded
+    assert turns._bounded == set()
+
+
 @pytest.fixture
 def served() -> Iterator[str]:
     app = create_app(seed=31)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -12,7 +12,8 @@ from .errors import ParamError, resource_missing
 from .objects import StripeObject, model_for, model_for_id
 from .raw import Kind, RawObject
 from .store.base import Match
-from .views import View
+from .turns import checkpoint
+from .views import Renders, View, ViewKind
 
 if TYPE_CHECKING:
     from .context import Ctx
@@ -53,15 +54,20 @@ def paginate(
     for name, cursor in (("starting_after", after), ("ending_before", before)):
         if cursor is not None and ctx.tenant.get(cls, cursor) is None:
             raise resource_missing(cls.noun, cursor, param=name, status=404)
-    items: list[M] = []
+    # Each item is rendered from its stored JSON (`core.views`); a model is built for `where`.
+    items: list[View] = []
     has_more = False
-    for obj in ctx.tenant.iterate(
-        cls, where, starting_after=after, ending_before=before, match=match, among=among
-    ):
+    viewed = cast(ViewKind, cls)
+    for data in ctx.tenant.stored_json(cls, after, before, match, among):
+        built = None
+        if where is not None:
+            built = cls.model_validate_json(data)
+            if not where(built):
+                continue
         if len(items) == limit:
             has_more = True
             break
-        items.append(obj)
+        items.append(View(viewed, data, cast(Renders, built)))
     if before is not None:
         items.reverse()
     return Page(items, has_more, url)
@@ -73,9 +79,13 @@ def to_json(ctx: Ctx, result: Any) -> Any:
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json")
     if isinstance(result, Page):
+        data = []
+        for x in result.data:
+            checkpoint()  # a rendering may build its model
+            data.append(to_json(ctx, x))
         return {
             "object": "list",
-            "data": [to_json(ctx, x) for x in result.data],
+            "data": data,
             "has_more": result.has_more,
             "url": result.url,
         }
@@ -83,8 +93,12 @@ def to_json(ctx: Ctx, result: Any) -> Any:
 
 
 def render(ctx: Ctx, result: Any, expand: list[str]) -> Any:
+    # Expanding changes a rendering: each object gets a copy of its own, from its model.
     if expand and isinstance(result, View):
-        result = result.model()  # expanding changes the rendering: a copy of its own
+        result = result.model()
+    elif expand and isinstance(result, Page):
+        data = [x.model() if isinstance(x, View) else x for x in result.data]
+        result = Page(data, result.has_more, result.url)
     body = to_json(ctx, result)
     for path in expand:
         parts = path.split(".")

@@ -25,7 +25,7 @@ from .objects import StripeObject, model_for
 from .raw import Kind, RawObject
 from .store import Backend
 from .store.base import Match
-from .turns import checkpoint
+from .turns import checkpoint, unbounded
 from .views import View
 
 M = TypeVar("M")
@@ -152,10 +152,22 @@ class Tenant:
         the objects with these ids (a few: a session's accounts); `where` still filters what is
         read.
         """
-        for _oid, data in self._walk(cls.kind, starting_after, ending_before, match, among):
+        for data in self.stored_json(cls, starting_after, ending_before, match, among):
             obj = cls.model_validate_json(data)
             if where is None or where(obj):
                 yield obj
+
+    def stored_json(
+        self,
+        cls: Kind[Any],
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+        match: Match | None = None,
+        among: Collection[str] | None = None,
+    ) -> Iterator[str]:
+        """The JSON of each object `iterate` reads, in its order, before its `where`."""
+        for _oid, data in self._walk(cls.kind, starting_after, ending_before, match, among):
+            yield data
 
     def _walk(
         self,
@@ -268,15 +280,14 @@ class StagedTenant(Tenant):
     def _is_new(self, obj_id: str) -> bool:
         return obj_id in self._made or self._from_store(obj_id) is None
 
-    def iterate(
+    def stored_json(
         self,
-        cls: Kind[M],
-        where: Callable[[M], bool] | None = None,
+        cls: Kind[Any],
         starting_after: str | None = None,
         ending_before: str | None = None,
         match: Match | None = None,
         among: Collection[str] | None = None,
-    ) -> Iterator[M]:
+    ) -> Iterator[str]:
         entries = [] if match is None else match if isinstance(match, list) else [match]
 
         def matches(row: Staged) -> bool:
@@ -310,9 +321,7 @@ class StagedTenant(Tenant):
             if found is None:
                 continue
             checkpoint()
-            obj = cls.model_validate_json(found[1])
-            if where is None or where(obj):
-                yield obj
+            yield found[1]
 
     def every(self, cls: Kind[M]) -> list[M]:
         found = self._lists.get(cls.kind)
@@ -342,6 +351,7 @@ class StagedTenant(Tenant):
         transaction, so other processes see all of it or none of it."""
         if not (self._meta or self._objects or self.after_commit):
             return  # a read: nothing to write, nothing to follow
+        unbounded()  # a read tried on the event loop that wrote after all: no stop past here
         if self._meta or self._objects:
             self.backend.write(self.name, self._meta, list(self._objects.items()))
             checkpoint()

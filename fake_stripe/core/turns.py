@@ -11,14 +11,20 @@ rendered, an event made). On a worker thread, once it has computed for `BUDGET` 
 its last pause, it sleeps `PAUSE` seconds, and the loop takes the GIL meanwhile. It pauses
 only while other tenants are being served (a request of another tenant in the last `WINDOW`
 seconds): a tenant alone on the server never waits, nor one whose requests do not overlap
-another's. In-process and on the loop's own thread, `checkpoint()` does nothing.
+another's. In-process, `checkpoint()` does nothing.
+
+On the loop's own thread, work the caller bounds (`on_loop`: a read that may walk many objects,
+tried there first because a hand-off to a worker thread costs more than most such reads) stops
+at the first checkpoint past its budget, raising `OutOfTurn`: the read is then run again on a
+worker thread, where the rules above apply.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -60,14 +66,38 @@ class _Work:
         self.since = time.perf_counter()
 
 
+class OutOfTurn(BaseException):
+    """Work bounded on the event loop's thread (`on_loop`) ran past its budget. A
+    `BaseException`, so that no handler's `except Exception` takes it for its own error."""
+
+
 class _Local(threading.local):
     work: _Work | None = None  # the class's default: a thread that never set it reads None
+    deadline: float | None = None  # `on_loop`'s, on the loop's thread
 
 
 _local = _Local()
-# The threads running such work now: while there are none (in-process, a quiet server), a
-# checkpoint returns after one read of a global. Adding and discarding are atomic.
+# The threads running such work now, and the loops' threads running bounded work: while there
+# are none (in-process, a quiet server), a checkpoint returns after two reads of globals.
+# Adding and discarding are atomic.
 _working: set[int] = set()
+_bounded: set[int] = set()
+
+
+@contextlib.contextmanager
+def on_loop(budget: float) -> Iterator[None]:
+    """Within the block, a checkpoint reached `budget` seconds after its start raises
+    `OutOfTurn`."""
+    me = threading.get_ident()
+    _local.deadline = time.perf_counter() + budget
+    _bounded.add(me)
+    try:
+        yield
+    finally:
+        _bounded.discard(me)
+        _local.deadline = None
+
+
 _pause = time.sleep  # (tests count the pauses here)
 
 
@@ -88,8 +118,14 @@ def taking_turns(tenant: str, recent: Recent, fn: Callable[..., T]) -> Callable[
 
 
 def checkpoint() -> None:
-    """Pause, if this is a worker thread's work that has had its time while others wait."""
-    if not _working:
+    """Pause, if this is a worker thread's work that has had its time while others wait; stop,
+    if this is bounded work on the loop's thread past its budget."""
+    if not _working and not _bounded:
+        return
+    deadline = _local.deadline
+    if deadline is not None:
+        if time.perf_counter() > deadline:
+            raise OutOfTurn
         return
     work = _local.work
     if work is None:
@@ -101,6 +137,12 @@ def checkpoint() -> None:
         _pause(PAUSE)
         now = time.perf_counter()
     work.since = now
+
+
+def unbounded() -> None:
+    """No stop from here to the end of the bounded block: what follows (a commit) must run
+    whole once begun."""
+    _local.deadline = None
 
 
 def waited() -> None:
