@@ -7,6 +7,7 @@ index fields) are indexed again when opened.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from fake_stripe import create_app
 from fake_stripe.core.events import Event, type_group
 from fake_stripe.core.objects import StripeObject
+from fake_stripe.core.tenant import StagedTenant
 from fake_stripe.financial_connections.objects import Account, Transaction
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.payments.objects import Charge, PaymentIntent
@@ -27,18 +29,21 @@ __all__ = ["store"]  # the fixture, shared with the store tests
 
 
 class Decodes:
-    """Counts the objects of some kinds read from the store while a request runs."""
+    """Counts the stored objects of some kinds a list reads while a request runs (each read is
+    decoded, or rendered from its JSON)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, *models: type[StripeObject]) -> None:
         self.counts: dict[str, int] = {}
-        for model in models:
-            real = model.model_validate_json
+        kinds = {model.kind for model in models}
+        real = StagedTenant.stored_json
 
-            def counting(data: Any, *a: Any, _real: Any = real, _k: str = model.kind) -> Any:
-                self.counts[_k] = self.counts.get(_k, 0) + 1
-                return _real(data, *a)
+        def counting(tenant: StagedTenant, cls: Any, *a: Any, **kw: Any) -> Iterator[str]:
+            for data in real(tenant, cls, *a, **kw):
+                if cls.kind in kinds:
+                    self.counts[cls.kind] = self.counts.get(cls.kind, 0) + 1
+                yield data
 
-            monkeypatch.setattr(model, "model_validate_json", counting)
+        monkeypatch.setattr(StagedTenant, "stored_json", counting)
 
     def of(self, model: type[StripeObject]) -> int:
         return self.counts.pop(model.kind, 0)

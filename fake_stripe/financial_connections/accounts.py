@@ -83,7 +83,9 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
     elif only is None and connected is not None:
         match = ("account_holder.account", connected)
     url = "/v1/financial_connections/accounts"
-    return paginate(ctx, Account, p, url, where, match, among=only)
+    # With no holder asked for, or one the index reads, every account read is kept.
+    exact = (customer is None and connected is None) or match is not None
+    return paginate(ctx, Account, p, url, None if exact else where, match, among=only)
 
 
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> View:

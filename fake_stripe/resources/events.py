@@ -51,7 +51,9 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
     match: Match | None = None
     if found and len(found) == len(entries):
         match = found[0] if len(found) == 1 else found
-    return paginate(ctx, Event, p, "/v1/events", where, match)
+    # What the index reads is what the filter keeps: no model is built to check it again.
+    exact = created is None and (not entries or match is not None)
+    return paginate(ctx, Event, p, "/v1/events", None if exact else where, match)
 
 
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> View:

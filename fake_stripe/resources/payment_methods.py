@@ -190,7 +190,9 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
         return (customer is None or pm.customer == customer) and (type_ is None or pm.type == type_)
 
     match = ("customer", customer) if customer is not None else ("type", type_) if type_ else None
-    return paginate(ctx, PaymentMethod, p, "/v1/payment_methods", where, match)
+    # One filter, read from the index, keeps every object read: no model is built to check it.
+    exact = type_ is None or (customer is None and bool(type_))
+    return paginate(ctx, PaymentMethod, p, "/v1/payment_methods", None if exact else where, match)
 
 
 def update(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
