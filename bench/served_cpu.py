@@ -1,6 +1,7 @@
 """What a served request costs the server: CPU microseconds of the server process (all its
 threads, user and system, from /proc) per request answered, under `wrk -t1 -c10`, for
-`GET /v1/customers/{id}` and `POST /v1/customers`, each the median of --rounds rounds.
+`GET /v1/customers/{id}` and `POST /v1/customers` (with `--list`, also `GET /v1/customers`, a
+page of 10 customers; the ceiling answers an empty list), each the median of --rounds rounds.
 
 wrk shares the machine's cores with the server, and requests/s move with whatever else runs;
 the server's own CPU time per request moves much less, so two versions compare on it.
@@ -13,7 +14,8 @@ the server's own CPU time per request moves much less, so two versions compare o
 
 Loopback only; every server is stopped when its rounds end.
 
-Usage: .venv/bin/python bench/served_cpu.py [--rounds R] [--seconds S] [--db] [--compare DIR]
+Usage: .venv/bin/python bench/served_cpu.py [--rounds R] [--seconds S] [--db] [--list]
+                                            [--compare DIR]
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=4)
     ap.add_argument("--db", action="store_true", help="the fakes on a fresh SQLite file each")
     ap.add_argument("--compare", metavar="DIR", help="another fake-stripe checkout")
+    ap.add_argument("--list", action="store_true", help="also a page of 10 customers")
     args = ap.parse_args()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="served-cpu-") as tmp:
@@ -139,8 +142,13 @@ def main() -> int:
                 name: str(_post(f"http://127.0.0.1:{ports[name]}/v1/customers")["id"])
                 for name in servers
             }
+            cases = ("GET", "POST", "LIST") if args.list else ("GET", "POST")
+            if args.list:  # a full page before any round: the POST rounds add more
+                for name in servers:
+                    for _ in range(10):
+                        _post(f"http://127.0.0.1:{ports[name]}/v1/customers")
             for _ in range(args.rounds):
-                for case in ("GET", "POST"):
+                for case in cases:
                     for name in servers:
                         base = f"http://127.0.0.1:{ports[name]}/v1/customers"
                         url = f"{base}/{ids[name]}" if case == "GET" else base
@@ -154,11 +162,11 @@ def main() -> int:
         f"request (medians of {args.rounds} rounds of {args.seconds} s, wrk -t1 -c10), "
         f"fake-stripe in {store}; load average before {load:.2f}\n"
     )
-    print("| server | GET CPU µs | GET req/s | POST CPU µs | POST req/s |")
-    print("|---|---|---|---|---|")
+    print("| server | " + " | ".join(f"{c} CPU µs | {c} req/s" for c in cases) + " |")
+    print("|---" * (1 + 2 * len(cases)) + "|")
     for name in servers:
         row = [name]
-        for case in ("GET", "POST"):
+        for case in cases:
             runs = results[(case, name)]
             row.append(f"{statistics.median(r[0] for r in runs):.1f}")
             row.append(f"{statistics.median(r[1] for r in runs):,.0f}")
