@@ -269,8 +269,12 @@ class StagedTenant(Tenant):
 
     def put(self, obj: Stored) -> None:
         checkpoint()
-        self._objects[obj.id] = (obj.kind, obj.model_dump_json(), obj.index_values())
-        self._lists.pop(obj.kind, None)
+        self.put_row(obj.kind, obj.id, obj.model_dump_json(), obj.index_values())
+
+    def put_row(self, kind: str, oid: str, data: str, index: dict[str, str] | None) -> None:
+        """Stage an object already written as JSON (as its model would write it)."""
+        self._objects[oid] = (kind, data, index)
+        self._lists.pop(kind, None)
         checkpoint()
 
     def delete(self, obj: Stored) -> None:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..core.events import Event
+from ..core.events import Event, Recorded
 from ..core.objects import StripeObject
 from ..core.store import Backend
 from ..core.tenant import StagedTenant, Tenant
@@ -123,7 +123,7 @@ class Deliveries:
         tenant.meta_set(_SETTINGS_META, settings.model_dump_json())
 
     # ---- events (`EventLog.routers`) ---------------------------------------------------------
-    def route(self, tenant: StagedTenant, ev: Event) -> None:
+    def route(self, tenant: StagedTenant, ev: Recorded) -> None:
         """As a request records `ev`: how many endpoints it is owed to, and, once the request
         has committed, a delivery for each."""
         endpoints = [
@@ -135,10 +135,10 @@ class Deliveries:
             return
         ev.pending_webhooks = len(endpoints)
         settings = self.settings(tenant)
-        tenant.after_commit.append(lambda: self._owe(tenant.base, ev, endpoints, settings))
+        tenant.after_commit.append(lambda: self._owe(tenant.base, ev.id, endpoints, settings))
 
     def _owe(
-        self, tenant: Tenant, ev: Event, endpoints: list[WebhookEndpoint], settings: Settings
+        self, tenant: Tenant, event: str, endpoints: list[WebhookEndpoint], settings: Settings
     ) -> None:
         """Inside the request's transaction, after its writes: the deliveries and their leases
         are stored with it, or not at all."""
@@ -150,8 +150,8 @@ class Deliveries:
                 # a clock step backwards must not reorder deliveries
                 due = self._last_due = max(now, self._last_due)
             rec = Delivery(
-                id=f"whdel_{ev.id}_{ep.id}",
-                event=ev.id,
+                id=f"whdel_{event}_{ep.id}",
+                event=event,
                 endpoint=ep.id,
                 next_at=due,
                 copies=1 if settings.duplicate else 0,
