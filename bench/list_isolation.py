@@ -1,0 +1,102 @@
+"""Another tenant's latency while one tenant lists large objects as fast as it can: the cost to
+the others of reads tried on the event loop (`wire.LOOP_BUDGET`).
+
+One `fake-stripe serve` (in memory) of this checkout, or with `--compare DIR` of another
+checkout too, taken in turn: the listing tenant stores 100 customers of 50 metadata values of
+500 characters each (about 25 KB of JSON apiece), then `wrk -t1 -c4` asks for
+`GET /v1/customers?limit=100` for --seconds while a probe, a tenant of its own in this process,
+reads one customer every 2 ms. Printed: the probe's p50/p99 idle (the same probe before the
+load) and under the load, and the lists answered per second.
+
+Loopback only; each server is stopped when its rounds end.
+
+Usage: .venv/bin/python bench/list_isolation.py [--rounds R] [--seconds S] [--compare DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from common import read_wrk, wrk_command
+from served_cpu import KEY, ROOT, _free_port, _served
+
+METADATA = {f"metadata[k{i:02d}]": "v" * 500 for i in range(50)}
+
+
+def _probe(url: str, seconds: float) -> tuple[float, float]:
+    """(p50, p99) in ms of one customer read every 2 ms, as a tenant of its own."""
+    took: list[float] = []
+    with httpx.Client(base_url=url, headers={"Authorization": "Bearer sk_test_probe"}) as http:
+        cid = http.post("/v1/customers").json()["id"]
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            started = time.perf_counter()
+            http.get(f"/v1/customers/{cid}").raise_for_status()
+            took.append((time.perf_counter() - started) * 1000)
+            time.sleep(0.002)
+    took.sort()
+    return statistics.median(took), took[int(len(took) * 0.99)]
+
+
+def _round(url: str, seconds: int) -> tuple[float, float, float, float, float]:
+    idle = _probe(url, seconds / 2)
+    cmd = wrk_command(f"{url}/v1/customers?limit=100", seconds + 1, 4, KEY)
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as wrk:
+        time.sleep(0.5)
+        loaded = _probe(url, seconds - 0.5)
+        out = wrk.communicate(timeout=seconds + 30)[0]
+    found = read_wrk(out)
+    if found["non2xx"]:
+        raise RuntimeError(f"{found['non2xx']:.0f} lists were not answered 200")
+    return *idle, *loaded, found["rps"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--seconds", type=int, default=6)
+    ap.add_argument("--compare", metavar="DIR", help="another fake-stripe checkout")
+    args = ap.parse_args()
+    checkouts = {"this checkout": str(ROOT)}
+    if args.compare:
+        checkouts[f"at {args.compare}"] = str(Path(args.compare).resolve())
+    rows: dict[str, list[tuple[float, ...]]] = {name: [] for name in checkouts}
+    load = os.getloadavg()[0]
+    with contextlib.ExitStack() as stack:
+        urls = {}
+        for name, path in checkouts.items():
+            port = _free_port()
+            env = {**os.environ, "PYTHONPATH": path}
+            argv = [sys.executable, "-m", "fake_stripe.cli.main", "serve", "--port", str(port)]
+            stack.enter_context(_served(argv, path, env, port))
+            urls[name] = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=urls[name], headers={"Authorization": f"Bearer {KEY}"}) as h:
+                for _ in range(100):
+                    h.post("/v1/customers", data=METADATA).raise_for_status()
+        for _ in range(args.rounds):
+            for name in checkouts:
+                rows[name].append(_round(urls[name], args.seconds))
+    print(
+        f"`.venv/bin/python bench/list_isolation.py {' '.join(sys.argv[1:])}`: another "
+        f"tenant's GET of one customer, idle and while one tenant lists 100 customers of about "
+        f"25 KB each over 4 connections (medians of {args.rounds} rounds of {args.seconds} s); "
+        f"load average before {load:.2f}\n"
+    )
+    print("| server | idle p50 / p99 ms | under the lists p50 / p99 ms | lists/s |")
+    print("|---|---|---|---|")
+    for name, runs in rows.items():
+        m = [statistics.median(r[i] for r in runs) for i in range(5)]
+        print(f"| {name} | {m[0]:.2f} / {m[1]:.2f} | {m[2]:.2f} / {m[3]:.2f} | {m[4]:,.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
