@@ -260,8 +260,8 @@ def _on_loop() -> bool:
 
 
 # How long a read may run on the event loop (`_Job.bounded`) before it moves to a worker
-# thread, where other tenants get their turns at the GIL (`core.turns`). A page of 10 objects
-# rendered from the kept renderings takes a tenth of it.
+# thread, where other tenants get their turns at the GIL (`core.turns`). A whole request for a
+# page of 10 customers takes about a quarter of it.
 LOOP_BUDGET = 0.0005  # seconds
 
 # How long a light write waits on the loop for the write lock while a thread of this process
