@@ -330,12 +330,14 @@ def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy(
         app.fake.close()
 
 
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
 def test_a_read_past_its_budget_on_the_loop_moves_to_a_worker_thread(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, store: str
 ) -> None:
     """A list tried on the event loop stops at its first checkpoint past `LOOP_BUDGET`, and
     runs again, whole, on a worker thread: the same answer, nothing of the first try kept."""
-    with _watched(seed=28) as (app, where, url, loop):
+    db = str(tmp_path / "store.db") if store == "sqlite" else None
+    with _watched(seed=28, db=db) as (app, where, url, loop):
         auth = ("sk_test_budget", "")
         made = [httpx.post(f"{url}/v1/customers", auth=auth).json()["id"] for _ in range(12)]
         monkeypatch.setattr(wire, "LOOP_BUDGET", 60.0)  # whatever else the machine runs
@@ -349,6 +351,10 @@ def test_a_read_past_its_budget_on_the_loop_moves_to_a_worker_thread(
         # A single object read with no parameters is not bounded: it stays on the loop.
         assert httpx.get(f"{url}/v1/customers/{made[0]}", auth=auth).status_code == 200
         assert where.threads["budget"][-1] == loop
+        # The store serves on: a write, and the list again, from the loop's own connection.
+        newest = httpx.post(f"{url}/v1/customers", auth=auth).json()["id"]
+        after = httpx.get(f"{url}/v1/customers", params={"limit": 13}, auth=auth)
+        assert [c["id"] for c in after.json()["data"]] == [newest, *made[::-1]]
     assert within.status_code == past.status_code == 200
     assert [c["id"] for c in past.json()["data"]] == made[::-1]
     assert past.json() == within.json()
