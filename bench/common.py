@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -45,6 +47,14 @@ def timed(
             fn()
         rounds.append((clock() - t) / n * 1e6)
     return min(rounds) if best else statistics.median(rounds)
+
+
+def need_wrk(script: str) -> bool:
+    """Whether wrk is installed; if not, says so (Debian's package) for `script`."""
+    if shutil.which("wrk") is not None:
+        return True
+    print(f"{script} needs wrk (Debian: apt-get install -y wrk)", file=sys.stderr)
+    return False
 
 
 def wrk_command(

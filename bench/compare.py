@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import read_wrk, stop_group, wrk_command
+from common import need_wrk, read_wrk, stop_group, wrk_command
 
 from fake_stripe.core.versions import PREVIEW_VERSION
 
@@ -611,8 +611,7 @@ def main() -> int:
     rounds = args.rounds or (1 if args.quick else 3)
     seconds = args.seconds or (2 if args.quick else 8)
     target = args.write or (None if args.quick else ROOT / "docs" / "benchmarks.md")
-    if shutil.which("wrk") is None:
-        print("bench/compare.py needs wrk (Debian: apt-get install -y wrk)", file=sys.stderr)
+    if not need_wrk("bench/compare.py"):
         return 2
     # The project's modules compiled, as an install leaves them (`scripts/bootstrap` does it):
     # otherwise, where PYTHONDONTWRITEBYTECODE is set, each start would compile them again.

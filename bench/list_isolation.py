@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import httpx
-from common import read_wrk, wrk_command
+from common import need_wrk, read_wrk, wrk_command
 from served_cpu import KEY, ROOT, _free_port, _served
 
 METADATA = {f"metadata[k{i:02d}]": "v" * 500 for i in range(50)}
@@ -65,6 +65,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--compare", metavar="DIR", help="another fake-stripe checkout")
     args = ap.parse_args()
+    if not need_wrk("bench/list_isolation.py"):
+        return 2
     checkouts = {"this checkout": str(ROOT)}
     if args.compare:
         checkouts[f"at {args.compare}"] = str(Path(args.compare).resolve())

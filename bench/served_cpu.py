@@ -34,7 +34,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from common import read_wrk, stop_group, wrk_command
+from common import need_wrk, read_wrk, stop_group, wrk_command
 from compare import POST_BODY, POST_LUA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +105,8 @@ def main() -> int:
     ap.add_argument("--compare", metavar="DIR", help="another fake-stripe checkout")
     ap.add_argument("--list", action="store_true", help="also a page of 10 customers")
     args = ap.parse_args()
+    if not need_wrk("bench/served_cpu.py"):
+        return 2
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="served-cpu-") as tmp:
         lua = Path(tmp) / "post.lua"
