@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from .clock import Clock
 from .errors import StripeError
-from .events import EventLog, Recorded
+from .events import Event, EventLog
 from .faults import Faults
 from .lanes import Lanes
 from .objects import StripeObject
@@ -89,7 +89,7 @@ class Ctx:
         type: str,
         obj: StripeObject | RawObject,
         previous_attributes: dict[str, Any] | None = None,
-    ) -> Recorded:
+    ) -> Event:
         """Record an event caused by this request (or, inside `acting_alone`, by nobody)."""
         return self.events.emit(
             self.tenant,

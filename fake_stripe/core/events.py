@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pydantic_core import to_json
-
 from .objects import Model, StripeObject, model_for
 from .raw import RawObject
 from .tenant import StagedTenant, Tenant
@@ -121,22 +119,13 @@ def _previous_for(
     return {k: shown.get(k) for k in previous if k in rendered and shown.get(k) != rendered[k]}
 
 
-class Recorded:
-    """An event as it is recorded: what its routers read of it, and the `pending_webhooks`
-    they set."""
-
-    __slots__ = ("id", "type", "pending_webhooks")
-
-    def __init__(self, id: str, type: str) -> None:
-        self.id = id
-        self.type = type
-        self.pending_webhooks = 0
-
-
 # Told of each event as it is recorded, before it is stored, with the request's staged tenant:
 # it may set the event's `pending_webhooks`, stage what it owes for it and queue work in
-# `after_commit` (webhook delivery hears of an event only if its request commits).
-Router = Callable[[StagedTenant, Recorded], None]
+# `after_commit` (webhook delivery hears of an event only if its request commits). The event's
+# `data.object` is empty then: the object is written in as the event is stored.
+Router = Callable[[StagedTenant, Event], None]
+
+_EMPTY_OBJECT = '"data":{"object":{}'
 
 
 class EventLog:
@@ -155,7 +144,7 @@ class EventLog:
         request_id: str | None,
         idempotency_key: str | None = None,
         previous_attributes: dict[str, Any] | None = None,
-    ) -> Recorded:
+    ) -> Event:
         if not isinstance(tenant, StagedTenant):
             # Outside any request: a transaction of its own, committed at once.
             staged = StagedTenant(tenant)
@@ -171,31 +160,28 @@ class EventLog:
                 )
                 staged.commit()
             return ev
-        # Stored as `Event` reads it back, written here rather than through the model: the
-        # object's own JSON goes in as it is, serialized once (`tests/test_events.py` checks
-        # that `Event` writes the same).
-        ev = Recorded(tenant.new_id("evt"), type)
-        snapshot = obj.model_dump_json()
-        checkpoint()
-        for route in self.routers:
-            route(tenant, ev)
-        head = to_json(
-            {"id": ev.id, "object": "event", "api_version": version, "created": tenant.now()}
-        )
-        tail = to_json(
+        # The event is validated and written by its model with an empty `data.object`; the
+        # object's own JSON then takes that place as it is, serialized once, rather than
+        # dumped to a dict, validated into the event and serialized again.
+        ev = Event.model_validate(
             {
-                "livemode": False,
-                "pending_webhooks": ev.pending_webhooks,
-                "request": {
-                    "id": request_id,
-                    "idempotency_key": None if request_id is None else idempotency_key,
-                },
+                "id": tenant.new_id("evt"),
+                "api_version": version,
+                "created": tenant.now(),
+                "data": {"object": {}, "previous_attributes": previous_attributes},
+                "request": {"id": request_id, "idempotency_key": idempotency_key}
+                if request_id is not None
+                else {},
                 "type": type,
                 "snapshot_kind": obj.kind,
             }
         )
-        previous = to_json(previous_attributes).decode()
-        data = f'"data":{{"object":{snapshot},"previous_attributes":{previous}}}'
-        stored = f"{head[:-1].decode()},{data},{tail[1:].decode()}"
-        tenant.put_row(Event.kind, ev.id, stored, type_index(type))
+        snapshot = obj.model_dump_json()
+        checkpoint()
+        for route in self.routers:
+            route(tenant, ev)
+        # The first `"data":{"object":{}` of the dump is the field itself: a string value
+        # before it would have its quotes escaped.
+        stored = ev.model_dump_json().replace(_EMPTY_OBJECT, f'"data":{{"object":{snapshot}', 1)
+        tenant.put_row(Event.kind, ev.id, stored, ev.index_values())
         return ev
