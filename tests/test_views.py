@@ -134,3 +134,25 @@ def test_only_the_newest_renderings_are_kept() -> None:
     assert len(views._kept) == views.RENDERINGS
     views.forget()
     assert not views._kept
+
+
+def test_the_kept_renderings_stay_within_their_json_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Customers of 50 metadata values of 500 characters: about 26,000 characters of JSON each.
+    views.forget()
+    monkeypatch.setattr(views, "RENDERED_JSON", 200_000)
+    metadata = {f"k{i:02d}": "v" * 500 for i in range(50)}
+    big = [Customer(id=f"cus_big{i}", created=1, metadata=metadata) for i in range(20)]
+    bodies = [c.model_dump_json() for c in big]
+    for body in bodies:
+        views.View(Customer, body).to_api(DEFAULT_API_VERSION)
+    held = sum(len(key[2]) for key in views._kept)
+    assert held == views._kept_json <= 200_000
+    assert len(views._kept) == 200_000 // len(bodies[0])  # the newest that fit
+    assert (Customer.kind, DEFAULT_API_VERSION, bodies[-1]) in views._kept
+    # One larger than the whole budget is rendered, and kept out.
+    monkeypatch.setattr(views, "RENDERED_JSON", 1000)
+    rendered = views.View(Customer, bodies[0]).to_api(DEFAULT_API_VERSION)
+    assert rendered["metadata"] == metadata
+    assert views._kept_json <= 200_000 and len(views._kept) == 200_000 // len(bodies[0])
+    views.forget()
+    assert views._kept_json == 0

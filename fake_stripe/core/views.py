@@ -15,6 +15,10 @@ from typing import Any, Protocol
 from pydantic_core import to_json
 
 RENDERINGS = 4096  # kept at most; a customer's is about 1 KiB, and its JSON half that
+# And at most this much stored JSON rendered: a kept rendering, its encoding and (from SQL
+# stores) its key hold about three times its JSON, so one tenant reading its largest objects
+# over and over holds no more than some 25 MB here.
+RENDERED_JSON = 8 * 1024 * 1024  # characters
 
 
 class Renders(Protocol):
@@ -46,6 +50,7 @@ class Rendering(dict[str, Any]):
 
 
 _kept: dict[tuple[str, str, str], Rendering] = {}
+_kept_json = 0  # the characters of stored JSON `_kept` renders
 _lock = threading.Lock()  # for inserts; a read is one dict lookup
 
 
@@ -67,18 +72,28 @@ class View:
     def to_api(self, version: str) -> dict[str, Any]:
         """The rendering, shared with every reader of the same JSON at the same version: never
         change it (`render` builds the model to expand into a copy of its own)."""
+        global _kept_json
         key = (self.cls.kind, version, self.data)
         found = _kept.get(key)
         if found is None:
             found = Rendering(self.model().to_api(version))
+            size = len(self.data)
+            if size > RENDERED_JSON:
+                return found  # rendered for this reader alone
             with _lock:
-                if len(_kept) >= RENDERINGS:
-                    del _kept[next(iter(_kept))]  # the oldest: a dict keeps insertion order
+                while _kept and (len(_kept) >= RENDERINGS or _kept_json + size > RENDERED_JSON):
+                    oldest = next(iter(_kept))  # a dict keeps insertion order
+                    del _kept[oldest]
+                    _kept_json -= len(oldest[2])
+                if key not in _kept:
+                    _kept_json += size
                 _kept[key] = found
         return found
 
 
 def forget() -> None:
     """Drop every kept rendering (tests that change how a kind renders)."""
+    global _kept_json
     with _lock:
         _kept.clear()
+        _kept_json = 0
