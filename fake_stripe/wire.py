@@ -92,6 +92,11 @@ def _key_and_tenant(header: str | None, allow: tuple[str, ...]) -> tuple[str, st
 # linear, but a body at the size limit still takes tens of milliseconds in the worst shapes
 # (10,000 short pairs); below this size no shape takes more than a few.
 DECODE_INLINE_MAX = 8 * 1024
+# A read tried on the event loop decodes its query there, before its budget applies (one call,
+# no checkpoint inside): a query up to this size decodes within that budget in its worst
+# shape (one key repeated); a longer one is read on a worker thread. A list's query is a few
+# dozen bytes.
+QUERY_INLINE_MAX = 512
 
 
 async def decode_form(raw: bytes | str) -> dict[str, Any]:
@@ -229,7 +234,8 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
     # A light write's body is decoded in a few µs. A light GET with no parameters runs as it
     # is; any other read is bounded on the loop.
     bounded = not write and ep is not None and not (ep.light and not raw)
-    small = ep is not None and (ep.light or bounded) and len(raw) <= DECODE_INLINE_MAX
+    inline = QUERY_INLINE_MAX if bounded else DECODE_INLINE_MAX
+    small = ep is not None and (ep.light or bounded) and len(raw) <= inline
     job = _Job(app, request, ep, key, tenant, raw, request_id, headers, sent, bounded)
     light = small and app.quiet(write)
     app.lanes.recent.saw(tenant.name)
@@ -273,8 +279,8 @@ def _on_loop() -> bool:
 
 
 # How long a read may run on the event loop (`_Job.bounded`) before it moves to a worker
-# thread, where other tenants get their turns at the GIL (`core.turns`). A whole request for a
-# page of 10 customers takes about a quarter of it.
+# thread, where other tenants get their turns at the GIL (`core.turns`). A page of 10 customers
+# costs a served request about 0.19 ms of the server's CPU in all (`bench/served_cpu.py --list`).
 LOOP_BUDGET = 0.0005  # seconds
 
 # How long a light write waits on the loop for the write lock while a thread of this process

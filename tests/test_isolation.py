@@ -343,6 +343,12 @@ def test_a_read_past_its_budget_on_the_loop_moves_to_a_worker_thread(
         monkeypatch.setattr(wire, "LOOP_BUDGET", 60.0)  # whatever else the machine runs
         within = httpx.get(f"{url}/v1/customers", params={"limit": 12}, auth=auth)
         assert where.threads["budget"][-1] == loop
+        # A longer query (over 512 bytes) is decoded, and the read run, on a worker thread.
+        before = len(where.threads["budget"])
+        long = httpx.get(f"{url}/v1/customers?" + "&".join(["limit=12"] * 150), auth=auth)
+        assert long.json() == within.json()
+        assert len(where.threads["budget"]) == before + 1
+        assert where.threads["budget"][-1] != loop
         monkeypatch.setattr(wire, "LOOP_BUDGET", 0.0)
         before = len(where.threads["budget"])
         past = httpx.get(f"{url}/v1/customers", params={"limit": 12}, auth=auth)
