@@ -21,6 +21,25 @@ def test_every_response_carries_a_request_id_and_the_version(api: httpx.Client) 
     assert bad.headers["request-id"] != ok.headers["request-id"]
 
 
+def test_request_ids_follow_the_seed_and_differ_between_instances() -> None:
+    from fake_stripe import create_app
+
+    def ids(seed: int, instance: str = "", n: int = 5) -> list[str]:
+        app = create_app(seed=seed)
+        try:
+            app.fake.instance = instance
+            return [app.fake.request_id() for _ in range(n)]
+        finally:
+            app.fake.close()
+
+    first = ids(7)
+    assert first == ids(7)  # a seeded server answers the same ids in the same order
+    assert len(set(first)) == len(first)
+    assert all(len(i) == len("req_") + 14 and i.startswith("req_") for i in first)
+    assert not set(first) & set(ids(8))
+    assert not set(first) & set(ids(7, "pid2"))  # processes sharing a store: their own ids
+
+
 def test_basic_auth_with_the_key_as_username_reaches_the_same_tenant(
     api: httpx.Client, key: str
 ) -> None:

@@ -62,8 +62,8 @@ class Lanes:
         says) and the tenant has nothing in the pool (so it keeps its order)."""
         if (
             not self.threads
-            or asyncio.current_task() is None
             or (light and tenant not in self._running)
+            or asyncio.current_task() is None
         ):
             return fn(*args)
         await self._enter(tenant)
