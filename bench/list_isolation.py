@@ -1,5 +1,8 @@
 """Another tenant's latency while one tenant lists large objects as fast as it can: the cost to
-the others of reads tried on the event loop (`wire.LOOP_BUDGET`).
+the others of reads tried on the event loop (`wire.LOOP_BUDGET`); with `--writes`, while one
+tenant sends customer creates of 8 KiB bodies in the form decoder's slowest shape (one key
+repeated, answered 400 once decoded): the cost of what a light write decodes on the loop
+(`wire.WRITE_INLINE_MAX`).
 
 One `fake-stripe serve` (in memory) of this checkout, or with `--compare DIR` of another
 checkout too, taken in turn: the listing tenant stores 100 customers of 50 metadata values of
@@ -10,7 +13,8 @@ load) and under the load, and the lists answered per second.
 
 Loopback only; each server is stopped when its rounds end.
 
-Usage: .venv/bin/python bench/list_isolation.py [--rounds R] [--seconds S] [--compare DIR]
+Usage: .venv/bin/python bench/list_isolation.py [--rounds R] [--seconds S] [--writes]
+                                                [--compare DIR]
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +34,13 @@ from common import need_wrk, read_wrk, wrk_command
 from served_cpu import KEY, ROOT, _free_port, _served
 
 METADATA = {f"metadata[k{i:02d}]": "v" * 500 for i in range(50)}
+# 8 KiB of one key repeated: past `WRITE_INLINE_MAX`, within the default body limit.
+WRITE_BODY = "&".join(["a=b"] * 2048)[: 8 * 1024 - 1]
+WRITE_LUA = f"""
+wrk.method = "POST"
+wrk.body = "{WRITE_BODY}"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+"""
 
 
 def _probe(url: str, seconds: float) -> tuple[float, float]:
@@ -46,16 +58,21 @@ def _probe(url: str, seconds: float) -> tuple[float, float]:
     return statistics.median(took), took[int(len(took) * 0.99)]
 
 
-def _round(url: str, seconds: int) -> tuple[float, float, float, float, float]:
+def _round(url: str, seconds: int, writes: Path | None) -> tuple[float, ...]:
     idle = _probe(url, seconds / 2)
-    cmd = wrk_command(f"{url}/v1/customers?limit=100", seconds + 1, 4, KEY)
+    if writes is None:
+        cmd = wrk_command(f"{url}/v1/customers?limit=100", seconds + 1, 4, KEY)
+    else:
+        cmd = wrk_command(f"{url}/v1/customers", seconds + 1, 4, KEY, writes)
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as wrk:
         time.sleep(0.5)
         loaded = _probe(url, seconds - 0.5)
         out = wrk.communicate(timeout=seconds + 30)[0]
     found = read_wrk(out)
-    if found["non2xx"]:
+    if writes is None and found["non2xx"]:
         raise RuntimeError(f"{found['non2xx']:.0f} lists were not answered 200")
+    if writes is not None and found["non2xx"] != found["requests"]:
+        raise RuntimeError("some of the 8 KiB creates were not refused")
     return *idle, *loaded, found["rps"]
 
 
@@ -64,6 +81,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--compare", metavar="DIR", help="another fake-stripe checkout")
+    ap.add_argument("--writes", action="store_true", help="8 KiB creates instead of lists")
     args = ap.parse_args()
     if not need_wrk("bench/list_isolation.py"):
         return 2
@@ -83,16 +101,27 @@ def main() -> int:
             with httpx.Client(base_url=urls[name], headers={"Authorization": f"Bearer {KEY}"}) as h:
                 for _ in range(100):
                     h.post("/v1/customers", data=METADATA).raise_for_status()
+        writes = None
+        if args.writes:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            writes = tmp / "writes.lua"
+            writes.write_text(WRITE_LUA)
         for _ in range(args.rounds):
             for name in checkouts:
-                rows[name].append(_round(urls[name], args.seconds))
+                rows[name].append(_round(urls[name], args.seconds, writes))
+    load_is = (
+        "sends customer creates of an 8 KiB body of one key repeated"
+        if args.writes
+        else "lists 100 customers of about 25 KB each"
+    )
     print(
         f"`.venv/bin/python bench/list_isolation.py {' '.join(sys.argv[1:])}`: another "
-        f"tenant's GET of one customer, idle and while one tenant lists 100 customers of about "
-        f"25 KB each over 4 connections (medians of {args.rounds} rounds of {args.seconds} s); "
-        f"load average before {load:.2f}\n"
+        f"tenant's GET of one customer, idle and while one tenant {load_is} over 4 "
+        f"connections (medians of {args.rounds} rounds of {args.seconds} s); load average "
+        f"before {load:.2f}\n"
     )
-    print("| server | idle p50 / p99 ms | under the lists p50 / p99 ms | lists/s |")
+    done = "creates/s" if args.writes else "lists/s"
+    print(f"| server | idle p50 / p99 ms | under the load p50 / p99 ms | {done} |")
     print("|---|---|---|---|")
     for name, runs in rows.items():
         m = [statistics.median(r[i] for r in runs) for i in range(5)]

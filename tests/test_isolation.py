@@ -366,6 +366,31 @@ def test_a_read_past_its_budget_on_the_loop_moves_to_a_worker_thread(
     assert past.json() == within.json()
 
 
+def test_a_light_write_with_a_long_body_runs_on_a_worker_thread() -> None:
+    """A customer's create runs on the loop with a body up to `WRITE_INLINE_MAX`; past it the
+    body is decoded, and the write run, on a worker thread (nothing cuts a write short on the
+    loop). Both answer the same way."""
+    with _watched(seed=31) as (_app, where, url, loop):
+        auth = ("sk_test_wbody", "")
+
+        def create(size: int) -> int:
+            head = "name=Jenny&description="
+            body = head + "x" * (size - len(head))  # exactly `size` bytes
+            resp = httpx.post(
+                f"{url}/v1/customers",
+                content=body.encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                auth=auth,
+            )
+            assert resp.json()["description"] == body[len(head) :]
+            return resp.status_code
+
+        assert create(wire.WRITE_INLINE_MAX) == 200
+        assert where.threads["wbody"][-1] == loop
+        assert create(wire.WRITE_INLINE_MAX + 1) == 200
+        assert where.threads["wbody"][-1] != loop
+
+
 def test_a_server_without_worker_threads_does_all_its_work_on_the_loop() -> None:
     """`create_app(worker_threads=False)` (the scenario runner's own server): lists, heavy
     writes, control routes and a request that finds work due all run on the event loop, and no

@@ -68,6 +68,24 @@ def test_work_pauses_only_while_another_tenant_was_seen_lately(
     assert recent.others("a") <= recent.others("b") < float("inf")  # b's time, then a's
 
 
+def test_decoding_a_long_body_on_a_worker_thread_pauses_for_other_tenants(
+    pauses: Pauses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body past what a light write decodes on the loop is decoded on a worker thread, one
+    C-free loop over its pairs: it reaches a checkpoint every 128 pairs."""
+    from fake_stripe.core import formdata
+
+    monkeypatch.setattr(turns, "WINDOW", 60.0)
+    monkeypatch.setattr(turns, "BUDGET", 0.0)  # every checkpoint is past the budget
+    recent = turns.Recent()
+    recent.saw("b")
+    recent.saw("a")
+    body = "&".join(["a=b"] * 1000).encode()  # one key repeated: the decoder's slowest shape
+    decoded = turns.taking_turns("a", recent, formdata.decode)(body)
+    assert len(decoded["a"]) == 1000
+    assert len(pauses.threads) == 1000 // 128
+
+
 def test_another_tenant_seen_longer_ago_than_the_window_does_not_count(
     pauses: Pauses, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -144,8 +144,8 @@ def worker_app() -> Any:
 
     options = json.loads(os.environ[_WORKER_OPTIONS])
     app = create_app(**options)
-    # Request ids come from the seed and a per-process counter: workers sharing a seed must
-    # not hand out the same ones.
+    # Request ids come from the seed and the process: workers sharing a seed must not hand out
+    # the same ones.
     app.fake.instance = f"pid{os.getpid()}"
     _tune_for_serving()
     return app

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from .errors import ParamError
+from .turns import checkpoint
 
 MAX_DEPTH = 10
 MAX_PAIRS = 10_000
@@ -163,9 +164,11 @@ def decode(raw: bytes | str) -> dict[str, Any]:
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
     root: dict[str, Any] = {}
-    for pair in _pairs(raw):
+    for n, pair in enumerate(_pairs(raw)):
         if not pair:
             continue
+        if n & 127 == 127:
+            checkpoint()  # a long body, on a worker thread: the event loop's turn (`core.turns`)
         k, _, v = pair.partition(b"=")
         key = _unquote(k, "")
         value = _unquote(v, key[:200])
