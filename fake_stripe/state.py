@@ -178,7 +178,7 @@ class FakeStripe:
         self._request_ids = random.Random(f"{self.seed}{name}:req")
 
     def request_id(self) -> str:
-        return "req_%014x" % self._request_ids.getrandbits(56)
+        return f"req_{self._request_ids.getrandbits(56):014x}"
 
     def quiet(self, write: bool = False) -> bool:
         # A write may wait for another process's lock in every shared store.

@@ -125,3 +125,28 @@ def test_multipart_without_a_boundary_or_a_name_is_refused() -> None:
         decode_multipart(body, "multipart/form-data; boundary=XyZ")
     with pytest.raises(ParamError, match="Invalid UTF-8 in parameter: note"):
         decode_multipart(_multipart(("note", "", b"\xff")), "multipart/form-data; boundary=XyZ")
+
+
+def test_names_kept_between_bodies_decode_the_same_and_stay_bounded() -> None:
+    from fake_stripe.core import formdata
+
+    body = b"metadata%5Border%5D=1&name=A+B&items[][price]=p&items[][price]=q"
+    first = decode(body)
+    first["metadata"]["order"] = "changed"  # the caller's own tree
+    first["items"].append({"price": "r"})
+    assert decode(body) == {
+        "metadata": {"order": "1"},
+        "name": "A B",
+        "items": [{"price": "p"}, {"price": "q"}],
+    }
+    # A name refused is refused every time, and not kept.
+    for _ in range(2):
+        with pytest.raises(ParamError, match="Invalid parameter name"):
+            decode(b"a]b=1")
+    # Many distinct names: the kept ones stay bounded.
+    decode(b"&".join(b"k%d=v" % i for i in range(3 * formdata._NAMES_KEPT)))
+    assert len(formdata._names) <= formdata._NAMES_KEPT
+    # A value that is not UTF-8 names its parameter, escaped or not.
+    for raw in (b"note=\xff", b"note=%FF"):
+        with pytest.raises(ParamError, match="Invalid UTF-8 in parameter: note"):
+            decode(raw)

@@ -89,8 +89,11 @@ class Ctx:
         type: str,
         obj: StripeObject | RawObject,
         previous_attributes: dict[str, Any] | None = None,
+        stored: str | None = None,
     ) -> Event:
-        """Record an event caused by this request (or, inside `acting_alone`, by nobody)."""
+        """Record an event caused by this request (or, inside `acting_alone`, by nobody).
+        `stored`: `obj`'s JSON as `tenant.put` returned it, `obj` unchanged since (the event's
+        snapshot is that JSON: serialized once)."""
         return self.events.emit(
             self.tenant,
             type,
@@ -99,6 +102,7 @@ class Ctx:
             request_id=None if self.background else self.request_id,
             idempotency_key=None if self.background else self.idempotency_key,
             previous_attributes=previous_attributes,
+            stored=stored,
         )
 
     @contextlib.contextmanager

@@ -144,7 +144,10 @@ class EventLog:
         request_id: str | None,
         idempotency_key: str | None = None,
         previous_attributes: dict[str, Any] | None = None,
+        stored: str | None = None,
     ) -> Event:
+        """Record an event of `obj` in `tenant`; `stored`: `obj`'s JSON, when its caller has
+        it already (`Ctx.emit`)."""
         if not isinstance(tenant, StagedTenant):
             # Outside any request: a transaction of its own, committed at once.
             staged = StagedTenant(tenant)
@@ -157,6 +160,7 @@ class EventLog:
                     request_id=request_id,
                     idempotency_key=idempotency_key,
                     previous_attributes=previous_attributes,
+                    stored=stored,
                 )
                 staged.commit()
             return ev
@@ -176,7 +180,7 @@ class EventLog:
                 "snapshot_kind": obj.kind,
             }
         )
-        snapshot = obj.model_dump_json()
+        snapshot = obj.model_dump_json() if stored is None else stored
         checkpoint()
         for route in self.routers:
             route(tenant, ev)

@@ -130,8 +130,11 @@ class Tenant:
             return RawObject(row[0], json.loads(row[1]))
         return model.model_validate_json(row[1])
 
-    def put(self, obj: Stored) -> None:
-        self.backend.put(self.name, obj.kind, obj.id, obj.model_dump_json(), obj.index_values())
+    def put(self, obj: Stored) -> str:
+        """Store `obj`; its JSON as stored."""
+        data = obj.model_dump_json()
+        self.backend.put(self.name, obj.kind, obj.id, data, obj.index_values())
+        return data
 
     def delete(self, obj: Stored) -> None:
         self.backend.delete(self.name, obj.id)
@@ -267,9 +270,12 @@ class StagedTenant(Tenant):
             return None if staged is None else staged[:2]
         return self._from_store(obj_id)
 
-    def put(self, obj: Stored) -> None:
+    def put(self, obj: Stored) -> str:
+        """Stage `obj`; its JSON as staged (an event of it may reuse it: `Ctx.emit`)."""
         checkpoint()
-        self.put_row(obj.kind, obj.id, obj.model_dump_json(), obj.index_values())
+        data = obj.model_dump_json()
+        self.put_row(obj.kind, obj.id, data, obj.index_values())
+        return data
 
     def put_row(self, kind: str, oid: str, data: str, index: dict[str, str] | None) -> None:
         """Stage an object already written as JSON (as its model would write it)."""

@@ -155,8 +155,8 @@ def load(ctx: Ctx, customer_id: str, param: str = "id") -> Customer:
 def create(ctx: Ctx, p: dict[str, Any]) -> Customer:
     c = Customer(id=ctx.tenant.new_id("cus"), created=ctx.now())
     _apply(c, p)
-    ctx.tenant.put(c)
-    ctx.emit("customer.created", c)
+    stored = ctx.tenant.put(c)
+    ctx.emit("customer.created", c, stored=stored)
     return c
 
 
@@ -170,10 +170,10 @@ def update(ctx: Ctx, p: dict[str, Any]) -> Customer:
         raise resource_missing("customer", c.id)
     before = c.to_api(ctx.version)
     _apply(c, p)
-    ctx.tenant.put(c)
+    stored = ctx.tenant.put(c)
     after = c.to_api(ctx.version)
     changed = {k: v for k, v in before.items() if after.get(k) != v}
-    ctx.emit("customer.updated", c, previous_attributes=changed)
+    ctx.emit("customer.updated", c, previous_attributes=changed, stored=stored)
     return c
 
 
