@@ -1,6 +1,6 @@
-"""Serving the app on a socket: binding, an HTTP/1.1 protocol with deadlines under uvicorn's
-server (the fake's own on `httptools`; uvicorn's `h11` one where httptools is missing), and a
-server in a thread for tests and tools."""
+"""Serving the app on a socket: binding, an HTTP/1.1 protocol with deadlines (the fake's own on
+`httptools`; uvicorn's `h11` one where httptools is missing), the server that runs it (`Server`;
+uvicorn's for `serve --workers`), and a server in a thread for tests and tools."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import functools
 import http
 import logging
 import re
+import signal
 import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import unquote
@@ -30,8 +31,8 @@ KEEP_ALIVE = 5
 
 
 def http_protocol(kind: str = "auto") -> type[asyncio.Protocol]:
-    """The HTTP/1.1 protocol for uvicorn's server: the fake's own on `httptools` when that is
-    installed, else uvicorn's `h11` one; both with the head's deadline and size limit."""
+    """The HTTP/1.1 protocol: the fake's own on `httptools` when that is installed, else
+    uvicorn's `h11` one; both with the head's deadline and size limit."""
     if kind in ("auto", "httptools"):
         try:
             return _httptools_protocol()
@@ -223,15 +224,14 @@ class _Cycle:
 @functools.cache
 def _httptools_protocol() -> type[asyncio.Protocol]:
     import httptools
-    from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
 
-    logger = logging.getLogger("uvicorn.error")
+    logger = logging.getLogger("fake_stripe.http")
 
     class Protocol(asyncio.Protocol):
-        """HTTP/1.1 on `httptools`, in uvicorn's server: keep-alive, pipelining (up to
-        `MAX_PIPELINED` waiting requests), chunked bodies both ways, `Expect: 100-continue`,
-        flow control both ways, the head's deadline and size limit (`HEADER_TIMEOUT`,
-        `MAX_HEAD`) and the keep-alive timeout.
+        """HTTP/1.1 on `httptools` (under `Server`, or uvicorn's server for `serve --workers`):
+        keep-alive, pipelining (up to `MAX_PIPELINED` waiting requests), chunked bodies both
+        ways, `Expect: 100-continue`, flow control both ways, the head's deadline and size limit
+        (`HEADER_TIMEOUT`, `MAX_HEAD`) and the keep-alive timeout.
 
         uvicorn's own protocol writes a response's head and body in two writes (two system
         calls), re-checks every header with two regular expressions and creates and cancels
@@ -284,9 +284,9 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             self.transport = tcp = cast(asyncio.Transport, transport)
             self.state.connections.add(self)
-            self.server = get_local_addr(tcp)
-            self.client = get_remote_addr(tcp)
-            self.scheme = "https" if is_ssl(tcp) else "http"
+            self.server = _address(tcp, "sockname")
+            self.client = _address(tcp, "peername")
+            self.scheme = "https" if tcp.get_extra_info("sslcontext") else "http"
             self.expire_head()
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -539,7 +539,7 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             await cycle.send({"type": "http.response.body", "body": b"Internal Server Error"})
 
         def default_lines(self) -> list[bytes]:
-            """uvicorn's `date` and `server` headers, as the server updates them each second."""
+            """The server's `date` and `server` headers, which it renews each second."""
             headers = self.state.default_headers
             cached = _DEFAULTS.get(id(headers))
             if cached is None or cached[0] is not headers:
@@ -603,6 +603,14 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
 
     _name(Protocol, "BoundedHttpToolsProtocol")
     return Protocol
+
+
+def _address(transport: asyncio.BaseTransport, which: str) -> tuple[str, int] | None:
+    """A TCP transport's own (`sockname`) or its peer's (`peername`) host and port."""
+    found = transport.get_extra_info(which)
+    if isinstance(found, (tuple, list)) and len(found) >= 2:
+        return str(found[0]), int(found[1])
+    return None
 
 
 # The `date` and `server` headers' lines, kept for the list the server made last.
@@ -685,14 +693,167 @@ def url_of(sock: socket.socket, host: str) -> str:
     return f"http://{shown}:{port}"
 
 
+_DAYS = (b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun")
+_MONTHS = tuple(b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())
+
+
+def http_date(at: float) -> bytes:
+    """`at` as an HTTP `Date` (RFC 9110, 5.6.7), whatever the process's locale."""
+    t = time.gmtime(at)
+    day, month = _DAYS[t.tm_wday], _MONTHS[t.tm_mon - 1]
+    clock = b"%02d:%02d:%02d" % (t.tm_hour, t.tm_min, t.tm_sec)
+    return b"%s, %02d %s %04d %s GMT" % (day, t.tm_mday, month, t.tm_year, clock)
+
+
+class _State:
+    """What the protocol reads and writes of the server running it (as uvicorn's server state
+    names it, which the `h11` fallback reads)."""
+
+    def __init__(self) -> None:
+        self.total_requests = 0
+        self.connections: set[Any] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.default_headers: list[tuple[bytes, bytes]] = []
+
+
+class _Settings:
+    """What the fake's protocol reads of its configuration (as uvicorn's config names it)."""
+
+    loaded = True
+    root_path = ""
+    asgi_version = "3.0"
+
+    def __init__(self, app: Any, keep_alive: float) -> None:
+        self.loaded_app = app
+        self.timeout_keep_alive = keep_alive
+
+    def load(self) -> None:
+        pass
+
+
+# How often a stopping server looks whether its connections are closed.
+STOP_POLL = 0.002  # seconds
+SERVER_HEADER = (b"server", b"fake-stripe")
+
+
+class Server:
+    """An ASGI app served on listening sockets with the fake's protocol, on an event loop of its
+    own (uvloop's where installed).
+
+    `run(sockets)` serves until `stop()` (from any thread) or, with `signals`, SIGINT or
+    SIGTERM; then it stops accepting, closes the idle connections, lets the requests under way
+    finish within `grace` seconds (a second signal stops waiting), and returns. It imports none
+    of uvicorn, whose import was a tenth of `serve`'s time to its first answer; where httptools
+    is missing it runs uvicorn's `h11` protocol, with uvicorn's config."""
+
+    def __init__(self, app: Any, grace: float = 10.0, keep_alive: float | None = None) -> None:
+        self.app = app
+        self.grace = grace
+        self.keep_alive = keep_alive
+        self.state = _State()
+        self.started = False
+        self.should_exit = False
+        self.force_exit = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._date: asyncio.TimerHandle | None = None
+
+    def run(self, sockets: list[socket.socket], signals: bool = False) -> None:
+        with asyncio.Runner(loop_factory=_new_loop()) as runner:
+            runner.run(self.serve(sockets, signals))
+
+    def stop(self) -> None:
+        """From any thread: stop serving, at once."""
+        self.should_exit = True
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has ended already
+                loop.call_soon_threadsafe(wake.set)
+
+    async def serve(self, sockets: list[socket.socket], signals: bool = False) -> None:
+        loop = asyncio.get_running_loop()
+        self._wake = wake = asyncio.Event()
+        self._loop = loop
+        protocol = http_protocol()
+        keep_alive = KEEP_ALIVE if self.keep_alive is None else self.keep_alive
+        settings: Any = _Settings(self.app, keep_alive)
+        if not _own(protocol):  # uvicorn's h11 protocol reads uvicorn's config
+            settings = uvicorn_config(self.app, http=protocol, timeout_keep_alive=keep_alive)
+            settings.load()
+        state = self.state
+
+        def connection() -> asyncio.Protocol:
+            return protocol(settings, state, {}, loop)  # type: ignore[call-arg]
+
+        servers = [await loop.create_server(connection, sock=s, backlog=2048) for s in sockets]
+        if signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._on_signal)
+        self._stamp()
+        self.started = True
+        if not self.should_exit:  # (a stop before the loop was known to it)
+            await wake.wait()
+        if self._date is not None:
+            self._date.cancel()
+        await self._shutdown(servers, sockets)
+
+    def _on_signal(self) -> None:
+        if self.should_exit:
+            self.force_exit = True  # a second signal: stop waiting for the requests under way
+        self.stop()
+
+    def _stamp(self) -> None:
+        """The `Date` header of every response, renewed each second (a new list each time: the
+        protocol keeps the lines it made for the last one)."""
+        assert self._loop is not None
+        now = time.time()
+        self.state.default_headers = [(b"date", http_date(now)), SERVER_HEADER]
+        self._date = self._loop.call_at(self._loop.time() + 1 - now % 1, self._stamp)
+
+    async def _shutdown(self, servers: list[asyncio.Server], sockets: list[socket.socket]) -> None:
+        for server in servers:
+            server.close()
+        for sock in sockets:
+            sock.close()
+        state = self.state
+        for connection in list(state.connections):
+            connection.shutdown()  # closed now if idle, else once its answer is out
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.grace
+        while (state.connections or state.tasks) and not self.force_exit:
+            if loop.time() >= deadline:
+                for task in state.tasks:
+                    task.cancel()
+                break
+            # Waiting for the connections only as long as they take: uvicorn's server waits a
+            # fixed 0.1 s, which made every start and stop of a served fake 0.2 s longer.
+            await asyncio.sleep(STOP_POLL)
+        for server in servers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+
+
+def _new_loop() -> Callable[[], asyncio.AbstractEventLoop]:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return cast(Callable[[], asyncio.AbstractEventLoop], uvloop.new_event_loop)
+
+
+def _own(protocol: type[asyncio.Protocol]) -> bool:
+    """Whether `protocol` is the fake's own (on httptools), not uvicorn's h11 one."""
+    try:
+        return protocol is _httptools_protocol()
+    except ImportError:
+        return False
+
+
 class ServerThread:
-    """An ASGI app under uvicorn on a free loopback port, in a daemon thread.
+    """An ASGI app on a free loopback port, served (`Server`) in a daemon thread.
 
     `with ServerThread(app) as url: ...`, or `start()` / `stop()`; `url` is the base URL. It
-    stops as soon as asked, and as soon as its connections are closed: uvicorn's own server
-    looks for the stop every 0.1 s, then waits a fixed 0.1 s for its connections, which made
-    every start and stop of a served fake (`scenarios run --serve`, and many tests) 0.2 s
-    longer."""
+    stops as soon as asked, and as soon as its connections are closed."""
 
     def __init__(
         self, app: Any, host: str = "127.0.0.1", sock: socket.socket | None = None
@@ -701,7 +862,7 @@ class ServerThread:
         on a free port of `host`."""
         self._sock = sock if sock is not None else bind_socket(host, 0)
         self.url = url_of(self._sock, host)
-        self.server = _prompt_server()(uvicorn_config(app))
+        self.server = Server(app)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
@@ -714,7 +875,7 @@ class ServerThread:
             time.sleep(0.001)
         if not self.server.started:
             self.stop()
-            raise RuntimeError("the app did not start under uvicorn within 10 s")
+            raise RuntimeError("the app did not start serving within 10 s")
 
     def stop(self) -> None:
         self.server.stop()
@@ -731,60 +892,3 @@ class ServerThread:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-# How often a stopping server looks whether its connections are closed.
-STOP_POLL = 0.002  # seconds
-
-
-@functools.cache
-def _prompt_server() -> Any:
-    """uvicorn's server, stopped without its polling delays (`ServerThread`)."""
-    import uvicorn
-
-    class PromptServer(uvicorn.Server):
-        _loop: asyncio.AbstractEventLoop | None = None
-        _wake: asyncio.Event | None = None
-
-        def stop(self) -> None:
-            """From any thread: stop serving, at once."""
-            self.should_exit = True
-            loop, wake = self._loop, self._wake
-            if loop is not None and wake is not None:
-                with contextlib.suppress(RuntimeError):  # the loop has ended already
-                    loop.call_soon_threadsafe(wake.set)
-
-        async def main_loop(self) -> None:
-            self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
-            counter = 0
-            should_exit = await self.on_tick(counter)
-            while not should_exit:
-                counter = (counter + 1) % 864000
-                # uvicorn's tick (its Date header, its limits), or the stop, whichever is first.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 0.1)
-                should_exit = await self.on_tick(counter)
-
-        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-            # uvicorn's steps, waiting for the connections to close only as long as they take.
-            for server in self.servers:
-                server.close()
-            for sock in sockets or []:
-                sock.close()
-            for connection in list(self.server_state.connections):
-                connection.shutdown()
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + (self.config.timeout_graceful_shutdown or 10)
-            state = self.server_state
-            while (state.connections or state.tasks) and not self.force_exit:
-                if loop.time() >= deadline:
-                    for task in state.tasks:
-                        task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
-                    break
-                await asyncio.sleep(STOP_POLL)
-            for server in self.servers:
-                await server.wait_closed()
-            if not self.force_exit:
-                await self.lifespan.shutdown()
-
-    return PromptServer

@@ -1,18 +1,16 @@
-"""`fake-stripe serve`: run the fake under uvicorn."""
+"""`fake-stripe serve`: run the fake on its own HTTP server (`fake_stripe.http_server.Server`;
+uvicorn's, for `--workers`)."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import ipaddress
 import json
 import logging
 import os
 import secrets
-import signal
 import sys
-from collections.abc import Generator
 from typing import Any
 
 from ..core.bounds import DEFAULT_MAX_BODY
@@ -30,6 +28,8 @@ SWITCH_INTERVAL = 0.0005
 # full one ten times rarer: that GET's p99 under the largest requests fell from 3.0-3.2x its
 # idle value to 2.4-2.8x (three runs each, the chaos suite's "largest arrays" phase).
 GC_THRESHOLDS = (2000, 20, 100)
+# How long a stopping server lets the requests under way finish (seconds).
+GRACE = 2.0
 # How `serve --workers N` hands its options to the worker processes, which build their own app.
 _WORKER_OPTIONS = "FAKE_STRIPE_WORKER_OPTIONS"
 
@@ -62,7 +62,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from ..app import create_app
     from ..core.store import StoreError, open_backend
-    from ..http_server import bind_socket, url_of, uvicorn_config
+    from ..http_server import Server, bind_socket, url_of
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # httpx logs every request at INFO, URL and all: webhook URLs may carry secrets in their
@@ -111,28 +111,34 @@ def serve(args: argparse.Namespace) -> int:
             "listens there, or give another --port (0 picks a free one)",
         )
     print(f"fake-stripe listening on {url_of(sock, args.host)}", flush=True)
-    settings: dict[str, Any] = {
-        "loop": "uvloop" if _has("uvloop") else "asyncio",
-        "timeout_graceful_shutdown": 2,
-        # Nothing in the fake reads the client address; X-Forwarded-* parsing is per-request work.
-        "proxy_headers": False,
-    }
     if workers > 1:
         from uvicorn.supervisors import Multiprocess
+
+        from ..http_server import uvicorn_config
 
         # Each worker is a new process (spawned, not forked) that imports `worker_app`, builds
         # its own app on the shared store and accepts on the one listening socket.
         backend.close()  # each worker opens its own
         os.environ[_WORKER_OPTIONS] = json.dumps(options)
-        config = uvicorn_config(f"{__name__}:worker_app", factory=True, workers=workers, **settings)
+        config = uvicorn_config(
+            f"{__name__}:worker_app",
+            factory=True,
+            workers=workers,
+            loop="uvloop" if _has("uvloop") else "asyncio",
+            timeout_graceful_shutdown=GRACE,
+            # Nothing in the fake reads the client address; X-Forwarded-* parsing is per-request
+            # work.
+            proxy_headers=False,
+            server_header=False,
+            headers=[("server", "fake-stripe")],
+        )
         Multiprocess(config, sockets=[sock]).run()
         return 0
     app = create_app(**options, backend=backend)
     _tune_for_serving()
-    config = uvicorn_config(app, **settings)
-    server = _Server(config)
     try:
-        server.run(sockets=[sock])
+        # SIGINT and SIGTERM stop it, exit status 0.
+        Server(app, grace=GRACE).run([sock], signals=True)
     finally:
         app.fake.close()
     return 0
@@ -159,28 +165,6 @@ def _tune_for_serving() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-
-
-class _Server:
-    """uvicorn's server, stopping on SIGINT/SIGTERM with exit status 0 (no re-raised signal)."""
-
-    def __new__(cls, config: Any) -> Any:
-        import uvicorn
-
-        class Server(uvicorn.Server):
-            @contextlib.contextmanager
-            def capture_signals(self) -> Generator[None, None, None]:
-                previous = {
-                    sig: signal.signal(sig, lambda *_: setattr(self, "should_exit", True))
-                    for sig in (signal.SIGINT, signal.SIGTERM)
-                }
-                try:
-                    yield
-                finally:
-                    for sig, handler in previous.items():
-                        signal.signal(sig, handler)
-
-        return Server(config)
 
 
 def _positive(text: str) -> int:
