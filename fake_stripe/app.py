@@ -519,7 +519,8 @@ def create_app(
     fixtures_on_miss: bool = False,
     worker_threads: bool = True,
 ) -> App:
-    """The fake Stripe server as an ASGI app (in-process, or under uvicorn).
+    """The fake Stripe server as an ASGI app (in-process, or served: `fake-stripe serve`,
+    `http_server.ServerThread`, or any ASGI server).
 
     `max_body` (bytes) bounds a request body: a larger one is refused with a 413 before it is
     read whole. `body_timeout` (seconds) bounds the time to receive one. Serving others beyond

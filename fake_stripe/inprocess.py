@@ -2,7 +2,7 @@
 
 Each calling thread drives the app on an event loop of its own (made on its first request and
 kept), so a request costs no hand-off to another thread and back. Requests to one app from
-several threads take turns (one lock per app): the app's handlers assume, as under uvicorn, that
+several threads take turns (one lock per app): the app's handlers assume, as under a server, that
 no other request runs between two of their awaits. What runs in the background lives on threads
 of its own (webhook delivery has one in `webhooks/delivery.py`), so nothing needs the loop
 between requests.

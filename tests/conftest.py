@@ -1,9 +1,9 @@
 """Shared fixtures: one strict app per session, reached in-process and over a real socket.
 
-Every HTTP test that takes `api` runs twice: through the in-process transport and against a
-uvicorn server on a free loopback port. Each test gets its own tenant key, so tests never see
-each other's objects. Strict mode is on: any response that violates the recorded Stripe spec
-fails the test that caused it.
+Every HTTP test that takes `api` runs twice: through the in-process transport and against the
+served fake (`http_server.ServerThread`) on a free loopback port. Each test gets its own tenant
+key, so tests never see each other's objects. Strict mode is on: any response that violates the
+recorded Stripe spec fails the test that caused it.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -56,6 +58,34 @@ def test_serve_on_port_zero_prints_its_url_and_isolates_tenants() -> None:
         assert httpx.get(f"{url}/_fake/health").json()["status"] == "ok"
     finally:
         stop(proc)
+
+
+def test_a_stop_lets_the_request_under_way_finish_and_bounds_the_wait() -> None:
+    """SIGTERM: a request under way is answered whole, then the server exits 0. One that would
+    take longer than the 2 s grace does not hold the exit (nor does a second signal)."""
+    auth = ("sk_test_grace", "")
+    for delay_ms, signals in ((400, (signal.SIGTERM,)), (20_000, (signal.SIGTERM, signal.SIGINT))):
+        proc, url = start()
+        try:
+            faults = {"path": "/v1/customers/*", "delay_ms": str(delay_ms)}
+            armed = httpx.post(f"{url}/v1/test_helpers/faults", data=faults, auth=auth)
+            assert armed.status_code == 200
+            with ThreadPoolExecutor(1) as pool:
+                slow = pool.submit(httpx.get, f"{url}/v1/customers/cus_none", auth=auth, timeout=30)
+                time.sleep(0.2)  # the request is in its injected delay
+                for sig in signals:
+                    proc.send_signal(sig)
+                proc.communicate(timeout=15)
+                assert proc.returncode == 0
+                if delay_ms < 1000:
+                    assert slow.result().status_code == 404  # answered, not cut off
+                else:
+                    with pytest.raises(httpx.TransportError):
+                        slow.result()  # closed unanswered at the end of the grace
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
 
 
 def test_restart_with_the_same_db_keeps_every_customer(db: str) -> None:

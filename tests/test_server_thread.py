@@ -1,4 +1,4 @@
-"""`ServerThread`, the fake under uvicorn in a thread (tests, `scenarios run --serve`): a stop
+"""`ServerThread`, the fake served in a thread (tests, `scenarios run --serve`): a stop
 ends the server and its thread, lets a request in flight finish first, and closes kept
 connections."""
 

@@ -4,7 +4,7 @@ on one event loop of its own in a daemon thread.
 It knows deliveries only by tenant and id: what an attempt sends and what its outcome changes
 are read and written by the store side (`delivery.Deliveries`, through `prepare` and `finish`),
 in two store threads where tenants take turns, never on the loop. The same loop serves every
-way the app is run (uvicorn, in-process transports whose loops come and go, Starlette's
+way the app is run (served, in-process transports whose loops come and go, Starlette's
 TestClient), and `close()` ends it.
 
 Deliveries to one endpoint go out one at a time, in the order they are due (the order the
