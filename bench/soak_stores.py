@@ -452,14 +452,16 @@ def soak(
             ]
             for w in workers:
                 w.start()
-            for k in range(kills):
+            try:
+                for k in range(kills):
+                    time.sleep(kill_every)
+                    cluster.kill_and_restart(k % instances)
+                    res.kills += 1
                 time.sleep(kill_every)
-                cluster.kill_and_restart(k % instances)
-                res.kills += 1
-            time.sleep(kill_every)
-            stop.set()
-            for w in workers:
-                w.join()
+            finally:  # a restart that fails ends the run, not with clients left looping
+                stop.set()
+                for w in workers:
+                    w.join()
 
             # 3. the audit, through the first instance
             url = cluster.urls()[0]

@@ -54,6 +54,53 @@ def test_a_truncated_file(tmp_path: Path) -> None:
     assert db in line and "truncated" in line
 
 
+def _killed_mid_checkpoint(folder: Path) -> tuple[Path, int]:
+    """A store as a process killed while it checkpointed its write-ahead log leaves it: the
+    file's header (page 1) rewritten from the log, claiming pages the file does not have yet,
+    which the log still holds. Returns the file and the objects stored."""
+    live = folder / "live.db"
+    db = sqlite3.connect(live)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("CREATE TABLE t (v TEXT)")
+    db.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the table in the file, the log empty
+    db.executemany("INSERT INTO t VALUES (?)", [("x" * 500,) for _ in range(2000)])
+    db.commit()  # every new page in the log only
+    crashed = folder / "crashed.db"
+    crashed.write_bytes(live.read_bytes())
+    wal = (folder / "live.db-wal").read_bytes()
+    db.close()
+    (folder / "crashed.db-wal").write_bytes(wal)
+    page_size = int.from_bytes(wal[8:12], "big")
+    page_one = None
+    for at in range(32, len(wal), 24 + page_size):
+        if int.from_bytes(wal[at : at + 4], "big") == 1:
+            page_one = wal[at + 24 : at + 24 + page_size]
+    assert page_one is not None
+    with open(crashed, "r+b") as f:
+        f.write(page_one)  # the checkpoint's first write, and nothing after it
+    assert crashed.stat().st_size < int.from_bytes(page_one[28:32], "big") * page_size
+    return crashed, 2000
+
+
+def test_a_file_left_short_by_a_checkpoint_cut_off_opens_from_its_log(tmp_path: Path) -> None:
+    from fake_stripe.core.store import check
+
+    crashed, rows = _killed_mid_checkpoint(tmp_path)
+    check.sqlite_file(str(crashed))  # not refused: the log holds the missing pages
+    with contextlib.closing(sqlite3.connect(crashed)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM t").fetchone() == (rows,)
+    # Without its log, the same file is truncated.
+    again = tmp_path / "again"
+    again.mkdir()
+    crashed, _rows = _killed_mid_checkpoint(again)
+    Path(str(crashed) + "-wal").unlink()
+    with pytest.raises(check.StoreError, match="truncated"):
+        check.sqlite_file(str(crashed))
+
+
 def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     db = tmp_path / "fake.db"
     db.write_bytes(b"these are not the pages you are looking for\n" * 100)

@@ -66,8 +66,37 @@ def _short_by(path: str, head: bytes) -> tuple[int, int] | None:
     have = os.path.getsize(path)
     # The header's page count holds when it was written with the change counter.
     if head[24:28] == head[92:96] and have < pages * page_size:
+        if _wal_holds(path, have // page_size, pages):
+            return None
         return have, pages * page_size
     return None
+
+
+def _wal_holds(path: str, whole: int, pages: int) -> bool:
+    """Whether the write-ahead log beside the file holds every page past its first `whole` ones,
+    up to the database's size at the log's last commit (at least `pages`). A process killed
+    while it checkpointed the log into the file leaves it so: the header written, the pages
+    after it not yet. SQLite reads them from the log, and the next checkpoint writes them."""
+    try:
+        f = open(path + "-wal", "rb")  # noqa: SIM115
+    except OSError:
+        return False
+    with f:
+        head = f.read(32)
+        if len(head) < 32 or int.from_bytes(head[:4], "big") not in (0x377F0682, 0x377F0683):
+            return False
+        page_size = int.from_bytes(head[8:12], "big")
+        salts = head[16:24]
+        seen: set[int] = set()
+        committed: set[int] = set()
+        size = 0  # the database's pages at the last commit found
+        while len(frame := f.read(24)) == 24 and frame[8:16] == salts:
+            if len(f.read(page_size)) < page_size:
+                break  # a frame cut short: not part of any commit
+            seen.add(int.from_bytes(frame[:4], "big"))
+            if after := int.from_bytes(frame[4:8], "big"):  # a commit frame
+                size, committed = after, set(seen)
+    return size >= pages and all(p in committed for p in range(whole + 1, size + 1))
 
 
 def sqlite_tables(db: sqlite3.Connection, path: str) -> None:
