@@ -759,7 +759,7 @@ class Server:
         self._date: asyncio.TimerHandle | None = None
 
     def run(self, sockets: list[socket.socket], signals: bool = False) -> None:
-        with asyncio.Runner(loop_factory=_new_loop()) as runner:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(self.serve(sockets, signals))
 
     def stop(self) -> None:
@@ -833,7 +833,7 @@ class Server:
                 await asyncio.wait_for(server.wait_closed(), 1.0)
 
 
-def _new_loop() -> Callable[[], asyncio.AbstractEventLoop]:
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     try:
         import uvloop
     except ImportError:

@@ -92,13 +92,21 @@ def test_a_file_left_short_by_a_checkpoint_cut_off_opens_from_its_log(tmp_path: 
     with contextlib.closing(sqlite3.connect(crashed)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT count(*) FROM t").fetchone() == (rows,)
-    # Without its log, the same file is truncated.
-    again = tmp_path / "again"
-    again.mkdir()
-    crashed, _rows = _killed_mid_checkpoint(again)
-    Path(str(crashed) + "-wal").unlink()
-    with pytest.raises(check.StoreError, match="truncated"):
-        check.sqlite_file(str(crashed))
+    # Without its log, or with its last commit's frame torn (its checksum fails, as SQLite's
+    # recovery finds it), the same file is truncated.
+    for tear in (False, True):
+        again = tmp_path / f"again-{tear}"
+        again.mkdir()
+        crashed, _rows = _killed_mid_checkpoint(again)
+        log = Path(str(crashed) + "-wal")
+        if tear:
+            data = bytearray(log.read_bytes())
+            data[-100] ^= 0xFF  # inside the last frame's page
+            log.write_bytes(bytes(data))
+        else:
+            log.unlink()
+        with pytest.raises(check.StoreError, match="truncated"):
+            check.sqlite_file(str(crashed))
 
 
 def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:

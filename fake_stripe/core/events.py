@@ -186,6 +186,6 @@ class EventLog:
             route(tenant, ev)
         # The first `"data":{"object":{}` of the dump is the field itself: a string value
         # before it would have its quotes escaped.
-        stored = ev.model_dump_json().replace(_EMPTY_OBJECT, f'"data":{{"object":{snapshot}', 1)
-        tenant.put_row(Event.kind, ev.id, stored, ev.index_values())
+        written = ev.model_dump_json().replace(_EMPTY_OBJECT, f'"data":{{"object":{snapshot}', 1)
+        tenant.put_row(Event.kind, ev.id, written, ev.index_values())
         return ev

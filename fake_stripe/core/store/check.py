@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import struct
 import time
 from urllib.parse import urlsplit, urlunsplit
 
@@ -76,27 +77,49 @@ def _wal_holds(path: str, whole: int, pages: int) -> bool:
     """Whether the write-ahead log beside the file holds every page past its first `whole` ones,
     up to the database's size at the log's last commit (at least `pages`). A process killed
     while it checkpointed the log into the file leaves it so: the header written, the pages
-    after it not yet. SQLite reads them from the log, and the next checkpoint writes them."""
+    after it not yet. SQLite reads them from the log, and the next checkpoint writes them.
+
+    A frame counts as SQLite's recovery counts it: with the log's salts and a running checksum
+    that holds (a frame torn by the kill, and any after it, are not part of the log)."""
     try:
         f = open(path + "-wal", "rb")  # noqa: SIM115
     except OSError:
         return False
     with f:
         head = f.read(32)
-        if len(head) < 32 or int.from_bytes(head[:4], "big") not in (0x377F0682, 0x377F0683):
+        magic = int.from_bytes(head[:4], "big") if len(head) == 32 else 0
+        if magic not in (0x377F0682, 0x377F0683):
             return False
+        order = ">" if magic & 1 else "<"  # the byte order of the checksums' words
         page_size = int.from_bytes(head[8:12], "big")
         salts = head[16:24]
+        sums = _wal_checksum(order, head[:24], (0, 0))
+        if sums != struct.unpack(">2I", head[24:32]):
+            return False
         seen: set[int] = set()
         committed: set[int] = set()
         size = 0  # the database's pages at the last commit found
         while len(frame := f.read(24)) == 24 and frame[8:16] == salts:
-            if len(f.read(page_size)) < page_size:
-                break  # a frame cut short: not part of any commit
+            page = f.read(page_size)
+            if len(page) < page_size:
+                break  # a frame cut short
+            sums = _wal_checksum(order, page, _wal_checksum(order, frame[:8], sums))
+            if sums != struct.unpack(">2I", frame[16:24]):
+                break
             seen.add(int.from_bytes(frame[:4], "big"))
             if after := int.from_bytes(frame[4:8], "big"):  # a commit frame
                 size, committed = after, set(seen)
     return size >= pages and all(p in committed for p in range(whole + 1, size + 1))
+
+
+def _wal_checksum(order: str, data: bytes, sums: tuple[int, int]) -> tuple[int, int]:
+    """SQLite's write-ahead log checksum of `data`, carried on from `sums`."""
+    s0, s1 = sums
+    words = struct.unpack(f"{order}{len(data) // 4}I", data)
+    for i in range(0, len(words), 2):
+        s0 = (s0 + words[i] + s1) & 0xFFFFFFFF
+        s1 = (s1 + words[i + 1] + s0) & 0xFFFFFFFF
+    return s0, s1
 
 
 def sqlite_tables(db: sqlite3.Connection, path: str) -> None:
