@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fake_stripe.core.events import Event, EventLog, type_index
+from fake_stripe.core.events import Event, EventLog, Recorded, type_index
 from fake_stripe.core.raw import RawObject
 from fake_stripe.core.store.memory import MemoryBackend
 from fake_stripe.core.tenant import StagedTenant, Tenant
@@ -57,7 +57,7 @@ def test_the_stored_event_is_what_its_model_writes(case: str, pending: int) -> N
     staged = StagedTenant(base)
     log = EventLog()
 
-    def route(_tenant: StagedTenant, ev: Event) -> None:
+    def route(_tenant: StagedTenant, ev: Recorded) -> None:
         ev.pending_webhooks = pending
 
     log.routers.append(route)

@@ -27,7 +27,7 @@ import stripe
 
 from fake_stripe import create_app
 from fake_stripe.app import App
-from fake_stripe.core.events import Event
+from fake_stripe.core.events import Event, Recorded
 from fake_stripe.core.objects import StripeObject
 from fake_stripe.core.tenant import tenant_of
 from fake_stripe.core.versions import PREVIEW_VERSION
@@ -407,7 +407,7 @@ class Gadget(StripeObject):
     relink_hint: str = "preview only"
 
 
-def emit(app: App, key: str, version: str, type_: str, obj: StripeObject) -> Event:
+def emit(app: App, key: str, version: str, type_: str, obj: StripeObject) -> Recorded:
     """Record an event as a request at `version` would (outside any request: delivered now)."""
     fake = app.fake
     tenant = fake.tenant(tenant_of(key))

@@ -46,6 +46,31 @@ def test_a_post_writes_the_store_once(counted: tuple[Counting, httpx.Client]) ->
     assert events[0]["data"]["object"]["id"] == cid
 
 
+def test_an_event_walks_the_webhook_endpoints_only_where_the_tenant_may_have_one(
+    counted: tuple[Counting, httpx.Client],
+) -> None:
+    """Every event asks for the tenant's webhook endpoints. The memory store knows when a
+    tenant has never had one, and the walk is skipped; SQL stores walk (it is one statement
+    either way). Once the tenant has had an endpoint, every store walks."""
+    backend, api = counted
+    memory = backend.may_hold("writes", "webhook_endpoint") is False
+    backend.calls.clear()
+    assert api.post("/v1/customers", data={"email": "a@example.com"}).status_code == 200
+    assert backend.calls["iter_desc"] == (0 if memory else 1)
+    endpoint = api.post(
+        "/v1/webhook_endpoints",
+        data={"url": "https://example.com/hook", "enabled_events[0]": "customer.created"},
+    )
+    assert endpoint.status_code == 200, endpoint.text
+    assert backend.may_hold("writes", "webhook_endpoint") is True
+    api.post(f"/v1/webhook_endpoints/{endpoint.json()['id']}", data={"disabled": "true"})
+    backend.calls.clear()
+    assert api.post("/v1/customers", data={"email": "b@example.com"}).status_code == 200
+    assert backend.calls["iter_desc"] == 1
+    events = api.get("/v1/events", params={"type": "customer.created"}).json()["data"]
+    assert [e["pending_webhooks"] for e in events[:2]] == [0, 0]  # the endpoint is disabled
+
+
 def test_an_idempotent_answer_is_replayed_byte_for_byte(api: httpx.Client) -> None:
     headers = {"Idempotency-Key": "once-only"}
     first = api.post("/v1/customers", data={"email": "i@example.com"}, headers=headers)

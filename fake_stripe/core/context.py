@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from .clock import Clock
 from .errors import StripeError
-from .events import Event, EventLog
+from .events import EventLog, Recorded
 from .faults import Faults
 from .lanes import Lanes
 from .objects import StripeObject
@@ -90,7 +90,7 @@ class Ctx:
         obj: StripeObject | RawObject,
         previous_attributes: dict[str, Any] | None = None,
         stored: str | None = None,
-    ) -> Event:
+    ) -> Recorded:
         """Record an event caused by this request (or, inside `acting_alone`, by nobody).
         `stored`: `obj`'s JSON as `tenant.put` returned it, `obj` unchanged since (the event's
         snapshot is that JSON: serialized once)."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from pydantic_core import to_json
+
 from .objects import Model, StripeObject, model_for
 from .raw import RawObject
 from .tenant import StagedTenant, Tenant
@@ -119,13 +121,23 @@ def _previous_for(
     return {k: shown.get(k) for k in previous if k in rendered and shown.get(k) != rendered[k]}
 
 
+class Recorded:
+    """An event as it is recorded: what its routers read and set (`EventLog.emit` returns it)."""
+
+    __slots__ = ("id", "type", "pending_webhooks")
+
+    def __init__(self, id: str, type: str) -> None:
+        self.id = id
+        self.type = type
+        self.pending_webhooks = 0
+
+
 # Told of each event as it is recorded, before it is stored, with the request's staged tenant:
 # it may set the event's `pending_webhooks`, stage what it owes for it and queue work in
-# `after_commit` (webhook delivery hears of an event only if its request commits). The event's
-# `data.object` is empty then: the object is written in as the event is stored.
-Router = Callable[[StagedTenant, Event], None]
+# `after_commit` (webhook delivery hears of an event only if its request commits).
+Router = Callable[[StagedTenant, Recorded], None]
 
-_EMPTY_OBJECT = '"data":{"object":{}'
+_OBJECT_SLOT = '"data":{"object":null'
 
 
 class EventLog:
@@ -145,7 +157,7 @@ class EventLog:
         idempotency_key: str | None = None,
         previous_attributes: dict[str, Any] | None = None,
         stored: str | None = None,
-    ) -> Event:
+    ) -> Recorded:
         """Record an event of `obj` in `tenant`; `stored`: `obj`'s JSON, when its caller has
         it already (`Ctx.emit`)."""
         if not isinstance(tenant, StagedTenant):
@@ -164,28 +176,32 @@ class EventLog:
                 )
                 staged.commit()
             return ev
-        # The event is validated and written by its model with an empty `data.object`; the
-        # object's own JSON then takes that place as it is, serialized once, rather than
-        # dumped to a dict, validated into the event and serialized again.
-        ev = Event.model_validate(
-            {
-                "id": tenant.new_id("evt"),
-                "api_version": version,
-                "created": tenant.now(),
-                "data": {"object": {}, "previous_attributes": previous_attributes},
-                "request": {"id": request_id, "idempotency_key": idempotency_key}
-                if request_id is not None
-                else {},
-                "type": type,
-                "snapshot_kind": obj.kind,
-            }
-        )
+        # Written as `Event` writes itself (its fields in order), with the object's own JSON,
+        # serialized once, in `data.object`: the event's model is built when it is read.
+        ev = Recorded(tenant.new_id("evt"), type)
         snapshot = obj.model_dump_json() if stored is None else stored
         checkpoint()
         for route in self.routers:
             route(tenant, ev)
-        # The first `"data":{"object":{}` of the dump is the field itself: a string value
-        # before it would have its quotes escaped.
-        written = ev.model_dump_json().replace(_EMPTY_OBJECT, f'"data":{{"object":{snapshot}', 1)
-        tenant.put_row(Event.kind, ev.id, written, ev.index_values())
+        written = to_json(
+            {
+                "id": ev.id,
+                "object": "event",
+                "api_version": version,
+                "created": tenant.now(),
+                "data": {"object": None, "previous_attributes": previous_attributes},
+                "livemode": False,
+                "pending_webhooks": ev.pending_webhooks,
+                "request": {
+                    "id": request_id,
+                    "idempotency_key": None if request_id is None else idempotency_key,
+                },
+                "type": type,
+                "snapshot_kind": obj.kind,
+            }
+        ).decode()
+        # The first `"data":{"object":null` is the field itself: a string value before it
+        # would have its quotes escaped.
+        written = written.replace(_OBJECT_SLOT, '"data":{"object":' + snapshot, 1)
+        tenant.put_row(Event.kind, ev.id, written, type_index(type))
         return ev

@@ -202,6 +202,8 @@ class Tenant:
 
     def every(self, cls: Kind[M]) -> list[M]:
         """Every object of a kind, newest first (for kinds a tenant has few of)."""
+        if not self.backend.may_hold(self.name, cls.kind):
+            return []
         return list(self.iterate(cls))
 
     def meta_get(self, name: str) -> str | None:
@@ -334,9 +336,17 @@ class StagedTenant(Tenant):
             yield found[1]
 
     def every(self, cls: Kind[M]) -> list[M]:
-        found = self._lists.get(cls.kind)
+        kind = cls.kind
+        found = self._lists.get(kind)
         if found is None:
-            found = self._lists[cls.kind] = list(self.iterate(cls))
+            # Most tenants have no webhook endpoint, which every event asks for: no walk then.
+            if self.backend.may_hold(self.name, kind) or any(
+                row is not None and row[0] == kind for row in self._objects.values()
+            ):
+                found = list(self.iterate(cls))
+            else:
+                found = []
+            self._lists[kind] = found
         return list(found)
 
     # ---- metadata ----------------------------------------------------------------------------

@@ -153,8 +153,16 @@ def load(ctx: Ctx, customer_id: str, param: str = "id") -> Customer:
 
 
 def create(ctx: Ctx, p: dict[str, Any]) -> Customer:
-    c = Customer(id=ctx.tenant.new_id("cus"), created=ctx.now())
-    _apply(c, p)
+    # What `_apply` does to a new customer, validated as one model (nested hashes included).
+    fields: dict[str, Any] = {"id": ctx.tenant.new_id("cus"), "created": ctx.now()}
+    for name, value in p.items():
+        if name == "metadata":
+            fields[name] = merge_metadata({}, value)
+        elif name == "tax_exempt" and value is UNSET:
+            fields[name] = "none"
+        elif name != "expand":
+            fields[name] = clean(value)
+    c = Customer.model_validate(fields)
     stored = ctx.tenant.put(c)
     ctx.emit("customer.created", c, stored=stored)
     return c

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..core.events import Event
+from ..core.events import Event, Recorded
 from ..core.objects import StripeObject
 from ..core.store import Backend
 from ..core.tenant import StagedTenant, Tenant
@@ -123,7 +123,7 @@ class Deliveries:
         tenant.meta_set(_SETTINGS_META, settings.model_dump_json())
 
     # ---- events (`EventLog.routers`) ---------------------------------------------------------
-    def route(self, tenant: StagedTenant, ev: Event) -> None:
+    def route(self, tenant: StagedTenant, ev: Recorded) -> None:
         """As a request records `ev`: how many endpoints it is owed to, and, once the request
         has committed, a delivery for each."""
         endpoints = [

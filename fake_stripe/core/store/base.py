@@ -120,6 +120,11 @@ class Backend(Protocol):
         of such entries, the objects that match any of them (each once)."""
         ...
 
+    def may_hold(self, tenant: str, kind: str) -> bool:
+        """False only when the tenant is known to hold no object of `kind` (a walk of it would
+        find nothing); True when it may (a store that cannot tell cheaply says True)."""
+        ...
+
     def newest_first(self, tenant: str, ids: Collection[str]) -> list[str]:
         """Those of `ids` that name stored objects, in `iter_desc`'s order (a list filtered to a
         few known ids reads only those)."""

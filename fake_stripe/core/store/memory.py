@@ -233,6 +233,11 @@ class MemoryBackend:
         with self._lease_lock:
             self._leases.pop((tenant, obj_id), None)
 
+    def may_hold(self, tenant: str, kind: str) -> bool:
+        # A deleted object's seq stays in its kind's sequence: True then, and the walk skips it.
+        t = self._tenants.get(tenant)
+        return t is not None and bool(t.kinds.get(kind))
+
     def iter_desc(
         self,
         tenant: str,

@@ -363,6 +363,9 @@ class SQLBackend:
                 return
             size = _BATCH
 
+    def may_hold(self, tenant: str, kind: str) -> bool:
+        return True  # asking costs a statement, as the walk does
+
     def newest_first(self, tenant: str, ids: Collection[str]) -> list[str]:
         seqs = self._seqs_of(tenant, sorted(set(ids)))
         return sorted(seqs, key=seqs.__getitem__, reverse=True)
