@@ -10,6 +10,7 @@ gets the event rendered and labelled at that version.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -137,7 +138,14 @@ class Recorded:
 # `after_commit` (webhook delivery hears of an event only if its request commits).
 Router = Callable[[StagedTenant, Recorded], None]
 
-_OBJECT_SLOT = '"data":{"object":null'
+_PLAIN = re.compile(r"[\w.:\-]*\Z").match  # a string JSON writes as it is, in quotes
+
+
+def _string(value: str | None) -> str:
+    """`value` in JSON, as `to_json` writes it."""
+    if value is None:
+        return "null"
+    return f'"{value}"' if _PLAIN(value) else to_json(value).decode()
 
 
 class EventLog:
@@ -176,32 +184,22 @@ class EventLog:
                 )
                 staged.commit()
             return ev
-        # Written as `Event` writes itself (its fields in order), with the object's own JSON,
-        # serialized once, in `data.object`: the event's model is built when it is read.
+        # Written as `Event` writes itself (its fields in order, compact), with the object's own
+        # JSON, serialized once, in `data.object`: the event's model is built when it is read
+        # (`tests/test_events.py` holds the two writings to each other).
         ev = Recorded(tenant.new_id("evt"), type)
         snapshot = obj.model_dump_json() if stored is None else stored
         checkpoint()
         for route in self.routers:
             route(tenant, ev)
-        written = to_json(
-            {
-                "id": ev.id,
-                "object": "event",
-                "api_version": version,
-                "created": tenant.now(),
-                "data": {"object": None, "previous_attributes": previous_attributes},
-                "livemode": False,
-                "pending_webhooks": ev.pending_webhooks,
-                "request": {
-                    "id": request_id,
-                    "idempotency_key": None if request_id is None else idempotency_key,
-                },
-                "type": type,
-                "snapshot_kind": obj.kind,
-            }
-        ).decode()
-        # The first `"data":{"object":null` is the field itself: a string value before it
-        # would have its quotes escaped.
-        written = written.replace(_OBJECT_SLOT, '"data":{"object":' + snapshot, 1)
+        written = (
+            f'{{"id":{_string(ev.id)},"object":"event","api_version":{_string(version)},'
+            f'"created":{int(tenant.now())},"data":{{"object":{snapshot},"previous_attributes":'
+            f"{'null' if previous_attributes is None else to_json(previous_attributes).decode()}"
+            f'}},"livemode":false,"pending_webhooks":{int(ev.pending_webhooks)},"request":'
+            f'{{"id":{_string(request_id)},"idempotency_key":'
+            f"{_string(None if request_id is None else idempotency_key)}}},"
+            f'"type":{_string(type)},"snapshot_kind":{_string(obj.kind)}}}'
+        )
         tenant.put_row(Event.kind, ev.id, written, type_index(type))
         return ev

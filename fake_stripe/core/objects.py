@@ -86,8 +86,10 @@ class StripeObject(BaseModel):
     def to_api(self, version: str) -> dict[str, Any]:
         """The object as a reader at `version` (a `Stripe-Version`) sees it."""
         checkpoint()
-        exclude = set(self.internal)
-        exclude |= {f for f in self.preview if not shows_since(version, self.ga_since.get(f))}
+        cls = type(self)
+        exclude = _hidden.get((cls, version))
+        if exclude is None:
+            exclude = _hidden_at(cls, version)
         if self.rendered_apart:
             apart = {**dict.fromkeys(exclude, True), **self.rendered_apart}
             data = self.model_dump(mode="json", exclude=apart)
@@ -101,6 +103,22 @@ class StripeObject(BaseModel):
     def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
         """Per-object tweaks to the rendered dict (nested preview-only parts, deleted stubs)."""
         return data
+
+
+# (model, version) -> the fields a reader at that version is not shown. Versions are the
+# readers' (checked against Stripe's format, not a list): at most `_HIDDEN_KEPT`, emptied when
+# full.
+_hidden: dict[tuple[type[StripeObject], str], set[str]] = {}
+_HIDDEN_KEPT = 512
+
+
+def _hidden_at(cls: type[StripeObject], version: str) -> set[str]:
+    found = set(cls.internal)
+    found |= {f for f in cls.preview if not shows_since(version, cls.ga_since.get(f))}
+    if len(_hidden) >= _HIDDEN_KEPT:
+        _hidden.clear()
+    _hidden[(cls, version)] = found
+    return found
 
 
 def expect(homes: dict[str, tuple[str, str]]) -> None:
