@@ -4,6 +4,7 @@ injected faults, webhook delivery, request ids and the strict-mode response chec
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import threading
@@ -18,6 +19,7 @@ from .core.context import Ctx, Expansions
 from .core.events import EventLog
 from .core.faults import Faults
 from .core.lanes import Lanes
+from .core.render import Encoded
 from .core.store import Backend
 from .core.tenant import Tenant
 from .webhooks.delivery import LEASE_SECONDS, Deliveries
@@ -190,6 +192,8 @@ class FakeStripe:
     def check_response(self, method: str, path: str, status: int, body: Any) -> list[str]:
         if not self.strict or self.validator is None:
             return []
+        if isinstance(body, Encoded):
+            body = json.loads(body.json)
         found = self.validator(method, path, status, body)
         if found:
             log.warning("response violates the recorded spec: %s %s: %s", method, path, found)

@@ -37,7 +37,7 @@ from .core.faults import fault_error
 from .core.keys import parse_key
 from .core.params import EXPAND, check
 from .core.raw import File
-from .core.render import render
+from .core.render import Encoded, render
 from .core.store import Busy, Conflict, WouldWait
 from .core.tenant import StagedTenant, Tenant, tenant_of
 from .core.versions import VERSION_RE
@@ -110,12 +110,6 @@ async def decode_form(raw: bytes | str) -> dict[str, Any]:
     if len(raw) <= DECODE_INLINE_MAX:
         return formdata.decode(raw)
     return await anyio.to_thread.run_sync(formdata.decode, raw)
-
-
-class Encoded(NamedTuple):
-    """A body already encoded (for its idempotency record): sent as it is."""
-
-    json: bytes
 
 
 class JSONResponse(Response):
@@ -529,7 +523,7 @@ def _idempotent(
         if isinstance(body, File):
             ctx.tenant.meta_set(meta, idem.outcome(record, status, body))
             return
-        encoded[:] = [to_json(body)]
+        encoded[:] = [body.json if isinstance(body, Encoded) else to_json(body)]
         ctx.tenant.meta_set(meta, idem.outcome_encoded(record, status, encoded[0]))
 
     try:

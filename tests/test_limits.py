@@ -6,6 +6,7 @@ Each cap bounds what one request costs or what one tenant may keep; past it, the
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -225,6 +226,7 @@ def test_the_clock_stops_100_years_ahead_and_payments_still_work_there(
     api: httpx.Client,
 ) -> None:
     ten_years = str(10 * 365 * 86_400)
+    started = time.time()
     start = api.get("/v1/test_helpers/clock").json()["now"]
     refused = None
     for _ in range(1000):  # the finding: 798 steps of 10 years passed year 9999
@@ -235,7 +237,8 @@ def test_the_clock_stops_100_years_ahead_and_payments_still_work_there(
     assert refused is not None
     assert_error(refused, 400, param="seconds")
     now = api.get("/v1/test_helpers/clock").json()["now"]
-    assert now - start == MAX_CLOCK_OFFSET
+    # The tenant's time runs on with the wall clock's: a second may have passed meanwhile.
+    assert 0 <= now - start - MAX_CLOCK_OFFSET <= time.time() - started + 1
     pi = api.post("/v1/payment_intents", data=ACH_PAYMENT)
     assert pi.status_code == 200, pi.text
     assert pi.json()["next_action"]["type"] == "verify_with_microdeposits"

@@ -104,6 +104,25 @@ class StripeObject(BaseModel):
         """Per-object tweaks to the rendered dict (nested preview-only parts, deleted stubs)."""
         return data
 
+    def renders_plain(self) -> bool:
+        """Whether this object renders as `to_api` renders every object, with an `adjust` that
+        leaves it as it is (a model that overrides `adjust` says when)."""
+        cls = type(self)
+        return cls.adjust is StripeObject.adjust and cls.to_api is StripeObject.to_api
+
+    def api_json(self, version: str) -> bytes | None:
+        """`to_api(version)` as compact JSON, written by the model's serializer in one step,
+        when the rendering is the model's own dump less the fields the version hides (nothing
+        omitted, nothing rendered apart, nothing adjusted); None otherwise."""
+        cls = type(self)
+        if cls.omit_if_none or cls.rendered_apart or not self.renders_plain():
+            return None
+        checkpoint()
+        exclude = _hidden.get((cls, version))
+        if exclude is None:
+            exclude = _hidden_at(cls, version)
+        return self.__pydantic_serializer__.to_json(self, exclude=exclude)
+
 
 # (model, version) -> the fields a reader at that version is not shown. Versions are the
 # readers' (checked against Stripe's format, not a list): at most `_HIDDEN_KEPT`, emptied when

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -92,7 +92,18 @@ def to_json(ctx: Ctx, result: Any) -> Any:
     return result
 
 
+class Encoded(NamedTuple):
+    """A body already encoded as JSON (a rendering, an idempotency record): sent as it is."""
+
+    json: bytes
+
+
 def render(ctx: Ctx, result: Any, expand: list[str]) -> Any:
+    if not expand and isinstance(result, StripeObject):
+        # Most writes answer one object: its JSON straight from its model, when it can be.
+        encoded = result.api_json(ctx.version)
+        if encoded is not None:
+            return Encoded(encoded)
     # Expanding changes a rendering: each object gets a copy of its own, from its model.
     if expand and isinstance(result, View):
         result = result.model()

@@ -90,6 +90,9 @@ class Customer(StripeObject):
             return {"id": self.id, "object": "customer", "deleted": True}
         return data
 
+    def renders_plain(self) -> bool:
+        return not self.deleted
+
 
 ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
 _ADDRESS = Hash({k: Str(emptyable=True) for k in ADDRESS_FIELDS}, emptyable=True)
