@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     where.add_argument(
         "--serve",
         action="store_true",
-        help="start the fake under uvicorn on a free loopback port and run "
+        help="start the fake's HTTP server on a free loopback port and run "
         "over HTTP (default: in-process, no socket)",
     )
     r.add_argument(

@@ -86,8 +86,8 @@ class Target:
 
 @contextmanager
 def served(app: Any, sock: socket.socket | None = None) -> Iterator[str]:
-    """`app` under uvicorn on a free loopback port (or on `sock`, a loopback socket already
-    bound), in a thread; yields its base URL."""
+    """`app` on the fake's own HTTP server (`fake_stripe.http_server`) on a free loopback port
+    (or on `sock`, a loopback socket already bound), in a thread; yields its base URL."""
     from fake_stripe.http_server import ServerThread
 
     with ServerThread(app, sock=sock) as url:
