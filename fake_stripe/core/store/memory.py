@@ -164,17 +164,19 @@ class MemoryBackend:
         seq = t.seq_of.get(obj_id)
         new = seq is None
         if seq is None:
-            t.seq += 1
-            seq = t.seq
+            # The tenant's next seq: larger than every entry of every index, so it goes last.
+            seq = t.seq = t.seq + 1
+            entry = ordered.pack(seq)
             t.kind_of[obj_id] = kind
             t.seq_of[obj_id] = seq
             t.ids[seq] = obj_id
             k = t.kinds.get(kind)
             if k is None:
                 k = t.kinds.setdefault(kind, bytearray())
-            ordered.add(k, seq)
+            k += entry
         else:
             t.kind_of[obj_id] = kind
+            entry = None
         t.objects[obj_id] = data
         if index:
             entries = _encode_index(index)
@@ -186,7 +188,10 @@ class MemoryBackend:
                     found = t.lookup.get(key)
                     if found is None:
                         found = t.lookup.setdefault(key, bytearray())
-                    ordered.add(found, seq)
+                    if entry is None:
+                        ordered.add(found, seq)  # in order, and only if not there
+                    else:
+                        found += entry
                 t.indexed[obj_id] = entries
         elif index is not None and obj_id in t.indexed:
             self._unindex(t, kind, obj_id, seq)

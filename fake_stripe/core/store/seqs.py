@@ -52,6 +52,10 @@ def bisect_right(seqs: bytearray, seq: int) -> int:
     return _bisect(seqs, seq, True)
 
 
+# `seq` as an entry: `seqs += pack(seq)` adds a number larger than every entry (a new object's).
+pack = _ENTRY.pack
+
+
 def add(seqs: bytearray, seq: int) -> None:
     """Add `seq`, once, in order (at the end, the usual case, without a search)."""
     size = len(seqs)
