@@ -243,7 +243,10 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
     if small and write and not light and app.quiet():
         answer = await _serve_soon(job)  # SQLite: on the loop, once the write lock is free
     if answer is None:
-        answer = await app.lanes.run(tenant.name, _serve, job, True, light=light)
+        if app.lanes.inline(tenant.name, light):
+            answer = _serve(job, True)  # no coroutine of `run` to go through
+        else:
+            answer = await app.lanes.run(tenant.name, _serve, job, True, light=light)
     if answer.off_loop:
         answer = await app.lanes.run(tenant.name, _serve, job, False)
     if answer.pause:

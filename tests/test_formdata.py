@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fake_stripe.core import formdata
 from fake_stripe.core.errors import ParamError
 from fake_stripe.core.formdata import Repeated, decode, decode_multipart
 
@@ -150,3 +153,32 @@ def test_names_kept_between_bodies_decode_the_same_and_stay_bounded() -> None:
     for raw in (b"note=\xff", b"note=%FF"):
         with pytest.raises(ParamError, match="Invalid UTF-8 in parameter: note"):
             decode(raw)
+
+
+def _decoded_by_insert(raw: bytes) -> dict[str, Any]:
+    """What `decode` gives, every pair through the generic `_insert` (no shortcut)."""
+    root: dict[str, Any] = {}
+    for pair in filter(None, raw.split(b"&")):
+        k, _, v = pair.partition(b"=")
+        key, parts = formdata._name(k)
+        formdata._insert(root, parts or [key], formdata._unquote(v, key))
+    return root
+
+
+_names = st.sampled_from(["a", "b", "a[x]", "a[y]", "b[x]", "a[]", "a[x][y]", "m[0]", "m[1]"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_names, st.sampled_from(["1", "v", ""])), max_size=8))
+def test_a_hash_key_shortcut_decodes_as_the_generic_insert(pairs: list[tuple[str, str]]) -> None:
+    raw = "&".join(f"{k}={v}" for k, v in pairs).encode()
+    try:
+        expected: Any = _decoded_by_insert(raw)
+    except ParamError as e:
+        expected = ("error", e.param)
+    try:
+        got: Any = decode(raw)
+    except ParamError as e:
+        got = ("error", e.param)
+    assert got == expected
+    assert repr(got) == repr(expected)  # the same order, and Repeated where repeated

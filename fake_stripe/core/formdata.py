@@ -192,9 +192,19 @@ def decode(raw: bytes | str) -> dict[str, Any]:
         k, _, v = pair.partition(b"=")
         key, parts = _name(k)
         value = _unquote(v, key[:200]) if b"%" in v or b"+" in v else _plain(v, key)
-        if parts is None and key not in root:
-            root[key] = value  # a plain name seen first: most of a body's pairs
-            continue
+        if parts is None:
+            if key not in root:
+                root[key] = value  # a plain name seen first: most of a body's pairs
+                continue
+        elif len(parts) == 2 and parts[1]:
+            # `a[b]` (metadata, an address's fields): a new key of a hash, or a new hash
+            child = root.get(parts[0])
+            if child is None:
+                root[parts[0]] = {parts[1]: value}
+                continue
+            if type(child) is dict and parts[1] not in child:
+                child[parts[1]] = value
+                continue
         _insert(root, parts or [key], value)
     return root
 

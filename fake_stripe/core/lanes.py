@@ -55,16 +55,21 @@ class Lanes:
         self.recent = Recent()
         self._loop_writes: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
-    async def run(self, tenant: str, fn: Callable[..., T], *args: Any, light: bool = False) -> T:
-        """`fn(*args)` in a worker thread, once `tenant` has a free lane; inline when the
-        caller is stepped by hand (no running task), when the server has no worker threads
-        (`threads`), or when the work is `light` (bounded and waiting for nothing, the caller
-        says) and the tenant has nothing in the pool (so it keeps its order)."""
-        if (
+    def inline(self, tenant: str, light: bool = False) -> bool:
+        """Whether `run` would call its function on the caller's thread, at once: the caller
+        is stepped by hand (no running task), the server has no worker threads (`threads`),
+        or the work is `light` (bounded and waiting for nothing, the caller says) and the
+        tenant has nothing in the pool (so it keeps its order)."""
+        return (
             not self.threads
             or (light and tenant not in self._running)
             or asyncio.current_task() is None
-        ):
+        )
+
+    async def run(self, tenant: str, fn: Callable[..., T], *args: Any, light: bool = False) -> T:
+        """`fn(*args)` in a worker thread, once `tenant` has a free lane; inline where
+        `inline` says."""
+        if self.inline(tenant, light):
             return fn(*args)
         await self._enter(tenant)
         try:
