@@ -10,6 +10,7 @@ gets the event rendered and labelled at that version.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -139,6 +140,47 @@ class Recorded:
 Router = Callable[[StagedTenant, Recorded], None]
 
 _PLAIN = re.compile(r"[\w.:\-]*\Z").match  # a string JSON writes as it is, in quotes
+_SLOTS = ("id", "api_version", "request_id", "idempotency_key", "type", "snapshot_kind")
+# The values a recording fills in, in the order `Event` writes them (`_event_format` checks).
+_ORDER = (
+    *("id", "api_version", "created", "object", "previous_attributes", "pending_webhooks"),
+    *("request_id", "idempotency_key", "type", "snapshot_kind"),
+)
+
+
+@functools.cache
+def _event_format() -> str:
+    """An event's JSON as `Event` writes it (its fields, their order, their defaults), as a
+    `%`-format with a `%s` for each value a recording fills in, in `_ORDER`. Written by the
+    model once, from marked values; a change of the model's shape that moves a value fails
+    here, loudly."""
+    mark = "\x01{}\x01".format
+    dumped = Event.model_validate(
+        {
+            "id": mark("id"),
+            "api_version": mark("api_version"),
+            "created": 0,
+            "data": {"object": {}, "previous_attributes": None},
+            "request": {"id": mark("request_id"), "idempotency_key": mark("idempotency_key")},
+            "type": mark("type"),
+            "snapshot_kind": mark("snapshot_kind"),
+        }
+    ).model_dump_json()
+    cut = "%({})s".format
+    slots = {f'"\\u0001{name}\\u0001"': cut(name) for name in _SLOTS}
+    slots['"created":0,'] = f'"created":{cut("created")},'
+    slots['"pending_webhooks":0,'] = f'"pending_webhooks":{cut("pending_webhooks")},'
+    slots['"data":{"object":{},"previous_attributes":null}'] = (
+        f'"data":{{"object":{cut("object")},"previous_attributes":{cut("previous_attributes")}}}'
+    )
+    template = dumped.replace("%", "%%")
+    for marked, slot in slots.items():
+        if template.count(marked) != 1:
+            raise RuntimeError(f"Event no longer writes {marked} once: {dumped}")
+        template = template.replace(marked, slot)
+    if re.findall(r"%\((\w+)\)s", template) != list(_ORDER):
+        raise RuntimeError(f"Event no longer writes its values in the order {_ORDER}: {dumped}")
+    return re.sub(r"%\((\w+)\)s", "%s", template)
 
 
 def _string(value: str | None) -> str:
@@ -184,22 +226,25 @@ class EventLog:
                 )
                 staged.commit()
             return ev
-        # Written as `Event` writes itself (its fields in order, compact), with the object's own
-        # JSON, serialized once, in `data.object`: the event's model is built when it is read
-        # (`tests/test_events.py` holds the two writings to each other).
+        # Written in the shape `Event` writes (`_event_format`), with the object's own JSON,
+        # serialized once, in `data.object`: no model is built for the event until it is read
+        # (`tests/test_events.py` holds the two writings to each other, byte for byte).
         ev = Recorded(tenant.new_id("evt"), type)
         snapshot = obj.model_dump_json() if stored is None else stored
         checkpoint()
         for route in self.routers:
             route(tenant, ev)
-        written = (
-            f'{{"id":{_string(ev.id)},"object":"event","api_version":{_string(version)},'
-            f'"created":{int(tenant.now())},"data":{{"object":{snapshot},"previous_attributes":'
-            f"{'null' if previous_attributes is None else to_json(previous_attributes).decode()}"
-            f'}},"livemode":false,"pending_webhooks":{int(ev.pending_webhooks)},"request":'
-            f'{{"id":{_string(request_id)},"idempotency_key":'
-            f"{_string(None if request_id is None else idempotency_key)}}},"
-            f'"type":{_string(type)},"snapshot_kind":{_string(obj.kind)}}}'
+        written = _event_format() % (  # in `_ORDER`
+            _string(ev.id),
+            _string(version),
+            int(tenant.now()),
+            snapshot,
+            "null" if previous_attributes is None else to_json(previous_attributes).decode(),
+            int(ev.pending_webhooks),
+            _string(request_id),
+            _string(None if request_id is None else idempotency_key),
+            _string(type),
+            _string(obj.kind),
         )
         tenant.put_row(Event.kind, ev.id, written, type_index(type))
         return ev

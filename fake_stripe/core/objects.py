@@ -86,10 +86,7 @@ class StripeObject(BaseModel):
     def to_api(self, version: str) -> dict[str, Any]:
         """The object as a reader at `version` (a `Stripe-Version`) sees it."""
         checkpoint()
-        cls = type(self)
-        exclude = _hidden.get((cls, version))
-        if exclude is None:
-            exclude = _hidden_at(cls, version)
+        exclude = _hidden_at(type(self), version)
         if self.rendered_apart:
             apart = {**dict.fromkeys(exclude, True), **self.rendered_apart}
             data = self.model_dump(mode="json", exclude=apart)
@@ -118,10 +115,7 @@ class StripeObject(BaseModel):
         if cls.omit_if_none or cls.rendered_apart or not self.renders_plain():
             return None
         checkpoint()
-        exclude = _hidden.get((cls, version))
-        if exclude is None:
-            exclude = _hidden_at(cls, version)
-        return self.__pydantic_serializer__.to_json(self, exclude=exclude)
+        return self.__pydantic_serializer__.to_json(self, exclude=_hidden_at(cls, version))
 
 
 # (model, version) -> the fields a reader at that version is not shown. Versions are the
@@ -132,6 +126,10 @@ _HIDDEN_KEPT = 512
 
 
 def _hidden_at(cls: type[StripeObject], version: str) -> set[str]:
+    """The fields of `cls` a reader at `version` is not shown (never change the set)."""
+    found = _hidden.get((cls, version))
+    if found is not None:
+        return found
     found = set(cls.internal)
     found |= {f for f in cls.preview if not shows_since(version, cls.ga_since.get(f))}
     if len(_hidden) >= _HIDDEN_KEPT:

@@ -127,21 +127,31 @@ UPDATE = Spec(_FIELDS)
 LIST = Spec({**PAGINATION, "email": Str(max_length=512), "created": RANGE})
 
 
-def _apply(c: Customer, p: dict[str, Any]) -> None:
+def _changes(p: dict[str, Any], current: Customer | None = None) -> dict[str, Any]:
+    """The fields `p` sets, as plain values: metadata and invoice settings merged into
+    `current`'s (a new customer's defaults without it), emptied fields unset."""
+    out: dict[str, Any] = {}
     for name, value in p.items():
         if name == "expand":
             continue
         if name == "metadata":
-            c.metadata = merge_metadata(c.metadata, value)
+            out[name] = merge_metadata(current.metadata if current else {}, value)
         elif name == "invoice_settings":
-            current = c.invoice_settings.model_dump()
-            current.update(clean(value))
-            c.invoice_settings = InvoiceSettings.model_validate(current)
+            before = current.invoice_settings.model_dump() if current else {}
+            out[name] = {**before, **clean(value)}
         elif name == "tax_exempt":
-            c.tax_exempt = "none" if value is UNSET else value
+            out[name] = "none" if value is UNSET else value
         else:
-            setattr(c, name, clean(value))
+            out[name] = clean(value)
+    return out
+
+
+def _apply(c: Customer, p: dict[str, Any]) -> None:
+    for name, value in _changes(p, c).items():
+        setattr(c, name, value)
     # pydantic does not re-validate on setattr; rebuild nested models from plain dicts
+    if isinstance(c.invoice_settings, dict):
+        c.invoice_settings = InvoiceSettings.model_validate(c.invoice_settings)
     if isinstance(c.address, dict):
         c.address = Address.model_validate(c.address)
     if isinstance(c.shipping, dict):
@@ -156,16 +166,10 @@ def load(ctx: Ctx, customer_id: str, param: str = "id") -> Customer:
 
 
 def create(ctx: Ctx, p: dict[str, Any]) -> Customer:
-    # What `_apply` does to a new customer, validated as one model (nested hashes included).
-    fields: dict[str, Any] = {"id": ctx.tenant.new_id("cus"), "created": ctx.now()}
-    for name, value in p.items():
-        if name == "metadata":
-            fields[name] = merge_metadata({}, value)
-        elif name == "tax_exempt" and value is UNSET:
-            fields[name] = "none"
-        elif name != "expand":
-            fields[name] = clean(value)
-    c = Customer.model_validate(fields)
+    # Validated as one model, nested hashes included (an update sets its fields one by one).
+    c = Customer.model_validate(
+        {"id": ctx.tenant.new_id("cus"), "created": ctx.now(), **_changes(p)}
+    )
     stored = ctx.tenant.put(c)
     ctx.emit("customer.created", c, stored=stored)
     return c
