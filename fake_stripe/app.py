@@ -147,6 +147,24 @@ class V1Router:
             ep = op.endpoint()
             eps[method] = ep if self.generic is None else self.generic.answering_misses(ep)
 
+    async def _generic(
+        self, generic: GenericRoutes, method: str, path: str
+    ) -> tuple[dict[str, Endpoint], dict[str, str]] | None:
+        """The endpoints of the generic operation `method path`, and its path parameters.
+        Building the paths' tree (once) and reading the rest of the API (on the first request
+        that matches it) run off the event loop; a path that matches nothing is known from the
+        tree alone, so an unknown URL never waits for either again."""
+        if not generic.indexed:
+            await self.fake.lanes.aside(generic.index)
+        found = generic.match(method, path)
+        if found is None:
+            return None
+        if generic.loaded:
+            endpoints = generic.endpoints(method, found[0])
+        else:
+            endpoints = await self.fake.lanes.aside(generic.endpoints, method, found[0])
+        return (endpoints, found[1]) if endpoints else None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] != "http" or not path.startswith("/v1/"):
@@ -164,16 +182,13 @@ class V1Router:
                         eps = candidates
                     break
         if (eps is None or method not in eps) and self.generic is not None:
-            if self.generic.loaded:
-                found = self.generic.lookup(method, path)
-            else:
-                # The first generic request reads the rest of the API: off the event loop.
-                found = await self.fake.lanes.aside(self.generic.lookup, method, path)
+            found = await self._generic(self.generic, method, path)
             if found is not None:
                 eps, path_params = cast(dict[str, Endpoint | Op], found[0]), found[1]
         if eps is None:
-            await self.fallback(scope, receive, send)
-            return
+            # No side route lies under `/v1/`: an unknown URL is answered here, without
+            # matching every route beside `/v1` on the way to the catch-all.
+            eps = {}
         op = eps.get(method)
         if isinstance(op, Op):
             if op.loaded:

@@ -240,7 +240,11 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
     light = small and app.quiet(write)
     app.lanes.recent.saw(tenant.name)
     answer = None
-    if small and write and not light and app.quiet():
+    if ep is None:
+        # An unknown URL or method: a 404 at once, with no transaction (it reads the tenant's
+        # clock, for the error's time, and nothing else).
+        answer = _serve(job, True)
+    elif small and write and not light and app.quiet():
         answer = await _serve_soon(job)  # SQLite: on the loop, once the write lock is free
     if answer is None:
         if app.lanes.inline(tenant.name, light):

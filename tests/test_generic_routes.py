@@ -100,6 +100,45 @@ def test_modelled_requests_and_unknown_urls_never_read_the_whole_spec() -> None:
         app.fake.close()
 
 
+def test_an_unknown_url_is_answered_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over a socket (worker threads on), a URL no route knows, a method a known URL lacks and
+    a URL beside `/v1` are answered with no hand-off to a worker thread and without reading
+    the whole spec: the paths' tree (built once, off the loop) says that nothing matches."""
+    served = Served(seed=4)
+    generic = cast(GenericRoutes, served.app.fake.expansions)
+    handed: list[str] = []
+    lanes = served.app.fake.lanes
+    run, aside = lanes.run, lanes.aside
+
+    async def counted_run(tenant: str, fn: Any, *args: Any, light: bool = False) -> Any:
+        if not lanes.inline(tenant, light):
+            handed.append(f"run {fn.__name__}")
+        return await run(tenant, fn, *args, light=light)
+
+    async def counted_aside(fn: Any, *args: Any) -> Any:
+        handed.append(f"aside {fn.__name__}")
+        return await aside(fn, *args)
+
+    monkeypatch.setattr(lanes, "run", counted_run)
+    monkeypatch.setattr(lanes, "aside", counted_aside)
+    try:
+        with served.client("server", "sk_test_unknown") as http:
+            assert_error(http.get("/v1/nothing_here"), 404)  # the tree is built: once
+            assert handed == ["aside index"]
+            handed.clear()
+            for _ in range(3):
+                assert_error(http.get("/v1/nothing_here"), 404)
+                assert_error(http.post("/v1/nothing/here", data={"a": "b"}), 404)
+                assert_error(http.put("/v1/customers"), 404)
+                assert_error(http.delete("/v1/events"), 404)
+            assert handed == []
+            assert not generic.loaded
+            assert http.get("/v1/balance").status_code == 200  # a generic one reads the spec
+            assert handed == ["aside endpoints"] and generic.loaded
+    finally:
+        served.close()
+
+
 def test_the_search_of_a_modelled_resource_is_not_taken_for_an_id(api: httpx.Client) -> None:
     found = ok(api.get("/v1/customers/search", params={"query": "email:'x@y.z'"}))
     assert found == {

@@ -113,16 +113,25 @@ class GenericRoutes:
             node.operations[method] = template
         return root
 
-    def match(self, method: str, path: str) -> tuple[str, dict[str, str]] | None:
-        """The template of the generic operation `method path`, and its path parameters."""
+    @property
+    def indexed(self) -> bool:
+        """Whether the paths' tree is built (`index`; the first `match` builds it otherwise)."""
+        return self._trie is not None
+
+    def index(self) -> _Node:
         if self._trie is None:
             with self._lock:
                 if self._trie is None:
                     self._trie = self._build()
+        return self._trie
+
+    def match(self, method: str, path: str) -> tuple[str, dict[str, str]] | None:
+        """The template of the generic operation `method path`, and its path parameters."""
+        trie = self.index()
         parts = path.strip("/").split("/")
         if any(not part for part in parts):
             return None
-        template = _walk(self._trie, parts, 0, method)
+        template = _walk(trie, parts, 0, method)
         if template is None:
             return None
         values = {
@@ -131,14 +140,6 @@ class GenericRoutes:
             if (name := param_of(segment)) is not None
         }
         return template, values
-
-    def lookup(self, method: str, path: str) -> tuple[dict[str, Endpoint], dict[str, str]] | None:
-        """The endpoints of the generic operation `method path`, and its path parameters."""
-        found = self.match(method, path)
-        if found is None:
-            return None
-        endpoints = self.endpoints(method, found[0])
-        return (endpoints, found[1]) if endpoints else None
 
     @property
     def loaded(self) -> bool:
