@@ -489,8 +489,9 @@ def test_sqlite_a_write_that_would_wait_for_another_process_says_so(tmp_path: Pa
 
 def test_sqlite_writes_on_the_loop_keep_the_wal_small(tmp_path: Path) -> None:
     """The WAL starts over only after a checkpoint that caught up with it: the checkpoint thread
-    holds the process's write lock, so the loop's writes do not outrun it and the file stays
-    near SQLite's usual 1,000 pages (it grew by some 70 KB a write while they did)."""
+    holds the process's write lock for its second pass (its first copies beside the writes), so
+    the loop's writes do not outrun it and the file stays near SQLite's usual 1,000 pages (it
+    grew by some 70 KB a write while they did)."""
     db = tmp_path / "store.db"
     app = create_app(seed=28, db=str(db))
     try:
