@@ -491,6 +491,23 @@ def test_cli_rejects_a_bad_scenario_file_with_status_2(
     assert "description must be a string" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("extra", "loaded"), [([], False), (["--serve"], True)])
+def test_an_in_process_run_never_loads_requests(extra: list[str], loaded: bool) -> None:
+    """The SDK imports `requests` as it loads, to choose its default HTTP client; played
+    in-process its calls go through the fake's own client, so the command's own process never
+    loads `requests` (over HTTP, the SDK sends with it)."""
+    code = (
+        "import sys\n"
+        "from fake_stripe.cli.main import main\n"
+        f"sys.argv = ['fake-stripe', 'scenarios', 'run', '-k', 'zero-accounts', *{extra!r}]\n"
+        "status = main()\n"
+        "print(status, 'requests' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == f"0 {loaded}", proc.stdout + proc.stderr
+
+
 def test_readme_first_command_runs_the_whole_catalog_over_http() -> None:
     """`.venv/bin/fake-stripe scenarios run --serve`, as the README's quick start runs it."""
     env = {**os.environ, "PYTHONWARNINGS": "error"}

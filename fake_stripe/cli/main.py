@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     named = words[0] if words and words[0] in BUILT_IN else None
     args = build_parser(contributed=named is None, only=named).parse_args(words)
+    # Whether this is the command's own process (`main` reading `sys.argv`), which a command
+    # may set up for itself alone, as above; not a program calling `main` with its arguments.
+    args.own_process = argv is None
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
