@@ -332,7 +332,8 @@ def routes_index() -> list[Op]:
             f"{fc}/authorizations/{{authorization}}",
             "financial_connections.accounts:retrieve_authorization",
         ),
-        E("POST", f"{fc}/sessions", "financial_connections.sessions:create", "CREATE"),
+        # One small object: the session (its holder, and a relink's authorization, read).
+        E("POST", f"{fc}/sessions", "financial_connections.sessions:create", "CREATE", light=True),
         E("GET", f"{fc}/sessions/{{session}}", "financial_connections.sessions:retrieve"),
         E("GET", f"{fc}/institutions", "financial_connections.institutions:list_", "LIST"),
         E(

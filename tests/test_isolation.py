@@ -411,6 +411,27 @@ def test_a_server_without_worker_threads_does_all_its_work_on_the_loop() -> None
         assert app.fake.lanes._pool is None
 
 
+def test_a_financial_connections_session_is_created_on_the_loop() -> None:
+    """A session's create writes one small object (its holder read): light, on the loop. The
+    test helper that completes it makes its accounts, as many as the request names: a worker
+    thread's work."""
+    with _watched(seed=29) as (_app, where, url, loop):
+        auth = ("sk_test_sessions", "")
+        cid = httpx.post(f"{url}/v1/customers", auth=auth).json()["id"]
+        data = {
+            "account_holder[type]": "customer",
+            "account_holder[customer]": cid,
+            "permissions[]": "payment_method",
+        }
+        session = httpx.post(f"{url}/v1/financial_connections/sessions", data=data, auth=auth)
+        assert session.status_code == 200, session.text
+        complete = f"{url}/v1/test_helpers/financial_connections/sessions/{session.json()['id']}"
+        done = httpx.post(f"{complete}/complete", data={"outcome": "link"}, auth=auth)
+        assert done.status_code == 200, done.text
+        created, made = where.threads["sessions"][1:]
+        assert created == loop and made != loop
+
+
 def test_sqlite_a_light_write_runs_on_the_loop_while_the_lock_is_free(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
