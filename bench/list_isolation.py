@@ -2,7 +2,10 @@
 the others of reads tried on the event loop (`wire.LOOP_BUDGET`); with `--writes`, while one
 tenant sends customer creates of 8 KiB bodies in the form decoder's slowest shape (one key
 repeated, answered 400 once decoded): the cost of what a light write decodes on the loop
-(`wire.WRITE_INLINE_MAX`).
+(`wire.WRITE_INLINE_MAX`); with `--tried`, while one tenant sends
+`POST /v1/test_helpers/trigger` for `financial_connections.account.deactivated` (a customer, a
+linked account, its deactivation and their events: a write that is not light, tried on the
+loop and, past its budget, run again on a worker thread).
 
 One `fake-stripe serve` (in memory) of this checkout, or with `--compare DIR` of another
 checkout too, taken in turn: the listing tenant stores 100 customers of 50 metadata values of
@@ -13,8 +16,8 @@ load) and under the load, and the lists answered per second.
 
 Loopback only; each server is stopped when its rounds end.
 
-Usage: .venv/bin/python bench/list_isolation.py [--rounds R] [--seconds S] [--writes]
-                                                [--compare DIR]
+Usage: .venv/bin/python bench/list_isolation.py [--rounds R] [--seconds S]
+                                                [--writes | --tried] [--compare DIR]
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ wrk.method = "POST"
 wrk.body = "{WRITE_BODY}"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 """
+TRIGGER_LUA = """
+wrk.method = "POST"
+wrk.body = "event=financial_connections.account.deactivated"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+"""
+TRIGGER = "/v1/test_helpers/trigger"
 
 
 def _probe(url: str, seconds: float) -> tuple[float, float]:
@@ -58,20 +67,22 @@ def _probe(url: str, seconds: float) -> tuple[float, float]:
     return statistics.median(took), took[int(len(took) * 0.99)]
 
 
-def _round(url: str, seconds: int, writes: Path | None) -> tuple[float, ...]:
+def _round(url: str, seconds: int, writes: Path | None, path: str) -> tuple[float, ...]:
+    """One round; `writes` (a wrk script) sent to `path`, or lists of 100 customers."""
     idle = _probe(url, seconds / 2)
     if writes is None:
         cmd = wrk_command(f"{url}/v1/customers?limit=100", seconds + 1, 4, KEY)
     else:
-        cmd = wrk_command(f"{url}/v1/customers", seconds + 1, 4, KEY, writes)
+        cmd = wrk_command(f"{url}{path}", seconds + 1, 4, KEY, writes)
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as wrk:
         time.sleep(0.5)
         loaded = _probe(url, seconds - 0.5)
         out = wrk.communicate(timeout=seconds + 30)[0]
     found = read_wrk(out)
-    if writes is None and found["non2xx"]:
-        raise RuntimeError(f"{found['non2xx']:.0f} lists were not answered 200")
-    if writes is not None and found["non2xx"] != found["requests"]:
+    refused = writes is not None and path == "/v1/customers"
+    if not refused and found["non2xx"]:
+        raise RuntimeError(f"{found['non2xx']:.0f} requests were not answered 200")
+    if refused and found["non2xx"] != found["requests"]:
         raise RuntimeError("some of the 8 KiB creates were not refused")
     return *idle, *loaded, found["rps"]
 
@@ -81,7 +92,9 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--compare", metavar="DIR", help="another fake-stripe checkout")
-    ap.add_argument("--writes", action="store_true", help="8 KiB creates instead of lists")
+    how = ap.add_mutually_exclusive_group()
+    how.add_argument("--writes", action="store_true", help="8 KiB creates instead of lists")
+    how.add_argument("--tried", action="store_true", help="test-helper triggers instead")
     args = ap.parse_args()
     if not need_wrk("bench/list_isolation.py"):
         return 2
@@ -101,17 +114,20 @@ def main() -> int:
             with httpx.Client(base_url=urls[name], headers={"Authorization": f"Bearer {KEY}"}) as h:
                 for _ in range(100):
                     h.post("/v1/customers", data=METADATA).raise_for_status()
-        writes = None
-        if args.writes:
+        writes, path = None, "/v1/customers"
+        if args.writes or args.tried:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             writes = tmp / "writes.lua"
-            writes.write_text(WRITE_LUA)
+            writes.write_text(TRIGGER_LUA if args.tried else WRITE_LUA)
+            path = TRIGGER if args.tried else path
         for _ in range(args.rounds):
             for name in checkouts:
-                rows[name].append(_round(urls[name], args.seconds, writes))
+                rows[name].append(_round(urls[name], args.seconds, writes, path))
     load_is = (
         "sends customer creates of an 8 KiB body of one key repeated"
         if args.writes
+        else "triggers financial_connections.account.deactivated"
+        if args.tried
         else "lists 100 customers of about 25 KB each"
     )
     print(
@@ -120,7 +136,7 @@ def main() -> int:
         f"connections (medians of {args.rounds} rounds of {args.seconds} s); load average "
         f"before {load:.2f}\n"
     )
-    done = "creates/s" if args.writes else "lists/s"
+    done = "creates/s" if args.writes else "triggers/s" if args.tried else "lists/s"
     print(f"| server | idle p50 / p99 ms | under the load p50 / p99 ms | {done} |")
     print("|---|---|---|---|")
     for name, runs in rows.items():

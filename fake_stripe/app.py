@@ -59,6 +59,7 @@ class Op:
     params: str | None = None
     light: bool = False
     keys: tuple[str, ...] = ("sk", "rk")
+    worker: bool = False
 
     @property
     def module(self) -> str:
@@ -72,7 +73,15 @@ class Op:
         module = importlib.import_module(self.module)
         handler = getattr(module, self.handler.split(":")[1])
         params = Spec({}) if self.params is None else getattr(module, self.params)
-        return Endpoint(self.method, self.path, handler, params, self.keys, light=self.light)
+        return Endpoint(
+            self.method,
+            self.path,
+            handler,
+            params,
+            self.keys,
+            light=self.light,
+            worker=self.worker,
+        )
 
 
 class Shadows:
@@ -440,10 +449,17 @@ def routes_index() -> list[Op]:
         E("GET", "/v1/charges", "payments.charges:list_", "LIST"),
         E("GET", "/v1/charges/{charge}", "payments.charges:retrieve", light=True),
         # Webhook endpoints
-        E("POST", we, "resources.webhook_endpoints:create", "CREATE"),
+        # An endpoint's URL may be resolved (`serve` beyond loopback): on a worker thread.
+        E("POST", we, "resources.webhook_endpoints:create", "CREATE", worker=True),
         E("GET", we, "resources.webhook_endpoints:list_", "LIST"),
         E("GET", f"{we}/{{webhook_endpoint}}", "resources.webhook_endpoints:retrieve"),
-        E("POST", f"{we}/{{webhook_endpoint}}", "resources.webhook_endpoints:update", "UPDATE"),
+        E(
+            "POST",
+            f"{we}/{{webhook_endpoint}}",
+            "resources.webhook_endpoints:update",
+            "UPDATE",
+            worker=True,
+        ),
         E("DELETE", f"{we}/{{webhook_endpoint}}", "resources.webhook_endpoints:delete"),
         # Test helpers (Stripe's naming style; fake-only)
         E(
@@ -488,7 +504,14 @@ def routes_index() -> list[Op]:
             "payments.payment_intents:settle",
             "SETTLE",
         ),
-        E("POST", "/v1/test_helpers/faults", "resources.test_helpers:add_fault", "FAULT"),
+        # The rule is added at once, not with the request's writes: run once, on a worker.
+        E(
+            "POST",
+            "/v1/test_helpers/faults",
+            "resources.test_helpers:add_fault",
+            "FAULT",
+            worker=True,
+        ),
         E(
             "POST",
             "/v1/test_helpers/trigger",

@@ -210,8 +210,8 @@ class _Job:
     request_id: str
     headers: dict[str, str]
     sent: dict[bytes, str]  # the request's headers that `_READ` names
-    # A read tried on the event loop within `LOOP_BUDGET` (a list, a search, a read with
-    # parameters): it moves to a worker thread if it takes longer.
+    # Tried on the event loop within `LOOP_BUDGET` (a list, a search, a read with parameters,
+    # a write that is not light): it moves to a worker thread if it takes longer.
     bounded: bool = False
 
 
@@ -232,9 +232,10 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
     raw = await _body(request.receive) if method == "POST" else request.scope["query_string"]
     write = method != "GET"
     # A light write with a short body runs on the loop as it is. A light GET with no
-    # parameters too; any other read is bounded on the loop.
-    bounded = not write and ep is not None and not (ep.light and not raw)
-    inline = QUERY_INLINE_MAX if bounded else WRITE_INLINE_MAX
+    # parameters too; any other request is bounded on the loop, unless its endpoint's work
+    # must run once whatever happens (`Endpoint.worker`).
+    bounded = ep is not None and not ep.worker and not (ep.light and (write or not raw))
+    inline = QUERY_INLINE_MAX if bounded and not write else WRITE_INLINE_MAX
     small = ep is not None and (ep.light or bounded) and len(raw) <= inline
     job = _Job(app, request, ep, key, tenant, raw, request_id, headers, sent, bounded)
     light = small and app.quiet(write)
@@ -285,10 +286,14 @@ def _on_loop() -> bool:
         return False
 
 
-# How long a read may run on the event loop (`_Job.bounded`) before it moves to a worker
-# thread, where other tenants get their turns at the GIL (`core.turns`). A page of 10 customers
-# costs a served request about 0.19 ms of the server's CPU in all (`bench/served_cpu.py --list`).
+# How long a request may run on the event loop (`_Job.bounded`: a read with parameters, a
+# write that is not light) before it moves to a worker thread, where other tenants get their
+# turns at the GIL (`core.turns`), and starts again there: what it staged is dropped, nothing
+# was committed (a commit, once begun, runs whole). A page of 10 customers costs a served
+# request about 0.19 ms of the server's CPU in all (`bench/served_cpu.py --list`); a hand-off
+# to a worker thread and back costs about 0.1-0.2 ms (`bench/handoff.py`, `bench/off_loop.py`).
 LOOP_BUDGET = 0.0005  # seconds
+_UNBOUNDED = contextlib.nullcontext()
 
 # How long a light write waits on the loop for the write lock while a thread of this process
 # holds it, before it waits on a worker thread instead (which gives up after the store's own
@@ -392,7 +397,8 @@ def _serve(job: _Job, before: bool) -> _Answer:
         else:
             ctx.idempotency_key = idempotency_key
             fingerprinted = decoded if expand is None else {**decoded, "expand": expand}
-            response = _idempotent(app, ctx, ep, path, fingerprinted, params, headers)
+            with turns.on_loop(LOOP_BUDGET) if job.bounded and ctx.on_loop else _UNBOUNDED:
+                response = _idempotent(app, ctx, ep, path, fingerprinted, params, headers)
     except (_LeaveLoop, turns.OutOfTurn):
         return _Answer(None, off_loop=True)
     except StripeError as err:
@@ -545,9 +551,10 @@ def _idempotent(
             body = err.body(ctx.request_id, record["created"])
             store.meta_set(meta, idem.outcome(record, err.status, body))
         raise
-    except Exception:
-        # Nothing ran: a fault of the fake itself, or the request moving off the event loop;
-        # a retry (or the move) runs it again.
+    except (Exception, turns.OutOfTurn):
+        # Nothing ran: a fault of the fake itself, or the request moving off the event loop
+        # (its clock had work due, or it ran over its budget there); a retry (or the move)
+        # runs it again.
         idem.release(store, key, record)
         raise
     if done.error is not None:

@@ -14,6 +14,7 @@ import asyncio
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -36,7 +37,10 @@ from .stores import postgres_schema
 # How long the other tenant may take: far below the time the blocked tenant is held.
 PROMPT = 2.0
 HELD = 8.0
-HEAVY = "/v1/setup_intents"  # a request that always runs on a worker thread
+# A request that always runs on a worker thread: a webhook endpoint's create (its URL may be
+# resolved, which no rollback undoes; `Endpoint.worker`).
+HEAVY = "/v1/webhook_endpoints"
+HEAVY_DATA = {"url": "https://example.com/hooks", "enabled_events[]": "*"}
 
 
 class Gate:
@@ -87,7 +91,9 @@ def test_a_tenant_whose_handler_is_held_does_not_hold_up_another_tenant(
 ) -> None:
     _app, url, gate = gated
     with ThreadPoolExecutor(1) as pool:
-        slow = pool.submit(httpx.post, f"{url}{HEAVY}", auth=("sk_test_slow", ""), timeout=30)
+        slow = pool.submit(
+            httpx.post, f"{url}{HEAVY}", data=HEAVY_DATA, auth=("sk_test_slow", ""), timeout=30
+        )
         gate.wait_held(1)
         t0 = time.monotonic()
         other = _get(url, "sk_test_quick")
@@ -107,7 +113,9 @@ def test_a_tenant_with_more_held_requests_than_lanes_leaves_workers_for_the_othe
     n = lanes.per_tenant + 3
     with ThreadPoolExecutor(n) as pool:
         held = [
-            pool.submit(httpx.post, f"{url}{HEAVY}", auth=("sk_test_slow", ""), timeout=30)
+            pool.submit(
+                httpx.post, f"{url}{HEAVY}", data=HEAVY_DATA, auth=("sk_test_slow", ""), timeout=30
+            )
             for _ in range(n)
         ]
         gate.wait_held(1)  # the others wait for its tenant's lock, or for a lane
@@ -273,12 +281,12 @@ def _watched(**kw: Any) -> Iterator[tuple[Any, Where, str, int | None]]:
 
 
 def _light_and_heavy(url: str, auth: tuple[str, str]) -> None:
-    """A customer created and read (light), the customers listed and a SetupIntent created
-    (not light), in that order."""
+    """A customer created and read (light), the customers listed and a webhook endpoint
+    created (on a worker thread), in that order."""
     cid = httpx.post(f"{url}/v1/customers", auth=auth).json()["id"]
     assert httpx.get(f"{url}/v1/customers/{cid}", auth=auth).status_code == 200
     assert httpx.get(f"{url}/v1/customers", auth=auth).status_code == 200
-    assert httpx.post(f"{url}{HEAVY}", auth=auth).status_code == 200
+    assert httpx.post(f"{url}{HEAVY}", data=HEAVY_DATA, auth=auth).status_code == 200
 
 
 def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy(
@@ -297,7 +305,7 @@ def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy(
         create, retrieve, listed, heavy = where.threads["light"]
         assert create == loop and retrieve == loop
         assert listed == loop  # a short list: within the loop's budget
-        assert heavy != loop  # a SetupIntent: not light
+        assert heavy != loop  # a webhook endpoint: always on a worker
         # A debit settling at the next request: that GET goes to a worker, which settles it.
         days = {"settlement_business_days": "0"}
         assert httpx.post(f"{url}/_fake/payments/settings", data=days, auth=auth).is_success
@@ -315,7 +323,7 @@ def test_a_light_get_runs_on_the_loop_unless_work_is_due_or_the_tenant_is_busy(
         busy_cid = httpx.post(f"{url}/v1/customers", auth=busy).json()["id"]
         gate.tenant = "busy"
         with ThreadPoolExecutor(2) as pool:
-            held = pool.submit(httpx.post, f"{url}{HEAVY}", auth=busy, timeout=30)
+            held = pool.submit(httpx.post, f"{url}{HEAVY}", data=HEAVY_DATA, auth=busy, timeout=30)
             gate.wait_held(1)
             get = pool.submit(httpx.get, f"{url}/v1/customers/{busy_cid}", auth=busy)
             time.sleep(0.2)
@@ -411,25 +419,63 @@ def test_a_server_without_worker_threads_does_all_its_work_on_the_loop() -> None
         assert app.fake.lanes._pool is None
 
 
-def test_a_financial_connections_session_is_created_on_the_loop() -> None:
-    """A session's create writes one small object (its holder read): light, on the loop. The
-    test helper that completes it makes its accounts, as many as the request names: a worker
-    thread's work."""
+def _session(url: str, auth: tuple[str, str], customer: str) -> str:
+    data = {
+        "account_holder[type]": "customer",
+        "account_holder[customer]": customer,
+        "permissions[]": "payment_method",
+    }
+    session = httpx.post(f"{url}/v1/financial_connections/sessions", data=data, auth=auth)
+    assert session.status_code == 200, session.text
+    return str(session.json()["id"])
+
+
+def test_a_write_that_is_not_light_is_tried_on_the_loop_then_run_once_on_a_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A session's create writes one small object: light, on the loop. The test helper that
+    completes it (as many accounts as the request names) is tried on the loop within
+    `LOOP_BUDGET`; past it, what it staged is dropped and it runs again on a worker thread,
+    once: its accounts and events are made once, and a retry with its idempotency key replays
+    the answer."""
     with _watched(seed=29) as (_app, where, url, loop):
         auth = ("sk_test_sessions", "")
         cid = httpx.post(f"{url}/v1/customers", auth=auth).json()["id"]
-        data = {
-            "account_holder[type]": "customer",
-            "account_holder[customer]": cid,
-            "permissions[]": "payment_method",
-        }
-        session = httpx.post(f"{url}/v1/financial_connections/sessions", data=data, auth=auth)
-        assert session.status_code == 200, session.text
-        complete = f"{url}/v1/test_helpers/financial_connections/sessions/{session.json()['id']}"
-        done = httpx.post(f"{complete}/complete", data={"outcome": "link"}, auth=auth)
-        assert done.status_code == 200, done.text
-        created, made = where.threads["sessions"][1:]
-        assert created == loop and made != loop
+
+        def complete(session: str, key: str | None = None) -> httpx.Response:
+            helper = f"{url}/v1/test_helpers/financial_connections/sessions/{session}/complete"
+            headers = {"Idempotency-Key": key} if key else {}
+            found = httpx.post(helper, data={"outcome": "link"}, auth=auth, headers=headers)
+            assert found.status_code == 200, found.text
+            return found
+
+        monkeypatch.setattr(wire, "LOOP_BUDGET", 60.0)
+        first = _session(url, auth, cid)
+        complete(first)
+        assert where.threads["sessions"][1:] == [loop, loop]  # the create, the complete
+        monkeypatch.setattr(wire, "LOOP_BUDGET", 0.0)
+        second = _session(url, auth, cid)
+        answer = complete(second, key="complete-once")
+        created, tried, ran = where.threads["sessions"][3:]
+        assert created == loop and tried == loop and ran != loop
+        replayed = complete(second, key="complete-once")
+        assert replayed.headers["idempotent-replayed"] == "true"
+        assert replayed.json() == answer.json()
+        accounts = [
+            len(
+                httpx.get(f"{url}/v1/financial_connections/sessions/{s}", auth=auth).json()[
+                    "accounts"
+                ]["data"]
+            )
+            for s in (first, second)
+        ]
+        assert accounts[0] >= 1 and accounts[1] == accounts[0]
+        events = httpx.get(f"{url}/v1/events", params={"limit": 100}, auth=auth).json()["data"]
+        made = [e["type"] for e in events if e["type"].startswith("financial_connections.")]
+        assert Counter(made) == {  # one of each per complete, the one run again included
+            "financial_connections.session.updated": 2,
+            "financial_connections.account.created": 2 * accounts[0],
+        }, made
 
 
 def test_sqlite_a_light_write_runs_on_the_loop_while_the_lock_is_free(

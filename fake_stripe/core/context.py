@@ -151,6 +151,10 @@ class Endpoint:
     # store cannot make it wait (`Services.quiet`) and the request is small (a GET with no
     # parameters, a write with a short body).
     light: bool = False
+    # Work with an effect that no rollback undoes (a fault rule added, a host name resolved):
+    # never tried on the event loop. Any other request that is not light is tried there within
+    # a budget (`wire.LOOP_BUDGET`), and starts again on a worker thread if it runs over.
+    worker: bool = False
 
 
 class Services(Protocol):
