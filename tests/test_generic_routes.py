@@ -101,9 +101,9 @@ def test_modelled_requests_and_unknown_urls_never_read_the_whole_spec() -> None:
 
 
 def test_an_unknown_url_is_answered_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Over a socket (worker threads on), a URL no route knows, a method a known URL lacks and
-    a URL beside `/v1` are answered with no hand-off to a worker thread and without reading
-    the whole spec: the paths' tree (built once, off the loop) says that nothing matches."""
+    """Over a socket (worker threads on), a `/v1` URL no route knows and a method a known URL
+    lacks are answered with no hand-off to a worker thread and without reading the whole spec:
+    the paths' tree (built once, off the loop) says that nothing matches."""
     served = Served(seed=4)
     generic = cast(GenericRoutes, served.app.fake.expansions)
     handed: list[str] = []
