@@ -242,9 +242,11 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
     app.lanes.recent.saw(tenant.name)
     answer = None
     if ep is None:
-        # An unknown URL or method: a 404 at once, with no transaction (it reads the tenant's
-        # clock, for the error's time, and nothing else).
-        answer = _serve(job, True)
+        # An unknown URL or method: a 404 with no transaction. It reads the tenant's clock (for
+        # the error's time) and nothing else: on the loop, where the store's reads wait for
+        # nobody (not PostgreSQL's, a round trip away).
+        if app.quiet():
+            answer = _serve(job, True)
     elif small and write and not light and app.quiet():
         answer = await _serve_soon(job)  # SQLite: on the loop, once the write lock is free
     if answer is None:

@@ -13,6 +13,7 @@ import pytest
 from fake_stripe import create_app
 from fake_stripe.app import Shadows
 from fake_stripe.core.context import Endpoint
+from fake_stripe.core.store import MemoryBackend
 from fake_stripe.generic.routes import GenericRoutes
 from fake_stripe.inprocess import client as inprocess_client
 
@@ -135,6 +136,32 @@ def test_an_unknown_url_is_answered_on_the_event_loop(monkeypatch: pytest.Monkey
             assert not generic.loaded
             assert http.get("/v1/balance").status_code == 200  # a generic one reads the spec
             assert handed == ["aside endpoints"] and generic.loaded
+    finally:
+        served.close()
+
+
+def test_an_unknown_url_waits_for_a_remote_store_on_a_worker_thread() -> None:
+    """Where the store's reads are round trips (PostgreSQL: `inline_reads` false), the 404's
+    one read, of the tenant's clock, is not made on the event loop."""
+
+    class Remote(MemoryBackend):
+        inline_reads = False
+
+    served = Served(seed=5, backend=Remote())
+    lanes = served.app.fake.lanes
+    handed: list[str] = []
+    run = lanes.run
+
+    async def counted_run(tenant: str, fn: Any, *args: Any, light: bool = False) -> Any:
+        if not lanes.inline(tenant, light):
+            handed.append(fn.__name__)
+        return await run(tenant, fn, *args, light=light)
+
+    lanes.run = counted_run  # type: ignore[method-assign]
+    try:
+        with served.client("server", "sk_test_remote") as http:
+            assert_error(http.get("/v1/nothing_here"), 404)
+        assert handed == ["_serve"]
     finally:
         served.close()
 
