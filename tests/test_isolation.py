@@ -430,15 +430,17 @@ def _session(url: str, auth: tuple[str, str], customer: str) -> str:
     return str(session.json()["id"])
 
 
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
 def test_a_write_that_is_not_light_is_tried_on_the_loop_then_run_once_on_a_worker(
-    monkeypatch: pytest.MonkeyPatch,
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A session's create writes one small object: light, on the loop. The test helper that
     completes it (as many accounts as the request names) is tried on the loop within
-    `LOOP_BUDGET`; past it, what it staged is dropped and it runs again on a worker thread,
-    once: its accounts and events are made once, and a retry with its idempotency key replays
-    the answer."""
-    with _watched(seed=29) as (_app, where, url, loop):
+    `LOOP_BUDGET` (on SQLite, inside the write transaction it takes there without waiting);
+    past it, what it staged is dropped and it runs again on a worker thread, once: its accounts
+    and events are made once, and a retry with its idempotency key replays the answer."""
+    db = str(tmp_path / "store.db") if store == "sqlite" else None
+    with _watched(seed=29, db=db) as (_app, where, url, loop):
         auth = ("sk_test_sessions", "")
         cid = httpx.post(f"{url}/v1/customers", auth=auth).json()["id"]
 
