@@ -305,11 +305,11 @@ SOON_PAUSE = 0.001  # seconds between two looks at the lock
 
 
 async def _serve_soon(job: _Job) -> _Answer | None:
-    """A light write, in a store whose writes may wait for another process (SQLite's one write
-    lock), run on the event loop inside a write transaction taken without waiting (the
-    request's own transactions join it). None (the request then waits for the lock on a worker
-    thread) when another process holds the lock, or a thread of this process that waits for
-    another process's lock.
+    """A light write, or one tried on the loop within its budget (`_Job.bounded`), in a store
+    whose writes may wait for another process (SQLite's one write lock), run on the event loop
+    inside a write transaction taken without waiting (the request's own transactions join it).
+    None (the request then waits for the lock on a worker thread) when another process holds
+    the lock, or a thread of this process that waits for another process's lock.
 
     While a thread of this process holds it (its transaction is one request's), the write waits
     for it on the loop, one such write at a time (`Lanes.loop_writes`; the others queue behind
@@ -387,11 +387,9 @@ def _serve(job: _Job, before: bool) -> _Answer:
         )
         clock = ctx.clock
         idempotency_key = sent.get(b"idempotency-key") if method == "POST" else None
+        budget = turns.on_loop(LOOP_BUDGET) if job.bounded and ctx.on_loop else _UNBOUNDED
         if idempotency_key is None:
-            if job.bounded and ctx.on_loop:
-                with turns.on_loop(LOOP_BUDGET):
-                    done = _run(ctx, ep, params)
-            else:
+            with budget:
                 done = _run(ctx, ep, params)
             if done.error is not None:
                 raise done.error
@@ -399,7 +397,7 @@ def _serve(job: _Job, before: bool) -> _Answer:
         else:
             ctx.idempotency_key = idempotency_key
             fingerprinted = decoded if expand is None else {**decoded, "expand": expand}
-            with turns.on_loop(LOOP_BUDGET) if job.bounded and ctx.on_loop else _UNBOUNDED:
+            with budget:
                 response = _idempotent(app, ctx, ep, path, fingerprinted, params, headers)
     except (_LeaveLoop, turns.OutOfTurn):
         return _Answer(None, off_loop=True)
