@@ -190,6 +190,19 @@ def _string(value: str | None) -> str:
     return f'"{value}"' if _PLAIN(value) else to_json(value).decode()
 
 
+@functools.lru_cache(maxsize=1024)
+def _named(value: str) -> str:
+    """`_string` of a name the fake's own code gives (an event type, a kind, an API version):
+    the same few on every event."""
+    return _string(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _type_entries(type_: str) -> dict[str, str]:
+    """`type_index`, kept for the event types the fake emits (never change the dict)."""
+    return type_index(type_)
+
+
 class EventLog:
     """Records events in the tenant's store, each written once, routed first."""
 
@@ -235,16 +248,16 @@ class EventLog:
         for route in self.routers:
             route(tenant, ev)
         written = _event_format() % (  # in `_ORDER`
-            _string(ev.id),
-            _string(version),
+            f'"{ev.id}"',  # an id: letters, digits and `_` only
+            _named(version),
             int(tenant.now()),
             snapshot,
             "null" if previous_attributes is None else to_json(previous_attributes).decode(),
             int(ev.pending_webhooks),
             _string(request_id),
             _string(None if request_id is None else idempotency_key),
-            _string(type),
-            _string(obj.kind),
+            _named(type),
+            _named(obj.kind),
         )
-        tenant.put_row(Event.kind, ev.id, written, type_index(type))
+        tenant.put_row(Event.kind, ev.id, written, _type_entries(type))
         return ev

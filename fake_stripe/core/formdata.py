@@ -190,8 +190,14 @@ def decode(raw: bytes | str) -> dict[str, Any]:
         if n & 127 == 127:
             checkpoint()  # a long body, on a worker thread: the event loop's turn (`core.turns`)
         k, _, v = pair.partition(b"=")
-        key, parts = _name(k)
-        value = _unquote(v, key[:200]) if b"%" in v or b"+" in v else _plain(v, key)
+        key, parts = _names.get(k) or _name(k)
+        if b"%" in v or b"+" in v:
+            value = _unquote(v, key[:200])
+        else:
+            try:
+                value = v.decode("utf-8")
+            except UnicodeDecodeError:
+                value = _unquote(v, key[:200])  # its error
         if parts is None:
             if key not in root:
                 root[key] = value  # a plain name seen first: most of a body's pairs
@@ -207,13 +213,6 @@ def decode(raw: bytes | str) -> dict[str, Any]:
                 continue
         _insert(root, parts or [key], value)
     return root
-
-
-def _plain(raw: bytes, param: str) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return _unquote(raw, param[:200])  # its error
 
 
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)

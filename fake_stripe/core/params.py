@@ -361,7 +361,7 @@ def check_fields(
             raise unknown_param(full(k))
     out: dict[str, Any] = {}
     for k, v in values.items():
-        out[k] = fields[k].check(full(k), v)
+        out[k] = fields[k].check(f"{prefix}[{k}]" if prefix else k, v)
     for k in required:
         # An explicit empty value passed its type's check (e.g. `limits[accounts]=`).
         if k not in out:

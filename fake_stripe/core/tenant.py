@@ -11,6 +11,7 @@ ever number alike; a request that fails consumes no ids.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -41,6 +42,13 @@ _BYTE_TO_B62 = bytes(ord(_B62[b % 62]) for b in range(256))
 # Stripe's usual id lengths after the prefix.
 ID_LENGTHS = {"cus": 14, "evt": 24, "req": 14, "we": 24, "whsec": 32, "seti": 24, "pm": 24}
 ID_COUNTER = "id_counter"
+
+
+@functools.lru_cache(maxsize=4096)
+def _ids_from(seed: object, name: str) -> Any:
+    """The digest every id of a tenant starts from (`seed:name:`); each id goes on with its
+    number. Kept for the most recent tenants (never update it: copy it)."""
+    return hashlib.sha256(f"{seed}:{name}:".encode())
 
 
 def secret_matches(given: str, expected: str | None) -> bool:
@@ -77,7 +85,9 @@ class Tenant:
 
     def _id(self, prefix: str, n: int, length: int | None) -> str:
         size = length or ID_LENGTHS.get(prefix, 24)
-        digest = hashlib.sha256(f"{self.seed}:{self.name}:{n}".encode()).digest()
+        hasher = _ids_from(self.seed, self.name).copy()
+        hasher.update(b"%d" % n)
+        digest: bytes = hasher.digest()
         while len(digest) < size:
             digest += hashlib.sha256(digest).digest()
         return prefix + "_" + digest[:size].translate(_BYTE_TO_B62).decode("ascii")
@@ -237,6 +247,7 @@ class StagedTenant(Tenant):
         self._meta: dict[str, str] = {}
         self._counter: int | None = None
         self._made: set[str] = set()  # ids numbered here: new objects
+        self._kinds: set[str] = set()  # the kinds of the objects staged (kept if deleted)
         self.after_commit: list[Callable[[], None]] = []
         self.begin()
 
@@ -275,13 +286,17 @@ class StagedTenant(Tenant):
     def put(self, obj: Stored) -> str:
         """Stage `obj`; its JSON as staged (an event of it may reuse it: `Ctx.emit`)."""
         checkpoint()
-        data = obj.model_dump_json()
+        if isinstance(obj, RawObject):
+            data = obj.model_dump_json()
+        else:  # `model_dump_json()` as it writes it, without its wrapper's keyword arguments
+            data = obj.__pydantic_serializer__.to_json(obj).decode()
         self.put_row(obj.kind, obj.id, data, obj.index_values())
         return data
 
     def put_row(self, kind: str, oid: str, data: str, index: dict[str, str] | None) -> None:
         """Stage an object already written as JSON (as its model would write it)."""
         self._objects[oid] = (kind, data, index)
+        self._kinds.add(kind)
         self._lists.pop(kind, None)
         checkpoint()
 
@@ -340,9 +355,7 @@ class StagedTenant(Tenant):
         found = self._lists.get(kind)
         if found is None:
             # Most tenants have no webhook endpoint, which every event asks for: no walk then.
-            if self.backend.may_hold(self.name, kind) or any(
-                row is not None and row[0] == kind for row in self._objects.values()
-            ):
+            if kind in self._kinds or self.backend.may_hold(self.name, kind):
                 found = list(self.iterate(cls))
             else:
                 found = []
