@@ -25,7 +25,7 @@ from .core.bounds import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY
 from .core.context import Services
 from .core.errors import APIError, InvalidRequestError, StripeError
 from .stripejs import CORS, PREFIX
-from .wire import error_response
+from .wire import BODY, error_response
 
 log = logging.getLogger("fake_stripe")
 
@@ -72,12 +72,20 @@ class Edge:
             await self.app(scope, receive, send)
             return
         host = None
-        declared = False  # a body, by Content-Length or Transfer-Encoding
+        # The body's length as declared: None for no body (neither Content-Length nor
+        # Transfer-Encoding), -1 for a chunked one (known only at its end).
+        declared: int | None = None
         for name, value in scope["headers"]:
             if name == b"host":
                 host = value
-            elif name == b"content-length" or name == b"transfer-encoding":
-                declared = True
+            elif name == b"content-length":
+                if declared is None:
+                    try:
+                        declared = int(value)
+                    except ValueError:
+                        declared = 0  # the server's HTTP parser refuses such requests itself
+            elif name == b"transfer-encoding":
+                declared = -1
         # `/_fake/` routes check the Host themselves, where the control token lifts the check.
         if (
             host is not None
@@ -97,9 +105,9 @@ class Edge:
         inner = receive
         # A GET or HEAD with neither `Content-Length` nor `Transfer-Encoding` has no body
         # (RFC 9112, 6.3): there is nothing to bound or wait for.
-        if declared or scope["method"] not in ("GET", "HEAD"):
+        if declared is not None or scope["method"] not in ("GET", "HEAD"):
             try:
-                body = await self._read_body(scope, receive)
+                body = await self._read_body(receive, declared)
             except _Disconnected:
                 log.debug("client disconnected mid-body: %s %s", scope["method"], scope["path"])
                 return
@@ -107,6 +115,7 @@ class Edge:
                 # Refused before reading the rest: the connection cannot be reused.
                 await self._answer(scope, send, err, {"Connection": "close"})
                 return
+            scope[BODY] = body  # for `/v1` (the wire layer), which takes it from here
             replayed = False
 
             async def replay() -> Message:
@@ -124,19 +133,10 @@ class Edge:
             if not started:
                 await self._answer(scope, send, APIError(INTERNAL_ERROR), {})
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
-        declared: int | None = None
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0  # the server's HTTP parser refuses such requests itself
-                if declared > self.max_body:
-                    raise too_large(self.max_body)
-            elif name == b"transfer-encoding":
-                declared = -1  # chunked: the length is known only at the end
-        if declared in (None, 0) or asyncio.current_task() is None:
+    async def _read_body(self, receive: Receive, declared: int | None) -> bytes:
+        if declared is not None and declared > self.max_body:
+            raise too_large(self.max_body)
+        if declared is None or declared == 0 or asyncio.current_task() is None:
             # A request with no body (no Content-Length, no Transfer-Encoding: a GET) is
             # complete once its head is; stepped by hand in-process (fake_stripe.inprocess)
             # there is no socket and the body is already here. Nothing to wait for either way.
@@ -184,7 +184,7 @@ async def _within(step: Awaitable[Message], deadline: float) -> Message:
     try:
         waiting = step.send(None)
     except StopIteration as done:
-        return cast(Message, done.value)
+        return done.value  # type: ignore[no-any-return]
     async with asyncio.timeout_at(deadline):
         return await _Resumed(step, waiting)
 

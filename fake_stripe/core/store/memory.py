@@ -26,9 +26,8 @@ def _encode_index(index: Mapping[str, str]) -> str:
     """An object's index entries as the store keeps them: one string (a dict or a tuple would
     be walked by the collector), its fields and values joined by NUL, or JSON (which starts
     with `{`, as no field does) when a value holds a NUL itself."""
-    flat = [part for pair in index.items() for part in pair]
-    joined = "\0".join(flat)
-    if joined.count("\0") != len(flat) - 1:
+    joined = "\0".join([part for pair in index.items() for part in pair])
+    if joined.count("\0") != 2 * len(index) - 1:
         return json.dumps(index)
     return joined
 
@@ -184,7 +183,7 @@ class MemoryBackend:
                 if not new:
                     self._unindex(t, kind, obj_id, seq)
                 for field, value in index.items():
-                    key = _lookup_key(kind, field, value)
+                    key = f"{kind}\0{field}\0{value}"  # `_lookup_key`, written out: hot
                     found = t.lookup.get(key)
                     if found is None:
                         found = t.lookup.setdefault(key, bytearray())
