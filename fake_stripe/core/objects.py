@@ -11,9 +11,10 @@ Every rendering takes the reader's version, never a yes/no for preview.
 from __future__ import annotations
 
 import importlib
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_json
 
 from .turns import checkpoint
 from .versions import shows_since
@@ -117,6 +118,28 @@ class StripeObject(BaseModel):
         checkpoint()
         return self.__pydantic_serializer__.to_json(self, exclude=_hidden_at(cls, version))
 
+    def api_json_from(self, stored: str, version: str) -> bytes | None:
+        """`api_json(version)` cut from `stored`, this object's JSON as `put` wrote it (the
+        object unchanged since), without serializing it again: `stored` itself where the
+        version hides no field, or `stored` less its end where the hidden fields are the
+        model's last ones and hold their defaults (a customer's `deleted`). None otherwise."""
+        cls = type(self)
+        if cls.omit_if_none or cls.rendered_apart or not self.renders_plain():
+            return None
+        if not _hidden_at(cls, version):
+            return stored.encode()
+        tail = _tail_at(cls, version)
+        if tail is None:
+            return None
+        names, defaults, end = tail
+        for name, default in zip(names, defaults, strict=True):
+            value = getattr(self, name)
+            if value is not default and (type(value) is not type(default) or value != default):
+                return None
+        if not stored.endswith(end):
+            return None  # a computed field or an excluded one: not as `put` writes it
+        return (stored[: -len(end)] + "}").encode()
+
 
 # (model, version) -> the fields a reader at that version is not shown. Versions are the
 # readers' (checked against Stripe's format, not a list): at most `_HIDDEN_KEPT`, emptied when
@@ -135,6 +158,57 @@ def _hidden_at(cls: type[StripeObject], version: str) -> set[str]:
     if len(_hidden) >= _HIDDEN_KEPT:
         _hidden.clear()
     _hidden[(cls, version)] = found
+    return found
+
+
+class Written(NamedTuple):
+    """A handler's answer: `obj`, and its JSON as the request staged it (`StagedTenant.put`),
+    `obj` unchanged since. Rendered without expansions, the answer is cut from that JSON
+    (`StripeObject.api_json_from`) rather than written again."""
+
+    obj: StripeObject
+    stored: str
+
+
+# (model, version) -> the names of the model's last fields when they are the ones a reader at
+# that version is not shown and each has a plain default (None, a bool, an int, a string), those
+# defaults, and how a stored object that holds them ends (`,"deleted":false}`); None when the
+# hidden fields are not such a tail. Kept as `_hidden` is.
+_tails: dict[tuple[type[StripeObject], str], tuple[tuple[str, ...], tuple[Any, ...], str] | None]
+_tails = {}
+
+
+def _tail_at(
+    cls: type[StripeObject], version: str
+) -> tuple[tuple[str, ...], tuple[Any, ...], str] | None:
+    key = (cls, version)
+    if key in _tails:
+        return _tails[key]
+    hidden = _hidden_at(cls, version)
+    fields = cls.model_fields
+    names = tuple(fields)[-len(hidden) :]
+    found: tuple[tuple[str, ...], tuple[Any, ...], str] | None = None
+    decorators = cls.__pydantic_decorators__
+    serializers = decorators.field_serializers.values()
+    if (
+        set(names) == hidden
+        and not cls.model_computed_fields
+        and not decorators.model_serializers
+        and not any(set(s.info.fields) & hidden for s in serializers)
+        and all(
+            fields[n].default_factory is None
+            and fields[n].alias is None
+            and fields[n].serialization_alias is None
+            and not fields[n].exclude
+            and (fields[n].default is None or type(fields[n].default) in (bool, int, str))
+            for n in names
+        )
+    ):
+        defaults = tuple(fields[n].default for n in names)
+        found = (names, defaults, "," + to_json({n: fields[n].default for n in names}).decode()[1:])
+    if len(_tails) >= _HIDDEN_KEPT:
+        _tails.clear()
+    _tails[key] = found
     return found
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 from pydantic import BaseModel
 
 from .errors import ParamError, resource_missing
-from .objects import StripeObject, model_for, model_for_id
+from .objects import StripeObject, Written, model_for, model_for_id
 from .raw import Kind, RawObject
 from .store.base import Match
 from .turns import checkpoint
@@ -99,6 +99,12 @@ class Encoded(NamedTuple):
 
 
 def render(ctx: Ctx, result: Any, expand: list[str]) -> Any:
+    if type(result) is Written:
+        if not expand:
+            cut = result.obj.api_json_from(result.stored, ctx.version)
+            if cut is not None:
+                return Encoded(cut)
+        result = result.obj
     if not expand and isinstance(result, StripeObject):
         # Most writes answer one object: its JSON straight from its model, when it can be.
         encoded = result.api_json(ctx.version)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..core.context import Ctx
 from ..core.errors import resource_missing
-from ..core.objects import Model, StripeObject
+from ..core.objects import Model, StripeObject, Written
 from ..core.params import (
     PAGINATION,
     RANGE,
@@ -165,14 +165,14 @@ def load(ctx: Ctx, customer_id: str, param: str = "id") -> Customer:
     return c
 
 
-def create(ctx: Ctx, p: dict[str, Any]) -> Customer:
+def create(ctx: Ctx, p: dict[str, Any]) -> Written:
     # Validated as one model, nested hashes included (an update sets its fields one by one).
     c = Customer.model_validate(
         {"id": ctx.tenant.new_id("cus"), "created": ctx.now(), **_changes(p)}
     )
     stored = ctx.tenant.put(c)
     ctx.emit("customer.created", c, stored=stored)
-    return c
+    return Written(c, stored)
 
 
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> View:
