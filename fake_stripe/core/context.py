@@ -168,6 +168,7 @@ class Services(Protocol):
     allow_private_webhooks: bool
     lanes: Lanes
     backend: Backend
+    strict: bool  # responses are checked against the spec (`check_response`)
 
     def tenant(self, name: str) -> Tenant: ...
 
