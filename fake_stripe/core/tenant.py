@@ -264,8 +264,7 @@ class StagedTenant(Tenant):
     def new_id(self, prefix: str, length: int | None = None) -> str:
         if self._counter is None:
             self._counter = int(self.meta_get(ID_COUNTER) or 0)
-        self._counter += 1
-        self.meta_set(ID_COUNTER, str(self._counter))
+        self._counter += 1  # staged as the tenant's ID_COUNTER at the commit
         oid = self._id(prefix, self._counter, length)
         self._made.add(oid)
         return oid
@@ -382,6 +381,9 @@ class StagedTenant(Tenant):
     def commit(self) -> None:
         """Write what the request staged, then run `after_commit`. The caller holds the store's
         transaction, so other processes see all of it or none of it."""
+        if self._counter is not None:  # ids were numbered: the next goes on from the store's
+            self._meta[ID_COUNTER] = str(self._counter)
+            self._counter = None
         if not (self._meta or self._objects or self.after_commit):
             return  # a read: nothing to write, nothing to follow
         unbounded()  # a read tried on the event loop that wrote after all: no stop past here
