@@ -137,7 +137,7 @@ class StripeObject(BaseModel):
             if value is not default and (type(value) is not type(default) or value != default):
                 return None
         if not stored.endswith(end):
-            return None  # a computed field or an excluded one: not as `put` writes it
+            return None  # not the JSON `put` wrote of this object
         return (stored[: -len(end)] + "}").encode()
 
 
