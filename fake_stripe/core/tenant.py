@@ -349,12 +349,16 @@ class StagedTenant(Tenant):
             checkpoint()
             yield found[1]
 
+    def may_hold(self, kind: str) -> bool:
+        """Whether the tenant may hold objects of `kind`, staged or stored (False: it holds
+        none). Most tenants have no webhook endpoint, which every event asks for."""
+        return kind in self._kinds or self.backend.may_hold(self.name, kind)
+
     def every(self, cls: Kind[M]) -> list[M]:
         kind = cls.kind
         found = self._lists.get(kind)
         if found is None:
-            # Most tenants have no webhook endpoint, which every event asks for: no walk then.
-            if kind in self._kinds or self.backend.may_hold(self.name, kind):
+            if self.may_hold(kind):
                 found = list(self.iterate(cls))
             else:
                 found = []

@@ -126,6 +126,8 @@ class Deliveries:
     def route(self, tenant: StagedTenant, ev: Recorded) -> None:
         """As a request records `ev`: how many endpoints it is owed to, and, once the request
         has committed, a delivery for each."""
+        if not tenant.may_hold(WebhookEndpoint.kind):
+            return
         endpoints = [
             ep
             for ep in tenant.every(WebhookEndpoint)
