@@ -174,20 +174,18 @@ class Written(NamedTuple):
 # that version is not shown and each has a plain default (None, a bool, an int, a string), those
 # defaults, and how a stored object that holds them ends (`,"deleted":false}`); None when the
 # hidden fields are not such a tail. Kept as `_hidden` is.
-_tails: dict[tuple[type[StripeObject], str], tuple[tuple[str, ...], tuple[Any, ...], str] | None]
-_tails = {}
+_Tail = tuple[tuple[str, ...], tuple[Any, ...], str]
+_tails: dict[tuple[type[StripeObject], str], _Tail | None] = {}
 
 
-def _tail_at(
-    cls: type[StripeObject], version: str
-) -> tuple[tuple[str, ...], tuple[Any, ...], str] | None:
+def _tail_at(cls: type[StripeObject], version: str) -> _Tail | None:
     key = (cls, version)
     if key in _tails:
         return _tails[key]
     hidden = _hidden_at(cls, version)
     fields = cls.model_fields
     names = tuple(fields)[-len(hidden) :]
-    found: tuple[tuple[str, ...], tuple[Any, ...], str] | None = None
+    found: _Tail | None = None
     decorators = cls.__pydantic_decorators__
     serializers = decorators.field_serializers.values()
     if (

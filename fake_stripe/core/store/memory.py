@@ -183,7 +183,7 @@ class MemoryBackend:
                 if not new:
                     self._unindex(t, kind, obj_id, seq)
                 for field, value in index.items():
-                    key = f"{kind}\0{field}\0{value}"  # `_lookup_key`, written out: hot
+                    key = _lookup_key(kind, field, value)
                     found = t.lookup.get(key)
                     if found is None:
                         found = t.lookup.setdefault(key, bytearray())
