@@ -111,10 +111,6 @@ class App(Starlette):
     runs and opened."""
 
     fake: FakeStripe
-    # The fake's protocol runs the first step of these requests itself, with no task
-    # (`http_server`): the `/v1` pipeline awaits nothing on a request whose body is here but
-    # work it hands to a thread, and reads whether it is served through `core.lanes.stepped`.
-    eager_paths = ("/v1/",)
 
     def build_middleware_stack(self) -> ASGIApp:
         # `Edge`, the outermost middleware `create_app` adds, turns every exception of what it

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine, Generator
 from types import CoroutineType
-from typing import Any
+from typing import Any, cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,7 +24,6 @@ from .core.bounds import DEFAULT_BODY_TIMEOUT as DEFAULT_BODY_TIMEOUT
 from .core.bounds import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY
 from .core.context import Services
 from .core.errors import APIError, InvalidRequestError, StripeError
-from .core.lanes import Resumed, stepped
 from .stripejs import CORS, PREFIX
 from .wire import BODY, error_response
 
@@ -137,7 +136,7 @@ class Edge:
     async def _read_body(self, receive: Receive, declared: int | None) -> bytes:
         if declared is not None and declared > self.max_body:
             raise too_large(self.max_body)
-        if declared is None or declared == 0 or stepped():
+        if declared is None or declared == 0 or asyncio.current_task() is None:
             # A request with no body (no Content-Length, no Transfer-Encoding: a GET) is
             # complete once its head is; stepped by hand in-process (fake_stripe.inprocess)
             # there is no socket and the body is already here. Nothing to wait for either way.
@@ -179,18 +178,43 @@ async def _within(step: Awaitable[Message], deadline: float) -> Message:
     """`await step`, given up at `deadline` (loop time) if it has to wait. A message already
     there (a body that came with its head, as most do) is taken without a timer, which costs
     more than the rest of reading it (about 5 µs under uvloop, a timer made and cancelled)."""
-    if isinstance(step, CoroutineType):
-        try:
-            waiting = step.send(None)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        step = Resumed(step, waiting)
-    if asyncio.current_task() is None:
-        # The server's protocol runs a request's first step with no task (`core.lanes`): a
-        # timeout needs one, which a turn of the loop gives.
-        await asyncio.sleep(0)
+    if not isinstance(step, CoroutineType):  # a future, or another awaitable
+        async with asyncio.timeout_at(deadline):
+            return await step
+    try:
+        waiting = step.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
     async with asyncio.timeout_at(deadline):
-        return await step
+        return await _Resumed(step, waiting)
+
+
+class _Resumed:
+    """A coroutine stepped once by hand and now waiting on what it yielded (a future), awaited
+    from there: each value the task sends or throws goes on to it, as `await` would."""
+
+    def __init__(self, coro: Coroutine[Any, Any, Message], waiting: Any) -> None:
+        self.coro = coro
+        self.waiting = waiting
+
+    def __await__(self) -> Generator[Any, Any, Message]:
+        coro, value = self.coro, self.waiting
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                try:
+                    value = coro.throw(exc)
+                except StopIteration as done:
+                    return cast(Message, done.value)
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as done:
+                    return cast(Message, done.value)
 
 
 async def _no_body() -> Message:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import functools
 import http
 import logging
@@ -16,12 +15,10 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import unquote
-
-from .core.lanes import SERVED_STEP, Resumed
 
 # A request's line and headers must arrive within HEADER_TIMEOUT seconds of its first byte (or
 # of the connection, for its first request) and fit in MAX_HEAD bytes. uvicorn bounds neither:
@@ -252,8 +249,6 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             if not config.loaded:
                 config.load()
             self.app = config.loaded_app
-            # Paths whose requests' first step runs here, with no task (`start`).
-            self.eager: tuple[str, ...] = tuple(getattr(self.app, "eager_paths", ()))
             self.state = server_state
             self.app_state = app_state
             self.loop = _loop or asyncio.get_event_loop()
@@ -265,7 +260,6 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
                 self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
             self.transport: asyncio.Transport = None  # type: ignore[assignment]
             self.cycle: _Cycle | None = None  # the request the app is answering
-            self.pending: _Cycle | None = None  # answered once the bytes received are parsed
             self.parsing: _Cycle | None = None  # the request whose body is arriving
             self.queue: deque[_Cycle] = deque()  # pipelined requests, in order
             self.read_paused = False
@@ -402,7 +396,6 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
                 else:
                     self.cycle.keep_alive = False  # answer what came before, then close
                     self.queue.clear()
-            self.start_pending()
 
         def refuse(self) -> None:
             head = [_status_line(400), *self.default_lines()]
@@ -476,9 +469,7 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
                 return
             cycle = self.parsing = _Cycle(self, scope, keep_alive, self.expect_100)
             if self.cycle is None:
-                # Started once `data_received` has parsed what it holds: the body, where it came
-                # with the head, is then waiting for the app.
-                self.cycle = self.pending = cycle
+                self.start(cycle)
             else:
                 self.queue.append(cycle)
                 self.pause_reading()
@@ -501,36 +492,10 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
 
         # -- the app
 
-        def start_pending(self) -> None:
-            cycle = self.pending
-            if cycle is not None:
-                self.pending = None
-                self.loop.call_soon(self.start, cycle, True)
-
-        def start(self, cycle: _Cycle, eager: bool = False) -> None:
-            """Answer `cycle`. `eager` (a callback `data_received` schedules once it has parsed
-            what it read, outside every task): a request on one of the app's `eager_paths` runs
-            its first step here, and becomes a task only if it waits. A `/v1` request whose body
-            is here waits for nothing, and a task would cost it its creation, a turn of the loop
-            and two callbacks. The step runs in a context of its own, as a task's would, marked
-            served (`core.lanes.stepped`). Run within `data_received` itself, answering each
-            connection as its bytes are read rather than after the loop has read every ready
-            one, the step cost the server more CPU per request than the task it saves."""
+        def start(self, cycle: _Cycle) -> None:
             self.cycle = cycle
-            coro = self.run(cycle)
-            if eager and cycle.scope["path"].startswith(self.eager):
-                context = contextvars.copy_context()
-                try:
-                    waiting = context.run(_first_step, coro)
-                except StopIteration:
-                    return
-                except asyncio.CancelledError:
-                    return  # `run` closed the connection
-                coro = _go_on(coro, waiting)
-            else:
-                context = None
             tasks = self.state.tasks
-            task = self.loop.create_task(coro, context=context)
+            task = self.loop.create_task(self.run(cycle))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
@@ -638,16 +603,6 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
 
     _name(Protocol, "BoundedHttpToolsProtocol")
     return Protocol
-
-
-def _first_step(coro: Coroutine[Any, Any, None]) -> Any:
-    SERVED_STEP.set(True)
-    return coro.send(None)
-
-
-async def _go_on(coro: Coroutine[Any, Any, None], waiting: Any) -> None:
-    """The rest of a request whose first step waited on `waiting`, as a task."""
-    await Resumed(coro, waiting)
 
 
 def _address(transport: asyncio.BaseTransport, which: str) -> tuple[str, int] | None:

@@ -35,7 +35,6 @@ from .core.errors import (
 )
 from .core.faults import fault_error
 from .core.keys import parse_key
-from .core.lanes import stepped
 from .core.params import EXPAND, check
 from .core.raw import File
 from .core.render import Encoded, render
@@ -292,10 +291,10 @@ async def _body(receive: Receive) -> bytes:
 
 
 def _on_loop() -> bool:
-    """Whether this runs on an event loop, served (not on a worker thread, and not stepped by
-    hand in-process, where there is nobody else to serve)."""
+    """Whether this runs on an event loop's own task (not on a worker thread, and not stepped
+    by hand in-process, where there is nobody else to serve)."""
     try:
-        return not stepped()
+        return asyncio.current_task() is not None
     except RuntimeError:  # no loop runs on this thread
         return False
 
@@ -335,9 +334,9 @@ async def _serve_soon(job: _Job) -> _Answer | None:
     if not app.lanes.threads:
         return None  # the server runs all its work on the loop anyway
     # Stepped by hand (no task), there is nobody else to wait for here: one try.
-    by_hand = stepped()
-    deadline = time.monotonic() + (0.0 if by_hand else SOON_WAIT)
-    async with contextlib.nullcontext() if by_hand else app.lanes.loop_writes():
+    stepped = asyncio.current_task() is None
+    deadline = time.monotonic() + (0.0 if stepped else SOON_WAIT)
+    async with contextlib.nullcontext() if stepped else app.lanes.loop_writes():
         while True:
             try:
                 with app.backend.transaction(job.tenant.name, True, wait=False):

@@ -189,25 +189,6 @@ def test_a_body_that_stops_arriving_gets_a_408(small: tuple[Any, str]) -> None:
     assert time.monotonic() - started < 4
 
 
-def test_a_body_that_arrives_after_its_head_is_waited_for(small: tuple[Any, str]) -> None:
-    # The server runs a `/v1` request's first step with no task; one whose body is still on its
-    # way waits for it as a task, under the body's deadline, and is answered once it is whole.
-    _app, url = small
-    host, port = url.removeprefix("http://").split(":")
-    body = b"email=late%40example.com"
-    head = (
-        b"POST /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer sk_test_late\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(body)
-    )
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(head + body[:6])
-        time.sleep(0.2)
-        sock.sendall(body[6:])
-        resp = _read_response(sock)
-    assert resp.startswith(b"HTTP/1.1 200 "), resp
-    assert b'"email":"late@example.com"' in resp
-
-
 def test_an_incomplete_request_head_is_dropped_after_the_header_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

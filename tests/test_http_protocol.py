@@ -4,8 +4,6 @@ misbehaves. `tests/test_http_wire.py` holds the wire behaviour any server must k
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import socket
 import time
 from collections.abc import Iterator
@@ -14,7 +12,6 @@ from typing import Any
 import pytest
 
 from fake_stripe import http_server
-from fake_stripe.core import lanes
 from fake_stripe.http_server import ServerThread
 
 GET = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -62,23 +59,12 @@ async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class EagerHello:
-    """`hello` with every path's first step run by the protocol itself, with no task (as the
-    fake's `/v1` is)."""
-
-    eager_paths = ("/",)
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await hello(scope, receive, send)
-
-
-@pytest.fixture(params=["task", "first step"])
-def quick(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[str]:
-    """`hello` served with a 0.5 s keep-alive and a 0.5 s head deadline: each request a task
-    from its start, or its first step run by the protocol."""
+@pytest.fixture
+def quick(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """`hello` served with a 0.5 s keep-alive and a 0.5 s head deadline."""
     monkeypatch.setattr(http_server, "KEEP_ALIVE", 0.5)
     monkeypatch.setattr(http_server, "HEADER_TIMEOUT", 0.5)
-    with ServerThread(hello if request.param == "task" else EagerHello()) as url:
+    with ServerThread(hello) as url:
         yield url
 
 
@@ -251,58 +237,3 @@ def test_the_h11_fallback_serves_with_the_same_head_bounds(monkeypatch: pytest.M
         with connect(url) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: 1\r\nX-Big: " + b"x" * 70_000 + b"\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
-
-
-SEEN: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="")
-
-
-class Stepping:
-    """Records, for each request, what its code sees before and after it first waits: its task,
-    whether `core.lanes` takes it for stepped by hand, and a context variable the request before
-    it on the connection set."""
-
-    eager_paths = ("/v1/",)
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[Any, ...]] = []
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        before = (asyncio.current_task(), lanes.stepped(), SEEN.get())
-        SEEN.set(scope["path"])
-        after: tuple[Any, ...] = ()
-        if scope["path"].endswith("/wait"):
-            await asyncio.sleep(0.01)
-            after = (asyncio.current_task(), lanes.stepped(), SEEN.get())
-        if scope["path"].endswith("/fail"):
-            await asyncio.sleep(0.01)
-            raise RuntimeError("a failure after waiting")
-        self.seen.append((scope["path"], before, after))
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
-        )
-        await send({"type": "http.response.body", "body": b"ok"})
-
-
-def test_the_first_step_of_an_eager_path_runs_served_with_no_task() -> None:
-    app = Stepping()
-    with ServerThread(app) as url, connect(url) as sock:
-        for sent in (b"/v1/a", b"/v1/b/wait", b"/v1/c", b"/other", b"/v1/e", b"/v1/f/fail"):
-            sock.sendall(b"GET %s HTTP/1.1\r\nHost: 1\r\n\r\n" % sent)
-            head, _body = read_response(sock)
-            expected = b"HTTP/1.1 500 " if sent.endswith(b"/fail") else b"HTTP/1.1 200 "
-            assert head.startswith(expected), (sent, head)
-    by_path = {path: (before, after) for path, before, after in app.seen}
-    for path in ("/v1/a", "/v1/b/wait", "/v1/c", "/v1/e"):
-        (task, stepped, seen), _ = by_path[path]
-        # No task, yet served: not taken for an in-process step (which runs all work inline).
-        assert task is None and stepped is False, path
-        # Each request's context is its own: what the one before it set is not seen.
-        assert seen == "", path
-    # A request that waits goes on as a task, in the context its first step ran in.
-    (task, stepped, seen) = by_path["/v1/b/wait"][1]
-    assert task is not None and stepped is False and seen == "/v1/b/wait"
-    # A path outside `eager_paths` is a task from its start.
-    (task, stepped, seen), _ = by_path["/other"]
-    assert task is not None and stepped is False and seen == ""

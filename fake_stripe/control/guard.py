@@ -31,7 +31,6 @@ from starlette.types import Scope
 
 from ..core.context import Services
 from ..core.errors import AuthenticationError, PermissionError, RateLimitError, StripeError
-from ..core.lanes import stepped
 from ..core.store import Backend, Busy
 from ..core.tenant import Tenant
 from ..webhooks.delivery import Deliveries
@@ -179,7 +178,7 @@ async def _off_loop(server: ControlServer, lane: str, work: Callable[[], Work]) 
     state; on the caller's thread in-process. The body is read first, on the loop: the work,
     on a loop of its own in the thread, finds it there. A lock not had in time is `/v1`'s 429."""
     try:
-        if stepped() or not server.lanes.threads:
+        if asyncio.current_task() is None or not server.lanes.threads:
             return await work()
         return await server.lanes.run(lane, lambda: asyncio.run(work()))
     except Busy:

@@ -20,10 +20,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, TypeVar
 
 from .turns import Recent, taking_turns
 
@@ -35,46 +34,6 @@ WORKERS = 16
 PER_TENANT = 4
 
 _Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
-
-# Set while the server's protocol runs a request's first step itself, with no task
-# (`fake_stripe.http_server`): the request is served, not stepped by hand in-process.
-SERVED_STEP: ContextVar[bool] = ContextVar("fake_stripe_served_step", default=False)
-
-
-def stepped() -> bool:
-    """Whether the caller is stepped by hand in-process (`fake_stripe.inprocess`): no task runs
-    it and the server's protocol is not running its first step. On a thread with a running loop
-    only (`asyncio.current_task` raises elsewhere)."""
-    return asyncio.current_task() is None and not SERVED_STEP.get()
-
-
-class Resumed(Generic[T]):
-    """A coroutine stepped once by hand and now waiting on what it yielded (a future, or None
-    for a bare turn of the loop), awaited from there: each value the awaiting task sends or
-    throws goes on to it, as `await` would have."""
-
-    def __init__(self, coro: Coroutine[Any, Any, T], waiting: Any) -> None:
-        self.coro = coro
-        self.waiting = waiting
-
-    def __await__(self) -> Generator[Any, Any, T]:
-        coro, value = self.coro, self.waiting
-        while True:
-            try:
-                sent = yield value
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:
-                try:
-                    value = coro.throw(exc)
-                except StopIteration as done:
-                    return cast(T, done.value)
-            else:
-                try:
-                    value = coro.send(sent)
-                except StopIteration as done:
-                    return cast(T, done.value)
 
 
 class Lanes:
@@ -101,7 +60,11 @@ class Lanes:
         is stepped by hand (no running task), the server has no worker threads (`threads`),
         or the work is `light` (bounded and waiting for nothing, the caller says) and the
         tenant has nothing in the pool (so it keeps its order)."""
-        return not self.threads or (light and tenant not in self._running) or stepped()
+        return (
+            not self.threads
+            or (light and tenant not in self._running)
+            or asyncio.current_task() is None
+        )
 
     async def run(self, tenant: str, fn: Callable[..., T], *args: Any, light: bool = False) -> T:
         """`fn(*args)` in a worker thread, once `tenant` has a free lane; inline where
@@ -123,7 +86,7 @@ class Lanes:
         """`fn(*args)` in a worker thread outside every tenant's lanes (work for the server as
         a whole, such as a module's first import), so that the loop goes on serving others;
         inline where `run` would be (stepped by hand, or no worker threads)."""
-        if not self.threads or stepped():
+        if not self.threads or asyncio.current_task() is None:
             return fn(*args)
         return await asyncio.wrap_future(self._executor().submit(fn, *args))
 
