@@ -89,6 +89,8 @@ BODY_HIGH_WATER = 64 * 1024
 # A header name must be a token; a value may hold no control character but a tab (RFC 9110, 5).
 _BAD_NAME = re.compile(rb'[\x00-\x20\x7f()<>@,;:\\"/\[\]?={}]')
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# The response headers that frame the body or the connection (`response_head`).
+_FRAMING = frozenset((b"content-length", b"transfer-encoding", b"connection"))
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _INVALID = b"Invalid HTTP request received."
 
@@ -398,7 +400,7 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
                     self.queue.clear()
 
         def refuse(self) -> None:
-            head = [_status_line(400), *self.default_lines()]
+            head = [_status_line(400), self.default_lines()]
             head.append(
                 b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
                 b"connection: close\r\n\r\n" % len(_INVALID)
@@ -406,11 +408,6 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             head.append(_INVALID)
             self.transport.write(b"".join(head))
             self.transport.close()
-
-        def grow(self, n: int) -> None:
-            self.head_size += n
-            if self.head_size > MAX_HEAD:
-                raise httptools.HttpParserError("request head too large")
 
         def on_message_begin(self) -> None:
             self.in_head = True
@@ -420,11 +417,15 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             self.expect_100 = False
 
         def on_url(self, url: bytes) -> None:
-            self.grow(len(url))
+            self.head_size += len(url)  # the head's size, bounded by MAX_HEAD
+            if self.head_size > MAX_HEAD:
+                raise httptools.HttpParserError("request head too large")
             self.url += url
 
         def on_header(self, name: bytes, value: bytes) -> None:
-            self.grow(len(name) + len(value) + 4)
+            self.head_size += len(name) + len(value) + 4
+            if self.head_size > MAX_HEAD:
+                raise httptools.HttpParserError("request head too large")
             name = name.lower()
             value = value.rstrip(b" \t")
             if name == b"expect" and value.lower() == b"100-continue":
@@ -435,7 +436,7 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             self.in_head = False
             if self.timing_head:
                 self.timing_head = False
-                self.expire(None)
+                self.deadline = None  # (`expire(None)`)
             parser = self.parser
             version = parser.get_http_version()
             url = httptools.parse_url(self.url)
@@ -538,7 +539,7 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             )
             await cycle.send({"type": "http.response.body", "body": b"Internal Server Error"})
 
-        def default_lines(self) -> list[bytes]:
+        def default_lines(self) -> bytes:
             """The server's `date` and `server` headers, which it renews each second."""
             headers = self.state.default_headers
             cached = _DEFAULTS.get(id(headers))
@@ -546,20 +547,19 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
                 lines = b"".join(b"%s: %s\r\n" % pair for pair in headers)
                 _DEFAULTS.clear()
                 _DEFAULTS[id(headers)] = cached = (headers, lines)
-            return [cached[1]]
+            return cached[1]
 
         def response_head(
             self, cycle: _Cycle, status: int, headers: Iterable[tuple[bytes, bytes]]
         ) -> bytes:
-            lines = [_status_line(status), *self.default_lines()]
+            lines = [_status_line(status), self.default_lines()]
             chunked: bool | None = None
             close = False
-            names = []
-            values = []
             for name, value in headers:
                 name = name.lower()
-                names.append(name)
-                values.append(value)
+                lines += (name, b": ", value, b"\r\n")
+                if name not in _FRAMING:
+                    continue
                 if name == b"content-length":
                     if chunked is None:
                         cycle.left = int(value)
@@ -572,8 +572,8 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
                     if b"close" in [t.strip() for t in value.lower().split(b",")]:
                         cycle.keep_alive = False
                         close = True
-                lines += (name, b": ", value, b"\r\n")
-            if _BAD_NAME.search(b"".join(names)) or _BAD_VALUE.search(b"".join(values)):
+            # Each header made four lines, from the third on: its name, ": ", its value, CRLF.
+            if _BAD_NAME.search(b"".join(lines[2::4])) or _BAD_VALUE.search(b"".join(lines[4::4])):
                 raise RuntimeError("invalid HTTP header name or value")
             if not cycle.keep_alive and not close:
                 lines.append(b"connection: close\r\n")
