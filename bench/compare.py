@@ -491,10 +491,11 @@ def targets(
     ) -> None:
         if value is None:
             rows.append(f"| {what} | {target} | not measured | — |")
-        else:
-            rows.append(
-                f"| {what} | {target} | {fmt.format(value)} | {'met' if ok(value) else 'not met'} |"
-            )
+            return
+        shown = fmt.format(value)
+        if ok(round(value, 2)) != ok(value):  # (0.899× would show as 0.90× against ≥ 0.9×)
+            shown = fmt.replace(".2f", ".3f").format(value)
+        rows.append(f"| {what} | {target} | {shown} | {'met' if ok(value) else 'not met'} |")
 
     def rel(a: dict[str, float] | None, b: dict[str, float] | None, k: str) -> float | None:
         return a[k] / b[k] if a and b else None
