@@ -2,9 +2,10 @@
 
 For each case of `bench/inprocess_bench.py` (`asgi-get`, `asgi-post`, `httpx-get`,
 `sdk-canned`, `sdk-inprocess`) and of `bench/served_step.py` (`served-get`, `served-post`,
-`served-sqlite-post`: through the fake's HTTP protocol, no socket), runs it under callgrind
-twice, with LOW and HIGH calls per round, and prints the difference of the two totals divided
-by the difference of the calls: the cost of one more call, start-up and warm-up taken out.
+`served-sqlite-get`, `served-sqlite-post`: through the fake's HTTP protocol, no socket), runs it
+under callgrind twice, with LOW and HIGH calls per round, and prints the difference of the two
+totals divided by the difference of the calls: the cost of one more call, start-up and warm-up
+taken out.
 
 Usage: .venv/bin/python bench/instructions.py [--cases asgi-get,asgi-post] [--low 100 --high 400]
 Needs Debian's valgrind. Each case takes about a minute.
@@ -20,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CASES = ["asgi-get", "asgi-post", "httpx-get", "sdk-canned", "sdk-inprocess"]
-SERVED = ["served-get", "served-post", "served-sqlite-post"]
+SERVED = ["served-get", "served-post", "served-sqlite-get", "served-sqlite-post"]
 
 
 def calls(case: str, n: int) -> int:

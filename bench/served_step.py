@@ -2,9 +2,10 @@
 transport that keeps what it is given, fed the bytes of a request and run on uvloop until its
 response is out, N times. What the server does per request but the kernel's part: the parsing,
 the task, the app and the response's framing. `bench/instructions.py` counts it
-(`served-get`, `served-post`, `served-sqlite-post`); wall time is not its purpose.
+(`served-get`, `served-post`, `served-sqlite-get`, `served-sqlite-post`); wall time is not its
+purpose.
 
-Usage: .venv/bin/python bench/served_step.py get|post|sqlite-post N
+Usage: .venv/bin/python bench/served_step.py get|post|sqlite-get|sqlite-post N
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ async def run(case: str, n: int, workdir: str) -> None:
     made = await answer(POST)
     customer = json.loads(made[made.index(b"{") : made.rindex(b"}") + 1])["id"]
     get = b"GET /v1/customers/" + customer.encode() + b" HTTP/1.1\r\n" + HEAD + b"\r\n"
-    request = get if case == "get" else POST
+    request = get if case.endswith("get") else POST
     for _ in range(20):
         await answer(request)
     out = b""
@@ -104,7 +105,7 @@ async def run(case: str, n: int, workdir: str) -> None:
 
 def main() -> None:
     case, n = sys.argv[1], int(sys.argv[2])
-    if case not in ("get", "post", "sqlite-post"):
+    if case not in ("get", "post", "sqlite-get", "sqlite-post"):
         raise SystemExit(__doc__)
     with tempfile.TemporaryDirectory(prefix="served-step-") as workdir:
         uvloop.run(run(case, n, workdir))
