@@ -26,6 +26,7 @@ import pytest
 from fake_stripe import create_app
 from fake_stripe.core.store import Backend, Conflict, MemoryBackend, SQLiteBackend
 from fake_stripe.core.store.base import Busy
+from fake_stripe.core.store.threads import Writers
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.resources.customers import Customer
 from tests.stores import db_for
@@ -597,3 +598,49 @@ def test_packed_sequences_keep_order_through_adds_and_removes() -> None:
     assert list(seqs.descending(packed, 200)) == model[:200][::-1]
     assert list(seqs.ascending(packed, 150)) == model[150:]
     assert seqs.at(packed, len(model)) is None
+
+
+def test_settle_waits_for_the_transactions_other_threads_hold_and_only_those() -> None:
+    writers = Writers()
+    own = writers.begin("t")
+    started = time.monotonic()
+    writers.settle("t", 5.0)  # only this thread's own: nothing to wait for
+    writers.settle("other", 5.0)
+    assert time.monotonic() - started < 1.0
+    writers.end("t", own)
+
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold(tenant: str) -> None:
+        mine = writers.begin(tenant)
+        held.set()
+        release.wait(5.0)
+        writers.end(tenant, mine)
+
+    # A transaction another thread holds is waited for until it ends, not longer.
+    thread = threading.Thread(target=hold, args=("t",))
+    thread.start()
+    assert held.wait(5.0)
+    threading.Timer(0.3, release.set).start()
+    started = time.monotonic()
+    writers.settle("t", 5.0)
+    waited = time.monotonic() - started
+    thread.join(5.0)
+    assert 0.2 < waited < 4.0
+
+    # One that never ends within the timeout is waited for that long.
+    held.clear()
+    release.clear()
+    thread = threading.Thread(target=hold, args=("t",))
+    thread.start()
+    assert held.wait(5.0)
+    started = time.monotonic()
+    writers.settle("t", 0.2)
+    assert 0.15 < time.monotonic() - started < 2.0
+    release.set()
+    thread.join(5.0)
+    # All ended: nothing is left to wait for.
+    started = time.monotonic()
+    writers.settle("t", 5.0)
+    assert time.monotonic() - started < 1.0

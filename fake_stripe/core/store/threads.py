@@ -84,35 +84,59 @@ class PerThread(Generic[C]):
             self._close(slot.conn)
 
 
+class _Open:
+    """A transaction open in this process: its thread, and the event a `settle` waits on, made
+    only when one does (an event is a lock and a condition: most transactions end unwatched)."""
+
+    __slots__ = ("owner", "done")
+
+    def __init__(self, owner: int) -> None:
+        self.owner = owner
+        self.done: threading.Event | None = None
+
+
 class Writers:
     """The transactions open in this process, per tenant."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._open: dict[str, dict[threading.Event, int]] = {}
+        self._open: dict[str, set[_Open]] = {}
 
-    def begin(self, tenant: str) -> threading.Event:
+    def begin(self, tenant: str) -> _Open:
         """A transaction of `tenant` holds its lock now; `end` it once it has ended."""
-        done = threading.Event()
+        held = _Open(threading.get_ident())
         with self._lock:
-            self._open.setdefault(tenant, {})[done] = threading.get_ident()
-        return done
+            found = self._open.get(tenant)
+            if found is None:
+                self._open[tenant] = {held}
+            else:
+                found.add(held)
+        return held
 
-    def end(self, tenant: str, done: threading.Event) -> None:
+    def end(self, tenant: str, held: _Open) -> None:
         with self._lock:
             found = self._open.get(tenant)
             if found is not None:
-                found.pop(done, None)
+                found.discard(held)
                 if not found:
                     del self._open[tenant]
-        done.set()
+            # A `settle` made its event under this lock while `held` was still listed: it is
+            # seen here; one that comes after finds `held` gone.
+            done = held.done
+        if done is not None:
+            done.set()
 
     def settle(self, tenant: str, timeout: float) -> None:
         """Wait, `timeout` seconds at most, for the transactions of `tenant` that other threads
         hold now to end (committed or rolled back)."""
         me = threading.get_ident()
+        pending: list[threading.Event] = []
         with self._lock:
-            pending = [e for e, owner in self._open.get(tenant, {}).items() if owner != me]
+            for held in self._open.get(tenant, ()):
+                if held.owner != me:
+                    if held.done is None:
+                        held.done = threading.Event()
+                    pending.append(held.done)
         deadline = time.monotonic() + timeout
         for done in pending:
             done.wait(max(0.0, deadline - time.monotonic()))
