@@ -526,6 +526,10 @@ def _tree(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return root
 
 
+# A number as text on the wire (`0.0`, `-12`, `1e3`).
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
 def _coerce(value: Any, schema: Mapping[str, Any]) -> Any:
     """Read wire text the way the schema types it (what a server that honours it would read)."""
     if "anyOf" in schema:
@@ -550,6 +554,8 @@ def _coerce(value: Any, schema: Mapping[str, Any]) -> Any:
         }
     if kind == "integer" and isinstance(value, str) and re.fullmatch(r"-?\d+", value):
         return int(value)
+    if kind == "number" and isinstance(value, str) and _NUMBER.fullmatch(value):
+        return float(value)
     if kind == "boolean" and value in ("true", "false"):
         return value == "true"
     return value
@@ -566,6 +572,11 @@ def _path_values(template: str, path: str) -> dict[str, str] | None:
         elif segment != sent:
             return None
     return values
+
+
+def read_as_typed(form: str, schema: Mapping[str, Any]) -> Any:
+    """A form body, as the schema types its fields."""
+    return _coerce(_tree(parse_qsl(form, keep_blank_values=True)), schema)
 
 
 def _valid_on_the_wire(case: Any, response: Any) -> bool:
@@ -598,7 +609,7 @@ def _valid_on_the_wire(case: Any, response: Any) -> bool:
     body_schema = operation.get("requestBody", {}).get("content", {}).get(FORM, {}).get("schema")
     if body_schema is not None:
         content = (request.body or b"").decode("utf-8", errors="replace")
-        body = _coerce(_tree(parse_qsl(content, keep_blank_values=True)), body_schema)
+        body = read_as_typed(content, body_schema)
         if not jsonschema.Draft4Validator(body_schema).is_valid(body):
             return False
     return True

@@ -43,7 +43,7 @@ from typing import Any
 
 from fake_stripe.app import routes_table
 
-from .fuzz_checks import STRIPE_RULES
+from .fuzz_checks import STRIPE_RULES, read_as_typed
 from .fuzz_run import start
 from .fuzz_spec import REFINEMENTS, fuzzed_document
 from .fuzz_wire import World, build_world, prepare, stripe_encode
@@ -96,6 +96,23 @@ def test_stripe_encoding_uses_brackets_and_indexes() -> None:
         "&filters[account_subcategories][0]=checking"
         "&accounts[0][last4]=0001&accounts[1][last4]=0002&flag=false&limit=3"
     )
+
+
+def test_wire_text_is_read_as_the_schema_types_it() -> None:
+    # What judges a negative case accepted: the request as sent, every scalar text.
+    schema = {
+        "type": "object",
+        "properties": {
+            "fee": {"type": "number"},
+            "count": {"type": "integer"},
+            "on": {"type": "boolean"},
+            "name": {"type": "string"},
+        },
+    }
+    sent = "fee=0.0&count=-3&on=true&name=1.5"
+    assert read_as_typed(sent, schema) == {"fee": 0.0, "count": -3, "on": True, "name": "1.5"}
+    assert read_as_typed("fee=1e3", schema) == {"fee": 1000.0}
+    assert read_as_typed("fee=abc", schema) == {"fee": "abc"}  # left as text: invalid
 
 
 def test_every_tolerance_and_refinement_gives_its_reason() -> None:
