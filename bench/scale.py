@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from inprocess_bench import call  # noqa: E402
 
 from fake_stripe import create_app  # noqa: E402
-from fake_stripe.core.objects import model_for  # noqa: E402
+from fake_stripe.core.kinds import model_for  # noqa: E402
 from fake_stripe.inprocess import ASGIDriver  # noqa: E402
 
 KEY = "sk_test_bench"

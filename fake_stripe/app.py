@@ -22,8 +22,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .core import indexes
 from .core.context import Endpoint
+from .core.kinds import models
 from .core.lanes import Lanes
-from .core.objects import models
 from .core.params import Spec
 from .core.store import Backend, open_backend
 from .core.versions import DEFAULT_API_VERSION

@@ -11,19 +11,21 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .core import objects
+from .core import kinds
 from .core.clock import Schedule, by_name
 from .core.context import Ctx, Expansions
-from .core.events import EventLog
+from .core.eventlog import EventLog, Recorded
 from .core.faults import Faults
 from .core.lanes import Lanes
 from .core.render import Encoded
 from .core.store import Backend
-from .core.tenant import Tenant
-from .webhooks.delivery import LEASE_SECONDS, Deliveries
+from .core.tenant import StagedTenant, Tenant
 from .webhooks.schedule import RetrySchedule
+
+if TYPE_CHECKING:
+    from .webhooks.delivery import Deliveries
 
 log = logging.getLogger("fake_stripe")
 
@@ -32,7 +34,7 @@ TENANT_CACHE = 10_000
 Validator = Callable[[str, str, int, Any], list[str]]
 
 # Where each kind's model is defined, and its objects' id prefix: a module is imported when its
-# model is first asked for (`core.objects.expect`). `tests/test_lazy_start.py` checks that this
+# model is first asked for (`core.kinds.expect`). `tests/test_lazy_start.py` checks that this
 # lists every model, as defined.
 MODELS: dict[str, tuple[str, str]] = {
     "event": ("evt", "fake_stripe.core.events"),
@@ -50,7 +52,7 @@ MODELS: dict[str, tuple[str, str]] = {
         "fcinst",
         "fake_stripe.financial_connections.institutions",
     ),
-    "customer": ("cus", "fake_stripe.resources.customers"),
+    "customer": ("cus", "fake_stripe.resources.customer_object"),
     "payment_method": ("pm", "fake_stripe.resources.payment_methods"),
     "charge": ("ch", "fake_stripe.payments.objects"),
     "payment_intent": ("pi", "fake_stripe.payments.objects"),
@@ -58,7 +60,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "setup_attempt": ("setatt", "fake_stripe.payments.objects"),
     "setup_intent": ("seti", "fake_stripe.payments.objects"),
 }
-objects.expect(MODELS)
+kinds.expect(MODELS)
 
 # What the tenant clock runs when it is due, before each request's handler: each floor's
 # schedule (`SCHEDULE` in its module, which `tests/test_lazy_start.py` checks these match),
@@ -117,16 +119,43 @@ class FakeStripe:
         self._tenants_lock = threading.Lock()
         self.started = time.time()
         self.closed = False
-        self.webhooks = Deliveries(
-            backend,
-            self._settled_tenant,
-            self.seed,
-            webhook_retry_schedule,
-            webhook_lease_seconds or LEASE_SECONDS,
-            allow_private_webhooks,
-        )
-        self.events.routers.append(self.webhooks.route)
-        self.webhooks.resume_pending()
+        # Checked now: a schedule out of bounds fails `create_app` (ScheduleError).
+        self._retry_schedule = (webhook_retry_schedule or RetrySchedule()).check()
+        self._lease_seconds = webhook_lease_seconds
+        self._webhooks: Deliveries | None = None
+        self._webhooks_lock = threading.Lock()
+        self.events.routers.append(self._route_event)
+        if backend.shared:
+            # A file or database may hold deliveries owed before a restart, or by another
+            # process that died: resumed now. A memory store starts empty, so its delivery
+            # (its modules, its thread) starts with the first event or the first use.
+            self.webhooks.resume_pending()
+
+    @property
+    def webhooks(self) -> Deliveries:
+        """Webhook delivery, started on first use."""
+        found = self._webhooks
+        if found is None:
+            with self._webhooks_lock:
+                found = self._webhooks
+                if found is None:
+                    from .webhooks.delivery import LEASE_SECONDS, Deliveries
+
+                    found = self._webhooks = Deliveries(
+                        self.backend,
+                        self._settled_tenant,
+                        self.seed,
+                        self._retry_schedule,
+                        self._lease_seconds or LEASE_SECONDS,
+                        self.allow_private_webhooks,
+                    )
+                    routers = self.events.routers
+                    if self._route_event in routers:  # events go to delivery directly now
+                        routers[routers.index(self._route_event)] = found.route
+        return found
+
+    def _route_event(self, tenant: StagedTenant, ev: Recorded) -> None:
+        self.webhooks.route(tenant, ev)
 
     def tenant(self, name: str) -> Tenant:
         # The most recently used tenants, at most TENANT_CACHE: one entry per key ever seen
@@ -153,7 +182,8 @@ class FakeStripe:
     def reset(self, name: str | None) -> None:
         self.backend.reset(name)
         self.faults.reset(name)
-        self.webhooks.reset(name)
+        if self._webhooks is not None:
+            self._webhooks.reset(name)
 
     def close(self) -> None:
         """Stop delivering (pending deliveries stay stored, their leases released), stop the
@@ -162,7 +192,8 @@ class FakeStripe:
         if self.closed:
             return
         self.closed = True
-        self.webhooks.close()
+        if self._webhooks is not None:
+            self._webhooks.close()
         self.lanes.close()
         self.backend.close()
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import anyio
-from pydantic_core import to_json
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -27,6 +26,7 @@ from .core import formdata, turns
 from .core import idempotency as idem
 from .core.clock import Clock
 from .core.context import Ctx, Endpoint, Failed, Services
+from .core.encode import to_json
 from .core.errors import (
     InvalidRequestError,
     ParamError,

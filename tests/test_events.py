@@ -12,7 +12,7 @@ from fake_stripe.core.events import Event, EventLog, Recorded, type_index
 from fake_stripe.core.raw import RawObject
 from fake_stripe.core.store.memory import MemoryBackend
 from fake_stripe.core.tenant import StagedTenant, Tenant
-from fake_stripe.resources.customers import Customer
+from fake_stripe.resources.customer_object import Customer
 
 
 def _reference(row: str, obj_dump: dict[str, Any], **given: Any) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_stripe.app import create_app, routes_index, routes_table
-from fake_stripe.core import objects
+from fake_stripe.core import kinds, objects
 from fake_stripe.core.clock import Schedule
 from fake_stripe.financial_connections import schedule as fc_schedule
 from fake_stripe.inprocess import client
@@ -74,6 +74,36 @@ def test_the_first_answer_loads_no_floor_then_each_floor_loads_on_its_first_requ
     assert "fake_stripe.financial_connections.accounts" in after_fc
     assert not any(m.startswith("fake_stripe.payments.payment_intents") for m in after_fc)
     assert "fake_stripe.payments.payment_intents" in at_end
+
+
+def test_pydantic_is_imported_by_the_first_request_that_builds_a_model() -> None:
+    """A list that finds nothing renders no model: a server answers it without pydantic (a
+    third of a start's instructions); the first write imports it, and a list then shows what
+    was written."""
+    got = fresh(
+        """
+        def pydantic():
+            return sorted(m for m in sys.modules if m.split(".")[0].startswith("pydantic"))
+        app = create_app()
+        with client(app) as c:
+            auth = {"Authorization": f"Bearer {KEY}"}
+            empty = c.get("/v1/customers", headers=auth)
+            before = pydantic()
+            missing = c.get("/v1/customers/cus_nothere", headers=auth).status_code
+            made = c.post("/v1/customers", headers=auth, data={"email": "jenny@example.com"})
+            after = pydantic()
+            listed = c.get("/v1/customers", headers=auth).json()
+        print(json.dumps([empty.status_code, empty.content.decode(), missing, before,
+                          made.status_code, "pydantic" in after, listed]))
+        """
+    )
+    status, body, missing, before, made, after, listed = got
+    assert (status, missing, made) == (200, 404, 200)
+    assert body == '{"object":"list","data":[],"has_more":false,"url":"/v1/customers"}'
+    assert before == []
+    assert after
+    assert [c["email"] for c in listed["data"]] == ["jenny@example.com"]
+    assert listed["url"] == "/v1/customers" and listed["has_more"] is False
 
 
 def test_a_served_fake_answers_without_importing_uvicorn() -> None:
@@ -151,15 +181,15 @@ def test_a_due_schedule_of_a_floor_not_loaded_yet_fires(tmp_path: Path) -> None:
 def test_the_registry_lists_every_model_where_it_is_defined() -> None:
     routes_table()  # imports every handler module, and with them every model
     # (tests define models of their own)
-    registered = {k: m for k, m in objects._REGISTRY.items() if m.__module__.startswith("fake_")}
+    registered = {k: m for k, m in objects.REGISTRY.items() if m.__module__.startswith("fake_")}
     assert set(registered) == set(MODELS)
     for kind, model in registered.items():
         prefix, home = MODELS[kind]
         assert (model.prefix, model.__module__) == (prefix, home), kind
-        assert objects.model_for(kind) is model
+        assert kinds.model_for(kind) is model
         if prefix:
-            assert objects.model_for_id(f"{prefix}_123") is model
-    assert objects.model_for_id("in_123") is None  # a kind no model has
+            assert kinds.model_for_id(f"{prefix}_123") is model
+    assert kinds.model_for_id("in_123") is None  # a kind no model has
 
 
 def test_the_server_schedules_are_the_floors_own() -> None:

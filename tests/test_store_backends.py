@@ -28,7 +28,7 @@ from fake_stripe.core.store import Backend, Conflict, MemoryBackend, SQLiteBacke
 from fake_stripe.core.store.base import Busy
 from fake_stripe.core.store.threads import Writers
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.resources.customers import Customer
+from fake_stripe.resources.customer_object import Customer
 from tests.stores import db_for
 from tests.test_serve import start, stop
 from tests.test_webhooks import Receiver, create_endpoint, eventually, journal, settings

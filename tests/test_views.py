@@ -16,12 +16,12 @@ from pydantic_core import to_json
 
 from fake_stripe import create_app
 from fake_stripe.core import views
-from fake_stripe.core.objects import model_for
+from fake_stripe.core.kinds import model_for
 from fake_stripe.core.versions import DEFAULT_API_VERSION, NEWEST_PREVIEW, PREVIEW_VERSION
 from fake_stripe.financial_connections.objects import STATUS_DETAILS_GA
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.payments.objects import ALLOWED_TYPES_GA
-from fake_stripe.resources.customers import Customer
+from fake_stripe.resources.customer_object import Customer
 from tests.test_indexes import _world
 from tests.test_payment_intents import PV, get, ok, post
 
@@ -63,7 +63,7 @@ def _stored_world() -> tuple[Any, list[tuple[str, str]]]:
 
 
 def _kinds() -> list[str]:
-    from fake_stripe.core.objects import models
+    from fake_stripe.core.kinds import models
 
     return [m.kind for m in models()]
 

@@ -33,7 +33,7 @@ from fake_stripe.core.tenant import tenant_of
 from fake_stripe.core.versions import PREVIEW_VERSION
 from fake_stripe.http_server import ServerThread
 from fake_stripe.inprocess import client as inprocess_client
-from fake_stripe.resources.customers import Customer
+from fake_stripe.resources.customer_object import Customer
 from fake_stripe.webhooks import signing
 from tests.helpers import assert_error
 

@@ -31,7 +31,7 @@ from ..core.tenant import Tenant
 from ..core.versions import NEWEST_PREVIEW, PREVIEW_VERSION
 from ..financial_connections.objects import Account, Authorization, Session
 from ..payments.objects import Charge, PaymentIntent
-from ..resources.customers import Customer
+from ..resources.customer_object import Customer
 from ..resources.payment_methods import PaymentMethod
 from ..resources.webhook_endpoints import WebhookEndpoint
 from ..wire import decode_form

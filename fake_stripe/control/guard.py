@@ -23,7 +23,7 @@ import hmac
 import ipaddress
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,8 +33,10 @@ from ..core.context import Services
 from ..core.errors import AuthenticationError, PermissionError, RateLimitError, StripeError
 from ..core.store import Backend, Busy
 from ..core.tenant import Tenant
-from ..webhooks.delivery import Deliveries
 from ..wire import LOCK_TIMEOUT, authenticate, error_response, json_response
+
+if TYPE_CHECKING:
+    from ..webhooks.delivery import Deliveries
 
 
 class ControlServer(Services, Protocol):
@@ -45,7 +47,9 @@ class ControlServer(Services, Protocol):
     seed: int
     strict: bool
     started: float
-    webhooks: Deliveries
+
+    @property
+    def webhooks(self) -> Deliveries: ...
 
     def reset(self, name: str | None) -> None: ...
 

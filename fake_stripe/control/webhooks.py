@@ -21,7 +21,8 @@ from ..core.params import UNSET, Bool, Enum, Int, Param, Spec, Str, check
 from ..core.tenant import Tenant
 from ..resources.webhook_endpoints import WebhookEndpoint
 from ..webhooks.delivery import Deliveries
-from ..webhooks.schedule import BOUNDS, ScheduleError, Settings
+from ..webhooks.schedule import BOUNDS, ScheduleError
+from ..webhooks.settings import Settings
 from ..webhooks.signing import render_payload
 from ..wire import decode_form
 from .guard import ControlServer, tenant_route

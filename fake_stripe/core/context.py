@@ -6,19 +6,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .clock import Clock
 from .errors import StripeError
-from .events import EventLog, Recorded
+from .eventlog import EventLog, Recorded
 from .faults import Faults
 from .lanes import Lanes
-from .objects import StripeObject
 from .params import Spec
 from .raw import RawObject
 from .store import Backend
 from .tenant import StagedTenant, Tenant
 from .versions import is_preview
+
+if TYPE_CHECKING:
+    from .objects import StripeObject
 
 
 class Expansions(Protocol):

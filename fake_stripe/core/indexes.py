@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from .objects import StripeObject
 from .store import Backend
+
+if TYPE_CHECKING:
+    from .objects import StripeObject
 
 # The metadata row, under the tenant "" that no API key names.
 FIELDS = "indexed fields"

@@ -10,8 +10,7 @@ Every rendering takes the reader's version, never a yes/no for preview.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_json
@@ -19,13 +18,10 @@ from pydantic_core import to_json
 from .turns import checkpoint
 from .versions import shows_since
 
-_REGISTRY: dict[str, type[StripeObject]] = {}
-_BY_PREFIX: dict[str, type[StripeObject]] = {}
-
-# Where each kind's model is defined, and the id prefix of its objects (`expect`): a kind's
-# module is imported when its model is first asked for, so a server starts with none loaded.
-_HOMES: dict[str, tuple[str, str]] = {}
-_KIND_OF_PREFIX: dict[str, str] = {}
+# The models defined so far, by kind and by id prefix (`core.kinds` reads them: it names the
+# models not imported yet, and imports a kind's module when its model is asked for).
+REGISTRY: dict[str, type[StripeObject]] = {}
+BY_PREFIX: dict[str, type[StripeObject]] = {}
 
 
 class Model(BaseModel):
@@ -61,9 +57,9 @@ class StripeObject(BaseModel):
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         if cls.kind:
-            _REGISTRY[cls.kind] = cls
+            REGISTRY[cls.kind] = cls
             if cls.prefix:
-                _BY_PREFIX[cls.prefix] = cls
+                BY_PREFIX[cls.prefix] = cls
 
     @classmethod
     def fetch(cls, tenant: Any, obj_id: str) -> StripeObject | None:
@@ -161,15 +157,6 @@ def _hidden_at(cls: type[StripeObject], version: str) -> set[str]:
     return found
 
 
-class Written(NamedTuple):
-    """A handler's answer: `obj`, and its JSON as the request staged it (`StagedTenant.put`),
-    `obj` unchanged since. Rendered without expansions, the answer is cut from that JSON
-    (`StripeObject.api_json_from`) rather than written again."""
-
-    obj: StripeObject
-    stored: str
-
-
 # (model, version) -> the names of the model's last fields when they are the ones a reader at
 # that version is not shown and each has a plain default (None, a bool, an int, a string), those
 # defaults, and how a stored object that holds them ends (`,"deleted":false}`); None when the
@@ -207,32 +194,4 @@ def _tail_at(cls: type[StripeObject], version: str) -> _Tail | None:
     if len(_tails) >= _HIDDEN_KEPT:
         _tails.clear()
     _tails[key] = found
-    return found
-
-
-def expect(homes: dict[str, tuple[str, str]]) -> None:
-    """Name the models not imported yet: kind -> (id prefix, the module that defines it)."""
-    _HOMES.update(homes)
-    _KIND_OF_PREFIX.update({prefix: kind for kind, (prefix, _m) in homes.items() if prefix})
-
-
-def model_for(kind: str) -> type[StripeObject]:
-    """The model of `kind` (KeyError: a kind no model has), its module imported if need be."""
-    found = _REGISTRY.get(kind)
-    if found is None:
-        importlib.import_module(_HOMES[kind][1])
-        found = _REGISTRY[kind]
-    return found
-
-
-def models() -> list[type[StripeObject]]:
-    """Every model of an object kind, imported or expected."""
-    return [model_for(kind) for kind in {**_REGISTRY, **_HOMES}]
-
-
-def model_for_id(obj_id: str) -> type[StripeObject] | None:
-    prefix = obj_id.split("_", 1)[0] if "_" in obj_id else ""
-    found = _BY_PREFIX.get(prefix)
-    if found is None and prefix in _KIND_OF_PREFIX:
-        found = model_for(_KIND_OF_PREFIX[prefix])
     return found

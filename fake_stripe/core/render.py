@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
-from pydantic import BaseModel
-
+from . import kinds
+from .encode import to_json as encode
 from .errors import ParamError, resource_missing
-from .objects import StripeObject, Written, model_for, model_for_id
+from .kinds import Written, model_for, model_for_id
 from .raw import Kind, RawObject
 from .store.base import Match
 from .turns import checkpoint
-from .views import Renders, View, ViewKind
+from .views import Rendering, Renders, View, ViewKind
 
 if TYPE_CHECKING:
     from .context import Ctx
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 M = TypeVar("M")
 
 MAX_EXPAND_DEPTH = 4
+
+_PLAIN = re.compile(r"[\w./:\-]*\Z", re.ASCII).match  # a string JSON writes as it is, in quotes
 
 
 @dataclass
@@ -74,10 +77,8 @@ def paginate(
 
 
 def to_json(ctx: Ctx, result: Any) -> Any:
-    if isinstance(result, (StripeObject, RawObject, View)):
+    if isinstance(result, (RawObject, View)):
         return result.to_api(ctx.version)
-    if isinstance(result, BaseModel):
-        return result.model_dump(mode="json")
     if isinstance(result, Page):
         data = []
         for x in result.data:
@@ -89,6 +90,15 @@ def to_json(ctx: Ctx, result: Any) -> Any:
             "has_more": result.has_more,
             "url": result.url,
         }
+    if kinds.base() is not None:  # else pydantic is not imported, and nothing is a model
+        from pydantic import BaseModel
+
+        from .objects import StripeObject
+
+        if isinstance(result, StripeObject):
+            return result.to_api(ctx.version)
+        if isinstance(result, BaseModel):
+            return result.model_dump(mode="json")
     return result
 
 
@@ -98,14 +108,36 @@ class Encoded(NamedTuple):
     json: bytes
 
 
+def _page_json(ctx: Ctx, page: Page) -> bytes:
+    """A list object's JSON, as `to_json` writes its rendering, from its items' own: a kept
+    rendering is sent as it was encoded (`core.views`)."""
+    items = []
+    for x in page.data:
+        checkpoint()  # a rendering may build its model
+        rendered = to_json(ctx, x)
+        items.append(rendered.encoded() if type(rendered) is Rendering else encode(rendered))
+    url = page.url
+    return b'{"object":"list","data":[%s],"has_more":%s,"url":%s}' % (
+        b",".join(items),
+        b"true" if page.has_more else b"false",
+        b'"%s"' % url.encode() if _PLAIN(url) else encode(url),
+    )
+
+
 def render(ctx: Ctx, result: Any, expand: list[str]) -> Any:
+    if not expand:
+        if type(result) is View:  # a retrieve
+            return result.to_api(ctx.version)
+        if type(result) is Page:
+            return Encoded(_page_json(ctx, result))
     if type(result) is Written:
         if not expand:
             cut = result.obj.api_json_from(result.stored, ctx.version)
             if cut is not None:
                 return Encoded(cut)
         result = result.obj
-    if not expand and isinstance(result, StripeObject):
+    model = kinds.base()
+    if not expand and model is not None and isinstance(result, model):
         # Most writes answer one object: its JSON straight from its model, when it can be.
         encoded = result.api_json(ctx.version)
         if encoded is not None:
@@ -178,7 +210,8 @@ def _fetch(ctx: Ctx, value: str, expected: frozenset[str]) -> dict[str, Any] | N
     found = ctx.tenant.get_any(value)
     if isinstance(found, RawObject) and found.data.get("object") in expected:
         return found.to_api(ctx.version)
-    if isinstance(found, StripeObject) and found.kind in expected:
+    model = kinds.base()
+    if model is not None and isinstance(found, model) and found.kind in expected:
         return found.to_api(ctx.version)
     return None
 

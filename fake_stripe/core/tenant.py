@@ -16,21 +16,24 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from .clock import Clock, Schedule
 from .errors import resource_missing
 from .keys import KEY_RE as KEY_RE  # re-exported: the server reads keys through this module
 from .keys import tenant_of as tenant_of
-from .objects import StripeObject, model_for
+from .kinds import model_for
 from .raw import Kind, RawObject
 from .store import Backend
 from .store.base import Match
 from .turns import checkpoint, unbounded
 from .views import View
 
+if TYPE_CHECKING:
+    from .objects import StripeObject
+
 M = TypeVar("M")
-Stored = StripeObject | RawObject
+Stored: TypeAlias = "StripeObject | RawObject"
 Row = tuple[str, str]  # kind, JSON
 Staged = tuple[str, str, dict[str, str] | None]  # kind, JSON, indexed values
 

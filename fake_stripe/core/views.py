@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol
 
-from pydantic_core import to_json
+from .encode import to_json
 
 RENDERINGS = 4096  # kept at most; a customer's is about 1 KiB, and its JSON half that
 # And at most this much stored JSON rendered: a kept rendering, its encoding and (from SQL

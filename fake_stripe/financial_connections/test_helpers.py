@@ -209,11 +209,9 @@ TRIGGER_DESCRIPTION = "(created by fake-stripe trigger)"
 
 
 def _customer(ctx: Ctx) -> Any:
-    from ..resources import customers
+    from ..resources.customer_object import Customer
 
-    cus = customers.Customer(
-        id=ctx.tenant.new_id("cus"), created=ctx.now(), description=TRIGGER_DESCRIPTION
-    )
+    cus = Customer(id=ctx.tenant.new_id("cus"), created=ctx.now(), description=TRIGGER_DESCRIPTION)
     ctx.tenant.put(cus)
     ctx.emit("customer.created", cus)
     return cus

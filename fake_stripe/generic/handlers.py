@@ -16,7 +16,8 @@ from typing import Any
 
 from ..core.context import Ctx, Handler
 from ..core.errors import InvalidRequestError, resource_missing
-from ..core.objects import StripeObject, model_for
+from ..core.kinds import model_for
+from ..core.objects import StripeObject
 from ..core.params import in_range
 from ..core.raw import File, RawKind, RawObject
 from ..core.render import Page, paginate

@@ -1,14 +1,16 @@
-"""Customers: create, retrieve, update, list (with `email`), delete."""
+"""Customers: create, retrieve, update, list (with `email`), delete.
+
+The customer's model (`customer_object`) is imported by the first request that builds one: a
+list that finds no customer, or a retrieve whose rendering is kept (`core.views`), needs none.
+"""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import Ctx
 from ..core.errors import resource_missing
-from ..core.objects import Model, StripeObject, Written
+from ..core.kinds import Lazy, Written
 from ..core.params import (
     PAGINATION,
     RANGE,
@@ -27,71 +29,10 @@ from ..core.params import (
 from ..core.render import Page, paginate
 from ..core.views import View
 
+if TYPE_CHECKING:
+    from .customer_object import Customer
 
-class Address(Model):
-    city: str | None = None
-    country: str | None = None
-    line1: str | None = None
-    line2: str | None = None
-    postal_code: str | None = None
-    state: str | None = None
-
-
-class Shipping(Model):
-    address: Address
-    name: str
-    phone: str | None = None
-
-
-class InvoiceSettings(Model):
-    custom_fields: list[dict[str, str]] | None = None
-    default_payment_method: str | None = None
-    footer: str | None = None
-    rendering_options: dict[str, Any] | None = None
-
-
-class Customer(StripeObject):
-    kind: ClassVar[str] = "customer"
-    prefix: ClassVar[str] = "cus"
-    noun: ClassVar[str] = "customer"
-    internal: ClassVar[frozenset[str]] = frozenset({"deleted"})
-    indexed: ClassVar[tuple[str, ...]] = ("email",)
-    expandable: ClassVar[dict[str, str]] = {
-        "invoice_settings.default_payment_method": "payment_method",
-        "default_source": "source",
-    }
-
-    object: str = "customer"
-    address: Address | None = None
-    balance: int = 0
-    created: int
-    currency: str | None = None
-    default_source: str | None = None
-    delinquent: bool = False
-    description: str | None = None
-    discount: None = None
-    email: str | None = None
-    invoice_prefix: str | None = None
-    # Factories, not shared instances: pydantic deep-copies a mutable default on every create.
-    invoice_settings: InvoiceSettings = Field(default_factory=InvoiceSettings)
-    livemode: bool = False
-    metadata: dict[str, str] = Field(default_factory=dict)
-    name: str | None = None
-    next_invoice_sequence: int = 1
-    phone: str | None = None
-    preferred_locales: list[str] = Field(default_factory=list)
-    shipping: Shipping | None = None
-    tax_exempt: str = "none"
-    test_clock: str | None = None
-    deleted: bool = False
-
-    def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
-        if self.deleted:
-            return {"id": self.id, "object": "customer", "deleted": True}
-        return data
-
-    def renders_plain(self) -> bool:
-        return not self.deleted
+CUSTOMER: Lazy[Customer] = Lazy("customer", "customer")
 
 
 ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
@@ -147,6 +88,8 @@ def _changes(p: dict[str, Any], current: Customer | None = None) -> dict[str, An
 
 
 def _apply(c: Customer, p: dict[str, Any]) -> None:
+    from .customer_object import Address, InvoiceSettings, Shipping
+
     for name, value in _changes(p, c).items():
         setattr(c, name, value)
     # pydantic does not re-validate on setattr; rebuild nested models from plain dicts
@@ -159,7 +102,7 @@ def _apply(c: Customer, p: dict[str, Any]) -> None:
 
 
 def load(ctx: Ctx, customer_id: str, param: str = "id") -> Customer:
-    c = ctx.tenant.get(Customer, customer_id)
+    c = ctx.tenant.get(CUSTOMER, customer_id)
     if c is None or (c.deleted and param != "id"):
         raise resource_missing("customer", customer_id, param)
     return c
@@ -167,7 +110,7 @@ def load(ctx: Ctx, customer_id: str, param: str = "id") -> Customer:
 
 def create(ctx: Ctx, p: dict[str, Any]) -> Written:
     # Validated as one model, nested hashes included (an update sets its fields one by one).
-    c = Customer.model_validate(
+    c = CUSTOMER.model().model_validate(
         {"id": ctx.tenant.new_id("cus"), "created": ctx.now(), **_changes(p)}
     )
     stored = ctx.tenant.put(c)
@@ -176,7 +119,7 @@ def create(ctx: Ctx, p: dict[str, Any]) -> Written:
 
 
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> View:
-    return ctx.tenant.view(Customer, ctx.path["customer"])
+    return ctx.tenant.view(CUSTOMER, ctx.path["customer"])
 
 
 def update(ctx: Ctx, p: dict[str, Any]) -> Customer:
@@ -214,4 +157,4 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
         return in_range(c.created, created)
 
     match = None if email is None else ("email", email)
-    return paginate(ctx, Customer, p, "/v1/customers", where, match)
+    return paginate(ctx, CUSTOMER, p, "/v1/customers", where, match)

@@ -25,11 +25,12 @@ from ..core.render import Page, paginate
 from ..core.views import View
 from . import cards, customers
 from .cards import Card
+from .customer_object import Address
 
 
 class BillingDetails(Model):
     # Stripe gives an address of nulls, never null, when none was given (fixtures3.json).
-    address: customers.Address = customers.Address()
+    address: Address = Address()
     email: str | None = None
     name: str | None = None
     phone: str | None = None
@@ -38,7 +39,7 @@ class BillingDetails(Model):
     @field_validator("address", mode="before")
     @classmethod
     def _address_of_nulls(cls, value: Any) -> Any:
-        return customers.Address() if value is None else value
+        return Address() if value is None else value
 
 
 class UsBankAccount(Model):

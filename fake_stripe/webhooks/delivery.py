@@ -39,8 +39,9 @@ from ..resources.webhook_endpoints import WebhookEndpoint
 from . import signing
 from .engine import Engine, Job
 from .journal import Attempt, Journal
-from .schedule import RetrySchedule, Settings
+from .schedule import RetrySchedule
 from .sender import Reply, describe
+from .settings import Settings
 
 log = logging.getLogger("fake_stripe")
 

@@ -1,17 +1,12 @@
-"""When failed webhook attempts go again, and the settings a tenant may change: the server's
-`RetrySchedule`, a tenant's `Settings` (fault modes and overrides of the schedule), and the
-bounds of each (`BOUNDS`), within which no retry time can overflow."""
+"""When failed webhook attempts go again: the server's `RetrySchedule`, and the bounds of it and
+of a tenant's settings (`BOUNDS`, `webhooks.settings`), within which no retry time can
+overflow."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import Field
-
-from ..core.objects import Model
 
 # Bounds of every retry-schedule and fault setting (a tenant's through
 # `/_fake/webhooks/settings`, the server's through `create_app` or `Deliveries.configure`).
@@ -81,29 +76,3 @@ class RetrySchedule:
                 "time_scale or max_attempts.",
             )
         return self
-
-
-def _bounded(name: str) -> Any:
-    low, high = BOUNDS[name]
-    return Field(default=None, ge=low, le=high, allow_inf_nan=False)
-
-
-class Settings(Model):
-    """A tenant's opt-in fault modes and its overrides of the server's retry schedule."""
-
-    duplicate: bool = False
-    shuffle: bool = False
-    shuffle_window: float = Field(default=0.25, ge=0.0, le=BOUNDS["shuffle_window"][1])
-    base_delay: float | None = _bounded("base_delay")
-    factor: float | None = _bounded("factor")
-    max_attempts: int | None = _bounded("max_attempts")
-    time_scale: float | None = _bounded("time_scale")
-    timeout: float | None = _bounded("timeout")
-
-    def schedule(self, default: RetrySchedule) -> RetrySchedule:
-        overrides = {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(RetrySchedule)
-            if getattr(self, f.name) is not None
-        }
-        return dataclasses.replace(default, **overrides)
