@@ -7,13 +7,14 @@ import hashlib
 import json
 import logging
 import random
+import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .core import kinds
+from .core import kinds, turns
 from .core.clock import Schedule, by_name
 from .core.context import Ctx, Expansions
 from .core.eventlog import EventLog, Recorded
@@ -139,6 +140,8 @@ class FakeStripe:
             with self._webhooks_lock:
                 found = self._webhooks
                 if found is None:
+                    if "fake_stripe.webhooks.delivery" not in sys.modules:
+                        turns.before_import()
                     from .webhooks.delivery import LEASE_SECONDS, Deliveries
 
                     found = self._webhooks = Deliveries(

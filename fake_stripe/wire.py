@@ -404,7 +404,10 @@ def _serve(job: _Job, before: bool) -> _Answer:
         )
         clock = ctx.clock
         idempotency_key = sent.get(b"idempotency-key") if method == "POST" else None
-        budget = turns.on_loop(LOOP_BUDGET) if job.bounded and ctx.on_loop else _UNBOUNDED
+        if not ctx.on_loop:
+            budget: contextlib.AbstractContextManager[None] = _UNBOUNDED
+        else:
+            budget = turns.on_loop(LOOP_BUDGET) if job.bounded else turns.LOOP
         if idempotency_key is None:
             with budget:
                 done = _run(ctx, ep, params)

@@ -106,6 +106,46 @@ def test_pydantic_is_imported_by_the_first_request_that_builds_a_model() -> None
     assert listed["url"] == "/v1/customers" and listed["has_more"] is False
 
 
+def test_a_served_fake_imports_its_first_model_off_the_event_loop() -> None:
+    """The first create on a served fake imports pydantic and the customer's model: a light
+    write runs on the loop, but leaves it for a worker thread before the import, so no other
+    request waits for it; its idempotency key's claim goes with it, and a retry replays it."""
+    got = fresh(
+        """
+        import asyncio, urllib.request
+        from fake_stripe.http_server import ServerThread
+        watched = ("pydantic", "pydantic_core", "fake_stripe.resources.customer_object")
+        on_loop = {}
+        class Watch:
+            def find_spec(self, name, path=None, target=None):
+                if name in watched:
+                    on_loop.setdefault(name, asyncio._get_running_loop() is not None)
+                return None
+        sys.meta_path.insert(0, Watch())
+        answers = []
+        with ServerThread(create_app()) as url:
+            for method, data in [("GET", None)] + [("POST", b"email=jenny%40example.com")] * 2:
+                req = urllib.request.Request(f"{url}/v1/customers", data=data, method=method)
+                req.add_header("Authorization", f"Bearer {KEY}")
+                if data:
+                    req.add_header("Idempotency-Key", "first-create")
+                with urllib.request.urlopen(req) as resp:
+                    body = json.loads(resp.read())
+                    replayed = resp.headers.get("Idempotent-Replayed")
+                    answers.append([resp.status, body.get("id"), replayed])
+        print(json.dumps([answers, on_loop]))
+        """
+    )
+    answers, on_loop = got
+    (listed, *_), (created, cid, replayed), (again, same, replay) = answers
+    assert (listed, created, again) == (200, 200, 200)
+    assert cid.startswith("cus_") and same == cid
+    assert (replayed, replay) == (None, "true")
+    assert on_loop == dict.fromkeys(
+        ("pydantic", "pydantic_core", "fake_stripe.resources.customer_object"), False
+    )
+
+
 def test_a_served_fake_answers_without_importing_uvicorn() -> None:
     """The fake's own server (`http_server.Server`, as `serve` runs it) needs none of uvicorn,
     whose import was a tenth of `serve`'s time to its first answer."""

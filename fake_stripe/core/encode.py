@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import turns
+
 _encoder: Callable[[Any], bytes] | None = None
 
 
@@ -19,6 +21,7 @@ def to_json(value: Any) -> bytes:
 
 def _load() -> Callable[[Any], bytes]:
     global _encoder
+    turns.before_import()
     from pydantic_core import to_json as encoder
 
     _encoder = encoder

@@ -13,6 +13,8 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar, cast
 
+from . import turns
+
 if TYPE_CHECKING:
     from .objects import StripeObject
 
@@ -20,6 +22,8 @@ M = TypeVar("M", bound="StripeObject")
 
 # Where each kind's model is defined, and the id prefix of its objects (`expect`).
 _HOMES: dict[str, tuple[str, str]] = {}
+
+_OBJECTS = "fake_stripe.core.objects"  # the models' base, and pydantic with it
 _KIND_OF_PREFIX: dict[str, str] = {}
 
 
@@ -60,20 +64,23 @@ def expect(homes: dict[str, tuple[str, str]]) -> None:
 
 
 def model_for(kind: str) -> type[StripeObject]:
-    """The model of `kind` (KeyError: a kind no model has), its module imported if need be."""
+    """The model of `kind` (KeyError: a kind no model has), its module imported if need be (off
+    the event loop: `turns.before_import`)."""
+    home = _HOMES.get(kind)
+    if home is not None and home[1] not in sys.modules:
+        turns.before_import()
+        importlib.import_module(home[1])
+    elif home is None and _OBJECTS not in sys.modules:
+        raise KeyError(kind)  # no model is defined yet, and none is expected of this kind
     from .objects import REGISTRY
 
-    found = REGISTRY.get(kind)
-    if found is None:
-        importlib.import_module(_HOMES[kind][1])
-        found = REGISTRY[kind]
-    return found
+    return REGISTRY[kind]
 
 
 def base() -> type[StripeObject] | None:
     """`StripeObject` once its module (and pydantic) is imported; None before, when no object
     can be one."""
-    module = sys.modules.get("fake_stripe.core.objects")
+    module = sys.modules.get(_OBJECTS)
     return None if module is None else cast("type[StripeObject]", module.StripeObject)
 
 

@@ -16,7 +16,9 @@ another's. In-process, `checkpoint()` does nothing.
 On the loop's own thread, work the caller bounds (`on_loop`: a read that may walk many objects,
 tried there first because a hand-off to a worker thread costs more than most such reads) stops
 at the first checkpoint past its budget, raising `OutOfTurn`: the read is then run again on a
-worker thread, where the rules above apply.
+worker thread, where the rules above apply. Any request's work on the loop's thread, bounded
+or not, stops there too before a module's first import (`before_import`: a model's, pydantic's
+with the first, tens of milliseconds that every other request would wait out).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class OutOfTurn(BaseException):
 class _Local(threading.local):
     work: _Work | None = None  # the class's default: a thread that never set it reads None
     deadline: float | None = None  # `on_loop`'s, on the loop's thread
+    loop: bool = False  # a request's unbounded work on the loop's thread (`LOOP`)
 
 
 _local = _Local()
@@ -96,6 +99,28 @@ def on_loop(budget: float) -> Iterator[None]:
     finally:
         _bounded.discard(me)
         _local.deadline = None
+
+
+class _OnLoop:
+    """A request's work on the loop's thread with no budget (a light request): it runs whole,
+    but leaves the loop before a first import (`before_import`)."""
+
+    def __enter__(self) -> None:
+        _local.loop = True
+
+    def __exit__(self, *exc: object) -> None:
+        _local.loop = False
+
+
+LOOP = _OnLoop()
+
+
+def before_import() -> None:
+    """Called before importing a module for the first time (a model's, and pydantic with the
+    first): a request's work on the event loop's thread stops here (`OutOfTurn`) and runs again
+    on a worker thread, so no other request waits for the import."""
+    if _local.loop or _local.deadline is not None:
+        raise OutOfTurn
 
 
 _pause = time.sleep  # (tests count the pauses here)
@@ -143,6 +168,7 @@ def unbounded() -> None:
     """No stop from here to the end of the bounded block: what follows (a commit) must run
     whole once begun."""
     _local.deadline = None
+    _local.loop = False
 
 
 def waited() -> None:
