@@ -76,7 +76,6 @@ class OutOfTurn(BaseException):
 class _Local(threading.local):
     work: _Work | None = None  # the class's default: a thread that never set it reads None
     deadline: float | None = None  # `on_loop`'s, on the loop's thread
-    loop: bool = False  # a request's unbounded work on the loop's thread (`LOOP`)
 
 
 _local = _Local()
@@ -85,6 +84,9 @@ _local = _Local()
 # Adding and discarding are atomic.
 _working: set[int] = set()
 _bounded: set[int] = set()
+# The loops' threads running a request's work with no budget (`LOOP`): a set rather than a
+# thread-local flag, whose every change cost some thousand instructions.
+_unbounded: set[int] = set()
 
 
 @contextlib.contextmanager
@@ -106,10 +108,10 @@ class _OnLoop:
     but leaves the loop before a first import (`before_import`)."""
 
     def __enter__(self) -> None:
-        _local.loop = True
+        _unbounded.add(threading.get_ident())
 
     def __exit__(self, *exc: object) -> None:
-        _local.loop = False
+        _unbounded.discard(threading.get_ident())
 
 
 LOOP = _OnLoop()
@@ -119,7 +121,7 @@ def before_import() -> None:
     """Called before importing a module for the first time (a model's, and pydantic with the
     first): a request's work on the event loop's thread stops here (`OutOfTurn`) and runs again
     on a worker thread, so no other request waits for the import."""
-    if _local.loop or _local.deadline is not None:
+    if _local.deadline is not None or threading.get_ident() in _unbounded:
         raise OutOfTurn
 
 
@@ -168,7 +170,8 @@ def unbounded() -> None:
     """No stop from here to the end of the bounded block: what follows (a commit) must run
     whole once begun."""
     _local.deadline = None
-    _local.loop = False
+    if _unbounded:
+        _unbounded.discard(threading.get_ident())
 
 
 def waited() -> None:
