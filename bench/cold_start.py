@@ -29,6 +29,13 @@ import httpx
 KEY = {"Authorization": "Bearer sk_test_cold"}
 
 
+def _cwd(pythonpath: str | None) -> str | None:
+    """Where a variant runs: `python -m` puts its working directory first on the path, ahead of
+    PYTHONPATH, so another checkout runs from its own directory (from this checkout's, it would
+    run this checkout's code)."""
+    return pythonpath
+
+
 def _env(pythonpath: str | None) -> dict[str, str]:
     env = dict(os.environ)
     if pythonpath:
@@ -39,13 +46,22 @@ def _env(pythonpath: str | None) -> dict[str, str]:
 def help_ms(pythonpath: str | None) -> float:
     started = time.perf_counter()
     command = [sys.executable, "-m", "fake_stripe.cli.main", "--help"]
-    subprocess.run(command, env=_env(pythonpath), capture_output=True, check=True)
+    subprocess.run(
+        command, env=_env(pythonpath), cwd=_cwd(pythonpath), capture_output=True, check=True
+    )
     return (time.perf_counter() - started) * 1000
 
 
 def import_ms(pythonpath: str | None) -> float:
     command = [sys.executable, "-X", "importtime", "-c", "import fake_stripe.cli.main"]
-    ran = subprocess.run(command, env=_env(pythonpath), capture_output=True, text=True, check=True)
+    ran = subprocess.run(
+        command,
+        env=_env(pythonpath),
+        cwd=_cwd(pythonpath),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     found = re.search(r"\|\s+(\d+) \| fake_stripe\.cli\.main\s*$", ran.stderr, re.MULTILINE)
     assert found is not None, ran.stderr[-500:]
     return int(found.group(1)) / 1000
@@ -55,7 +71,12 @@ def serve_ms(pythonpath: str | None) -> tuple[float, float | None]:
     started = time.perf_counter()
     command = [sys.executable, "-m", "fake_stripe.cli.main", "serve", "--port", "0"]
     process = subprocess.Popen(
-        command, env=_env(pythonpath), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        command,
+        env=_env(pythonpath),
+        cwd=_cwd(pythonpath),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert process.stdout is not None
