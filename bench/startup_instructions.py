@@ -99,8 +99,8 @@ def main() -> None:
         before = total
     start = before
     total = collected(code + FIRST_POST)
-    step = (total - start) / 1e6
-    print(f"| then its first POST /v1/customers | {total / 1e6:,.0f} | {step:+,.0f} |")
+    alone = (total - start) / 1e6
+    print(f"| then its first POST /v1/customers | {total / 1e6:,.0f} | {alone:+,.0f} |")
     ceiling = collected(CEILING)
     print(f"| the ceiling (uvicorn, Starlette), its first GET | {ceiling / 1e6:,.0f} | |")
     print(f"\nThe fake's start: {start / ceiling:.2f}× the ceiling's.")
