@@ -238,3 +238,36 @@ def test_the_kept_renderings_stay_within_their_json_budget(monkeypatch: pytest.M
     assert views._kept_json <= 200_000 and len(views._kept) == 200_000 // len(bodies[0])
     views.forget()
     assert views._kept_json == 0
+
+
+@pytest.mark.parametrize(
+    "url", ["/v1/customers", '/v1/customers/cus_"q\\/sources', "/v1/customers/cus_é\u2028/x"]
+)
+@pytest.mark.parametrize("has_more", [False, True])
+def test_a_list_page_is_its_renderings_json_byte_for_byte(url: str, has_more: bool) -> None:
+    """A page without `expand[]` is written from its items' encodings (`core.render`): the same
+    bytes as the JSON of the whole list object, whatever its URL (a generic list's holds the
+    id the request's path gave)."""
+    from types import SimpleNamespace
+
+    from fake_stripe.core.render import Encoded, Page, render
+    from fake_stripe.core.views import View
+
+    ctx: Any = SimpleNamespace(version=DEFAULT_API_VERSION)
+    stored = Customer(id="cus_1", created=1, name='Zoë "Q" \u2028', metadata={"a": "b"})
+    items: list[Any] = [
+        View(Customer, stored.model_dump_json()),
+        View(Customer, stored.model_copy(update={"id": "cus_2"}).model_dump_json()),
+        {"id": "x_1", "object": "x", "note": "tab\there"},
+    ]
+    page = Page(items, has_more, url)
+    written = render(ctx, page, [])
+    assert isinstance(written, Encoded)
+    whole = {
+        "object": "list",
+        "data": [x.to_api(ctx.version) if isinstance(x, View) else x for x in items],
+        "has_more": has_more,
+        "url": url,
+    }
+    assert written.json == to_json(whole)
+    assert json.loads(written.json) == whole
