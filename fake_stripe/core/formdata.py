@@ -26,12 +26,17 @@ class Repeated(list[str]):
 # A `%` not followed by two hex digits.
 _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
+# Bytes searched for as their values: `b"%" in v` first tries `b"%"` as an integer, raising
+# and clearing a TypeError each time (some 140 ns, where `37 in v` takes 16).
+_PLUS = ord("+")
+_PERCENT = ord("%")
+
 
 def _unquote(raw: bytes, param: str) -> str:
     out = raw
-    if b"+" in out:
+    if _PLUS in out:
         out = out.replace(b"+", b" ")
-    if b"%" in out:
+    if _PERCENT in out:
         if _BAD_ESCAPE.search(out):
             raise ParamError(
                 f"Invalid percent-encoding in parameter: {param or '(name)'}",
@@ -191,7 +196,7 @@ def decode(raw: bytes | str) -> dict[str, Any]:
             checkpoint()  # a long body, on a worker thread: the event loop's turn (`core.turns`)
         k, _, v = pair.partition(b"=")
         key, parts = _names.get(k) or _name(k)
-        if b"%" in v or b"+" in v:
+        if _PERCENT in v or _PLUS in v:
             value = _unquote(v, key[:200])
         else:
             try:
