@@ -155,6 +155,8 @@ class FakeStripe:
                     routers = self.events.routers
                     if self._route_event in routers:  # events go to delivery directly now
                         routers[routers.index(self._route_event)] = found.route
+                    if self.closed:
+                        found.close()  # asked for after `close`: nothing may start
         return found
 
     def _route_event(self, tenant: StagedTenant, ev: Recorded) -> None:
@@ -194,9 +196,11 @@ class FakeStripe:
         again does nothing."""
         if self.closed:
             return
-        self.closed = True
-        if self._webhooks is not None:
-            self._webhooks.close()
+        with self._webhooks_lock:
+            self.closed = True
+            webhooks = self._webhooks
+        if webhooks is not None:
+            webhooks.close()
         self.lanes.close()
         self.backend.close()
 

@@ -272,3 +272,22 @@ def test_the_control_plane_loads_without_the_browsers_routes() -> None:
     assert (journal, unknown, js) == (200, 404, 200)
     assert after_control == []
     assert "fake_stripe.stripejs.routes" in after_js
+
+
+def test_a_lazy_kind_names_its_model_as_the_model_does() -> None:
+    """A `Lazy` kind repeats its model's kind and noun (its module is not imported to read
+    them): they must agree, or a missing object's error would name another noun."""
+    from fake_stripe.core.kinds import Lazy
+    from fake_stripe.resources import customers
+
+    found = [v for v in vars(customers).values() if isinstance(v, Lazy)]
+    assert found
+    for lazy in found:
+        model = lazy.model()
+        assert (lazy.kind, lazy.noun) == (model.kind, model.noun)
+
+
+def test_webhook_delivery_first_asked_for_after_close_starts_nothing() -> None:
+    app = create_app()
+    app.fake.close()
+    assert app.fake.webhooks.engine.start() is None

@@ -4,12 +4,15 @@ first use, so that a server's start does not import it before it has something t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from . import turns
 
 _encoder: Callable[[Any], bytes] | None = None
+
+_PLAIN = re.compile(r"[\w./:\-]*\Z", re.ASCII).match  # a string JSON writes as it is
 
 
 def to_json(value: Any) -> bytes:
@@ -26,3 +29,9 @@ def _load() -> Callable[[Any], bytes]:
 
     _encoder = encoder
     return encoder
+
+
+def json_string(value: str) -> str:
+    """`value` as a JSON string, as `to_json` writes it: an id, a name or a path in quotes as it
+    is, anything else through the serializer."""
+    return f'"{value}"' if _PLAIN(value) else to_json(value).decode()

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .encode import to_json
+from .encode import json_string, to_json
 from .kinds import model_for
 from .tenant import StagedTenant, Tenant
 from .turns import checkpoint
@@ -60,7 +60,6 @@ class Recorded:
 # `after_commit` (webhook delivery hears of an event only if its request commits).
 Router = Callable[[StagedTenant, Recorded], None]
 
-_PLAIN = re.compile(r"[\w.:\-]*\Z").match  # a string JSON writes as it is, in quotes
 _SLOTS = ("id", "api_version", "request_id", "idempotency_key", "type", "snapshot_kind")
 # The values a recording fills in, in the order `Event` writes them (`_event_format` checks).
 _ORDER = (
@@ -109,7 +108,7 @@ def _string(value: str | None) -> str:
     """`value` in JSON, as `to_json` writes it."""
     if value is None:
         return "null"
-    return f'"{value}"' if _PLAIN(value) else to_json(value).decode()
+    return json_string(value)
 
 
 @functools.lru_cache(maxsize=1024)

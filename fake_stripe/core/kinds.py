@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound="StripeObject")
 
+_OBJECTS = "fake_stripe.core.objects"  # the models' base, and pydantic with it
+
 # Where each kind's model is defined, and the id prefix of its objects (`expect`).
 _HOMES: dict[str, tuple[str, str]] = {}
-
-_OBJECTS = "fake_stripe.core.objects"  # the models' base, and pydantic with it
 _KIND_OF_PREFIX: dict[str, str] = {}
 
 

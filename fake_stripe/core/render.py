@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from . import kinds
+from .encode import json_string
 from .encode import to_json as encode
 from .errors import ParamError, resource_missing
 from .kinds import Written, model_for, model_for_id
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 M = TypeVar("M")
 
 MAX_EXPAND_DEPTH = 4
-
-_PLAIN = re.compile(r"[\w./:\-]*\Z", re.ASCII).match  # a string JSON writes as it is, in quotes
 
 
 @dataclass
@@ -116,11 +114,10 @@ def _page_json(ctx: Ctx, page: Page) -> bytes:
         checkpoint()  # a rendering may build its model
         rendered = to_json(ctx, x)
         items.append(rendered.encoded() if type(rendered) is Rendering else encode(rendered))
-    url = page.url
     return b'{"object":"list","data":[%s],"has_more":%s,"url":%s}' % (
         b",".join(items),
         b"true" if page.has_more else b"false",
-        b'"%s"' % url.encode() if _PLAIN(url) else encode(url),
+        json_string(page.url).encode(),
     )
 
 
