@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .core import indexes
+from .core import indexes, turns
 from .core.context import Endpoint
 from .core.kinds import models
 from .core.lanes import Lanes
@@ -67,7 +66,7 @@ class Op:
 
     @property
     def loaded(self) -> bool:
-        return self.module in sys.modules
+        return turns.imported(self.module)
 
     def endpoint(self) -> Endpoint:
         module = importlib.import_module(self.module)

@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 import random
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -140,7 +139,7 @@ class FakeStripe:
             with self._webhooks_lock:
                 found = self._webhooks
                 if found is None:
-                    if "fake_stripe.webhooks.delivery" not in sys.modules:
+                    if not turns.imported("fake_stripe.webhooks.delivery"):
                         turns.before_import()
                     from .webhooks.delivery import LEASE_SECONDS, Deliveries
 

@@ -106,6 +106,48 @@ def test_pydantic_is_imported_by_the_first_request_that_builds_a_model() -> None
     assert listed["url"] == "/v1/customers" and listed["has_more"] is False
 
 
+def test_a_model_asked_for_while_another_thread_imports_it_waits_for_it() -> None:
+    """A module another thread is importing is in `sys.modules` already, half made: a second
+    request asking for its model then waits for the import instead of finding no model."""
+    got = fresh(
+        """
+        import importlib.abc, importlib.machinery, threading, time
+        import fake_stripe.state
+        from fake_stripe.core import kinds
+        SLOW = "fake_stripe.resources.customer_object"
+        class Slow(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name != SLOW:
+                    return None
+                spec = importlib.machinery.PathFinder.find_spec(name, path)
+                real = spec.loader
+                class Loader(importlib.abc.Loader):
+                    def create_module(self, spec):
+                        return None
+                    def exec_module(self, module):
+                        time.sleep(0.3)  # in sys.modules, not yet run
+                        real.exec_module(module)
+                spec.loader = Loader()
+                return spec
+        sys.meta_path.insert(0, Slow())
+        got = {}
+        def first():
+            got["first"] = kinds.model_for("customer").__name__
+        thread = threading.Thread(target=first)
+        thread.start()
+        time.sleep(0.1)
+        half_made = SLOW in sys.modules
+        try:
+            got["second"] = kinds.model_for("customer").__name__
+        except KeyError as exc:
+            got["second"] = f"KeyError: {exc}"
+        thread.join()
+        print(json.dumps([half_made, got]))
+        """
+    )
+    assert got == [True, {"first": "Customer", "second": "Customer"}]
+
+
 def test_a_served_fake_imports_its_first_model_off_the_event_loop() -> None:
     """The first create on a served fake imports pydantic and the customer's model: a light
     write runs on the loop, but leaves it for a worker thread before the import, so no other

@@ -67,9 +67,9 @@ def model_for(kind: str) -> type[StripeObject]:
     """The model of `kind` (KeyError: a kind no model has), its module imported if need be (off
     the event loop: `turns.before_import`)."""
     home = _HOMES.get(kind)
-    if home is not None and home[1] not in sys.modules:
+    if home is not None and not turns.imported(home[1]):
         turns.before_import()
-        importlib.import_module(home[1])
+        importlib.import_module(home[1])  # (waits for another thread importing it)
     elif home is None and _OBJECTS not in sys.modules:
         raise KeyError(kind)  # no model is defined yet, and none is expected of this kind
     from .objects import REGISTRY

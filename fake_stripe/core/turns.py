@@ -24,6 +24,7 @@ with the first, tens of milliseconds that every other request would wait out).
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -123,6 +124,15 @@ def before_import() -> None:
     on a worker thread, so no other request waits for the import."""
     if _local.deadline is not None or threading.get_ident() in _unbounded:
         raise OutOfTurn
+
+
+def imported(name: str) -> bool:
+    """Whether module `name` is imported whole. One that another thread is importing is in
+    `sys.modules` already, half made (its spec marked `_initializing`, as `importlib` itself
+    reads it); importing it waits for that thread to finish."""
+    module = sys.modules.get(name)
+    spec = getattr(module, "__spec__", None)
+    return module is not None and not getattr(spec, "_initializing", False)
 
 
 _pause = time.sleep  # (tests count the pauses here)
