@@ -8,20 +8,25 @@
 - `first generic 200`: on that server, then, how long the first request of a generic operation
   (`GET /v1/balance`) takes: it reads the rest of the API.
 
+With `--db`, `serve` runs on a new SQLite file each time (in a temporary directory).
+
 With `--compare DIR` the same runs are made, interleaved, for a checkout of another version of
 fake-stripe at DIR (put first on `PYTHONPATH`), so before and after share one machine state.
 
-Usage: .venv/bin/python bench/cold_start.py [--repeats R] [--compare DIR]
+Usage: .venv/bin/python bench/cold_start.py [--repeats R] [--db] [--compare DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import httpx
@@ -67,9 +72,11 @@ def import_ms(pythonpath: str | None) -> float:
     return int(found.group(1)) / 1000
 
 
-def serve_ms(pythonpath: str | None) -> tuple[float, float | None]:
+def serve_ms(pythonpath: str | None, db: str | None = None) -> tuple[float, float | None]:
     started = time.perf_counter()
     command = [sys.executable, "-m", "fake_stripe.cli.main", "serve", "--port", "0"]
+    if db is not None:
+        command += ["--db", db]
     process = subprocess.Popen(
         command,
         env=_env(pythonpath),
@@ -102,20 +109,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--compare", default=None, metavar="DIR")
+    parser.add_argument("--db", action="store_true", help="serve on a new SQLite file each run")
     args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix="cold-start-")
+    made = itertools.count()
     variants: list[tuple[str, str | None]] = [("this checkout", None)]
     if args.compare:
         variants.insert(0, (f"{args.compare}", args.compare))
     results: dict[str, dict[str, list[float]]] = {name: {} for name, _ in variants}
     for _ in range(args.repeats):
         for name, path in variants:
-            first, generic = serve_ms(path)
+            db = os.path.join(workdir, f"{next(made)}.sqlite") if args.db else None
+            first, generic = serve_ms(path, db)
             rows = results[name]
             rows.setdefault("--help", []).append(help_ms(path))
             rows.setdefault("import", []).append(import_ms(path))
             rows.setdefault("first 200", []).append(first)
             if generic is not None:
                 rows.setdefault("first generic 200", []).append(generic)
+    shutil.rmtree(workdir, ignore_errors=True)
     for name, rows in results.items():
         print(name)
         for label, values in rows.items():

@@ -21,13 +21,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .core import indexes, turns
 from .core.context import Endpoint
-from .core.kinds import models
+from .core.kinds import model_for
 from .core.lanes import Lanes
 from .core.params import Spec
 from .core.store import Backend, open_backend
 from .core.versions import DEFAULT_API_VERSION
 from .edge import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY, Edge
-from .state import FakeStripe, Validator
+from .state import INDEXED, FakeStripe, Validator
 from .webhooks.schedule import RetrySchedule
 from .wire import dispatch
 
@@ -593,7 +593,7 @@ def create_app(
         generic = GenericRoutes(table, fixtures_on_miss)
     fake.expansions = generic
     if fake.backend.shared:  # a file or database may hold objects indexed by an older fake
-        indexes.bring_up_to_date(fake.backend, models())
+        indexes.bring_up_to_date(fake.backend, INDEXED, model_for)
     if strict:
         from .spec.load import load_spec
 

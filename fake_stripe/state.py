@@ -22,7 +22,7 @@ from .core.lanes import Lanes
 from .core.render import Encoded
 from .core.store import Backend
 from .core.tenant import StagedTenant, Tenant
-from .webhooks.schedule import RetrySchedule
+from .webhooks.schedule import LEASE_SECONDS, RetrySchedule
 
 if TYPE_CHECKING:
     from .webhooks.delivery import Deliveries
@@ -61,6 +61,20 @@ MODELS: dict[str, tuple[str, str]] = {
     "setup_intent": ("seti", "fake_stripe.payments.objects"),
 }
 kinds.expect(MODELS)
+# The fields each kind's model indexes (`StripeObject.indexed`), as a store opened is told of
+# them (`core.indexes`): known without importing the models, which a store indexed for other
+# fields imports to index its objects again. `tests/test_lazy_start.py` checks them.
+INDEXED: dict[str, tuple[str, ...]] = {
+    "event": ("type",),
+    "financial_connections.account": ("account_holder.customer", "account_holder.account"),
+    "financial_connections.transaction": ("account",),
+    "customer": ("email",),
+    "payment_method": ("customer", "type"),
+    "charge": ("customer", "payment_intent"),
+    "payment_intent": ("customer",),
+    "mandate": ("payment_method",),
+    "setup_intent": ("customer", "payment_method"),
+}
 
 # What the tenant clock runs when it is due, before each request's handler: each floor's
 # schedule (`SCHEDULE` in its module, which `tests/test_lazy_start.py` checks these match),
@@ -121,15 +135,22 @@ class FakeStripe:
         self.closed = False
         # Checked now: a schedule out of bounds fails `create_app` (ScheduleError).
         self._retry_schedule = (webhook_retry_schedule or RetrySchedule()).check()
-        self._lease_seconds = webhook_lease_seconds
+        self._lease_seconds = webhook_lease_seconds or LEASE_SECONDS
         self._webhooks: Deliveries | None = None
         self._webhooks_lock = threading.Lock()
+        self._watching = threading.Event()  # set: the lease watcher stops
         self.events.routers.append(self._route_event)
+        # Webhook delivery (its modules, pydantic's among them, and its thread) starts with the
+        # first event or the first use. A file or database may also hold deliveries owed before
+        # a restart, or by another process that died: resumed now if any lease has lapsed, and
+        # looked for every third of the lease time until delivery starts (then its engine looks).
         if backend.shared:
-            # A file or database may hold deliveries owed before a restart, or by another
-            # process that died: resumed now. A memory store starts empty, so its delivery
-            # (its modules, its thread) starts with the first event or the first use.
-            self.webhooks.resume_pending()
+            if backend.any_expired(time.time()):
+                self.webhooks.resume_pending()
+            else:
+                threading.Thread(
+                    target=self._watch_leases, name="fake-stripe-leases", daemon=True
+                ).start()
 
     @property
     def webhooks(self) -> Deliveries:
@@ -141,22 +162,44 @@ class FakeStripe:
                 if found is None:
                     if not turns.imported("fake_stripe.webhooks.delivery"):
                         turns.before_import()
-                    from .webhooks.delivery import LEASE_SECONDS, Deliveries
+                    from .webhooks.delivery import Deliveries
 
                     found = self._webhooks = Deliveries(
                         self.backend,
                         self._settled_tenant,
                         self.seed,
                         self._retry_schedule,
-                        self._lease_seconds or LEASE_SECONDS,
+                        self._lease_seconds,
                         self.allow_private_webhooks,
                     )
+                    self._watching.set()
                     routers = self.events.routers
                     if self._route_event in routers:  # events go to delivery directly now
                         routers[routers.index(self._route_event)] = found.route
                     if self.closed:
                         found.close()  # asked for after `close`: nothing may start
+                    elif self.backend.shared:
+                        found.engine.start()  # it renews leases and takes over lapsed ones
         return found
+
+    def _watch_leases(self) -> None:
+        """Until webhook delivery starts: every third of the lease time, whether a lease has
+        lapsed (a process that shared the store died owing deliveries); if one has, delivery
+        starts and takes it over."""
+        while not self._watching.wait(self._lease_seconds / 3):
+            try:
+                lapsed = self.backend.any_expired(time.time())
+            except Exception as exc:  # the store unreachable for now: look again later
+                if self._watching.is_set():
+                    return  # closed meanwhile
+                log.warning("looking for lapsed webhook delivery leases failed (%s)", exc)
+                continue
+            if lapsed:
+                with self._webhooks_lock:
+                    if self.closed or self._webhooks is not None:
+                        return
+                self.webhooks.resume_pending()
+                return
 
     def _route_event(self, tenant: StagedTenant, ev: Recorded) -> None:
         self.webhooks.route(tenant, ev)
@@ -198,6 +241,7 @@ class FakeStripe:
         with self._webhooks_lock:
             self.closed = True
             webhooks = self._webhooks
+            self._watching.set()
         if webhooks is not None:
             webhooks.close()
         self.lanes.close()

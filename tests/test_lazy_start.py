@@ -18,7 +18,7 @@ from fake_stripe.core.clock import Schedule
 from fake_stripe.financial_connections import schedule as fc_schedule
 from fake_stripe.inprocess import client
 from fake_stripe.payments import ach, microdeposits
-from fake_stripe.state import MODELS, SCHEDULES
+from fake_stripe.state import INDEXED, MODELS, SCHEDULES
 
 KEY = "sk_test_lazy"
 FLOORS = (
@@ -106,6 +106,33 @@ def test_pydantic_is_imported_by_the_first_request_that_builds_a_model() -> None
     assert listed["url"] == "/v1/customers" and listed["has_more"] is False
 
 
+def test_a_sqlite_store_starts_and_answers_without_pydantic_or_webhook_delivery(
+    tmp_path: Path,
+) -> None:
+    """A file that owes no delivery starts as the memory store does: neither the models (the
+    fields they index are known without them) nor webhook delivery is imported, whether the
+    file is new or holds a customer, and a read that finds nothing needs neither."""
+    script = """
+        def loaded():
+            return sorted(m for m in sys.modules
+                          if m.split(".")[0] == "pydantic" or m == "fake_stripe.webhooks.delivery")
+        auth = {"Authorization": f"Bearer {KEY}"}
+        app = create_app(db=sys.argv[1])
+        at_start = loaded()
+        with client(app) as c:
+            if sys.argv[2:] == ["write"]:
+                c.post("/v1/customers", headers=auth, data={"email": "jenny@example.com"})
+            found = c.get("/v1/customers", headers=auth, params={"email": "x@example.com"})
+        print(json.dumps([at_start, found.status_code, found.json()["data"], loaded()]))
+        app.fake.close()
+        """
+    db = str(tmp_path / "f.sqlite")
+    assert fresh(script, db) == [[], 200, [], []]  # a new file
+    at_start, status, _data, after = fresh(script, db, "write")
+    assert at_start == [] and status == 200 and "pydantic" in after
+    assert fresh(script, db) == [[], 200, [], []]  # reopened, holding a customer
+
+
 def test_a_model_asked_for_while_another_thread_imports_it_waits_for_it() -> None:
     """A module another thread is importing is in `sys.modules` already, half made: a second
     request asking for its model then waits for the import instead of finding no model."""
@@ -146,6 +173,16 @@ def test_a_model_asked_for_while_another_thread_imports_it_waits_for_it() -> Non
         """
     )
     assert got == [True, {"first": "Customer", "second": "Customer"}]
+
+
+def test_the_indexed_fields_known_without_the_models_are_the_models_own() -> None:
+    routes_table()  # imports every model
+    indexed = {
+        k: m.indexed
+        for k, m in objects.REGISTRY.items()
+        if m.__module__.startswith("fake_") and m.indexed
+    }
+    assert indexed == INDEXED
 
 
 def test_a_served_fake_imports_its_first_model_off_the_event_loop() -> None:

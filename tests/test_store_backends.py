@@ -243,6 +243,38 @@ def test_a_lease_is_held_by_one_owner_until_it_expires(store: Store) -> None:
     assert b.lease("t", "whdel_1", "B", later + 30, later)
 
 
+def test_any_expired_sees_a_lease_once_it_lapses_without_taking_it(store: Store) -> None:
+    a = store.open()
+    now = time.time()
+    assert not a.any_expired(now)
+    a.lease("t", "whdel_1", "A", now + 30, now)
+    assert not a.any_expired(now)
+    assert a.any_expired(now + 31)
+    assert a.any_expired(now + 31)  # looking takes nothing
+    assert a.claim_expired("B", now + 90, now + 31, 10) == [("t", "whdel_1")]
+    assert not a.any_expired(now + 31)
+
+
+@pytest.mark.parametrize("store", SHARED, indirect=True)
+def test_a_lease_that_lapses_after_the_start_is_taken_over_before_any_delivery(
+    store: Store,
+) -> None:
+    """A process with nothing to deliver starts no delivery, but keeps looking for leases
+    that lapse (another process that shared the store died owing deliveries): delivery
+    starts with the first it finds, and takes it over."""
+    now = time.time()
+    store.open().lease("t", "whdel_gone", "a process that died", now + 0.6, now)
+    app = create_app(backend=store.open(), seed=1, webhook_lease_seconds=0.3)
+    try:
+        assert app.fake._webhooks is None  # nothing lapsed yet: delivery not started
+        eventually(lambda: app.fake._webhooks is not None)
+        other = store.open()
+        assert not other.lease("t", "whdel_gone", "a process that died", time.time() + 9, 0.0)
+        assert not other.lease("t", "whdel_gone", "another", time.time() + 9, time.time())
+    finally:
+        app.fake.close()
+
+
 def test_expired_leases_are_claimed_by_exactly_one_of_two_handles(store: Store) -> None:
     a, b = store.open(), store.open()
     for i in range(300):

@@ -9,7 +9,7 @@ filtered on the new field finds objects stored before it existed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from .store import Backend
@@ -21,19 +21,26 @@ if TYPE_CHECKING:
 FIELDS = "indexed fields"
 
 
-def fields_of(models: Iterable[type[StripeObject]]) -> str:
-    return json.dumps({m.kind: list(m.indexed) for m in models if m.indexed}, sort_keys=True)
+def fields_of(indexed: Mapping[str, Iterable[str]]) -> str:
+    """What the store records of `indexed` (kind -> the fields its model indexes)."""
+    return json.dumps({k: list(f) for k, f in indexed.items() if f}, sort_keys=True)
 
 
-def bring_up_to_date(backend: Backend, models: Iterable[type[StripeObject]]) -> int:
-    """Index every stored object again if the fields differ from those the store was indexed
-    for; returns how many objects were indexed."""
-    models = [m for m in models if m.indexed]
-    wanted = fields_of(models)
+def bring_up_to_date(
+    backend: Backend,
+    indexed: Mapping[str, tuple[str, ...]],
+    model_for: Callable[[str], type[StripeObject]],
+) -> int:
+    """Index every stored object again if `indexed` differs from the fields the store was
+    indexed for; returns how many objects were indexed. The models (`model_for`) are imported
+    only then, and only if the store holds a tenant (a new one holds none)."""
+    wanted = fields_of(indexed)
     if backend.meta_get("", FIELDS) == wanted:
         return 0
+    tenants = backend.tenants()
+    models = [model_for(kind) for kind, fields in indexed.items() if fields and tenants]
     done = 0
-    for tenant in backend.tenants():
+    for tenant in tenants:
         with backend.transaction(tenant, True):
             for model in models:
                 rows = list(backend.iter_desc(tenant, model.kind, None, None))

@@ -39,13 +39,12 @@ from ..resources.webhook_endpoints import WebhookEndpoint
 from . import signing
 from .engine import Engine, Job
 from .journal import Attempt, Journal
-from .schedule import RetrySchedule
+from .schedule import LEASE_SECONDS, RetrySchedule
 from .sender import Reply, describe
 from .settings import Settings
 
 log = logging.getLogger("fake_stripe")
 
-LEASE_SECONDS = 30.0  # a dead process's deliveries are taken over after about this long
 _SETTINGS_META = "webhooks:settings"
 
 

@@ -20,6 +20,9 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "shuffle_window": (0.0, 3_600.0),
 }
 MAX_RETRY_WAIT = 30 * 86_400.0  # seconds between two attempts, at most
+# With a store other processes share: a dead process's deliveries are taken over after about
+# this long, and every third of it each process renews its leases and looks for expired ones.
+LEASE_SECONDS = 30.0
 
 
 class ScheduleError(ValueError):

@@ -384,6 +384,10 @@ class MemoryBackend:
                 self._leases[k] = (owner, until)
             return found
 
+    def any_expired(self, now: float) -> bool:
+        with self._lease_lock:
+            return any(u < now for _o, u in self._leases.values())
+
     def reset(self, tenant: str | None) -> None:
         names = list(self._tenants) if tenant is None else [tenant]
         for name in names:

@@ -440,6 +440,10 @@ class SQLBackend:
             rows = self._q(self.dialect.claim, (owner, until, now, limit)).fetchall()
         return [(str(t), str(i)) for t, i in rows]
 
+    def any_expired(self, now: float) -> bool:
+        found = self._q("SELECT 1 FROM leases WHERE expires < ? LIMIT 1", (now,)).fetchone()
+        return found is not None
+
     # ---- whole tenants -----------------------------------------------------------------------
     def reset(self, tenant: str | None) -> None:
         with self._atomic():
