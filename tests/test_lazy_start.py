@@ -152,17 +152,19 @@ def test_a_model_asked_for_while_another_thread_imports_it_waits_for_it() -> Non
                     def create_module(self, spec):
                         return None
                     def exec_module(self, module):
-                        time.sleep(0.3)  # in sys.modules, not yet run
+                        started.set()  # in sys.modules, not yet run
+                        time.sleep(0.3)
                         real.exec_module(module)
                 spec.loader = Loader()
                 return spec
         sys.meta_path.insert(0, Slow())
+        started = threading.Event()
         got = {}
         def first():
             got["first"] = kinds.model_for("customer").__name__
         thread = threading.Thread(target=first)
         thread.start()
-        time.sleep(0.1)
+        started.wait(30)
         half_made = SLOW in sys.modules
         try:
             got["second"] = kinds.model_for("customer").__name__

@@ -262,11 +262,12 @@ def test_a_lease_that_lapses_after_the_start_is_taken_over_before_any_delivery(
     """A process with nothing to deliver starts no delivery, but keeps looking for leases
     that lapse (another process that shared the store died owing deliveries): delivery
     starts with the first it finds, and takes it over."""
-    now = time.time()
-    store.open().lease("t", "whdel_gone", "a process that died", now + 0.6, now)
     app = create_app(backend=store.open(), seed=1, webhook_lease_seconds=0.3)
     try:
-        assert app.fake._webhooks is None  # nothing lapsed yet: delivery not started
+        assert app.fake._webhooks is None  # nothing owed: delivery not started
+        # Another process's lease, made after this one started, lapsing half a second later.
+        now = time.time()
+        store.open().lease("t", "whdel_gone", "a process that died", now + 0.5, now)
         eventually(lambda: app.fake._webhooks is not None)
         other = store.open()
         assert not other.lease("t", "whdel_gone", "a process that died", time.time() + 9, 0.0)
