@@ -21,7 +21,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .core import indexes, turns
 from .core.context import Endpoint
-from .core.kinds import model_for
 from .core.lanes import Lanes
 from .core.params import Spec
 from .core.store import Backend, open_backend
@@ -593,7 +592,7 @@ def create_app(
         generic = GenericRoutes(table, fixtures_on_miss)
     fake.expansions = generic
     if fake.backend.shared:  # a file or database may hold objects indexed by an older fake
-        indexes.bring_up_to_date(fake.backend, INDEXED, model_for)
+        indexes.bring_up_to_date(fake.backend, INDEXED)
     if strict:
         from .spec.load import load_spec
 

@@ -137,7 +137,9 @@ class FakeStripe:
         self._retry_schedule = (webhook_retry_schedule or RetrySchedule()).check()
         self._lease_seconds = webhook_lease_seconds or LEASE_SECONDS
         self._webhooks: Deliveries | None = None
-        self._webhooks_lock = threading.Lock()
+        # Reentrant: the lease watcher holds it while delivery starts and resumes (`webhooks`
+        # takes it again), so that `close` comes before or after, never between.
+        self._webhooks_lock = threading.RLock()
         self._watching = threading.Event()  # set: the lease watcher stops
         self.events.routers.append(self._route_event)
         # Webhook delivery (its modules, pydantic's among them, and its thread) starts with the
@@ -196,9 +198,13 @@ class FakeStripe:
                 continue
             if lapsed:
                 with self._webhooks_lock:
-                    if self.closed or self._webhooks is not None:
-                        return
-                self.webhooks.resume_pending()
+                    # Closed meanwhile, its leases released: claiming them now would hold them
+                    # from every other process until they lapse again.
+                    if not self.closed and self._webhooks is None:
+                        try:
+                            self.webhooks.resume_pending()
+                        except Exception as exc:  # its engine, started, claims them later
+                            log.warning("resuming lapsed webhook deliveries failed (%s)", exc)
                 return
 
     def _route_event(self, tenant: StagedTenant, ev: Recorded) -> None:

@@ -276,6 +276,32 @@ def test_a_lease_that_lapses_after_the_start_is_taken_over_before_any_delivery(
         app.fake.close()
 
 
+@pytest.mark.parametrize("store", SHARED, indirect=True)
+def test_a_close_while_a_lapsed_lease_is_taken_over_leaves_it_released(
+    store: Store, monkeypatch: Any
+) -> None:
+    """`close` waits for a takeover under way, then releases what it claimed: a lease claimed
+    after the close would be held from every other process until it lapsed again."""
+    from fake_stripe.webhooks.delivery import Deliveries
+
+    resume = Deliveries.resume_pending
+    entered = threading.Event()
+
+    def slow_resume(self: Deliveries) -> int:
+        entered.set()
+        time.sleep(0.3)  # the close comes now
+        return resume(self)
+
+    monkeypatch.setattr(Deliveries, "resume_pending", slow_resume)
+    app = create_app(backend=store.open(), seed=1, webhook_lease_seconds=3)
+    now = time.time()
+    store.open().lease("t", "whdel_gone", "a process that died", now + 0.2, now)
+    assert entered.wait(10)
+    app.fake.close()
+    now = time.time()
+    assert store.open().lease("t", "whdel_gone", "another", now + 9, now)
+
+
 def test_expired_leases_are_claimed_by_exactly_one_of_two_handles(store: Store) -> None:
     a, b = store.open(), store.open()
     for i in range(300):

@@ -9,13 +9,10 @@ filtered on the new field finds objects stored before it existed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
 
+from .kinds import model_for
 from .store import Backend
-
-if TYPE_CHECKING:
-    from .objects import StripeObject
 
 # The metadata row, under the tenant "" that no API key names.
 FIELDS = "indexed fields"
@@ -26,14 +23,10 @@ def fields_of(indexed: Mapping[str, Iterable[str]]) -> str:
     return json.dumps({k: list(f) for k, f in indexed.items() if f}, sort_keys=True)
 
 
-def bring_up_to_date(
-    backend: Backend,
-    indexed: Mapping[str, tuple[str, ...]],
-    model_for: Callable[[str], type[StripeObject]],
-) -> int:
+def bring_up_to_date(backend: Backend, indexed: Mapping[str, tuple[str, ...]]) -> int:
     """Index every stored object again if `indexed` differs from the fields the store was
-    indexed for; returns how many objects were indexed. The models (`model_for`) are imported
-    only then, and only if the store holds a tenant (a new one holds none)."""
+    indexed for; returns how many objects were indexed. The models are imported only then,
+    and only if the store holds a tenant (a new one holds none)."""
     wanted = fields_of(indexed)
     if backend.meta_get("", FIELDS) == wanted:
         return 0
