@@ -556,11 +556,14 @@ def test_sqlite_a_write_that_would_wait_for_another_process_says_so(tmp_path: Pa
         backend.close()
 
 
-def test_sqlite_writes_on_the_loop_keep_the_wal_small(tmp_path: Path) -> None:
+def test_sqlite_writes_on_the_loop_keep_the_wal_small(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The WAL starts over only after a checkpoint that caught up with it: the checkpoint thread
-    holds the process's write lock for its second pass (its first copies beside the writes), so
-    the loop's writes do not outrun it and the file stays near SQLite's usual 1,000 pages (it
-    grew by some 70 KB a write while they did)."""
+    holds the process's write lock for its last pass (those before copy beside the writes), so
+    the loop's writes do not outrun it and the file stays near the size of the writes between
+    two checkpoints (60 here: about 1,000 pages; it grew by some 70 KB a write while they did)."""
+    monkeypatch.setattr(SQLiteBackend, "CHECKPOINT_EVERY", 60)
     db = tmp_path / "store.db"
     app = create_app(seed=28, db=str(db))
     try:
@@ -572,6 +575,50 @@ def test_sqlite_writes_on_the_loop_keep_the_wal_small(tmp_path: Path) -> None:
         assert wal < 12 * 1024 * 1024, wal
     finally:
         app.fake.close()
+
+
+def test_sqlite_no_commit_checkpoints_the_wal_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No connection checkpoints in its commit (SQLite's own would copy the whole WAL there,
+    holding every other write of the process): writes on any thread, not only the event
+    loop's, are counted for the checkpoint thread, which keeps the WAL from growing."""
+    checkpoints: list[int] = []
+    checkpoint = SQLiteBackend._checkpoint
+
+    def counted(self: SQLiteBackend) -> None:
+        checkpoints.append(threading.get_ident())
+        checkpoint(self)
+
+    monkeypatch.setattr(SQLiteBackend, "_checkpoint", counted)
+
+    def wal_after_writes(db: Path, every: int) -> int:
+        monkeypatch.setattr(SQLiteBackend, "CHECKPOINT_EVERY", every)
+        backend = SQLiteBackend(str(db))
+        try:
+
+            def write(n: int) -> None:  # waiting for the lock, as a worker thread's write does
+                with backend.transaction("t", True):
+                    backend.put("t", "customer", f"cus_{n}", "x" * 3000, {"email": f"{n}@x.io"})
+
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(write, range(300)))
+                (auto,) = pool.submit(
+                    lambda: backend._db.execute("PRAGMA wal_autocheckpoint").fetchone()
+                ).result()
+            assert auto == 0
+            deadline = time.monotonic() + PROMPT
+            while len(checkpoints) < 300 // every and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return Path(f"{db}-wal").stat().st_size
+        finally:
+            backend.close()
+
+    unchecked = wal_after_writes(tmp_path / "never.db", 10**9)
+    assert checkpoints == []  # no commit checkpointed either: the WAL holds every write
+    checked = wal_after_writes(tmp_path / "store.db", 20)
+    assert len(checkpoints) >= 5 and threading.get_ident() not in checkpoints
+    assert checked < unchecked / 3, (checked, unchecked)
 
 
 def test_a_tenants_stored_objects_give_the_garbage_collector_nothing_to_walk() -> None:

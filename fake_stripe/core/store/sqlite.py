@@ -59,7 +59,7 @@ class SQLiteBackend(SQLBackend):
         # as it is free, rather than polling SQLite for it against each other.
         self._writer = threading.Lock()
         self._checkpointing = threading.Lock()
-        self._unchecked = 0  # commits on the event loop since its last checkpoint
+        self._unchecked = 0  # commits since the last checkpoint
         # Whether the holder of `_writer` is waiting for the file's lock (another process's).
         self._elsewhere = False
         self._threads: PerThread[sqlite3.Connection] = PerThread(self._connect, _close)
@@ -92,6 +92,8 @@ class SQLiteBackend(SQLBackend):
         db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoints run on a thread of their own (`_checkpoint_soon`), never in a commit.
+        db.execute("PRAGMA wal_autocheckpoint=0")
         return db
 
     @property
@@ -117,7 +119,6 @@ class SQLiteBackend(SQLBackend):
                 if not self._writer.acquire(blocking=False):
                     # The holder may itself be waiting for another process: then so would this.
                     raise WouldWait("database is locked", here=not self._elsewhere)
-                self._leave_checkpoints(slot)
             try:
                 try:
                     self._begin_immediate(db, 0.0)  # free: the usual case
@@ -144,6 +145,8 @@ class SQLiteBackend(SQLBackend):
         try:
             yield
             db.execute("COMMIT")
+            if write:
+                self._checkpoint_soon()  # counted under the process's write lock
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
@@ -153,36 +156,38 @@ class SQLiteBackend(SQLBackend):
             if write:
                 turns.resume(paused)
                 self._writer.release()
-                if not wait:
-                    self._checkpoint_soon()
 
     def _begin_unlocked(self, slot: Slot[sqlite3.Connection]) -> AbstractContextManager[None]:
         return self._begin(slot, "", write=True)  # a write takes the file's one lock anyway
 
-    # A write that does not wait runs on the event loop (`wire._serve_soon`). There, the
-    # checkpoint SQLite runs at a commit once the WAL has grown past 1,000 pages (it copies them
-    # into the file and syncs it) would hold up every other request: the loop's connection
-    # leaves checkpoints to a thread of their own, one every `CHECKPOINT_EVERY` such commits
-    # (a write is about 17 pages). The thread copies most of the WAL beside the writes (SQLite
-    # lets a checkpoint run while others write, and the copy leaves the GIL to them), then
-    # takes the process's write lock for a second pass over what they added meanwhile: the WAL
-    # starts over from its beginning only when a write begins after a checkpoint that caught up
-    # with it, which never happens while writes go on beside the checkpoint (the WAL then grew
-    # by some 70 KB a write). The loop's writes wait for that second pass without holding up
-    # the loop: about 1.8 ms where the whole checkpoint under the lock held it about 4.3 ms.
-    CHECKPOINT_EVERY = 60
-
-    def _leave_checkpoints(self, slot: Slot[sqlite3.Connection]) -> None:
-        if not slot.loop:
-            slot.conn.execute("PRAGMA wal_autocheckpoint=0")
-            slot.loop = True
+    # SQLite checkpoints the WAL itself in the commit that finds it past 1,000 pages: it copies
+    # the pages into the file and syncs both, holding up every other write of the process (they
+    # wait for its write lock) and, for a write on the event loop (`wire._serve_soon`), every
+    # request. So no connection checkpoints in a commit (`wal_autocheckpoint=0`): a thread of
+    # their own does, one every `CHECKPOINT_EVERY` commits of the process. It copies the WAL
+    # beside the writes (SQLite lets a checkpoint run while others write, and the copy leaves
+    # the GIL to them), again over what they added meanwhile until little is left, then takes
+    # the process's write lock for a last pass: the WAL starts over from its beginning only when
+    # a write begins after a checkpoint that caught up with it, which never happens while writes
+    # go on beside the checkpoint (the WAL then grew by some 70 KB a write). A page written
+    # again between two checkpoints is copied once: every 240 writes of about 17 pages each (a
+    # WAL of some 18 MB at most), a served POST costs 14-16% less CPU than every 60 and a GET
+    # the same; every 600 (40 MB), a POST a little less again but a GET 7% more: a read looks
+    # for its pages in the part of the WAL not yet copied (`docs/benchmarks.md`).
+    CHECKPOINT_EVERY = 240
+    # Unlocked passes go on while more frames than this are left, at most `CHECKPOINT_PASSES`.
+    CHECKPOINT_LEFT = 256
+    CHECKPOINT_PASSES = 4
 
     def _checkpoint_soon(self) -> None:
         self._unchecked += 1
         if self._unchecked < self.CHECKPOINT_EVERY or self._checkpointing.locked():
             return
         self._unchecked = 0
-        threading.Thread(target=self._checkpoint, name="fake-stripe-checkpoint").start()
+        try:
+            threading.Thread(target=self._checkpoint, name="fake-stripe-checkpoint").start()
+        except RuntimeError:  # no thread to be had now (the interpreter is stopping, or
+            pass  # out of threads): the next one will do it; the write stands
 
     def _checkpoint(self) -> None:
         if not self._checkpointing.acquire(blocking=False):
@@ -190,7 +195,10 @@ class SQLiteBackend(SQLBackend):
         try:
             db = sqlite3.connect(self.path, isolation_level=None)
             try:
-                db.execute("PRAGMA wal_checkpoint(PASSIVE)")  # the bulk, beside the writes
+                for _ in range(self.CHECKPOINT_PASSES):  # beside the writes
+                    busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if busy or frames - copied <= self.CHECKPOINT_LEFT:
+                        break
                 if not self._writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
                     return  # the next one will do it
                 try:

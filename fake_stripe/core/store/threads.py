@@ -31,14 +31,13 @@ class Slot(Generic[C]):
     the open transaction is a read snapshot, and the statement that opens it when it is yet
     to be sent (PostgreSQL sends it with the transaction's first statement)."""
 
-    __slots__ = ("conn", "depth", "reading", "opening", "loop", "__weakref__")
+    __slots__ = ("conn", "depth", "reading", "opening", "__weakref__")
 
     def __init__(self, conn: C) -> None:
         self.conn = conn
         self.depth = 0
         self.reading = False
         self.opening: str | None = None
-        self.loop = False  # (SQLite) the event loop's: it leaves WAL checkpoints to a thread
 
 
 class PerThread(Generic[C]):
