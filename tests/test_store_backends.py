@@ -27,6 +27,7 @@ from fake_stripe import create_app
 from fake_stripe.core.store import Backend, Conflict, MemoryBackend, SQLiteBackend
 from fake_stripe.core.store.base import Busy
 from fake_stripe.core.store.threads import Writers
+from fake_stripe.core.tenant import StagedTenant, Tenant
 from fake_stripe.inprocess import client as inprocess_client
 from fake_stripe.resources.customer_object import Customer
 from tests.stores import db_for
@@ -126,6 +127,45 @@ def test_a_filtered_list_reads_only_the_objects_whose_indexed_field_matches(
     assert found == ["cus_150"]
     assert [o for o, _ in b.iter_desc("t", "customer", None, None, ("email", "else@example.com"))]
     assert not list(b.iter_desc("other", "customer", None, None, ("email", "me@example.com")))
+
+
+def test_objects_a_request_numbered_are_written_as_new_and_updated_by_the_next_commit(
+    store: Store,
+) -> None:
+    """A request's new objects (ids it numbered) are written without looking for them in the
+    store; the same staged tenant's next commit finds them stored: an update of one keeps its
+    place and moves its index entry."""
+    b = store.open()
+    tenant = StagedTenant(Tenant(b, "t", seed=3))
+    with b.transaction("t", True):
+        tenant.begin()
+        first, second = tenant.new_id("cus"), tenant.new_id("cus")
+        for oid in (first, second):
+            tenant.put_row("customer", oid, json.dumps({"id": oid}), {"email": f"{oid}@x.io"})
+        tenant.commit()
+        tenant.put_row("customer", first, '{"v": 2}', {"email": "moved@x.io"})
+        tenant.commit()
+    assert [o for o, _ in b.iter_desc("t", "customer", None, None)] == [second, first]
+    assert b.get("t", first) == ("customer", '{"v": 2}')
+    moved = b.iter_desc("t", "customer", None, None, ("email", "moved@x.io"))
+    assert [o for o, _ in moved] == [first]
+    assert not list(b.iter_desc("t", "customer", None, None, ("email", f"{first}@x.io")))
+
+
+def test_a_sqlite_write_of_new_objects_only_looks_for_none_of_them(tmp_path: Path) -> None:
+    b = SQLiteBackend(str(tmp_path / "s.db"))
+    statements: list[str] = []
+    try:
+        b.put("t", "customer", "cus_old", "{}", {"email": "a@x.io"})
+        b._db.set_trace_callback(statements.append)
+        b.write("t", {}, [("cus_new", ("customer", "{}", {"email": "b@x.io"}))], {"cus_new"})
+        assert not [s for s in statements if s.startswith("SELECT")]
+        b.write("t", {}, [("cus_old", ("customer", '{"v": 2}', {"email": "c@x.io"}))])
+        assert [s for s in statements if s.startswith("SELECT")]  # an update looks it up
+        assert [o for o, _ in b.iter_desc("t", "customer", None, None)] == ["cus_new", "cus_old"]
+    finally:
+        b._db.set_trace_callback(None)
+        b.close()
 
 
 def test_several_names_are_read_in_one_call_and_only_those_set_come_back(store: Store) -> None:

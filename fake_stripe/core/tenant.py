@@ -395,12 +395,13 @@ class StagedTenant(Tenant):
             return  # a read: nothing to write, nothing to follow
         unbounded()  # a read tried on the event loop that wrote after all: no stop past here
         if self._meta or self._objects:
-            self.backend.write(self.name, self._meta, list(self._objects.items()))
+            self.backend.write(self.name, self._meta, list(self._objects.items()), self._made)
             checkpoint()
         # What was written is what the store now holds (the transaction is still open).
         self._meta_stored.update(self._meta)
         self._stored.update({oid: None if r is None else r[:2] for oid, r in self._objects.items()})
         self._meta, self._objects = {}, {}
+        self._made = set()  # stored now: a later commit of this tenant must look for them
         hooks, self.after_commit = self.after_commit, []
         for hook in hooks:
             hook()

@@ -99,11 +99,13 @@ class Backend(Protocol):
         tenant: str,
         meta: Mapping[str, str],
         objects: Sequence[tuple[str, Written | None]],
+        new: Collection[str] = (),
     ) -> None:
         """What one request changed, at once: metadata names and values, then objects in the
         order they were first changed, each (id, (kind, JSON, index)) or (id, None) to delete.
         The same as `meta_set`, `put` and `delete` one by one, in as few statements as the
-        store can (SQL: one per table)."""
+        store can (SQL: one per table). `new`: ids the caller numbered in this transaction,
+        which no stored object has (the store need not look for them)."""
         ...
 
     def iter_desc(

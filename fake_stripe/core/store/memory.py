@@ -208,6 +208,7 @@ class MemoryBackend:
         tenant: str,
         meta: Mapping[str, str],
         objects: Sequence[tuple[str, Written | None]],
+        new: Collection[str] = (),  # (a dict lookup finds an id's seq here: nothing to save)
     ) -> None:
         t = self._acquire(tenant)
         try:

@@ -250,9 +250,11 @@ class SQLBackend:
         tenant: str,
         meta: Mapping[str, str],
         objects: Sequence[tuple[str, Written | None]],
+        new: Collection[str] = (),
     ) -> None:
-        """The objects that exist found in one query, the new ones numbered in one (in the order
-        given), then each table written by one statement over its rows."""
+        """The objects that exist found in one query (none for a write of new objects only),
+        the new ones numbered in one (in the order given), then each table written by one
+        statement over its rows."""
         with self._atomic():
             if meta:
                 self._many(_META_SET, [(tenant, n, v) for n, v in meta.items()])
@@ -262,7 +264,7 @@ class SQLBackend:
             kept = {oid: row for oid, row in objects if row is not None}
             if not kept:
                 return
-            seqs = self._seqs_of(tenant, list(kept))
+            seqs = self._seqs_of(tenant, [oid for oid in kept if oid not in new])
             stored = set(seqs)  # only these can have lookup rows: they go with their object
             new = [oid for oid in kept if oid not in seqs]
             if new:
@@ -293,7 +295,7 @@ class SQLBackend:
     def _seqs_of(self, tenant: str, ids: list[str]) -> dict[str, int]:
         """The sequence numbers of those of `ids` that are stored, a batch of ids a query."""
         found: dict[str, int] = {}
-        for at in range(0, len(ids), _BATCH):
+        for at in range(0, len(ids), _BATCH):  # (no query for no ids)
             chunk = ids[at : at + _BATCH]
             marks = ", ".join("?" * len(chunk))
             sql = f"SELECT id, seq FROM objects WHERE tenant=? AND id IN ({marks})"
