@@ -28,7 +28,7 @@ from .core.versions import DEFAULT_API_VERSION
 from .edge import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY, Edge
 from .state import INDEXED, FakeStripe, Validator
 from .webhooks.schedule import RetrySchedule
-from .wire import dispatch
+from .wire import ANSWERING, V1, dispatch
 
 if TYPE_CHECKING:
     from .generic.routes import GenericRoutes
@@ -174,7 +174,7 @@ class V1Router:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/v1/"):
+        if scope["type"] != "http" or not path.startswith(V1):
             await self.fallback(scope, receive, send)
             return
         method = scope["method"]
@@ -206,6 +206,7 @@ class V1Router:
         scope["path_params"] = path_params
         # A fault of the fake is answered by `Edge`, the one catch-all of every route.
         response = await dispatch(self.fake, Request(scope, receive), eps)  # type: ignore[arg-type]
+        scope[ANSWERING] = True
         await response(scope, receive, send)
 
 

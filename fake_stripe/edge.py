@@ -25,7 +25,7 @@ from .core.bounds import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY
 from .core.context import Services
 from .core.errors import APIError, InvalidRequestError, StripeError
 from .stripejs import CORS, PREFIX
-from .wire import BODY, error_response
+from .wire import ANSWERING, BODY, V1, error_response
 
 log = logging.getLogger("fake_stripe")
 
@@ -50,6 +50,21 @@ def too_slow(seconds: float) -> InvalidRequestError:
 
 class _Disconnected(Exception):
     """The client went away before its body was whole: nobody is left to answer."""
+
+
+class _Tracked:
+    """`send` for a route beside `/v1`, noting whether a response has started."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
 
 
 class Edge:
@@ -94,14 +109,8 @@ class Edge:
         ):
             await self._answer(scope, send, rebinding_refused(reason), {"Connection": "close"})
             return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        # `/v1` says when it starts to answer (`wire.ANSWERING`): its messages go straight.
+        tracked = None if scope["path"].startswith(V1) else _Tracked(send)
         inner = receive
         # A GET or HEAD with neither `Content-Length` nor `Transfer-Encoding` has no body
         # (RFC 9112, 6.3): there is nothing to bound or wait for.
@@ -127,10 +136,10 @@ class Edge:
 
             inner = replay
         try:
-            await self.app(scope, inner, tracked)
+            await self.app(scope, inner, send if tracked is None else tracked)
         except Exception:
             log.exception("fake_stripe internal error on %s %s", scope["method"], scope["path"])
-            if not started:
+            if not (scope.get(ANSWERING) if tracked is None else tracked.started):
                 await self._answer(scope, send, APIError(INTERNAL_ERROR), {})
 
     async def _read_body(self, receive: Receive, declared: int | None) -> bytes:

@@ -275,6 +275,11 @@ async def dispatch(app: Services, request: Request, endpoints: dict[str, Endpoin
 # The scope's key under which `Edge` leaves the body it has read whole (it hands it on through
 # `receive` too, for the routes beside `/v1`).
 BODY = "fake_stripe.body"
+# The paths `app.V1Router` answers itself. It sends nothing until it sends its answer, and sets
+# `ANSWERING` in the scope first: `Edge` learns from that whether a response may have started,
+# without a wrapper around `send` on the way of every message.
+V1 = "/v1/"
+ANSWERING = "fake_stripe.answering"
 
 
 async def _body(receive: Receive) -> bytes:

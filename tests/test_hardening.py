@@ -13,7 +13,7 @@ import base64
 import logging
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import httpx
@@ -455,6 +455,48 @@ def test_a_fault_of_the_fake_is_a_stripe_500_and_keeps_the_connection(
     assert b'"type":"api_error"' in payload
     assert (b"access-control-allow-origin: *" in head.lower()) is cors
     assert second.startswith(b"HTTP/1.1 200 "), "the connection was closed after the 500"
+
+
+@pytest.mark.parametrize("path", ["/v1/customers", "/_fake/health"])
+def test_a_fault_after_the_answer_started_sends_no_second_answer(
+    path: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fault once the response's start is out (its body's send failing) is logged, and the
+    catch-all sends no 500 after it: on `/v1`, which tells `Edge` it answers, and beside it,
+    where `Edge` watches the messages."""
+    app = create_app(seed=3)
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.body" and sent:
+            raise RuntimeError("the body could not be sent")
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1"), (b"authorization", b"Bearer sk_test_x")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+    }
+    try:
+        with caplog.at_level(logging.ERROR, logger="fake_stripe"):
+            asyncio.run(app(scope, receive, send))
+    finally:
+        app.fake.close()
+    assert [m["type"] for m in sent] == ["http.response.start"]
+    assert sent[0]["status"] == 200
+    assert "internal error" in caplog.text
 
 
 # ---- 5. the control surface refuses cross-site requests ---------------------------------------
