@@ -1,6 +1,7 @@
 """`POST /v1/customers` on SQLite under each journal mode and `synchronous` setting, in-process
 (the ASGI app called in a loop): µs per request, median of rounds, and the SQL statements one
-request runs (counted with SQLite's trace callback).
+request runs (counted with SQLite's trace callback). `--statements`: under the store's own setting,
+the wall time of each statement a POST runs, µs per POST (the checkpoint's on its own thread).
 
 What each setting promises (SQLite's documentation): WAL + NORMAL (the store's setting) never
 corrupts the file and may lose the last commits on a power cut (not on a crash of the process);
@@ -8,13 +9,14 @@ WAL + FULL loses nothing on a power cut; OFF may corrupt the file on a power cut
 rollback journal) lets readers wait for the writer, which the store's inline reads rely on not
 doing.
 
-Usage: .venv/bin/python bench/sqlite_modes.py [--n 1000] [--repeats 5]
+Usage: .venv/bin/python bench/sqlite_modes.py [--n 1000] [--repeats 5] [--statements]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import sqlite3
 import statistics
 import sys
@@ -77,17 +79,80 @@ def run(journal: str, sync: str, n: int, repeats: int) -> tuple[float, float]:
     return statistics.median(rounds), per_request
 
 
+# Wall time (ns) and count of each statement, by its first words (`--statements`).
+SPENT: collections.Counter[str] = collections.Counter()
+RUNS: collections.Counter[str] = collections.Counter()
+
+
+class _Timed(sqlite3.Connection):
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        started = time.perf_counter_ns()
+        try:
+            return super().execute(sql, *args)
+        finally:
+            SPENT[sql[:72]] += time.perf_counter_ns() - started
+            RUNS[sql[:72]] += 1
+
+    def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        started = time.perf_counter_ns()
+        try:
+            return super().executemany(sql, *args)
+        finally:
+            SPENT[sql[:72]] += time.perf_counter_ns() - started
+            RUNS[sql[:72]] += 1
+
+
+def per_statement(n: int) -> None:
+    """µs per POST in each statement, every connection of the store (and its checkpoint
+    thread's) made as a `_Timed` one."""
+    connect = sqlite3.connect
+
+    def timed(*args: Any, **kw: Any) -> sqlite3.Connection:
+        return connect(*args, factory=_Timed, **kw)
+
+    sqlite3.connect = timed  # type: ignore[assignment]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            app = create_app(seed=1, db=str(Path(tmp) / "timed.db"))
+            loop = asyncio.new_event_loop()
+            for i in range(n + 500):
+                if i == 500:
+                    SPENT.clear()
+                    RUNS.clear()
+                out = loop.run_until_complete(call(app, "POST", "/v1/customers", POST_BODY))
+                assert out[0]["status"] == 200, out[1]["body"][:300]
+            loop.close()
+            app.fake.close()
+    finally:
+        sqlite3.connect = connect
+    print("| statement | runs per POST | µs per POST |")
+    print("|---|---|---|")
+    for sql, ns in SPENT.most_common():
+        print(f"| `{sql}` | {RUNS[sql] / n:.2f} | {ns / n / 1000:.1f} |")
+    print(f"| all | | {sum(SPENT.values()) / n / 1000:.1f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--statements", action="store_true", help="time each statement instead")
     args = ap.parse_args()
     load = Path("/proc/loadavg").read_text().split()[:3]
     print(
         f"`.venv/bin/python bench/sqlite_modes.py {' '.join(sys.argv[1:])}`: in-process "
-        f"`POST /v1/customers`, median of {args.repeats} rounds of {args.n}; load {' '.join(load)}"
+        f"`POST /v1/customers`, "
+        + (
+            f"{args.n * args.repeats} after 500, timed statement by statement"
+            if args.statements
+            else f"median of {args.repeats} rounds of {args.n}"
+        )
+        + f"; load {' '.join(load)}"
     )
     print()
+    if args.statements:
+        per_statement(args.n * args.repeats)
+        return
     print("| journal | synchronous | µs per POST | SQL statements per POST |")
     print("|---|---|---|---|")
     for journal, sync in MODES:
