@@ -266,10 +266,11 @@ class SQLBackend:
                 return
             seqs = self._seqs_of(tenant, [oid for oid in kept if oid not in new])
             stored = set(seqs)  # only these can have lookup rows: they go with their object
-            new = [oid for oid in kept if oid not in seqs]
-            if new:
-                (last,) = self._one(_SEQS_TAKE, (tenant, len(new), len(new)))
-                seqs.update({oid: last - len(new) + 1 + i for i, oid in enumerate(new)})
+            unstored = [oid for oid in kept if oid not in seqs]
+            if unstored:
+                count = len(unstored)
+                (last,) = self._one(_SEQS_TAKE, (tenant, count, count))
+                seqs.update({oid: last - count + 1 + i for i, oid in enumerate(unstored)})
             self._many(
                 "INSERT INTO objects (tenant, id, kind, seq, data) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (tenant, id) DO UPDATE SET kind = excluded.kind, data = excluded.data",
