@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,22 +85,21 @@ SPENT: collections.Counter[str] = collections.Counter()
 RUNS: collections.Counter[str] = collections.Counter()
 
 
+def _timed(run: Callable[..., sqlite3.Cursor], sql: str, *args: Any) -> sqlite3.Cursor:
+    started = time.perf_counter_ns()
+    try:
+        return run(sql, *args)
+    finally:
+        SPENT[sql[:72]] += time.perf_counter_ns() - started
+        RUNS[sql[:72]] += 1
+
+
 class _Timed(sqlite3.Connection):
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
-        started = time.perf_counter_ns()
-        try:
-            return super().execute(sql, *args)
-        finally:
-            SPENT[sql[:72]] += time.perf_counter_ns() - started
-            RUNS[sql[:72]] += 1
+        return _timed(super().execute, sql, *args)
 
     def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
-        started = time.perf_counter_ns()
-        try:
-            return super().executemany(sql, *args)
-        finally:
-            SPENT[sql[:72]] += time.perf_counter_ns() - started
-            RUNS[sql[:72]] += 1
+        return _timed(super().executemany, sql, *args)
 
 
 def per_statement(n: int) -> None:

@@ -480,13 +480,8 @@ def test_a_write_that_is_not_light_is_tried_on_the_loop_then_run_once_on_a_worke
         }, made
 
 
-def test_sqlite_a_light_write_runs_on_the_loop_while_the_lock_is_free(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A small write to a SQLite store runs on the event loop when the file's write lock is
-    free that instant, its WAL checkpoints left to a thread; when another process holds the
-    lock, it waits for it on a worker thread (the loop never waits)."""
-    monkeypatch.setattr(SQLiteBackend, "CHECKPOINT_EVERY", 5)
+def _checkpoints_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The threads the SQLite store's checkpoints run on, one entry a checkpoint, as they run."""
     checkpoints: list[int] = []
     checkpoint = SQLiteBackend._checkpoint
 
@@ -495,6 +490,17 @@ def test_sqlite_a_light_write_runs_on_the_loop_while_the_lock_is_free(
         checkpoint(self)
 
     monkeypatch.setattr(SQLiteBackend, "_checkpoint", counted)
+    return checkpoints
+
+
+def test_sqlite_a_light_write_runs_on_the_loop_while_the_lock_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small write to a SQLite store runs on the event loop when the file's write lock is
+    free that instant, its WAL checkpoints left to a thread; when another process holds the
+    lock, it waits for it on a worker thread (the loop never waits)."""
+    monkeypatch.setattr(SQLiteBackend, "CHECKPOINT_EVERY", 5)
+    checkpoints = _checkpoints_counted(monkeypatch)
     db = str(tmp_path / "store.db")
     with _watched(seed=27, db=db) as (_app, where, url, loop):
         auth = ("sk_test_w", "")
@@ -583,14 +589,7 @@ def test_sqlite_no_commit_checkpoints_the_wal_itself(
     """No connection checkpoints in its commit (SQLite's own would copy the whole WAL there,
     holding every other write of the process): writes on any thread, not only the event
     loop's, are counted for the checkpoint thread, which keeps the WAL from growing."""
-    checkpoints: list[int] = []
-    checkpoint = SQLiteBackend._checkpoint
-
-    def counted(self: SQLiteBackend) -> None:
-        checkpoints.append(threading.get_ident())
-        checkpoint(self)
-
-    monkeypatch.setattr(SQLiteBackend, "_checkpoint", counted)
+    checkpoints = _checkpoints_counted(monkeypatch)
 
     def wal_after_writes(db: Path, every: int) -> int:
         monkeypatch.setattr(SQLiteBackend, "CHECKPOINT_EVERY", every)
