@@ -620,6 +620,39 @@ def test_sqlite_no_commit_checkpoints_the_wal_itself(
     assert checked < unchecked / 3, (checked, unchecked)
 
 
+def test_sqlite_close_waits_for_a_checkpoint_under_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A closed store leaves its file alone: `close` lets a checkpoint under way finish (a
+    thread still copying the WAL after it could meet a file moved, cut or read by the next
+    process) and starts none; the last connection's close then removes the WAL."""
+    monkeypatch.setattr(SQLiteBackend, "CHECKPOINT_EVERY", 5)
+    began, ended = threading.Event(), threading.Event()
+    checkpoint, connect = SQLiteBackend._checkpoint, sqlite3.connect
+
+    def watched(self: SQLiteBackend) -> None:
+        checkpoint(self)
+        ended.set()
+
+    def slow_connect(*args: Any, **kw: Any) -> sqlite3.Connection:
+        if threading.current_thread().name == "fake-stripe-checkpoint":
+            began.set()  # the checkpoint's lock is held from here to its end
+            time.sleep(0.3)
+        made: sqlite3.Connection = connect(*args, **kw)
+        return made
+
+    monkeypatch.setattr(SQLiteBackend, "_checkpoint", watched)
+    monkeypatch.setattr(sqlite3, "connect", slow_connect)
+    db = tmp_path / "store.db"
+    backend = SQLiteBackend(str(db))
+    for n in range(5):
+        backend.put("t", "customer", f"cus_{n}", "{}")
+    assert began.wait(PROMPT)
+    backend.close()
+    assert ended.is_set()
+    assert not Path(f"{db}-wal").exists()
+
+
 def test_a_tenants_stored_objects_give_the_garbage_collector_nothing_to_walk() -> None:
     """A full collection stops every thread; had the memory store kept tuples or lists, one
     tenant's 100,000 objects would lengthen every other tenant's pause (about 16 ms at 130,000

@@ -60,6 +60,7 @@ class SQLiteBackend(SQLBackend):
         self._writer = threading.Lock()
         self._checkpointing = threading.Lock()
         self._unchecked = 0  # commits since the last checkpoint
+        self._closed = False
         # Whether the holder of `_writer` is waiting for the file's lock (another process's).
         self._elsewhere = False
         self._threads: PerThread[sqlite3.Connection] = PerThread(self._connect, _close)
@@ -178,6 +179,15 @@ class SQLiteBackend(SQLBackend):
     # Unlocked passes go on while more frames than this are left, at most `CHECKPOINT_PASSES`.
     CHECKPOINT_LEFT = 256
     CHECKPOINT_PASSES = 4
+
+    def close(self) -> None:
+        """Close every connection, once a checkpoint under way has finished (none starts after):
+        a closed store leaves its file alone, and the last connection's close copies the rest of
+        the WAL into the file and removes it."""
+        if not self._closed:
+            self._closed = True
+            self._checkpointing.acquire(timeout=2 * BUSY_TIMEOUT_MS / 1000)  # kept: no more
+        super().close()
 
     def _checkpoint_soon(self) -> None:
         self._unchecked += 1
