@@ -31,7 +31,7 @@ def bring_up_to_date(backend: Backend, indexed: Mapping[str, tuple[str, ...]]) -
     if backend.meta_get("", FIELDS) == wanted:
         return 0
     tenants = backend.tenants()
-    models = [model_for(kind) for kind, fields in indexed.items() if fields and tenants]
+    models = [model_for(kind) for kind, fields in indexed.items() if fields] if tenants else []
     done = 0
     for tenant in tenants:
         with backend.transaction(tenant, True):
