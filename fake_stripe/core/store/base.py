@@ -65,6 +65,11 @@ class Backend(Protocol):
     # process holds (memory: the tenant's own lock only; SQLite in WAL mode: readers never wait
     # for the writer) and does no network I/O (PostgreSQL does).
     inline_reads: bool
+    # Kinds whose presence in a tenant the store records under a meta name (kind -> name), set
+    # in the write that stores the tenant's first object of the kind and kept after deletes: a
+    # request reads it with the rest of its meta (`StagedTenant.may_hold`) where `may_hold`
+    # would cost a statement (SQL stores); empty where `may_hold` costs nothing (memory).
+    marked: Mapping[str, str]
 
     def transaction(
         self, tenant: str, write: bool, wait: bool = True

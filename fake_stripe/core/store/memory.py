@@ -94,6 +94,7 @@ class _Held:
 class MemoryBackend:
     shared = False
     inline_reads = True
+    marked: Mapping[str, str] = {}  # `may_hold` reads the tenant's kinds
 
     def __init__(self) -> None:
         self._tenants: dict[str, _MemTenant] = {}

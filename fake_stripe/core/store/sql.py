@@ -85,10 +85,24 @@ def migrations(d: Dialect) -> list[tuple[int, list[str]]]:
                 f"WHERE kind = 'event' AND {d.field('type')} IS NOT NULL",
             ],
         ),
+        (
+            3,
+            [
+                # The kinds `MARKED` named when this step was written.
+                "INSERT INTO meta (tenant, name, value) "
+                "SELECT DISTINCT tenant, 'holds:webhook_endpoint', '1' FROM objects "
+                "WHERE kind = 'webhook_endpoint' ON CONFLICT (tenant, name) DO NOTHING",
+            ],
+        ),
     ]
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# `Backend.marked`: every event asks for its tenant's webhook endpoints, which most tenants have
+# none of; a walk of the kind would cost a statement of each event-writing request (a round trip
+# on PostgreSQL), the marker nothing more than the meta the request reads anyway. A kind added
+# here needs a migration step that marks the tenants already holding one.
+MARKED: Mapping[str, str] = {"webhook_endpoint": "holds:webhook_endpoint"}
 # The write that proves a store writable, rolled back: a read-only file, mount, database or role
 # is refused when the store is opened, not with a 500 on each request later.
 WRITE_CHECK = (
@@ -128,6 +142,7 @@ class SQLBackend:
     dialect: Dialect
     where: str
     _threads: PerThread[Any]
+    marked = MARKED
 
     def __init__(self) -> None:
         self._writers = Writers()
@@ -255,9 +270,13 @@ class SQLBackend:
         """The objects that exist found in one query (none for a write of new objects only),
         the new ones numbered in one (in the order given), then each table written by one
         statement over its rows."""
+        marked = self.marked
+        marks = {marked[row[0]] for _, row in objects if row is not None and row[0] in marked}
         with self._atomic():
-            if meta:
-                self._many(_META_SET, [(tenant, n, v) for n, v in meta.items()])
+            if meta or marks:
+                named = [(tenant, n, v) for n, v in meta.items()]
+                named.extend((tenant, name, "1") for name in marks)
+                self._many(_META_SET, named)
             gone = [(tenant, oid) for oid, row in objects if row is None]
             for table in ("objects", "lookup", "leases") if gone else ():
                 self._many(f"DELETE FROM {table} WHERE tenant=? AND id=?", gone)
@@ -367,7 +386,9 @@ class SQLBackend:
             size = _BATCH
 
     def may_hold(self, tenant: str, kind: str) -> bool:
-        return True  # asking costs a statement, as the walk does
+        marker = self.marked.get(kind)
+        # Unmarked kinds: asking would cost a statement, as the walk does.
+        return marker is None or self.meta_get(tenant, marker) is not None
 
     def newest_first(self, tenant: str, ids: Collection[str]) -> list[str]:
         seqs = self._seqs_of(tenant, sorted(set(ids)))
