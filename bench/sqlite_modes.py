@@ -2,6 +2,9 @@
 (the ASGI app called in a loop): µs per request, median of rounds, and the SQL statements one
 request runs (counted with SQLite's trace callback). `--statements`: under the store's own setting,
 the wall time of each statement a POST runs, µs per POST (the checkpoint's on its own thread).
+`--batched K`: the most a group commit could save, the process's CPU µs per POST (its threads'
+included) with each POST in its own transaction and with K POSTs in one transaction held open
+around them (theirs join it: one `BEGIN IMMEDIATE` and one `COMMIT` for K).
 
 What each setting promises (SQLite's documentation): WAL + NORMAL (the store's setting) never
 corrupts the file and may lose the last commits on a power cut (not on a crash of the process);
@@ -9,7 +12,7 @@ WAL + FULL loses nothing on a power cut; OFF may corrupt the file on a power cut
 rollback journal) lets readers wait for the writer, which the store's inline reads rely on not
 doing.
 
-Usage: .venv/bin/python bench/sqlite_modes.py [--n 1000] [--repeats 5] [--statements]
+Usage: .venv/bin/python bench/sqlite_modes.py [--n 1000] [--repeats 5] [--statements | --batched K]
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ from fake_stripe.core.store import sqlite as store_sqlite  # noqa: E402
 MODES = [("WAL", "NORMAL"), ("WAL", "FULL"), ("WAL", "OFF"), ("DELETE", "FULL")]
 
 
+def _post(loop: asyncio.AbstractEventLoop, app: Any) -> None:
+    out = loop.run_until_complete(call(app, "POST", "/v1/customers", POST_BODY))
+    assert out[0]["status"] == 200, out[1]["body"][:300]
+
+
 def run(journal: str, sync: str, n: int, repeats: int) -> tuple[float, float]:
     statements = 0
 
@@ -57,21 +65,16 @@ def run(journal: str, sync: str, n: int, repeats: int) -> tuple[float, float]:
         with tempfile.TemporaryDirectory() as tmp:
             app = create_app(seed=1, db=str(Path(tmp) / "modes.db"))
             loop = asyncio.new_event_loop()
-
-            def post() -> None:
-                out = loop.run_until_complete(call(app, "POST", "/v1/customers", POST_BODY))
-                assert out[0]["status"] == 200, out[1]["body"][:300]
-
             for _ in range(50):
-                post()
+                _post(loop, app)
             statements = 0
-            post()
+            _post(loop, app)
             per_request = statements
             rounds = []
             for _ in range(repeats):
                 t = time.perf_counter()
                 for _ in range(n):
-                    post()
+                    _post(loop, app)
                 rounds.append((time.perf_counter() - t) / n * 1e6)
             loop.close()
             app.fake.close()
@@ -119,8 +122,7 @@ def per_statement(n: int) -> None:
                 if i == 500:
                     SPENT.clear()
                     RUNS.clear()
-                out = loop.run_until_complete(call(app, "POST", "/v1/customers", POST_BODY))
-                assert out[0]["status"] == 200, out[1]["body"][:300]
+                _post(loop, app)
             loop.close()
             app.fake.close()
     finally:
@@ -132,11 +134,42 @@ def per_statement(n: int) -> None:
     print(f"| all | | {sum(SPENT.values()) / n / 1000:.1f} |")
 
 
+def batched(n: int, repeats: int, k: int) -> None:
+    """CPU µs per POST, one transaction per POST and one per `k` POSTs, rounds in turn, each
+    on a new file."""
+    spent: dict[int, list[float]] = {1: [], k: []}
+    for _ in range(repeats):
+        for size in spent:
+            with tempfile.TemporaryDirectory() as tmp:
+                app = create_app(seed=1, db=str(Path(tmp) / "batched.db"))
+                loop = asyncio.new_event_loop()
+                for _ in range(50):
+                    _post(loop, app)
+                backend = app.fake.backend
+                started = time.process_time()
+                for _ in range(n // size):
+                    if size == 1:
+                        _post(loop, app)
+                        continue
+                    with backend.transaction("", True):  # the POSTs' own transactions join it
+                        for _ in range(size):
+                            _post(loop, app)
+                spent[size].append((time.process_time() - started) / (n // size * size) * 1e6)
+                loop.close()
+                app.fake.close()
+    print("| POSTs per transaction | CPU µs per POST, median | rounds |")
+    print("|---|---|---|")
+    for size, rounds in spent.items():
+        each = ", ".join(f"{r:.0f}" for r in rounds)
+        print(f"| {size} | {statistics.median(rounds):.1f} | {each} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--statements", action="store_true", help="time each statement instead")
+    ap.add_argument("--batched", type=int, metavar="K", help="K POSTs per transaction against 1")
     args = ap.parse_args()
     load = Path("/proc/loadavg").read_text().split()[:3]
     print(
@@ -152,6 +185,9 @@ def main() -> None:
     print()
     if args.statements:
         per_statement(args.n * args.repeats)
+        return
+    if args.batched:
+        batched(args.n, args.repeats, args.batched)
         return
     print("| journal | synchronous | µs per POST | SQL statements per POST |")
     print("|---|---|---|---|")
