@@ -616,7 +616,9 @@ def test_sqlite_no_commit_checkpoints_the_wal_itself(
     unchecked = wal_after_writes(tmp_path / "never.db", 10**9)
     assert checkpoints == []  # no commit checkpointed either: the WAL holds every write
     checked = wal_after_writes(tmp_path / "store.db", 20)
-    assert len(checkpoints) >= 5 and threading.get_ident() not in checkpoints
+    # Counted from the writers' threads: at least one ran (a checkpoint starts only when none
+    # runs, so a slow machine sees fewer than the 15 a quiet one does), none in a commit.
+    assert checkpoints and threading.get_ident() not in checkpoints
     # A third of it on a quiet machine; under a parallel test run the checkpoint thread's
     # passes fall further behind the writes (0.35 seen), and the WAL restarts less often.
     assert checked < unchecked / 2, (checked, unchecked)
