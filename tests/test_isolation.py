@@ -619,9 +619,10 @@ def test_sqlite_no_commit_checkpoints_the_wal_itself(
     # Counted from the writers' threads: at least one ran (a checkpoint starts only when none
     # runs, so a slow machine sees fewer than the 15 a quiet one does), none in a commit.
     assert checkpoints and threading.get_ident() not in checkpoints
-    # A third of it on a quiet machine; under a parallel test run the checkpoint thread's
-    # passes fall further behind the writes (0.35 seen), and the WAL restarts less often.
-    assert checked < unchecked / 2, (checked, unchecked)
+    # The WAL starts over once a checkpoint has copied all of it: about a third of the
+    # unchecked size on a quiet machine, more when the checkpoint thread gets less of the CPU
+    # (0.35 under a parallel test run, 0.54-0.66 beside two busy processes on 2 cores).
+    assert checked < unchecked, (checked, unchecked)
 
 
 def test_sqlite_close_waits_for_a_checkpoint_under_way(
