@@ -41,11 +41,16 @@ class Hostile:
             self.port = server.sockets[0].getsockname()[1]
             ready.set()
             await self._stop.wait()
+            # No accept from here on. A connection accepted already is set up by a task of
+            # asyncio's whose first step needs the server open (after `server.close()` it
+            # fails, silently, and leaves the socket to the collector, unclosed): that step
+            # is queued before this task's next one.
+            for sock in server.sockets:
+                asyncio.get_running_loop().remove_reader(sock.fileno())
+            await asyncio.sleep(0)
             server.close()
-            # A connection accepted just before the close is still being set up by a task of
-            # asyncio's (cancelled before it starts, it would drop the socket unclosed): let
-            # those finish, end the handlers, until no task is left, so that no socket is
-            # left to the collector.
+            # Let the set-ups finish and end the handlers, until no task is left, so that no
+            # socket is left to the collector.
             for _ in range(3):
                 await asyncio.sleep(0)
             while tasks := asyncio.all_tasks() - {asyncio.current_task()}:
