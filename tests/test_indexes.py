@@ -30,23 +30,33 @@ __all__ = ["store"]  # the fixture, shared with the store tests
 
 class Decodes:
     """Counts the stored objects of some kinds a list reads while a request runs (each read is
-    decoded, or rendered from its JSON)."""
+    decoded, or rendered from its JSON), for each run of the request: a read tried on the
+    server's event loop that outlasts its budget there (`wire.LOOP_BUDGET`, which a slow
+    machine makes a list of a few objects do) or meets a module's first import runs again on a
+    worker thread, with a staged tenant of its own."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, *models: type[StripeObject]) -> None:
-        self.counts: dict[str, int] = {}
+        self.runs: dict[str, list[int]] = {}  # kind -> the objects each run read
+        self._last: dict[str, StagedTenant] = {}  # kind -> the tenant of its latest run
         kinds = {model.kind for model in models}
         real = StagedTenant.stored_json
 
         def counting(tenant: StagedTenant, cls: Any, *a: Any, **kw: Any) -> Iterator[str]:
+            kind = cls.kind
+            if kind in kinds and self._last.get(kind) is not tenant:
+                self._last[kind] = tenant
+                self.runs.setdefault(kind, []).append(0)
             for data in real(tenant, cls, *a, **kw):
-                if cls.kind in kinds:
-                    self.counts[cls.kind] = self.counts.get(cls.kind, 0) + 1
+                if kind in kinds:
+                    self.runs[kind][-1] += 1
                 yield data
 
         monkeypatch.setattr(StagedTenant, "stored_json", counting)
 
     def of(self, model: type[StripeObject]) -> int:
-        return self.counts.pop(model.kind, 0)
+        """The most objects of `model` one run read since the last call."""
+        self._last.pop(model.kind, None)
+        return max(self.runs.pop(model.kind, [0]))
 
 
 def _ids(page: dict[str, Any]) -> list[str]:
