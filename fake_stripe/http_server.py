@@ -180,6 +180,25 @@ class _Cycle:
             self.delivered = True
         return {"type": "http.request", "body": body, "more_body": self.more_body}
 
+    def whole_body(self) -> bytes | None:
+        """The request's whole body, taken with no await when all of it came with the head (as
+        a small request's does): what `receive` would give in one message. None, and nothing
+        taken, when the app must wait for it (or a `100 Continue` is owed first)."""
+        if (
+            self.more_body
+            or self.delivered
+            or self.expect_100
+            or self.disconnected
+            or self.complete
+        ):
+            return None
+        chunks = self.chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self.buffered = 0
+        self.delivered = True
+        return body
+
     async def send(self, message: dict[str, Any]) -> None:
         conn = self.conn
         if conn.write_paused and not self.disconnected:
@@ -190,14 +209,30 @@ class _Cycle:
         if not self.started:
             if kind != "http.response.start":
                 raise RuntimeError(f"expected 'http.response.start', got {kind!r}")
-            self.head = conn.response_head(self, message["status"], message.get("headers", ()))
-            self.started = True
-            self.expect_100 = False
+            self._start(message["status"], message.get("headers", ()))
             return
         if kind != "http.response.body":
             raise RuntimeError(f"expected 'http.response.body', got {kind!r}")
-        body = message.get("body", b"")
-        more = message.get("more_body", False)
+        self._body(message.get("body", b""), message.get("more_body", False))
+
+    def respond(self, status: int, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> bool:
+        """A whole response (its start, then its body in one message) sent with no await, as
+        the two `send`s would send it. False, and nothing sent, when it would have to wait (the
+        transport's buffer is full) or a response has started: the caller then sends it."""
+        if self.started or (self.conn.write_paused and not self.disconnected):
+            return False
+        if not (self.disconnected or self.complete):
+            self._start(status, headers)
+            self._body(body, False)
+        return True
+
+    def _start(self, status: int, headers: Iterable[tuple[bytes, bytes]]) -> None:
+        self.head = self.conn.response_head(self, status, headers)
+        self.started = True
+        self.expect_100 = False
+
+    def _body(self, body: bytes, more: bool) -> None:
+        conn = self.conn
         if self.scope["method"] == "HEAD":
             body = b""
             self.left = 0

@@ -134,6 +134,11 @@ class JSONResponse(Response):
         self.raw_headers = raw
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # On the fake's own server, straight to the connection: no messages, no awaits
+        # (`http_server._Cycle.respond`), unless it must wait for the transport.
+        respond = getattr(getattr(send, "__self__", None), "respond", None)
+        if respond is not None and respond(self.status_code, self.raw_headers, self.body):
+            return
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )

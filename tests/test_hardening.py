@@ -149,6 +149,23 @@ def test_a_declared_length_over_the_limit_is_refused_before_any_body_is_read(
     assert resp.startswith(b"HTTP/1.1 413 ")
 
 
+def test_a_body_over_the_limit_that_came_whole_with_its_head_is_refused_too(
+    small: tuple[Any, str],
+) -> None:
+    # Sent in one write, the body is whole when the request is answered (the server takes it
+    # at once, `_Cycle.whole_body`); chunked, no length declared it: its size is what counts.
+    _app, url = small
+    body = b"description=" + b"x" * 1500
+    request = (
+        b"POST /v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer sk_test_whole\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    )
+    (resp,) = raw_exchange(url, request)
+    assert resp.startswith(b"HTTP/1.1 413 ")
+    assert b"\r\nconnection: close\r\n" in resp.lower()
+
+
 def test_a_get_that_declares_a_body_is_bounded_too(small: tuple[Any, str]) -> None:
     # A GET or HEAD without Content-Length or Transfer-Encoding has no body and is not read;
     # one that declares a body is bounded as any other request.

@@ -237,3 +237,73 @@ def test_the_h11_fallback_serves_with_the_same_head_bounds(monkeypatch: pytest.M
         with connect(url) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: 1\r\nX-Big: " + b"x" * 70_000 + b"\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
+
+
+async def at_once(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Takes the body with `whole_body` when it can (else through `receive`) and answers with
+    `respond` (else two `send`s), as `/v1` does on this server: "whole:" or "received:", then
+    the body."""
+    if scope["type"] != "http":
+        return
+    cycle = receive.__self__
+    assert send.__self__ is cycle  # both the one request's
+    body = cycle.whole_body()
+    how = b"whole:"
+    if body is None:
+        how, chunks = b"received:", []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+    out = how + body
+    headers = [(b"content-length", b"%d" % len(out))]
+    if not cycle.respond(200, headers, out):
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": out})
+
+
+def post(path: bytes, body: bytes, *extra: bytes) -> bytes:
+    head = b"POST %s HTTP/1.1\r\nHost: 1\r\nContent-Length: %d\r\n" % (path, len(body))
+    return head + b"".join(h + b"\r\n" for h in extra) + b"\r\n"
+
+
+def test_a_body_that_came_with_its_head_is_taken_whole_and_answered_in_one_step() -> None:
+    with ServerThread(at_once) as url, connect(url) as sock:
+        # Pipelined in one write: each body is whole when its request is answered.
+        sock.sendall(post(b"/", b"abc") + b"abc" + post(b"/", b"") + GET)
+        assert read_response(sock)[1] == b"whole:abc"
+        assert read_response(sock)[1] == b"whole:"
+        assert read_response(sock)[1] == b"whole:"  # a GET: no body, nothing to wait for
+        # The body after the head, later: it must be waited for, through `receive`.
+        sock.sendall(post(b"/", b"late"))
+        time.sleep(0.3)
+        sock.sendall(b"late")
+        head, body = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200 ") and body == b"received:late"
+        # A client that waits for `100 Continue` gets it before its body is read.
+        sock.sendall(post(b"/", b"xyz", b"Expect: 100-continue"))
+        assert sock.recv(25) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"xyz")
+        assert read_response(sock)[1] == b"received:xyz"
+        # HEAD: the head as for GET, no body; the connection goes on.
+        sock.sendall(b"HEAD / HTTP/1.1\r\nHost: 1\r\n\r\n" + GET)
+        data = b""
+        while not data.endswith(b"whole:"):
+            data += sock.recv(65536)
+        first, _, second = data.partition(b"\r\n\r\n")
+        assert first.startswith(b"HTTP/1.1 200 ") and b"content-length: 6" in first
+        assert second.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_response_that_would_wait_for_the_transport_is_left_to_send() -> None:
+    class Conn:
+        write_paused = True
+
+    cycle = http_server._Cycle(Conn(), {"method": "GET"}, True, False)
+    assert cycle.respond(200, [(b"content-length", b"2")], b"ok") is False
+    assert not cycle.started and cycle.head is None  # nothing sent: `send` waits, then sends
+    cycle.more_body = False
+    cycle.expect_100 = True
+    assert cycle.whole_body() is None  # `100 Continue` first: `receive` sends it

@@ -353,20 +353,22 @@ def check_fields(
     required: tuple[str, ...] = (),
     prefix: str = "",
 ) -> dict[str, Any]:
-    def full(k: str) -> str:
-        return f"{prefix}[{k}]" if prefix else k
-
     for k in values:
         if k not in fields:
-            raise unknown_param(full(k))
+            raise unknown_param(_full(prefix, k))
     out: dict[str, Any] = {}
     for k, v in values.items():
         out[k] = fields[k].check(f"{prefix}[{k}]" if prefix else k, v)
     for k in required:
         # An explicit empty value passed its type's check (e.g. `limits[accounts]=`).
         if k not in out:
-            raise missing_param(full(k))
+            raise missing_param(_full(prefix, k))
     return out
+
+
+def _full(prefix: str, k: str) -> str:
+    """Field `k`'s name as a parameter, inside `prefix` (a hash's name) if any."""
+    return f"{prefix}[{k}]" if prefix else k
 
 
 def check(spec: Spec, values: Mapping[str, Any]) -> dict[str, Any]:

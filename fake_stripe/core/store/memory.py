@@ -16,6 +16,7 @@ import json
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from itertools import chain
 
 from ..turns import checkpoint
 from . import seqs as ordered
@@ -26,7 +27,7 @@ def _encode_index(index: Mapping[str, str]) -> str:
     """An object's index entries as the store keeps them: one string (a dict or a tuple would
     be walked by the collector), its fields and values joined by NUL, or JSON (which starts
     with `{`, as no field does) when a value holds a NUL itself."""
-    joined = "\0".join([part for pair in index.items() for part in pair])
+    joined = "\0".join(chain.from_iterable(index.items()))
     if joined.count("\0") != 2 * len(index) - 1:
         return json.dumps(index)
     return joined
@@ -184,7 +185,7 @@ class MemoryBackend:
                 if not new:
                     self._unindex(t, kind, obj_id, seq)
                 for field, value in index.items():
-                    key = _lookup_key(kind, field, value)
+                    key = f"{kind}\0{field}\0{value}"  # (`_lookup_key`, inline)
                     found = t.lookup.get(key)
                     if found is None:
                         found = t.lookup.setdefault(key, bytearray())
