@@ -215,15 +215,27 @@ class _Cycle:
             raise RuntimeError(f"expected 'http.response.body', got {kind!r}")
         self._body(message.get("body", b""), message.get("more_body", False))
 
-    def respond(self, status: int, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> bool:
-        """A whole response (its start, then its body in one message) sent with no await, as
-        the two `send`s would send it. False, and nothing sent, when it would have to wait (the
-        transport's buffer is full) or a response has started: the caller then sends it."""
-        if self.started or (self.conn.write_paused and not self.disconnected):
+    def respond(self, status: int, lines: bytes, body: bytes) -> bool:
+        """A whole response sent with no await, as `send`ing its start and then its body in one
+        message would send it. `lines`: its header lines, `content-length: <len(body)>` among
+        them, each a lower-case token, `: `, a value with no control character and CRLF, none of
+        `transfer-encoding` or `connection` (what `wire.JSONResponse.header_lines` makes).
+        False, and nothing sent, when it would have to wait (the transport's buffer is full) or
+        a response has started: the caller then sends it."""
+        conn = self.conn
+        if self.started or (conn.write_paused and not self.disconnected):
             return False
-        if not (self.disconnected or self.complete):
-            self._start(status, headers)
-            self._body(body, False)
+        if self.disconnected or self.complete:
+            return True  # as `send`: nobody to send it to
+        head = [_status_line(status), conn.default_lines(), lines]
+        if not self.keep_alive:
+            head.append(b"connection: close\r\n")
+        head.append(b"\r\n")
+        self.head = b"".join(head)
+        self.started = True
+        self.expect_100 = False
+        self.left = len(body)
+        self._body(body, False)
         return True
 
     def _start(self, status: int, headers: Iterable[tuple[bytes, bytes]]) -> None:

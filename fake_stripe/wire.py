@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,10 +114,13 @@ async def decode_form(raw: bytes | str) -> dict[str, Any]:
 
 
 class JSONResponse(Response):
-    """Every answer of the API: compact JSON with its headers, sent in two ASGI messages.
+    """Every answer of the API: compact JSON with its headers.
 
     Starlette's `Response` would rebuild and re-check the header list and look for a background
-    task on every request; this one knows its headers are plain strings and it has no task.
+    task on every request; this one knows its headers are plain strings and it has no task. On
+    the fake's own server it goes to the connection as one block of header lines, with no ASGI
+    message (`http_server._Cycle.respond`); elsewhere, or once its `raw_headers` were asked for
+    (Starlette's `headers` may change them), in the two ASGI messages.
     """
 
     def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
@@ -127,18 +131,51 @@ class JSONResponse(Response):
             self.body = body.json if isinstance(body, Encoded) else to_json(body)
         self.status_code = status
         self.background = None
-        names = _HEADER_NAMES
-        raw = [(names.get(k) or _header_name(k), v.encode("latin-1")) for k, v in headers.items()]
-        raw.append((b"content-length", b"%d" % len(self.body)))
-        raw.append((b"content-type", b"application/json"))
-        self.raw_headers = raw
+        self.given = headers
+        self._raw: list[tuple[bytes, bytes]] | None = None
+
+    @property
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        raw = self._raw
+        if raw is None:
+            names = _HEADER_NAMES
+            raw = [
+                (names.get(k) or _header_name(k), v.encode("latin-1"))
+                for k, v in self.given.items()
+            ]
+            raw.append((b"content-length", b"%d" % len(self.body)))
+            raw.append((b"content-type", b"application/json"))
+            self._raw = raw
+        return raw
+
+    @raw_headers.setter
+    def raw_headers(self, value: list[tuple[bytes, bytes]]) -> None:
+        self._raw = value
+
+    def header_lines(self) -> bytes | None:
+        """The head's lines, `content-length` and `content-type` last, for `_Cycle.respond`;
+        None when a header needs the ASGI way (which checks it): a name that is not a plain
+        token or that frames the response, a value with a character that is not printable."""
+        if self._raw is not None:
+            return None  # changed, or may be
+        prefixes = _LINE_PREFIXES
+        parts: list[str] = []
+        for name, value in self.given.items():
+            prefix = prefixes.get(name)
+            if prefix is None:
+                prefix = _line_prefix(name)
+            if not prefix or not value.isprintable():
+                return None
+            parts += (prefix, value, "\r\n")
+        parts.append(f"content-length: {len(self.body)}\r\ncontent-type: application/json\r\n")
+        return "".join(parts).encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # On the fake's own server, straight to the connection: no messages, no awaits
-        # (`http_server._Cycle.respond`), unless it must wait for the transport.
         respond = getattr(getattr(send, "__self__", None), "respond", None)
-        if respond is not None and respond(self.status_code, self.raw_headers, self.body):
-            return
+        if respond is not None:
+            lines = self.header_lines()
+            if lines is not None and respond(self.status_code, lines, self.body):
+                return
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
@@ -147,6 +184,10 @@ class JSONResponse(Response):
 
 # Header names as sent, lower-cased and encoded: the same few on every response.
 _HEADER_NAMES: dict[str, bytes] = {}
+# The same, as the start of a header's line ("request-id: "); "" for a name left to the ASGI way.
+_LINE_PREFIXES: dict[str, str] = {}
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FRAMING = frozenset(("content-length", "transfer-encoding", "connection"))
 
 
 def _header_name(name: str) -> bytes:
@@ -154,6 +195,14 @@ def _header_name(name: str) -> bytes:
     if len(_HEADER_NAMES) < 256:  # names come from the fake's code, but stay bounded anyway
         _HEADER_NAMES[name] = encoded
     return encoded
+
+
+def _line_prefix(name: str) -> str:
+    lower = name.lower()
+    prefix = "" if lower in _FRAMING or not _TOKEN.fullmatch(lower) else lower + ": "
+    if len(_LINE_PREFIXES) < 256:
+        _LINE_PREFIXES[name] = prefix
+    return prefix
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

@@ -258,8 +258,8 @@ async def at_once(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 break
         body = b"".join(chunks)
     out = how + body
-    headers = [(b"content-length", b"%d" % len(out))]
-    if not cycle.respond(200, headers, out):
+    if not cycle.respond(200, b"content-length: %d\r\n" % len(out), out):
+        headers = [(b"content-length", b"%d" % len(out))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": out})
 
@@ -302,7 +302,7 @@ def test_a_response_that_would_wait_for_the_transport_is_left_to_send() -> None:
         write_paused = True
 
     cycle = http_server._Cycle(Conn(), {"method": "GET"}, True, False)
-    assert cycle.respond(200, [(b"content-length", b"2")], b"ok") is False
+    assert cycle.respond(200, b"content-length: 2\r\n", b"ok") is False
     assert not cycle.started and cycle.head is None  # nothing sent: `send` waits, then sends
     cycle.more_body = False
     cycle.expect_100 = True

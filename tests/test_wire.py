@@ -277,3 +277,30 @@ def test_a_failed_request_with_an_idempotency_key_can_be_retried_corrected(
     fixed = api.post("/v1/customers", headers=h)
     assert fixed.status_code == 200
     assert "idempotent-replayed" not in fixed.headers
+
+
+def test_a_response_sent_as_header_lines_has_the_headers_the_asgi_way_sends() -> None:
+    from fake_stripe.wire import JSONResponse
+
+    def asgi_lines(response: JSONResponse) -> bytes:
+        return b"".join(b"%s: %s\r\n" % pair for pair in response.raw_headers)
+
+    given = {"Request-Id": "req_1", "Stripe-Version": "2026-10-28.endive", "Idempotency-Key": "k"}
+    ok = JSONResponse(200, {"id": "cus_1"}, dict(given))
+    lines = ok.header_lines()
+    assert lines is not None and lines == asgi_lines(JSONResponse(200, {"id": "cus_1"}, given))
+    assert lines.endswith(b"content-length: 14\r\ncontent-type: application/json\r\n")
+    # Left to the ASGI way, whose checks and framing apply: a header that frames the response,
+    # a name that is no token, a value that is not plain printable text, and headers that may
+    # have changed (Starlette's `headers` reads `raw_headers`, and may add to it).
+    for odd in (
+        {"Connection": "close"},
+        {"Bad Name": "x"},
+        {"X-A": "1\r\nX-B: 2"},
+        {"X-T": "a\tb"},
+    ):
+        assert JSONResponse(200, {}, {**given, **odd}).header_lines() is None
+    changed = JSONResponse(200, {}, dict(given))
+    changed.headers["Access-Control-Allow-Origin"] = "*"
+    assert changed.header_lines() is None
+    assert (b"access-control-allow-origin", b"*") in changed.raw_headers
