@@ -231,11 +231,14 @@ class _Cycle:
         if not self.keep_alive:
             head.append(b"connection: close\r\n")
         head.append(b"\r\n")
-        self.head = b"".join(head)
-        self.started = True
+        self.started = self.complete = True
         self.expect_100 = False
-        self.left = len(body)
-        self._body(body, False)
+        if body and self.scope["method"] != "HEAD":
+            conn.transport.writelines((b"".join(head), body))
+        else:
+            conn.transport.write(b"".join(head))
+        self.wake()
+        conn.response_complete(self)
         return True
 
     def _start(self, status: int, headers: Iterable[tuple[bytes, bytes]]) -> None:
@@ -470,8 +473,8 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             self.url += url
 
         def on_header(self, name: bytes, value: bytes) -> None:
-            self.head_size += len(name) + len(value) + 4
-            if self.head_size > MAX_HEAD:
+            size = self.head_size = self.head_size + len(name) + len(value) + 4
+            if size > MAX_HEAD:
                 raise httptools.HttpParserError("request head too large")
             name = name.lower()
             value = value.rstrip(b" \t")
