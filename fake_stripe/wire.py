@@ -552,12 +552,12 @@ def _handle(
         err = result.error
         if remember is not None:
             remember(err.status, err.body(ctx.request_id, ctx.now()))
-        ctx.tenant.commit()
+        ctx.tenant.commit(last=True)
         return _Done(err.status, None, err)
     body = render(ctx, result, params.get("expand") or [])
     if remember is not None:
         remember(ep.status, body)
-    ctx.tenant.commit()
+    ctx.tenant.commit(last=True)
     return _Done(ep.status, body)
 
 

@@ -99,6 +99,7 @@ class Clock:
         self.frozen_at = frozen_at
         self.fixed = fixed
         self._wall: int | None = None
+        self._now: int | None = None  # a fixed clock's `now`, until the offset moves
         self._next_keys: tuple[str, ...]
         self._names: tuple[str, ...]
         if like is not None:  # a clock over the same schedules: its names are these
@@ -109,7 +110,7 @@ class Clock:
 
     def restart(self) -> None:
         """A fixed clock reads real time again at its next `now` (a new transaction)."""
-        self._wall = None
+        self._wall = self._now = None
 
     def names(self) -> tuple[str, ...]:
         """What a request reads of the clock: the offset and each schedule's next due time."""
@@ -117,7 +118,12 @@ class Clock:
 
     # ---- time --------------------------------------------------------------------------------
     def now(self) -> int:
-        return self._base() + int(self.tenant.meta_get(OFFSET) or 0)
+        if self._now is not None:
+            return self._now
+        now = self._base() + int(self.tenant.meta_get(OFFSET) or 0)
+        if self.fixed:  # its time and its offset move only through `restart` and `advance`
+            self._now = now
+        return now
 
     def _base(self) -> int:
         if self.frozen_at is not None:
@@ -138,6 +144,7 @@ class Clock:
                 f"in all; it has moved {before} seconds already.",
             )
         self.tenant.meta_set(OFFSET, str(before + seconds))
+        self._now = None
         return self.now()
 
     # ---- schedules ---------------------------------------------------------------------------

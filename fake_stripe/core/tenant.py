@@ -378,22 +378,28 @@ class StagedTenant(Tenant):
     def meta_get(self, name: str) -> str | None:
         if name in self._meta:
             return self._meta[name]
+        stored = self._meta_stored
+        if name in stored:
+            return stored[name]
         if not self._prefetched:
             self._prefetched = True
             wanted = (*self.clock.names(), ID_COUNTER, *self.backend.marked.values())
-            self._meta_stored.update(dict.fromkeys(wanted))  # None: known to be unset
-            self._meta_stored.update(self.backend.meta_many(self.name, wanted))
-        if name not in self._meta_stored:
-            self._meta_stored[name] = self.backend.meta_get(self.name, name)
-        return self._meta_stored[name]
+            stored.update(dict.fromkeys(wanted))  # None: known to be unset
+            stored.update(self.backend.meta_many(self.name, wanted))
+            if name in stored:
+                return stored[name]
+        value = stored[name] = self.backend.meta_get(self.name, name)
+        return value
 
     def meta_set(self, name: str, value: str) -> None:
         self._meta[name] = value
 
     # ---- the end of the request --------------------------------------------------------------
-    def commit(self) -> None:
+    def commit(self, last: bool = False) -> None:
         """Write what the request staged, then run `after_commit`. The caller holds the store's
-        transaction, so other processes see all of it or none of it."""
+        transaction, so other processes see all of it or none of it. `last`: the request ends
+        here, so what this tenant read need not be brought up to date (a read after it, if
+        any, finds what was written in the store)."""
         if self._counter is not None:  # ids were numbered: the next goes on from the store's
             self._meta[ID_COUNTER] = str(self._counter)
             self._counter = None
@@ -403,6 +409,12 @@ class StagedTenant(Tenant):
         if self._meta or self._objects:
             self.backend.write(self.name, self._meta, list(self._objects.items()), self._made)
             checkpoint()
+        if last and not self.after_commit:
+            self._meta, self._objects = {}, {}
+            self._stored.clear()
+            self._meta_stored.clear()
+            self._prefetched = False
+            return
         # What was written is what the store now holds (the transaction is still open).
         self._meta_stored.update(self._meta)
         self._stored.update({oid: None if r is None else r[:2] for oid, r in self._objects.items()})
