@@ -40,15 +40,7 @@ async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await send({"type": "http.response.body", "body": part, "more_body": True})
         await send({"type": "http.response.body", "body": b"three"})
         return
-    body = b"hello"
-    if path == "/body":
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
+    body = await received(receive) if path == "/body" else b"hello"
     await send(
         {
             "type": "http.response.start",
@@ -57,6 +49,16 @@ async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def received(receive: Any) -> bytes:
+    """The request's body, message by message through `receive`."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 @pytest.fixture
@@ -248,16 +250,7 @@ async def at_once(scope: dict[str, Any], receive: Any, send: Any) -> None:
     cycle = receive.__self__
     assert send.__self__ is cycle  # both the one request's
     body = cycle.whole_body()
-    how = b"whole:"
-    if body is None:
-        how, chunks = b"received:", []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
-    out = how + body
+    out = b"whole:" + body if body is not None else b"received:" + await received(receive)
     if not cycle.respond(200, b"content-length: %d\r\n" % len(out), out):
         headers = [(b"content-length", b"%d" % len(out))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
