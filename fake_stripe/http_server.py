@@ -95,6 +95,12 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _INVALID = b"Invalid HTTP request received."
 
 
+def plain_header_name(name: bytes) -> bool:
+    """Whether a response may carry header `name` (lower-case) as a line written by its app
+    (`_Cycle.respond`): a token that does not frame the response."""
+    return bool(name) and name not in _FRAMING and not _BAD_NAME.search(name)
+
+
 @functools.cache
 def _status_line(status: int) -> bytes:
     try:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -186,8 +185,6 @@ class JSONResponse(Response):
 _HEADER_NAMES: dict[str, bytes] = {}
 # The same, as the start of a header's line ("request-id: "); "" for a name left to the ASGI way.
 _LINE_PREFIXES: dict[str, str] = {}
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_FRAMING = frozenset(("content-length", "transfer-encoding", "connection"))
 
 
 def _header_name(name: str) -> bytes:
@@ -198,8 +195,11 @@ def _header_name(name: str) -> bytes:
 
 
 def _line_prefix(name: str) -> str:
+    # The server's own rules for a name it writes itself (once per name: imported here).
+    from .http_server import plain_header_name
+
     lower = name.lower()
-    prefix = "" if lower in _FRAMING or not _TOKEN.fullmatch(lower) else lower + ": "
+    prefix = lower + ": " if plain_header_name(lower.encode("latin-1")) else ""
     if len(_LINE_PREFIXES) < 256:
         _LINE_PREFIXES[name] = prefix
     return prefix
