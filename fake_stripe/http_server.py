@@ -9,7 +9,6 @@ import contextlib
 import functools
 import http
 import logging
-import re
 import signal
 import socket
 import threading
@@ -19,6 +18,8 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import unquote
+
+from .core.headers import BAD_NAME, BAD_VALUE, FRAMING
 
 # A request's line and headers must arrive within HEADER_TIMEOUT seconds of its first byte (or
 # of the connection, for its first request) and fit in MAX_HEAD bytes. uvicorn bounds neither:
@@ -86,19 +87,8 @@ MAX_PIPELINED = 32
 # The most a request's body may hold in memory before the connection stops reading: a client
 # sending faster than the app reads waits for it (the body's own size limit is `fake_stripe.edge`).
 BODY_HIGH_WATER = 64 * 1024
-# A header name must be a token; a value may hold no control character but a tab (RFC 9110, 5).
-_BAD_NAME = re.compile(rb'[\x00-\x20\x7f()<>@,;:\\"/\[\]?={}]')
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-# The response headers that frame the body or the connection (`response_head`).
-_FRAMING = frozenset((b"content-length", b"transfer-encoding", b"connection"))
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _INVALID = b"Invalid HTTP request received."
-
-
-def plain_header_name(name: bytes) -> bool:
-    """Whether a response may carry header `name` (lower-case) as a line written by its app
-    (`_Cycle.respond`): a token that does not frame the response."""
-    return bool(name) and name not in _FRAMING and not _BAD_NAME.search(name)
 
 
 @functools.cache
@@ -614,7 +604,7 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             for name, value in headers:
                 name = name.lower()
                 lines += (name, b": ", value, b"\r\n")
-                if name not in _FRAMING:
+                if name not in FRAMING:
                     continue
                 if name == b"content-length":
                     if chunked is None:
@@ -629,7 +619,7 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
                         cycle.keep_alive = False
                         close = True
             # Each header made four lines, from the third on: its name, ": ", its value, CRLF.
-            if _BAD_NAME.search(b"".join(lines[2::4])) or _BAD_VALUE.search(b"".join(lines[4::4])):
+            if BAD_NAME.search(b"".join(lines[2::4])) or BAD_VALUE.search(b"".join(lines[4::4])):
                 raise RuntimeError("invalid HTTP header name or value")
             if not cycle.keep_alive and not close:
                 lines.append(b"connection: close\r\n")

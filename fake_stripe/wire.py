@@ -34,6 +34,7 @@ from .core.errors import (
     StripeError,
 )
 from .core.faults import fault_error
+from .core.headers import plain_header_name
 from .core.keys import parse_key
 from .core.params import EXPAND, check
 from .core.raw import File
@@ -195,9 +196,6 @@ def _header_name(name: str) -> bytes:
 
 
 def _line_prefix(name: str) -> str:
-    # The server's own rules for a name it writes itself (once per name: imported here).
-    from .http_server import plain_header_name
-
     lower = name.lower()
     prefix = lower + ": " if plain_header_name(lower.encode("latin-1")) else ""
     if len(_LINE_PREFIXES) < 256:
