@@ -132,16 +132,8 @@ class Edge:
                 await self._answer(scope, send, err, {"Connection": "close"})
                 return
             scope[BODY] = body  # for `/v1` (the wire layer), which takes it from here
-            replayed = False
-
-            async def replay() -> Message:
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            inner = replay
+            if tracked is not None:  # a route beside `/v1` reads it through `receive`
+                inner = _replay(body, receive)
         try:
             await self.app(scope, inner, send if tracked is None else tracked)
         except Exception:
@@ -188,6 +180,21 @@ class Edge:
             headers.update(CORS)  # the Stripe.js routes answer cross-origin pages
         response = error_response(err, self.fake.request_id(), self.fake.wall_now(), headers)
         await response(scope, _no_body, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` for a route beside `/v1`, whose body `Edge` has read: the body in one
+    message, then what `receive` gives."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _within(step: Awaitable[Message], deadline: float) -> Message:
