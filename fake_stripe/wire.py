@@ -172,13 +172,19 @@ class JSONResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         respond = getattr(getattr(send, "__self__", None), "respond", None)
-        if respond is not None:
-            lines = self.header_lines()
-            if lines is not None and respond(self.status_code, lines, self.body):
+        try:
+            lines = None if respond is None else self.header_lines()
+            headers = self.raw_headers if lines is None else None
+        except Exception:
+            # A header that cannot be written: nothing is sent yet, so the fault is answered
+            # as any other (`Edge`'s Stripe-shaped 500).
+            scope.pop(ANSWERING, None)
+            raise
+        if lines is not None and respond is not None:
+            if respond(self.status_code, lines, self.body):
                 return
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
+            headers = self.raw_headers
+        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
 
 
@@ -201,6 +207,14 @@ def _line_prefix(name: str) -> str:
     if len(_LINE_PREFIXES) < 256:
         _LINE_PREFIXES[name] = prefix
     return prefix
+
+
+def _header_text(text: str) -> str:
+    """`text` as a header's value: printable ASCII as it is, any other character escaped
+    (`\\u20ac`, `\\n`); a violation may quote what the client sent."""
+    if text.isascii() and text.isprintable():
+        return text
+    return text.encode("unicode_escape").decode("ascii")
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -574,7 +588,8 @@ def _finish(
     if app.strict:
         violations = app.check_response(method, path, done.status, done.body)
         if violations:
-            headers = {**headers, "X-Fake-Stripe-Violations": "; ".join(violations)[:4000]}
+            found = _header_text("; ".join(violations))
+            headers = {**headers, "X-Fake-Stripe-Violations": found[:4000]}
     turns.checkpoint()
     return JSONResponse(done.status, done.body if encoded is None else Encoded(encoded), headers)
 

@@ -596,8 +596,20 @@ def test_validate_refuses_what_is_not_a_recording(
     assert "missing status, body" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("answer", "named"),
+    [
+        ({"id": 5, "object": "customer"}, "/id: 5 is not of type 'string' (value: 5)"),
+        # What the header quotes is escaped to printable ASCII, as a header's value must be.
+        ({"id": "cus_1", "object": "customer", "balance": "\u20ac\n"}, "'balance': '\\u20ac"),
+    ],
+)
 def test_strict_mode_with_the_packaged_spec_flags_a_bad_response(
-    monkeypatch: pytest.MonkeyPatch, mode: str, request: pytest.FixtureRequest
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    answer: dict[str, Any],
+    named: str,
+    escaped: bool = True,
 ) -> None:
     """What `--strict` adds with no `FAKE_STRIPE_OPENAPI`: a response the spec rejects is still
     sent, with the header naming the field (a handler is patched to answer a wrong body)."""
@@ -607,7 +619,7 @@ def test_strict_mode_with_the_packaged_spec_flags_a_bad_response(
     from fake_stripe.resources import customers
 
     monkeypatch.delenv(SPEC_ENV, raising=False)
-    monkeypatch.setattr(customers, "retrieve", lambda ctx, p: {"id": 5, "object": "customer"})
+    monkeypatch.setattr(customers, "retrieve", lambda ctx, p: answer)
     app = create_app(seed=1, strict=True)
     server = ServerThread(app) if mode == "server" else None
     try:
@@ -616,15 +628,32 @@ def test_strict_mode_with_the_packaged_spec_flags_a_bad_response(
         http = httpx.Client(base_url=server.url) if server is not None else inprocess_client(app)
         with http:
             resp = http.get("/v1/customers/cus_1", headers={"Authorization": "Bearer sk_test_s"})
+        if escaped is False:
+            # A header that cannot be written fails before anything is sent: the fault is
+            # answered as any other, a Stripe-shaped 500.
+            assert resp.status_code == 500 and resp.headers["request-id"].startswith("req_")
+            assert resp.json()["error"]["type"] == "api_error"
+            return
         assert resp.status_code == 200
-        assert (
-            "/id: 5 is not of type 'string' (value: 5)" in resp.headers["x-fake-stripe-violations"]
-        )
+        found = resp.headers["x-fake-stripe-violations"]
+        assert named in found and found.isascii() and found.isprintable()
         assert app.fake.violations
     finally:
         if server is not None:
             server.stop()
         app.fake.close()
+
+
+def test_a_header_that_cannot_be_written_is_a_stripe_shaped_500(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    from fake_stripe import wire
+
+    monkeypatch.setattr(wire, "_header_text", lambda text: text)  # the violation as it is
+    answer = {"id": "cus_1", "object": "customer", "balance": "\u20ac"}
+    test_strict_mode_with_the_packaged_spec_flags_a_bad_response(
+        monkeypatch, mode, answer, "", escaped=False
+    )
 
 
 def test_strict_serve_without_a_spec_file_says_so_and_does_not_start(
