@@ -88,6 +88,8 @@ MAX_PIPELINED = 32
 # sending faster than the app reads waits for it (the body's own size limit is `fake_stripe.edge`).
 BODY_HIGH_WATER = 64 * 1024
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# Request headers the protocol itself reads (`note`).
+_NOTED = frozenset((b"expect", b"transfer-encoding", b"upgrade"))
 _INVALID = b"Invalid HTTP request received."
 
 
@@ -287,6 +289,11 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
         of the server's time. Here a response goes out in one write; each connection has one
         timer, which moves its deadline rather than being made again."""
 
+        # An `Upgrade` request is answered as a plain one (RFC 9110, 7.8: a server may ignore
+        # the header), but the parser takes the bytes after its head as another protocol's:
+        # its body is read by `upgrade_body`, by its Content-Length (bytes still to come).
+        upgrade_left: int | None = None
+
         def __init__(
             self,
             config: Any,
@@ -319,7 +326,8 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             self.head_size = 0
             self.url = b""
             self.headers: list[tuple[bytes, bytes]] = []
-            self.expect_100 = False
+            # The headers of `_NOTED` the request sent (the last line of each), if any.
+            self.noted: dict[bytes, bytes] | None = None
             # One timer per connection: it closes the connection at `deadline` (None while a
             # request is under way), and moves itself when the deadline has moved later.
             self.deadline: float | None = None
@@ -424,19 +432,21 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
 
         def data_received(self, data: bytes) -> None:
             if self.last:
-                return
+                if self.upgrade_left is not None:
+                    self.upgrade_body(data)
+                return  # nothing after the last request is read
             if self.cycle is None and not self.in_head and not self.timing_head:
                 self.expire_head()  # the first bytes of a request's head
             try:
                 self.parser.feed_data(data)
-            except httptools.HttpParserUpgrade:
+            except httptools.HttpParserUpgrade as upgrade:
                 # Nothing to switch to (the fake serves no WebSocket): the request is answered
-                # as a plain one, without a body, and the connection closes after it.
+                # as a plain one, its body read by its Content-Length, and the connection
+                # closes after it.
                 self.last = True
-                parsing = self.parsing
-                if parsing is not None and parsing.more_body:
-                    parsing.more_body = False
-                    parsing.wake()
+                if self.upgrade_left is not None:
+                    offset = upgrade.args[0] if upgrade.args else len(data)
+                    self.upgrade_body(data[offset:])
             except httptools.HttpParserError:
                 self.last = True
                 if self.cycle is None:
@@ -460,7 +470,7 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             self.head_size = 0
             self.url = b""
             self.headers = []
-            self.expect_100 = False
+            self.noted = None
 
         def on_url(self, url: bytes) -> None:
             self.head_size += len(url)  # the head's size, bounded by MAX_HEAD
@@ -474,8 +484,10 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
                 raise httptools.HttpParserError("request head too large")
             name = name.lower()
             value = value.rstrip(b" \t")
-            if name == b"expect" and value.lower() == b"100-continue":
-                self.expect_100 = True
+            if name in _NOTED:
+                if self.noted is None:
+                    self.noted = {}
+                self.noted[name] = value
             self.headers.append((name, value))
 
         def on_headers_complete(self) -> None:
@@ -514,7 +526,14 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
                 self.last = True
                 self.parsing = None
                 return
-            cycle = self.parsing = _Cycle(self, scope, keep_alive, self.expect_100)
+            # What comes after, to the next request's head: a chunked body's trailer, which
+            # is not merged into the headers the app reads (RFC 9110, 6.5.1: a `Host` or an
+            # `Authorization` sent there would pass as the request's own).
+            self.headers = []
+            if self.noted is None:
+                cycle = self.parsing = _Cycle(self, scope, keep_alive, False)
+            else:
+                cycle = self.parsing = self.noted_cycle(self.noted, scope, keep_alive)
             if self.cycle is None:
                 self.start(cycle)
             else:
@@ -533,9 +552,51 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
 
         def on_message_complete(self) -> None:
             cycle = self.parsing
-            if cycle is not None:
+            if cycle is not None and self.upgrade_left is None:
                 cycle.more_body = False
                 cycle.wake()
+
+        def noted_cycle(
+            self, noted: dict[bytes, bytes], scope: dict[str, Any], keep_alive: bool
+        ) -> _Cycle:
+            """The request's cycle, made by what its `_NOTED` headers say (400 for a body the
+            server cannot frame)."""
+            coding = noted.get(b"transfer-encoding")
+            # A request's body is framed by chunked alone: any other final coding leaves its
+            # end unknown (RFC 9112, 6.1: a 400, and the connection closes).
+            if coding is not None and coding.rpartition(b",")[2].strip().lower() != b"chunked":
+                raise httptools.HttpParserError("transfer coding other than chunked")
+            # An HTTP/1.0 client waits for no `100 Continue` (RFC 9110, 10.1.1).
+            expect_100 = (
+                noted.get(b"expect", b"").lower() == b"100-continue"
+                and scope["http_version"] != "1.0"
+            )
+            if b"upgrade" not in noted or not self.parser.should_upgrade():
+                return _Cycle(self, scope, keep_alive, expect_100)
+            # The parser leaves the body to the other protocol: read by `upgrade_body`, by its
+            # Content-Length; the connection closes after the answer.
+            if coding is not None:
+                raise httptools.HttpParserError("a chunked body with Upgrade")
+            length = next((int(v) for n, v in scope["headers"] if n == b"content-length"), 0)
+            if length:
+                self.upgrade_left = length
+            return _Cycle(self, scope, False, expect_100)
+
+        def upgrade_body(self, data: bytes) -> None:
+            """Bytes after the head of a request the parser took as an upgrade: its body, up to
+            its Content-Length. What follows it is not read (the connection closes)."""
+            left = self.upgrade_left
+            if left is None:
+                return
+            taken = data[:left]
+            left -= len(taken)
+            if taken:
+                self.on_body(taken)
+            if left:
+                self.upgrade_left = left
+            else:
+                self.upgrade_left = None
+                self.on_message_complete()
 
         # -- the app
 

@@ -20,7 +20,8 @@ GET = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """A small app: `/` answers "hello"; `/bad-header` sends a header value with a line break;
     `/half` starts a response and never ends it; `/chunks` answers in three chunks without a
-    length; `/body` echoes the request's body."""
+    length; `/body` echoes the request's body; `/headers` answers the request's header names,
+    once the body is read."""
     if scope["type"] != "http":
         return
     path = scope["path"]
@@ -40,7 +41,11 @@ async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await send({"type": "http.response.body", "body": part, "more_body": True})
         await send({"type": "http.response.body", "body": b"three"})
         return
-    body = await received(receive) if path == "/body" else b"hello"
+    if path == "/headers":
+        await received(receive)
+        body = b",".join(name for name, _ in scope["headers"])
+    else:
+        body = await received(receive) if path == "/body" else b"hello"
     await send(
         {
             "type": "http.response.start",
@@ -300,3 +305,63 @@ def test_a_response_that_would_wait_for_the_transport_is_left_to_send() -> None:
     cycle.more_body = False
     cycle.expect_100 = True
     assert cycle.whole_body() is None  # `100 Continue` first: `receive` sends it
+
+
+CHUNKED = b"POST %s HTTP/1.1\r\nHost: 1\r\nTransfer-Encoding: chunked\r\n"
+
+
+def test_a_chunked_bodys_trailer_is_not_taken_as_a_request_header(quick: str) -> None:
+    # RFC 9110, 6.5.1: a trailer field is not merged into the header section (an
+    # `Authorization` or a `Host` sent there is not the request's).
+    with connect(quick) as sock:
+        sock.sendall(CHUNKED % b"/headers" + b"\r\n3\r\nabc\r\n0\r\nAuthorization: x\r\n\r\n")
+        head, body = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200 ") and body == b"host,transfer-encoding"
+        sock.sendall(CHUNKED % b"/body" + b"\r\n3\r\nabc\r\n0\r\nX-Late: 1\r\n\r\n" + GET)
+        assert read_response(sock)[1] == b"abc"
+        assert read_response(sock)[1] == b"hello"  # the connection goes on
+
+
+def test_an_upgrade_request_is_answered_as_a_plain_one_with_its_body(quick: str) -> None:
+    # The parser leaves the bytes after an `Upgrade` head to the other protocol; none is
+    # served, so they are the body, by its Content-Length, and the connection closes after.
+    upgrade = (b"Connection: Upgrade, HTTP2-Settings", b"Upgrade: h2c", b"HTTP2-Settings: AAM")
+    with connect(quick) as sock:
+        sock.sendall(post(b"/body", b"hello", *upgrade) + b"hel")
+        time.sleep(0.2)
+        sock.sendall(b"lo" + GET)  # the body's end, then bytes never read
+        head, body = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200 ") and body == b"hello"
+        assert b"connection: close" in head
+        assert closed_after(sock) < 2
+    with connect(quick) as sock:  # without a body, nothing to wait for
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: 1\r\n" + b"\r\n".join(upgrade) + b"\r\n\r\n")
+        assert read_response(sock)[1] == b"hello"
+    with connect(quick) as sock:  # a chunked body the parser would not read: refused
+        sock.sendall(CHUNKED % b"/body" + b"\r\n".join(upgrade) + b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
+        assert closed_after(sock) < 2
+
+
+def test_a_body_framed_by_a_coding_other_than_chunked_is_refused_at_once(quick: str) -> None:
+    # RFC 9112, 6.1: its end cannot be known; a 400 and the connection closes, rather than
+    # waiting for the body's deadline.
+    with connect(quick) as sock:
+        sock.sendall(b"POST /body HTTP/1.1\r\nHost: 1\r\nTransfer-Encoding: gzip\r\n\r\nabc")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
+        assert closed_after(sock) < 2
+    with connect(quick) as sock:  # chunked, then another coding: the same
+        sock.sendall(CHUNKED % b"/body" + b"Transfer-Encoding: gzip\r\n\r\n3\r\nabc\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
+
+
+def test_an_http_1_0_client_gets_no_100_continue(quick: str) -> None:
+    # RFC 9110, 10.1.1: a server ignores `Expect: 100-continue` from an HTTP/1.0 client.
+    with connect(quick) as sock:
+        sock.sendall(
+            b"POST /body HTTP/1.0\r\nHost: 1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+        )
+        time.sleep(0.2)
+        sock.sendall(b"xyz")
+        head, body = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200 ") and body == b"xyz"
