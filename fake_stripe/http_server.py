@@ -292,6 +292,8 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
         # An `Upgrade` request is answered as a plain one (RFC 9110, 7.8: a server may ignore
         # the header), but the parser takes the bytes after its head as another protocol's:
         # its body is read by `upgrade_body`, by its Content-Length (bytes still to come).
+        # A class default: CPython 3.11 specializes a method called through an instance
+        # (`self.start(cycle)`) only while it has fewer than 30 attributes (28 here).
         upgrade_left: int | None = None
 
         def __init__(
