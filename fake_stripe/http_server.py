@@ -362,8 +362,18 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
             if exc is None:
                 self.transport.close()
 
-        def eof_received(self) -> None:
-            pass
+        def eof_received(self) -> bool | None:
+            """The client will send nothing more. Requests read whole are still answered (a
+            client that half-closes after its request waits for the answer), and the connection
+            closes after the last; with nothing under way, or a body that can no longer end,
+            it closes now."""
+            parsing = self.parsing
+            if (self.cycle is None and not self.queue) or self.in_head:
+                return None
+            if parsing is not None and parsing.more_body and not parsing.complete:
+                return None
+            self.last = True
+            return True  # the transport stays open to write the answers
 
         def shutdown(self) -> None:
             """The server stops: close now if idle, else after the response under way."""

@@ -365,3 +365,16 @@ def test_an_http_1_0_client_gets_no_100_continue(quick: str) -> None:
         sock.sendall(b"xyz")
         head, body = read_response(sock)
         assert head.startswith(b"HTTP/1.1 200 ") and body == b"xyz"
+
+
+def test_a_client_that_half_closes_after_its_requests_gets_the_answers(quick: str) -> None:
+    with connect(quick) as sock:
+        sock.sendall(post(b"/body", b"abc") + b"abc" + GET)
+        sock.shutdown(socket.SHUT_WR)
+        assert read_response(sock)[1] == b"abc"
+        assert read_response(sock)[1] == b"hello"
+        assert closed_after(sock) < 2
+    with connect(quick) as sock:  # a body that can no longer end: closed, nothing to answer
+        sock.sendall(post(b"/body", b"abcdef") + b"abc")
+        sock.shutdown(socket.SHUT_WR)
+        assert closed_after(sock) < 2
