@@ -378,3 +378,29 @@ def test_a_client_that_half_closes_after_its_requests_gets_the_answers(quick: st
         sock.sendall(post(b"/body", b"abcdef") + b"abc")
         sock.shutdown(socket.SHUT_WR)
         assert closed_after(sock) < 2
+
+
+def test_the_objects_of_every_request_keep_under_30_attributes() -> None:
+    """From 30 instance attributes CPython 3.11 keeps an instance's attributes apart from its
+    class's shared layout, and stops specializing a method called through it (`self.start()`,
+    `app.fake.request_id()`): a served request cost some 1.6% more with the protocol at 30
+    (docs/benchmarks.md, "Fixes on the served path")."""
+    import asyncio
+
+    from fake_stripe import create_app
+
+    class Transport(asyncio.Transport):
+        def get_extra_info(self, name: str, default: Any = None) -> Any:
+            return ("127.0.0.1", 1) if name in ("sockname", "peername") else default
+
+    app = create_app(seed=1)
+    loop = asyncio.new_event_loop()
+    try:
+        settings, state = http_server._Settings(app, 5.0), http_server._State()
+        protocol: Any = http_server.http_protocol()(settings, state, {}, loop)  # type: ignore[call-arg]
+        protocol.connection_made(Transport())
+        assert len(vars(protocol)) < 30, sorted(vars(protocol))
+        assert len(vars(app.fake)) < 30, sorted(vars(app.fake))
+    finally:
+        loop.close()
+        app.fake.close()
