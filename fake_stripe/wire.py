@@ -605,7 +605,11 @@ def _idempotent(
 ) -> Response:
     key = ctx.idempotency_key or ""
     idem.check_key(key)
-    headers = {**headers, "Idempotency-Key": key}
+    # On every answer to the key, an error's too (`_serve` writes those from `headers`): the
+    # key, and the request whose answer it is (a first answer names itself, as Stripe's do;
+    # a replay names the first).
+    headers["Idempotency-Key"] = key
+    headers["Original-Request"] = ctx.request_id
     endpoint = f"{ep.method} {path}"
     fingerprint = idem.fingerprint(decoded)
     meta = "idem:" + key

@@ -144,6 +144,10 @@ def test_idempotent_replay_returns_the_saved_response(api: httpx.Client) -> None
     assert again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
+    # Both name the first request; each echoes the key.
+    assert first.headers["original-request"] == first.headers["request-id"]
+    assert again.headers["original-request"] == first.headers["request-id"]
+    assert first.headers["idempotency-key"] == again.headers["idempotency-key"] == "k1"
     listed = api.get("/v1/customers").json()["data"]
     assert [c["id"] for c in listed] == [first.json()["id"]]
 
@@ -159,6 +163,8 @@ def test_idempotency_key_with_other_params_or_endpoint_is_an_idempotency_error(
         type_="idempotency_error",
     )
     assert "can only be used with the same parameters" in err["message"]
+    mismatch = api.post("/v1/customers", data={"email": "other@y.co"}, headers=h)
+    assert mismatch.headers["idempotency-key"] == "k2"
     err = assert_error(
         api.post(f"/v1/customers/{cus['id']}", data={"email": "x@y.co"}, headers=h),
         400,
@@ -186,6 +192,10 @@ def test_execution_errors_are_replayed_but_validation_errors_are_not(api: httpx.
     again = api.post("/v1/customers/cus_missing", data={"name": "a"}, headers=h)
     assert again.headers.get("idempotent-replayed") == "true"
     assert again.json() == first.json()
+    # An error's answer carries the key's headers as a success's does, first time and replayed.
+    assert first.headers["idempotency-key"] == again.headers["idempotency-key"] == "k3"
+    assert first.headers["original-request"] == first.headers["request-id"]
+    assert again.headers["original-request"] == first.headers["request-id"]
     h = {"Idempotency-Key": "k4"}
     bad = api.post("/v1/customers", data={"balance": "x"}, headers=h)
     assert bad.status_code == 400
