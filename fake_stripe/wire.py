@@ -619,6 +619,8 @@ def _idempotent(
         "fingerprint": fingerprint,
         "created": ctx.now(),
         "request_id": ctx.request_id,
+        # A replay answers at the version its body was rendered at (`_replay`).
+        "Stripe-Version": ctx.version,
         "in_flight": True,
         "claimed_at": time.time(),
     }

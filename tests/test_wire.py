@@ -173,6 +173,16 @@ def test_idempotency_key_with_other_params_or_endpoint_is_an_idempotency_error(
     assert "can only be used for the same endpoint" in err["message"]
 
 
+def test_a_replay_answers_at_the_version_of_its_first_request(api: httpx.Client) -> None:
+    # GUESS (docs/guesses.md): the version is left out of the parameters compared, and the
+    # replay's body is the first answer's, rendered at the first request's version.
+    old, new = "2020-08-27", "2024-06-20"
+    first = api.post("/v1/customers", headers={"Idempotency-Key": "kv", "Stripe-Version": old})
+    again = api.post("/v1/customers", headers={"Idempotency-Key": "kv", "Stripe-Version": new})
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    assert first.headers["stripe-version"] == again.headers["stripe-version"] == old
+
+
 def test_idempotency_keys_are_scoped_per_tenant(base_client: httpx.Client, key: str) -> None:
     h = {"Idempotency-Key": "shared"}
     a = base_client.post("/v1/customers", headers={**h, "Authorization": f"Bearer {key}a"}).json()
