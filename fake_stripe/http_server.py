@@ -88,7 +88,7 @@ MAX_PIPELINED = 32
 # sending faster than the app reads waits for it (the body's own size limit is `fake_stripe.edge`).
 BODY_HIGH_WATER = 64 * 1024
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-# Request headers the protocol itself reads (`note`).
+# Request headers the protocol itself reads (`on_header` notes them, `noted_cycle` reads them).
 _NOTED = frozenset((b"expect", b"transfer-encoding", b"upgrade"))
 _INVALID = b"Invalid HTTP request received."
 

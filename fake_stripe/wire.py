@@ -667,6 +667,6 @@ def _replay(rec: dict[str, Any], headers: dict[str, str]) -> Response:
         "Idempotent-Replayed": "true",
         "Original-Request": rec["request_id"],
     }
-    if "Stripe-Version" in rec:
+    if "Stripe-Version" in rec:  # (a record stored before records kept it has none)
         replay["Stripe-Version"] = rec["Stripe-Version"]
     return json_response(rec["status"], rec["body"], replay)

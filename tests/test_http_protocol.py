@@ -380,7 +380,7 @@ def test_a_client_that_half_closes_after_its_requests_gets_the_answers(quick: st
         assert closed_after(sock) < 2
 
 
-def test_the_objects_of_every_request_keep_under_30_attributes() -> None:
+def test_the_connection_and_the_server_state_keep_under_30_attributes() -> None:
     """From 30 instance attributes CPython 3.11 keeps an instance's attributes apart from its
     class's shared layout, and stops specializing a method called through it (`self.start()`,
     `app.fake.request_id()`): a served request cost some 1.6% more with the protocol at 30
