@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -145,6 +146,82 @@ def test_one_tenant_never_has_more_than_16_attempts_in_flight(
     eventually(lambda: hostile.hanging >= 16, timeout=10)
     time.sleep(0.3)
     assert hostile.most_hanging == 16
+
+
+def test_when_invented_keys_take_every_turn_a_waiting_tenant_gets_one_within_seconds(
+    monkeypatch: pytest.MonkeyPatch, hostile: Hostile
+) -> None:
+    """Keys cost nothing: enough tenants with receivers that never answer take every one of
+    the process's turns (here 8 rather than 256). The oldest attempts of the busiest of them
+    are cut short once they have run `CUT_AFTER`, so a tenant waiting for a turn waits that
+    long at most, not the 300 s the attackers set."""
+    from fake_stripe.webhooks import engine
+
+    monkeypatch.setattr(engine, "TENANT_IN_FLIGHT", 4)
+    monkeypatch.setattr(engine, "IN_FLIGHT", 8)
+    monkeypatch.setattr(engine, "CUT_AFTER", 0.5)
+    app = create_app(seed=11)
+    try:
+        with inprocess_client(app, headers={"Authorization": "Bearer sk_test_cut"}) as api:
+            attackers = [other(api, f"sk_test_cut_att{n}") for n in range(2)]
+            for att in attackers:
+                settings(att, timeout=300, max_attempts=1)
+                for _ in range(4):
+                    create_endpoint(att, hostile.url("/hang"))
+                att.post("/v1/customers")
+            eventually(lambda: hostile.hanging == 8, timeout=10)
+            with Hostile() as ok:
+                create_endpoint(api, ok.url("/ok"))
+                started = time.monotonic()
+                api.post("/v1/customers")
+                (attempt,) = eventually(lambda: journal(api), timeout=10)
+                waited = time.monotonic() - started
+            assert attempt["outcome"] == "succeeded", attempt
+            assert waited < 5
+            (cut,) = [a for att in attackers for a in journal(att)]
+            assert cut["outcome"] == "failed"
+            assert cut["error"].startswith("cut short after ")
+            assert hostile.hanging == 7  # one attempt cut, for the one tenant that waited
+            for att in attackers:
+                att.close()
+    finally:
+        app.fake.close()
+
+
+def test_a_lookup_that_hangs_keeps_its_tenants_turn_after_the_attempt_gives_up(
+    api: httpx.Client, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resolver that never answers for one tenant's names: its attempts time out, but their
+    threads stay in the lookup, and so do the tenant's two turns; the other threads (8 in
+    all) stay free for the others."""
+    real = socket.getaddrinfo
+    release = threading.Event()
+    stuck = []
+
+    def lookup(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host.endswith(".hang.test"):
+            stuck.append(host)
+            release.wait(20)
+        return real("127.0.0.1" if host.endswith(".test") else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    attacker = other(api, f"{key}dns")
+    try:
+        settings(attacker, timeout=0.1, base_delay=0, max_attempts=100)
+        for n in range(8):
+            create_endpoint(attacker, f"http://n{n}.hang.test:9/x")
+        attacker.post("/v1/customers")
+        eventually(lambda: len(journal(attacker)) >= 16, timeout=10)
+        assert len(stuck) == 2  # the tenant's two turns, held by the threads still looking up
+        with Hostile() as ok:
+            create_endpoint(api, ok.url("/ok").replace("127.0.0.1", "ok.test"))
+            api.post("/v1/customers")
+            (attempt,) = eventually(lambda: journal(api), timeout=5)
+        assert attempt["outcome"] == "succeeded", attempt
+    finally:
+        release.set()
+        attacker.post("/_fake/reset", data={"key": f"{key}dns"})
+        attacker.close()
 
 
 def test_a_storm_of_failing_attempts_does_not_delay_another_tenants_webhook(

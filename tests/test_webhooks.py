@@ -445,6 +445,28 @@ def test_a_preview_event_without_an_endpoint_version_keeps_its_preview_fields(
     assert r.event["data"]["object"]["relink_hint"] == "preview only"
 
 
+def test_after_a_reset_the_same_requests_deliver_at_once_not_at_the_old_runs_retry(
+    api: httpx.Client, key: str
+) -> None:
+    """A reset tenant numbers its ids from the start again, so a suite that resets its key
+    between tests makes the same event and endpoint ids, and so the same delivery id, as the
+    run before, whose failed attempt is still scheduled for a retry a minute later."""
+    r = Receiver()
+    try:
+        settings(api, base_delay=60, max_attempts=4)
+        create_endpoint(api, f"http://127.0.0.1:{dead_port()}/x")
+        api.post("/v1/customers")
+        (failed,) = eventually(lambda: journal(api))
+        assert failed["outcome"] == "failed"
+        assert api.post("/_fake/reset", data={"key": key}).status_code == 200
+        create_endpoint(api, r.url)
+        api.post("/v1/customers")
+        (got,) = r.wait_for(1, timeout=5)
+        assert got.event["id"] == failed["event"]  # the same ids again
+    finally:
+        r.close()
+
+
 def test_a_receiver_failing_three_times_gets_the_event_on_the_fourth_attempt(
     api: httpx.Client,
 ) -> None:

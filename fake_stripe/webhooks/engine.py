@@ -10,7 +10,10 @@ TestClient), and `close()` ends it.
 Deliveries to one endpoint go out one at a time, in the order they are due (the order the
 events happened, unless the tenant shuffles them); retries go to the back. No tenant can hold
 delivery for the others: an attempt takes a fair turn first (`slots.py`: one per endpoint, 16
-per tenant, 256 in all) and is one POST bounded in time and bytes (`sender.py`). With a store
+per tenant, 256 in all) and is one POST bounded in time and bytes (`sender.py`). Keys cost
+nothing to invent, so many tenants together can take all 256 turns with receivers that never
+answer: then, while a tenant holding fewer turns waits, the busiest tenant's oldest attempt that
+has run `CUT_AFTER` seconds is cut short (a failed attempt, retried as any other). With a store
 other processes share, the engine renews this process's leases every third of `lease_seconds`
 and takes over those of processes that stopped (`renew_and_claim`).
 """
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ..resources.webhook_endpoints import MAX_ENDPOINTS
-from .sender import Reply, Sender, describe
+from .sender import InFlight, Reply, Sender, describe
 from .slots import Slots
 
 log = logging.getLogger("fake_stripe")
@@ -43,6 +46,9 @@ RETRY_AFTER_FAULT = 5.0  # seconds: an attempt the fake itself failed (store bus
 TENANT_IN_FLIGHT = MAX_ENDPOINTS
 IN_FLIGHT = 256
 STORE_THREADS = 2
+# How long an attempt runs before it may be cut short for a tenant waiting for a turn: the
+# longest such a wait lasts, whatever timeouts the busy tenants set (up to 300 s).
+CUT_AFTER = 5.0  # seconds
 
 HeapItem = tuple[float, int, str, str, str]  # due, order, tenant, delivery id, endpoint id
 
@@ -88,12 +94,17 @@ class Engine(Generic[J]):
         self._thread: threading.Thread | None = None
         # Touched only on the loop:
         self._heap: list[HeapItem] = []
-        self._scheduled: set[tuple[str, str]] = set()
-        self._queues: dict[tuple[str, str], deque[tuple[str, str]]] = {}
+        # (tenant, delivery id) -> when it is due: a heap entry due at another time is stale (a
+        # delivery handed over again for sooner, as the same id is after a tenant's reset).
+        self._scheduled: dict[tuple[str, str], float] = {}
+        self._queues: dict[tuple[str, str], deque[tuple[float, str, str]]] = {}
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._slots = Slots(TENANT_IN_FLIGHT, IN_FLIGHT)
+        self._slots.on_full = self._cut_for_waiters
+        self._flights: dict[str, list[InFlight]] = {}  # tenant -> its attempts, oldest first
+        self._cut_timer: asyncio.TimerHandle | None = None
         self.sender = Sender(allow_private)
         # The store is read and written off the loop: a write may wait seconds for a lock
         # another process holds, and the loop serves every tenant's attempts. Tenants take
@@ -146,9 +157,10 @@ class Engine(Generic[J]):
 
     def _push(self, item: HeapItem) -> None:
         key = (item[2], item[3])
-        if key in self._scheduled:
-            return
-        self._scheduled.add(key)
+        known = self._scheduled.get(key)
+        if known is not None and known <= item[0]:
+            return  # it goes out then anyway (and reads what is stored then)
+        self._scheduled[key] = item[0]
         heapq.heappush(self._heap, item)
         self._wake.set()
 
@@ -156,9 +168,11 @@ class Engine(Generic[J]):
         while True:
             now = time.time()
             while self._heap and self._heap[0][0] <= now:
-                _due, _n, tenant, delivery_id, endpoint_id = heapq.heappop(self._heap)
+                due, _n, tenant, delivery_id, endpoint_id = heapq.heappop(self._heap)
+                if self._scheduled.get((tenant, delivery_id)) != due:
+                    continue  # handed over again since, for sooner
                 key = (tenant, endpoint_id)
-                self._queues.setdefault(key, deque()).append((tenant, delivery_id))
+                self._queues.setdefault(key, deque()).append((due, tenant, delivery_id))
                 if key not in self._workers:
                     self._workers[key] = asyncio.get_running_loop().create_task(self._worker(key))
             self._wake.clear()
@@ -170,28 +184,79 @@ class Engine(Generic[J]):
         queue = self._queues[key]
         try:
             while queue:
-                tenant, delivery_id = queue.popleft()
+                due, tenant, delivery_id = queue.popleft()
+                flight = InFlight(tenant)
                 async with self._slots.turn(tenant):
-                    next_at = await self._attempt(tenant, delivery_id)
-                if next_at is None:
-                    self._scheduled.discard((tenant, delivery_id))
-                else:
-                    item = (next_at, next(self._order), tenant, delivery_id, key[1])
-                    heapq.heappush(self._heap, item)
-                    self._wake.set()
+                    self._flights.setdefault(tenant, []).append(flight)
+                    try:
+                        next_at = await self._attempt(tenant, delivery_id, flight)
+                    finally:
+                        self._landed(flight)
+                if self._slots.full:
+                    self._cut_for_waiters()  # the turn it freed went to one of them; others?
+                if self._scheduled.get((tenant, delivery_id)) == due:
+                    del self._scheduled[(tenant, delivery_id)]
+                if next_at is not None:
+                    self._push((next_at, next(self._order), tenant, delivery_id, key[1]))
         finally:
             self._workers.pop(key, None)
             if not queue:
                 self._queues.pop(key, None)
 
-    async def _attempt(self, tenant: str, delivery_id: str) -> float | None:
+    def _landed(self, flight: InFlight) -> None:
+        flights = self._flights[flight.tenant]
+        flights.remove(flight)
+        if not flights:
+            del self._flights[flight.tenant]
+
+    def _cut_for_waiters(self) -> None:
+        """Every turn is taken: for each tenant waiting, cut short the oldest attempt that has
+        run `CUT_AFTER` of the tenant holding the most turns, if it holds more than the waiter
+        served next; if none has run that long yet, look again when the first will have."""
+        slots = self._slots
+        waiting = slots.waiting()
+        if not slots.full or not waiting:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        fewest = min(slots.busy.get(key, 0) for key in waiting)
+        # Turns not yet handed on; an attempt already cut hands its turn on soon.
+        held = {t: sum(not f.was_cut for f in flights) for t, flights in self._flights.items()}
+        cut = sum(len(flights) for flights in self._flights.values()) - sum(held.values())
+        soonest: float | None = None
+        for _ in range(len(waiting) - cut):
+            sending = [
+                (t, f)
+                for t, flights in self._flights.items()
+                if held[t] > fewest
+                for f in flights
+                if f.deadline is not None and not f.was_cut
+            ]
+            ready = [(t, f) for t, f in sending if now - (f.since or now) >= CUT_AFTER]
+            if not ready:
+                starts = [f.since for _t, f in sending if f.since is not None]
+                soonest = min(starts) + CUT_AFTER if starts else None
+                break
+            tenant, flight = max(ready, key=lambda tf: (held[tf[0]], -(tf[1].since or now)))
+            flight.cut()
+            held[tenant] -= 1
+        if soonest is not None and self._cut_timer is None:
+            self._cut_timer = loop.call_at(soonest, self._cut_again)
+
+    def _cut_again(self) -> None:
+        self._cut_timer = None
+        self._cut_for_waiters()
+
+    async def _attempt(self, tenant: str, delivery_id: str, flight: InFlight) -> float | None:
         """One POST. Returns when to try this delivery again, or None when it is done."""
         try:
             job = await self._in_store(tenant, self.prepare, tenant, delivery_id)
             if not isinstance(job, Job):
                 return job
             if job.failure is None:
-                reply = await self.sender.post(tenant, job.url, job.body, job.headers, job.timeout)
+                reply = await self.sender.post(
+                    tenant, job.url, job.body, job.headers, job.timeout, flight
+                )
             else:
                 reply = Reply(None, "", job.failure)
             latency_ms = round((time.time() - job.started) * 1000, 3)

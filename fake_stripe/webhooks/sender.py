@@ -10,7 +10,10 @@ journal shows it.
 - Names are looked up here, at most `LOOKUPS_PER_TENANT` at a time per tenant on a pool of
   their own, and the attempt connects to the address looked up (with the URL's name kept in
   `Host` and for TLS): so a server that sends to public addresses only checks the very address
-  it connects to, and a resolver that never answers holds no more than that tenant's share.
+  it connects to. A lookup keeps its tenant's turn until its thread is free again, even when
+  the attempt gave up waiting for it: a resolver that never answers holds no more than that
+  tenant's share of the threads.
+- The engine may cut an attempt short (`InFlight.cut`) when other tenants wait for a turn.
 - Any failure of the attempt, of whatever kind, is an outcome (`Reply.error`), never an
   exception: an unusable URL is a failed attempt, retried and given up like any other.
 """
@@ -39,6 +42,26 @@ LOOKUP_THREADS = 8
 LOOKUPS_PER_TENANT = 2
 
 
+class InFlight:
+    """One attempt while it is sent: since when, and its deadline, which `cut` moves to now."""
+
+    __slots__ = ("tenant", "since", "deadline", "was_cut")
+
+    def __init__(self, tenant: str) -> None:
+        self.tenant = tenant
+        self.since: float | None = None  # loop time the POST began; None: not sending
+        self.deadline: asyncio.Timeout | None = None
+        self.was_cut = False
+
+    def cut(self) -> bool:
+        """End the attempt now, as a failed one; False when it is not sending."""
+        if self.deadline is None or self.was_cut:
+            return False
+        self.was_cut = True
+        self.deadline.reschedule(asyncio.get_running_loop().time())
+        return True
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int | None
@@ -57,12 +80,26 @@ class Sender:
         self._lookup_turns = Slots(LOOKUPS_PER_TENANT, LOOKUP_THREADS)
 
     async def post(
-        self, tenant: str, url: str, body: bytes, headers: dict[str, str], timeout: float
+        self,
+        tenant: str,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout: float,
+        flight: InFlight | None = None,
     ) -> Reply:
+        flight = flight or InFlight(tenant)
         try:
-            async with asyncio.timeout(timeout):
-                return await self._post(tenant, url, body, headers)
+            async with asyncio.timeout(timeout) as deadline:
+                flight.since, flight.deadline = asyncio.get_running_loop().time(), deadline
+                try:
+                    return await self._post(tenant, url, body, headers)
+                finally:
+                    flight.deadline = None
         except TimeoutError:
+            if flight.was_cut:
+                ran = asyncio.get_running_loop().time() - (flight.since or 0.0)
+                return Reply(None, "", f"cut short after {ran:.1f}s: every delivery turn was taken")
             return Reply(None, "", f"timeout after {timeout:g}s")
         except Exception as exc:  # every failure of an attempt is a failed attempt
             return Reply(None, "", describe(exc))
@@ -133,11 +170,19 @@ class Sender:
     async def _addresses(self, tenant: str, host: str, port: int) -> list[str]:
         if _is_ip(host):
             return [host]
-        async with self._lookup_turns.turn(tenant):
-            loop = asyncio.get_running_loop()
-            infos = await loop.run_in_executor(
+        turns = self._lookup_turns
+        await turns.acquire(tenant)
+        try:
+            looked_up = asyncio.get_running_loop().run_in_executor(
                 self._lookups, socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM
             )
+        except BaseException:
+            turns.release(tenant)
+            raise
+        # The turn goes back when the thread is free, not when this attempt stops waiting
+        # (its deadline): a lookup that hangs keeps its thread, and its tenant's turn with it.
+        looked_up.add_done_callback(lambda _: turns.release(tenant))
+        infos = await asyncio.shield(looked_up)
         return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
     async def close(self) -> None:

@@ -4,14 +4,16 @@ that holds the fewest, so a tenant that asks for many waits behind its own work,
 behind it.
 
 The delivery engine takes one turn per webhook attempt (so one tenant's hanging receivers hold
-at most its own share of connections), and the sender one per name lookup.
+at most its own share of connections), and the sender one per name lookup. Keys cost nothing
+to invent, so many tenants together can still take every turn: `on_full` tells the owner when a
+tenant starts waiting because of that (the engine then cuts the longest attempts short).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 
@@ -25,6 +27,8 @@ class Slots:
         self._in_use = 0
         # Tenants with work waiting, in the order they get the next freed turn.
         self._waiting: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
+        # Called when a key starts waiting while every turn is taken.
+        self.on_full: Callable[[], None] | None = None
 
     @asynccontextmanager
     async def turn(self, key: str) -> AsyncIterator[None]:
@@ -34,12 +38,30 @@ class Slots:
         finally:
             self._release(key)
 
+    async def acquire(self, key: str) -> None:
+        """A turn for `key`, held until `release(key)` (when the block of `turn` cannot span
+        the work: a thread that goes on after its awaiter gave up)."""
+        await self._acquire(key)
+
+    def release(self, key: str) -> None:
+        self._release(key)
+
+    @property
+    def full(self) -> bool:
+        return self._in_use >= self.total
+
+    def waiting(self) -> list[str]:
+        """The keys with work waiting for a turn."""
+        return [key for key, queue in self._waiting.items() if any(not f.done() for f in queue)]
+
     async def _acquire(self, key: str) -> None:
         if key not in self._waiting and self._free(key):
             self._take(key)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, deque()).append(future)
+        if self.on_full is not None and self.full:
+            self.on_full()
         try:
             await future
         except asyncio.CancelledError:
