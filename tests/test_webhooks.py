@@ -467,6 +467,44 @@ def test_after_a_reset_the_same_requests_deliver_at_once_not_at_the_old_runs_ret
         r.close()
 
 
+def test_an_endpoint_for_connected_accounts_gets_none_of_the_accounts_own_events(
+    api: httpx.Client,
+) -> None:
+    r = Receiver()
+    try:
+        create_endpoint(api, r.url + "?connect", connect="true")
+        create_endpoint(api, r.url + "?own")
+        api.post("/v1/customers")
+        (got,) = r.wait_for(1)
+        time.sleep(0.2)
+        assert [g.path.rpartition("?")[2] for g in r.requests] == ["own"]
+        (event,) = api.get("/v1/events").json()["data"]
+        assert got.event["id"] == event["id"]
+        assert [a["url"].rpartition("?")[2] for a in journal(api)] == ["own"]
+    finally:
+        r.close()
+
+
+def test_events_filter_by_whether_every_endpoint_they_were_owed_to_got_them(
+    api: httpx.Client,
+) -> None:
+    settings(api, max_attempts=1)
+    create_endpoint(api, f"http://127.0.0.1:{dead_port()}/x", "customer.created")
+    cus = api.post("/v1/customers").json()
+    api.post(f"/v1/customers/{cus['id']}", data={"name": "Jenny"})  # owed to no endpoint
+    eventually(lambda: journal(api))
+
+    def types(delivered: str) -> list[str]:
+        resp = api.get("/v1/events", params={"delivery_success": delivered})
+        assert resp.status_code == 200, resp.text
+        return [e["type"] for e in resp.json()["data"]]
+
+    assert types("true") == ["customer.updated"]
+    assert types("false") == ["customer.created"]  # given up, still pending
+    bad = api.get("/v1/events", params={"delivery_success": "maybe"})
+    assert_error(bad, 400, param="delivery_success")
+
+
 def test_a_receiver_failing_three_times_gets_the_event_on_the_fourth_attempt(
     api: httpx.Client,
 ) -> None:

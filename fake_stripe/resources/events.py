@@ -33,6 +33,7 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
     type_ = p.get("type")
     types = p.get("types") or None  # `types=` (empty) sets no filter
     created = p.get("created")
+    delivered = p.get("delivery_success")
     if type_ is not None and types is not None:
         raise exclusive("type", "types")
 
@@ -40,6 +41,10 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
         if type_ is not None and not _matches(type_, ev.type):
             return False
         if types is not None and not any(_matches(t, ev.type) for t in types):
+            return False
+        # Delivered to every endpoint it was owed to (none, for an event no endpoint wanted);
+        # an event whose attempts all failed stays counted in `pending_webhooks`, as Stripe's.
+        if delivered is not None and (ev.pending_webhooks == 0) != delivered:
             return False
         return in_range(ev.created, created)
 
@@ -52,7 +57,7 @@ def list_(ctx: Ctx, p: dict[str, Any]) -> Page:
     if found and len(found) == len(entries):
         match = found[0] if len(found) == 1 else found
     # What the index reads is what the filter keeps: no model is built to check it again.
-    exact = created is None and (not entries or match is not None)
+    exact = created is None and delivered is None and (not entries or match is not None)
     return paginate(ctx, Event, p, "/v1/events", None if exact else where, match)
 
 

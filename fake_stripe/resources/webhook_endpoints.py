@@ -49,6 +49,10 @@ class WebhookEndpoint(StripeObject):
     deleted: bool = False
 
     def matches(self, event_type: str) -> bool:
+        # An endpoint for connected accounts' events (`connect`) gets none: every event of the
+        # fake is the account's own (none has an `account`; there is no `Stripe-Account`).
+        if self.connect:
+            return False
         return "*" in self.enabled_events or event_type in self.enabled_events
 
     def payload_version(self, event_version: str | None) -> str | None:
