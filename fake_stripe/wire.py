@@ -41,7 +41,7 @@ from .core.raw import File
 from .core.render import Encoded, render
 from .core.store import Busy, Conflict, WouldWait
 from .core.tenant import StagedTenant, Tenant, tenant_of
-from .core.versions import VERSION_RE
+from .core.versions import is_version
 from .core.views import Rendering
 
 log = logging.getLogger("fake_stripe")
@@ -245,7 +245,7 @@ def _version(app: Services, v: str | None) -> str:
 @functools.lru_cache(maxsize=256)
 def _checked_version(v: str) -> str:
     v = v.strip()
-    if not VERSION_RE.match(v):
+    if not is_version(v):
         raise InvalidRequestError(f"Invalid Stripe API version: {v[:64]}")
     return v
 

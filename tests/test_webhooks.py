@@ -255,6 +255,18 @@ def test_endpoint_api_version_is_kept(api: httpx.Client) -> None:
     assert api.get(f"/v1/webhook_endpoints/{ep['id']}").json()["api_version"] == (PREVIEW_VERSION)
 
 
+@pytest.mark.parametrize("version", ["2019-13-45", "0000-00-00.preview", "2024-02-30"])
+def test_an_endpoint_api_version_on_no_real_date_is_a_400_naming_it(
+    api: httpx.Client, version: str
+) -> None:
+    resp = api.post(
+        "/v1/webhook_endpoints",
+        data={"url": "https://example.com/a", "enabled_events[]": "*", "api_version": version},
+    )
+    err = assert_error(resp, 400, param="api_version")
+    assert err["message"] == f"Invalid api_version: {version}"
+
+
 def test_deleted_endpoint_returns_the_stub_and_is_gone(api: httpx.Client) -> None:
     ep = create_endpoint(api, "https://example.com/a")
     gone = api.delete(f"/v1/webhook_endpoints/{ep['id']}").json()

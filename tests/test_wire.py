@@ -6,6 +6,7 @@ import base64
 import concurrent.futures
 
 import httpx
+import pytest
 
 from fake_stripe.core.versions import PREVIEW_VERSION
 from tests.helpers import assert_error
@@ -132,9 +133,10 @@ def test_malformed_body_is_a_400_not_a_500(api: httpx.Client) -> None:
     assert_error(resp, 400, param="email")
 
 
-def test_invalid_stripe_version_is_rejected(api: httpx.Client) -> None:
-    err = assert_error(api.get("/v1/customers", headers={"Stripe-Version": "yesterday"}), 400)
-    assert err["message"] == "Invalid Stripe API version: yesterday"
+@pytest.mark.parametrize("version", ["yesterday", "2019-13-45", "2024-02-30.preview"])
+def test_invalid_stripe_version_is_rejected(api: httpx.Client, version: str) -> None:
+    err = assert_error(api.get("/v1/customers", headers={"Stripe-Version": version}), 400)
+    assert err["message"] == f"Invalid Stripe API version: {version}"
 
 
 def test_idempotent_replay_returns_the_saved_response(api: httpx.Client) -> None:

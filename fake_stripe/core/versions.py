@@ -10,6 +10,7 @@ yes/no for preview on its own: renderings take the reader's version (`shows_sinc
 
 from __future__ import annotations
 
+import datetime
 import re
 
 DEFAULT_API_VERSION = "2026-10-28.endive"
@@ -18,6 +19,18 @@ PREVIEW_VERSION = "2026-01-28.preview"
 # "any reader" (for instance to remember the previous values of a change).
 NEWEST_PREVIEW = "9999-12-31.preview"
 VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[a-z_]+=v\d+)*$")
+
+
+def is_version(version: str) -> bool:
+    """A version as Stripe writes them, on a date that exists (`2019-13-45` is refused). A date
+    after the fake's newest version is accepted: Stripe may have released it since."""
+    if not VERSION_RE.match(version):
+        return False
+    try:
+        datetime.date.fromisoformat(version[:10])
+    except ValueError:
+        return False
+    return True
 
 
 def is_preview(version: str | None) -> bool:

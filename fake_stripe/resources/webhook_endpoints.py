@@ -15,7 +15,7 @@ from ..core.errors import InvalidRequestError, invalid_param
 from ..core.objects import StripeObject
 from ..core.params import PAGINATION, UNSET, Arr, Bool, Metadata, Spec, Str, merge_metadata
 from ..core.render import Page, paginate
-from ..core.versions import VERSION_RE
+from ..core.versions import is_version
 from . import webhook_urls
 
 _EVENT_TYPE_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
@@ -122,7 +122,7 @@ def _events(values: list[str]) -> list[str]:
 
 
 def _api_version(value: str) -> str:
-    if not VERSION_RE.match(value):
+    if not is_version(value):
         raise invalid_param("api_version", f"Invalid api_version: {value[:64]}")
     return value
 
