@@ -5,6 +5,7 @@ Runs in both modes against the strict app (every response validated against the 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -249,7 +250,12 @@ def test_tan_relink_updates_the_payment_method_in_place(sdk: Any, institution: s
     assert after.us_bank_account.fingerprint != pm.us_bank_account.fingerprint
     types = [e.type for e in sdk.v1.events.list(params={"limit": 100}).data]
     assert "financial_connections.account.account_numbers_updated" in types
-    assert "payment_method.automatically_updated" in types
+    (updated,) = sdk.v1.events.list(params={"type": "payment_method.automatically_updated"}).data
+    # What was before, truly: the numbers changed, the bank and the account did not.
+    was = updated.data.previous_attributes.us_bank_account
+    assert was.last4 == pm.us_bank_account.last4
+    assert was.bank_name == pm.us_bank_account.bank_name == after.us_bank_account.bank_name
+    assert was.financial_connections_account == account.id
 
 
 def test_tan_expiry_blocks_the_payment_method_until_relink(sdk: Any) -> None:
@@ -319,6 +325,99 @@ def test_two_accounts_one_closed_relinks_only_the_open_one(sdk: Any) -> None:
     done = helper(sdk, f"{TH}/sessions/{session.id}/complete", outcome="relink_same")
     assert [a.id for a in done.accounts.data] == [open_.id]
     assert sdk.v1.financial_connections.accounts.retrieve(closed.id).status == "inactive"
+
+
+def two_accounts(sdk: Any) -> tuple[Any, Any, Any]:
+    """A customer with a checking and a savings account of one authorization."""
+    cus, _first = link(
+        sdk, **{"accounts[0][subcategory]": "checking", "accounts[1][subcategory]": "savings"}
+    )
+    listed = sdk.v1.financial_connections.accounts.list(
+        params={"account_holder": {"customer": cus.id}}
+    ).data
+    by_kind = {a.subcategory: a for a in listed}
+    return cus, by_kind["checking"], by_kind["savings"]
+
+
+def test_a_relink_of_one_account_brings_back_every_account_the_login_outage_took_down(
+    sdk: Any,
+) -> None:
+    """The payments recipe relinks one account (`limits[accounts]=1`); the authorization's
+    login is renewed, so its other account, down for the same cause, comes back with it:
+    the authorization never says active while an account still asks for a relink."""
+    cus, checking, savings = two_accounts(sdk)
+    helper(sdk, f"{TH}/accounts/{checking.id}/deactivate", reason="token_expired")
+    session = relink_session(sdk, cus, checking.authorization, "payments")
+    done = helper(sdk, f"{TH}/sessions/{session.id}/complete", outcome="relink_same")
+    assert done.status == "succeeded"
+    assert len(done.accounts.data) == 1
+    for account in (checking, savings):
+        again = sdk.v1.financial_connections.accounts.retrieve(account.id)
+        assert again.status == "active"
+        assert "inactive" not in again.status_details
+    auth = sdk.v1.financial_connections.authorizations.retrieve(checking.authorization)
+    assert auth.status == "active"
+    reactivated = sdk.v1.events.list(
+        params={"type": "financial_connections.account.reactivated"}
+    ).data
+    assert {e.data.object.id for e in reactivated} == {checking.id, savings.id}
+    # As a preview endpoint gets it: what `status_details` was too.
+    ep = sdk.v1.webhook_endpoints.create(
+        params={"url": "https://example.com/h", "enabled_events": ["*"], "api_version": PREVIEW}
+    )
+    sdk.v1.webhook_endpoints.update(ep.id, params={"disabled": True})
+    shown = sdk.raw_request(
+        "get", "/_fake/webhooks/payload", event=reactivated[0].id, endpoint=ep.id
+    )
+    previous = json.loads(json.loads(shown.body)["payload"])["data"]["previous_attributes"]
+    assert previous == {
+        "status": "inactive",
+        "status_details": {"inactive": {"action": "relink_required", "cause": "access_expired"}},
+    }
+
+
+def test_a_locked_account_not_chosen_keeps_the_authorization_asking_for_a_relink(
+    sdk: Any,
+) -> None:
+    cus, checking, savings = two_accounts(sdk)
+    helper(sdk, f"{TH}/accounts/{savings.id}/deactivate", reason="account_locked")
+    session = relink_session(sdk, cus, checking.authorization, "payments", account=checking.id)
+    done = helper(sdk, f"{TH}/sessions/{session.id}/complete", outcome="relink_same")
+    assert [a.id for a in done.accounts.data] == [checking.id]
+    locked = sdk.v1.financial_connections.accounts.retrieve(savings.id)
+    assert locked.status == "inactive"
+    assert locked.status_details.inactive.action == "relink_required"
+    auth = sdk.v1.financial_connections.authorizations.retrieve(checking.authorization)
+    assert auth.status == "inactive"
+    assert auth.status_details.inactive.action == "relink_required"
+
+
+def test_a_proactive_relink_of_one_account_ends_the_announced_deactivation_of_all(
+    sdk: Any,
+) -> None:
+    cus, checking, savings = two_accounts(sdk)
+    helper(sdk, f"{TH}/accounts/{checking.id}/schedule_deactivation", days=3)
+    session = relink_session(sdk, cus, checking.authorization, "payments")
+    helper(sdk, f"{TH}/sessions/{session.id}/complete", outcome="relink_same")
+    for account in (checking, savings):
+        after = sdk.v1.financial_connections.accounts.retrieve(account.id)
+        assert "active" not in after.status_details
+    helper(sdk, "/v1/test_helpers/clock/advance", seconds=4 * 86400)
+    for account in (checking, savings):
+        assert sdk.v1.financial_connections.accounts.retrieve(account.id).status == "active"
+
+
+def test_a_session_shows_its_country_filter_both_ways(sdk: Any) -> None:
+    cus = sdk.v1.customers.create()
+    session = sdk.v1.financial_connections.sessions.create(
+        params={
+            "account_holder": {"type": "customer", "customer": cus.id},
+            "permissions": ["balances"],
+            "filters": {"country": "US"},
+        }
+    )
+    assert session.filters.country == "US"
+    assert session.filters.countries == ["US"]
 
 
 def test_ga_sdk_version_sees_no_preview_fields(app: Any, key: str) -> None:

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from ..core.context import Ctx
 from ..core.errors import InvalidRequestError
+from ..core.versions import NEWEST_PREVIEW
 from .bank_data import NewAccount, make_ownership, make_transactions, refresh_balance
 from .common import load_account, load_authorization
-from .deactivation import unschedule
+from .deactivation import scope_of, unschedule
 from .institutions import BY_ID, Bank
 from .numbers import account_numbers, issue_new_numbers, schedule_expiry
 from .objects import (
@@ -21,6 +22,7 @@ from .objects import (
     AccountHolder,
     AccountStatusDetails,
     Authorization,
+    AuthorizationInactiveDetails,
     AuthorizationStatusDetails,
     Category,
     Refresh,
@@ -219,23 +221,52 @@ def _complete_relink(ctx: Ctx, session: Session, result: FlowResult) -> None:
         session.relink_result = RelinkResult(failure_reason="no_account")
         return
     bank = BY_ID[auth.institution or ""]
-    auth.status = "active"
-    auth.status_details = AuthorizationStatusDetails()
-    ctx.tenant.put(auth)
     unschedule(ctx, auth.id)
+    chosen_ids = {a.id for a in chosen}
+    # Stripe: a relink of the authorization relinks all of its accounts. Those the login's
+    # outage took down come back with it, chosen or not; one inactive for a cause of its own
+    # (locked) only if chosen; a closed one never. The renewed login also ends any announced
+    # deactivation of the others.
+    restored = chosen + [
+        a for a in relinkable(ctx, auth) if a.id not in chosen_ids and _lost_with_login(a)
+    ]
     linked: list[Account] = []
-    for account in chosen:
+    for account in restored:
         was_inactive = account.status == "inactive"
+        before = account.to_api(NEWEST_PREVIEW).get("status_details", {})
         account.status = "active"
         account.status_details = AccountStatusDetails()
-        # GUESS: relink can widen the data permissions (the docs say it can update them).
-        account.permissions = sorted(set(account.permissions or []) | set(session.permissions))
+        if account.id in chosen_ids:
+            # GUESS: relink can widen the data permissions (the docs say it can update them).
+            account.permissions = sorted(set(account.permissions or []) | set(session.permissions))
         ctx.tenant.put(account)
         if was_inactive:
-            ctx.emit("financial_connections.account.reactivated", account, {"status": "inactive"})
+            ctx.emit(
+                "financial_connections.account.reactivated",
+                account,
+                {"status": "inactive", "status_details": before},
+            )
         if bank.tokenized:
             issue_new_numbers(ctx, account)
-        linked.append(load_account(ctx, account.id))
+        if account.id in chosen_ids:
+            linked.append(load_account(ctx, account.id))
+    still_broken = False
+    for account in relinkable(ctx, auth):
+        if account.status == "inactive":
+            still_broken = True  # locked, and not chosen: the authorization still asks for it
+        elif account.status_details.active is not None:
+            account.status_details = AccountStatusDetails()
+            ctx.tenant.put(account)
+    auth = load_authorization(ctx, auth.id)
+    if still_broken:
+        auth.status = "inactive"
+        auth.status_details = AuthorizationStatusDetails(
+            inactive=AuthorizationInactiveDetails(action="relink_required")
+        )
+    else:
+        auth.status = "active"
+        auth.status_details = AuthorizationStatusDetails()
+    ctx.tenant.put(auth)
     auth = load_authorization(ctx, auth.id)
     for spec in result.new:
         linked.append(create_account(ctx, auth, bank, spec, session.permissions))
@@ -244,6 +275,17 @@ def _complete_relink(ctx: Ctx, session: Session, result: FlowResult) -> None:
     session.account_ids = [a.id for a in linked]
     session.status = "succeeded"
     session.relink_result = RelinkResult(account=required, authorization=auth.id)
+
+
+def _lost_with_login(account: Account) -> bool:
+    """Inactive for a cause of the whole authorization (its login), not of the account."""
+    inactive = account.status_details.inactive
+    return (
+        account.status == "inactive"
+        and inactive is not None
+        and inactive.action == "relink_required"
+        and scope_of(inactive.cause) == "authorization"
+    )
 
 
 def _prefetch(ctx: Ctx, session: Session, accounts: list[Account]) -> None:

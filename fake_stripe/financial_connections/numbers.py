@@ -50,20 +50,13 @@ def _update_payment_methods(ctx: Ctx, account: Account) -> None:
         pm = ctx.tenant.get(PaymentMethod, pm_id)
         if pm is None:
             continue
-        before = pm.us_bank_account.model_dump()
+        before = pm.us_bank_account.model_dump(mode="json")
         pm.us_bank_account = bank_details(account)
-        if pm.us_bank_account.model_dump() != before:
+        if pm.us_bank_account.model_dump(mode="json") != before:
             ctx.tenant.put(pm)
             # GUESS (D5): the event Stripe sends for an in-place PaymentMethod update.
-            ctx.emit(
-                "payment_method.automatically_updated",
-                pm,
-                {
-                    "us_bank_account": {
-                        k: v for k, v in before.items() if getattr(pm.us_bank_account, k) != v
-                    }
-                },
-            )
+            # The hash before, whole: an event shows a changed hash as it was.
+            ctx.emit("payment_method.automatically_updated", pm, {"us_bank_account": before})
 
 
 def expire_account_numbers(ctx: Ctx, account: Account) -> Account:

@@ -286,6 +286,12 @@ class Session(StripeObject):
             for k in ("institution", "require_payment_method_support"):
                 if filters.get(k) is None:
                     filters.pop(k, None)
+            # GUESS (D10): both spellings, as stripe-node's preview types have them (the
+            # preview spec names `countries`; stripe-python's SDKs read `country`): `country`
+            # is the one country filtered on, null when there are none or several.
+            countries = filters.get("countries")
+            one = countries[0] if isinstance(countries, list) and len(countries) == 1 else None
+            data["filters"] = dict(sorted({**filters, "country": one}.items()))
         return data
 
     @property
