@@ -163,6 +163,23 @@ def test_ten_days_on_the_tenant_clock_expire_the_microdeposits(api: httpx.Client
     assert_error(late, 400, code="setup_intent_unexpected_state")
 
 
+@pytest.mark.parametrize("kind", ["setup_intents", "payment_intents"])
+def test_a_canceled_intent_stays_canceled_past_the_microdeposit_deadline(
+    api: httpx.Client, kind: str
+) -> None:
+    intent = setup(api) if kind == "setup_intents" else payment(api)
+    assert intent["status"] == "requires_action"
+    canceled = ok(api.post(f"/v1/{kind}/{intent['id']}/cancel"))
+    assert canceled["status"] == "canceled" and canceled["next_action"] is None
+    ok(api.post("/v1/test_helpers/clock/advance", data={"seconds": str(11 * DAY)}))
+    later = ok(api.get(f"/v1/{kind}/{intent['id']}"))
+    assert later["status"] == "canceled" and later["next_action"] is None
+    assert later.get("last_setup_error") is None and later.get("last_payment_error") is None
+    seen = types(api)
+    assert seen[-1].endswith(".canceled")
+    assert "setup_intent.setup_failed" not in seen and "payment_intent.payment_failed" not in seen
+
+
 @pytest.mark.parametrize(
     ("data", "code", "param"),
     [

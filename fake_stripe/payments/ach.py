@@ -358,5 +358,9 @@ def cancel(ctx: Ctx, pi: PaymentIntent, reason: str | None) -> None:
     pi.canceled_at = ctx.now()
     pi.cancellation_reason = reason
     pi.settle_at = None
+    # Canceled is final: microdeposits still awaited no longer expire into a failure, and
+    # there is nothing left to verify.
+    pi.microdeposits = None
+    pi.next_action = None
     ctx.tenant.put(pi)
     ctx.emit("payment_intent.canceled", pi)

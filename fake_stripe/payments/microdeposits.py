@@ -131,8 +131,10 @@ def expire_due(ctx: Ctx, items: list[Item]) -> None:
             if intent_id.startswith("seti_")
             else ctx.tenant.get(PaymentIntent, intent_id)
         )
-        pending = intent.microdeposits if intent is not None else None
-        if intent is not None and pending and pending.get("expires_at") == when:
+        if intent is None or intent.status != "requires_action":
+            continue  # verified, failed or canceled since: nothing left to expire
+        pending = intent.microdeposits
+        if pending and pending.get("expires_at") == when:
             _fail(ctx, intent, "payment_method_microdeposit_verification_timeout")
 
 

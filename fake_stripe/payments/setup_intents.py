@@ -292,6 +292,7 @@ def cancel(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     si.status = "canceled"
     si.cancellation_reason = p.get("cancellation_reason")
     si.next_action = None
+    si.microdeposits = None  # canceled is final: no verification timeout fails it later
     ctx.tenant.put(si)
     ctx.emit("setup_intent.canceled", si)
     return si
