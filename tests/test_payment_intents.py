@@ -412,6 +412,87 @@ def test_cancel_while_processing_withdraws_the_debit(api: httpx.Client) -> None:
         post(api, f"/v1/payment_intents/{pi['id']}", {"amount": "600"}),
         400,
         code="payment_intent_unexpected_state",
+        param="amount",
+    )
+
+
+def test_metadata_and_description_update_while_processing_and_after_success(
+    api: httpx.Client,
+) -> None:
+    cus = customer(api)
+    _, pm = linked_pm(api, cus)
+    pi = ok(charge(api, cus, pm))
+    url = f"/v1/payment_intents/{pi['id']}"
+    processing = ok(post(api, url, {"metadata[order_id]": "6735"}))
+    assert (processing["status"], processing["metadata"]) == ("processing", {"order_id": "6735"})
+    ok(post(api, f"/v1/test_helpers/payment_intents/{pi['id']}/settle"))
+    done = ok(
+        post(
+            api,
+            url,
+            {
+                "metadata[shipped]": "yes",
+                "description": "Order 6735",
+                "receipt_email": "jenny@example.com",
+            },
+        )
+    )
+    assert done["status"] == "succeeded"
+    assert done["metadata"] == {"order_id": "6735", "shipped": "yes"}
+    assert (done["description"], done["receipt_email"]) == ("Order 6735", "jenny@example.com")
+    assert get(api, url)["description"] == "Order 6735"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("amount", "2000"),
+        ("currency", "usd"),
+        ("payment_method_types[0]", "us_bank_account"),
+        ("setup_future_usage", "off_session"),
+        ("statement_descriptor", "ORDER 6735"),
+    ],
+)
+def test_payment_fields_cannot_change_after_success(
+    api: httpx.Client, field: str, value: str
+) -> None:
+    cus = customer(api)
+    _, pm = linked_pm(api, cus)
+    pi = ok(charge(api, cus, pm))
+    ok(post(api, f"/v1/test_helpers/payment_intents/{pi['id']}/settle"))
+    name = field.split("[")[0]
+    resp = post(api, f"/v1/payment_intents/{pi['id']}", {field: value, "metadata[x]": "1"})
+    err = assert_error(resp, 400, code="payment_intent_unexpected_state", param=name)
+    assert err["message"] == (
+        f"This PaymentIntent's {name} could not be updated because it has a status of "
+        f"succeeded. You may only update the {name} of a PaymentIntent with one of the "
+        "following statuses: requires_payment_method, requires_confirmation, requires_action."
+    )
+    assert get(api, f"/v1/payment_intents/{pi['id']}")["metadata"] == {}
+
+
+def test_payment_method_of_a_processing_intent_cannot_change(api: httpx.Client) -> None:
+    cus = customer(api)
+    _, pm = linked_pm(api, cus)
+    pi = ok(charge(api, cus, pm))
+    resp = post(api, f"/v1/payment_intents/{pi['id']}", {"payment_method": pm})
+    err = assert_error(resp, 400, code="payment_intent_unexpected_state", param="payment_method")
+    assert "has a status of processing" in err["message"]
+
+
+def test_confirming_a_succeeded_intent_is_refused_in_stripes_words(api: httpx.Client) -> None:
+    cus = customer(api)
+    _, pm = linked_pm(api, cus)
+    pi = ok(charge(api, cus, pm))
+    ok(post(api, f"/v1/test_helpers/payment_intents/{pi['id']}/settle"))
+    err = assert_error(
+        post(api, f"/v1/payment_intents/{pi['id']}/confirm"),
+        400,
+        code="payment_intent_unexpected_state",
+    )
+    assert err["message"] == (
+        "You cannot confirm this PaymentIntent because it has already succeeded after being "
+        "previously confirmed."
     )
 
 
