@@ -496,6 +496,83 @@ def test_confirming_a_succeeded_intent_is_refused_in_stripes_words(api: httpx.Cl
     )
 
 
+# ---- payment methods that may not be used again ----------------------------------------------
+
+SPENT = (
+    "This PaymentMethod was previously used without being attached to a Customer or was "
+    "detached from a Customer, and may not be used again."
+)
+
+
+def unattached_pm(api: httpx.Client) -> str:
+    """A PaymentMethod of a linked account that no customer holds."""
+    account, _ = linked_pm(api, customer(api))
+    pm = ok(
+        post(
+            api,
+            "/v1/payment_methods",
+            {
+                "type": "us_bank_account",
+                "us_bank_account[financial_connections_account]": account,
+                "billing_details[name]": "Jenny Rosen",
+            },
+        )
+    )
+    return str(pm["id"])
+
+
+def pay_once(api: httpx.Client, pm: str) -> httpx.Response:
+    """A PaymentIntent without a customer, confirmed at once with `pm`."""
+    data = {"amount": "1000", "currency": "usd", "payment_method": pm, "confirm": "true"}
+    return post(api, "/v1/payment_intents", {**data, **ACCEPT})
+
+
+def pay_once_for(api: httpx.Client, cus: str, pm: str, **extra: str) -> Any:
+    """A PaymentIntent for `cus`, confirmed at once with `pm`: the intent."""
+    data = {"amount": "1000", "currency": "usd", "customer": cus, "payment_method": pm}
+    return ok(post(api, "/v1/payment_intents", {**data, "confirm": "true", **ACCEPT, **extra}))
+
+
+def test_a_detached_payment_method_is_neither_attached_nor_paid_with_again(
+    api: httpx.Client,
+) -> None:
+    cus, other = customer(api), customer(api)
+    _, pm = linked_pm(api, cus)
+    ok(post(api, f"/v1/payment_methods/{pm}/detach"))
+    err = assert_error(
+        post(api, f"/v1/payment_methods/{pm}/attach", {"customer": other}),
+        400,
+        param="payment_method",
+    )
+    assert err["message"] == SPENT
+    assert_error(pay_once(api, pm), 400, param="payment_method")
+    assert get(api, f"/v1/payment_methods/{pm}")["customer"] is None
+
+
+def test_a_payment_method_paid_with_unattached_pays_only_once(api: httpx.Client) -> None:
+    pm = unattached_pm(api)
+    # An intent given it before its first payment cannot confirm with it afterwards.
+    waiting = ok(
+        post(api, "/v1/payment_intents", {"amount": "500", "currency": "usd", "payment_method": pm})
+    )
+    assert ok(pay_once(api, pm))["status"] == "processing"
+    assert assert_error(pay_once(api, pm), 400, param="payment_method")["message"] == SPENT
+    late = post(api, f"/v1/payment_intents/{waiting['id']}/confirm", ACCEPT)
+    assert_error(late, 400, param="payment_method")
+    assert get(api, f"/v1/payment_intents/{waiting['id']}")["status"] == "requires_confirmation"
+    attach = post(api, f"/v1/payment_methods/{pm}/attach", {"customer": customer(api)})
+    assert_error(attach, 400, param="payment_method")
+
+
+def test_a_payment_method_attached_by_the_payment_pays_again(api: httpx.Client) -> None:
+    cus = customer(api)
+    pm = unattached_pm(api)
+    first = pay_once_for(api, cus, pm, setup_future_usage="off_session")
+    assert first["status"] == "processing"
+    assert get(api, f"/v1/payment_methods/{pm}")["customer"] == cus
+    assert pay_once_for(api, cus, pm)["status"] == "processing"
+
+
 # ---- outcomes ----------------------------------------------------------------------------------
 
 

@@ -222,6 +222,10 @@ def start_debit(ctx: Ctx, pi: PaymentIntent, pm: PaymentMethod) -> DebitOutcome:
     )
     pi.latest_charge = charge.id
     pi.last_payment_error = None
+    if pm.customer is None:
+        # Stripe: a PaymentMethod no customer holds pays once.
+        pm.consumed = True
+        ctx.tenant.put(pm)
     if outcome.decision == "refuse":
         # GUESS: a blocked PaymentMethod never reaches the network.
         charge.outcome = ChargeOutcome(

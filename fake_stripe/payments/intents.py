@@ -28,6 +28,7 @@ def set_payment_method(ctx: Ctx, intent: Intent, p: dict[str, Any]) -> None:
         raise exclusive("payment_method", "payment_method_data")
     if p.get("payment_method"):
         pm = payment_methods.load(ctx, p["payment_method"], "payment_method")
+        payment_methods.check_reusable(pm, "payment_method")
     elif p.get("payment_method_data"):
         data = p["payment_method_data"]
         if data["type"] == "p24":
@@ -52,6 +53,8 @@ def payment_method_to_confirm(ctx: Ctx, intent: Intent) -> PaymentMethod:
             code=f"{intent.object}_unexpected_state",
         )
     pm = payment_methods.load(ctx, intent.payment_method, "payment_method")
+    # Set before another payment spent it, or before it was detached.
+    payment_methods.check_reusable(pm, "payment_method")
     if pm.type != "us_bank_account":
         # Cards are stored, attached and updated, but charging them is outside the fake.
         raise InvalidRequestError(

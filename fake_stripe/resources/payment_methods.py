@@ -65,7 +65,7 @@ class PaymentMethod(StripeObject):
     expandable: ClassVar[dict[str, str]] = {"customer": "customer"}
     omit_if_none: ClassVar[frozenset[str]] = frozenset({"card", "p24"})
     indexed: ClassVar[tuple[str, ...]] = ("customer", "type")
-    internal: ClassVar[frozenset[str]] = frozenset({"microdeposits_verified"})
+    internal: ClassVar[frozenset[str]] = frozenset({"microdeposits_verified", "consumed"})
 
     object: str = "payment_method"
     allow_redisplay: str = "unspecified"
@@ -82,6 +82,8 @@ class PaymentMethod(StripeObject):
     us_bank_account: UsBankAccount = UsBankAccount()
     # A typed-in account whose microdeposits were verified once: later intents debit it at once.
     microdeposits_verified: bool = False
+    # Paid with while no customer held it, or detached: Stripe refuses it from then on.
+    consumed: bool = False
 
     def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
         if self.type != "us_bank_account":
@@ -156,6 +158,18 @@ UPDATE = Spec(
         "link": Hash({}),
     }
 )
+
+
+CONSUMED = (
+    "This PaymentMethod was previously used without being attached to a Customer or was "
+    "detached from a Customer, and may not be used again."
+)
+
+
+def check_reusable(pm: PaymentMethod, param: str) -> None:
+    """Stripe's refusal of a PaymentMethod that was paid with unattached, or detached."""
+    if pm.consumed:
+        raise InvalidRequestError(CONSUMED, param=param)
 
 
 def load(ctx: Ctx, pm_id: str, param: str = "id") -> PaymentMethod:
@@ -243,6 +257,7 @@ def update(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
 def attach(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
     pm = load(ctx, ctx.path["payment_method"])
     cus = customers.load(ctx, p["customer"], "customer")
+    check_reusable(pm, "payment_method")
     if pm.customer is not None and pm.customer != cus.id:
         raise InvalidRequestError(
             "The payment method you provided has already been attached to a customer.",
@@ -265,6 +280,7 @@ def detach(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
         )
     previous = pm.customer
     pm.customer = None
+    pm.consumed = True  # Stripe: "Detachment is permanent and irreversible"
     ctx.tenant.put(pm)
     ctx.emit("payment_method.detached", pm, previous_attributes={"customer": previous})
     return pm
