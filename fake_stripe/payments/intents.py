@@ -66,6 +66,22 @@ def payment_method_to_confirm(ctx: Ctx, intent: Intent) -> PaymentMethod:
     return pm
 
 
+def check_owner(pm: PaymentMethod, customer: str | None) -> None:
+    """A PaymentMethod a customer holds serves only an intent of that customer (Stripe: "Payment
+    methods attached to other Customers cannot be used with this SetupIntent")."""
+    if pm.customer is not None and customer is None:
+        raise invalid_param(
+            "payment_method",
+            "The provided PaymentMethod belongs to a Customer, but you did not provide the "
+            "Customer to which it belongs. Provide the customer and try again.",
+        )
+    if pm.customer is not None and pm.customer != customer:
+        raise invalid_param(
+            "payment_method",
+            f"The provided PaymentMethod is attached to another customer than {customer}.",
+        )
+
+
 def check_client_secret(ctx: Ctx, intent: Intent, secret: str | None) -> None:
     """A publishable key must show the client secret; any key that shows one must match."""
     noun = _noun(intent)

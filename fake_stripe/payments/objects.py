@@ -211,7 +211,7 @@ class SetupIntent(StripeObject):
     noun: ClassVar[str] = "setupintent"
     preview: ClassVar[frozenset[str]] = frozenset({"allowed_payment_method_types"})
     ga_since: ClassVar[dict[str, str]] = {"allowed_payment_method_types": ALLOWED_TYPES_GA}
-    internal: ClassVar[frozenset[str]] = frozenset({"microdeposits"})
+    internal: ClassVar[frozenset[str]] = frozenset({"microdeposits", "types_given"})
     indexed: ClassVar[tuple[str, ...]] = ("customer", "payment_method")
     expandable: ClassVar[dict[str, str]] = {
         "customer": "customer",
@@ -245,6 +245,8 @@ class SetupIntent(StripeObject):
     usage: str = "off_session"
     # internal: what was sent for verification (payments/microdeposits.py), while it is pending
     microdeposits: dict[str, Any] | None = None
+    # internal: `payment_method_types` came from the request, not the default
+    types_given: bool = False
 
 
 class ClientView(BaseModel):

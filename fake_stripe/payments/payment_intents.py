@@ -36,6 +36,7 @@ from ..resources.payment_methods import PaymentMethod
 from . import ach, intent_types, microdeposits
 from .intents import (
     check_client_secret,
+    check_owner,
     customer_acceptance,
     payment_method_to_confirm,
     set_payment_method,
@@ -257,17 +258,7 @@ def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> Failed | None:
     set_payment_method(ctx, pi, p)
     pm = payment_method_to_confirm(ctx, pi)
     intent_types.currency(pi.currency, ["us_bank_account"])  # the only debit the fake makes
-    if pm.customer is not None and pi.customer is None:
-        raise invalid_param(
-            "payment_method",
-            "The provided PaymentMethod belongs to a Customer, but you did not provide the "
-            "Customer to which it belongs. Provide the customer and try again.",
-        )
-    if pm.customer is not None and pm.customer != pi.customer:
-        raise invalid_param(
-            "payment_method",
-            f"The provided PaymentMethod is attached to another customer than {pi.customer}.",
-        )
+    check_owner(pm, pi.customer)
     if "setup_future_usage" in p:
         sfu = p["setup_future_usage"]
         pi.setup_future_usage = None if sfu is UNSET else sfu

@@ -31,9 +31,11 @@ from ..core.views import View
 from ..financial_connections.bank_accounts import check_usable
 from ..financial_connections.objects import Account
 from ..resources import customers
+from ..resources.payment_methods import PaymentMethod
 from . import microdeposits
 from .intents import (
     check_client_secret,
+    check_owner,
     customer_acceptance,
     payment_method_to_confirm,
     set_payment_method,
@@ -142,8 +144,24 @@ def _types(p: dict[str, Any], si: SetupIntent) -> None:
         si.allowed_payment_method_types = list(allowed)
     if p.get("payment_method_types"):
         si.payment_method_types = list(p["payment_method_types"])
+        si.types_given = True
     elif allowed:
         si.payment_method_types = list(allowed)
+        si.types_given = True
+
+
+def _check_type(si: SetupIntent, pm: PaymentMethod) -> None:
+    """A PaymentMethod of a type the intent was told to set up. GUESS (docs/guesses.md): an
+    intent given no types takes any, as Stripe's automatic payment methods would; the wording
+    is Stripe's for a PaymentIntent."""
+    if si.types_given and pm.type not in si.payment_method_types:
+        raise InvalidRequestError(
+            f"The PaymentMethod provided ({pm.type}) is not allowed for this SetupIntent. "
+            "Please attach a PaymentMethod of one of the following types: "
+            f"{', '.join(si.payment_method_types)}. Alternatively, update the allowed "
+            f'payment_method_types for this SetupIntent to include "{pm.type}".',
+            param="payment_method",
+        )
 
 
 def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
@@ -155,6 +173,8 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
             code="setup_intent_unexpected_state",
         )
     pm = payment_method_to_confirm(ctx, si)
+    check_owner(pm, si.customer)
+    _check_type(si, pm)
     fca = pm.us_bank_account.financial_connections_account
     if fca is not None:
         account = ctx.tenant.get(Account, fca)
