@@ -25,7 +25,7 @@ from ..core.context import Ctx, Failed
 from ..core.errors import PaymentError
 from ..financial_connections.bank_accounts import fingerprint
 from ..financial_connections.objects import Account
-from ..resources.payment_methods import PaymentMethod
+from ..resources.payment_methods import PaymentMethod, attach_to
 from .objects import (
     Charge,
     ChargeOutcome,
@@ -222,6 +222,10 @@ def start_debit(ctx: Ctx, pi: PaymentIntent, pm: PaymentMethod) -> DebitOutcome:
     )
     pi.latest_charge = charge.id
     pi.last_payment_error = None
+    if pi.setup_future_usage and outcome.decision != "refuse":
+        # Stripe attaches "after the PaymentIntent is confirmed and any required actions from
+        # the user are complete": here, once a typed-in account's microdeposits are verified.
+        attach_to(ctx, pm, pi.customer)
     if pm.customer is None:
         # Stripe: a PaymentMethod no customer holds pays once.
         pm.consumed = True

@@ -172,8 +172,9 @@ class Mandate(StripeObject):
 
 
 class SetupAttempt(StripeObject):
-    """One confirmation of a SetupIntent (`latest_attempt`). The fake makes one per successful
-    confirmation; it has no list route."""
+    """One confirmation of a SetupIntent (`latest_attempt`): `succeeded`, or `requires_action`
+    while microdeposits are awaited, then `succeeded`, `failed` or `abandoned`. It has no list
+    route."""
 
     kind: ClassVar[str] = "setup_attempt"
     prefix: ClassVar[str] = "setatt"

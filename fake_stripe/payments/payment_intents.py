@@ -263,10 +263,6 @@ def _confirm(ctx: Ctx, pi: PaymentIntent, p: dict[str, Any]) -> Failed | None:
         sfu = p["setup_future_usage"]
         pi.setup_future_usage = None if sfu is UNSET else sfu
     _mandate(ctx, pi, pm, p)
-    if pi.setup_future_usage and pi.customer and pm.customer is None:
-        pm.customer = pi.customer
-        ctx.tenant.put(pm)
-        ctx.emit("payment_method.attached", pm)
     if microdeposits.required(pi, pm):
         microdeposits.send(ctx, pi)
         return None

@@ -31,7 +31,7 @@ from ..core.views import View
 from ..financial_connections.bank_accounts import check_usable
 from ..financial_connections.objects import Account
 from ..resources import customers
-from ..resources.payment_methods import PaymentMethod
+from ..resources.payment_methods import PaymentMethod, attach_to
 from . import microdeposits
 from .intents import (
     check_client_secret,
@@ -191,6 +191,9 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
             code="parameter_missing",
             param="mandate_data",
         )
+    if pm.type == "us_bank_account":
+        _fill_us_bank_account(si)
+    verify = microdeposits.required(si, pm)
     mandate = Mandate(
         id=ctx.tenant.new_id("mandate"),
         customer_acceptance=customer_acceptance(ctx, acceptance or {}),
@@ -198,9 +201,6 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
     )
     ctx.tenant.put(mandate)
     si.mandate = mandate.id
-    si.status = "succeeded"
-    if pm.type == "us_bank_account":
-        _fill_us_bank_account(si)
     attempt = SetupAttempt(
         id=ctx.tenant.new_id("setatt"),
         created=ctx.now(),
@@ -209,16 +209,18 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
         payment_method=pm.id,
         payment_method_details={"type": pm.type, pm.type: {}},
         setup_intent=si.id,
+        # Until the microdeposits are verified the setup is not done, nor the PaymentMethod
+        # attached (Stripe: "attached to the Customer on successful setup").
+        status="requires_action" if verify else "succeeded",
         usage=si.usage,
     )
     ctx.tenant.put(attempt)
     si.latest_attempt = attempt.id
-    if si.customer and pm.customer is None:
-        pm.customer = si.customer
-        ctx.tenant.put(pm)
-        ctx.emit("payment_method.attached", pm)
+    if not verify:
+        si.status = "succeeded"
+        attach_to(ctx, pm, si.customer)
     ctx.emit("mandate.updated", mandate)
-    return microdeposits.required(si, pm)
+    return verify
 
 
 def load(ctx: Ctx, si_id: str) -> SetupIntent:
@@ -313,6 +315,7 @@ def cancel(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     si.cancellation_reason = p.get("cancellation_reason")
     si.next_action = None
     si.microdeposits = None  # canceled is final: no verification timeout fails it later
+    microdeposits.end_attempt(ctx, si, "abandoned")
     ctx.tenant.put(si)
     ctx.emit("setup_intent.canceled", si)
     return si

@@ -263,11 +263,17 @@ def attach(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
             "The payment method you provided has already been attached to a customer.",
             param="payment_method",
         )
-    if pm.customer is None:
-        pm.customer = cus.id
+    attach_to(ctx, pm, cus.id)
+    return pm
+
+
+def attach_to(ctx: Ctx, pm: PaymentMethod, customer: str | None) -> None:
+    """`customer` takes `pm`, if no customer holds it yet (the attach endpoint, and an intent
+    whose setup is complete)."""
+    if customer is not None and pm.customer is None:
+        pm.customer = customer
         ctx.tenant.put(pm)
         ctx.emit("payment_method.attached", pm)
-    return pm
 
 
 def detach(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
