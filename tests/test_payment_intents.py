@@ -6,12 +6,16 @@ Every test runs in-process and over a socket against the strict app.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 
+from fake_stripe.core.objects import StripeObject
 from fake_stripe.core.versions import PREVIEW_VERSION
+from fake_stripe.payments.objects import Charge, PaymentIntent, SetupAttempt, SetupIntent
+from fake_stripe.spec.load import PACKAGED_SPEC
 from tests.helpers import assert_error
 
 PV = {"Stripe-Version": PREVIEW_VERSION}
@@ -698,6 +702,62 @@ def test_debit_not_authorized_revokes_the_mandate(api: httpx.Client) -> None:
     mandate = get(api, f"/v1/mandates/{ch['payment_method_details']['us_bank_account']['mandate']}")
     assert mandate["status"] == "inactive"
     assert "mandate.updated" in events(api)
+
+
+# ---- expand --------------------------------------------------------------------------------------
+
+
+def _expands_to(schema: Any) -> set[str]:
+    """The schemas an id field expands to (its `x-expansionResources`), deleted ones apart."""
+    if isinstance(schema, dict):
+        if "x-expansionResources" in schema:
+            refs = schema["x-expansionResources"]["oneOf"]
+            names = {str(r["$ref"]).rsplit("/", 1)[1] for r in refs}
+            return {n for n in names if not n.startswith("deleted_")}
+        return set().union(*(_expands_to(v) for v in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_expands_to(v) for v in schema))
+    return set()
+
+
+@pytest.mark.parametrize("model", [Charge, PaymentIntent, SetupIntent, SetupAttempt])
+def test_every_id_field_the_spec_expands_is_expandable(model: type[StripeObject]) -> None:
+    schema = json.loads(PACKAGED_SPEC.read_text(encoding="utf-8"))["components"]["schemas"][
+        model.kind
+    ]
+    spec = {
+        name: targets
+        for name in schema["x-expandableFields"]
+        if (targets := _expands_to(schema["properties"][name]))
+    }
+    assert {name: {kind} for name, kind in model.expandable.items()} == spec
+
+
+def test_expandable_fields_that_are_null_expand_to_null(api: httpx.Client) -> None:
+    cus = customer(api)
+    _, pm = linked_pm(api, cus)
+    pi = ok(charge(api, cus, pm))
+    ok(post(api, f"/v1/test_helpers/payment_intents/{pi['id']}/settle"))
+    fees = get(
+        api, f"/v1/payment_intents/{pi['id']}", **{"expand[]": "latest_charge.balance_transaction"}
+    )
+    assert fees["latest_charge"]["id"] == pi["latest_charge"]
+    assert fees["latest_charge"]["balance_transaction"] is None
+    names = ["balance_transaction", "on_behalf_of", "review", "transfer", "customer"]
+    ch = get(api, f"/v1/charges/{pi['latest_charge']}", **{"expand[]": names})
+    assert (ch["balance_transaction"], ch["on_behalf_of"], ch["review"]) == (None, None, None)
+    assert "transfer" not in ch and ch["customer"]["id"] == cus
+    listed = get(api, "/v1/payment_intents", customer=cus, **{"expand[]": "data.invoice"})
+    assert [p["invoice"] for p in listed["data"]] == [None]
+    si = get(api, "/v1/setup_intents", customer=cus)["data"][0]
+    seen = get(
+        api,
+        f"/v1/setup_intents/{si['id']}",
+        **{"expand[]": ["single_use_mandate", "on_behalf_of", "latest_attempt.on_behalf_of"]},
+    )
+    assert (seen["single_use_mandate"], seen["on_behalf_of"]) == (None, None)
+    assert seen["latest_attempt"]["on_behalf_of"] is None
+    assert_error(api.get(f"/v1/charges/{pi['latest_charge']}", params={"expand[]": "outcome"}), 400)
 
 
 # ---- keys and client secrets ---------------------------------------------------------------------

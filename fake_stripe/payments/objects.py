@@ -47,9 +47,20 @@ class Charge(StripeObject):
     kind: ClassVar[str] = "charge"
     prefix: ClassVar[str] = "ch"
     noun: ClassVar[str] = "charge"
+    # Every id field of the spec's `x-expandableFields`: one that is null expands to null, and
+    # `transfer`, which a charge shows only when it has one, expands to nothing.
     expandable: ClassVar[dict[str, str]] = {
+        "application": "application",
+        "application_fee": "application_fee",
+        "balance_transaction": "balance_transaction",
         "customer": "customer",
+        "failure_balance_transaction": "balance_transaction",
+        "invoice": "invoice",
+        "on_behalf_of": "account",
         "payment_intent": "payment_intent",
+        "review": "review",
+        "source_transfer": "transfer",
+        "transfer": "transfer",
     }
     indexed: ClassVar[tuple[str, ...]] = ("customer", "payment_intent")
 
@@ -103,9 +114,13 @@ class PaymentIntent(StripeObject):
     internal: ClassVar[frozenset[str]] = frozenset({"mandate", "settle_at", "microdeposits"})
     indexed: ClassVar[tuple[str, ...]] = ("customer",)
     expandable: ClassVar[dict[str, str]] = {
+        "application": "application",
         "customer": "customer",
+        "invoice": "invoice",
         "latest_charge": "charge",
+        "on_behalf_of": "account",
         "payment_method": "payment_method",
+        "review": "review",
     }
 
     object: str = "payment_intent"
@@ -181,7 +196,9 @@ class SetupAttempt(StripeObject):
     noun: ClassVar[str] = "setup_attempt"
     omit_if_none: ClassVar[frozenset[str]] = frozenset({"attach_to_self"})
     expandable: ClassVar[dict[str, str]] = {
+        "application": "application",
         "customer": "customer",
+        "on_behalf_of": "account",
         "payment_method": "payment_method",
         "setup_intent": "setup_intent",
     }
@@ -215,10 +232,13 @@ class SetupIntent(StripeObject):
     internal: ClassVar[frozenset[str]] = frozenset({"microdeposits", "types_given"})
     indexed: ClassVar[tuple[str, ...]] = ("customer", "payment_method")
     expandable: ClassVar[dict[str, str]] = {
+        "application": "application",
         "customer": "customer",
-        "payment_method": "payment_method",
-        "mandate": "mandate",
         "latest_attempt": "setup_attempt",
+        "mandate": "mandate",
+        "on_behalf_of": "account",
+        "payment_method": "payment_method",
+        "single_use_mandate": "mandate",
     }
 
     object: str = "setup_intent"
