@@ -611,6 +611,64 @@ def test_stripes_test_account_numbers_settle_as_documented(
         assert got["last_payment_error"]["code"] == code
 
 
+@pytest.mark.parametrize(
+    ("token", "last4", "code"),
+    [
+        ("pm_usBankAccount_success", "6789", None),
+        ("pm_usBankAccount_accountClosed", "1113", "account_closed"),
+        ("pm_usBankAccount_noAccount", "1116", "no_account"),
+        ("pm_usBankAccount_insufficientFunds", "2227", "insufficient_funds"),
+        ("pm_usBankAccount_debitNotAuthorized", "3335", "debit_not_authorized"),
+        ("pm_usBankAccount_invalidCurrency", "4440", "invalid_currency"),
+    ],
+)
+def test_stripes_test_payment_methods_pay_as_their_account_numbers(
+    api: httpx.Client, token: str, last4: str, code: str | None
+) -> None:
+    data = {"amount": "1000", "currency": "usd", "payment_method": token, "confirm": "true"}
+    pi = ok(post(api, "/v1/payment_intents", {**data, **ACCEPT}))
+    assert pi["status"] == "processing"  # already verified: no microdeposits
+    assert pi["payment_method"].startswith("pm_") and pi["payment_method"] != token
+    made = get(api, f"/v1/payment_methods/{pi['payment_method']}")["us_bank_account"]
+    assert (made["routing_number"], made["last4"], made["bank_name"]) == (
+        "110000000",
+        last4,
+        "STRIPE TEST BANK",
+    )
+    advance(api)
+    got = get(api, f"/v1/payment_intents/{pi['id']}")
+    if code is None:
+        assert got["status"] == "succeeded"
+    else:
+        assert (got["status"], got["last_payment_error"]["code"]) == (
+            "requires_payment_method",
+            code,
+        )
+
+
+def test_a_test_payment_method_id_makes_a_new_one_wherever_an_id_goes(api: httpx.Client) -> None:
+    token = "pm_usBankAccount_processing"
+    shown = get(api, f"/v1/payment_methods/{token}")
+    assert shown["type"] == "us_bank_account" and shown["us_bank_account"]["last4"] == "0009"
+    assert get(api, f"/v1/payment_methods/{token}")["id"] != shown["id"]
+    cus = customer(api)
+    setup = {"customer": cus, "payment_method": token, "confirm": "true", **ACCEPT}
+    si = ok(post(api, "/v1/setup_intents", {**setup, "payment_method_types[0]": "us_bank_account"}))
+    assert si["status"] == "succeeded"
+    assert get(api, f"/v1/payment_methods/{si['payment_method']}")["customer"] == cus
+    pi = ok(charge(api, cus, si["payment_method"]))
+    advance(api, 30 * 86_400)
+    assert get(api, f"/v1/payment_intents/{pi['id']}")["status"] == "processing"
+    unknown = "pm_usBankAccount_dispute"  # in Stripe's table, not modelled
+    assert_error(
+        api.get(f"/v1/payment_methods/{unknown}"), 404, code="resource_missing", param="id"
+    )
+    refused = post(
+        api, "/v1/payment_intents", {"amount": "1000", "currency": "usd", "payment_method": unknown}
+    )
+    assert_error(refused, 400, code="resource_missing", param="payment_method")
+
+
 def test_closed_account_return_blocks_the_payment_method(api: httpx.Client) -> None:
     cus = customer(api)
     account, pm = linked_pm(api, cus)

@@ -23,8 +23,8 @@ from typing import Any, Literal
 from ..core.clock import Item, Schedule
 from ..core.context import Ctx, Failed
 from ..core.errors import PaymentError
-from ..financial_connections.bank_accounts import fingerprint
 from ..financial_connections.objects import Account
+from ..resources.bank_tokens import TEST_ROUTING, fingerprint
 from ..resources.payment_methods import PaymentMethod, attach_to
 from .objects import (
     Charge,
@@ -39,7 +39,6 @@ from .objects import (
 DAY = 86_400
 DEFAULT_SETTLEMENT_DAYS = 4  # Stripe: "up to 4 business days" (standard settlement)
 SETTINGS_KEY = "ach_settlement_business_days"
-TEST_ROUTING = "110000000"
 
 # Failure codes and messages: Stripe's error-code list. GUESS: `invalid_currency` has no entry
 # there; its message is ours.

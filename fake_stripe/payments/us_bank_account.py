@@ -9,9 +9,10 @@ from typing import Any
 from ..core.context import Ctx
 from ..core.errors import ParamError, resource_missing
 from ..core.params import Enum, Metadata, Spec, Str, clean
-from ..financial_connections.bank_accounts import bank_details, check_usable, fingerprint
+from ..financial_connections.bank_accounts import bank_details, check_usable
 from ..financial_connections.objects import Account
 from ..resources import cards, customers
+from ..resources.bank_tokens import fingerprint
 from ..resources.payment_methods import (
     BILLING,
     US_BANK_ACCOUNT,

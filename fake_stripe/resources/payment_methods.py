@@ -23,7 +23,7 @@ from ..core.params import (
 )
 from ..core.render import Page, paginate
 from ..core.views import View
-from . import cards, customers
+from . import bank_tokens, cards, customers
 from .cards import Card
 from .customer_object import Address
 
@@ -173,23 +173,46 @@ def check_reusable(pm: PaymentMethod, param: str) -> None:
 
 
 def load(ctx: Ctx, pm_id: str, param: str = "id") -> PaymentMethod:
-    """A stored PaymentMethod, or a new stored card one for a test id (`pm_card_visa`): Stripe
-    makes a PaymentMethod of its own id each time a test id is used."""
-    if cards.is_test_id(pm_id):
+    """A stored PaymentMethod, or a new stored one for a test id (`pm_card_visa`,
+    `pm_usBankAccount_success`): Stripe makes a PaymentMethod of its own id each time a test id
+    is used."""
+    if _is_test_id(pm_id):
         pm = _from_test_id(ctx, pm_id, param)
         ctx.tenant.put(pm)
         return pm
     return ctx.tenant.load(PaymentMethod, pm_id, param)
 
 
+def _is_test_id(pm_id: str) -> bool:
+    return cards.is_test_id(pm_id) or bank_tokens.is_test_id(pm_id)
+
+
 def _from_test_id(ctx: Ctx, pm_id: str, param: str) -> PaymentMethod:
-    card = cards.from_test_id(ctx, pm_id, param)
-    return PaymentMethod(id=ctx.tenant.new_id("pm"), created=ctx.now(), type="card", card=card)
+    if cards.is_test_id(pm_id):
+        card = cards.from_test_id(ctx, pm_id, param)
+        return PaymentMethod(id=ctx.tenant.new_id("pm"), created=ctx.now(), type="card", card=card)
+    number = bank_tokens.number_of(pm_id, param)
+    routing = bank_tokens.TEST_ROUTING
+    return PaymentMethod(
+        id=ctx.tenant.new_id("pm"),
+        created=ctx.now(),
+        us_bank_account=UsBankAccount(
+            account_type="checking",
+            bank_name="STRIPE TEST BANK",
+            fingerprint=bank_tokens.fingerprint(routing, number),
+            last4=number[-4:],
+            networks={"preferred": "ach", "supported": ["ach"]},
+            routing_number=routing,
+        ),
+        # GUESS (docs/guesses.md, ACH test PaymentMethods): Stripe's test ids need no
+        # microdeposits; a debit from one starts at confirm.
+        microdeposits_verified=True,
+    )
 
 
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod | View:
     pm_id = ctx.path["payment_method"]
-    if cards.is_test_id(pm_id):
+    if _is_test_id(pm_id):
         # GUESS (docs/guesses.md, card PaymentMethods): a test id read is a new card each time,
         # not stored (a read changes nothing).
         return _from_test_id(ctx, pm_id, "id")
