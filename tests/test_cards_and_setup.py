@@ -189,6 +189,44 @@ def test_card_errors(api: httpx.Client) -> None:
     assert_error(nothing, 404, code="resource_missing", param="id")
 
 
+@pytest.mark.parametrize(
+    ("routing", "number", "param", "message"),
+    [
+        ("abc", "000123456789", "routing_number", "Routing number must have 9 digits"),
+        ("12345", "000123456789", "routing_number", "Routing number must have 9 digits"),
+        ("1100000000", "000123456789", "routing_number", "Routing number must have 9 digits"),
+        ("110000000", "x", "account_number", "Account number must have 4 to 17 digits"),
+        ("110000000", "123", "account_number", "Account number must have 4 to 17 digits"),
+        ("110000000", "1" * 18, "account_number", "Account number must have 4 to 17 digits"),
+    ],
+)
+def test_typed_in_bank_numbers_must_have_their_digits(
+    api: httpx.Client, routing: str, number: str, param: str, message: str
+) -> None:
+    typed = {"routing_number": routing, "account_number": number}
+    made = api.post(
+        "/v1/payment_methods",
+        data={
+            "type": "us_bank_account",
+            "billing_details[name]": "Jenny Rosen",
+            **{f"us_bank_account[{k}]": v for k, v in typed.items()},
+        },
+    )
+    assert assert_error(made, 400, param=f"us_bank_account[{param}]")["message"] == message
+    paid = api.post(
+        "/v1/payment_intents",
+        data={
+            "amount": "1000",
+            "currency": "usd",
+            "payment_method_data[type]": "us_bank_account",
+            "payment_method_data[billing_details][name]": "Jenny Rosen",
+            **{f"payment_method_data[us_bank_account][{k}]": v for k, v in typed.items()},
+        },
+    )
+    assert_error(paid, 400, param=f"payment_method_data[us_bank_account][{param}]")
+    assert ok(api.get("/v1/payment_methods", params={"type": "us_bank_account"}))["data"] == []
+
+
 def test_an_intent_does_not_charge_a_card(api: httpx.Client) -> None:
     cus = customer(api)
     si = ok(
