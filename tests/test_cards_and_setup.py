@@ -189,6 +189,44 @@ def test_card_errors(api: httpx.Client) -> None:
     assert_error(nothing, 404, code="resource_missing", param="id")
 
 
+@pytest.mark.parametrize(
+    ("routing", "number", "param", "message"),
+    [
+        ("abc", "000123456789", "routing_number", "Routing number must have 9 digits"),
+        ("12345", "000123456789", "routing_number", "Routing number must have 9 digits"),
+        ("1100000000", "000123456789", "routing_number", "Routing number must have 9 digits"),
+        ("110000000", "x", "account_number", "Account number must have 4 to 17 digits"),
+        ("110000000", "123", "account_number", "Account number must have 4 to 17 digits"),
+        ("110000000", "1" * 18, "account_number", "Account number must have 4 to 17 digits"),
+    ],
+)
+def test_typed_in_bank_numbers_must_have_their_digits(
+    api: httpx.Client, routing: str, number: str, param: str, message: str
+) -> None:
+    typed = {"routing_number": routing, "account_number": number}
+    made = api.post(
+        "/v1/payment_methods",
+        data={
+            "type": "us_bank_account",
+            "billing_details[name]": "Jenny Rosen",
+            **{f"us_bank_account[{k}]": v for k, v in typed.items()},
+        },
+    )
+    assert assert_error(made, 400, param=f"us_bank_account[{param}]")["message"] == message
+    paid = api.post(
+        "/v1/payment_intents",
+        data={
+            "amount": "1000",
+            "currency": "usd",
+            "payment_method_data[type]": "us_bank_account",
+            "payment_method_data[billing_details][name]": "Jenny Rosen",
+            **{f"payment_method_data[us_bank_account][{k}]": v for k, v in typed.items()},
+        },
+    )
+    assert_error(paid, 400, param=f"payment_method_data[us_bank_account][{param}]")
+    assert ok(api.get("/v1/payment_methods", params={"type": "us_bank_account"}))["data"] == []
+
+
 def test_an_intent_does_not_charge_a_card(api: httpx.Client) -> None:
     cus = customer(api)
     si = ok(
@@ -205,6 +243,56 @@ def test_an_intent_does_not_charge_a_card(api: httpx.Client) -> None:
     refused = api.post(f"/v1/setup_intents/{si['id']}/confirm")
     assert_error(refused, 400, code="payment_method_unsupported_type", param="payment_method")
     assert ok(api.get(f"/v1/setup_intents/{si['id']}"))["status"] == "requires_confirmation"
+
+
+MANDATE = {"mandate_data[customer_acceptance][type]": "offline"}
+
+
+def test_setup_intent_refuses_a_payment_method_another_customer_holds(api: httpx.Client) -> None:
+    holder, other = customer(api), customer(api)
+    pm = bank_pm(api, holder)["id"]
+    base = {"payment_method_types[]": "us_bank_account", "payment_method": pm, **MANDATE}
+    theirs = api.post("/v1/setup_intents", data={**base, "customer": other, "confirm": "true"})
+    err = assert_error(theirs, 400, param="payment_method")
+    assert (
+        err["message"]
+        == f"The provided PaymentMethod is attached to another customer than {other}."
+    )
+    nobody = api.post("/v1/setup_intents", data={**base, "confirm": "true"})
+    err = assert_error(nobody, 400, param="payment_method")
+    assert err["message"].startswith("The provided PaymentMethod belongs to a Customer")
+    assert ok(api.get(f"/v1/payment_methods/{pm}"))["customer"] == holder
+    assert ok(api.get("/v1/setup_intents", params={"payment_method": pm}))["data"] == []
+
+
+def test_setup_intent_refuses_a_payment_method_of_a_type_it_was_not_given(
+    api: httpx.Client,
+) -> None:
+    cus = customer(api)
+    pm = bank_pm(api, cus)["id"]
+    si = ok(
+        api.post(
+            "/v1/setup_intents",
+            data={"customer": cus, "payment_method_types[]": "card", "payment_method": pm},
+        )
+    )
+    refused = api.post(f"/v1/setup_intents/{si['id']}/confirm", data=MANDATE)
+    err = assert_error(refused, 400, param="payment_method")
+    assert err["message"] == (
+        "The PaymentMethod provided (us_bank_account) is not allowed for this SetupIntent. "
+        "Please attach a PaymentMethod of one of the following types: card. Alternatively, "
+        'update the allowed payment_method_types for this SetupIntent to include "us_bank_account".'
+    )
+    kept = ok(api.get(f"/v1/setup_intents/{si['id']}"))
+    assert (kept["status"], kept["mandate"], kept["payment_method_types"]) == (
+        "requires_confirmation",
+        None,
+        ["card"],
+    )
+    # Given no types, an intent sets up the PaymentMethod's (Stripe's automatic payment methods).
+    open_ = ok(api.post("/v1/setup_intents", data={"customer": cus, "payment_method": pm}))
+    confirmed = ok(api.post(f"/v1/setup_intents/{open_['id']}/confirm", data=MANDATE))
+    assert confirmed["status"] == "requires_action"
 
 
 def test_setup_intent_cancel_and_list(api: httpx.Client) -> None:

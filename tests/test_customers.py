@@ -170,3 +170,43 @@ def test_a_write_answers_the_bytes_a_read_of_the_object_answers(api: httpx.Clien
         assert "deleted" not in updated.json()
         gone = api.delete(path, headers=headers)
         assert gone.json() == {"id": made.json()["id"], "object": "customer", "deleted": True}
+
+
+def _bank_pm(api: httpx.Client, customer: str | None = None) -> str:
+    data = {
+        "type": "us_bank_account",
+        "billing_details[name]": "Jenny Rosen",
+        "us_bank_account[routing_number]": "110000000",
+        "us_bank_account[account_number]": "000123456789",
+    }
+    if customer is not None:
+        data["customer"] = customer
+    resp = api.post("/v1/payment_methods", data=data)
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["id"])
+
+
+def test_default_payment_method_must_be_one_the_customer_holds(api: httpx.Client) -> None:
+    cus = api.post("/v1/customers").json()["id"]
+    theirs = _bank_pm(api, api.post("/v1/customers").json()["id"])
+    param = "invoice_settings[default_payment_method]"
+    for pm in ("pm_doesnotexist", _bank_pm(api), theirs, "pm_card_visa"):
+        resp = api.post(f"/v1/customers/{cus}", data={param: pm})
+        err = assert_error(resp, 400, param=param)
+        assert err["message"] == (
+            f"The customer does not have a payment method with the ID {pm}. The payment method "
+            "must be attached to the customer."
+        )
+        assert_error(api.post("/v1/customers", data={param: pm}), 400, param=param)
+    assert (
+        api.get(f"/v1/customers/{cus}").json()["invoice_settings"]["default_payment_method"] is None
+    )
+    mine = _bank_pm(api, cus)
+    made = api.post(f"/v1/customers/{cus}", data={param: mine}).json()
+    assert made["invoice_settings"]["default_payment_method"] == mine
+    shown = api.get(
+        f"/v1/customers/{cus}", params={"expand[]": "invoice_settings.default_payment_method"}
+    )
+    assert shown.json()["invoice_settings"]["default_payment_method"]["customer"] == cus
+    cleared = api.post(f"/v1/customers/{cus}", data={param: ""}).json()
+    assert cleared["invoice_settings"]["default_payment_method"] is None

@@ -592,16 +592,18 @@ def test_emptied_shipping_address_is_a_400(api: httpx.Client) -> None:
 
 def test_expand_only_replaces_an_id_of_the_declared_kind(api: httpx.Client) -> None:
     account = linked(api)
-    cus = ok(
-        post(api, "/v1/customers", {"invoice_settings[default_payment_method]": account["id"]})
-    )
-    got = ok(
-        api.get(
-            f"/v1/customers/{cus['id']}",
-            params={"expand[]": "invoice_settings.default_payment_method"},
+    # An invoice remembers what it is told: here an account's id where a PaymentMethod's goes.
+    invoice = ok(
+        post(
+            api,
+            "/v1/invoices",
+            {"customer": account["_customer"], "default_payment_method": account["id"]},
         )
     )
-    assert got["invoice_settings"]["default_payment_method"] == account["id"]
+    got = ok(
+        api.get(f"/v1/invoices/{invoice['id']}", params={"expand[]": "default_payment_method"})
+    )
+    assert got["default_payment_method"] == account["id"]
 
 
 def test_webhook_endpoint_with_a_malformed_url_is_a_400(api: httpx.Client) -> None:

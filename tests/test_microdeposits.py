@@ -163,6 +163,77 @@ def test_ten_days_on_the_tenant_clock_expire_the_microdeposits(api: httpx.Client
     assert_error(late, 400, code="setup_intent_unexpected_state")
 
 
+def attempt(api: httpx.Client, si: Any) -> Any:
+    """The SetupIntent's latest attempt, expanded."""
+    got = ok(api.get(f"/v1/setup_intents/{si['id']}", params={"expand[]": "latest_attempt"}))
+    return got["latest_attempt"]
+
+
+def holder(api: httpx.Client, pm: str) -> str | None:
+    """The customer that holds the PaymentMethod."""
+    customer: str | None = ok(api.get(f"/v1/payment_methods/{pm}"))["customer"]
+    return customer
+
+
+def test_a_setup_attaches_its_payment_method_only_once_verified(api: httpx.Client) -> None:
+    si = setup(api)
+    pm = si["payment_method"]
+    assert attempt(api, si)["status"] == "requires_action"
+    assert holder(api, pm) is None and "payment_method.attached" not in types(api)
+    url = f"/v1/setup_intents/{si['id']}/verify_microdeposits"
+    ok(api.post(url, data={"descriptor_code": "SM11AA"}))
+    done = attempt(api, si)
+    assert (done["status"], done["setup_error"]) == ("succeeded", None)
+    assert holder(api, pm) == si["customer"]
+    seen = types(api)
+    assert seen.index("payment_method.attached") < seen.index("setup_intent.succeeded")
+
+
+def test_a_canceled_setup_abandons_its_attempt_and_attaches_nothing(api: httpx.Client) -> None:
+    si = setup(api)
+    ok(api.post(f"/v1/setup_intents/{si['id']}/cancel"))
+    assert attempt(api, si)["status"] == "abandoned"
+    assert holder(api, si["payment_method"]) is None
+
+
+def test_a_failed_verification_fails_the_setup_attempt(api: httpx.Client) -> None:
+    si = setup(api)
+    url = f"/v1/setup_intents/{si['id']}/verify_microdeposits"
+    api.post(url, data={"descriptor_code": "SM33CC"})
+    failed = attempt(api, si)
+    code = "payment_method_microdeposit_verification_attempts_exceeded"
+    assert (failed["status"], failed["setup_error"]["code"]) == ("failed", code)
+    assert holder(api, si["payment_method"]) is None
+
+
+def test_a_payment_saved_for_future_use_attaches_once_verified(api: httpx.Client) -> None:
+    cus = ok(api.post("/v1/customers", data={"name": "Jenny Rosen"}))["id"]
+    data = {"amount": "1000", "currency": "usd", "customer": cus, **TYPED}
+    pi = ok(api.post("/v1/payment_intents", data={**data, "setup_future_usage": "off_session"}))
+    assert pi["status"] == "requires_action"
+    assert holder(api, pi["payment_method"]) is None
+    url = f"/v1/payment_intents/{pi['id']}/verify_microdeposits"
+    assert ok(api.post(url, data={"amounts[]": ["32", "45"]}))["status"] == "processing"
+    assert holder(api, pi["payment_method"]) == cus
+
+
+@pytest.mark.parametrize("kind", ["setup_intents", "payment_intents"])
+def test_a_canceled_intent_stays_canceled_past_the_microdeposit_deadline(
+    api: httpx.Client, kind: str
+) -> None:
+    intent = setup(api) if kind == "setup_intents" else payment(api)
+    assert intent["status"] == "requires_action"
+    canceled = ok(api.post(f"/v1/{kind}/{intent['id']}/cancel"))
+    assert canceled["status"] == "canceled" and canceled["next_action"] is None
+    ok(api.post("/v1/test_helpers/clock/advance", data={"seconds": str(11 * DAY)}))
+    later = ok(api.get(f"/v1/{kind}/{intent['id']}"))
+    assert later["status"] == "canceled" and later["next_action"] is None
+    assert later.get("last_setup_error") is None and later.get("last_payment_error") is None
+    seen = types(api)
+    assert seen[-1].endswith(".canceled")
+    assert "setup_intent.setup_failed" not in seen and "payment_intent.payment_failed" not in seen
+
+
 @pytest.mark.parametrize(
     ("data", "code", "param"),
     [

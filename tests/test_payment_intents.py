@@ -6,12 +6,16 @@ Every test runs in-process and over a socket against the strict app.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 
+from fake_stripe.core.objects import StripeObject
 from fake_stripe.core.versions import PREVIEW_VERSION
+from fake_stripe.payments.objects import Charge, PaymentIntent, SetupAttempt, SetupIntent
+from fake_stripe.spec.load import PACKAGED_SPEC
 from tests.helpers import assert_error
 
 PV = {"Stripe-Version": PREVIEW_VERSION}
@@ -412,7 +416,165 @@ def test_cancel_while_processing_withdraws_the_debit(api: httpx.Client) -> None:
         post(api, f"/v1/payment_intents/{pi['id']}", {"amount": "600"}),
         400,
         code="payment_intent_unexpected_state",
+        param="amount",
     )
+
+
+def test_metadata_and_description_update_while_processing_and_after_success(
+    api: httpx.Client,
+) -> None:
+    cus = customer(api)
+    _, pm = linked_pm(api, cus)
+    pi = ok(charge(api, cus, pm))
+    url = f"/v1/payment_intents/{pi['id']}"
+    processing = ok(post(api, url, {"metadata[order_id]": "6735"}))
+    assert (processing["status"], processing["metadata"]) == ("processing", {"order_id": "6735"})
+    ok(post(api, f"/v1/test_helpers/payment_intents/{pi['id']}/settle"))
+    done = ok(
+        post(
+            api,
+            url,
+            {
+                "metadata[shipped]": "yes",
+                "description": "Order 6735",
+                "receipt_email": "jenny@example.com",
+            },
+        )
+    )
+    assert done["status"] == "succeeded"
+    assert done["metadata"] == {"order_id": "6735", "shipped": "yes"}
+    assert (done["description"], done["receipt_email"]) == ("Order 6735", "jenny@example.com")
+    assert get(api, url)["description"] == "Order 6735"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("amount", "2000"),
+        ("currency", "usd"),
+        ("payment_method_types[0]", "us_bank_account"),
+        ("setup_future_usage", "off_session"),
+        ("statement_descriptor", "ORDER 6735"),
+    ],
+)
+def test_payment_fields_cannot_change_after_success(
+    api: httpx.Client, field: str, value: str
+) -> None:
+    cus = customer(api)
+    _, pm = linked_pm(api, cus)
+    pi = ok(charge(api, cus, pm))
+    ok(post(api, f"/v1/test_helpers/payment_intents/{pi['id']}/settle"))
+    name = field.split("[")[0]
+    resp = post(api, f"/v1/payment_intents/{pi['id']}", {field: value, "metadata[x]": "1"})
+    err = assert_error(resp, 400, code="payment_intent_unexpected_state", param=name)
+    assert err["message"] == (
+        f"This PaymentIntent's {name} could not be updated because it has a status of "
+        f"succeeded. You may only update the {name} of a PaymentIntent with one of the "
+        "following statuses: requires_payment_method, requires_confirmation, requires_action."
+    )
+    assert get(api, f"/v1/payment_intents/{pi['id']}")["metadata"] == {}
+
+
+def test_payment_method_of_a_processing_intent_cannot_change(api: httpx.Client) -> None:
+    cus = customer(api)
+    _, pm = linked_pm(api, cus)
+    pi = ok(charge(api, cus, pm))
+    resp = post(api, f"/v1/payment_intents/{pi['id']}", {"payment_method": pm})
+    err = assert_error(resp, 400, code="payment_intent_unexpected_state", param="payment_method")
+    assert "has a status of processing" in err["message"]
+
+
+def test_confirming_a_succeeded_intent_is_refused_in_stripes_words(api: httpx.Client) -> None:
+    cus = customer(api)
+    _, pm = linked_pm(api, cus)
+    pi = ok(charge(api, cus, pm))
+    ok(post(api, f"/v1/test_helpers/payment_intents/{pi['id']}/settle"))
+    err = assert_error(
+        post(api, f"/v1/payment_intents/{pi['id']}/confirm"),
+        400,
+        code="payment_intent_unexpected_state",
+    )
+    assert err["message"] == (
+        "You cannot confirm this PaymentIntent because it has already succeeded after being "
+        "previously confirmed."
+    )
+
+
+# ---- payment methods that may not be used again ----------------------------------------------
+
+SPENT = (
+    "This PaymentMethod was previously used without being attached to a Customer or was "
+    "detached from a Customer, and may not be used again."
+)
+
+
+def unattached_pm(api: httpx.Client) -> str:
+    """A PaymentMethod of a linked account that no customer holds."""
+    account, _ = linked_pm(api, customer(api))
+    pm = ok(
+        post(
+            api,
+            "/v1/payment_methods",
+            {
+                "type": "us_bank_account",
+                "us_bank_account[financial_connections_account]": account,
+                "billing_details[name]": "Jenny Rosen",
+            },
+        )
+    )
+    return str(pm["id"])
+
+
+def pay_once(api: httpx.Client, pm: str) -> httpx.Response:
+    """A PaymentIntent without a customer, confirmed at once with `pm`."""
+    data = {"amount": "1000", "currency": "usd", "payment_method": pm, "confirm": "true"}
+    return post(api, "/v1/payment_intents", {**data, **ACCEPT})
+
+
+def pay_once_for(api: httpx.Client, cus: str, pm: str, **extra: str) -> Any:
+    """A PaymentIntent for `cus`, confirmed at once with `pm`: the intent."""
+    data = {"amount": "1000", "currency": "usd", "customer": cus, "payment_method": pm}
+    return ok(post(api, "/v1/payment_intents", {**data, "confirm": "true", **ACCEPT, **extra}))
+
+
+def test_a_detached_payment_method_is_neither_attached_nor_paid_with_again(
+    api: httpx.Client,
+) -> None:
+    cus, other = customer(api), customer(api)
+    _, pm = linked_pm(api, cus)
+    ok(post(api, f"/v1/payment_methods/{pm}/detach"))
+    err = assert_error(
+        post(api, f"/v1/payment_methods/{pm}/attach", {"customer": other}),
+        400,
+        param="payment_method",
+    )
+    assert err["message"] == SPENT
+    assert_error(pay_once(api, pm), 400, param="payment_method")
+    assert get(api, f"/v1/payment_methods/{pm}")["customer"] is None
+
+
+def test_a_payment_method_paid_with_unattached_pays_only_once(api: httpx.Client) -> None:
+    pm = unattached_pm(api)
+    # An intent given it before its first payment cannot confirm with it afterwards.
+    waiting = ok(
+        post(api, "/v1/payment_intents", {"amount": "500", "currency": "usd", "payment_method": pm})
+    )
+    assert ok(pay_once(api, pm))["status"] == "processing"
+    assert assert_error(pay_once(api, pm), 400, param="payment_method")["message"] == SPENT
+    late = post(api, f"/v1/payment_intents/{waiting['id']}/confirm", ACCEPT)
+    assert_error(late, 400, param="payment_method")
+    assert get(api, f"/v1/payment_intents/{waiting['id']}")["status"] == "requires_confirmation"
+    attach = post(api, f"/v1/payment_methods/{pm}/attach", {"customer": customer(api)})
+    assert_error(attach, 400, param="payment_method")
+
+
+def test_a_payment_method_attached_by_the_payment_pays_again(api: httpx.Client) -> None:
+    cus = customer(api)
+    pm = unattached_pm(api)
+    first = pay_once_for(api, cus, pm, setup_future_usage="off_session")
+    assert first["status"] == "processing"
+    assert get(api, f"/v1/payment_methods/{pm}")["customer"] == cus
+    assert pay_once_for(api, cus, pm)["status"] == "processing"
 
 
 # ---- outcomes ----------------------------------------------------------------------------------
@@ -447,6 +609,64 @@ def test_stripes_test_account_numbers_settle_as_documented(
             code,
         )
         assert got["last_payment_error"]["code"] == code
+
+
+@pytest.mark.parametrize(
+    ("token", "last4", "code"),
+    [
+        ("pm_usBankAccount_success", "6789", None),
+        ("pm_usBankAccount_accountClosed", "1113", "account_closed"),
+        ("pm_usBankAccount_noAccount", "1116", "no_account"),
+        ("pm_usBankAccount_insufficientFunds", "2227", "insufficient_funds"),
+        ("pm_usBankAccount_debitNotAuthorized", "3335", "debit_not_authorized"),
+        ("pm_usBankAccount_invalidCurrency", "4440", "invalid_currency"),
+    ],
+)
+def test_stripes_test_payment_methods_pay_as_their_account_numbers(
+    api: httpx.Client, token: str, last4: str, code: str | None
+) -> None:
+    data = {"amount": "1000", "currency": "usd", "payment_method": token, "confirm": "true"}
+    pi = ok(post(api, "/v1/payment_intents", {**data, **ACCEPT}))
+    assert pi["status"] == "processing"  # already verified: no microdeposits
+    assert pi["payment_method"].startswith("pm_") and pi["payment_method"] != token
+    made = get(api, f"/v1/payment_methods/{pi['payment_method']}")["us_bank_account"]
+    assert (made["routing_number"], made["last4"], made["bank_name"]) == (
+        "110000000",
+        last4,
+        "STRIPE TEST BANK",
+    )
+    advance(api)
+    got = get(api, f"/v1/payment_intents/{pi['id']}")
+    if code is None:
+        assert got["status"] == "succeeded"
+    else:
+        assert (got["status"], got["last_payment_error"]["code"]) == (
+            "requires_payment_method",
+            code,
+        )
+
+
+def test_a_test_payment_method_id_makes_a_new_one_wherever_an_id_goes(api: httpx.Client) -> None:
+    token = "pm_usBankAccount_processing"
+    shown = get(api, f"/v1/payment_methods/{token}")
+    assert shown["type"] == "us_bank_account" and shown["us_bank_account"]["last4"] == "0009"
+    assert get(api, f"/v1/payment_methods/{token}")["id"] != shown["id"]
+    cus = customer(api)
+    setup = {"customer": cus, "payment_method": token, "confirm": "true", **ACCEPT}
+    si = ok(post(api, "/v1/setup_intents", {**setup, "payment_method_types[0]": "us_bank_account"}))
+    assert si["status"] == "succeeded"
+    assert get(api, f"/v1/payment_methods/{si['payment_method']}")["customer"] == cus
+    pi = ok(charge(api, cus, si["payment_method"]))
+    advance(api, 30 * 86_400)
+    assert get(api, f"/v1/payment_intents/{pi['id']}")["status"] == "processing"
+    unknown = "pm_usBankAccount_dispute"  # in Stripe's table, not modelled
+    assert_error(
+        api.get(f"/v1/payment_methods/{unknown}"), 404, code="resource_missing", param="id"
+    )
+    refused = post(
+        api, "/v1/payment_intents", {"amount": "1000", "currency": "usd", "payment_method": unknown}
+    )
+    assert_error(refused, 400, code="resource_missing", param="payment_method")
 
 
 def test_closed_account_return_blocks_the_payment_method(api: httpx.Client) -> None:
@@ -540,6 +760,62 @@ def test_debit_not_authorized_revokes_the_mandate(api: httpx.Client) -> None:
     mandate = get(api, f"/v1/mandates/{ch['payment_method_details']['us_bank_account']['mandate']}")
     assert mandate["status"] == "inactive"
     assert "mandate.updated" in events(api)
+
+
+# ---- expand --------------------------------------------------------------------------------------
+
+
+def _expands_to(schema: Any) -> set[str]:
+    """The schemas an id field expands to (its `x-expansionResources`), deleted ones apart."""
+    if isinstance(schema, dict):
+        if "x-expansionResources" in schema:
+            refs = schema["x-expansionResources"]["oneOf"]
+            names = {str(r["$ref"]).rsplit("/", 1)[1] for r in refs}
+            return {n for n in names if not n.startswith("deleted_")}
+        return set().union(*(_expands_to(v) for v in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_expands_to(v) for v in schema))
+    return set()
+
+
+@pytest.mark.parametrize("model", [Charge, PaymentIntent, SetupIntent, SetupAttempt])
+def test_every_id_field_the_spec_expands_is_expandable(model: type[StripeObject]) -> None:
+    schema = json.loads(PACKAGED_SPEC.read_text(encoding="utf-8"))["components"]["schemas"][
+        model.kind
+    ]
+    spec = {
+        name: targets
+        for name in schema["x-expandableFields"]
+        if (targets := _expands_to(schema["properties"][name]))
+    }
+    assert {name: {kind} for name, kind in model.expandable.items()} == spec
+
+
+def test_expandable_fields_that_are_null_expand_to_null(api: httpx.Client) -> None:
+    cus = customer(api)
+    _, pm = linked_pm(api, cus)
+    pi = ok(charge(api, cus, pm))
+    ok(post(api, f"/v1/test_helpers/payment_intents/{pi['id']}/settle"))
+    fees = get(
+        api, f"/v1/payment_intents/{pi['id']}", **{"expand[]": "latest_charge.balance_transaction"}
+    )
+    assert fees["latest_charge"]["id"] == pi["latest_charge"]
+    assert fees["latest_charge"]["balance_transaction"] is None
+    names = ["balance_transaction", "on_behalf_of", "review", "transfer", "customer"]
+    ch = get(api, f"/v1/charges/{pi['latest_charge']}", **{"expand[]": names})
+    assert (ch["balance_transaction"], ch["on_behalf_of"], ch["review"]) == (None, None, None)
+    assert "transfer" not in ch and ch["customer"]["id"] == cus
+    listed = get(api, "/v1/payment_intents", customer=cus, **{"expand[]": "data.invoice"})
+    assert [p["invoice"] for p in listed["data"]] == [None]
+    si = get(api, "/v1/setup_intents", customer=cus)["data"][0]
+    seen = get(
+        api,
+        f"/v1/setup_intents/{si['id']}",
+        **{"expand[]": ["single_use_mandate", "on_behalf_of", "latest_attempt.on_behalf_of"]},
+    )
+    assert (seen["single_use_mandate"], seen["on_behalf_of"]) == (None, None)
+    assert seen["latest_attempt"]["on_behalf_of"] is None
+    assert_error(api.get(f"/v1/charges/{pi['latest_charge']}", params={"expand[]": "outcome"}), 400)
 
 
 # ---- keys and client secrets ---------------------------------------------------------------------

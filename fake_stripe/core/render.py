@@ -183,6 +183,11 @@ def _expandable(ctx: Ctx, kind: str | None, rel: str, value: Any) -> frozenset[s
     return ctx.expansions.targets(kind, rel)
 
 
+def _declared(kind: str | None, rel: str) -> bool:
+    """Whether the model of `kind` declares field `rel` expandable."""
+    return kind is not None and _modelled(kind) and rel in model_for(kind).expandable
+
+
 def _unmodelled_id(value: Any) -> bool:
     """Whether `value` looks like the id of an object no model has (`in_...`)."""
     return isinstance(value, str) and "_" in value and model_for_id(value) is None
@@ -235,6 +240,8 @@ def _expand(
     name = parts[0]
     rel_name = f"{rel}.{name}" if rel else name
     if name not in node:
+        if _declared(owner, rel_name):
+            return  # an expandable field the object shows only when set (a charge's `transfer`)
         raise _not_expandable(name, False)
     value = node[name]
     if isinstance(value, dict) and value.get("object") == "list" and len(parts) > 1:

@@ -11,12 +11,9 @@ from __future__ import annotations
 import hashlib
 
 from ..core.errors import InvalidRequestError
+from ..resources.bank_tokens import fingerprint
 from ..resources.payment_methods import UsBankAccount
 from .objects import Account
-
-
-def fingerprint(routing: str, number: str) -> str:
-    return hashlib.sha256(f"{routing}:{number}".encode()).hexdigest()[:16]
 
 
 def _digits(seed: str) -> str:

@@ -23,9 +23,9 @@ from typing import Any, Literal
 from ..core.clock import Item, Schedule
 from ..core.context import Ctx, Failed
 from ..core.errors import PaymentError
-from ..financial_connections.bank_accounts import fingerprint
 from ..financial_connections.objects import Account
-from ..resources.payment_methods import PaymentMethod
+from ..resources.bank_tokens import TEST_ROUTING, fingerprint
+from ..resources.payment_methods import PaymentMethod, attach_to
 from .objects import (
     Charge,
     ChargeOutcome,
@@ -39,7 +39,6 @@ from .objects import (
 DAY = 86_400
 DEFAULT_SETTLEMENT_DAYS = 4  # Stripe: "up to 4 business days" (standard settlement)
 SETTINGS_KEY = "ach_settlement_business_days"
-TEST_ROUTING = "110000000"
 
 # Failure codes and messages: Stripe's error-code list. GUESS: `invalid_currency` has no entry
 # there; its message is ours.
@@ -222,6 +221,14 @@ def start_debit(ctx: Ctx, pi: PaymentIntent, pm: PaymentMethod) -> DebitOutcome:
     )
     pi.latest_charge = charge.id
     pi.last_payment_error = None
+    if pi.setup_future_usage and outcome.decision != "refuse":
+        # Stripe attaches "after the PaymentIntent is confirmed and any required actions from
+        # the user are complete": here, once a typed-in account's microdeposits are verified.
+        attach_to(ctx, pm, pi.customer)
+    if pm.customer is None:
+        # Stripe: a PaymentMethod no customer holds pays once.
+        pm.consumed = True
+        ctx.tenant.put(pm)
     if outcome.decision == "refuse":
         # GUESS: a blocked PaymentMethod never reaches the network.
         charge.outcome = ChargeOutcome(
@@ -358,5 +365,9 @@ def cancel(ctx: Ctx, pi: PaymentIntent, reason: str | None) -> None:
     pi.canceled_at = ctx.now()
     pi.cancellation_reason = reason
     pi.settle_at = None
+    # Canceled is final: microdeposits still awaited no longer expire into a failure, and
+    # there is nothing left to verify.
+    pi.microdeposits = None
+    pi.next_action = None
     ctx.tenant.put(pi)
     ctx.emit("payment_intent.canceled", pi)

@@ -28,6 +28,7 @@ def set_payment_method(ctx: Ctx, intent: Intent, p: dict[str, Any]) -> None:
         raise exclusive("payment_method", "payment_method_data")
     if p.get("payment_method"):
         pm = payment_methods.load(ctx, p["payment_method"], "payment_method")
+        payment_methods.check_reusable(pm, "payment_method")
     elif p.get("payment_method_data"):
         data = p["payment_method_data"]
         if data["type"] == "p24":
@@ -52,6 +53,8 @@ def payment_method_to_confirm(ctx: Ctx, intent: Intent) -> PaymentMethod:
             code=f"{intent.object}_unexpected_state",
         )
     pm = payment_methods.load(ctx, intent.payment_method, "payment_method")
+    # Set before another payment spent it, or before it was detached.
+    payment_methods.check_reusable(pm, "payment_method")
     if pm.type != "us_bank_account":
         # Cards are stored, attached and updated, but charging them is outside the fake.
         raise InvalidRequestError(
@@ -61,6 +64,22 @@ def payment_method_to_confirm(ctx: Ctx, intent: Intent) -> PaymentMethod:
             param="payment_method",
         )
     return pm
+
+
+def check_owner(pm: PaymentMethod, customer: str | None) -> None:
+    """A PaymentMethod a customer holds serves only an intent of that customer (Stripe: "Payment
+    methods attached to other Customers cannot be used with this SetupIntent")."""
+    if pm.customer is not None and customer is None:
+        raise invalid_param(
+            "payment_method",
+            "The provided PaymentMethod belongs to a Customer, but you did not provide the "
+            "Customer to which it belongs. Provide the customer and try again.",
+        )
+    if pm.customer is not None and pm.customer != customer:
+        raise invalid_param(
+            "payment_method",
+            f"The provided PaymentMethod is attached to another customer than {customer}.",
+        )
 
 
 def check_client_secret(ctx: Ctx, intent: Intent, secret: str | None) -> None:

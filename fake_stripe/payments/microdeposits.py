@@ -25,7 +25,13 @@ from ..resources import payment_methods
 from ..resources.payment_methods import PaymentMethod
 from . import ach, verification_links
 from .intents import Intent, check_client_secret
-from .objects import ClientPaymentIntent, ClientSetupIntent, PaymentIntent, SetupIntent
+from .objects import (
+    ClientPaymentIntent,
+    ClientSetupIntent,
+    PaymentIntent,
+    SetupAttempt,
+    SetupIntent,
+)
 
 VERIFY = Spec({"amounts": Arr(Int()), "descriptor_code": Str(), "client_secret": Str()})
 # Stripe: the customer has 10 days to verify, and three tries.
@@ -100,6 +106,19 @@ def send(ctx: Ctx, intent: Intent) -> None:
     ctx.emit(f"{intent.object}.requires_action", intent)
 
 
+def end_attempt(
+    ctx: Ctx, si: SetupIntent, status: str, error: dict[str, Any] | None = None
+) -> None:
+    """The SetupAttempt that waited for the microdeposits ends: `succeeded`, `failed` (with
+    its `setup_error`) or `abandoned` (the intent canceled)."""
+    attempt = ctx.tenant.get(SetupAttempt, si.latest_attempt or "")
+    if attempt is None or attempt.status != "requires_action":
+        return
+    attempt.status = status
+    attempt.setup_error = error
+    ctx.tenant.put(attempt)
+
+
 def _fail(ctx: Ctx, intent: Intent, code: str) -> None:
     """Verification failed for good: the intent needs another PaymentMethod."""
     error = {
@@ -115,6 +134,7 @@ def _fail(ctx: Ctx, intent: Intent, code: str) -> None:
     intent.status = "requires_payment_method"
     if isinstance(intent, SetupIntent):
         intent.last_setup_error = error
+        end_attempt(ctx, intent, "failed", error)
         ctx.tenant.put(intent)
         ctx.emit("setup_intent.setup_failed", intent)
     else:
@@ -131,8 +151,10 @@ def expire_due(ctx: Ctx, items: list[Item]) -> None:
             if intent_id.startswith("seti_")
             else ctx.tenant.get(PaymentIntent, intent_id)
         )
-        pending = intent.microdeposits if intent is not None else None
-        if intent is not None and pending and pending.get("expires_at") == when:
+        if intent is None or intent.status != "requires_action":
+            continue  # verified, failed or canceled since: nothing left to expire
+        pending = intent.microdeposits
+        if pending and pending.get("expires_at") == when:
             _fail(ctx, intent, "payment_method_microdeposit_verification_timeout")
 
 
@@ -201,6 +223,9 @@ def verify_setup(ctx: Ctx, p: dict[str, Any]) -> SetupIntent | ClientSetupIntent
     if failed is not None:
         return failed
     si.status = "succeeded"
+    end_attempt(ctx, si, "succeeded")
+    pm = payment_methods.load(ctx, si.payment_method or "", "payment_method")
+    payment_methods.attach_to(ctx, pm, si.customer)
     ctx.tenant.put(si)
     ctx.emit("setup_intent.succeeded", si)
     return ClientSetupIntent.of(si) if ctx.publishable else si

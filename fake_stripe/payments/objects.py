@@ -47,9 +47,20 @@ class Charge(StripeObject):
     kind: ClassVar[str] = "charge"
     prefix: ClassVar[str] = "ch"
     noun: ClassVar[str] = "charge"
+    # Every id field of the spec's `x-expandableFields`: one that is null expands to null, and
+    # `transfer`, which a charge shows only when it has one, expands to nothing.
     expandable: ClassVar[dict[str, str]] = {
+        "application": "application",
+        "application_fee": "application_fee",
+        "balance_transaction": "balance_transaction",
         "customer": "customer",
+        "failure_balance_transaction": "balance_transaction",
+        "invoice": "invoice",
+        "on_behalf_of": "account",
         "payment_intent": "payment_intent",
+        "review": "review",
+        "source_transfer": "transfer",
+        "transfer": "transfer",
     }
     indexed: ClassVar[tuple[str, ...]] = ("customer", "payment_intent")
 
@@ -103,9 +114,13 @@ class PaymentIntent(StripeObject):
     internal: ClassVar[frozenset[str]] = frozenset({"mandate", "settle_at", "microdeposits"})
     indexed: ClassVar[tuple[str, ...]] = ("customer",)
     expandable: ClassVar[dict[str, str]] = {
+        "application": "application",
         "customer": "customer",
+        "invoice": "invoice",
         "latest_charge": "charge",
+        "on_behalf_of": "account",
         "payment_method": "payment_method",
+        "review": "review",
     }
 
     object: str = "payment_intent"
@@ -172,15 +187,18 @@ class Mandate(StripeObject):
 
 
 class SetupAttempt(StripeObject):
-    """One confirmation of a SetupIntent (`latest_attempt`). The fake makes one per successful
-    confirmation; it has no list route."""
+    """One confirmation of a SetupIntent (`latest_attempt`): `succeeded`, or `requires_action`
+    while microdeposits are awaited, then `succeeded`, `failed` or `abandoned`. It has no list
+    route."""
 
     kind: ClassVar[str] = "setup_attempt"
     prefix: ClassVar[str] = "setatt"
     noun: ClassVar[str] = "setup_attempt"
     omit_if_none: ClassVar[frozenset[str]] = frozenset({"attach_to_self"})
     expandable: ClassVar[dict[str, str]] = {
+        "application": "application",
         "customer": "customer",
+        "on_behalf_of": "account",
         "payment_method": "payment_method",
         "setup_intent": "setup_intent",
     }
@@ -211,13 +229,16 @@ class SetupIntent(StripeObject):
     noun: ClassVar[str] = "setupintent"
     preview: ClassVar[frozenset[str]] = frozenset({"allowed_payment_method_types"})
     ga_since: ClassVar[dict[str, str]] = {"allowed_payment_method_types": ALLOWED_TYPES_GA}
-    internal: ClassVar[frozenset[str]] = frozenset({"microdeposits"})
+    internal: ClassVar[frozenset[str]] = frozenset({"microdeposits", "types_given"})
     indexed: ClassVar[tuple[str, ...]] = ("customer", "payment_method")
     expandable: ClassVar[dict[str, str]] = {
+        "application": "application",
         "customer": "customer",
-        "payment_method": "payment_method",
-        "mandate": "mandate",
         "latest_attempt": "setup_attempt",
+        "mandate": "mandate",
+        "on_behalf_of": "account",
+        "payment_method": "payment_method",
+        "single_use_mandate": "mandate",
     }
 
     object: str = "setup_intent"
@@ -245,6 +266,8 @@ class SetupIntent(StripeObject):
     usage: str = "off_session"
     # internal: what was sent for verification (payments/microdeposits.py), while it is pending
     microdeposits: dict[str, Any] | None = None
+    # internal: `payment_method_types` came from the request, not the default
+    types_given: bool = False
 
 
 class ClientView(BaseModel):

@@ -31,9 +31,11 @@ from ..core.views import View
 from ..financial_connections.bank_accounts import check_usable
 from ..financial_connections.objects import Account
 from ..resources import customers
+from ..resources.payment_methods import PaymentMethod, attach_to
 from . import microdeposits
 from .intents import (
     check_client_secret,
+    check_owner,
     customer_acceptance,
     payment_method_to_confirm,
     set_payment_method,
@@ -142,8 +144,24 @@ def _types(p: dict[str, Any], si: SetupIntent) -> None:
         si.allowed_payment_method_types = list(allowed)
     if p.get("payment_method_types"):
         si.payment_method_types = list(p["payment_method_types"])
+        si.types_given = True
     elif allowed:
         si.payment_method_types = list(allowed)
+        si.types_given = True
+
+
+def _check_type(si: SetupIntent, pm: PaymentMethod) -> None:
+    """A PaymentMethod of a type the intent was told to set up. GUESS (docs/guesses.md): an
+    intent given no types takes any, as Stripe's automatic payment methods would; the wording
+    is Stripe's for a PaymentIntent."""
+    if si.types_given and pm.type not in si.payment_method_types:
+        raise InvalidRequestError(
+            f"The PaymentMethod provided ({pm.type}) is not allowed for this SetupIntent. "
+            "Please attach a PaymentMethod of one of the following types: "
+            f"{', '.join(si.payment_method_types)}. Alternatively, update the allowed "
+            f'payment_method_types for this SetupIntent to include "{pm.type}".',
+            param="payment_method",
+        )
 
 
 def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
@@ -155,6 +173,8 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
             code="setup_intent_unexpected_state",
         )
     pm = payment_method_to_confirm(ctx, si)
+    check_owner(pm, si.customer)
+    _check_type(si, pm)
     fca = pm.us_bank_account.financial_connections_account
     if fca is not None:
         account = ctx.tenant.get(Account, fca)
@@ -171,6 +191,9 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
             code="parameter_missing",
             param="mandate_data",
         )
+    if pm.type == "us_bank_account":
+        _fill_us_bank_account(si)
+    verify = microdeposits.required(si, pm)
     mandate = Mandate(
         id=ctx.tenant.new_id("mandate"),
         customer_acceptance=customer_acceptance(ctx, acceptance or {}),
@@ -178,9 +201,6 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
     )
     ctx.tenant.put(mandate)
     si.mandate = mandate.id
-    si.status = "succeeded"
-    if pm.type == "us_bank_account":
-        _fill_us_bank_account(si)
     attempt = SetupAttempt(
         id=ctx.tenant.new_id("setatt"),
         created=ctx.now(),
@@ -189,16 +209,18 @@ def _confirm(ctx: Ctx, si: SetupIntent, p: dict[str, Any]) -> bool:
         payment_method=pm.id,
         payment_method_details={"type": pm.type, pm.type: {}},
         setup_intent=si.id,
+        # Until the microdeposits are verified the setup is not done, nor the PaymentMethod
+        # attached (Stripe: "attached to the Customer on successful setup").
+        status="requires_action" if verify else "succeeded",
         usage=si.usage,
     )
     ctx.tenant.put(attempt)
     si.latest_attempt = attempt.id
-    if si.customer and pm.customer is None:
-        pm.customer = si.customer
-        ctx.tenant.put(pm)
-        ctx.emit("payment_method.attached", pm)
+    if not verify:
+        si.status = "succeeded"
+        attach_to(ctx, pm, si.customer)
     ctx.emit("mandate.updated", mandate)
-    return microdeposits.required(si, pm)
+    return verify
 
 
 def load(ctx: Ctx, si_id: str) -> SetupIntent:
@@ -292,6 +314,8 @@ def cancel(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     si.status = "canceled"
     si.cancellation_reason = p.get("cancellation_reason")
     si.next_action = None
+    si.microdeposits = None  # canceled is final: no verification timeout fails it later
+    microdeposits.end_attempt(ctx, si, "abandoned")
     ctx.tenant.put(si)
     ctx.emit("setup_intent.canceled", si)
     return si

@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.context import Ctx
-from ..core.errors import ParamError, resource_missing
+from ..core.errors import ParamError, invalid_param, resource_missing
 from ..core.params import Enum, Metadata, Spec, Str, clean
-from ..financial_connections.bank_accounts import bank_details, check_usable, fingerprint
+from ..financial_connections.bank_accounts import bank_details, check_usable
 from ..financial_connections.objects import Account
 from ..resources import cards, customers
+from ..resources.bank_tokens import fingerprint
 from ..resources.payment_methods import (
     BILLING,
     US_BANK_ACCOUNT,
@@ -41,6 +42,22 @@ def _under(hash_name: str, param: str) -> str:
         return param
     head, bracket, rest = param.partition("[")
     return f"{hash_name}[{head}]{bracket}{rest}"
+
+
+def _check_numbers(routing: str, number: str, hash_name: str) -> None:
+    """A US routing number has 9 digits, an account number 4 to 17."""
+    if not (len(routing) == 9 and routing.isascii() and routing.isdigit()):
+        # Stripe's wording for a bank account token's routing number.
+        raise invalid_param(
+            _under(hash_name, "us_bank_account[routing_number]"),
+            "Routing number must have 9 digits",
+        )
+    if not (4 <= len(number) <= 17 and number.isascii() and number.isdigit()):
+        # GUESS (docs/guesses.md, typed-in account numbers): the wording.
+        raise invalid_param(
+            _under(hash_name, "us_bank_account[account_number]"),
+            "Account number must have 4 to 17 digits",
+        )
 
 
 def from_params(ctx: Ctx, p: dict[str, Any], hash_name: str) -> PaymentMethod:
@@ -87,6 +104,7 @@ def from_params(ctx: Ctx, p: dict[str, Any], hash_name: str) -> PaymentMethod:
                     f"Missing required param: {param}.", code="parameter_missing", param=param
                 )
         number, routing = uba["account_number"], uba["routing_number"]
+        _check_numbers(routing, number, hash_name)
         pm.us_bank_account = UsBankAccount(
             account_holder_type=uba.get("account_holder_type", "individual"),
             account_type=uba.get("account_type", "checking"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.context import Ctx
-from ..core.errors import resource_missing
+from ..core.errors import InvalidRequestError, resource_missing
 from ..core.kinds import Lazy, Written
 from ..core.params import (
     PAGINATION,
@@ -30,9 +30,14 @@ from ..core.render import Page, paginate
 from ..core.views import View
 
 if TYPE_CHECKING:
+    from ..core.objects import StripeObject
     from .customer_object import Customer
 
 CUSTOMER: Lazy[Customer] = Lazy("customer", "customer")
+# Named by kind: the PaymentMethod's module imports this one, and is loaded only by an update
+# that names a default PaymentMethod.
+PAYMENT_METHOD: Lazy[StripeObject] = Lazy("payment_method", "payment_method")
+DEFAULT_PM = "invoice_settings[default_payment_method]"
 
 
 ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
@@ -79,12 +84,29 @@ def _changes(p: dict[str, Any], current: Customer | None = None) -> dict[str, An
             out[name] = merge_metadata(current.metadata if current else {}, value)
         elif name == "invoice_settings":
             before = current.invoice_settings.model_dump() if current else {}
-            out[name] = {**before, **clean(value)}
+            # An emptied setting is unset (null), not left as it was.
+            out[name] = {**before, **{k: clean(v) for k, v in value.items()}}
         elif name == "tax_exempt":
             out[name] = "none" if value is UNSET else value
         else:
             out[name] = clean(value)
     return out
+
+
+def _check_default_payment_method(ctx: Ctx, p: dict[str, Any], c: Customer | None) -> None:
+    """Stripe takes as the default only a PaymentMethod the customer holds; a new customer
+    holds none, so a create is refused without a read."""
+    settings = p.get("invoice_settings")
+    pm_id = settings.get("default_payment_method") if isinstance(settings, dict) else None
+    if not pm_id:
+        return  # not given, or emptied
+    pm = None if c is None else ctx.tenant.get(PAYMENT_METHOD, pm_id)
+    if c is None or pm is None or getattr(pm, "customer", None) != c.id:
+        raise InvalidRequestError(
+            f"The customer does not have a payment method with the ID {pm_id}. The payment "
+            "method must be attached to the customer.",
+            param=DEFAULT_PM,
+        )
 
 
 def _apply(c: Customer, p: dict[str, Any]) -> None:
@@ -109,6 +131,7 @@ def load(ctx: Ctx, customer_id: str, param: str = "id") -> Customer:
 
 
 def create(ctx: Ctx, p: dict[str, Any]) -> Written:
+    _check_default_payment_method(ctx, p, None)
     # Validated as one model, nested hashes included (an update sets its fields one by one).
     c = CUSTOMER.model().model_validate(
         {"id": ctx.tenant.new_id("cus"), "created": ctx.now(), **_changes(p)}
@@ -126,6 +149,7 @@ def update(ctx: Ctx, p: dict[str, Any]) -> Customer:
     c = load(ctx, ctx.path["customer"])
     if c.deleted:
         raise resource_missing("customer", c.id)
+    _check_default_payment_method(ctx, p, c)
     before = c.to_api(ctx.version)
     _apply(c, p)
     stored = ctx.tenant.put(c)

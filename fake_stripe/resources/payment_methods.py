@@ -23,7 +23,7 @@ from ..core.params import (
 )
 from ..core.render import Page, paginate
 from ..core.views import View
-from . import cards, customers
+from . import bank_tokens, cards, customers
 from .cards import Card
 from .customer_object import Address
 
@@ -65,7 +65,7 @@ class PaymentMethod(StripeObject):
     expandable: ClassVar[dict[str, str]] = {"customer": "customer"}
     omit_if_none: ClassVar[frozenset[str]] = frozenset({"card", "p24"})
     indexed: ClassVar[tuple[str, ...]] = ("customer", "type")
-    internal: ClassVar[frozenset[str]] = frozenset({"microdeposits_verified"})
+    internal: ClassVar[frozenset[str]] = frozenset({"microdeposits_verified", "consumed"})
 
     object: str = "payment_method"
     allow_redisplay: str = "unspecified"
@@ -82,6 +82,8 @@ class PaymentMethod(StripeObject):
     us_bank_account: UsBankAccount = UsBankAccount()
     # A typed-in account whose microdeposits were verified once: later intents debit it at once.
     microdeposits_verified: bool = False
+    # Paid with while no customer held it, or detached: Stripe refuses it from then on.
+    consumed: bool = False
 
     def adjust(self, data: dict[str, Any], version: str) -> dict[str, Any]:
         if self.type != "us_bank_account":
@@ -158,24 +160,59 @@ UPDATE = Spec(
 )
 
 
+CONSUMED = (
+    "This PaymentMethod was previously used without being attached to a Customer or was "
+    "detached from a Customer, and may not be used again."
+)
+
+
+def check_reusable(pm: PaymentMethod, param: str) -> None:
+    """Stripe's refusal of a PaymentMethod that was paid with unattached, or detached."""
+    if pm.consumed:
+        raise InvalidRequestError(CONSUMED, param=param)
+
+
 def load(ctx: Ctx, pm_id: str, param: str = "id") -> PaymentMethod:
-    """A stored PaymentMethod, or a new stored card one for a test id (`pm_card_visa`): Stripe
-    makes a PaymentMethod of its own id each time a test id is used."""
-    if cards.is_test_id(pm_id):
+    """A stored PaymentMethod, or a new stored one for a test id (`pm_card_visa`,
+    `pm_usBankAccount_success`): Stripe makes a PaymentMethod of its own id each time a test id
+    is used."""
+    if _is_test_id(pm_id):
         pm = _from_test_id(ctx, pm_id, param)
         ctx.tenant.put(pm)
         return pm
     return ctx.tenant.load(PaymentMethod, pm_id, param)
 
 
+def _is_test_id(pm_id: str) -> bool:
+    return cards.is_test_id(pm_id) or bank_tokens.is_test_id(pm_id)
+
+
 def _from_test_id(ctx: Ctx, pm_id: str, param: str) -> PaymentMethod:
-    card = cards.from_test_id(ctx, pm_id, param)
-    return PaymentMethod(id=ctx.tenant.new_id("pm"), created=ctx.now(), type="card", card=card)
+    if cards.is_test_id(pm_id):
+        card = cards.from_test_id(ctx, pm_id, param)
+        return PaymentMethod(id=ctx.tenant.new_id("pm"), created=ctx.now(), type="card", card=card)
+    number = bank_tokens.number_of(pm_id, param)
+    routing = bank_tokens.TEST_ROUTING
+    return PaymentMethod(
+        id=ctx.tenant.new_id("pm"),
+        created=ctx.now(),
+        us_bank_account=UsBankAccount(
+            account_type="checking",
+            bank_name="STRIPE TEST BANK",
+            fingerprint=bank_tokens.fingerprint(routing, number),
+            last4=number[-4:],
+            networks={"preferred": "ach", "supported": ["ach"]},
+            routing_number=routing,
+        ),
+        # GUESS (docs/guesses.md, ACH test PaymentMethods): Stripe's test ids need no
+        # microdeposits; a debit from one starts at confirm.
+        microdeposits_verified=True,
+    )
 
 
 def retrieve(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod | View:
     pm_id = ctx.path["payment_method"]
-    if cards.is_test_id(pm_id):
+    if _is_test_id(pm_id):
         # GUESS (docs/guesses.md, card PaymentMethods): a test id read is a new card each time,
         # not stored (a read changes nothing).
         return _from_test_id(ctx, pm_id, "id")
@@ -243,16 +280,23 @@ def update(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
 def attach(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
     pm = load(ctx, ctx.path["payment_method"])
     cus = customers.load(ctx, p["customer"], "customer")
+    check_reusable(pm, "payment_method")
     if pm.customer is not None and pm.customer != cus.id:
         raise InvalidRequestError(
             "The payment method you provided has already been attached to a customer.",
             param="payment_method",
         )
-    if pm.customer is None:
-        pm.customer = cus.id
+    attach_to(ctx, pm, cus.id)
+    return pm
+
+
+def attach_to(ctx: Ctx, pm: PaymentMethod, customer: str | None) -> None:
+    """`customer` takes `pm`, if no customer holds it yet (the attach endpoint, and an intent
+    whose setup is complete)."""
+    if customer is not None and pm.customer is None:
+        pm.customer = customer
         ctx.tenant.put(pm)
         ctx.emit("payment_method.attached", pm)
-    return pm
 
 
 def detach(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
@@ -265,6 +309,7 @@ def detach(ctx: Ctx, p: dict[str, Any]) -> PaymentMethod:
         )
     previous = pm.customer
     pm.customer = None
+    pm.consumed = True  # Stripe: "Detachment is permanent and irreversible"
     ctx.tenant.put(pm)
     ctx.emit("payment_method.detached", pm, previous_attributes={"customer": previous})
     return pm
