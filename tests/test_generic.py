@@ -42,6 +42,16 @@ def test_create_builds_from_the_example_with_the_request_values_an_id_and_now(
     assert made["active"] is True
 
 
+def test_a_field_stripe_always_returns_is_null_when_the_request_does_not_set_it(
+    api: httpx.Client,
+) -> None:
+    made = product(api)
+    assert "description" in made and made["description"] is None
+    customer = api.post("/v1/customers").json()["id"]
+    made_invoice = ok(api.post("/v1/invoices", data={"customer": customer}))
+    assert "description" in made_invoice and made_invoice["description"] is None
+
+
 def test_retrieve_answers_what_was_stored_and_an_unknown_id_is_resource_missing(
     api: httpx.Client,
 ) -> None:
