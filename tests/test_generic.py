@@ -125,6 +125,44 @@ def test_list_filters_on_field_equality_and_created_ranges(api: httpx.Client) ->
     assert {p["id"] for p in older["data"]} == {shirt, mug}
 
 
+def test_list_filters_that_name_a_field_in_the_plural_or_its_parts_filter(
+    api: httpx.Client,
+) -> None:
+    shirt, mug = product(api)["id"], product(api)["id"]
+    assert [p["id"] for p in ok(api.get("/v1/products", params={"ids[]": shirt}))["data"]] == [
+        shirt
+    ]
+    for owner, key, interval in ((shirt, "basic_monthly", "month"), (mug, "pro_yearly", "year")):
+        data = {"product": owner, "currency": "usd", "unit_amount": "100", "lookup_key": key}
+        ok(api.post("/v1/prices", data={**data, "recurring[interval]": interval}))
+    by_key = ok(api.get("/v1/prices", params={"lookup_keys[]": "basic_monthly"}))["data"]
+    assert [p["lookup_key"] for p in by_key] == ["basic_monthly"]
+    yearly = ok(api.get("/v1/prices", params={"recurring[interval]": "year"}))["data"]
+    assert [p["lookup_key"] for p in yearly] == ["pro_yearly"]
+
+
+def test_a_list_filter_the_fake_cannot_apply_is_refused_not_ignored(api: httpx.Client) -> None:
+    resp = api.get("/v1/balance_transactions", params={"payout": "po_123"})
+    assert_error(resp, 400, param="payout")
+
+
+def test_subscriptions_list_leaves_out_canceled_ones_unless_asked(api: httpx.Client) -> None:
+    customer = api.post("/v1/customers").json()["id"]
+    keep = ok(api.post("/v1/subscriptions", data={"customer": customer}))["id"]
+    gone = ok(api.post("/v1/subscriptions", data={"customer": customer}))["id"]
+    ok(api.delete(f"/v1/subscriptions/{gone}"))
+
+    def listed(**params: str) -> list[str]:
+        answer = ok(api.get("/v1/subscriptions", params={"customer": customer, **params}))
+        return [s["id"] for s in answer["data"]]
+
+    assert listed() == [keep]
+    assert listed(status="all") == [gone, keep]
+    assert listed(status="ended") == [gone]
+    assert listed(status="canceled") == [gone]
+    assert listed(status="active") == [keep]
+
+
 def test_expand_follows_ids_into_generic_and_modelled_objects(api: httpx.Client) -> None:
     customer = api.post("/v1/customers", data={"email": "jenny@example.com"}).json()
     item = product(api)

@@ -21,6 +21,7 @@ from ..core.objects import StripeObject
 from ..core.params import in_range
 from ..core.raw import File, RawKind, RawObject
 from ..core.render import Page, paginate
+from . import filters
 from .build import Builder
 from .catalog import (
     ACTION,
@@ -203,9 +204,12 @@ class Handlers:
         assert op.resource is not None
         self._parents(op, ctx)
         objects = op.resource.objects
-        equal = {name: p[name] for name in op.filters if name in p}
+        own = filters.consumed(op)
+        equal = {name: p[name] for name in op.filters if name in p and name not in own}
         ranges = {name: p[name] for name in (*op.ranges, "created") if name in p}
         owner = ctx.path[op.parents[-1].param] if op.parents else None
+        properties = self.catalog.schemas[op.build or op.resource.build].get("properties", {})
+        tests = filters.tests(op, properties, p)
 
         def where(obj: Any) -> bool:
             if _object(obj) not in objects:
@@ -214,9 +218,14 @@ class Handlers:
                 return False
             if any(_field(obj, k) != v for k, v in equal.items()):
                 return False
-            return all(
+            if not all(
                 isinstance(f := _field(obj, k), int) and in_range(f, r) for k, r in ranges.items()
-            )
+            ):
+                return False
+            if not tests:
+                return True
+            data = obj.data if isinstance(obj, RawObject) else obj.to_api(ctx.version)
+            return all(test(data) for test in tests)
 
         model = modelled(op.resource.store)
         source: Any = model if model is not None else self.raw_kind(op)
