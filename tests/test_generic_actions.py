@@ -138,6 +138,18 @@ def test_search_pages_with_next_page(api: httpx.Client) -> None:
     assert [p["id"] for p in rest["data"]] == [ids[0]] and rest["next_page"] is None
 
 
+def test_search_results_expand_data_fields_as_lists_do(api: httpx.Client) -> None:
+    made = product(api, name="Expandable")
+    ok(api.post("/v1/prices", data={"product": made["id"], "currency": "usd", "unit_amount": "5"}))
+    query = {"query": "currency:'usd'", "expand[]": "data.product"}
+    found = ok(api.get("/v1/prices/search", params=query))
+    assert found["data"][0]["product"]["id"] == made["id"]
+    assert found["data"][0]["product"]["name"] == "Expandable"
+    resp = api.get("/v1/prices/search", params={**query, "expand[]": "product"})
+    err = assert_error(resp, 400, param=None)
+    assert "data.product" in err["message"]
+
+
 def test_a_query_it_cannot_read_is_refused_naming_query(api: httpx.Client) -> None:
     resp = api.get("/v1/products/search", params={"query": "name:'a' AND x:'b' OR y:'c'"})
     assert_error(resp, 400, param="query")
