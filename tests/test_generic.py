@@ -163,6 +163,73 @@ def test_subscriptions_list_leaves_out_canceled_ones_unless_asked(api: httpx.Cli
     assert listed(status="active") == [keep]
 
 
+def price(api: httpx.Client, **values: str) -> dict[str, Any]:
+    data = {"product": product(api)["id"], "currency": "usd", "unit_amount": "500", **values}
+    return ok(api.post("/v1/prices", data=data))
+
+
+def test_an_unknown_id_in_a_creates_body_is_resource_missing_naming_the_parameter(
+    api: httpx.Client,
+) -> None:
+    customer = api.post("/v1/customers").json()["id"]
+    cases = [
+        ("/v1/invoices", {"customer": "cus_nope"}, "customer", "No such customer: 'cus_nope'"),
+        ("/v1/prices", {"product": "prod_nope", "currency": "usd"}, "product", None),
+        ("/v1/promotion_codes", {"coupon": "NOPE"}, "coupon", "No such coupon: 'NOPE'"),
+        ("/v1/refunds", {"charge": "ch_nope"}, "charge", "No such charge: 'ch_nope'"),
+        ("/v1/refunds", {"payment_intent": "pi_nope"}, "payment_intent", None),
+        (
+            "/v1/subscriptions",
+            {"customer": customer, "items[0][price]": "price_nope"},
+            "items[0][price]",
+            "No such price: 'price_nope'",
+        ),
+    ]
+    for path, data, param, message in cases:
+        err = assert_error(api.post(path, data=data), 400, code="resource_missing", param=param)
+        assert message is None or err["message"] == message
+    assert ok(api.get("/v1/subscriptions", params={"customer": customer}))["data"] == []
+
+
+def test_a_refund_without_a_charge_or_a_payment_intent_is_refused(api: httpx.Client) -> None:
+    err = assert_error(api.post("/v1/refunds", data={"amount": "100"}), 400)
+    assert err["message"] == (
+        "One of the following params should be provided for this request: payment_intent or charge."
+    )
+
+
+def test_a_subscriptions_items_are_subscription_items_of_the_prices_given(
+    api: httpx.Client,
+) -> None:
+    customer = api.post("/v1/customers").json()["id"]
+    monthly, other = price(api)["id"], price(api)["id"]
+    data = {"customer": customer, "items[0][price]": monthly, "items[0][quantity]": "2"}
+    sub = ok(api.post("/v1/subscriptions", data=data))
+    (item,) = sub["items"]["data"]
+    assert (item["price"]["id"], item["quantity"], item["subscription"]) == (monthly, 2, sub["id"])
+    listed = ok(api.get("/v1/subscription_items", params={"subscription": sub["id"]}))["data"]
+    assert [i["id"] for i in listed] == [item["id"]]
+    assert ok(api.get(f"/v1/subscription_items/{item['id']}")) == item
+    added = ok(api.post("/v1/subscription_items", data={"subscription": sub["id"], "price": other}))
+    assert added["price"]["id"] == other
+    shown = ok(api.get(f"/v1/subscriptions/{sub['id']}"))["items"]["data"]
+    assert [i["id"] for i in shown] == [item["id"], added["id"]]
+    ok(api.delete(f"/v1/subscription_items/{added['id']}"))
+    shown = ok(api.get(f"/v1/subscriptions/{sub['id']}"))["items"]["data"]
+    assert [i["id"] for i in shown] == [item["id"]]
+    by_price = ok(api.get("/v1/subscriptions", params={"price": monthly}))["data"]
+    assert [s["id"] for s in by_price] == [sub["id"]]
+    assert ok(api.get("/v1/subscriptions", params={"price": other}))["data"] == []
+
+
+def test_an_id_given_for_a_field_shown_whole_is_the_stored_object(api: httpx.Client) -> None:
+    coupon = ok(api.post("/v1/coupons", data={"id": "TENOFF", "percent_off": "10"}))
+    code = ok(api.post("/v1/promotion_codes", data={"coupon": "TENOFF"}))
+    assert code["coupon"] == coupon
+    listed = ok(api.get("/v1/promotion_codes", params={"coupon": "TENOFF"}))["data"]
+    assert [c["id"] for c in listed] == [code["id"]]
+
+
 def test_expand_follows_ids_into_generic_and_modelled_objects(api: httpx.Client) -> None:
     customer = api.post("/v1/customers", data={"email": "jenny@example.com"}).json()
     item = product(api)

@@ -21,7 +21,7 @@ from ..core.objects import StripeObject
 from ..core.params import in_range
 from ..core.raw import File, RawKind, RawObject
 from ..core.render import Page, paginate
-from . import filters
+from . import filters, items, references
 from .build import Builder
 from .catalog import (
     ACTION,
@@ -128,6 +128,9 @@ class Handlers:
     def create(self, op: Operation, ctx: Ctx, p: dict[str, Any]) -> Found:
         assert op.resource is not None
         self._parents(op, ctx)
+        references.require(op, p)
+        p = references.resolve(ctx, self.catalog, op.build or op.resource.build, p)
+        wanted = items.checked(ctx, self.catalog, p) if op.template == items.SUBSCRIPTIONS else []
         data = self.build.new(ctx, op, p)
         obj = self.raw_kind(op).of(data)
         if modelled(op.resource.store) is None and op.resource.has_id:
@@ -140,7 +143,19 @@ class Handlers:
                     param="id",
                 )
             ctx.tenant.put(obj)
+            if wanted:
+                made = [self._make(ctx, items.ITEMS, {**i, "subscription": obj.id}) for i in wanted]
+                items.show(obj.data, [item.to_api(ctx.version) for item in made])
+                ctx.tenant.put(obj)
+            items.follow(ctx, obj)
             emit(self.catalog, ctx, op, obj, "created")
+        return obj
+
+    def _make(self, ctx: Ctx, template: str, p: dict[str, Any]) -> RawObject:
+        """A new object another create makes (a subscription's items), stored; no event."""
+        op = self.catalog.operation("POST", template)
+        obj = self.raw_kind(op).of(self.build.new(ctx, op, p))
+        ctx.tenant.put(obj)
         return obj
 
     def retrieve(self, op: Operation, ctx: Ctx, p: dict[str, Any]) -> Found:
@@ -150,9 +165,13 @@ class Handlers:
         found, stored = self.need(op, ctx)
         if isinstance(found, StripeObject):
             return self._update_model(op, ctx, found, p)
-        previous = self.build.apply(found.data, p, _schema_of(self.catalog, found))
+        schema = _schema_of(self.catalog, found)
+        previous = self.build.apply(
+            found.data, references.resolve(ctx, self.catalog, schema, p), schema
+        )
         if stored:
             ctx.tenant.put(found)
+            items.follow(ctx, found)
             if previous:
                 emit(self.catalog, ctx, op, found, "updated", previous)
         return found
@@ -180,6 +199,8 @@ class Handlers:
         found, stored = self.need(op, ctx)
         if stored:
             ctx.tenant.delete(found)
+            if isinstance(found, RawObject):
+                items.follow(ctx, found, gone=True)
             emit(self.catalog, ctx, op, found, "deleted")
         data = found.data if isinstance(found, RawObject) else found.to_api(ctx.version)
         return RawObject(op.resource.store, self.build.deleted(op, data))
@@ -191,8 +212,10 @@ class Handlers:
         found, stored = self.need(op, ctx)
         if isinstance(found, StripeObject) or not stored:
             return found
+        schema = _schema_of(self.catalog, found)
         taken = {k: v for k, v in p.items() if k in op.fields}
-        previous = self.build.apply(found.data, taken, _schema_of(self.catalog, found))
+        taken = references.resolve(ctx, self.catalog, schema, taken)
+        previous = self.build.apply(found.data, taken, schema)
         if op.status is not None and found.data.get("status") != op.status:
             previous["status"] = found.data.get("status")
             found.data["status"] = op.status
@@ -216,7 +239,7 @@ class Handlers:
                 return False
             if owner is not None and op.link is not None and _field(obj, op.link) != owner:
                 return False
-            if any(_field(obj, k) != v for k, v in equal.items()):
+            if any(_id_of(_field(obj, k)) != v for k, v in equal.items()):
                 return False
             if not all(
                 isinstance(f := _field(obj, k), int) and in_range(f, r) for k, r in ranges.items()
@@ -288,6 +311,11 @@ def _field(found: Any, name: str) -> Any:
     if isinstance(found, RawObject):
         return found.data.get(name)
     return getattr(found, name, None)
+
+
+def _id_of(value: Any) -> Any:
+    """A field's value as a filter compares it: an object shown whole by its id."""
+    return value.get("id") if isinstance(value, dict) else value
 
 
 def _schema_of(catalog: Catalog, found: Found) -> str:
