@@ -38,8 +38,9 @@ def test_create_builds_from_the_example_with_the_request_values_an_id_and_now(
         "Soft",
         {"size": "L"},
     )
-    # A field the request does not name keeps the example's value.
+    # A field the request does not name starts as a new object's: Stripe's default, else null.
     assert made["active"] is True
+    assert (made["default_price"], made["url"], made["updated"]) == (None, None, made["created"])
 
 
 def test_a_field_stripe_always_returns_is_null_when_the_request_does_not_set_it(
@@ -50,6 +51,82 @@ def test_a_field_stripe_always_returns_is_null_when_the_request_does_not_set_it(
     customer = api.post("/v1/customers").json()["id"]
     made_invoice = ok(api.post("/v1/invoices", data={"customer": customer}))
     assert "description" in made_invoice and made_invoice["description"] is None
+
+
+def test_a_new_price_takes_its_type_from_recurring_and_nothing_from_the_example(
+    api: httpx.Client,
+) -> None:
+    once = price(api, currency="eur")
+    assert (once["type"], once["recurring"], once["transform_quantity"]) == ("one_time", None, None)
+    assert (once["unit_amount"], once["unit_amount_decimal"], once["nickname"]) == (
+        500,
+        "500",
+        None,
+    )
+    monthly = price(api, **{"recurring[interval]": "month"})
+    assert monthly["type"] == "recurring"
+    assert (monthly["recurring"]["interval"], monthly["recurring"]["interval_count"]) == (
+        "month",
+        1,
+    )
+    listed = ok(api.get("/v1/prices", params={"type": "one_time"}))["data"]
+    assert [p["id"] for p in listed] == [once["id"]]
+
+
+def test_a_new_coupon_has_only_the_discount_it_was_given(api: httpx.Client) -> None:
+    data = {"amount_off": "500", "currency": "usd", "duration": "once"}
+    coupon = ok(api.post("/v1/coupons", data=data))
+    assert (coupon["amount_off"], coupon["currency"], coupon["percent_off"]) == (500, "usd", None)
+    assert (coupon["name"], coupon["duration_in_months"], coupon["redeem_by"]) == (None, None, None)
+    assert ok(api.post("/v1/promotion_codes", data={"coupon": coupon["id"]}))["active"] is True
+
+
+def test_a_new_subscription_is_not_canceled_or_paused_and_runs_one_interval(
+    api: httpx.Client,
+) -> None:
+    customer = api.post("/v1/customers").json()["id"]
+    yearly = price(api, **{"recurring[interval]": "year"})
+    data = {"customer": customer, "items[0][price]": yearly["id"]}
+    sub = ok(api.post("/v1/subscriptions", data=data))
+    assert sub["cancel_at_period_end"] is False
+    for name in ("cancel_at", "canceled_at", "ended_at", "pause_collection", "trial_end"):
+        assert sub[name] is None, name
+    start, end = sub["current_period_start"], sub["current_period_end"]
+    assert start == sub["created"] and 365 * 86400 <= end - start <= 366 * 86400
+    assert sub["items"]["data"][0]["plan"]["id"] == yearly["id"]
+
+
+def test_a_new_checkout_session_expires_in_a_day_and_its_url_names_it(api: httpx.Client) -> None:
+    data = {"mode": "payment", "success_url": "https://example.test/ok"}
+    session = ok(api.post("/v1/checkout/sessions", data=data))
+    assert session["expires_at"] == session["created"] + 86400
+    assert session["id"] in session["url"]
+    assert (session["payment_intent"], session["cancel_url"]) == (None, None)
+
+
+def test_a_new_invoice_totals_nothing_and_has_no_finalization_error(api: httpx.Client) -> None:
+    customer = api.post("/v1/customers").json()["id"]
+    made = ok(api.post("/v1/invoices", data={"customer": customer}))
+    assert (made["status"], made["amount_due"], made["total"], made["lines"]["data"]) == (
+        "draft",
+        0,
+        0,
+        [],
+    )
+    assert (made["last_finalization_error"], made["from_invoice"]) == (None, None)
+
+
+def test_a_products_updated_is_the_moment_it_last_changed(api: httpx.Client) -> None:
+    made = product(api)
+    api.post("/v1/test_helpers/clock/advance", data={"seconds": "60"})
+    changed = ok(api.post(f"/v1/products/{made['id']}", data={"name": "Hoodie"}))
+    assert 60 <= changed["updated"] - made["updated"] <= 62
+
+
+def test_a_tax_ids_country_is_the_one_its_type_names(api: httpx.Client) -> None:
+    customer = api.post("/v1/customers").json()["id"]
+    data = {"type": "us_ein", "value": "12-3456789"}
+    assert ok(api.post(f"/v1/customers/{customer}/tax_ids", data=data))["country"] == "US"
 
 
 def test_retrieve_answers_what_was_stored_and_an_unknown_id_is_resource_missing(
@@ -82,6 +159,7 @@ def test_update_merges_metadata_as_stripe_does_and_records_previous_attributes(
     assert event[1]["data"]["previous_attributes"] == {
         "metadata": {"a": "1", "b": "2"},
         "name": "T-shirt",
+        "updated": made["updated"],
     }
 
 

@@ -166,9 +166,9 @@ class Handlers:
         if isinstance(found, StripeObject):
             return self._update_model(op, ctx, found, p)
         schema = _schema_of(self.catalog, found)
-        previous = self.build.apply(
-            found.data, references.resolve(ctx, self.catalog, schema, p), schema
-        )
+        given = references.resolve(ctx, self.catalog, schema, p)
+        previous = self.build.apply(found.data, given, schema)
+        self.build.touch(ctx, found.data, previous)
         if stored:
             ctx.tenant.put(found)
             items.follow(ctx, found)
