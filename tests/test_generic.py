@@ -171,6 +171,35 @@ def test_delete_answers_the_deleted_shape_and_the_object_is_gone(api: httpx.Clie
     assert_error(api.delete(f"/v1/products/{made['id']}"), 404, code="resource_missing", param="id")
 
 
+def test_a_product_with_prices_cannot_be_deleted(api: httpx.Client) -> None:
+    made = price(api)
+    err = assert_error(api.delete(f"/v1/products/{made['product']}"), 400)
+    assert err["message"] == (
+        "This product cannot be deleted because it has one or more user-created prices."
+    )
+    assert ok(api.get(f"/v1/products/{made['product']}"))["id"] == made["product"]
+
+
+def test_a_deleted_terminal_location_is_read_as_deleted_and_listed_no_more(
+    api: httpx.Client,
+) -> None:
+    address = {"address[line1]": "1 Main St", "address[city]": "Springfield"}
+    address |= {"address[country]": "US", "address[postal_code]": "12345"}
+    made = ok(api.post("/v1/terminal/locations", data={"display_name": "Shop", **address}))
+    path = f"/v1/terminal/locations/{made['id']}"
+    gone = {"id": made["id"], "object": "terminal.location", "deleted": True}
+    assert ok(api.delete(path)) == gone
+    assert ok(api.get(path)) == gone
+    assert ok(api.get("/v1/terminal/locations"))["data"] == []
+    assert_error(
+        api.post(path, data={"display_name": "X"}), 404, code="resource_missing", param="id"
+    )
+    assert_error(api.delete(path), 404, code="resource_missing", param="id")
+    reader = {"registration_code": "simulated-wpe", "location": made["id"]}
+    resp = api.post("/v1/terminal/readers", data=reader)
+    assert_error(resp, 400, code="resource_missing", param="location")
+
+
 def test_list_paginates_newest_first(api: httpx.Client) -> None:
     ids = [product(api)["id"] for _ in range(5)]
     first = ok(api.get("/v1/products", params={"limit": 2}))
