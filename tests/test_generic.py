@@ -116,6 +116,27 @@ def test_a_new_invoice_totals_nothing_and_has_no_finalization_error(api: httpx.C
     assert (made["last_finalization_error"], made["from_invoice"]) == (None, None)
 
 
+def test_a_refund_is_of_the_whole_payment_unless_told_an_amount(api: httpx.Client) -> None:
+    intent = api.post("/v1/payment_intents", data={"amount": "1500", "currency": "usd"}).json()
+    refund = ok(api.post("/v1/refunds", data={"payment_intent": intent["id"]}))
+    assert (refund["amount"], refund["currency"], refund["charge"]) == (1500, "usd", None)
+    part = ok(api.post("/v1/refunds", data={"payment_intent": intent["id"], "amount": "200"}))
+    assert part["amount"] == 200
+
+
+def test_a_customers_subscription_has_its_items_and_lists_as_subscriptions_do(
+    api: httpx.Client,
+) -> None:
+    customer = api.post("/v1/customers").json()["id"]
+    path = f"/v1/customers/{customer}/subscriptions"
+    monthly = price(api, **{"recurring[interval]": "month"})["id"]
+    sub = ok(api.post(path, data={"items[0][price]": monthly}))
+    assert [i["price"]["id"] for i in sub["items"]["data"]] == [monthly]
+    gone = ok(api.post(path, data={"items[0][price]": monthly}))["id"]
+    ok(api.delete(f"{path}/{gone}"))
+    assert [s["id"] for s in ok(api.get(path))["data"]] == [sub["id"]]
+
+
 def test_a_products_updated_is_the_moment_it_last_changed(api: httpx.Client) -> None:
     made = product(api)
     api.post("/v1/test_helpers/clock/advance", data={"seconds": "60"})

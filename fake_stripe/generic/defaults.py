@@ -159,7 +159,7 @@ def _tax_id(ctx: Ctx, data: dict[str, Any], given: Mapping[str, Any]) -> None:
 
 def _refund(ctx: Ctx, data: dict[str, Any], given: Mapping[str, Any]) -> None:
     # "Defaults to the entire charge amount" (or the PaymentIntent's).
-    paid = ctx.tenant.get_any(str(given.get("charge") or given.get("payment_intent") or ""))
+    paid = ctx.tenant.get_any(str(data.get("charge") or data.get("payment_intent") or ""))
     if paid is None:
         return
     shown = paid.to_api(ctx.version)

@@ -29,7 +29,7 @@ def tests(op: Operation, properties: Mapping[str, Any], p: Mapping[str, Any]) ->
     """The tests of the parameters of `p` that the catalog's equality filters and ranges do not
     cover; a parameter that is not a filter the fake can apply is refused, naming it."""
     found: list[Test] = []
-    if op.template == "/v1/subscriptions":
+    if _subscriptions(op):
         found.append(_subscription_status(p.get("status")))
     # A preview (`/v1/invoices/upcoming/lines`) computes its list from its parameters.
     preview = "upcoming" in op.template or "preview" in op.template
@@ -48,7 +48,12 @@ def tests(op: Operation, properties: Mapping[str, Any], p: Mapping[str, Any]) ->
 
 def consumed(op: Operation) -> frozenset[str]:
     """Equality filters this module reads in its own way (a subscription's `status`)."""
-    return frozenset({"status"}) if op.template == "/v1/subscriptions" else frozenset()
+    return frozenset({"status"}) if _subscriptions(op) else frozenset()
+
+
+def _subscriptions(op: Operation) -> bool:
+    """A list of subscriptions (`/v1/subscriptions`, a customer's)."""
+    return op.resource is not None and op.resource.build == "subscription"
 
 
 def _subscription_status(status: Any) -> Test:
@@ -64,7 +69,7 @@ def _subscription_status(status: Any) -> Test:
 
 def _own(template: str, name: str, value: Any) -> Test | None:
     """The filters whose meaning Stripe gives in words, not by naming a field."""
-    if template == "/v1/subscriptions" and name == "price":
+    if template.endswith("/subscriptions") and name == "price":
         return lambda data: value in _item_prices(data)
     if template == "/v1/invoiceitems" and name == "pending":
         # "Set to true to only show pending invoice items, which are not yet attached to any

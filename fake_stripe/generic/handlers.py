@@ -131,8 +131,9 @@ class Handlers:
         assert op.resource is not None
         self._parents(op, ctx)
         references.require(op, p)
-        p = references.resolve(ctx, self.catalog, op.build or op.resource.build, p)
-        wanted = items.checked(ctx, self.catalog, p) if op.template == items.SUBSCRIPTIONS else []
+        schema = op.build or op.resource.build
+        p = references.resolve(ctx, self.catalog, schema, p)
+        wanted = items.checked(ctx, self.catalog, p) if schema == "subscription" else []
         data = self.build.new(ctx, op, p)
         obj = self.raw_kind(op).of(data)
         if modelled(op.resource.store) is None and op.resource.has_id:

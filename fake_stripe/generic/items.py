@@ -12,7 +12,6 @@ from ..core.raw import RawObject
 from .catalog import Catalog
 from .references import resolve
 
-SUBSCRIPTIONS = "/v1/subscriptions"
 ITEMS = "/v1/subscription_items"
 
 
