@@ -5,9 +5,15 @@ generic answer is checked against the recorded spec too."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import httpx
+import pytest
+
+from fake_stripe.core.errors import StripeError
+from fake_stripe.generic import filters
+from fake_stripe.generic.catalog import Catalog
+from fake_stripe.spec.rest import load_whole
 
 from .helpers import assert_error
 
@@ -269,9 +275,27 @@ def test_list_filters_that_name_a_field_in_the_plural_or_its_parts_filter(
     assert [p["lookup_key"] for p in yearly] == ["pro_yearly"]
 
 
-def test_a_list_filter_the_fake_cannot_apply_is_refused_not_ignored(api: httpx.Client) -> None:
-    resp = api.get("/v1/balance_transactions", params={"payout": "po_123"})
-    assert_error(resp, 400, param="payout")
+def test_list_filters_stripe_words_without_a_field_filter_too(api: httpx.Client) -> None:
+    # No balance transaction of the fake is paid out by a payout.
+    listed = ok(api.get("/v1/balance_transactions", params={"payout": "po_123"}))
+    assert listed["data"] == []
+    blocked = ok(api.post("/v1/radar/value_lists", data={"alias": "bl", "name": "Blocked"}))
+    other = ok(api.post("/v1/radar/value_lists", data={"alias": "ot", "name": "Other"}))
+    item = {"value_list": blocked["id"], "value": "1.2.3.4"}
+    ok(api.post("/v1/radar/value_list_items", data=item))
+    holding = ok(api.get("/v1/radar/value_lists", params={"contains": "1.2.3.4"}))["data"]
+    assert [v["id"] for v in holding] == [blocked["id"]]
+    assert other["id"] not in [v["id"] for v in holding]
+
+
+def test_a_list_filter_the_fake_cannot_apply_is_refused_not_ignored() -> None:
+    whole = load_whole()
+    assert whole is not None
+    operation = Catalog(whole).operation("GET", "/v1/prices")
+    with pytest.raises(StripeError) as refused:
+        filters.tests(cast(Any, None), operation, {}, {"not_a_filter": "x"})
+    assert (refused.value.status, refused.value.type) == (400, "invalid_request_error")
+    assert (refused.value.code, refused.value.param) == (None, "not_a_filter")
 
 
 def test_subscriptions_list_leaves_out_canceled_ones_unless_asked(api: httpx.Client) -> None:

@@ -12,20 +12,25 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..core.context import Ctx
 from ..core.errors import invalid_param
 from ..core.params import in_range
+from ..core.raw import RawKind
 from .catalog import Operation
 
 # A test on an object's JSON.
 Test = Callable[[Mapping[str, Any]], bool]
 
 _PAGING = frozenset({"limit", "starting_after", "ending_before", "expand", "created"})
+_ITEM = "radar.value_list_item"
 _RANGE_KEYS = frozenset({"gt", "gte", "lt", "lte"})
 # Stripe: `ended` is "canceled and subscriptions that are expired due to incomplete payment".
 _ENDED = frozenset({"canceled", "incomplete_expired"})
 
 
-def tests(op: Operation, properties: Mapping[str, Any], p: Mapping[str, Any]) -> list[Test]:
+def tests(
+    ctx: Ctx, op: Operation, properties: Mapping[str, Any], p: Mapping[str, Any]
+) -> list[Test]:
     """The tests of the parameters of `p` that the catalog's equality filters and ranges do not
     cover; a parameter that is not a filter the fake can apply is refused, naming it."""
     found: list[Test] = []
@@ -36,7 +41,7 @@ def tests(op: Operation, properties: Mapping[str, Any], p: Mapping[str, Any]) ->
     for name, value in p.items():
         if name in _PAGING or name in op.filters or name in op.ranges or preview:
             continue
-        test = _own(op.template, name, value) or _by_shape(name, value, properties)
+        test = _own(ctx, op.template, name, value) or _by_shape(name, value, properties)
         if test is None:
             # GUESS (docs/guesses.md): Stripe filters by it; the fake cannot, so it says so.
             raise invalid_param(
@@ -67,8 +72,30 @@ def _subscription_status(status: Any) -> Test:
     return lambda data: data.get("status") == status
 
 
-def _own(template: str, name: str, value: Any) -> Test | None:
+def _own(ctx: Ctx, template: str, name: str, value: Any) -> Test | None:
     """The filters whose meaning Stripe gives in words, not by naming a field."""
+    if template in ("/v1/balance_transactions", "/v1/balance/history") and name == "payout":
+        # "Only returns transactions that were paid out on the specified payout ID": no
+        # balance transaction of the fake is ever paid out.
+        return lambda data: False
+    if template == "/v1/radar/value_lists" and name == "contains":
+        # "A value contained within a value list": the lists with an item of that value.
+        holding = {
+            item.data.get("value_list")
+            for item in ctx.tenant.iterate(RawKind(_ITEM, _ITEM))
+            if item.data.get("value") == value
+        }
+        return lambda data: data.get("id") in holding
+    if template == "/v1/linked_accounts" and name == "session":
+        session = ctx.tenant.get_any(str(value))
+        shown = session.to_api(ctx.version) if session is not None else {}
+        linked = {
+            a.get("id") for a in _at(shown, ("accounts", "data")) or () if isinstance(a, dict)
+        }
+        return lambda data: data.get("id") in linked
+    if template.startswith("/v1/treasury/") and name == "order_by":
+        # GUESS (docs/guesses.md): newest first by `created`, whichever order is asked.
+        return lambda data: True
     if template.endswith("/subscriptions") and name == "price":
         return lambda data: value in _item_prices(data)
     if template == "/v1/invoiceitems" and name == "pending":
@@ -80,8 +107,6 @@ def _own(template: str, name: str, value: Any) -> Test | None:
         return lambda data: (data.get("status") == "not_started") == bool(value)
     if template == "/v1/shipping_rates" and name == "currency":
         return lambda data: _at(data, ("fixed_amount", "currency")) == value
-    if template.startswith("/v1/treasury/") and name == "order_by" and value == "created":
-        return lambda data: True  # newest first is the order already
     return None
 
 

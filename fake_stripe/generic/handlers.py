@@ -243,7 +243,7 @@ class Handlers:
         ranges = {name: p[name] for name in (*op.ranges, "created") if name in p}
         owner = ctx.path[op.parents[-1].param] if op.parents else None
         properties = self.catalog.schemas[op.build or op.resource.build].get("properties", {})
-        tests = filters.tests(op, properties, p)
+        tests = filters.tests(ctx, op, properties, p)
 
         def where(obj: Any) -> bool:
             if _object(obj) not in objects or _field(obj, "deleted") is True:
