@@ -143,6 +143,19 @@ def test_a_customers_subscription_has_its_items_and_lists_as_subscriptions_do(
     assert [s["id"] for s in ok(api.get(path))["data"]] == [sub["id"]]
 
 
+def test_a_products_default_price_data_makes_its_default_price(api: httpx.Client) -> None:
+    data = {"default_price_data[currency]": "usd", "default_price_data[unit_amount]": "700"}
+    made = product(api, **data)
+    default = ok(api.get(f"/v1/prices/{made['default_price']}"))
+    assert (default["product"], default["unit_amount"], default["type"]) == (
+        made["id"],
+        700,
+        "one_time",
+    )
+    types = [e["type"] for e in api.get("/v1/events", params={"limit": 2}).json()["data"]]
+    assert types == ["price.created", "product.created"]
+
+
 def test_a_products_updated_is_the_moment_it_last_changed(api: httpx.Client) -> None:
     made = product(api)
     api.post("/v1/test_helpers/clock/advance", data={"seconds": "60"})

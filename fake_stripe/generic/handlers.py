@@ -152,13 +152,23 @@ class Handlers:
                 ctx.tenant.put(obj)
             items.follow(ctx, obj)
             emit(self.catalog, ctx, op, obj, "created")
+            price_data = p.get("default_price_data") if schema == "product" else None
+            if isinstance(price_data, dict):
+                # Stripe: "Data used to generate a new Price object. This Price will be set
+                # as the default price for this product."
+                price = self._make(ctx, "/v1/prices", {**price_data, "product": obj.id}, emits=True)
+                obj.data["default_price"] = price.id
+                ctx.tenant.put(obj)
         return obj
 
-    def _make(self, ctx: Ctx, template: str, p: dict[str, Any]) -> RawObject:
-        """A new object another create makes (a subscription's items), stored; no event."""
+    def _make(self, ctx: Ctx, template: str, p: dict[str, Any], emits: bool = False) -> RawObject:
+        """A new object another create makes (a subscription's items, a product's default
+        price), stored; with its own `.created` event where Stripe's spec names one."""
         op = self.catalog.operation("POST", template)
         obj = self.raw_kind(op).of(self.build.new(ctx, op, p))
         ctx.tenant.put(obj)
+        if emits:
+            emit(self.catalog, ctx, op, obj, "created")
         return obj
 
     def retrieve(self, op: Operation, ctx: Ctx, p: dict[str, Any]) -> Found:
