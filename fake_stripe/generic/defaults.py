@@ -30,7 +30,7 @@ _AMOUNT = re.compile(r"(^|_)(amount|total|subtotal|balance)(_|$)")
 _MOMENT = re.compile(r"(_at|_date|_start|_end|_anchor|^date|^expires|^updated|_time|^timestamp)$")
 # A moment `derive` sets to the object's `created`.
 NOW: Any = type("Now", (), {"__repr__": lambda self: "NOW"})()
-# Checkout: "By default, this value is 24 hours from creation."
+# A Checkout session expires a day after it is made unless told otherwise (Stripe's default).
 CHECKOUT_EXPIRY = 24 * 60 * 60
 
 
@@ -70,8 +70,7 @@ def derive(ctx: Ctx, data: dict[str, Any], given: Mapping[str, Any]) -> None:
 
 
 def _price(ctx: Ctx, data: dict[str, Any], given: Mapping[str, Any]) -> None:
-    # "One of `one_time` or `recurring` depending on whether the price is for a one-time
-    # purchase or a recurring (subscription) purchase."
+    # The spec ties `type` to whether the price recurs.
     data["type"] = "recurring" if data.get("recurring") else "one_time"
     if data.get("unit_amount") is not None and data.get("unit_amount_decimal") is None:
         data["unit_amount_decimal"] = str(data["unit_amount"])
@@ -143,7 +142,7 @@ def _subscription_item(ctx: Ctx, data: dict[str, Any], given: Mapping[str, Any])
 
 
 def _promotion_code(ctx: Ctx, data: dict[str, Any], given: Mapping[str, Any]) -> None:
-    # "Whether the promotion code is currently active": a new one is, unless told otherwise.
+    # A new promotion code is active unless told otherwise.
     data["active"] = bool(given.get("active", True))
 
 
@@ -158,7 +157,7 @@ def _tax_id(ctx: Ctx, data: dict[str, Any], given: Mapping[str, Any]) -> None:
 
 
 def _refund(ctx: Ctx, data: dict[str, Any], given: Mapping[str, Any]) -> None:
-    # "Defaults to the entire charge amount" (or the PaymentIntent's).
+    # Stripe's default is the whole amount of the charge (or the PaymentIntent) still unrefunded.
     paid = ctx.tenant.get_any(str(data.get("charge") or data.get("payment_intent") or ""))
     if paid is None:
         return

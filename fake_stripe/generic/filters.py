@@ -24,7 +24,7 @@ Test = Callable[[Mapping[str, Any]], bool]
 _PAGING = frozenset({"limit", "starting_after", "ending_before", "expand", "created"})
 _ITEM = "radar.value_list_item"
 _RANGE_KEYS = frozenset({"gt", "gte", "lt", "lte"})
-# Stripe: `ended` is "canceled and subscriptions that are expired due to incomplete payment".
+# `status=ended`: canceled, or expired for want of a first payment (Stripe's meaning).
 _ENDED = frozenset({"canceled", "incomplete_expired"})
 
 
@@ -62,7 +62,7 @@ def _subscriptions(op: Operation) -> bool:
 
 
 def _subscription_status(status: Any) -> Test:
-    # Stripe: "By default, returns a list of subscriptions that have not been canceled".
+    # Without `status`, Stripe lists every subscription but the canceled ones.
     if status is None:
         return lambda data: data.get("status") != "canceled"
     if status == "all":
@@ -75,11 +75,10 @@ def _subscription_status(status: Any) -> Test:
 def _own(ctx: Ctx, template: str, name: str, value: Any) -> Test | None:
     """The filters whose meaning Stripe gives in words, not by naming a field."""
     if template in ("/v1/balance_transactions", "/v1/balance/history") and name == "payout":
-        # "Only returns transactions that were paid out on the specified payout ID": no
-        # balance transaction of the fake is ever paid out.
+        # The transactions a payout paid out: no balance transaction of the fake ever is.
         return lambda data: False
     if template == "/v1/radar/value_lists" and name == "contains":
-        # "A value contained within a value list": the lists with an item of that value.
+        # The lists with an item of that value.
         holding = {
             item.data.get("value_list")
             for item in ctx.tenant.iterate(RawKind(_ITEM, _ITEM))
@@ -99,11 +98,10 @@ def _own(ctx: Ctx, template: str, name: str, value: Any) -> Test | None:
     if template.endswith("/subscriptions") and name == "price":
         return lambda data: value in _item_prices(data)
     if template == "/v1/invoiceitems" and name == "pending":
-        # "Set to true to only show pending invoice items, which are not yet attached to any
-        # invoices."
+        # Pending: on no invoice yet.
         return lambda data: (data.get("invoice") is None) == bool(value)
     if template == "/v1/subscription_schedules" and name == "scheduled":
-        # "Only return subscription schedules that have not started yet."
+        # Scheduled: not started yet.
         return lambda data: (data.get("status") == "not_started") == bool(value)
     if template == "/v1/shipping_rates" and name == "currency":
         return lambda data: _at(data, ("fixed_amount", "currency")) == value

@@ -154,8 +154,7 @@ class Handlers:
             emit(self.catalog, ctx, op, obj, "created")
             price_data = p.get("default_price_data") if schema == "product" else None
             if isinstance(price_data, dict):
-                # Stripe: "Data used to generate a new Price object. This Price will be set
-                # as the default price for this product."
+                # Stripe makes a price of it and makes that the product's default.
                 price = self._make(ctx, "/v1/prices", {**price_data, "product": obj.id}, emits=True)
                 obj.data["default_price"] = price.id
                 ctx.tenant.put(obj)
