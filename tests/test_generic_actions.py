@@ -30,6 +30,20 @@ def test_an_action_sets_the_status_it_leads_to_and_records_its_events(api: httpx
     assert types == ["invoice.voided", "invoice.updated", "invoice.finalized", "invoice.updated"]
 
 
+def test_only_updated_events_carry_previous_attributes(api: httpx.Client) -> None:
+    made = invoice(api)
+    ok(api.post(f"/v1/invoices/{made['id']}/finalize"))
+    events = api.get("/v1/events", params={"limit": 2}).json()["data"]
+    assert [e["type"] for e in events] == ["invoice.finalized", "invoice.updated"]
+    assert events[0]["data"].get("previous_attributes") is None
+    assert events[1]["data"]["previous_attributes"] == {"status": "draft"}
+    customer = api.post("/v1/customers").json()["id"]
+    sub = ok(api.post("/v1/subscriptions", data={"customer": customer}))
+    ok(api.delete(f"/v1/subscriptions/{sub['id']}"))
+    deleted = api.get("/v1/events", params={"type": "customer.subscription.deleted"}).json()
+    assert deleted["data"][0]["data"].get("previous_attributes") is None
+
+
 def test_an_action_takes_the_parameters_that_name_fields_its_update_takes(
     api: httpx.Client,
 ) -> None:
@@ -122,6 +136,18 @@ def test_search_pages_with_next_page(api: httpx.Client) -> None:
         )
     )
     assert [p["id"] for p in rest["data"]] == [ids[0]] and rest["next_page"] is None
+
+
+def test_search_results_expand_data_fields_as_lists_do(api: httpx.Client) -> None:
+    made = product(api, name="Expandable")
+    ok(api.post("/v1/prices", data={"product": made["id"], "currency": "usd", "unit_amount": "5"}))
+    query = {"query": "currency:'usd'", "expand[]": "data.product"}
+    found = ok(api.get("/v1/prices/search", params=query))
+    assert found["data"][0]["product"]["id"] == made["id"]
+    assert found["data"][0]["product"]["name"] == "Expandable"
+    resp = api.get("/v1/prices/search", params={**query, "expand[]": "product"})
+    err = assert_error(resp, 400, param=None)
+    assert "data.product" in err["message"]
 
 
 def test_a_query_it_cannot_read_is_refused_naming_query(api: httpx.Client) -> None:

@@ -51,9 +51,11 @@ def test_generic_objects_answer_alike_in_every_store(db: str | None) -> None:
             assert [p["id"] for p in listed["data"]] == [price["id"]]
             nested = api.get(f"/v1/customers/{customer}/tax_ids").json()
             assert [t["id"] for t in nested["data"]] == [tax_id["id"]]
-            gone = api.delete(f"/v1/products/{shirt['id']}").json()
+            # A product with prices cannot be deleted; one without can.
+            mug = api.post("/v1/products", data={"name": "Mug"}).json()
+            gone = api.delete(f"/v1/products/{mug['id']}").json()
             assert gone["deleted"] is True
-            assert api.get(f"/v1/products/{shirt['id']}").status_code == 404
+            assert api.get(f"/v1/products/{mug['id']}").status_code == 404
         assert not app.fake.violations
     finally:
         _close(app)

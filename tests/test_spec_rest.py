@@ -51,6 +51,14 @@ def test_every_example_fits_its_schema() -> None:
         assert whole.validate_component(name, example) == [], name
 
 
+def test_a_field_named_description_stays_in_the_examples_as_null() -> None:
+    """Stripe always returns `description`; only its example sentence is left out."""
+    examples = PACKAGED_REST[rest.EXAMPLES_KEY]
+    for name in ("product", "invoice", "tax_rate", "subscription", "payout", "quote"):
+        assert "description" in examples[name] and examples[name]["description"] is None, name
+    assert examples["invoice"]["lines"]["data"][0]["description"] is None
+
+
 def test_the_routes_index_lists_every_operation_of_the_spec_and_its_rest() -> None:
     whole = rest.load_whole()
     assert whole is not None

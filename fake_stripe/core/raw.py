@@ -55,7 +55,14 @@ class RawObject:
     def index_values(self) -> dict[str, str] | None:
         if not self.indexed:
             return None
-        return {f: v for f in self.indexed if isinstance(v := self.data.get(f), str)}
+        found = {}
+        for name in self.indexed:
+            value = self.data.get(name)
+            if isinstance(value, dict):  # an object shown whole (a promotion code's coupon)
+                value = value.get("id")
+            if isinstance(value, str):
+                found[name] = value
+        return found
 
     def to_api(self, version: str) -> dict[str, Any]:
         """What the API shows: the stored dict without the fake's own notes (every reader sees

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 M = TypeVar("M")
 
 MAX_EXPAND_DEPTH = 4
+_LISTS = ("list", "search_result")
 
 
 @dataclass
@@ -154,11 +155,16 @@ def render(ctx: Ctx, result: Any, expand: list[str]) -> Any:
                 code="property_expansion_max_depth",
             )
         if any(not p for p in parts):
-            raise _not_expandable(path, isinstance(result, Page))
-        if isinstance(result, Page) and parts[0] != "data":
+            raise _not_expandable(path, isinstance(result, Page) or _is_search_result(result))
+        listed = isinstance(result, Page) or _is_search_result(result)
+        if listed and parts[0] != "data":
             raise _not_expandable(parts[0], True)
         _expand(ctx, body, parts, path, None, "")
     return body
+
+
+def _is_search_result(result: Any) -> bool:
+    return isinstance(result, dict) and result.get("object") == "search_result"
 
 
 def _not_expandable(name: str, on_list: bool) -> ParamError:
@@ -228,7 +234,9 @@ def _expand(
 ) -> None:
     if not parts:
         return
-    if isinstance(node, dict) and node.get("object") == "list" and parts[0] == "data":
+    # A search answer's `data` expands as a list's does (Stripe's `search_result` names
+    # `data` its expandable field).
+    if isinstance(node, dict) and node.get("object") in _LISTS and parts[0] == "data":
         for item in node.get("data", []):
             _expand(ctx, item, parts[1:], full, None, "")
         return

@@ -16,6 +16,7 @@ from typing import Any
 from ..core.context import Ctx
 from ..core.params import UNSET, clean, merge_metadata
 from ..core.raw import INTERNAL
+from . import defaults
 from .catalog import Catalog, Operation
 
 
@@ -32,7 +33,8 @@ class Builder:
         """A new object of `op`'s resource: the example, a fresh id, now, the parent it was
         made under, then the request's values."""
         schema = op.build or (op.resource.build if op.resource else "")
-        data = copy.deepcopy(self.catalog.example(schema))
+        example = copy.deepcopy(self.catalog.example(schema))
+        data = defaults.cleared(self.shapes, self.catalog.schemas[schema], example)
         props = self.properties(schema)
         old_id = data.get("id")
         if "id" in props:
@@ -45,10 +47,11 @@ class Builder:
             data["livemode"] = False
         if "metadata" in props and isinstance(data.get("metadata"), dict):
             data["metadata"] = {}
-        self.apply(data, params, schema)
+        self.apply(data, params, schema, example)
         if op.parents and op.link is not None:
             # After the request's values: the path decides the parent.
             data[op.link] = ctx.path[op.parents[-1].param]
+        defaults.derive(ctx, data, params)
         return data
 
     def new_id(self, ctx: Ctx, schema: str) -> str:
@@ -58,10 +61,16 @@ class Builder:
         # No prefix (coupons, country specs): the id stream's characters alone.
         return ctx.tenant.new_id("x", length)[2:]
 
-    def apply(self, data: dict[str, Any], params: Mapping[str, Any], schema: str) -> dict[str, Any]:
+    def apply(
+        self,
+        data: dict[str, Any],
+        params: Mapping[str, Any],
+        schema: str,
+        example: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Put each parameter that names a field of `schema`, where its value fits the field
-        (a hash merged into the hash already there), into `data`. Returns the previous values
-        of the fields that changed."""
+        (a hash merged into the hash already there, or into the example's, filled out to the
+        field's shape), into `data`. Returns the previous values of the fields that changed."""
         props = self.properties(schema)
         previous: dict[str, Any] = {}
         for name, value in params.items():
@@ -72,12 +81,24 @@ class Builder:
                 candidate: Any = merge_metadata(current if isinstance(current, dict) else {}, value)
             elif isinstance(value, dict) and isinstance(current, dict):
                 candidate = _merged(current, value)
+            elif isinstance(value, dict):
+                # A hash where there was none (a price's `recurring`): the example's parts
+                # Stripe defaults (`interval_count: 1`) under the request's, the rest least.
+                base = (example or {}).get(name)
+                merged = _merged(base if isinstance(base, dict) else {}, value)
+                candidate = self.shapes.conform(merged, props[name])
             else:
                 candidate = clean(value)
             if candidate != current and self.shapes.fits(candidate, props[name]):
                 previous[name] = current
                 data[name] = candidate
         return previous
+
+    def touch(self, ctx: Ctx, data: dict[str, Any], previous: dict[str, Any]) -> None:
+        """A changed object's `updated` (a product's) is now."""
+        if previous and isinstance(data.get("updated"), int) and "updated" not in previous:
+            previous["updated"] = data["updated"]
+            data["updated"] = ctx.now()
 
     def deleted(self, op: Operation, data: Mapping[str, Any]) -> dict[str, Any]:
         """What a DELETE answers: `{id, object, deleted: true}` in the spec's deleted shape."""

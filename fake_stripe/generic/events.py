@@ -97,5 +97,7 @@ def emit(
     data = obj.data if isinstance(obj, RawObject) else obj.to_api(ctx.version)
     changed = bool(previous)
     for event_type in types_for(catalog, op, data, what, changed):
-        keep = what not in ("created", "deleted")
+        # Stripe's spec gives `previous_attributes` to `*.updated` events only
+        # (`invoice.finalized` carries none, though the same change has `invoice.updated`).
+        keep = event_type.endswith(".updated")
         ctx.emit(event_type, obj, previous_attributes=previous if keep else None)

@@ -21,6 +21,7 @@ from ..core.objects import StripeObject
 from ..core.params import in_range
 from ..core.raw import File, RawKind, RawObject
 from ..core.render import Page, paginate
+from . import filters, items, references
 from .build import Builder
 from .catalog import (
     ACTION,
@@ -105,6 +106,8 @@ class Handlers:
         if found is None or _object(found) not in op.resource.objects:
             return None
         if isinstance(found, RawObject):
+            if found.data.get("deleted") is True and op.kind != RETRIEVE:
+                return None
             found.indexed = self.catalog.indexed.get(found.kind, ())
         if op.parents and op.link is not None:
             if _field(found, op.link) != ctx.path[op.parents[-1].param]:
@@ -127,6 +130,10 @@ class Handlers:
     def create(self, op: Operation, ctx: Ctx, p: dict[str, Any]) -> Found:
         assert op.resource is not None
         self._parents(op, ctx)
+        references.require(op, p)
+        schema = op.build or op.resource.build
+        p = references.resolve(ctx, self.catalog, schema, p)
+        wanted = items.checked(ctx, self.catalog, p) if schema == "subscription" else []
         data = self.build.new(ctx, op, p)
         obj = self.raw_kind(op).of(data)
         if modelled(op.resource.store) is None and op.resource.has_id:
@@ -139,6 +146,27 @@ class Handlers:
                     param="id",
                 )
             ctx.tenant.put(obj)
+            if wanted:
+                made = [self._make(ctx, items.ITEMS, {**i, "subscription": obj.id}) for i in wanted]
+                items.show(obj.data, [item.to_api(ctx.version) for item in made])
+                ctx.tenant.put(obj)
+            items.follow(ctx, obj)
+            emit(self.catalog, ctx, op, obj, "created")
+            price_data = p.get("default_price_data") if schema == "product" else None
+            if isinstance(price_data, dict):
+                # Stripe makes a price of it and makes that the product's default.
+                price = self._make(ctx, "/v1/prices", {**price_data, "product": obj.id}, emits=True)
+                obj.data["default_price"] = price.id
+                ctx.tenant.put(obj)
+        return obj
+
+    def _make(self, ctx: Ctx, template: str, p: dict[str, Any], emits: bool = False) -> RawObject:
+        """A new object another create makes (a subscription's items, a product's default
+        price), stored; with its own `.created` event where Stripe's spec names one."""
+        op = self.catalog.operation("POST", template)
+        obj = self.raw_kind(op).of(self.build.new(ctx, op, p))
+        ctx.tenant.put(obj)
+        if emits:
             emit(self.catalog, ctx, op, obj, "created")
         return obj
 
@@ -149,9 +177,13 @@ class Handlers:
         found, stored = self.need(op, ctx)
         if isinstance(found, StripeObject):
             return self._update_model(op, ctx, found, p)
-        previous = self.build.apply(found.data, p, _schema_of(self.catalog, found))
+        schema = _schema_of(self.catalog, found)
+        given = references.resolve(ctx, self.catalog, schema, p)
+        previous = self.build.apply(found.data, given, schema)
+        self.build.touch(ctx, found.data, previous)
         if stored:
             ctx.tenant.put(found)
+            items.follow(ctx, found)
             if previous:
                 emit(self.catalog, ctx, op, found, "updated", previous)
         return found
@@ -177,11 +209,21 @@ class Handlers:
     def delete(self, op: Operation, ctx: Ctx, p: dict[str, Any]) -> RawObject:
         assert op.resource is not None
         found, stored = self.need(op, ctx)
-        if stored:
-            ctx.tenant.delete(found)
-            emit(self.catalog, ctx, op, found, "deleted")
         data = found.data if isinstance(found, RawObject) else found.to_api(ctx.version)
-        return RawObject(op.resource.store, self.build.deleted(op, data))
+        answer = RawObject(op.resource.store, self.build.deleted(op, data))
+        if stored:
+            if isinstance(found, RawObject):
+                references.deletable(ctx, self.catalog, found)
+            if self.catalog.deleted_schema("GET", op.template) is not None:
+                # Stripe's retrieve answers the deleted shape (Terminal locations, readers,
+                # configurations): kept as that, left out of lists and searches.
+                ctx.tenant.put(answer)
+            else:
+                ctx.tenant.delete(found)
+            if isinstance(found, RawObject):
+                items.follow(ctx, found, gone=True)
+            emit(self.catalog, ctx, op, found, "deleted")
+        return answer
 
     def action(self, op: Operation, ctx: Ctx, p: dict[str, Any]) -> Found:
         """An action answers the object; it takes the parameters that name its fields and, where
@@ -190,8 +232,10 @@ class Handlers:
         found, stored = self.need(op, ctx)
         if isinstance(found, StripeObject) or not stored:
             return found
+        schema = _schema_of(self.catalog, found)
         taken = {k: v for k, v in p.items() if k in op.fields}
-        previous = self.build.apply(found.data, taken, _schema_of(self.catalog, found))
+        taken = references.resolve(ctx, self.catalog, schema, taken)
+        previous = self.build.apply(found.data, taken, schema)
         if op.status is not None and found.data.get("status") != op.status:
             previous["status"] = found.data.get("status")
             found.data["status"] = op.status
@@ -203,20 +247,28 @@ class Handlers:
         assert op.resource is not None
         self._parents(op, ctx)
         objects = op.resource.objects
-        equal = {name: p[name] for name in op.filters if name in p}
+        own = filters.consumed(op)
+        equal = {name: p[name] for name in op.filters if name in p and name not in own}
         ranges = {name: p[name] for name in (*op.ranges, "created") if name in p}
         owner = ctx.path[op.parents[-1].param] if op.parents else None
+        properties = self.catalog.schemas[op.build or op.resource.build].get("properties", {})
+        tests = filters.tests(ctx, op, properties, p)
 
         def where(obj: Any) -> bool:
-            if _object(obj) not in objects:
+            if _object(obj) not in objects or _field(obj, "deleted") is True:
                 return False
             if owner is not None and op.link is not None and _field(obj, op.link) != owner:
                 return False
-            if any(_field(obj, k) != v for k, v in equal.items()):
+            if any(_id_of(_field(obj, k)) != v for k, v in equal.items()):
                 return False
-            return all(
+            if not all(
                 isinstance(f := _field(obj, k), int) and in_range(f, r) for k, r in ranges.items()
-            )
+            ):
+                return False
+            if not tests:
+                return True
+            data = obj.data if isinstance(obj, RawObject) else obj.to_api(ctx.version)
+            return all(test(data) for test in tests)
 
         model = modelled(op.resource.store)
         source: Any = model if model is not None else self.raw_kind(op)
@@ -279,6 +331,11 @@ def _field(found: Any, name: str) -> Any:
     if isinstance(found, RawObject):
         return found.data.get(name)
     return getattr(found, name, None)
+
+
+def _id_of(value: Any) -> Any:
+    """A field's value as a filter compares it: an object shown whole by its id."""
+    return value.get("id") if isinstance(value, dict) else value
 
 
 def _schema_of(catalog: Catalog, found: Found) -> str:

@@ -108,6 +108,8 @@ def search(ctx: Ctx, source: Any, p: dict[str, Any], url: str) -> dict[str, Any]
     has_more = False
     for obj in ctx.tenant.iterate(source):
         data = obj.to_api(ctx.version)
+        if data.get("deleted") is True:
+            continue
         results = (c.matches(data) for c in clauses)
         if not (any(results) if joined_by_or else all(results)):
             continue

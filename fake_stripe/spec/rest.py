@@ -117,10 +117,14 @@ def _examples(
 
 
 def _without_descriptions(value: Any) -> Any:
-    """A fixture without its `description` texts (Stripe's example sentences): the fields
-    stay, as the least value their schema takes."""
+    """A fixture without its `description` texts (Stripe's example sentences). The field is
+    data Stripe always returns, so it stays, as null (or, where the schema does not allow
+    null, the least value it takes, which `conform` puts in)."""
     if isinstance(value, Mapping):
-        return {k: _without_descriptions(v) for k, v in value.items() if k != "description"}
+        return {
+            k: None if k == "description" and isinstance(v, str) else _without_descriptions(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_without_descriptions(item) for item in value]
     return value
