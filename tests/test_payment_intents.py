@@ -45,6 +45,21 @@ def customer(api: httpx.Client) -> str:
     return str(ok(post(api, "/v1/customers", {"name": "Jenny Rosen"}))["id"])
 
 
+def bank_pm(api: httpx.Client, account: str) -> Any:
+    """A PaymentMethod made from the linked account `account` (no customer holds it yet)."""
+    return ok(
+        post(
+            api,
+            "/v1/payment_methods",
+            {
+                "type": "us_bank_account",
+                "us_bank_account[financial_connections_account]": account,
+                "billing_details[name]": "Jenny Rosen",
+            },
+        )
+    )
+
+
 def linked_pm(
     api: httpx.Client, cus: str, institution: str = "fcinst_StripeBank", name: str | None = None
 ) -> tuple[str, str]:
@@ -72,17 +87,7 @@ def linked_pm(
         )
     )
     account = done["accounts"]["data"][0]["id"]
-    pm = ok(
-        post(
-            api,
-            "/v1/payment_methods",
-            {
-                "type": "us_bank_account",
-                "us_bank_account[financial_connections_account]": account,
-                "billing_details[name]": "Jenny Rosen",
-            },
-        )
-    )
+    pm = bank_pm(api, account)
     ok(
         post(
             api,
@@ -511,17 +516,7 @@ SPENT = (
 def unattached_pm(api: httpx.Client) -> str:
     """A PaymentMethod of a linked account that no customer holds."""
     account, _ = linked_pm(api, customer(api))
-    pm = ok(
-        post(
-            api,
-            "/v1/payment_methods",
-            {
-                "type": "us_bank_account",
-                "us_bank_account[financial_connections_account]": account,
-                "billing_details[name]": "Jenny Rosen",
-            },
-        )
-    )
+    pm = bank_pm(api, account)
     return str(pm["id"])
 
 
