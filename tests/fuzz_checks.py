@@ -411,6 +411,44 @@ STRIPE_RULES: tuple[Rule, ...] = (
         "The spec's own descriptions: `account_holder[customer]` is \"only available when "
         '`type` is `customer`", `account_holder[account]` when it is `account`.',
     ),
+    *(
+        Rule(
+            operation,
+            None,
+            r"invoice_settings\[default_payment_method\]",
+            r"The customer does not have a payment method with the ID ",
+            "A customer's default PaymentMethod must be one the customer holds (a new customer "
+            "holds none): a state rule the spec cannot say.",
+        )
+        for operation in ("POST /v1/customers", "POST /v1/customers/{customer}")
+    ),
+    Rule(
+        "*",
+        None,
+        r"payment_method",
+        r"This PaymentMethod was previously used without being attached to a Customer",
+        "A detached PaymentMethod, or one paid with while no customer held it, is not used "
+        "again: a state rule the spec cannot say.",
+    ),
+    Rule(
+        "*",
+        None,
+        r"payment_method",
+        r"The (provided PaymentMethod (belongs to a Customer|is attached to another customer)"
+        r"|PaymentMethod provided \(\w+\) is not allowed for this SetupIntent)",
+        "A PaymentMethod a customer holds serves only that customer's intents, and a "
+        "SetupIntent given `payment_method_types` sets up only those: rules tying objects "
+        "together, which the spec cannot say.",
+    ),
+    Rule(
+        "*",
+        None,
+        r"(payment_method_data\[us_bank_account\]|us_bank_account)"
+        r"\[(routing_number|account_number)\]",
+        r"(Routing|Account) number must have ",
+        "A US routing number has 9 digits and an account number 4 to 17; the spec types both "
+        "as free strings.",
+    ),
     Rule(
         "*",
         "parameters_exclusive",
