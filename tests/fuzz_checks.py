@@ -126,15 +126,6 @@ STRIPE_RULES: tuple[Rule, ...] = (
     Rule(
         "*",
         None,
-        r"invoice_settings\[default_payment_method\]",
-        r"The customer does not have a payment method with the ID .*\. The payment method must "
-        r"be attached to the customer\.",
-        "A customer's default PaymentMethod is one attached to it (a new customer holds none); "
-        "the spec cannot tie the id to the customer (Stripe's documented message).",
-    ),
-    Rule(
-        "*",
-        None,
         r"client_secret",
         r"The client_secret provided does not match",
         "A client secret must be the intent's own; the spec cannot tie a parameter to the "
