@@ -45,8 +45,9 @@ def customer(api: httpx.Client) -> str:
     return str(ok(post(api, "/v1/customers", {"name": "Jenny Rosen"}))["id"])
 
 
-def bank_pm(api: httpx.Client, account: str) -> Any:
-    """A PaymentMethod made from the linked account `account` (no customer holds it yet)."""
+def bank_pm(api: httpx.Client, account: str, **extra: str) -> Any:
+    """A PaymentMethod made from the linked account `account` (no customer holds it yet,
+    unless `customer` is given)."""
     return ok(
         post(
             api,
@@ -55,6 +56,7 @@ def bank_pm(api: httpx.Client, account: str) -> Any:
                 "type": "us_bank_account",
                 "us_bank_account[financial_connections_account]": account,
                 "billing_details[name]": "Jenny Rosen",
+                **extra,
             },
         )
     )
@@ -307,18 +309,7 @@ def test_confirm_without_payment_method_is_an_unexpected_state(api: httpx.Client
 def test_confirm_without_any_mandate_is_refused(api: httpx.Client) -> None:
     cus = customer(api)
     account, _ = linked_pm(api, cus)
-    pm = ok(
-        post(
-            api,
-            "/v1/payment_methods",
-            {
-                "type": "us_bank_account",
-                "us_bank_account[financial_connections_account]": account,
-                "billing_details[name]": "Jenny Rosen",
-                "customer": cus,
-            },
-        )
-    )
+    pm = bank_pm(api, account, customer=cus)
     err = assert_error(charge(api, cus, pm["id"]), 400, param="mandate_data")
     assert err["message"].startswith("This PaymentIntent requires a mandate")
 

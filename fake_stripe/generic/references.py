@@ -87,7 +87,7 @@ def resolve(
             found_kind = getattr(found, "kind", None)
         if found is None or found_kind not in targets:
             param = f"{at}[{name}]" if at else name
-            noun = min(t for t in targets if not t.startswith("deleted_"))
+            noun = min(t.removeprefix("deleted_") for t in targets)
             raise resource_missing(noun, value, param)
         if embedded:
             out[name] = found.to_api(ctx.version)
