@@ -195,3 +195,59 @@ def test_bad_or_foreign_client_secret_and_other_tenants_key_resolve_with_an_erro
     # the right secret still works: the failed attempts did not touch the session
     session = shop.sdk.v1.financial_connections.sessions.retrieve(secret.split("_secret_")[0])
     assert session.status == "pending"
+
+
+CONFIRM = """([pk, secret, data]) => {
+  window.__result = undefined;
+  Stripe(pk).confirmUsBankAccountPayment(secret, data)
+    .then((r) => { window.__result = r; });
+}"""
+
+
+def test_confirm_us_bank_account_payment_passes_its_confirm_params_and_typed_bank_details(
+    shop: Shop,
+) -> None:
+    """`confirmUsBankAccountPayment` takes `PaymentIntentConfirmParams` beside the PaymentMethod
+    (`setup_future_usage` saves it to the customer), and a PaymentMethod given as bank details
+    (stripe-js, `ConfirmUsBankAccountPaymentData`) is made from them; a failure's error carries
+    the intent, as Stripe.js's `StripeError` does."""
+    shop.open()
+    pk = "pk_" + shop.key[3:]
+    pi = shop.sdk.v1.payment_intents.create(
+        params={
+            "amount": 1000,
+            "currency": "usd",
+            "customer": shop.customer,
+            "payment_method_types": ["us_bank_account"],
+        }
+    )
+    typed = {
+        "us_bank_account": {
+            "routing_number": "110000000",
+            "account_number": "000123456789",
+            "account_holder_type": "individual",
+        },
+        "billing_details": {"name": "Jenny Rosen"},
+    }
+    data = {"payment_method": typed, "setup_future_usage": "off_session"}
+    shop.page.evaluate(CONFIRM, [pk, pi.client_secret, data])
+    result = _result(shop)
+    assert "error" not in result, result
+    # Typed in by hand: it waits for microdeposits.
+    assert result["paymentIntent"]["status"] == "requires_action"
+    stored = shop.sdk.v1.payment_intents.retrieve(pi.id)
+    assert stored.setup_future_usage == "off_session"
+    pm = shop.sdk.v1.payment_methods.retrieve(stored.payment_method)
+    assert (pm.type, pm.us_bank_account.last4, pm.customer) == ("us_bank_account", "6789", None)
+
+    shop.page.evaluate(CONFIRM, [pk, pi.client_secret, data])
+    error = _result(shop)["error"]
+    assert set(error) <= ERROR_FIELDS
+    assert error["code"] == "payment_intent_unexpected_state"
+    assert error["payment_intent"]["id"] == pi.id
+    assert error["payment_intent"]["status"] == "requires_action"
+
+    # Verified, the debit starts and `setup_future_usage` saves the PaymentMethod.
+    verified = shop.sdk.v1.payment_intents.verify_microdeposits(pi.id, params={"amounts": [32, 45]})
+    assert verified.status == "processing"
+    assert shop.sdk.v1.payment_methods.retrieve(pm.id).customer == shop.customer

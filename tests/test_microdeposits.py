@@ -300,3 +300,113 @@ def test_stripe_js_verifies_with_the_publishable_key_and_client_secret(
         )
     )
     assert paid["status"] == "processing" and "customer" not in paid
+
+
+def test_an_error_about_an_intent_carries_it_as_the_key_may_see_it(
+    api: httpx.Client, key: str
+) -> None:
+    """Stripe's errors on a request about an intent carry it (`error.payment_intent`,
+    `error.setup_intent`): as the request left it when it failed and stands, as it was stored
+    when it raised; never to a publishable key without the intent's client secret."""
+    pk = {"Authorization": "Bearer pk_" + key.removeprefix("sk_")}
+    si, pi = setup(api), payment(api)
+    wrong = api.post(
+        f"/v1/payment_intents/{pi['id']}/verify_microdeposits",
+        data={"amounts[0]": "1", "amounts[1]": "2"},
+    )
+    mismatch = "payment_method_microdeposit_verification_amounts_mismatch"
+    shown = assert_error(wrong, 400, code=mismatch, param="amounts")
+    assert shown["payment_intent"]["id"] == pi["id"]
+    assert shown["payment_intent"]["status"] == "requires_action"
+    assert shown["payment_intent"]["customer"] is None  # the secret key's whole view
+
+    base = "/_stripejs/v1"
+    by_js = api.post(
+        f"{base}/setup_intents/{si['id']}/verify_microdeposits",
+        data={"descriptor_code": "SM99ZZ", "client_secret": si["client_secret"]},
+        headers=pk,
+    )
+    code_mismatch = "payment_method_microdeposit_verification_descriptor_code_mismatch"
+    seen = assert_error(by_js, 400, code=code_mismatch, param="descriptor_code")["setup_intent"]
+    assert seen["id"] == si["id"] and "customer" not in seen  # the publishable key's view
+    foreign = api.post(
+        f"{base}/setup_intents/{si['id']}/verify_microdeposits",
+        data={"descriptor_code": "SM11AA", "client_secret": si["id"] + "_secret_nope"},
+        headers=pk,
+    )
+    assert "setup_intent" not in assert_error(foreign, 400, param="client_secret")
+
+    canceled = ok(api.post(f"/v1/payment_intents/{pi['id']}/cancel"))
+    again = api.post(f"/v1/payment_intents/{pi['id']}/confirm")
+    body = assert_error(again, 400, code="payment_intent_unexpected_state")
+    assert body["payment_intent"]["status"] == canceled["status"] == "canceled"
+    assert (
+        ok(
+            api.post(
+                f"/v1/setup_intents/{si['id']}/verify_microdeposits",
+                data={"descriptor_code": "SM11AA"},
+            )
+        )["status"]
+        == "succeeded"
+    )
+    refused = api.post(f"/v1/setup_intents/{si['id']}/cancel")
+    assert_error(refused, 400, code="setup_intent_unexpected_state")
+    assert refused.json()["error"]["setup_intent"]["status"] == "succeeded"
+
+
+def test_stripe_js_pay_by_bank_links_one_account_and_keeps_the_payment_method_metadata(
+    api: httpx.Client, key: str
+) -> None:
+    """`collectBankAccountForPayment`: the session made for the intent lets the user select one
+    account (the intent takes one PaymentMethod), and `payment_method_data.metadata` reaches
+    the PaymentMethod attached to the intent."""
+    pk = {"Authorization": "Bearer pk_" + key.removeprefix("sk_")}
+    cus = ok(api.post("/v1/customers", data={"name": "Jenny Rosen"}))["id"]
+    pi = ok(
+        api.post(
+            "/v1/payment_intents",
+            data={
+                "amount": "1000",
+                "currency": "usd",
+                "customer": cus,
+                "payment_method_types[]": "us_bank_account",
+            },
+        )
+    )
+    base = "/_stripejs/v1"
+    intent = f"{base}/payment_intents/{pi['id']}"
+    las = ok(
+        api.post(
+            f"{intent}/link_account_sessions",
+            data={"client_secret": pi["client_secret"]},
+            headers=pk,
+        )
+    )
+    secret = {"client_secret": las["client_secret"]}
+    assert ok(api.post(f"{base}/session", data=secret, headers=pk))["account_limit"] == 1
+    login = ok(
+        api.post(
+            f"{base}/authenticate",
+            data={**secret, "institution": "fcinst_StripeBank", "username": "jenny"},
+            headers=pk,
+        )
+    )
+    offered = [a["key"] for a in login["accounts"] if a["selectable"]]
+    assert len(offered) >= 2
+    too_many = api.post(f"{base}/complete", data={**secret, "accounts[]": offered[:2]}, headers=pk)
+    assert too_many.status_code == 400, too_many.text
+    ok(api.post(f"{base}/complete", data={**secret, "accounts[]": offered[:1]}, headers=pk))
+    attached = ok(
+        api.post(
+            f"{intent}/link_account_sessions/{las['id']}/attach",
+            data={
+                "client_secret": pi["client_secret"],
+                "billing_details[name]": "Jenny Rosen",
+                "metadata[order]": "1001",
+            },
+            headers=pk,
+        )
+    )
+    assert attached["status"] == "requires_confirmation"
+    pm = ok(api.get(f"/v1/payment_methods/{attached['payment_method']}"))
+    assert pm["metadata"] == {"order": "1001"}

@@ -3,18 +3,75 @@ one made from `payment_method_data`), check a client secret, and read a mandate'
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from ..core.context import Ctx
-from ..core.errors import InvalidRequestError, exclusive, invalid_param, missing_param
+from ..core.errors import (
+    InvalidRequestError,
+    StripeError,
+    exclusive,
+    invalid_param,
+    missing_param,
+)
 from ..core.params import clean
 from ..core.tenant import secret_matches
 from ..resources import payment_methods
 from ..resources.payment_methods import PaymentMethod
 from . import p24, us_bank_account
-from .objects import PaymentIntent, SetupIntent
+from .objects import ClientPaymentIntent, ClientSetupIntent, PaymentIntent, SetupIntent
 
 Intent = SetupIntent | PaymentIntent
+
+
+def shown_in_error(ctx: Ctx, intent: Intent) -> dict[str, Any]:
+    """The intent as an error about it carries it (`error.payment_intent` or
+    `error.setup_intent`, as Stripe's errors and Stripe.js's `StripeError` do): what the
+    request's key may see of it."""
+    if isinstance(intent, SetupIntent):
+        if ctx.publishable:
+            return {"setup_intent": ClientSetupIntent.of(intent).model_dump(mode="json")}
+        return {"setup_intent": intent.to_api(ctx.version)}
+    if ctx.publishable:
+        return {"payment_intent": ClientPaymentIntent.of(intent).model_dump(mode="json")}
+    return {"payment_intent": intent.to_api(ctx.version)}
+
+
+Handler = TypeVar("Handler", bound=Callable[[Ctx, dict[str, Any]], Any])
+
+
+def carries_intent(cls: type[Intent]) -> Callable[[Handler], Handler]:
+    """A handler of the intent at `ctx.path["intent"]` whose raised errors carry the intent as
+    it is stored (a raised error changes nothing, whatever the handler had changed of it):
+    not to a publishable key without the intent's client secret, nor when there is none."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def carrying(ctx: Ctx, p: dict[str, Any]) -> Any:
+            try:
+                return handler(ctx, p)
+            except StripeError as err:
+                if "payment_intent" not in err.extra and "setup_intent" not in err.extra:
+                    stored = ctx.tenant.base.get(cls, ctx.path.get("intent", ""))
+                    if isinstance(stored, (PaymentIntent, SetupIntent)) and _may_see(
+                        ctx, p, stored
+                    ):
+                        err.extra.update(shown_in_error(ctx, stored))
+                raise
+
+        return cast(Handler, carrying)
+
+    return decorate
+
+
+def _may_see(ctx: Ctx, p: dict[str, Any], intent: Intent) -> bool:
+    """Whether the request's key may see the intent: a secret key, or a publishable key with
+    the intent's client secret."""
+    secret = p.get("client_secret")
+    if not ctx.publishable:
+        return True
+    return isinstance(secret, str) and secret_matches(secret, intent.client_secret)
 
 
 def _noun(intent: Intent) -> str:

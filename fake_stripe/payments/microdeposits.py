@@ -24,7 +24,7 @@ from ..core.params import Arr, Int, Spec, Str
 from ..resources import payment_methods
 from ..resources.payment_methods import PaymentMethod
 from . import ach, verification_links
-from .intents import Intent, check_client_secret
+from .intents import Intent, carries_intent, check_client_secret, shown_in_error
 from .objects import (
     ClientPaymentIntent,
     ClientSetupIntent,
@@ -214,9 +214,12 @@ def verify(ctx: Ctx, intent: Intent, p: dict[str, Any]) -> Failed | None:
         ctx.tenant.put(intent)
     else:
         _fail(ctx, intent, code)
-    return Failed(_error(code, param))
+    error = _error(code, param)
+    error.extra.update(shown_in_error(ctx, intent))  # as the failure leaves it
+    return Failed(error)
 
 
+@carries_intent(SetupIntent)
 def verify_setup(ctx: Ctx, p: dict[str, Any]) -> SetupIntent | ClientSetupIntent | Failed:
     si = ctx.tenant.load(SetupIntent, ctx.path["intent"])
     failed = verify(ctx, si, p)
@@ -231,6 +234,7 @@ def verify_setup(ctx: Ctx, p: dict[str, Any]) -> SetupIntent | ClientSetupIntent
     return ClientSetupIntent.of(si) if ctx.publishable else si
 
 
+@carries_intent(PaymentIntent)
 def verify_payment(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | ClientPaymentIntent | Failed:
     pi = ctx.tenant.load(PaymentIntent, ctx.path["intent"])
     failed = verify(ctx, pi, p)

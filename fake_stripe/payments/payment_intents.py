@@ -35,6 +35,7 @@ from ..resources import customers
 from ..resources.payment_methods import PaymentMethod
 from . import ach, intent_types, microdeposits
 from .intents import (
+    carries_intent,
     check_client_secret,
     check_owner,
     customer_acceptance,
@@ -320,6 +321,7 @@ def retrieve(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | ClientPaymentIntent
     return _for_key(ctx, pi)
 
 
+@carries_intent(PaymentIntent)
 def update(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
     pi = load(ctx, ctx.path["intent"])
     if pi.status not in UPDATABLE:
@@ -348,6 +350,7 @@ def update(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
     return pi
 
 
+@carries_intent(PaymentIntent)
 def confirm(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | ClientPaymentIntent | Failed:
     pi = load(ctx, ctx.path["intent"])
     check_client_secret(ctx, pi, p.get("client_secret"))
@@ -360,6 +363,7 @@ def confirm(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent | ClientPaymentIntent 
     return _confirm(ctx, pi, p) or _for_key(ctx, pi)
 
 
+@carries_intent(PaymentIntent)
 def cancel(ctx: Ctx, p: dict[str, Any]) -> PaymentIntent:
     pi = load(ctx, ctx.path["intent"])
     if pi.status not in CANCELABLE:

@@ -34,6 +34,7 @@ from ..resources import customers
 from ..resources.payment_methods import PaymentMethod, attach_to
 from . import microdeposits
 from .intents import (
+    carries_intent,
     check_client_secret,
     check_owner,
     customer_acceptance,
@@ -265,6 +266,7 @@ def retrieve(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     return load(ctx, ctx.path["intent"])
 
 
+@carries_intent(SetupIntent)
 def update(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     si = load(ctx, ctx.path["intent"])
     if si.status in ("succeeded", "canceled"):
@@ -287,6 +289,7 @@ def update(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     return si
 
 
+@carries_intent(SetupIntent)
 def confirm(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     si = load(ctx, ctx.path["intent"])
     check_client_secret(ctx, si, p.get("client_secret"))
@@ -302,6 +305,7 @@ def confirm(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     return si
 
 
+@carries_intent(SetupIntent)
 def cancel(ctx: Ctx, p: dict[str, Any]) -> SetupIntent:
     si = load(ctx, ctx.path["intent"])
     if si.status not in CANCELABLE:

@@ -13,15 +13,19 @@ from pydantic import BaseModel
 
 from ..core.context import Ctx, Endpoint
 from ..core.errors import InvalidRequestError, resource_missing
-from ..core.params import Spec, Str
+from ..core.params import Metadata, Spec, Str
 from ..core.tenant import secret_matches
 from ..financial_connections.objects import AccountHolder, Session, SessionFilters
 from ..payments import microdeposits, payment_intents, us_bank_account
+from ..payments.intents import carries_intent
 from ..payments.objects import ClientPaymentIntent, PaymentIntent
 from ..resources.payment_methods import BILLING
 
 SESSION = Spec({"client_secret": Str()}, required=("client_secret",))
-ATTACH = Spec({"client_secret": Str(), "billing_details": BILLING}, required=("client_secret",))
+ATTACH = Spec(
+    {"client_secret": Str(), "billing_details": BILLING, "metadata": Metadata()},
+    required=("client_secret",),
+)
 
 
 class LinkAccountSession(BaseModel):
@@ -39,6 +43,7 @@ def _intent(ctx: Ctx, secret: str) -> PaymentIntent:
     return pi
 
 
+@carries_intent(PaymentIntent)
 def link_account_session(ctx: Ctx, p: dict[str, Any]) -> LinkAccountSession:
     pi = _intent(ctx, p["client_secret"])
     if pi.status not in ("requires_payment_method", "requires_confirmation"):
@@ -52,7 +57,9 @@ def link_account_session(ctx: Ctx, p: dict[str, Any]) -> LinkAccountSession:
     ) or {}
     sid = ctx.tenant.new_id("fcsess")
     # GUESS: the session Stripe makes for an intent: its options' permissions, checking and
-    # savings only, the intent's customer as the holder (none without a customer).
+    # savings only, the intent's customer as the holder (none without a customer), and one
+    # account to select (the intent takes one PaymentMethod; Stripe's docs speak of "the
+    # customer's bank account").
     session = Session(
         id=sid,
         account_holder=AccountHolder(type="customer", customer=pi.customer)
@@ -62,6 +69,7 @@ def link_account_session(ctx: Ctx, p: dict[str, Any]) -> LinkAccountSession:
         filters=SessionFilters(account_subcategories=["checking", "savings"]),
         permissions=list(fc.get("permissions") or ["payment_method"]),
         prefetch=fc.get("prefetch") or None,
+        limits={"accounts": 1},
         created=ctx.now(),
     )
     ctx.tenant.put(session)
@@ -69,6 +77,7 @@ def link_account_session(ctx: Ctx, p: dict[str, Any]) -> LinkAccountSession:
     return LinkAccountSession(id=sid, client_secret=session.client_secret or "")
 
 
+@carries_intent(PaymentIntent)
 def attach(ctx: Ctx, p: dict[str, Any]) -> ClientPaymentIntent:
     """The first account the user linked becomes the intent's PaymentMethod."""
     pi = _intent(ctx, p["client_secret"])
@@ -80,6 +89,7 @@ def attach(ctx: Ctx, p: dict[str, Any]) -> ClientPaymentIntent:
         data = {
             "us_bank_account": {"financial_connections_account": session.account_ids[0]},
             "billing_details": p.get("billing_details") or {},
+            "metadata": p.get("metadata") or {},
         }
         pm = us_bank_account.from_params(ctx, data, "payment_method_data")
         ctx.tenant.put(pm)

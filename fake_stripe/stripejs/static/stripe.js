@@ -253,29 +253,49 @@
             if (!accounts.length) {
               return call("GET", pi, { client_secret: secret }).then(intentResult);
             }
-            return call("POST", pi + "/link_account_sessions/" + las.data.id + "/attach", {
-              client_secret: secret,
-              billing_details: billing,
-            }).then(intentResult);
+            var attach = { client_secret: secret, billing_details: billing };
+            var metadata = (params.payment_method_data || {}).metadata;
+            if (metadata !== undefined) attach.metadata = metadata;
+            return call(
+              "POST",
+              pi + "/link_account_sessions/" + las.data.id + "/attach",
+              attach
+            ).then(intentResult);
           });
         }
       );
     }
 
-    // Confirms with the mandate accepted in this browser (Stripe fills in the address).
+    // Confirms with the confirm parameters given (`setup_future_usage`, `return_url`, ...) and
+    // the mandate accepted in this browser unless `mandate_data` is given (Stripe fills in the
+    // address). `payment_method` is an id, or the bank details of a new us_bank_account
+    // PaymentMethod (`{us_bank_account: {...}, billing_details: {...}}`), sent as
+    // `payment_method_data`.
     function confirmUsBankAccountPayment(clientSecret, data) {
       checkSecret("confirmUsBankAccountPayment", clientSecret);
-      var params = {
-        client_secret: clientSecret,
-        mandate_data: {
+      var given = data && typeof data === "object" ? data : {};
+      var params = {};
+      Object.keys(given).forEach(function (key) {
+        if (key !== "payment_method") params[key] = given[key];
+      });
+      params.client_secret = clientSecret;
+      if (params.mandate_data === undefined) {
+        params.mandate_data = {
           customer_acceptance: {
             type: "online",
             online: { user_agent: navigator.userAgent },
           },
-        },
-      };
-      if (data && typeof data.payment_method === "string") {
-        params.payment_method = data.payment_method;
+        };
+      }
+      var pm = given.payment_method;
+      if (typeof pm === "string") {
+        params.payment_method = pm;
+      } else if (pm && typeof pm === "object") {
+        var pmData = { type: "us_bank_account" };
+        Object.keys(pm).forEach(function (key) {
+          pmData[key] = pm[key];
+        });
+        params.payment_method_data = pmData;
       }
       var pi = "/payment_intents/" + encodeURIComponent(intentId(clientSecret));
       return call("POST", pi + "/confirm", params).then(intentResult);
