@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -275,3 +276,80 @@ def test_serve_and_its_first_v1_answer_load_nothing_of_the_other_routes() -> Non
     ).stdout.split()
     assert out[:2] == ["200", "200"]
     assert out[2:] == []
+
+
+def test_a_restart_on_the_same_store_never_hands_out_a_request_id_again(db: str) -> None:
+    """Request ids come from the seed and the process's number in the store: a restart, or a
+    second `serve` on the same file, goes on with new ones."""
+
+    def first_ids(url: str) -> list[str]:
+        return [
+            httpx.post(f"{url}/v1/customers", auth=("sk_test_rid", "")).headers["request-id"]
+            for _ in range(3)
+        ]
+
+    proc, url = start("--db", db, "--seed", "7")
+    try:
+        before = first_ids(url)
+    finally:
+        stop(proc)
+    proc, url = start("--db", db, "--seed", "7")
+    other, other_url = start("--db", db, "--seed", "7")
+    try:
+        after, beside = first_ids(url), first_ids(other_url)
+    finally:
+        stop(proc)
+        stop(other)
+    assert len(set(before + after + beside)) == 9
+    app = create_app(db=db)
+    try:
+        with inprocess_client(app) as c:
+            listed = c.get("/v1/events", params={"limit": 100}, auth=("sk_test_rid", "")).json()
+    finally:
+        app.fake.close()
+    request_ids = [e["request"]["id"] for e in listed["data"]]
+    assert len(request_ids) == 9 and len(set(request_ids)) == 9
+
+
+def test_workers_stop_when_their_serve_process_is_killed(db: str) -> None:
+    """`kill -9` of `serve --workers 2` (a supervisor's, a CI timeout's): its workers notice
+    and stop, and the port and the store are free for the next start."""
+    proc, url = start("--db", db, "--workers", "2")
+    port = url.rsplit(":", 1)[1]
+    workers: list[str] = []
+    try:
+        assert httpx.post(f"{url}/v1/customers", auth=("sk_test_orphans", "")).status_code == 200
+        workers = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()
+        assert workers
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        alive = list(workers)
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.2)
+            alive = [w for w in alive if Path(f"/proc/{w}").exists() and not _zombie(w)]
+        assert not alive, f"workers still running after their serve process died: {alive}"
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        for w in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(w), signal.SIGKILL)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+    again, url = start("--db", db, "--port", port)
+    try:
+        listed = httpx.get(f"{url}/v1/customers", auth=("sk_test_orphans", "")).json()
+        assert len(listed["data"]) == 1
+    finally:
+        stop(again)
+
+
+def _zombie(pid: str) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except OSError:
+        return False

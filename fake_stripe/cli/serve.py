@@ -10,7 +10,10 @@ import json
 import logging
 import os
 import secrets
+import signal
 import sys
+import threading
+import time
 from typing import Any
 
 from ..core.bounds import DEFAULT_MAX_BODY
@@ -32,6 +35,11 @@ GC_THRESHOLDS = (2000, 20, 100)
 GRACE = 2.0
 # How `serve --workers N` hands its options to the worker processes, which build their own app.
 _WORKER_OPTIONS = "FAKE_STRIPE_WORKER_OPTIONS"
+# How often a worker looks whether the `serve` process that started it is still there (seconds).
+PARENT_POLL = 0.5
+# Where a store counts the processes that served it: not a tenant's name (those are letters,
+# digits and `_`, `core.keys`).
+SERVER_NAME = "fake-stripe:server"
 
 log = logging.getLogger("fake_stripe")
 
@@ -135,6 +143,8 @@ def serve(args: argparse.Namespace) -> int:
         Multiprocess(config, sockets=[sock]).run()
         return 0
     app = create_app(**options, backend=backend)
+    if args.db:
+        _number_instance(app)
     _tune_for_serving()
     try:
         # SIGINT and SIGTERM stop it, exit status 0.
@@ -149,12 +159,40 @@ def worker_app() -> Any:
     from ..app import create_app
 
     options = json.loads(os.environ[_WORKER_OPTIONS])
+    _stop_with_parent()
     app = create_app(**options)
-    # Request ids come from the seed and the process: workers sharing a seed must not hand out
-    # the same ones.
-    app.fake.instance = f"pid{os.getpid()}"
+    _number_instance(app)
     _tune_for_serving()
     return app
+
+
+def _number_instance(app: Any) -> None:
+    """Request ids come from the seed and the instance (`FakeStripe.instance`): each process
+    serving a store it keeps takes the next number the store gives, so neither a restart nor
+    another process on the same store (a worker, a second `serve`) hands out an id given
+    before; a new store with a seed still gives the same ones."""
+    backend = app.fake.backend
+    with backend.transaction(SERVER_NAME, True):
+        n = backend.increment(SERVER_NAME, "instances")
+    app.fake.instance = f"#{n}"
+
+
+def _stop_with_parent() -> None:
+    """A worker stops when the `serve` process that started it is gone: killed with SIGKILL
+    (by a supervisor, a CI timeout, the OOM killer), it could not stop its workers, which would
+    go on answering on its port and writing to its store. Its death tells them nothing, so a
+    thread looks for it; the worker then stops as SIGTERM stops it, or at once if that hangs."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
+        log.warning("fake-stripe worker %d: its serve process is gone; stopping", os.getpid())
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(GRACE + 5.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fake-stripe-parent", daemon=True).start()
 
 
 def _tune_for_serving() -> None:
