@@ -295,6 +295,9 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
         # A class default: CPython 3.11 specializes a method called through an instance
         # (`self.start(cycle)`) only while it has fewer than 30 attributes (28 here).
         upgrade_left: int | None = None
+        # Bytes that are no HTTP came after requests still to answer: those are answered, then
+        # a 400 is sent and the connection closes (a class default, as above).
+        broken = False
 
         def __init__(
             self,
@@ -463,9 +466,26 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
                 self.last = True
                 if self.cycle is None:
                     self.refuse()
-                else:
-                    self.cycle.keep_alive = False  # answer what came before, then close
-                    self.queue.clear()
+                    return
+                # The request whose body was being read when the bytes went wrong (a chunk
+                # size that is no number, a trailer past the limit) can never end: the app
+                # is not left waiting for it. The requests read whole before it are answered,
+                # then the 400.
+                parsing = self.parsing
+                self.parsing = None
+                if parsing is not None and parsing.more_body and not parsing.complete:
+                    if parsing is self.cycle and not parsing.started:
+                        parsing.disconnected = True  # its app reads a disconnect, sends nothing
+                        parsing.wake()
+                        self.queue.clear()
+                        self.refuse()
+                        return
+                    if parsing is self.cycle:
+                        parsing.keep_alive = False  # its answer has begun: close after it
+                    else:
+                        self.queue.remove(parsing)
+                        parsing.disconnected = True
+                self.broken = True
 
         def refuse(self) -> None:
             head = [_status_line(400), self.default_lines()]
@@ -710,7 +730,10 @@ def _httptools_protocol() -> type[asyncio.Protocol]:
                 self.transport.close()
                 return
             if self.last and not self.queue:
-                self.transport.close()
+                if self.broken:
+                    self.refuse()
+                else:
+                    self.transport.close()
                 return
             self.resume_reading()
             if self.queue:

@@ -404,3 +404,28 @@ def test_the_connection_and_the_server_state_keep_under_30_attributes() -> None:
     finally:
         loop.close()
         app.fake.close()
+
+
+def test_a_body_whose_chunks_go_wrong_is_refused_at_once(quick: str) -> None:
+    # A chunk size that is no number, or a trailer past the head's limit: the body can never
+    # end, so a 400 and the connection closes, rather than a wait for the body's deadline.
+    for tail in (b"5\r\nabcde\r\nZZ\r\n", b"3\r\nabc\r\n0\r\nX-T: " + b"a" * 70_000 + b"\r\n\r\n"):
+        with connect(quick) as sock:
+            started = time.monotonic()
+            sock.sendall(CHUNKED % b"/body" + b"\r\n" + tail)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
+            assert closed_after(sock) < 2
+            assert time.monotonic() - started < 3
+
+
+def test_pipelined_requests_before_bytes_that_are_no_http_are_answered_then_a_400(
+    quick: str,
+) -> None:
+    with connect(quick) as sock:
+        sock.sendall(post(b"/body", b"abc") + b"abc" + GET + GET + b"GARBAGE\r\n\r\n")
+        assert read_response(sock)[1] == b"abc"
+        assert read_response(sock)[1] == b"hello"
+        assert read_response(sock)[1] == b"hello"
+        rest = _LEFT.pop(sock.fileno(), b"") + sock.recv(65536)
+        assert rest.startswith(b"HTTP/1.1 400 ")
+        assert closed_after(sock) < 2

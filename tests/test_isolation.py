@@ -738,3 +738,29 @@ def test_a_request_leaves_no_cycles_of_the_fakes_own_for_the_collector() -> None
         gc.enable()
         app.fake.close()
     assert ours == set()
+
+
+def test_sqlite_the_wal_is_copied_once_large_whatever_the_number_of_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tenant writing large objects grows the WAL by their size each commit: it is copied
+    into the file once past `WAL_HIGH` (not only every `CHECKPOINT_EVERY` commits) and cut back
+    to `JOURNAL_LIMIT` when it starts over, so it stays bounded whatever one tenant writes."""
+    monkeypatch.setattr(SQLiteBackend, "CHECKPOINT_EVERY", 1_000_000)
+    monkeypatch.setattr(SQLiteBackend, "WAL_HIGH", 512 * 1024)
+    monkeypatch.setattr(SQLiteBackend, "JOURNAL_LIMIT", 256 * 1024)
+    db = str(tmp_path / "store.db")
+    wal = Path(db + "-wal")
+    big = {f"metadata[k{i}]": "x" * 500 for i in range(50)}  # about 25 KB a customer
+    app = create_app(db=db)
+    largest = 0
+    try:
+        with inprocess_client(app) as c:
+            for _ in range(200):  # some 5 MB of objects
+                made = c.post("/v1/customers", data=big, auth=("sk_test_wal", ""))
+                assert made.status_code == 200, made.text
+                largest = max(largest, wal.stat().st_size)
+    finally:
+        app.fake.close()
+    # One checkpoint's worth of writes may land before it catches up: a few times WAL_HIGH.
+    assert largest < 4 * 512 * 1024, largest
