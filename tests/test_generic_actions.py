@@ -125,6 +125,24 @@ def test_search_finds_by_field_metadata_and_numbers(api: httpx.Client) -> None:
     assert [c["id"] for c in people["data"]] == [customer["id"]]
 
 
+def test_search_values_take_backslash_escaped_quotes(api: httpx.Client) -> None:
+    """Stripe's search syntax: a quote inside a quoted value is escaped with a backslash; an
+    unterminated value is a 400 naming `query`."""
+    obrien = product(api, name='O\'Brien "Jr"')
+    for query in ("name:'O\\'Brien \"Jr\"'", 'name:"O\'Brien \\"Jr\\""'):
+        found = ok(api.get("/v1/products/search", params={"query": query}))
+        assert [p["id"] for p in found["data"]] == [obrien["id"]], query
+    broken = api.get("/v1/products/search", params={"query": "name:'x\\'"})
+    assert_error(broken, 400, param="query")
+
+
+def test_search_page_is_ascii_digits(api: httpx.Client) -> None:
+    product(api)
+    for page in ("\u0967", "\uff11", "-1", "x"):
+        refused = api.get("/v1/products/search", params={"query": "active:'true'", "page": page})
+        assert_error(refused, 400, param="page")
+
+
 def test_search_pages_with_next_page(api: httpx.Client) -> None:
     ids = [product(api)["id"] for _ in range(3)]
     first = ok(api.get("/v1/products/search", params={"query": "active:'true'", "limit": 2}))

@@ -3,7 +3,8 @@
 A query is clauses joined by `AND` or by `OR` (not both): `field:value` (equality; `~` for a
 substring), `field>value` (`>=`, `<`, `<=` on numbers), a leading `-` to negate; a field is a
 top-level name, a dotted path (`address.city`) or `metadata['key']`; a value is quoted
-(`'Jane'`, `"Jane"`), a number, or `null`. Results are newest first, paged by `page`.
+(`'Jane'`, `"Jane"`; a backslash escapes the character after it, as in `'O\\'Brien'`), a
+number, or `null`. Results are newest first, paged by `page`.
 
 GUESS (docs/guesses.md): Stripe's search is eventually consistent and ranks by its own rules;
 here every stored object is searched at once, newest first, and equality on text ignores case.
@@ -21,9 +22,10 @@ from ..core.errors import invalid_param
 _CLAUSE = re.compile(
     r"""^\s*(?P<neg>-)?(?P<field>metadata\[(?P<q>['"])(?P<key>[^'"]+)(?P=q)\]|[a-z_][a-z0-9_.]*)
         \s*(?P<op>:|~|>=|<=|>|<)\s*
-        (?P<value>'[^']*'|"[^"]*"|-?[0-9]+(?:\.[0-9]+)?|null)\s*$""",
+        (?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?[0-9]+(?:\.[0-9]+)?|null)\s*$""",
     re.VERBOSE,
 )
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 MAX_PAGE = 10_000
 # Stripe's documented cap on the clauses of one search query.
 MAX_CLAUSES = 10
@@ -79,7 +81,7 @@ def parse(query: str) -> tuple[list[Clause], bool]:
         if raw == "null":
             value = None
         elif raw[0] in "'\"":
-            value = raw[1:-1]
+            value = _ESCAPED.sub(r"\1", raw[1:-1])
         else:
             value = float(raw) if "." in raw else int(raw)
         if found.group("key") is not None:
@@ -100,7 +102,7 @@ def search(ctx: Ctx, source: Any, p: dict[str, Any], url: str) -> dict[str, Any]
     clauses, joined_by_or = parse(str(p.get("query", "")))
     limit = int(p.get("limit", 10))
     page = str(p.get("page") or "0")
-    start = int(page) if page.isdigit() and len(page) < 6 else -1
+    start = int(page) if page.isascii() and page.isdigit() and len(page) < 6 else -1
     if not 0 <= start <= MAX_PAGE:
         raise invalid_param("page", f"Invalid page: {page[:40]}")
     hits: list[dict[str, Any]] = []
