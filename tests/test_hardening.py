@@ -633,3 +633,27 @@ def test_serve_keeps_webhook_urls_out_of_its_logs() -> None:
     finally:
         logged = stop(proc)
     assert "receiver-secret" not in logged
+
+
+def test_keys_that_only_read_leave_nothing_behind_in_the_memory_store() -> None:
+    """Keys cost nothing to invent: a key whose requests only read keeps no tenant in the
+    memory store (its first write makes it), and a key's tenant name is at most 200
+    characters, so one client cannot grow the server's memory by inventing keys."""
+    app = create_app(seed=4)
+    try:
+        with inprocess_client(app) as c:
+            for n in range(50):
+                key = f"sk_test_reader{n}_" + "x" * 150
+                assert c.get("/v1/customers", auth=(key, "")).status_code == 200
+                assert c.get("/v1/events", auth=(key, "")).status_code == 200
+                missing = c.get("/v1/customers/cus_nope", auth=(key, ""))
+                assert missing.status_code == 404
+            assert app.fake.backend.tenants() == []
+            assert c.post("/v1/customers", auth=("sk_test_writer", "")).status_code == 200
+            assert app.fake.backend.tenants() == ["writer"]
+            too_long = c.get("/v1/customers", auth=("sk_test_" + "y" * 201, ""))
+            assert too_long.status_code == 401
+            assert too_long.json()["error"]["message"].startswith("Invalid API Key provided")
+            assert c.get("/v1/customers", auth=("sk_test_" + "y" * 200, "")).status_code == 200
+    finally:
+        app.fake.close()

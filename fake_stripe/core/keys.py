@@ -9,8 +9,10 @@ import re
 
 from .errors import AuthenticationError
 
-# An API key, matched in full (`fullmatch`: `$` would also match before a final newline).
-KEY_RE = re.compile(r"(sk|rk|pk)_(test|live)_([A-Za-z0-9_]+)")
+# An API key, matched in full (`fullmatch`: `$` would also match before a final newline). Its
+# tenant's name is at most 200 characters (Stripe's keys are about 100 long): a name is kept
+# for as long as its tenant is.
+KEY_RE = re.compile(r"(sk|rk|pk)_(test|live)_([A-Za-z0-9_]{1,200})")
 
 NO_KEY = (
     "You did not provide an API key. You need to provide your API key in the Authorization "

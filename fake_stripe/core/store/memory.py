@@ -15,7 +15,7 @@ import heapq
 import json
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from itertools import chain
 
 from ..turns import checkpoint
@@ -92,6 +92,9 @@ class _Held:
         self._t.lock.release()
 
 
+_NOTHING_HELD: AbstractContextManager[None] = nullcontext()
+
+
 class MemoryBackend:
     shared = False
     inline_reads = True
@@ -124,6 +127,11 @@ class MemoryBackend:
     def transaction(
         self, tenant: str, write: bool, wait: bool = True
     ) -> AbstractContextManager[None]:
+        if not write and tenant not in self._tenants:
+            # A tenant that never wrote has nothing to read or to hold: nothing is made for it
+            # (keys cost nothing to invent, and each one's reads would be kept for ever). A
+            # write in the block makes it (`write`).
+            return _NOTHING_HELD
         if wait:
             return _Held(self._acquire(tenant))
         t = self._t(tenant)
