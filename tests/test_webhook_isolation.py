@@ -299,6 +299,10 @@ def test_a_loopback_server_refuses_v1_and_stripejs_under_a_foreign_host(
         assert_error(js, 403)
         assert js.headers["access-control-allow-origin"] == "*"
         assert c.get("/v1/customers", headers={**auth, "Host": f"localhost:{port}"}).is_success
+        assert c.get("/v1/customers", headers={**auth, "Host": "localhost"}).is_success
+        assert c.get("/v1/customers", headers={**auth, "Host": f"[::1]:{port}"}).is_success
+        for odd in (f"localhost:{port}@evil.example", "localhost:x", f"127.0.0.1:{port}/x"):
+            assert_error(c.get("/v1/customers", headers={**auth, "Host": odd}), 403)
         assert c.get("/v3/", headers={"Origin": "http://merchant.example"}).is_success
 
 

@@ -111,6 +111,10 @@ def _foreign(server: str, header: bytes) -> str | None:
         return None
     host = header.decode("latin-1")
     name = _host_name(host.lower())
+    # After the name only a port may follow (`localhost:80@evil.example` is no loopback name).
+    port = host[len(name) :]
+    if port and not (port[0] == ":" and port[1:].isascii() and port[1:].isdigit()):
+        return f"the Host header ({host[:100]!r}) is not a name with a port"
     # 0.0.0.0 and [::] reach this machine as loopback does, and no page can own them as its
     # origin: a page calling them is an ordinary cross-origin request.
     if _is_loopback(name) or name in ("0.0.0.0", "[::]"):
