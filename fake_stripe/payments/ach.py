@@ -26,11 +26,11 @@ from ..core.errors import PaymentError
 from ..financial_connections.objects import Account
 from ..resources.bank_tokens import TEST_ROUTING, fingerprint
 from ..resources.payment_methods import PaymentMethod, attach_to
+from .intents import shown_in_error
 from .objects import (
     Charge,
     ChargeOutcome,
     ChargePaymentMethodDetails,
-    ClientPaymentIntent,
     Mandate,
     PaymentIntent,
     UsBankAccountDetails,
@@ -256,13 +256,12 @@ def debit(ctx: Ctx, pi: PaymentIntent, pm: PaymentMethod) -> Failed | None:
     if outcome.decision != "refuse":
         return None
     code = outcome.code or "bank_account_unusable"
-    shown = ClientPaymentIntent.of(pi).model_dump(mode="json") if ctx.publishable else None
     return Failed(
         PaymentError(
             FAILURES[code],
             code=code,
             charge=pi.latest_charge,
-            payment_intent=shown or pi.to_api(ctx.version),
+            **shown_in_error(ctx, pi),
             payment_method=pm.to_api(ctx.version),
         )
     )
