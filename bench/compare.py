@@ -24,6 +24,10 @@ Usage:
   .venv/bin/python bench/compare.py --quick         # 1 round, 2 s, no peers, prints only
 Options: --rounds N --seconds S --connections C --no-peers --only NAMES --no-inprocess
          --write FILE (default docs/benchmarks.md; --quick prints only unless --write is given)
+         --python PY: the interpreter of the ceiling and of every fake-stripe row, the in-process
+         parts and the catalog included (an environment with fake-stripe and its `scenarios`
+         extra installed; default .venv/bin/python). The header names the interpreter it found
+         behind PY.
 """
 
 from __future__ import annotations
@@ -33,7 +37,6 @@ import contextlib
 import datetime
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -52,6 +55,7 @@ from common import need_wrk, read_wrk, stop_group, wrk_command
 from fake_stripe.core.versions import PREVIEW_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
+# `--python` sets both: an environment's interpreter and its `fake-stripe` command.
 PY = ROOT / ".venv" / "bin" / "python"
 FAKE = ROOT / ".venv" / "bin" / "fake-stripe"
 PEER_VENV = ROOT / "bench" / ".venv-peers"
@@ -329,10 +333,16 @@ def versions(names: set[str]) -> str:
             return "?"
 
     meta = "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"
+    # The interpreter itself, not only its version: two builds of one version (a distribution's
+    # and one compiled by hand, pyenv's say) serve a request at different costs.
+    interpreter = (
+        "import os, platform, sys; print(platform.python_implementation(), "
+        "platform.python_version(), 'at', os.path.realpath(sys.executable))"
+    )
     parts = [
         f"fake-stripe {out([str(PY), '-c', meta, 'fake-stripe'])} at "
         f"`{out(['git', '-C', str(ROOT), 'describe', '--always', '--dirty'])}` "
-        f"({platform.python_implementation()} {platform.python_version()}, uvicorn "
+        f"({out([str(PY), '-c', interpreter])}, uvicorn "
         f"{out([str(PY), '-c', meta, 'uvicorn'])}, httptools, uvloop)"
     ]
     if "localstripe" in names:
@@ -606,9 +616,22 @@ def main() -> int:
     ap.add_argument("--only", default=None, help="comma-separated server names (substring match)")
     ap.add_argument("--write", type=Path, default=None, help="Markdown file to update")
     ap.add_argument(
+        "--python",
+        type=Path,
+        default=None,
+        help="the interpreter of the ceiling and of fake-stripe (default .venv/bin/python)",
+    )
+    ap.add_argument(
         "--max-minutes", type=float, default=60, help="stop starting servers after this"
     )
     args = ap.parse_args()
+    global PY, FAKE
+    if args.python is not None:
+        # Not resolved: a venv's interpreter is a link, and the venv is what it is run for.
+        PY = args.python.absolute()
+        FAKE = PY.parent / "fake-stripe"
+        if not FAKE.exists():
+            ap.error(f"--python {args.python}: no fake-stripe next to it ({FAKE})")
     rounds = args.rounds or (1 if args.quick else 3)
     seconds = args.seconds or (2 if args.quick else 8)
     target = args.write or (None if args.quick else ROOT / "docs" / "benchmarks.md")
