@@ -16,8 +16,16 @@ on the bench's thread (as `fake_stripe.inprocess` does), and each figure is that
 time per request: what other threads and processes do counts little (wall time for PostgreSQL,
 whose server works in a process of its own).
 
+With `--instructions`, the same requests counted in instructions rather than timed: the script
+runs itself under valgrind's callgrind, which counts only inside `sys.call_tracing` (each case
+on each layout is one such call of `--n` requests, after a warm-up) and writes a profile as each
+ends; the figure is that profile's total over the requests. A machine whose CPU time per request
+moves by a fifth from one process to the next (the layout of the heap, the other tenants of a
+virtual machine's host) moves no instruction count. On memory and SQLite only by default: a
+PostgreSQL request's work is mostly its server's, in a process callgrind does not count.
+
 Usage: .venv/bin/python bench/scale.py [--objects 100000] [--tenants 1000] [--n 500] [--quick]
-       [--stores memory,SQLite,PostgreSQL]
+       [--stores memory,SQLite,PostgreSQL] [--instructions [--n 20]]
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ import asyncio
 import contextlib
 import gc
 import json
+import os
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -227,10 +238,14 @@ LAYOUTS = ("empty", "one tenant", "many tenants")
 FROZEN_AT = 1_780_000_000  # every layout's tenant clock, so no layout has work fall due alone
 
 
-def run(store: str, objects: int, tenants: int, n: int, repeats: int) -> dict[str, list[float]]:
+def run(
+    store: str, objects: int, tenants: int, n: int, repeats: int, counted: bool = False
+) -> dict[str, list[float]]:
     """Each case on the three layouts, their rounds in turn (empty, one tenant, many tenants,
     empty, ...), so that a burst of other work on the machine slows all three alike; the
-    fastest round of each."""
+    fastest round of each. `counted` (under callgrind, `--instructions`): each case on each
+    layout once, `n` requests inside one `sys.call_tracing` after a warm-up, and no figures
+    (the profiles written as each ends hold them)."""
     clock = time.perf_counter if store == "PostgreSQL" else time.thread_time
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         calls = []
@@ -259,6 +274,13 @@ def run(store: str, objects: int, tenants: int, n: int, repeats: int) -> dict[st
             out = {}
             for name in calls[0]:
                 fns = [c[name] for c in calls]
+                if counted:
+                    for fn in fns:
+                        for _ in range(5):
+                            fn()
+                        sys.call_tracing(_repeat, (fn, n))
+                    out[name] = [0.0] * len(fns)
+                    continue
                 counts = []
                 for fn in fns:  # calls per round: about a second's worth, for each layout
                     t = clock()
@@ -279,6 +301,50 @@ def run(store: str, objects: int, tenants: int, n: int, repeats: int) -> dict[st
             gc.unfreeze()
 
 
+def _repeat(fn: Callable[[], None], n: int) -> None:
+    for _ in range(n):
+        fn()
+
+
+def counted(args: argparse.Namespace) -> dict[str, dict[str, list[float]]]:
+    """`--instructions`: this script again under callgrind (`run(counted=True)`), each store
+    in a process of its own; instructions per request for each case and layout."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for store in args.stores.split(","):
+        with tempfile.TemporaryDirectory(prefix="scale-cg-") as tmp:
+            cmd = [
+                *("valgrind", "--tool=callgrind", "--collect-atstart=no"),
+                *("--toggle-collect=sys_call_tracing", "--dump-after=sys_call_tracing"),
+                f"--callgrind-out-file={tmp}/cg",
+                *(sys.executable, __file__, "--counted", "--stores", store),
+                *("--objects", str(args.objects), "--tenants", str(args.tenants)),
+                *("--n", str(args.n)),
+            ]
+            done = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONHASHSEED": "0"},
+            )
+            if done.returncode != 0:
+                raise SystemExit(f"{store} under callgrind failed:\n{done.stderr[-3000:]}")
+            names: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+            dumps = sorted(Path(tmp).glob("cg.*"), key=lambda f: int(f.name.split(".")[1]))
+            totals = []
+            for f in dumps:
+                m = re.search(r"^totals: (\d+)", f.read_text(), re.M)
+                totals.append(int(m.group(1)) if m else 0)
+            if len(totals) != len(names) * len(LAYOUTS):
+                raise SystemExit(
+                    f"{store}: {len(totals)} profiles for {len(names)} cases on {len(LAYOUTS)} "
+                    "layouts"
+                )
+            it = iter(totals)
+            out[store] = {name: [next(it) / args.n for _ in LAYOUTS] for name in names}
+        print(f"({store}: counted)", file=sys.stderr, flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--objects", type=int, default=100_000)
@@ -287,25 +353,54 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--stores", default="memory,SQLite,PostgreSQL")
     ap.add_argument("--quick", action="store_true", help="10,000 objects, 100 tenants, n=100")
+    ap.add_argument(
+        "--instructions",
+        action="store_true",
+        help="instructions per request under callgrind (default --stores memory,SQLite, --n 20)",
+    )
+    ap.add_argument("--counted", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
         args.objects, args.tenants, args.n, args.repeats = 10_000, 100, 100, 3
+    given = " ".join(sys.argv[1:])
+    if args.counted:  # under callgrind: the cases' names, in the order they were counted
+        found = run(args.stores, args.objects, args.tenants, args.n, 1, counted=True)
+        print(json.dumps(list(found)))
+        return
+    if args.instructions:
+        if "--stores" not in sys.argv:
+            args.stores = "memory,SQLite"
+        if "--n" not in sys.argv:
+            args.n = 20
+        print(
+            f"`PYTHONHASHSEED=0 .venv/bin/python bench/scale.py {given}`: instructions per "
+            f"request in-process (callgrind, {args.n} requests after 5 of warm-up, "
+            f"PYTHONHASHSEED=0); {args.objects:,} objects in the tenant asked, or over "
+            f"{args.tenants:,} tenants; ratio to the empty store in brackets."
+        )
+        print()
+        for store, results in counted(args).items():
+            table(store, args, results)
+        return
     print(
-        f"`.venv/bin/python bench/scale.py {' '.join(sys.argv[1:])}`: µs per request in-process "
+        f"`.venv/bin/python bench/scale.py {given}`: µs per request in-process "
         "(CPU time of the thread; PostgreSQL: wall time), "
         f"fastest of {args.repeats} rounds; {args.objects:,} objects in the tenant asked, or over "
         f"{args.tenants:,} tenants; ratio to the empty store in brackets."
     )
     print()
     for store in args.stores.split(","):
-        results = run(store, args.objects, args.tenants, args.n, args.repeats)
-        cols = f"{args.objects:,} in one tenant | over {args.tenants:,} tenants"
-        print(f"| {store} | empty | {cols} |")
-        print("|---|---|---|---|")
-        for case, (base, *others) in results.items():
-            cells = [f"{base:,.0f}"] + [f"{v:,.0f} ({v / base:.2f}×)" for v in others]
-            print(f"| {case} | " + " | ".join(cells) + " |", flush=True)
-        print()
+        table(store, args, run(store, args.objects, args.tenants, args.n, args.repeats))
+
+
+def table(store: str, args: argparse.Namespace, results: dict[str, list[float]]) -> None:
+    cols = f"{args.objects:,} in one tenant | over {args.tenants:,} tenants"
+    print(f"| {store} | empty | {cols} |")
+    print("|---|---|---|---|")
+    for case, (base, *others) in results.items():
+        cells = [f"{base:,.0f}"] + [f"{v:,.0f} ({v / base:.2f}×)" for v in others]
+        print(f"| {case} | " + " | ".join(cells) + " |", flush=True)
+    print()
 
 
 if __name__ == "__main__":
