@@ -327,3 +327,39 @@ def test_a_walk_over_several_entries_merges_them_newest_first_each_object_once(
     assert before == sorted(o for o in expected if o > "evt_150")
     assert not list(b.iter_desc("t", "event", "evt_missing", None, both))
     assert not list(b.iter_desc("t", "event", None, None, [("type", "nothing.here")]))
+
+
+def test_a_sql_walk_reads_first_what_its_page_shows_and_one_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rows a list's first statement reads: a page and one more, whatever the store holds
+    # beyond them (each row read costs more in a larger store); a walk whose caller says
+    # nothing reads 16 at first, and every walk 64 at a time after its first statement.
+    from fake_stripe.core.store import sqlite
+
+    asked: list[int] = []
+    real = sqlite.SQLiteBackend._q
+
+    def recording(self: Any, sql: str, args: tuple[Any, ...]) -> Any:
+        if "ORDER BY" in sql and "seq" in sql and sql.rstrip().endswith("LIMIT ?"):
+            asked.append(int(args[-1]))
+        return real(self, sql, args)
+
+    app = create_app(seed=1, db=str(tmp_path / "f.db"))
+    with inprocess_client(app, auth=("sk_test_walk", "")) as api:
+        for i in range(30):
+            ok(post(api, "/v1/customers", {"email": f"c{i}@example.com"}))
+        monkeypatch.setattr(sqlite.SQLiteBackend, "_q", recording)
+        for limit, first in ((3, [4]), (None, [11]), (20, [21]), (100, [64])):
+            asked.clear()
+            page = get(api, "/v1/customers", **({} if limit is None else {"limit": limit}))
+            assert len(page["data"]) == min(limit or 10, 30)
+            assert asked[:1] == first, (limit, asked)
+        asked.clear()  # several entries: each one's walk reads a page and one more first
+        events = "/v1/events?types[]=customer.created&types[]=customer.updated&limit=5"
+        assert len(api.get(events).json()["data"]) == 5
+        assert asked == [6, 6], asked
+        asked.clear()  # a walk of every object, not a page: the store's own first batch
+        assert len(list(app.fake.backend.iter_desc("walk", "customer", None, None))) == 30
+        assert asked == [16, 64], asked
+    app.fake.close()

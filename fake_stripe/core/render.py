@@ -60,7 +60,8 @@ def paginate(
     items: list[View] = []
     has_more = False
     viewed = cast(ViewKind, cls)
-    for data in ctx.tenant.stored_json(cls, after, before, match, among):
+    # A page and one more (to know whether there is more): what the store reads first.
+    for data in ctx.tenant.stored_json(cls, after, before, match, among, limit + 1):
         built = None
         if where is not None:
             built = cls.model_validate_json(data)

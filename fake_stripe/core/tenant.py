@@ -180,9 +180,12 @@ class Tenant:
         ending_before: str | None = None,
         match: Match | None = None,
         among: Collection[str] | None = None,
+        first: int | None = None,
     ) -> Iterator[str]:
-        """The JSON of each object `iterate` reads, in its order, before its `where`."""
-        for _oid, data in self._walk(cls.kind, starting_after, ending_before, match, among):
+        """The JSON of each object `iterate` reads, in its order, before its `where`. `first`:
+        how many the caller means to read before it may stop (`Backend.iter_desc`)."""
+        walk = self._walk(cls.kind, starting_after, ending_before, match, among, first)
+        for _oid, data in walk:
             yield data
 
     def _walk(
@@ -192,10 +195,13 @@ class Tenant:
         ending_before: str | None,
         match: Match | None,
         among: Collection[str] | None,
+        first: int | None = None,
     ) -> Iterator[tuple[str, str]]:
         """The stored objects a walk reads, in its order, as (id, JSON)."""
         if among is None:
-            yield from self.backend.iter_desc(self.name, kind, starting_after, ending_before, match)
+            yield from self.backend.iter_desc(
+                self.name, kind, starting_after, ending_before, match, first
+            )
             return
         cursor = starting_after if starting_after is not None else ending_before
         order = self.backend.newest_first(self.name, [*among, *([cursor] if cursor else [])])
@@ -316,6 +322,7 @@ class StagedTenant(Tenant):
         ending_before: str | None = None,
         match: Match | None = None,
         among: Collection[str] | None = None,
+        first: int | None = None,
     ) -> Iterator[str]:
         entries = [] if match is None else match if isinstance(match, list) else [match]
 
@@ -337,7 +344,8 @@ class StagedTenant(Tenant):
             # Objects created in this request are the newest of all.
             if starting_after is None and ending_before is None:
                 yield from reversed(fresh)
-            for oid, data in self._walk(cls.kind, starting_after, ending_before, match, among):
+            walk = self._walk(cls.kind, starting_after, ending_before, match, among, first)
+            for oid, data in walk:
                 if oid in self._objects:
                     staged = self._objects[oid]
                     yield None if staged is None or not matches(staged) else staged[:2]

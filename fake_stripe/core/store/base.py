@@ -120,11 +120,14 @@ class Backend(Protocol):
         starting_after: str | None,
         ending_before: str | None,
         match: Match | None = None,
+        first: int | None = None,
     ) -> Iterator[tuple[str, str]]:
         """Objects of a kind, newest first; strictly older than `starting_after` if given. With
         `ending_before` the walk goes oldest-first from just newer than it. With
         `match=(field, value)` only objects whose indexed `field` equals `value`; with a list
-        of such entries, the objects that match any of them (each once)."""
+        of such entries, the objects that match any of them (each once). `first`: how many the
+        caller means to read before it may stop (a page and one more), a hint a store that
+        reads in batches sizes its first batch by."""
         ...
 
     def may_hold(self, tenant: str, kind: str) -> bool:

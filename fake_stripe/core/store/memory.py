@@ -260,6 +260,7 @@ class MemoryBackend:
         starting_after: str | None,
         ending_before: str | None,
         match: Match | None = None,
+        first: int | None = None,  # (nothing is read ahead here)
     ) -> Iterator[tuple[str, str]]:
         t = self._tenants.get(tenant)
         if t is None:

@@ -125,8 +125,10 @@ _META_SET = (
 )
 _TABLES = ("objects", "meta", "seqs", "lookup", "leases")
 _BATCH = 64  # rows a list walk reads at a time
-# ... at first: a page (10 by default, and one more to know if there is more) costs no more in a
-# large store than in a small one, where a batch of 64 would read rows the page never shows.
+# ... at first, when the caller does not say how many it means to read (`iter_desc`'s `first`;
+# a list page says its limit and one more): a page costs no more in a large store than in a
+# small one, where a batch of 64 would read rows the page never shows. Read ahead of what the
+# page needs, rows cost more in a large store, where there are more of them to read.
 _FIRST_BATCH = 16
 _END = 1 << 62  # past every sequence number
 
@@ -336,7 +338,9 @@ class SQLBackend:
         starting_after: str | None,
         ending_before: str | None,
         match: Match | None = None,
+        first: int | None = None,
     ) -> Iterator[tuple[str, str]]:
+        size = _FIRST_BATCH if first is None else max(1, min(first, _BATCH))
         if ending_before is not None:
             row = self._one(_SEQ_OF, (tenant, ending_before))
             pivot, newer = (row[0] if row else _END), True
@@ -344,12 +348,12 @@ class SQLBackend:
             row = self._one(_SEQ_OF, (tenant, starting_after)) if starting_after else None
             pivot, newer = row[0] if row else (-1 if starting_after is not None else _END), False
         if not isinstance(match, list):
-            for _seq, oid, data in self._walk(tenant, kind, pivot, newer, match):
+            for _seq, oid, data in self._walk(tenant, kind, pivot, newer, match, size):
                 yield oid, data
             return
         # Any of several entries: each entry's walk, merged in order, an object matching two
         # entries once; every walk reads only as far as the merge goes.
-        walks = [self._walk(tenant, kind, pivot, newer, entry) for entry in match]
+        walks = [self._walk(tenant, kind, pivot, newer, entry, size) for entry in match]
         last = None
         for seq, oid, data in heapq.merge(*walks, key=lambda r: r[0], reverse=not newer):
             if seq != last:
@@ -357,9 +361,16 @@ class SQLBackend:
                 yield oid, data
 
     def _walk(
-        self, tenant: str, kind: str, pivot: int, newer: bool, match: tuple[str, str] | None
+        self,
+        tenant: str,
+        kind: str,
+        pivot: int,
+        newer: bool,
+        match: tuple[str, str] | None,
+        size: int = _FIRST_BATCH,
     ) -> Iterator[tuple[int, str, str]]:
-        """(seq, id, JSON) of a kind, from `pivot` on: older first unless `newer`."""
+        """(seq, id, JSON) of a kind, from `pivot` on: older first unless `newer`; `size` rows
+        read by the first statement, `_BATCH` by each after it."""
         op, order = (">", "ASC") if newer else ("<", "DESC")
         if match is None:
             sql = (
@@ -375,7 +386,6 @@ class SQLBackend:
                 f"ORDER BY l.seq {order} LIMIT ?"
             )
             extra = match
-        size = _FIRST_BATCH
         while True:
             rows = self._q(sql, (tenant, kind, pivot, *extra, size)).fetchall()
             for oid, data, seq in rows:
