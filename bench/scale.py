@@ -349,9 +349,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--objects", type=int, default=100_000)
     ap.add_argument("--tenants", type=int, default=1_000)
-    ap.add_argument("--n", type=int, default=500, help="calls per timed round")
+    ap.add_argument(
+        "--n", type=int, default=None, help="calls per timed round (500; --instructions: 20)"
+    )
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--stores", default="memory,SQLite,PostgreSQL")
+    ap.add_argument(
+        "--stores", default=None, help="memory,SQLite,PostgreSQL (--instructions: memory,SQLite)"
+    )
     ap.add_argument("--quick", action="store_true", help="10,000 objects, 100 tenants, n=100")
     ap.add_argument(
         "--instructions",
@@ -361,17 +365,17 @@ def main() -> None:
     ap.add_argument("--counted", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
-        args.objects, args.tenants, args.n, args.repeats = 10_000, 100, 100, 3
+        args.objects, args.tenants, args.repeats = 10_000, 100, 3
+    if args.n is None:
+        args.n = 20 if args.instructions else 100 if args.quick else 500
+    if args.stores is None:
+        args.stores = "memory,SQLite" if args.instructions else "memory,SQLite,PostgreSQL"
     given = " ".join(sys.argv[1:])
     if args.counted:  # under callgrind: the cases' names, in the order they were counted
         found = run(args.stores, args.objects, args.tenants, args.n, 1, counted=True)
         print(json.dumps(list(found)))
         return
     if args.instructions:
-        if "--stores" not in sys.argv:
-            args.stores = "memory,SQLite"
-        if "--n" not in sys.argv:
-            args.n = 20
         print(
             f"`PYTHONHASHSEED=0 .venv/bin/python bench/scale.py {given}`: instructions per "
             f"request in-process (callgrind, {args.n} requests after 5 of warm-up, "
