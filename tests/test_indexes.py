@@ -337,12 +337,14 @@ def test_a_sql_walk_reads_first_what_its_page_shows_and_one_more(
     # nothing reads 16 at first, and every walk 64 at a time after its first statement.
     from fake_stripe.core.store import sqlite
 
-    asked: list[int] = []
+    asked: list[object] = []
     real = sqlite.SQLiteBackend._q
 
     def recording(self: Any, sql: str, args: tuple[Any, ...]) -> Any:
         if "ORDER BY" in sql and "seq" in sql and sql.rstrip().endswith("LIMIT ?"):
             asked.append(int(args[-1]))
+        elif " UNION " in sql:  # several entries: each entry's LIMIT, then the statement's
+            asked.append((*args[5:-2:6], args[-2]))
         return real(self, sql, args)
 
     app = create_app(seed=1, db=str(tmp_path / "f.db"))
@@ -355,10 +357,11 @@ def test_a_sql_walk_reads_first_what_its_page_shows_and_one_more(
             page = get(api, "/v1/customers", **({} if limit is None else {"limit": limit}))
             assert len(page["data"]) == min(limit or 10, 30)
             assert asked[:1] == first, (limit, asked)
-        asked.clear()  # several entries: each one's walk reads a page and one more first
+        asked.clear()  # several entries: one statement, a page and one more of each entry's
+        # ids and of them all
         events = "/v1/events?types[]=customer.created&types[]=customer.updated&limit=5"
         assert len(api.get(events).json()["data"]) == 5
-        assert asked == [6, 6], asked
+        assert asked == [(6, 6, 6)], asked
         asked.clear()  # a walk of every object, not a page: the store's own first batch
         assert len(list(app.fake.backend.iter_desc("walk", "customer", None, None))) == 30
         assert asked == [16, 64], asked

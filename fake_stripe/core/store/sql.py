@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import heapq
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -347,18 +346,15 @@ class SQLBackend:
         else:
             row = self._one(_SEQ_OF, (tenant, starting_after)) if starting_after else None
             pivot, newer = row[0] if row else (-1 if starting_after is not None else _END), False
+        walk: Iterator[tuple[int, str, str]]
         if not isinstance(match, list):
-            for _seq, oid, data in self._walk(tenant, kind, pivot, newer, match, size):
-                yield oid, data
-            return
-        # Any of several entries: each entry's walk, merged in order, an object matching two
-        # entries once; every walk reads only as far as the merge goes.
-        walks = [self._walk(tenant, kind, pivot, newer, entry, size) for entry in match]
-        last = None
-        for seq, oid, data in heapq.merge(*walks, key=lambda r: r[0], reverse=not newer):
-            if seq != last:
-                last = seq
-                yield oid, data
+            walk = self._walk(tenant, kind, pivot, newer, match, size)
+        elif len(match) == 1:
+            walk = self._walk(tenant, kind, pivot, newer, match[0], size)
+        else:  # none of no entries: nothing
+            walk = self._walk_any(tenant, kind, pivot, newer, match, size) if match else iter(())
+        for _seq, oid, data in walk:
+            yield oid, data
 
     def _walk(
         self,
@@ -391,6 +387,43 @@ class SQLBackend:
             for oid, data, seq in rows:
                 pivot = seq
                 yield seq, oid, data
+            if len(rows) < size:
+                return
+            size = _BATCH
+
+    def _walk_any(
+        self,
+        tenant: str,
+        kind: str,
+        pivot: int,
+        newer: bool,
+        entries: list[tuple[str, str]],
+        size: int,
+    ) -> Iterator[tuple[int, str, str]]:
+        """`_walk` of the objects matching any of several entries, each once. A statement
+        takes the next `size` (seq, id) of each entry from the index alone, keeps the `size`
+        first of them all (an object two entries match once), and only then reads those
+        objects: a page reads the objects it shows and one more, not `size` of each entry's
+        (each a seek into a table that grows with the store)."""
+        op, order = (">", "ASC") if newer else ("<", "DESC")
+        one = (
+            "SELECT seq, id FROM (SELECT seq, id FROM lookup WHERE tenant=? AND kind=? "
+            f"AND seq {op} ? AND name=? AND value=? ORDER BY seq {order} LIMIT ?) e{{}}"
+        )
+        sql = (
+            "SELECT o.id, o.data, p.seq FROM ("
+            + " UNION ".join(one.format(i) for i in range(len(entries)))
+            + f" ORDER BY seq {order} LIMIT ?) p JOIN objects o ON o.tenant=? AND o.id=p.id"
+        )
+        while True:
+            args = [a for e in entries for a in (tenant, kind, pivot, *e, size)]
+            rows = self._q(sql, (*args, size, tenant)).fetchall()
+            rows.sort(key=lambda r: r[2], reverse=not newer)  # (a join keeps no order)
+            for oid, data, seq in rows:
+                pivot = seq
+                yield seq, oid, data
+            # Fewer than `size`: every entry had fewer than `size` left (one with `size` would
+            # alone have filled the statement).
             if len(rows) < size:
                 return
             size = _BATCH
