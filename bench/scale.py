@@ -25,7 +25,7 @@ virtual machine's host) moves no instruction count. On memory and SQLite only by
 PostgreSQL request's work is mostly its server's, in a process callgrind does not count.
 
 Usage: .venv/bin/python bench/scale.py [--objects 100000] [--tenants 1000] [--n 500] [--quick]
-       [--stores memory,SQLite,PostgreSQL] [--instructions [--n 20]]
+       [--stores memory,SQLite,PostgreSQL] [--only CASE,...] [--instructions [--n 20]]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import gc
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -238,47 +239,77 @@ LAYOUTS = ("empty", "one tenant", "many tenants")
 FROZEN_AT = 1_780_000_000  # every layout's tenant clock, so no layout has work fall due alone
 
 
+def build(
+    store: str, layout: str, db: str | None, objects: int, tenants: int
+) -> tuple[Any, dict[str, str]]:
+    """A layout's app, its world made through the API and its copies written; and the ids."""
+    app = create_app(seed=1, db=db, frozen_at=FROZEN_AT)
+    loop = asyncio.new_event_loop()
+    try:
+        ids, rows = world(app, loop)
+    finally:
+        loop.close()
+    lay = {"one tenant": [TENANT], "many tenants": [TENANT]}.get(layout)
+    if lay is not None:
+        if layout == "many tenants":
+            lay += [f"other{i}" for i in range(tenants - 1)]
+        took = fill(app, ids, rows, lay, objects)
+        print(f"({store}, {layout}: stored {objects:,} objects in {took:.1f} s)", file=sys.stderr)
+    return app, ids
+
+
 def run(
-    store: str, objects: int, tenants: int, n: int, repeats: int, counted: bool = False
+    store: str,
+    objects: int,
+    tenants: int,
+    n: int,
+    repeats: int,
+    counted: bool = False,
+    only: str = "",
+    saved: dict[str, Any] | None = None,
 ) -> dict[str, list[float]]:
     """Each case on the three layouts, their rounds in turn (empty, one tenant, many tenants,
     empty, ...), so that a burst of other work on the machine slows all three alike; the
     fastest round of each. `counted` (under callgrind, `--instructions`): each case on each
     layout once, `n` requests inside one `sys.call_tracing` after a warm-up, and no figures
-    (the profiles written as each ends hold them)."""
+    (the profiles written as each ends hold them). `only`: the cases whose names hold one of
+    these comma-separated words (all when empty). `saved` (PostgreSQL under `--instructions`):
+    the layouts are those stores, made by another process (`counted_pg`), and the server's
+    backend of each has its profile zeroed before a case's requests and written after them."""
     clock = time.perf_counter if store == "PostgreSQL" else time.thread_time
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         calls = []
+        marks: list[tuple[Callable[[], None], Callable[[], None]] | None] = []
         for layout in LAYOUTS:
-            db = stack.enter_context(database(store, tmp, layout))
-            app = create_app(seed=1, db=db, frozen_at=FROZEN_AT)
+            if saved is None:
+                db = stack.enter_context(database(store, tmp, layout))
+                app, ids = build(store, layout, db, objects, tenants)
+            else:
+                app = create_app(seed=2, db=saved[layout]["db"], frozen_at=FROZEN_AT)
+                ids = saved[layout]["ids"]
             stack.callback(app.fake.close)
-            loop = asyncio.new_event_loop()
-            stack.callback(loop.close)
-            ids, rows = world(app, loop)
-            lay = {"one tenant": [TENANT], "many tenants": [TENANT]}.get(layout)
-            if lay is not None:
-                if layout == "many tenants":
-                    lay += [f"other{i}" for i in range(tenants - 1)]
-                took = fill(app, ids, rows, lay, objects)
-                print(
-                    f"({store}, {layout}: stored {objects:,} objects in {took:.1f} s)",
-                    file=sys.stderr,
-                )
             calls.append(cases(app, ids))
+            marks.append(None if saved is None else server_marks(app.fake.backend))
         # What is stored is long-lived: out of the collector, as `serve` does with its start-up
         # objects, so a collection walking every stored object does not land in one case.
         gc.collect()
         gc.freeze()
         try:
             out = {}
+            words = [w for w in only.split(",") if w]
             for name in calls[0]:
+                if words and not any(w in name for w in words):
+                    continue
                 fns = [c[name] for c in calls]
                 if counted:
-                    for fn in fns:
+                    for fn, mark in zip(fns, marks, strict=True):
                         for _ in range(5):
                             fn()
+                        if mark is not None:
+                            mark[0]()
                         sys.call_tracing(_repeat, (fn, n))
+                        if mark is not None:
+                            mark[1]()
                     out[name] = [0.0] * len(fns)
                     continue
                 counts = []
@@ -301,6 +332,29 @@ def run(
             gc.unfreeze()
 
 
+# The PostgreSQL server under callgrind (`counted_pg`) zeroes a backend's profile as it enters
+# ZERO and writes it as it leaves DUMP: two functions of the server's that SQL can call and no
+# request of the fake's does.
+ZERO, DUMP = "pg_notification_queue_usage", "pg_sleep"
+
+
+def server_marks(backend: Any) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Zero and dump the profile of the server's backend that this thread's connection talks
+    to (the connection each request stepped on this thread uses); the first dump of each
+    backend, with no request between, is what the two marks cost themselves."""
+
+    def zero() -> None:
+        backend._one(f"SELECT {ZERO}()", ())
+
+    def dump() -> None:
+        backend._one(f"SELECT {DUMP}(0)", ())
+
+    print(json.dumps({"backend": backend._one("SELECT pg_backend_pid()", ())[0]}), flush=True)
+    zero()
+    dump()
+    return zero, dump
+
+
 def _repeat(fn: Callable[[], None], n: int) -> None:
     for _ in range(n):
         fn()
@@ -312,37 +366,116 @@ def counted(args: argparse.Namespace) -> dict[str, dict[str, list[float]]]:
     out: dict[str, dict[str, list[float]]] = {}
     for store in args.stores.split(","):
         with tempfile.TemporaryDirectory(prefix="scale-cg-") as tmp:
-            cmd = [
-                *("valgrind", "--tool=callgrind", "--collect-atstart=no"),
-                *("--toggle-collect=sys_call_tracing", "--dump-after=sys_call_tracing"),
-                f"--callgrind-out-file={tmp}/cg",
-                *(sys.executable, __file__, "--counted", "--stores", store),
-                *("--objects", str(args.objects), "--tenants", str(args.tenants)),
-                *("--n", str(args.n)),
-            ]
-            done = subprocess.run(
-                cmd,
-                capture_output=True,
-                text=True,
-                env={**os.environ, "PYTHONHASHSEED": "0"},
-            )
-            if done.returncode != 0:
-                raise SystemExit(f"{store} under callgrind failed:\n{done.stderr[-3000:]}")
-            names: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
-            dumps = sorted(Path(tmp).glob("cg.*"), key=lambda f: int(f.name.split(".")[1]))
-            totals = []
-            for f in dumps:
-                m = re.search(r"^totals: (\d+)", f.read_text(), re.M)
-                totals.append(int(m.group(1)) if m else 0)
-            if len(totals) != len(names) * len(LAYOUTS):
-                raise SystemExit(
-                    f"{store}: {len(totals)} profiles for {len(names)} cases on {len(LAYOUTS)} "
-                    "layouts"
-                )
-            it = iter(totals)
-            out[store] = {name: [next(it) / args.n for _ in LAYOUTS] for name in names}
+            child = ["--counted", "--stores", store, "--n", str(args.n), "--only", args.only]
+            child += ["--objects", str(args.objects), "--tenants", str(args.tenants)]
+            if store != "PostgreSQL":
+                names, _said = under_callgrind(child, tmp)
+                out[store] = per_request(names, sorted_dumps(Path(tmp), "cg"), args.n, store)
+            else:
+                both, server = counted_pg(args, child, tmp)
+                out["PostgreSQL (fake-stripe's process and the server's backend)"] = both
+                out["PostgreSQL (the server's backend alone)"] = server
         print(f"({store}: counted)", file=sys.stderr, flush=True)
     return out
+
+
+def under_callgrind(child: list[str], tmp: str) -> tuple[list[str], list[str]]:
+    """This script with `child`'s arguments under callgrind, its profiles in `tmp`: the cases'
+    names in the order they were counted, and every line it printed."""
+    cmd = [
+        *("valgrind", "--tool=callgrind", "--collect-atstart=no"),
+        *("--toggle-collect=sys_call_tracing", "--dump-after=sys_call_tracing"),
+        f"--callgrind-out-file={tmp}/cg",
+        *(sys.executable, __file__, *child),
+    ]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"{child} under callgrind failed:\n{done.stderr[-3000:]}")
+    said = done.stdout.strip().splitlines()
+    return json.loads(said[-1]), said
+
+
+def sorted_dumps(folder: Path, prefix: str) -> list[int]:
+    """The totals of the profiles `prefix.1`, `prefix.2`, ... in the order they were written."""
+    dumps = sorted(folder.glob(f"{prefix}.*"), key=lambda f: int(f.name.rsplit(".", 1)[1]))
+    totals = []
+    for f in dumps:
+        m = re.search(r"^totals: (\d+)", f.read_text(), re.M)
+        totals.append(int(m.group(1)) if m else 0)
+    return totals
+
+
+def per_request(names: list[str], totals: list[int], n: int, what: str) -> dict[str, list[float]]:
+    """Instructions per request, case by case, from one profile per case and layout in turn."""
+    if len(totals) != len(names) * len(LAYOUTS):
+        raise SystemExit(
+            f"{what}: {len(totals)} profiles for {len(names)} cases on {len(LAYOUTS)} layouts"
+        )
+    it = iter(totals)
+    return {name: [next(it) / n for _ in LAYOUTS] for name in names}
+
+
+def counted_pg(
+    args: argparse.Namespace, child: list[str], tmp: str
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """PostgreSQL under `--instructions`, where a request's work is done in two processes:
+    this script's and the server's backend. The three layouts are made on a throwaway cluster
+    by this process, not counted (under callgrind, 100,000 objects would take hours to write);
+    then the cluster starts again on the same data with its server under callgrind, whose
+    backends count from their start (`ZERO` and `DUMP` mark out each case's requests, see
+    `server_marks`), and this script runs again under callgrind on the stored layouts. The
+    server's figure is each case's profile less the marks' own (the backend's first profile)."""
+    from tests.stores import SCRIPT, fresh_schema
+
+    folder = Path(tmp) / "pg"
+    os.chmod(tmp, 0o755)  # as root, the cluster's user (postgres) must reach `folder`
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    url = subprocess.run(
+        [str(SCRIPT), "start", str(folder), port], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    try:
+        saved: dict[str, Any] = {}
+        with contextlib.ExitStack() as schemas:
+            for layout in LAYOUTS:
+                db = schemas.enter_context(fresh_schema(url, "scale_"))
+                app, ids = build("PostgreSQL", layout, db, args.objects, args.tenants)
+                app.fake.close()
+                saved[layout] = {"db": db, "ids": ids}
+            (Path(tmp) / "saved.json").write_text(json.dumps(saved))
+            wrapper = folder / "postgres-under-callgrind"
+            postgres = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))[-1]
+            wrapper.write_text(
+                "#!/bin/sh\nexec valgrind --tool=callgrind "
+                f"--zero-before={ZERO} --dump-after={DUMP} "
+                f'--callgrind-out-file={folder}/server.%p {postgres} "$@"\n'
+            )
+            wrapper.chmod(0o755)
+            subprocess.run(
+                [str(SCRIPT), "restart", str(folder), port],
+                capture_output=True,
+                check=True,
+                env={**os.environ, "THROWAWAY_PG_EXEC": str(wrapper)},
+            )
+            names, said = under_callgrind([*child, "--saved", f"{tmp}/saved.json"], tmp)
+            mine = per_request(names, sorted_dumps(Path(tmp), "cg"), args.n, "this process")
+            pids = [json.loads(line)["backend"] for line in said if line.startswith('{"backend"')]
+            server: dict[str, list[float]] = {name: [] for name in names}
+            for pid in pids:  # one backend per layout, in the layouts' order
+                marks, *each = sorted_dumps(folder, f"server.{pid}")
+                if len(each) != len(names):
+                    raise SystemExit(f"backend {pid}: {len(each)} profiles, {len(names)} cases")
+                for name, total in zip(names, each, strict=True):
+                    server[name].append((total - marks) / args.n)
+            both = {
+                name: [a + b for a, b in zip(mine[name], server[name], strict=True)]
+                for name in names
+            }
+            return both, server
+    finally:
+        subprocess.run([str(SCRIPT), "stop", str(folder)], capture_output=True)
 
 
 def main() -> None:
@@ -362,7 +495,11 @@ def main() -> None:
         action="store_true",
         help="instructions per request under callgrind (default --stores memory,SQLite, --n 20)",
     )
+    ap.add_argument(
+        "--only", default="", help="the cases whose names hold one of these words (a,b,...)"
+    )
     ap.add_argument("--counted", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--saved", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
         args.objects, args.tenants, args.repeats = 10_000, 100, 3
@@ -372,7 +509,17 @@ def main() -> None:
         args.stores = "memory,SQLite" if args.instructions else "memory,SQLite,PostgreSQL"
     given = " ".join(sys.argv[1:])
     if args.counted:  # under callgrind: the cases' names, in the order they were counted
-        found = run(args.stores, args.objects, args.tenants, args.n, 1, counted=True)
+        saved = None if args.saved is None else json.loads(Path(args.saved).read_text())
+        found = run(
+            args.stores,
+            args.objects,
+            args.tenants,
+            args.n,
+            1,
+            counted=True,
+            only=args.only,
+            saved=saved,
+        )
         print(json.dumps(list(found)))
         return
     if args.instructions:
@@ -394,7 +541,8 @@ def main() -> None:
     )
     print()
     for store in args.stores.split(","):
-        table(store, args, run(store, args.objects, args.tenants, args.n, args.repeats))
+        found = run(store, args.objects, args.tenants, args.n, args.repeats, only=args.only)
+        table(store, args, found)
 
 
 def table(store: str, args: argparse.Namespace, results: dict[str, list[float]]) -> None:
