@@ -366,3 +366,27 @@ def test_a_sql_walk_reads_first_what_its_page_shows_and_one_more(
         assert len(list(app.fake.backend.iter_desc("walk", "customer", None, None))) == 30
         assert asked == [16, 64], asked
     app.fake.close()
+
+
+def test_postgresql_runs_a_lists_statements_on_generic_plans() -> None:
+    # psycopg prepares a statement at its fifth run; the server would then plan a list's
+    # statement again at each run where a custom plan looks cheaper, as it does in a large
+    # tenant: every run of a request's statements here uses the one generic plan.
+    from tests.stores import postgres_schema
+
+    for url in postgres_schema():
+        app = create_app(seed=1, db=url)
+        with inprocess_client(app, auth=("sk_test_plans", "")) as api:
+            for i in range(3):
+                ok(post(api, "/v1/customers", {"email": f"c{i}@example.com"}))
+            for _ in range(12):
+                assert len(get(api, "/v1/customers", limit=2)["data"]) == 2
+                assert len(get(api, "/v1/customers", email="c1@example.com")["data"]) == 1
+            backend: Any = app.fake.backend
+            plans = backend._threads.slot().conn.execute(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            ).fetchall()
+        app.fake.close()
+        lists = [p for p in plans if "ORDER BY" in p[0]]
+        assert len(lists) >= 2, plans
+        assert all(p[1] > 0 and p[2] == 0 for p in plans), plans

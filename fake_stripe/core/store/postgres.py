@@ -81,7 +81,15 @@ class PostgresBackend(SQLBackend):
             application_name="fake-stripe",
             connect_timeout=CONNECT_TIMEOUT,
         )
-        conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        # Generic plans: psycopg prepares a statement at its fifth run, and the server would
+        # then plan it again at every run where a custom plan looks cheaper than the generic
+        # one, as a list's does in a large tenant (a generic plan cannot know the LIMIT):
+        # planning that costs more than the walk, and only in a large store. Every statement
+        # here is answered from the index it was written for whatever its values, and a
+        # generic plan reads that index too.
+        conn.execute(
+            f"SET lock_timeout = '{LOCK_TIMEOUT}'; SET plan_cache_mode = force_generic_plan"
+        )
         return conn
 
     @contextlib.contextmanager
