@@ -383,9 +383,13 @@ def test_postgresql_runs_a_lists_statements_on_generic_plans() -> None:
                 assert len(get(api, "/v1/customers", limit=2)["data"]) == 2
                 assert len(get(api, "/v1/customers", email="c1@example.com")["data"]) == 1
             backend: Any = app.fake.backend
-            plans = backend._threads.slot().conn.execute(
-                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
-            ).fetchall()
+            plans = (
+                backend._threads.slot()
+                .conn.execute(
+                    "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+                )
+                .fetchall()
+            )
         app.fake.close()
         lists = [p for p in plans if "ORDER BY" in p[0]]
         assert len(lists) >= 2, plans
