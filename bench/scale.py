@@ -21,8 +21,9 @@ runs itself under valgrind's callgrind, which counts only inside `sys.call_traci
 on each layout is one such call of `--n` requests, after a warm-up) and writes a profile as each
 ends; the figure is that profile's total over the requests. A machine whose CPU time per request
 moves by a fifth from one process to the next (the layout of the heap, the other tenants of a
-virtual machine's host) moves no instruction count. On memory and SQLite only by default: a
-PostgreSQL request's work is mostly its server's, in a process callgrind does not count.
+virtual machine's host) moves no instruction count. On PostgreSQL a request's work is done in
+two processes, this one and the server's backend, and both are counted (`counted_pg`): the
+layouts are made first with nothing counted, then the server runs under callgrind too.
 
 Usage: .venv/bin/python bench/scale.py [--objects 100000] [--tenants 1000] [--n 500] [--quick]
        [--stores memory,SQLite,PostgreSQL] [--only CASE,...] [--instructions [--n 20]]
@@ -496,14 +497,12 @@ def main() -> None:
         "--n", type=int, default=None, help="calls per timed round (500; --instructions: 20)"
     )
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument(
-        "--stores", default=None, help="memory,SQLite,PostgreSQL (--instructions: memory,SQLite)"
-    )
+    ap.add_argument("--stores", default="memory,SQLite,PostgreSQL", help="memory,SQLite,PostgreSQL")
     ap.add_argument("--quick", action="store_true", help="10,000 objects, 100 tenants, n=100")
     ap.add_argument(
         "--instructions",
         action="store_true",
-        help="instructions per request under callgrind (default --stores memory,SQLite, --n 20)",
+        help="instructions per request under callgrind (default --n 20)",
     )
     ap.add_argument(
         "--only", default="", help="the cases whose names hold one of these words (a,b,...)"
@@ -515,8 +514,6 @@ def main() -> None:
         args.objects, args.tenants, args.repeats = 10_000, 100, 3
     if args.n is None:
         args.n = 20 if args.instructions else 100 if args.quick else 500
-    if args.stores is None:
-        args.stores = "memory,SQLite" if args.instructions else "memory,SQLite,PostgreSQL"
     given = " ".join(sys.argv[1:])
     if args.counted:  # under callgrind: the cases' names, in the order they were counted
         saved = None if args.saved is None else json.loads(Path(args.saved).read_text())
