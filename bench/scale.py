@@ -259,6 +259,13 @@ def build(
             lay += [f"other{i}" for i in range(tenants - 1)]
         took = fill(app, ids, rows, lay, objects)
         print(f"({store}, {layout}: stored {objects:,} objects in {took:.1f} s)", file=sys.stderr)
+    if store == "PostgreSQL" and db is not None:
+        # The statistics and visibility a server's autovacuum gets to in time, now: without,
+        # each layout's plans and page visits would follow wherever autovacuum happened to be.
+        import psycopg
+
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE objects, lookup, meta, seqs, leases")
     return app, ids
 
 
