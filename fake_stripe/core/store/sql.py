@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -382,14 +382,9 @@ class SQLBackend:
                 f"ORDER BY l.seq {order} LIMIT ?"
             )
             extra = match
-        while True:
-            rows = self._q(sql, (tenant, kind, pivot, *extra, size)).fetchall()
-            for oid, data, seq in rows:
-                pivot = seq
-                yield seq, oid, data
-            if len(rows) < size:
-                return
-            size = _BATCH
+        return self._batches(
+            lambda after, n: self._q(sql, (tenant, kind, after, *extra, n)).fetchall(), pivot, size
+        )
 
     def _walk_any(
         self,
@@ -415,15 +410,29 @@ class SQLBackend:
             + " UNION ".join(one.format(i) for i in range(len(entries)))
             + f" ORDER BY seq {order} LIMIT ?) p JOIN objects o ON o.tenant=? AND o.id=p.id"
         )
-        while True:
-            args = [a for e in entries for a in (tenant, kind, pivot, *e, size)]
-            rows = self._q(sql, (*args, size, tenant)).fetchall()
+
+        def run(after: int, n: int) -> list[tuple[str, str, int]]:
+            args = [a for e in entries for a in (tenant, kind, after, *e, n)]
+            rows: list[tuple[str, str, int]] = self._q(sql, (*args, n, tenant)).fetchall()
             rows.sort(key=lambda r: r[2], reverse=not newer)  # (a join keeps no order)
+            return rows
+
+        # A statement that reads fewer than it asks for ends the walk: every entry had fewer
+        # left (one with as many would alone have filled it).
+        return self._batches(run, pivot, size)
+
+    @staticmethod
+    def _batches(
+        run: Callable[[int, int], list[tuple[str, str, int]]], pivot: int, size: int
+    ) -> Iterator[tuple[int, str, str]]:
+        """(seq, id, JSON) of the rows (id, JSON, seq) `run(after, n)` reads, statement after
+        statement, each going on after the last row read: `size` rows asked by the first,
+        `_BATCH` by each after it, until one reads fewer than it asked."""
+        while True:
+            rows = run(pivot, size)
             for oid, data, seq in rows:
                 pivot = seq
                 yield seq, oid, data
-            # Fewer than `size`: every entry had fewer than `size` left (one with `size` would
-            # alone have filled the statement).
             if len(rows) < size:
                 return
             size = _BATCH
