@@ -26,7 +26,8 @@ two processes, this one and the server's backend, and both are counted (`counted
 layouts are made first with nothing counted, then the server runs under callgrind too.
 
 Usage: .venv/bin/python bench/scale.py [--objects 100000] [--tenants 1000] [--n 500] [--quick]
-       [--stores memory,SQLite,PostgreSQL] [--only CASE,...] [--instructions [--n 20]]
+       [--stores memory,SQLite,PostgreSQL] [--only CASE,...] [--instructions [--n 20]
+       [--pg-set NAME=VALUE]]
 """
 
 from __future__ import annotations
@@ -463,6 +464,13 @@ def counted_pg(
                 app.fake.close()
                 saved[layout] = {"db": db, "ids": ids}
             (Path(tmp) / "saved.json").write_text(json.dumps(saved))
+            if args.pg_set:  # settings of every connection from now on, e.g. enable_seqscan=off
+                import psycopg
+
+                with psycopg.connect(url, autocommit=True) as conn:
+                    for setting in args.pg_set:
+                        name, _, value = setting.partition("=")
+                        conn.execute(f"ALTER DATABASE postgres SET {name} = {value}")
             wrapper = folder / "postgres-under-callgrind"
             postgres = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))[-1]
             wrapper.write_text(
@@ -510,6 +518,13 @@ def main() -> None:
         "--instructions",
         action="store_true",
         help="instructions per request under callgrind (default --n 20)",
+    )
+    ap.add_argument(
+        "--pg-set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="--instructions: a PostgreSQL setting for the counted requests (repeatable)",
     )
     ap.add_argument(
         "--only", default="", help="the cases whose names hold one of these words (a,b,...)"
