@@ -394,3 +394,53 @@ def test_postgresql_runs_a_lists_statements_on_generic_plans() -> None:
         lists = [p for p in plans if "ORDER BY" in p[0]]
         assert len(lists) >= 2, plans
         assert all(p[1] > 0 and p[2] == 0 for p in plans), plans
+
+
+def test_postgresql_walks_a_filter_down_its_index_and_stops_at_the_page() -> None:
+    # The generic plans of a filtered walk and of a walk of two entries, in a tenant of a few
+    # thousand analyzed rows (as autovacuum leaves them): down `lookup_by_value` in sequence
+    # order, stopping at the page; never a scan of every match and a sort.
+    import itertools
+
+    import psycopg
+
+    from fake_stripe.core.store.postgres import PostgresBackend
+    from tests.stores import postgres_schema
+
+    for url in postgres_schema():
+        b = PostgresBackend(url)
+        with b.transaction("t", True):
+            for i in range(3000):
+                kind = ("customer.created", "charge.pending", "invoice.paid")[i % 3]
+                b.put("t", "event", f"evt_{i:05}", "{}", {"type": kind})
+        b._q("ANALYZE lookup", ())
+        b._q("ANALYZE objects", ())
+        asked: list[tuple[str, tuple[Any, ...]]] = []
+        real = b._q
+
+        def recording(sql: str, args: tuple[Any, ...], asked: Any = asked, real: Any = real) -> Any:
+            if "lookup" in sql:
+                asked.append((sql, args))
+            return real(sql, args)
+
+        b._q = recording  # type: ignore[method-assign]
+        for match in (("type", "charge.pending"), [("type", "customer.created"), ("type", "x")]):
+            page = list(itertools.islice(b.iter_desc("t", "event", None, None, match, 11), 11))
+            assert len(page) == 11
+        b._q = real  # type: ignore[method-assign]
+        assert len(asked) == 2, asked
+        for n, (sql, args) in enumerate(asked):
+            numbered = sql
+            for i in range(1, len(args) + 1):
+                numbered = numbered.replace("?", f"${i}", 1)
+            types = ", ".join("text" if isinstance(a, str) else "bigint" for a in args)
+            real(f"PREPARE walk{n} ({types}) AS {numbered}", ())
+            values = ", ".join("%s" for _ in args)  # bound here: EXECUTE's are untyped
+            client = psycopg.ClientCursor(b._threads.slot().conn)
+            client.execute(f"EXPLAIN EXECUTE walk{n}({values})", args)
+            plan = "\n".join(r[0] for r in client.fetchall())
+            assert "Seq Scan" not in plan and "Bitmap" not in plan, plan
+            assert plan.count("Index Scan Backward using lookup_by_value") == n + 1, plan
+            if n == 0:  # (two entries: their next ids, at most 22, sorted together)
+                assert "Sort" not in plan, plan
+        b.close()
