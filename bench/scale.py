@@ -23,7 +23,8 @@ ends; the figure is that profile's total over the requests. A machine whose CPU 
 moves by a fifth from one process to the next (the layout of the heap, the other tenants of a
 virtual machine's host) moves no instruction count. On PostgreSQL a request's work is done in
 two processes, this one and the server's backend, and both are counted (`counted_pg`): the
-layouts are made first with nothing counted, then the server runs under callgrind too.
+layouts are made first with nothing counted, then the server runs under callgrind too, always
+on a throwaway cluster of the script's own (it restarts it), never `FAKE_STRIPE_TEST_PG`'s.
 
 Usage: .venv/bin/python bench/scale.py [--objects 100000] [--tenants 1000] [--n 500] [--quick]
        [--stores memory,SQLite,PostgreSQL] [--only CASE,...] [--instructions [--n 20]
