@@ -467,11 +467,18 @@ def counted_pg(
             (Path(tmp) / "saved.json").write_text(json.dumps(saved))
             if args.pg_set:  # settings of every connection from now on, e.g. enable_seqscan=off
                 import psycopg
+                import psycopg.sql
 
                 with psycopg.connect(url, autocommit=True) as conn:
                     for setting in args.pg_set:
                         name, _, value = setting.partition("=")
-                        conn.execute(f"ALTER DATABASE postgres SET {name} = {value}")
+                        if not re.fullmatch(r"[a-z_.]+", name) or not value:
+                            raise SystemExit(f"--pg-set {setting!r}: expected NAME=VALUE")
+                        conn.execute(
+                            psycopg.sql.SQL("ALTER DATABASE postgres SET {} = {}").format(
+                                psycopg.sql.Identifier(name), psycopg.sql.Literal(value)
+                            )
+                        )
             wrapper = folder / "postgres-under-callgrind"
             postgres = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))[-1]
             wrapper.write_text(
