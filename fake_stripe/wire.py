@@ -433,6 +433,8 @@ def _serve(job: _Job, before: bool) -> _Answer:
         headers["Stripe-Version"] = version
         if ep is None:
             raise unrecognized(method, path)
+        if "\0" in path:  # (an id holding one names nothing: see `formdata._no_nul`)
+            raise InvalidRequestError("Invalid null byte in the request URL.")
         headers.update(ep.headers)
         if before and (rule := app.faults.take(tenant.name, method, path, "before")):
             if rule.status is None:

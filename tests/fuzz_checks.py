@@ -449,7 +449,26 @@ STRIPE_RULES: tuple[Rule, ...] = (
         "`payment_method_data`; `account_holder[customer]` and `account_holder[account]`, as "
         "the spec's own description says); a JSON schema cannot express exclusivity.",
     ),
+    Rule(
+        "*",
+        None,
+        None,
+        r"Invalid null byte in (parameter|the request URL)",
+        "A string holding a NUL is refused (docs/api.md): the spec's strings are free.",
+        when=lambda case, _param: _holds_nul([case.path_parameters, case.query, case.body]),
+    ),
 )
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a NUL is in any string of the generated request, its keys included."""
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _error(response: Any) -> dict[str, Any]:

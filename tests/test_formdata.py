@@ -62,6 +62,9 @@ def test_rack_style_array_of_hashes_fills_one_hash_until_a_key_repeats() -> None
         (b"name=%E2%82", "name"),
         (b"a[b=1", "a[b"),
         (b"a" + b"[x]" * 20 + b"=1", "a"),
+        (b"email=a%00b", "email"),
+        (b"name=ok&email=a\x00b", "email"),
+        (b"metadata[a%00]=1", "metadata[a\x00]"),
     ],
 )
 def test_malformed_input_is_a_param_error_naming_the_parameter(raw: bytes, param: str) -> None:

@@ -441,6 +441,33 @@ def test_listing_customers_by_email_decodes_only_the_matches(
     app.fake.close()
 
 
+def test_a_null_byte_anywhere_in_a_request_is_a_400_naming_its_parameter(store: Store) -> None:
+    # PostgreSQL's text holds no NUL: sent on, one was a 500 there and stored elsewhere.
+    app = create_app(backend=store.open(), seed=1)
+    with inprocess_client(app, auth=("sk_test_nul", "")) as api:
+        cus = api.post("/v1/customers", data={"email": "a@example.com"}).json()["id"]
+        refused = [
+            (api.get("/v1/customers", params={"email": "a\0b"}), "email"),
+            (api.get("/v1/customers", params={"starting_after": "cus_\0"}), "starting_after"),
+            (api.get("/v1/events", params={"type": "customer.created\0"}), "type"),
+            (api.post("/v1/customers", content=b"email=a%00b"), "email"),
+            (api.post("/v1/customers", content=b"name=a\x00b"), "name"),
+            (api.post("/v1/customers", content=b"metadata[k%00]=v"), "metadata[k\0]"),
+            (api.post(f"/v1/customers/{cus}", data={"email": "x\0"}), "email"),
+            (api.get(f"/v1/customers/{cus}%00"), None),
+        ]
+        for response, param in refused:
+            assert response.status_code == 400, response.text
+            error = response.json()["error"]
+            assert error["type"] == "invalid_request_error"
+            assert error.get("param") == param
+            assert "null byte" in error["message"]
+        kept = api.get(f"/v1/customers/{cus}").json()
+        assert kept["email"] == "a@example.com" and kept["metadata"] == {}
+        assert len(api.get("/v1/customers").json()["data"]) == 1
+    app.fake.close()
+
+
 # Shared stores only: nothing survives a memory store's restart.
 @pytest.mark.parametrize("store", SHARED, indirect=True)
 def test_a_stored_delivery_that_cannot_be_resumed_is_skipped_and_the_app_starts(

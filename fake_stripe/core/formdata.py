@@ -55,6 +55,16 @@ def _unquote(raw: bytes, param: str) -> str:
         ) from None
 
 
+def _no_nul(key: str, value: str) -> None:
+    """A NUL (a raw byte or `%00`) in a name or a value is refused: no string Stripe takes
+    holds one, and PostgreSQL's text cannot. (Stripe's own edge answers a NUL in the URL with
+    a bare 400; the Stripe-shaped error naming the parameter is this fake's choice.)"""
+    if "\0" in key:
+        raise ParamError("Invalid null byte in parameter name.", param=key[:200])
+    if "\0" in value:
+        raise ParamError(f"Invalid null byte in parameter: {key[:200]}", param=key[:200])
+
+
 def split_key(key: str) -> list[str]:
     """`a[b][]` -> ["a", "b", ""]. Raises on unbalanced brackets or more than MAX_DEPTH parts.
 
@@ -188,6 +198,7 @@ def decode(raw: bytes | str) -> dict[str, Any]:
     """
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
+    nul = 0 in raw or b"%00" in raw  # (one search of the whole input, not one per pair)
     root: dict[str, Any] = {}
     for n, pair in enumerate(_pairs(raw)):
         if not pair:
@@ -203,6 +214,8 @@ def decode(raw: bytes | str) -> dict[str, Any]:
                 value = v.decode("utf-8")
             except UnicodeDecodeError:
                 value = _unquote(v, key[:200])  # its error
+        if nul:
+            _no_nul(key, value)
         if parts is None:
             if key not in root:
                 root[key] = value  # a plain name seen first: most of a body's pairs
@@ -245,7 +258,9 @@ def decode_multipart(raw: bytes, content_type: str) -> dict[str, Any]:
         filename = _FILENAME.search(head)
         data = filename.group(1) if filename else body.removesuffix(b"\r\n")
         key = _text(name.group(1), "")
-        _insert(root, split_key(key), _text(data, key[:200]))
+        value = _text(data, key[:200])
+        _no_nul(key, value)
+        _insert(root, split_key(key), value)
     return root
 
 
