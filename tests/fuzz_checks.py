@@ -452,6 +452,15 @@ STRIPE_RULES: tuple[Rule, ...] = (
     Rule(
         "*",
         None,
+        r"id",
+        r"Invalid string: .*; must be at most 500 characters",
+        "An id of the caller's choosing is at most 500 characters (docs/guesses.md), where the "
+        "spec allows 5000.",
+        when=lambda case, param: len(str(_generated(case, param) or "")) > 500,
+    ),
+    Rule(
+        "*",
+        None,
         None,
         r"Invalid null byte in (parameter|the request URL)",
         "A string holding a NUL is refused (docs/api.md): the spec's strings are free.",

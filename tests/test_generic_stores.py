@@ -4,6 +4,7 @@ store sees what the first made."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,33 @@ def test_generic_objects_answer_alike_in_every_store(db: str | None) -> None:
             assert gone["deleted"] is True
             assert api.get(f"/v1/products/{mug['id']}").status_code == 404
         assert not app.fake.violations
+    finally:
+        _close(app)
+
+
+def test_an_id_of_the_caller_s_choosing_is_held_up_to_its_limit_on_every_store(
+    db: str | None,
+) -> None:
+    # Random text does not compress: on PostgreSQL a longer id overflowed an index entry (500).
+    rng = random.Random(7)
+    longest = "".join(
+        rng.choice("abcdefghijklmnopqrstuvwxyz\u00e9\u4e2d\U0001f600") for _ in range(500)
+    )
+    app = _app(db)
+    try:
+        with inprocess_client(app, auth=("sk_test_ids", "")) as api:
+            made = api.post("/v1/products", data={"name": "Long", "id": longest})
+            assert made.status_code == 200, made.text
+            price = api.post(
+                "/v1/prices", data={"product": longest, "currency": "usd", "unit_amount": "5"}
+            ).json()
+            listed = api.get("/v1/prices", params={"product": longest}).json()["data"]
+            assert [p["id"] for p in listed] == [price["id"]]
+            refused = api.post("/v1/coupons", data={"percent_off": "5", "id": longest + "x"})
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["error"]["param"] == "id"
+            assert "at most 500 characters" in refused.json()["error"]["message"]
+            assert api.get("/v1/coupons").json()["data"] == []
     finally:
         _close(app)
 
