@@ -398,7 +398,7 @@ def test_postgresql_runs_a_lists_statements_on_generic_plans() -> None:
 
 def test_postgresql_walks_a_filter_down_its_index_and_stops_at_the_page() -> None:
     # The generic plans of a filtered walk and of a walk of two entries, in a tenant of a few
-    # thousand analyzed rows (as autovacuum leaves them): down `lookup_by_value` in sequence
+    # thousand analyzed rows (as autovacuum leaves them): down `lookup_by_key` in sequence
     # order, stopping at the page; never a scan of every match and a sort.
     import itertools
 
@@ -433,14 +433,14 @@ def test_postgresql_walks_a_filter_down_its_index_and_stops_at_the_page() -> Non
             numbered = sql
             for i in range(1, len(args) + 1):
                 numbered = numbered.replace("?", f"${i}", 1)
-            types = ", ".join("text" if isinstance(a, str) else "bigint" for a in args)
+            types = ", ".join({str: "text", bytes: "bytea", int: "bigint"}[type(a)] for a in args)
             real(f"PREPARE walk{n} ({types}) AS {numbered}", ())
             values = ", ".join("%s" for _ in args)  # bound here: EXECUTE's are untyped
             client = psycopg.ClientCursor(b._threads.slot().conn)
             client.execute(f"EXPLAIN EXECUTE walk{n}({values})", args)
             plan = "\n".join(r[0] for r in client.fetchall())
             assert "Seq Scan" not in plan and "Bitmap" not in plan, plan
-            assert plan.count("Index Scan Backward using lookup_by_value") == n + 1, plan
+            assert plan.count("Index Scan Backward using lookup_by_key") == n + 1, plan
             if n == 0:  # (two entries: their next ids, at most 22, sorted together)
                 assert "Sort" not in plan, plan
         b.close()

@@ -26,6 +26,7 @@ import pytest
 from fake_stripe import create_app
 from fake_stripe.core.store import Backend, Conflict, MemoryBackend, SQLiteBackend
 from fake_stripe.core.store.base import Busy
+from fake_stripe.core.store.sql import SCHEMA_VERSION
 from fake_stripe.core.store.threads import Writers
 from fake_stripe.core.tenant import StagedTenant, Tenant
 from fake_stripe.inprocess import client as inprocess_client
@@ -127,6 +128,45 @@ def test_a_filtered_list_reads_only_the_objects_whose_indexed_field_matches(
     assert found == ["cus_150"]
     assert [o for o, _ in b.iter_desc("t", "customer", None, None, ("email", "else@example.com"))]
     assert not list(b.iter_desc("other", "customer", None, None, ("email", "me@example.com")))
+
+
+def test_a_filter_reads_its_own_entry_only_where_tenants_fields_and_values_share_a_start(
+    store: Store,
+) -> None:
+    # PostgreSQL walks one byte string per row (`sql.lookup_key`): an entry whose parts begin
+    # another's, or end one byte past it, is not walked with it.
+    b = store.open()
+    near = [
+        ("t", "customer", "email", "a"),
+        ("t", "customer", "email", "ab"),
+        ("t", "customer", "email", "a\x01"),
+        ("t", "customer", "emails", "a"),
+        ("t", "customers", "email", "a"),
+        ("tt", "customer", "email", "a"),
+        ("t", "customer", "email", "é"),
+    ]
+    mine = []
+    for i in range(30):
+        tenant, kind, field, value = near[i % len(near)]
+        oid = f"obj_{i:02}"
+        b.put(tenant, kind, oid, "{}", {field: value})
+        if i % len(near) == 0:
+            mine.append(oid)
+    newest = mine[::-1]
+
+    def walk(after: str | None, before: str | None, value: str = "a") -> list[str]:
+        return [o for o, _ in b.iter_desc("t", "customer", after, before, ("email", value))]
+
+    assert walk(None, None) == newest
+    assert walk(newest[1], None) == newest[2:]
+    assert walk(None, newest[2]) == newest[:2][::-1]
+    assert walk(newest[-1], None) == [] and walk(None, newest[0]) == []
+    assert walk(None, None, "é") == ["obj_27", "obj_20", "obj_13", "obj_06"]
+    assert walk(None, None, "a\x01") == ["obj_23", "obj_16", "obj_09", "obj_02"]
+    many = b.iter_desc("t", "customer", None, None, [("email", "a"), ("email", "ab")])
+    assert [o for o, _ in many] == sorted(
+        mine + ["obj_01", "obj_08", "obj_15", "obj_22", "obj_29"], reverse=True
+    )
 
 
 def test_objects_a_request_numbered_are_written_as_new_and_updated_by_the_next_commit(
@@ -385,7 +425,8 @@ def test_expired_leases_are_claimed_by_exactly_one_of_two_handles(store: Store) 
 def test_an_old_schema_is_migrated_keeping_every_row(store: Store) -> None:
     old = store.open(schema_version=1)
     assert old.schema_version() == 1  # type: ignore[attr-defined]
-    cus = Customer(id="cus_old", created=1, email="kept@example.com").model_dump_json()
+    # (not ASCII: PostgreSQL's migration writes the key Python writes, in UTF-8)
+    cus = Customer(id="cus_old", created=1, email="këpt@example.com").model_dump_json()
     old.put("t", "customer", "cus_old", cus)  # version 1 had no lookup table: index=None
     old.put("t", "event", "evt_old", json.dumps({"id": "evt_old", "type": "customer.created"}))
     old.put("t", "webhook_delivery", "whdel_old", "{}")
@@ -396,13 +437,13 @@ def test_an_old_schema_is_migrated_keeping_every_row(store: Store) -> None:
     old.close()
     store.handles.remove(old)
     new = store.open()
-    assert new.schema_version() == 3  # type: ignore[attr-defined]
+    assert new.schema_version() == SCHEMA_VERSION  # type: ignore[attr-defined]
     # The tenant that held a webhook endpoint is marked as holding one; the other is not.
     assert new.may_hold("t", "webhook_endpoint")
     assert not new.may_hold("u", "webhook_endpoint")
     assert new.get("t", "cus_old") == ("customer", cus)
     assert new.increment("t", "id_counter") == 42
-    by_email = new.iter_desc("t", "customer", None, None, ("email", "kept@example.com"))
+    by_email = new.iter_desc("t", "customer", None, None, ("email", "këpt@example.com"))
     assert [o for o, _ in by_email] == ["cus_old"]
     by_type = new.iter_desc("t", "event", None, None, ("type", "customer.created"))
     assert [o for o, _ in by_type] == ["evt_old"]
@@ -410,7 +451,7 @@ def test_an_old_schema_is_migrated_keeping_every_row(store: Store) -> None:
     now = time.time()
     assert new.claim_expired("me", now + 30, now, 10) == [("t", "whdel_old")]
     # Opening it again migrates nothing twice.
-    assert store.open().schema_version() == 3  # type: ignore[attr-defined]
+    assert store.open().schema_version() == SCHEMA_VERSION  # type: ignore[attr-defined]
 
 
 # ---- through the API -------------------------------------------------------------------------

@@ -41,6 +41,7 @@ DIALECT = Dialect(
     claim="UPDATE leases l SET owner = ?, expires = ? FROM (SELECT tenant, id FROM leases "
     "WHERE expires < ? ORDER BY expires LIMIT ? FOR UPDATE SKIP LOCKED) due "
     "WHERE l.tenant = due.tenant AND l.id = due.id RETURNING l.tenant, l.id",
+    keyed=True,
 )
 
 
