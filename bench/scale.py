@@ -28,7 +28,7 @@ on a throwaway cluster of the script's own (it restarts it), never `FAKE_STRIPE_
 
 Usage: .venv/bin/python bench/scale.py [--objects 100000] [--tenants 1000] [--n 500] [--quick]
        [--stores memory,SQLite,PostgreSQL] [--only CASE,...] [--instructions [--n 20]
-       [--pg-set NAME=VALUE]]
+       [--pg-set NAME=VALUE] [--keep-profiles DIR]]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ import gc
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -391,12 +392,25 @@ def counted(args: argparse.Namespace) -> dict[str, dict[str, list[float]]]:
             if store != "PostgreSQL":
                 names, _said = under_callgrind(child, tmp)
                 out[store] = per_request(names, sorted_dumps(Path(tmp), "cg"), args.n, store)
+                keep(args, store, names, Path(tmp).glob("cg.*"))
             else:
                 both, server = counted_pg(args, child, tmp)
                 out["PostgreSQL (fake-stripe's process and the server's backend)"] = both
                 out["PostgreSQL (the server's backend alone)"] = server
         print(f"({store}: counted)", file=sys.stderr, flush=True)
     return out
+
+
+def keep(args: argparse.Namespace, store: str, names: list[str], profiles: Any) -> None:
+    """`--keep-profiles DIR`: a store's profiles copied to DIR/store, to read with
+    `callgrind_annotate` (`cg.K`: this process's K-th, one per case and layout in turn, in the
+    order of `cases.json`; `server.PID.K`: a backend's, the first of each the marks' own)."""
+    if args.keep_profiles:
+        into = Path(args.keep_profiles) / store
+        into.mkdir(parents=True, exist_ok=True)
+        for f in profiles:
+            shutil.copy(f, into / f.name)
+        (into / "cases.json").write_text(json.dumps({"cases": names, "layouts": LAYOUTS}))
 
 
 def under_callgrind(child: list[str], tmp: str) -> tuple[list[str], list[str]]:
@@ -507,6 +521,7 @@ def counted_pg(
                 name: [a + b for a, b in zip(mine[name], server[name], strict=True)]
                 for name in names
             }
+            keep(args, "PostgreSQL", names, [*Path(tmp).glob("cg.*"), *folder.glob("server.*")])
             return both, server
     finally:
         subprocess.run([str(SCRIPT), "stop", str(folder)], capture_output=True)
@@ -536,6 +551,9 @@ def main() -> None:
     )
     ap.add_argument(
         "--only", default="", help="the cases whose names hold one of these words (a,b,...)"
+    )
+    ap.add_argument(
+        "--keep-profiles", default="", metavar="DIR", help="--instructions: copy the profiles here"
     )
     ap.add_argument("--counted", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--saved", default=None, help=argparse.SUPPRESS)

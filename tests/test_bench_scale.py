@@ -41,6 +41,27 @@ def test_profiles_are_read_in_the_order_they_were_written(tmp_path: Path) -> Non
         scale.per_request(["a", "b"], totals[:5], 3, "x")  # type: ignore[attr-defined]
 
 
+def test_kept_profiles_are_copied_with_the_cases_they_count(tmp_path: Path) -> None:
+    import argparse
+    import json
+
+    scale: object = _scale()
+    made = tmp_path / "made"
+    made.mkdir()
+    for name in ("cg.1", "cg.2", "server.77.1"):
+        (made / name).write_text(f"totals: {len(name)}\n")
+    kept = tmp_path / "kept"
+    for where in ("", str(kept)):
+        scale.keep(  # type: ignore[attr-defined]
+            argparse.Namespace(keep_profiles=where), "PostgreSQL", ["a"], sorted(made.iterdir())
+        )
+    into = kept / "PostgreSQL"
+    assert sorted(f.name for f in into.iterdir()) == ["cases.json", "cg.1", "cg.2", "server.77.1"]
+    assert (into / "cg.2").read_text() == "totals: 4\n"
+    cases = json.loads((into / "cases.json").read_text())
+    assert cases == {"cases": ["a"], "layouts": ["empty", "one tenant", "many tenants"]}
+
+
 def test_the_throwaway_cluster_restarts_on_its_data_under_another_executable() -> None:
     # In /tmp, as the tests' clusters: as root the cluster runs as `postgres`, which must reach
     # its folder (pytest's own temporary folders are the user's alone).
