@@ -100,6 +100,10 @@ def migrations(d: Dialect) -> list[tuple[int, list[str]]]:
             4,
             [
                 "DROP INDEX lookup_by_value",
+                # An object's key with its id first: a descent compares the id alone, found at
+                # the tuple's start, where (tenant, id) compared the tenant first, equal all the
+                # way down in a tenant of many objects, then found the id past it.
+                "ALTER TABLE objects DROP CONSTRAINT objects_pkey",
                 # Names compared byte by byte (`COLLATE "C"`) rather than by the database's
                 # locale: the same equalities, at a fraction of the cost of every comparison
                 # of a key (a primary key's descent compares a dozen). Only equality is asked
@@ -109,6 +113,7 @@ def migrations(d: Dialect) -> list[tuple[int, list[str]]]:
                     + ", ".join(f'ALTER COLUMN {c} TYPE TEXT COLLATE "C"' for c in columns)
                     for table, columns in _NAMES.items()
                 ),
+                "ALTER TABLE objects ADD PRIMARY KEY (id, tenant)",
                 "ALTER TABLE lookup ADD COLUMN vkey BYTEA",
                 f"UPDATE lookup SET vkey = {_KEY_OF_ROW}",
                 "ALTER TABLE lookup ALTER COLUMN vkey SET NOT NULL",
