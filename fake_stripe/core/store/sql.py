@@ -2,9 +2,10 @@
 operation of `Backend` as statements.
 
 What differs between the two engines is small and named in a `Dialect`: the placeholder, the
-integer and float column types, reading a field of a JSON document, and how expired leases are
+integer and float column types, reading a field of a JSON document, how expired leases are
 claimed (PostgreSQL skips rows another instance is claiming; SQLite's one write lock serializes
-claims). Statements are written with `?` and each engine's `Dialect` turns that into its own
+claims), and whether a filter walks one byte-string key per index row (PostgreSQL, from schema
+version 4: see `lookup_key`). Statements are written with `?` and each engine's `Dialect` turns that into its own
 placeholder. The engine modules (`sqlite.py`, `postgres.py`) keep what is theirs alone:
 connecting, transactions and locks, and turning the driver's errors into `Busy`, `Conflict` and
 `StoreError`.
