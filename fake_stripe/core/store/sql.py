@@ -5,10 +5,10 @@ What differs between the two engines is small and named in a `Dialect`: the plac
 integer and float column types, reading a field of a JSON document, how expired leases are
 claimed (PostgreSQL skips rows another instance is claiming; SQLite's one write lock serializes
 claims), and whether a filter walks one byte-string key per index row (PostgreSQL, from schema
-version 4: see `lookup_key`). Statements are written with `?` and each engine's `Dialect` turns that into its own
-placeholder. The engine modules (`sqlite.py`, `postgres.py`) keep what is theirs alone:
-connecting, transactions and locks, and turning the driver's errors into `Busy`, `Conflict` and
-`StoreError`.
+version 4: see `lookup_key`). Statements are written with `?` and each engine's `Dialect` turns
+that into its own placeholder. The engine modules (`sqlite.py`, `postgres.py`) keep what is
+theirs alone: connecting, transactions and locks, and turning the driver's errors into `Busy`,
+`Conflict` and `StoreError`.
 """
 
 from __future__ import annotations
